@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Makes sure the Postgres and NATS (JetStream) that the tests use are reachable.
+# Uses DATABASE_URL-free checks against 127.0.0.1:5432 and :4222 (override with PGHOST/PGPORT, NATS_PORT).
+# Starts the machine's own servers when they are installed but stopped; never stops anything.
+set -euo pipefail
+PGHOST=${PGHOST:-127.0.0.1}; PGPORT=${PGPORT:-5432}; NATS_PORT=${NATS_PORT:-4222}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+wait_port() { for _ in $(seq 1 60); do port_open "$1" "$2" && return 0; sleep 0.5; done; return 1; }
+
+if ! port_open "$PGHOST" "$PGPORT"; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    echo "Postgres is not answering on $PGHOST:$PGPORT; starting the local cluster…"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+  wait_port "$PGHOST" "$PGPORT" || { echo "Postgres is not reachable on $PGHOST:$PGPORT. Install PostgreSQL (apt-get install postgresql) or point TEST_DATABASE_URL at one." >&2; exit 1; }
+fi
+echo "Postgres: up on $PGHOST:$PGPORT"
+
+if ! port_open 127.0.0.1 "$NATS_PORT"; then
+  if [ -x /usr/sbin/nats-server ]; then
+    echo "NATS is not answering on 127.0.0.1:$NATS_PORT; starting nats-server with JetStream…"
+    mkdir -p /var/lib/nats-server 2>/dev/null || true
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p "$NATS_PORT" -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  fi
+  wait_port 127.0.0.1 "$NATS_PORT" || { echo "NATS is not reachable on 127.0.0.1:$NATS_PORT. Install it (apt-get install nats-server) or point TEST_NATS_URL at one." >&2; exit 1; }
+fi
+echo "NATS: up on 127.0.0.1:$NATS_PORT"
