@@ -80,3 +80,51 @@ export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_0
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// In-process tracing for tests: spans land in memory, context flows through async code
+// (AsyncLocalStorage) and W3C trace context crosses RPCs and messages.
+import { context, propagation, trace } from '@opentelemetry/api';
+import { node as otelNode } from '@opentelemetry/sdk-node';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+
+export interface TestTracing {
+  exporter: InMemorySpanExporter;
+  /** Every span ended so far. */
+  spans(): ReadableSpan[];
+  reset(): void;
+  /** Unregisters the provider, context manager and propagator. */
+  stop(): Promise<void>;
+}
+
+export function startTestTracing(): TestTracing {
+  const exporter = new InMemorySpanExporter();
+  const provider = new otelNode.NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  provider.register(); // AsyncLocalStorage context manager + W3C trace context and baggage propagators
+  return {
+    exporter,
+    spans: () => exporter.getFinishedSpans(),
+    reset: () => exporter.reset(),
+    async stop() {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    },
+  };
+}
+
+/** Collects what a logger writes, one parsed JSON object per line. */
+export function captureLogs(): { stream: { write(line: string): void }; lines: () => Record<string, unknown>[]; text: () => string } {
+  const chunks: string[] = [];
+  return {
+    stream: { write: (line: string) => void chunks.push(line) },
+    text: () => chunks.join(''),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}

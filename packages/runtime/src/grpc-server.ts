@@ -1,0 +1,105 @@
+// A Connect server speaking gRPC (and gRPC-Web, Connect) over cleartext HTTP/2, with
+// tracing and logging interceptors, the standard health service and a graceful close.
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { registerHealth } from './health';
+import type { Logger } from './logger';
+import { loggingInterceptor } from './rpc-logging';
+import { tracingInterceptor } from './rpc-tracing';
+
+export interface GrpcServerOptions {
+  /** For logs and health. */
+  service: string;
+  /** 0 = an ephemeral port. */
+  port: number;
+  /** Default 0.0.0.0 (tests pass 127.0.0.1). */
+  host?: string;
+  routes: (router: ConnectRouter) => void;
+  /** Health reports SERVING only when this answers true (checked on each Check; Watch re-checks every second). */
+  readiness?: () => Promise<boolean> | boolean;
+  logger: Logger;
+  /** Added after tracing + logging. */
+  interceptors?: Interceptor[];
+}
+
+export interface GrpcServer {
+  readonly port: number;
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  /** Stops accepting, lets in-flight calls finish, destroys what remains after graceMs (default 10 s). */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
+  const { logger } = opts;
+  const closing = new AbortController(); // health turns NOT_SERVING, Watch streams end
+  const shutdown = new AbortController(); // grace expired: handlers' signals abort
+  const serviceNames = new Set<string>();
+
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      opts.routes(router);
+      registerHealth(router, { services: () => serviceNames, readiness: opts.readiness, closing: closing.signal, logger });
+      for (const h of router.handlers) serviceNames.add(h.service.typeName);
+    },
+    interceptors: [tracingInterceptor('server'), loggingInterceptor(logger, 'server'), ...(opts.interceptors ?? [])],
+    shutdownSignal: shutdown.signal,
+  });
+
+  const server = http2.createServer(handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
+    if (closing.signal.aborted) s.close();
+  });
+  server.on('sessionError', (err) => logger.debug({ err }, 'HTTP/2 session error'));
+
+  const host = opts.host ?? '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`${opts.service}: port ${opts.port} on ${host} is already in use; stop the other process or set a different port in the environment`)
+          : err,
+      );
+    };
+    server.once('error', onError);
+    server.listen(opts.port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ port, host, services: [...serviceNames] }, `${opts.service} gRPC server listening on ${host}:${port}`);
+
+  let closed: Promise<void> | undefined;
+  async function close(graceMs = 10_000): Promise<void> {
+    if (closed) return closed;
+    closed = (async () => {
+      logger.info({ grace_ms: graceMs, sessions: sessions.size }, `${opts.service} gRPC server closing`);
+      closing.abort();
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // GOAWAY to every client: in-flight streams finish, new ones go elsewhere
+      for (const s of sessions) if (!s.closed) s.close();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+      const result = await Promise.race([serverClosed.then(() => 'closed' as const), graceOver]);
+      clearTimeout(timer);
+      if (result === 'timeout') {
+        logger.warn({ sessions: sessions.size }, `${opts.service}: calls still running after ${graceMs} ms; cancelling them`);
+        shutdown.abort(new Error('server shutting down'));
+        await new Promise((r) => setTimeout(r, 50));
+        for (const s of sessions) s.destroy();
+        await serverClosed;
+      }
+      logger.info(`${opts.service} gRPC server closed`);
+    })();
+    return closed;
+  }
+
+  return { port, url, close };
+}
