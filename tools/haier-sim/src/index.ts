@@ -1,0 +1,6 @@
+// @haier-sync/haier-sim — a DEVELOPMENT stand-in for Haier's B2B API (not Haier).
+export { startSimulator } from './server';
+export { BUSINESS_PATHS, TOKEN_PATHS, MAX_CODES, type Endpoint } from './paths';
+export { DEFAULT_CREDENTIALS } from './simulator';
+export { invoicePrice } from './decimal';
+export type * from './types';

@@ -1,0 +1,157 @@
+// The simulator's public types (re-exported from index.ts).
+
+export interface SimCredentials {
+  clientId: string;
+  clientSecret: string;
+  passWord: string;
+  sellerPassword: string;
+  customerPassword: string;
+  customerCode: string;
+  sendToCode: string;
+}
+
+export interface SimOptions {
+  /** default 0 (any free port); main.ts uses SIM_PORT or 9090 */
+  port?: number;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** default 42 */
+  seed?: number;
+  /** default 5000; products are generated on demand, so 1,000,000 costs no memory */
+  size?: number;
+  /** business calls per second per account, default 100; 0 = unlimited */
+  rateLimit?: number;
+  latencyMs?: number;
+  latencyJitterMs?: number;
+  /** default 3600 */
+  tokenTtlSeconds?: number;
+  credentials?: Partial<SimCredentials>;
+  /** no log output */
+  quiet?: boolean;
+}
+
+export interface SimConfig {
+  latencyMs: number;
+  latencyJitterMs: number;
+  rateLimit: number;
+  tokenTtlSeconds: number;
+}
+
+export interface FailNext {
+  status: number;
+  count: number;
+  /** endpoint name (products, prices, stock, logistics, balance) or a path; all business endpoints when absent */
+  endpoint?: string;
+}
+
+export interface SimFaults {
+  rate500: number;
+  rate503: number;
+  timeoutRate: number;
+  /** how long a "timeout" hangs before answering 504 or dropping the socket; default 35000 */
+  timeoutMs: number;
+  /** what a timeout ends with: 504, dropping the socket, or alternating (504 first); default 'alternate' */
+  timeoutAction: 'respond504' | 'drop' | 'alternate';
+  malformedRate: number;
+  /** HTTP 200 {success:false, ...} */
+  businessErrorRate: number;
+  /** the next N business calls get 401 even with a valid token */
+  fail401Next: number;
+  failNext: FailNext | undefined;
+}
+
+/** The truth about one product: ProductOutInfoDto fields plus its PriceSupplyVo fields. */
+export interface SimProduct {
+  /** position in the generator (not a Haier field) */
+  index: number;
+  productCode: string;
+  productModel: string;
+  /** present for ~70% of products */
+  productName?: string;
+  productGroupNamd: string;
+  productBrandName: string;
+  productImageUrl: string;
+  productLageUrls: string[];
+  isSales: '1' | '0';
+  noSalesReason?: string;
+  /** decimal text; absent when the price is not in force or the product is not procurable */
+  supplyPrice?: string;
+  invoicePrice?: string;
+  /** a rate like "0.03", "0" when none, or a rebate TYPE like "COM" */
+  stockRebatePolicy: string;
+  rebateMoney: string;
+  marketPrice?: string;
+  /** price hint: 商品暂不可采 or 价格未生效 */
+  reason?: string;
+  /** false once delisted */
+  listed: boolean;
+  /** how this row is written on the wire */
+  quirks: { isSalesAsNumber: boolean; decimalsAsStrings: boolean };
+}
+
+export interface TimelinessData {
+  cutTime: string;
+  achieveUserOrderCut: string;
+  hour: string;
+  isTranfer: '0' | '1';
+}
+
+export interface StockEntry {
+  secCode: string;
+  stock: string;
+  warehouseGrade: '0' | '1';
+  timelinessData: TimelinessData;
+}
+
+export type PricePatch = Partial<Pick<SimProduct, 'supplyPrice' | 'invoicePrice' | 'marketPrice' | 'stockRebatePolicy' | 'rebateMoney'>>;
+
+export interface Mutation {
+  priceChangeShare?: number;
+  delistShare?: number;
+  addCount?: number;
+  stockMoveShare?: number;
+  seed?: number;
+}
+
+export interface MutationResult {
+  priceChanged: string[];
+  delisted: string[];
+  added: string[];
+  stockMoved: string[];
+}
+
+export type Outcome = 'ok' | 'throttled' | 'unauthorized' | 'bad_request' | 'fault_500' | 'fault_503' | 'timeout' | 'business_error' | 'forbidden' | 'malformed' | 'not_found' | string;
+
+export interface SimStats {
+  /** endpoint -> outcome -> count */
+  byEndpoint: Record<string, Record<string, number>>;
+  tokenRequests: number;
+  /** business calls received */
+  total: number;
+  throttled: number;
+  /** most business calls seen in any sliding 1-second window */
+  maxObservedRps: number;
+}
+
+export interface SimControl {
+  configure(patch: Partial<SimConfig>): void;
+  config(): SimConfig;
+  faults(patch: Partial<SimFaults>): void;
+  clearFaults(): void;
+  revokeTokens(): void;
+  mutate(m: Mutation): MutationResult;
+  setPrice(code: string, p: PricePatch): void;
+  product(code: string): SimProduct | undefined;
+  products(offset: number, limit: number): SimProduct[];
+  listedCount(): number;
+  stock(code: string, countyCode: string): StockEntry[];
+  stats(): SimStats;
+  resetStats(): void;
+}
+
+export interface SimHandle {
+  url: string;
+  port: number;
+  control: SimControl;
+  close(): Promise<void>;
+}
