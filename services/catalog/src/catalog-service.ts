@@ -1,0 +1,193 @@
+// Maps CatalogService RPCs to the domain and data functions. Each call gets its own forked
+// EntityManager; domain errors become gRPC status codes here, in one place.
+import { create } from '@bufbuild/protobuf';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
+import { catalog } from '@haier-sync/contracts';
+import { invalidArgument, notFound, toConnectError, unavailable, internal, type Logger } from '@haier-sync/runtime';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { markDelisted } from './delisting';
+import { NotFound } from './errors';
+import { checkIntegrity } from './integrity';
+import { parsePin, setPin } from './pinning';
+import { BatchRejection, normaliseProducts } from './product-input';
+import { getPriceHistory, getProduct, listNamed, listProducts, readChanges, stats, type SortKey } from './product-queries';
+import { OUTCOMES, toChange, toProduct, ts } from './proto-mapping';
+import { aggregateStock } from './stock';
+import { upsertProducts } from './upsert-products';
+import { updateStock } from './update-stock';
+
+export interface CatalogServiceDeps {
+  orm: MikroORM;
+  logger: Logger;
+  defaultCounty: string;
+}
+
+const SORTS: Record<number, SortKey> = {
+  [catalog.ProductSort.UNSPECIFIED]: 'code',
+  [catalog.ProductSort.CODE]: 'code',
+  [catalog.ProductSort.NAME]: 'name',
+  [catalog.ProductSort.DISPLAY_PRICE]: 'display_price',
+  [catalog.ProductSort.UPDATED_AT]: 'updated_at',
+  [catalog.ProductSort.STOCK]: 'stock',
+};
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08000', '08003', '08006']);
+
+/** Domain errors -> status codes; anything unexpected is logged and answered without internals. */
+export function toRpcError(err: unknown, logger: Logger, method: string): Error {
+  if (err instanceof BatchRejection) return invalidArgument(err.message, err.index !== undefined ? `item[${err.index}]` : undefined);
+  if (err instanceof NotFound) return notFound(err.message);
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
+    logger.error({ err, method }, 'catalog database unreachable');
+    return unavailable('the catalog database is unreachable; check DATABASE_URL and that Postgres is up, then retry');
+  }
+  if (err && typeof err === 'object' && err.constructor?.name === 'ConnectError') return toConnectError(err);
+  logger.error({ err, method }, 'catalog call failed');
+  return internal(`catalog ${method} failed unexpectedly; see the catalog service log`);
+}
+
+export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof catalog.CatalogService> {
+  const { orm, logger } = deps;
+  const em = () => orm.em.fork();
+  return {
+    async upsertProducts(req) {
+      const { items, warnings } = normaliseProducts(req.products);
+      const warnByCode = new Map<string, string>();
+      for (const w of warnings) {
+        logger.warn({ run_id: req.runId }, w);
+        const m = /product_code "([^"]*)"/.exec(w);
+        if (m?.[1]) warnByCode.set(m[1], w);
+      }
+      const r = await upsertProducts(em(), items, { runId: req.runId, dryRun: req.dryRun, warnings: warnByCode });
+      return create(catalog.UpsertProductsResponseSchema, {
+        results: r.results.map((x) =>
+          create(catalog.ItemResultSchema, { productCode: x.code, outcome: OUTCOMES[x.outcome], changedFields: x.changedFields, version: BigInt(x.version), reason: x.reason }),
+        ),
+        created: r.created,
+        updated: r.updated,
+        unchanged: r.unchanged,
+        failed: r.failed,
+      });
+    },
+    async updateStock(req) {
+      const entries = aggregateStock(req.items);
+      const r = await updateStock(em(), entries, { runId: req.runId, dryRun: req.dryRun, defaultCounty: deps.defaultCounty });
+      return create(catalog.UpdateStockResponseSchema, {
+        results: r.results.map((x) =>
+          create(catalog.ItemResultSchema, { productCode: x.code, outcome: OUTCOMES[x.outcome], changedFields: x.changedFields, version: BigInt(x.version), reason: x.reason }),
+        ),
+        updated: r.updated,
+        unchanged: r.unchanged,
+        failed: r.failed,
+      });
+    },
+    async markDelisted(req) {
+      const r = await markDelisted(em(), req.codesSeen, { runId: req.runId, dryRun: req.dryRun });
+      return create(catalog.MarkDelistedResponseSchema, r);
+    },
+    async pinPrice(req) {
+      const f = em();
+      await setPin(f, req.productCode, parsePin(req.price), req.actor);
+      const { product, stock } = await getProduct(f, req.productCode);
+      return create(catalog.PinPriceResponseSchema, { product: toProduct(product, stock) });
+    },
+    async unpinPrice(req) {
+      const f = em();
+      await setPin(f, req.productCode, null, req.actor);
+      const { product, stock } = await getProduct(f, req.productCode);
+      return create(catalog.UnpinPriceResponseSchema, { product: toProduct(product, stock) });
+    },
+    async getProduct(req) {
+      if (!req.productCode.trim()) throw new BatchRejection('product_code is empty');
+      const { product, stock } = await getProduct(em(), req.productCode);
+      return create(catalog.GetProductResponseSchema, { product: toProduct(product, stock) });
+    },
+    async listProducts(req) {
+      const r = await listProducts(em(), {
+        category: req.category || undefined,
+        brand: req.brand || undefined,
+        isSales: req.isSales,
+        query: req.query || undefined,
+        minPrice: req.minPrice,
+        maxPrice: req.maxPrice,
+        changedSince: req.changedSince ? timestampDate(req.changedSince) : undefined,
+        sort: SORTS[req.sort] ?? 'code',
+        descending: req.descending,
+        pageSize: req.pageSize === 0 ? 50 : req.pageSize,
+        cursor: req.cursor || undefined,
+        includeDelisted: req.includeDelisted,
+      });
+      return create(catalog.ListProductsResponseSchema, { products: r.products.map((p) => toProduct(p)), nextCursor: r.nextCursor });
+    },
+    async listCategories() {
+      const rows = await listNamed(em(), 'category');
+      return create(catalog.ListCategoriesResponseSchema, {
+        categories: rows.map((r) => create(catalog.CategorySchema, { id: BigInt(r.id), name: r.name, productCount: BigInt(r.count) })),
+      });
+    },
+    async listBrands() {
+      const rows = await listNamed(em(), 'brand');
+      return create(catalog.ListBrandsResponseSchema, {
+        brands: rows.map((r) => create(catalog.BrandSchema, { id: BigInt(r.id), name: r.name, productCount: BigInt(r.count) })),
+      });
+    },
+    async getPriceHistory(req) {
+      if (!req.productCode.trim()) throw new BatchRejection('product_code is empty');
+      const rows = await getPriceHistory(em(), req.productCode, req.limit);
+      return create(catalog.GetPriceHistoryResponseSchema, {
+        changes: rows.map((h) =>
+          create(catalog.PriceChangeSchema, { field: h.field, from: h.fromValue ?? undefined, to: h.toValue ?? undefined, changedAt: ts(h.changedAt), runId: h.runId }),
+        ),
+      });
+    },
+    async readChanges(req) {
+      const r = await readChanges(em(), req.afterSeq, req.limit);
+      return create(catalog.ReadChangesResponseSchema, { changes: r.changes.map(toChange), headSeq: BigInt(r.headSeq) });
+    },
+    async stats() {
+      const s = await stats(em());
+      return create(catalog.StatsResponseSchema, {
+        products: BigInt(s.products),
+        listed: BigInt(s.listed),
+        delisted: BigInt(s.delisted),
+        procurable: BigInt(s.procurable),
+        categories: BigInt(s.categories),
+        brands: BigInt(s.brands),
+        pinned: BigInt(s.pinned),
+        lastSyncedAt: ts(s.last_synced_at),
+        headSeq: BigInt(s.head_seq),
+      });
+    },
+    async checkIntegrity(req) {
+      const r = await checkIntegrity(em(), req.sampleLimit);
+      return create(catalog.CheckIntegrityResponseSchema, {
+        ok: r.ok,
+        productsChecked: BigInt(r.checked),
+        findings: r.findings.map((f) =>
+          create(catalog.IntegrityFindingSchema, { check: f.check, count: BigInt(f.count), sampleCodes: f.sampleCodes, message: f.message }),
+        ),
+      });
+    },
+  };
+}
+
+/** Wraps every method so domain errors map to status codes in one place. */
+export function guarded(impl: ServiceImpl<typeof catalog.CatalogService>, logger: Logger): ServiceImpl<typeof catalog.CatalogService> {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(impl) as [string, (...a: unknown[]) => Promise<unknown>][]) {
+    out[name] = async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw toRpcError(err, logger, name);
+      }
+    };
+  }
+  return out as ServiceImpl<typeof catalog.CatalogService>;
+}
+
+export function registerCatalog(router: ConnectRouter, deps: CatalogServiceDeps): void {
+  router.service(catalog.CatalogService, guarded(catalogServiceImpl(deps), deps.logger));
+}

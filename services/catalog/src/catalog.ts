@@ -1,0 +1,52 @@
+// The catalog as a unit: ORM (one per process), migrations, the service routes, readiness.
+// main.ts serves it; tests and benchmarks build it in-process.
+import type { ConnectRouter } from '@connectrpc/connect';
+import type { Logger } from '@haier-sync/runtime';
+import { registerCatalog } from './catalog-service';
+import { initOrm } from './orm';
+import { query } from './sql';
+import type { MikroORM } from '@mikro-orm/postgresql';
+
+export interface BuildCatalogOptions {
+  databaseUrl: string;
+  logger: Logger;
+  defaultCounty?: string;
+  lowStockThreshold?: number;
+  /** Apply pending migrations first (default true). */
+  migrate?: boolean;
+  poolMax?: number;
+}
+
+export interface Catalog {
+  orm: MikroORM;
+  routes(router: ConnectRouter): void;
+  readiness(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function buildCatalog(opts: BuildCatalogOptions): Promise<Catalog> {
+  const orm = await initOrm({ databaseUrl: opts.databaseUrl, poolMax: opts.poolMax });
+  try {
+    if (opts.migrate !== false) {
+      const done = await orm.getMigrator().up();
+      if (done.length) opts.logger.info({ migrations: done.map((m) => m.name) }, 'catalog migrations applied');
+    }
+  } catch (err) {
+    await orm.close(true);
+    throw err;
+  }
+  const deps = { orm, logger: opts.logger, defaultCounty: opts.defaultCounty ?? '110101' };
+  return {
+    orm,
+    routes: (router) => registerCatalog(router, deps),
+    async readiness() {
+      try {
+        await query(orm.em.fork(), 'select 1 from catalog.mikro_orm_migrations limit 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => orm.close(true),
+  };
+}

@@ -1,0 +1,152 @@
+// Exact change detection: merges an incoming product with what is stored, and names the
+// fields that really changed (decimals compared by value). Pure functions.
+import { createHash } from 'node:crypto';
+import { decimalEquals } from './decimal';
+import { displayPrice } from './display-price';
+import { PRICE_FIELDS, type NormalisedInput, type Prices } from './product-input';
+
+/** The fields a sync owns (plus the derived display price). */
+export interface SyncedState extends Prices {
+  product_model: string;
+  name: string;
+  category: string;
+  brand: string;
+  product_image_url: string;
+  product_page_urls: string[];
+  is_sales: boolean;
+  no_sales_reason: string;
+}
+
+/** What is stored for a product, as far as change detection needs it. */
+export interface StoredState extends SyncedState {
+  code: string;
+  pinned_price: string | null;
+  display_price: string | null;
+  version: number;
+  content_hash: string;
+}
+
+export type ChangeKind = 'created' | 'updated' | 'price_changed' | 'stock_changed' | 'delisted' | 'relisted';
+
+export interface FieldChange {
+  field: string;
+  /** JSON text; "null" when absent. */
+  before: string;
+  after: string;
+}
+
+export type Decision =
+  | { outcome: 'created'; code: string; state: SyncedState; display_price: string | null; content_hash: string }
+  | { outcome: 'unchanged'; code: string; version: number }
+  | {
+      outcome: 'updated';
+      code: string;
+      kind: 'updated' | 'price_changed';
+      state: SyncedState;
+      display_price: string | null;
+      content_hash: string;
+      fields: FieldChange[];
+      version: number;
+    };
+
+const DECIMAL_FIELDS = new Set<string>([...PRICE_FIELDS, 'display_price', 'pinned_price']);
+/** Fields whose change alone makes a change "price_changed". */
+export const PRICE_GROUP = new Set<string>([...PRICE_FIELDS, 'rebate_type', 'display_price', 'pinned_price']);
+/** Fields recorded in price history when they change. */
+export const HISTORY_FIELDS = new Set<string>([...PRICE_FIELDS, 'display_price', 'pinned_price']);
+
+const STATE_FIELDS: (keyof SyncedState)[] = [
+  'product_model',
+  'name',
+  'category',
+  'brand',
+  'product_image_url',
+  'product_page_urls',
+  'is_sales',
+  'no_sales_reason',
+  'supply_price',
+  'invoice_price',
+  'market_price',
+  'stock_rebate',
+  'rebate_money',
+  'rebate_type',
+];
+
+/** sha256 over the normalised synced fields in a fixed order. */
+export function contentHash(state: SyncedState): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify(STATE_FIELDS.map((f) => state[f])));
+  return h.digest('hex');
+}
+
+export function mergeInput(input: NormalisedInput, stored: Prices | null): SyncedState {
+  const prices: Prices = input.prices ?? {
+    supply_price: stored?.supply_price ?? null,
+    invoice_price: stored?.invoice_price ?? null,
+    market_price: stored?.market_price ?? null,
+    stock_rebate: stored?.stock_rebate ?? null,
+    rebate_money: stored?.rebate_money ?? null,
+    rebate_type: stored?.rebate_type ?? '',
+  };
+  return {
+    product_model: input.product_model,
+    name: input.name,
+    category: input.category,
+    brand: input.brand,
+    product_image_url: input.product_image_url,
+    product_page_urls: input.product_page_urls,
+    is_sales: input.is_sales,
+    no_sales_reason: input.no_sales_reason,
+    ...prices,
+  };
+}
+
+function sameValue(field: string, a: unknown, b: unknown): boolean {
+  if (DECIMAL_FIELDS.has(field)) return decimalEquals(a as string | null, b as string | null);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b;
+}
+
+export const json = (v: unknown): string => JSON.stringify(v ?? null);
+
+/** Lists changed fields between two records for the given field names. */
+export function diffFields(before: Record<string, unknown>, after: Record<string, unknown>, fields: readonly string[]): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const f of fields) {
+    if (!sameValue(f, before[f] ?? null, after[f] ?? null)) out.push({ field: f, before: json(before[f]), after: json(after[f]) });
+  }
+  return out;
+}
+
+export function classify(fields: readonly FieldChange[]): 'updated' | 'price_changed' {
+  return fields.every((f) => PRICE_GROUP.has(f.field)) ? 'price_changed' : 'updated';
+}
+
+/** Decides what to do with one incoming product given what is stored (undefined = new code). */
+export function decide(input: NormalisedInput, stored: StoredState | undefined): Decision {
+  const state = mergeInput(input, stored ?? null);
+  const hash = contentHash(state);
+  if (!stored) {
+    return { outcome: 'created', code: input.code, state, display_price: displayPrice(state, null), content_hash: hash };
+  }
+  const newDisplay = displayPrice(state, stored.pinned_price);
+  if (hash === stored.content_hash && decimalEquals(newDisplay, stored.display_price)) {
+    return { outcome: 'unchanged', code: input.code, version: stored.version };
+  }
+  const fields = diffFields(
+    { ...stored } as unknown as Record<string, unknown>,
+    { ...state, display_price: newDisplay } as unknown as Record<string, unknown>,
+    [...STATE_FIELDS, 'display_price'],
+  );
+  if (fields.length === 0) return { outcome: 'unchanged', code: input.code, version: stored.version };
+  return {
+    outcome: 'updated',
+    code: input.code,
+    kind: classify(fields),
+    state,
+    display_price: newDisplay,
+    content_hash: hash,
+    fields,
+    version: stored.version + 1,
+  };
+}

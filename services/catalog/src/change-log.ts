@@ -1,0 +1,54 @@
+// Appending to the change log and price history, inside the caller's transaction. One
+// statement per batch; each log row carries the product snapshot after the change.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ChangeKind, FieldChange } from './change-detection';
+import { HISTORY_FIELDS } from './change-detection';
+import { PRODUCT_SNAPSHOT, lockChangeLog, query } from './sql';
+
+export interface LogEntry {
+  code: string;
+  kind: ChangeKind;
+  fields: FieldChange[];
+}
+
+/** Appends one row per entry (the version is read from the product row, already bumped). Returns seq per code. */
+export async function appendChanges(em: EntityManager, entries: readonly LogEntry[], runId: string, actor = ''): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (entries.length === 0) return out;
+  await lockChangeLog(em);
+  const rows = await query<{ seq: string; product_code: string }>(
+    em,
+    `insert into catalog.change_log (product_code, version, kind, fields, run_id, actor, snapshot)
+     select x.code, p.version, x.kind, x.fields, ?, ?, ${PRODUCT_SNAPSHOT}
+     from json_to_recordset(?::json) with ordinality as x(code text, kind text, fields jsonb, ord bigint)
+     join catalog.product p on p.code = x.code
+     left join catalog.category c on c.id = p.category_id
+     left join catalog.brand b on b.id = p.brand_id
+     order by x.ord
+     returning seq::text as seq, product_code`,
+    [runId, actor, JSON.stringify(entries.map((e) => ({ code: e.code, kind: e.kind, fields: e.fields })))],
+  );
+  for (const r of rows) out.set(r.product_code, r.seq);
+  return out;
+}
+
+/** JSON text of a decimal field change back to plain text for price history (null stays null). */
+function plain(jsonText: string): string | null {
+  const v: unknown = JSON.parse(jsonText);
+  return v === null ? null : String(v);
+}
+
+/** One price_history row per changed price field in the entries. */
+export async function appendPriceHistory(em: EntityManager, entries: readonly LogEntry[], runId: string): Promise<number> {
+  const rows = entries.flatMap((e) =>
+    e.fields.filter((f) => HISTORY_FIELDS.has(f.field)).map((f) => ({ code: e.code, field: f.field, from_value: plain(f.before), to_value: plain(f.after) })),
+  );
+  if (rows.length === 0) return 0;
+  await query(
+    em,
+    `insert into catalog.price_history (product_code, field, from_value, to_value, run_id)
+     select x.code, x.field, x.from_value, x.to_value, ? from json_to_recordset(?::json) as x(code text, field text, from_value text, to_value text)`,
+    [runId, JSON.stringify(rows)],
+  );
+  return rows.length;
+}

@@ -1,0 +1,26 @@
+// Wiring only: config, logger, migrations, the gRPC server, graceful shutdown.
+import { createLogger, onShutdown, startGrpcServer } from '@haier-sync/runtime';
+import { buildCatalog } from './catalog';
+import { loadCatalogConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadCatalogConfig();
+  const logger = createLogger('catalog');
+  const cat = await buildCatalog({
+    databaseUrl: config.DATABASE_URL,
+    logger,
+    defaultCounty: config.CATALOG_DEFAULT_COUNTY,
+    lowStockThreshold: config.CATALOG_LOW_STOCK_THRESHOLD,
+  });
+  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, routes: cat.routes, readiness: cat.readiness, logger });
+  logger.info({ port: server.port }, 'catalog serving');
+  // hooks run in reverse order: stop serving first, then close the database
+  onShutdown('catalog database', () => cat.close());
+  onShutdown('catalog gRPC server', () => server.close());
+}
+
+main().catch((err: unknown) => {
+  // eslint-disable-next-line no-console
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,185 @@
+// Reads: one product, a filtered keyset-paginated list, categories and brands with counts,
+// price history (through the ORM), the change log and stats.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { decodeCursor, encodeCursor } from './cursor';
+import { DecimalError, normaliseDecimal } from './decimal';
+import { PriceHistory, type PriceHistoryEntity } from './entities';
+import { NotFound } from './errors';
+import { BatchRejection } from './product-input';
+import { PRODUCT_FROM, PRODUCT_SELECT, query, type ProductRow } from './sql';
+import type { CountyStockState } from './stock';
+
+export interface CountyStockRow extends CountyStockState {
+  updated_at: Date;
+}
+
+export async function getProduct(em: EntityManager, code: string): Promise<{ product: ProductRow; stock: CountyStockRow[] }> {
+  const [product] = await query<ProductRow>(em, `select ${PRODUCT_SELECT} from ${PRODUCT_FROM} where p.code = ?`, [code]);
+  if (!product) throw new NotFound(`product "${code}" is not in the catalog; check the code or run a sync first`);
+  const stock = await query<CountyStockRow>(
+    em,
+    `select product_code as code, county_code, quantity::text as quantity, best_sec_code, best_warehouse_grade, cut_time,
+       achieve_user_order_cut, hour, updated_at from catalog.product_stock where product_code = ? order by county_code`,
+    [code],
+  );
+  return { product, stock };
+}
+
+export type SortKey = 'code' | 'name' | 'display_price' | 'updated_at' | 'stock';
+
+export interface ListFilter {
+  category?: string;
+  brand?: string;
+  isSales?: boolean;
+  query?: string;
+  minPrice?: string;
+  maxPrice?: string;
+  changedSince?: Date;
+  sort: SortKey;
+  descending: boolean;
+  pageSize?: number;
+  cursor?: string;
+  includeDelisted?: boolean;
+}
+
+/**
+ * Sort key expressions. Nullable keys sort last in both directions (a sentinel), so the
+ * keyset (key, code) is total. Sorting by code or name is stable under concurrent updates;
+ * sorting by a mutable key (updated_at, display_price, stock) pages over the values as they
+ * are when each page is read: a product whose key moves behind the cursor is not seen again
+ * in this pass, one that moves ahead of it may be seen twice.
+ */
+function sortExpr(sort: SortKey, desc: boolean): { expr: string; cast: string } {
+  switch (sort) {
+    case 'code':
+      return { expr: 'p.code', cast: 'text' };
+    case 'name':
+      return { expr: 'p.name', cast: 'text' };
+    case 'display_price':
+      return { expr: `coalesce(p.display_price, '${desc ? '-' : ''}Infinity'::numeric)`, cast: 'numeric' };
+    case 'stock':
+      return { expr: `coalesce(p.stock, ${desc ? '-9223372036854775808' : '9223372036854775807'}::bigint)`, cast: 'bigint' };
+    case 'updated_at':
+      return { expr: 'p.updated_at', cast: 'timestamptz' };
+  }
+}
+
+function price(text: string | undefined, field: string): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return normaliseDecimal(text);
+  } catch (err) {
+    throw new BatchRejection(`${field}: ${err instanceof DecimalError ? err.message : String(err)}`);
+  }
+}
+
+export async function listProducts(em: EntityManager, f: ListFilter): Promise<{ products: ProductRow[]; nextCursor: string }> {
+  const size = f.pageSize ?? 50;
+  if (!Number.isInteger(size) || size < 1 || size > 500) throw new BatchRejection(`page_size must be 1..500, got ${size}`);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (!f.includeDelisted) where.push('p.delisted_at is null');
+  if (f.category) (where.push('c.name = ?'), params.push(f.category));
+  if (f.brand) (where.push('b.name = ?'), params.push(f.brand));
+  if (f.isSales !== undefined) (where.push('p.is_sales = ?'), params.push(f.isSales));
+  if (f.query) {
+    const like = `%${f.query.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    where.push('(p.name ilike ? or p.product_model ilike ? or p.code ilike ?)');
+    params.push(like, like, like);
+  }
+  const min = price(f.minPrice, 'min_price');
+  const max = price(f.maxPrice, 'max_price');
+  if (min !== undefined) (where.push('p.display_price >= ?::numeric'), params.push(min));
+  if (max !== undefined) (where.push('p.display_price <= ?::numeric'), params.push(max));
+  if (f.changedSince) (where.push('p.updated_at >= ?'), params.push(f.changedSince));
+  const { expr, cast } = sortExpr(f.sort, f.descending);
+  const dir = f.descending ? 'desc' : 'asc';
+  if (f.cursor) {
+    const c = decodeCursor(f.cursor, f.sort, f.descending);
+    where.push(`(${expr}, p.code) ${f.descending ? '<' : '>'} (?::${cast}, ?)`);
+    params.push(c.key, c.code);
+  }
+  const rows = await query<ProductRow & { sort_key: string }>(
+    em,
+    `select ${PRODUCT_SELECT}, (${expr})::text as sort_key from ${PRODUCT_FROM}
+     ${where.length ? `where ${where.join(' and ')}` : ''}
+     order by ${expr} ${dir}, p.code ${dir} limit ${size + 1}`,
+    params,
+  );
+  const more = rows.length > size;
+  const page = more ? rows.slice(0, size) : rows;
+  const last = page[page.length - 1];
+  return {
+    products: page,
+    nextCursor: more && last ? encodeCursor({ sort: f.sort, desc: f.descending, key: last.sort_key, code: last.code }) : '',
+  };
+}
+
+export async function listNamed(em: EntityManager, table: 'category' | 'brand'): Promise<{ id: string; name: string; count: string }[]> {
+  return query(
+    em,
+    `select t.id::text as id, t.name, count(p.code) filter (where p.delisted_at is null)::text as count
+     from catalog.${table} t left join catalog.product p on p.${table}_id = t.id group by t.id, t.name order by t.name`,
+  );
+}
+
+export async function getPriceHistory(em: EntityManager, code: string, limit: number): Promise<PriceHistoryEntity[]> {
+  const lim = limit === 0 ? 100 : Math.min(limit, 1000);
+  const exists = await query(em, `select 1 from catalog.product where code = ?`, [code]);
+  if (!exists.length) throw new NotFound(`product "${code}" is not in the catalog; check the code`);
+  return em.find(PriceHistory, { productCode: code }, { orderBy: { id: 'desc' }, limit: lim });
+}
+
+export interface ChangeRow {
+  seq: string;
+  product_code: string;
+  version: string;
+  kind: string;
+  fields: { field: string; before: string; after: string }[];
+  run_id: string;
+  occurred_at: Date;
+  snapshot: ProductRow;
+}
+
+export async function readChanges(em: EntityManager, afterSeq: bigint, limit: number): Promise<{ changes: ChangeRow[]; headSeq: string }> {
+  const lim = limit === 0 ? 100 : limit;
+  if (lim < 1 || lim > 1000) throw new BatchRejection(`limit must be 1..1000, got ${limit}`);
+  const changes = await query<ChangeRow>(
+    em,
+    `select seq::text as seq, product_code, version::text as version, kind, fields, run_id, occurred_at, snapshot
+     from catalog.change_log where seq > ?::bigint order by seq limit ${lim}`,
+    [afterSeq.toString()],
+  );
+  const [head] = await query<{ head: string }>(em, `select coalesce(max(seq), 0)::text as head from catalog.change_log`);
+  return { changes, headSeq: head?.head ?? '0' };
+}
+
+export interface StatsRow {
+  products: string;
+  listed: string;
+  delisted: string;
+  procurable: string;
+  pinned: string;
+  last_synced_at: Date | null;
+  categories: string;
+  brands: string;
+  head_seq: string;
+}
+
+export async function stats(em: EntityManager): Promise<StatsRow> {
+  const [row] = await query<StatsRow>(
+    em,
+    `select count(*)::text as products,
+       count(*) filter (where delisted_at is null)::text as listed,
+       count(*) filter (where delisted_at is not null)::text as delisted,
+       count(*) filter (where delisted_at is null and is_sales)::text as procurable,
+       count(*) filter (where pinned_price is not null)::text as pinned,
+       max(last_synced_at) as last_synced_at,
+       (select count(*) from catalog.category)::text as categories,
+       (select count(*) from catalog.brand)::text as brands,
+       (select coalesce(max(seq), 0) from catalog.change_log)::text as head_seq
+     from catalog.product`,
+  );
+  if (!row) throw new Error('stats query returned no row');
+  return row;
+}

@@ -1,0 +1,82 @@
+// Raw SQL through the ORM's connection (knex, inside the EntityManager's transaction when
+// there is one), for the bulk paths. Batches travel as one JSON parameter read with
+// json_to_recordset, so a batch is one statement whatever its size.
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+export async function query<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
+  const knex = em.getTransactionContext() ?? em.getConnection().getKnex();
+  const res = (await knex.raw(sql, params as never)) as { rows: T[] };
+  return res.rows;
+}
+
+/** A JSON text list as a Postgres text[] expression, e.g. `code = any(${textArray})`. */
+export const TEXT_ARRAY = `array(select json_array_elements_text(?::json))`;
+
+/**
+ * Serialises writers of the change log: taken (transaction-scoped) right before appending,
+ * so seq allocation and commit happen in lock order and the visible log is always a prefix.
+ * A reader that has seen seq N will never later see a row below N appear.
+ */
+export async function lockChangeLog(em: EntityManager): Promise<void> {
+  await query(em, `select pg_advisory_xact_lock(7346201052)`);
+}
+
+/** The product row as every read returns it: money as text, bigint as text. */
+const PRODUCT_COLUMNS: [string, string][] = [
+  ['code', 'p.code'],
+  ['product_model', 'p.product_model'],
+  ['name', 'p.name'],
+  ['category', "coalesce(c.name, '')"],
+  ['brand', "coalesce(b.name, '')"],
+  ['product_image_url', 'p.product_image_url'],
+  ['product_page_urls', 'p.product_page_urls'],
+  ['supply_price', 'p.supply_price::text'],
+  ['invoice_price', 'p.invoice_price::text'],
+  ['market_price', 'p.market_price::text'],
+  ['stock_rebate', 'p.stock_rebate::text'],
+  ['rebate_money', 'p.rebate_money::text'],
+  ['rebate_type', 'p.rebate_type'],
+  ['is_sales', 'p.is_sales'],
+  ['no_sales_reason', 'p.no_sales_reason'],
+  ['display_price', 'p.display_price::text'],
+  ['pinned_price', 'p.pinned_price::text'],
+  ['stock', 'p.stock::text'],
+  ['version', 'p.version::text'],
+  ['content_hash', 'p.content_hash'],
+  ['first_seen_at', 'p.first_seen_at'],
+  ['last_synced_at', 'p.last_synced_at'],
+  ['delisted_at', 'p.delisted_at'],
+  ['updated_at', 'p.updated_at'],
+];
+
+export interface ProductRow {
+  code: string;
+  product_model: string;
+  name: string;
+  category: string;
+  brand: string;
+  product_image_url: string;
+  product_page_urls: string[];
+  supply_price: string | null;
+  invoice_price: string | null;
+  market_price: string | null;
+  stock_rebate: string | null;
+  rebate_money: string | null;
+  rebate_type: string;
+  is_sales: boolean;
+  no_sales_reason: string;
+  display_price: string | null;
+  pinned_price: string | null;
+  stock: string | null;
+  version: string;
+  content_hash: string;
+  first_seen_at: Date | string;
+  last_synced_at: Date | string | null;
+  delisted_at: Date | string | null;
+  updated_at: Date | string;
+}
+
+export const PRODUCT_SELECT = PRODUCT_COLUMNS.map(([k, e]) => `${e} as ${k}`).join(', ');
+export const PRODUCT_FROM = `catalog.product p left join catalog.category c on c.id = p.category_id left join catalog.brand b on b.id = p.brand_id`;
+/** jsonb snapshot of the product row `p` (joined with c and b), same keys as ProductRow. */
+export const PRODUCT_SNAPSHOT = `jsonb_build_object(${PRODUCT_COLUMNS.map(([k, e]) => `'${k}', ${e}`).join(', ')})`;

@@ -1,0 +1,119 @@
+// UpdateStock: per product per county stock, with the headline stock from the default county.
+// Changed products get one version bump and one stock_changed log row each.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { appendChanges, type LogEntry } from './change-log';
+import { json, type FieldChange } from './change-detection';
+import { STOCK_FIELDS, type CountyStockState } from './stock';
+import { TEXT_ARRAY, query } from './sql';
+import { withRetry } from './transaction';
+
+export interface StockItemResult {
+  code: string;
+  outcome: 'updated' | 'unchanged' | 'failed';
+  changedFields: string[];
+  version: number;
+  reason: string;
+}
+
+export interface StockOutcome {
+  results: StockItemResult[];
+  updated: number;
+  unchanged: number;
+  failed: number;
+}
+
+type StoredCounty = CountyStockState;
+
+function countyJson(s: StoredCounty | undefined): string {
+  return s ? json(Object.fromEntries(STOCK_FIELDS.map((f) => [f, f === 'quantity' ? Number(s[f]) : s[f]]))) : 'null';
+}
+
+export async function updateStock(
+  em: EntityManager,
+  entries: readonly CountyStockState[],
+  opts: { runId: string; dryRun?: boolean; defaultCounty: string },
+): Promise<StockOutcome> {
+  return withRetry(() =>
+    em.transactional(async (tem) => {
+      const codes = [...new Set(entries.map((e) => e.code))].sort();
+      const products = await query<{ code: string; stock: string | null; version: string }>(
+        tem,
+        `select code, stock::text as stock, version::text as version from catalog.product where code = any(${TEXT_ARRAY}) order by code${opts.dryRun ? '' : ' for update'}`,
+        [JSON.stringify(codes)],
+      );
+      const byCode = new Map(products.map((p) => [p.code, p]));
+      const existing = await query<StoredCounty>(
+        tem,
+        `select s.product_code as code, s.county_code, s.quantity::text as quantity, s.best_sec_code, s.best_warehouse_grade, s.cut_time,
+           s.achieve_user_order_cut, s.hour
+         from catalog.product_stock s where s.product_code = any(${TEXT_ARRAY})`,
+        [JSON.stringify(codes)],
+      );
+      const stored = new Map(existing.map((s) => [`${s.code}\u0000${s.county_code}`, s]));
+
+      const perProduct = new Map<string, { fields: FieldChange[]; headline?: string }>();
+      const rowsToWrite: CountyStockState[] = [];
+      const failed = new Map<string, string>();
+      for (const e of entries) {
+        const p = byCode.get(e.code);
+        if (!p) {
+          failed.set(e.code, `unknown product_code "${e.code}": upsert the product before its stock`);
+          continue;
+        }
+        const before = stored.get(`${e.code}\u0000${e.county_code}`);
+        const changed = !before || STOCK_FIELDS.some((f) => before[f] !== e[f]);
+        const acc = perProduct.get(e.code) ?? { fields: [] };
+        perProduct.set(e.code, acc);
+        if (!changed) continue;
+        rowsToWrite.push(e);
+        acc.fields.push({ field: `county_stock.${e.county_code}`, before: countyJson(before), after: countyJson(e) });
+        if (e.county_code === opts.defaultCounty && p.stock !== e.quantity) {
+          acc.fields.push({ field: 'stock', before: p.stock ?? 'null', after: e.quantity });
+          acc.headline = e.quantity;
+        }
+      }
+      const changedCodes = [...perProduct].filter(([, v]) => v.fields.length > 0);
+      if (!opts.dryRun && rowsToWrite.length) {
+        await query(
+          tem,
+          `insert into catalog.product_stock (product_code, county_code, quantity, best_sec_code, best_warehouse_grade, cut_time, achieve_user_order_cut, hour, updated_at)
+           select x.code, x.county_code, x.quantity, x.best_sec_code, x.best_warehouse_grade, x.cut_time, x.achieve_user_order_cut, x.hour, now()
+           from json_to_recordset(?::json) as x(code text, county_code text, quantity bigint, best_sec_code text, best_warehouse_grade text,
+             cut_time text, achieve_user_order_cut text, hour text)
+           order by x.code, x.county_code
+           on conflict (product_code, county_code) do update set quantity = excluded.quantity, best_sec_code = excluded.best_sec_code,
+             best_warehouse_grade = excluded.best_warehouse_grade, cut_time = excluded.cut_time,
+             achieve_user_order_cut = excluded.achieve_user_order_cut, hour = excluded.hour, updated_at = now()`,
+          [JSON.stringify(rowsToWrite)],
+        );
+        await query(
+          tem,
+          `update catalog.product p set stock = case when x.set_stock then x.stock else p.stock end, version = p.version + 1, updated_at = now()
+           from json_to_recordset(?::json) as x(code text, stock bigint, set_stock boolean) where p.code = x.code`,
+          [JSON.stringify(changedCodes.map(([code, v]) => ({ code, stock: v.headline ?? null, set_stock: v.headline !== undefined })))],
+        );
+        const log: LogEntry[] = changedCodes.map(([code, v]) => ({ code, kind: 'stock_changed', fields: v.fields }));
+        await appendChanges(tem, log, opts.runId);
+      }
+      const out: StockOutcome = { results: [], updated: 0, unchanged: 0, failed: 0 };
+      for (const code of codes) {
+        const why = failed.get(code);
+        const p = byCode.get(code);
+        if (why || !p) {
+          out.failed++;
+          out.results.push({ code, outcome: 'failed', changedFields: [], version: 0, reason: why ?? 'unknown product' });
+          continue;
+        }
+        const fields = perProduct.get(code)?.fields ?? [];
+        if (fields.length) {
+          out.updated++;
+          out.results.push({ code, outcome: 'updated', changedFields: fields.map((f) => f.field), version: Number(p.version) + 1, reason: '' });
+        } else {
+          out.unchanged++;
+          out.results.push({ code, outcome: 'unchanged', changedFields: [], version: Number(p.version), reason: '' });
+        }
+      }
+      return out;
+    }),
+  );
+}
