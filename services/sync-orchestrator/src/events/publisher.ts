@@ -1,0 +1,125 @@
+// The event publisher: relays the catalog change log to stream CATALOG and the run_events
+// outbox to stream SYNC, each in order with its own cursor. Decoupled from runs: when NATS or
+// the catalog is down it keeps retrying and catches up later.
+import type { Client } from '@connectrpc/connect';
+import type { catalog } from '@haier-sync/contracts';
+import type { Logger } from '@haier-sync/runtime';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ormCursorStore, type CursorStore } from './cursor-store';
+import { createManagedNats, type ManagedNats } from './nats-connection';
+import { Relay, type RelayStats } from './relay';
+import { catalogChangeSource, runEventsSource, type RelaySource } from './sources';
+import { ensureStreams, type StreamLimits } from './streams';
+import { normalisePrefix } from './subjects';
+
+export interface PublisherOptions {
+  catalog: Client<typeof catalog.CatalogService>;
+  orm: MikroORM;
+  natsUrl: string;
+  subjectPrefix?: string;
+  logger: Logger;
+  /** SYNC_LOW_STOCK_THRESHOLD (default 5). */
+  lowStockThreshold?: number;
+  /** The county of the headline stock (first of SYNC_COUNTIES). */
+  defaultCounty?: string;
+  /** Stream limits (NATS_DUPLICATE_WINDOW_S, NATS_MAX_AGE_H, NATS_MAX_BYTES). */
+  duplicateWindowS?: number;
+  maxAgeH?: number;
+  maxBytes?: number;
+  /** Poll interval when idle, default 200 ms. */
+  idlePollMs?: number;
+  /** Changes read per ReadChanges call, default 500. */
+  pageSize?: number;
+  publishTimeoutMs?: number;
+  persistEvery?: number;
+  gapWaitMs?: number;
+  /** Relay only these logs (default both). */
+  relays?: Array<'catalog' | 'runs'>;
+  /** Injected for tests; default the sync.publisher_cursor table. */
+  cursorStore?: CursorStore;
+  /** Use an existing managed connection instead of opening one (not closed by stop()). */
+  nats?: ManagedNats;
+}
+
+export interface PublisherStats {
+  published: number;
+  duplicates: number;
+  /** Entries written to the logs and not yet acknowledged by NATS (head_seq − cursor, summed). */
+  lag: number;
+  lastError?: string;
+  relays: RelayStats[];
+}
+
+export interface Publisher {
+  stop(): Promise<void>;
+  stats(): PublisherStats;
+}
+
+export function startPublisher(opts: PublisherOptions): Publisher {
+  const log = opts.logger.child({ component: 'publisher' });
+  const prefix = normalisePrefix(opts.subjectPrefix);
+  const nats = opts.nats ?? createManagedNats({ url: opts.natsUrl, logger: log, name: 'sync-orchestrator-publisher' });
+  const limits: StreamLimits = {
+    prefix,
+    duplicateWindowS: opts.duplicateWindowS ?? 600,
+    maxAgeH: opts.maxAgeH ?? 168,
+    maxBytes: opts.maxBytes ?? -1,
+  };
+
+  // streams are (re)ensured once per NATS connection: a restarted server without its store gets them back
+  let ensuredGen = -1;
+  let ensuring: Promise<void> | undefined;
+  const prepare = async (): Promise<void> => {
+    const gen = nats.generation();
+    if (gen === ensuredGen) return;
+    ensuring ??= (async () => {
+      const nc = await nats.ready();
+      if (!nc) return;
+      const res = await ensureStreams(nc, limits);
+      ensuredGen = gen;
+      log.info({ streams: res }, 'NATS streams ready');
+    })().finally(() => (ensuring = undefined));
+    await ensuring;
+  };
+
+  const store = opts.cursorStore ?? ormCursorStore(opts.orm);
+  const relayOpts = {
+    pageSize: opts.pageSize ?? 500,
+    idlePollMs: opts.idlePollMs ?? 200,
+    publishTimeoutMs: opts.publishTimeoutMs ?? 5_000,
+    persistEvery: opts.persistEvery ?? 100,
+    gapWaitMs: opts.gapWaitMs ?? 2_000,
+    prepare,
+  };
+  const wanted = opts.relays ?? ['catalog', 'runs'];
+  const sources: RelaySource[] = [];
+  if (wanted.includes('catalog')) {
+    sources.push(catalogChangeSource(opts.catalog, prefix, { threshold: opts.lowStockThreshold ?? 5, defaultCounty: opts.defaultCounty }));
+  }
+  if (wanted.includes('runs')) sources.push(runEventsSource(opts.orm, prefix));
+  const relays = sources.map((s) => new Relay(s, store, nats, log, relayOpts));
+
+  const abort = new AbortController();
+  const running = relays.map((r) => r.run(abort.signal));
+  log.info({ prefix, relays: sources.map((s) => s.name) }, 'event publisher started');
+
+  return {
+    async stop() {
+      abort.abort();
+      await Promise.allSettled(running);
+      if (!opts.nats) await nats.close();
+      log.info('event publisher stopped');
+    },
+    stats() {
+      const rs = relays.map((r) => r.stats());
+      const lastError = rs.find((r) => r.lastError)?.lastError;
+      return {
+        published: rs.reduce((a, r) => a + r.published, 0),
+        duplicates: rs.reduce((a, r) => a + r.duplicates, 0),
+        lag: rs.reduce((a, r) => a + r.lag, 0),
+        ...(lastError !== undefined ? { lastError } : {}),
+        relays: rs,
+      };
+    },
+  };
+}

@@ -1,0 +1,149 @@
+// One relay: read a log after the cursor, publish each entry in order, await each ack, and store
+// the cursor only after the acks. Any failure (NATS down, catalog down, DB down) backs off and
+// starts again from the stored cursor; JetStream's dedupe window absorbs what gets resent.
+import type { Logger } from '@haier-sync/runtime';
+import type { JetStreamClient } from 'nats';
+import type { CursorStore } from './cursor-store';
+import type { ManagedNats } from './nats-connection';
+import type { RelaySource } from './sources';
+import { contiguousCount, type GapState } from './gap';
+import { publishTraced } from './traced-publish';
+import { backoffDelay, sleep } from './backoff';
+
+export interface RelayOptions {
+  pageSize: number;
+  idlePollMs: number;
+  publishTimeoutMs: number;
+  /** Store the cursor at least every this many acked entries within a page. */
+  persistEvery: number;
+  gapWaitMs: number;
+  /** Called once per NATS connection before publishing (stream set-up). */
+  prepare: () => Promise<void>;
+}
+
+export interface RelayStats {
+  name: string;
+  published: number;
+  duplicates: number;
+  cursor: string;
+  headSeq: string;
+  lag: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
+export class Relay {
+  private published = 0;
+  private duplicates = 0;
+  private cursor = 0n;
+  private stored = 0n;
+  private headSeq = 0n;
+  private lastError?: string;
+  private lastErrorAt?: Date;
+  private readonly gap: GapState = {};
+
+  constructor(
+    private readonly source: RelaySource,
+    private readonly store: CursorStore,
+    private readonly nats: ManagedNats,
+    private readonly log: Logger,
+    private readonly opts: RelayOptions,
+  ) {}
+
+  stats(): RelayStats {
+    const lag = this.headSeq > this.cursor ? this.headSeq - this.cursor : 0n;
+    return {
+      name: this.source.name,
+      published: this.published,
+      duplicates: this.duplicates,
+      cursor: this.cursor.toString(),
+      headSeq: this.headSeq.toString(),
+      lag: Number(lag),
+      ...(this.lastError !== undefined ? { lastError: this.lastError, lastErrorAt: this.lastErrorAt?.toISOString() } : {}),
+    };
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    let loaded = false;
+    while (!signal.aborted) {
+      try {
+        if (!loaded) {
+          this.cursor = this.stored = await this.store.load(this.source.name);
+          loaded = true;
+        }
+        const nc = await untilAborted(this.nats.ready(), signal);
+        if (!nc || signal.aborted) break;
+        await this.opts.prepare();
+        const js = nc.jetstream();
+        const moved = await this.pass(js, signal);
+        failures = 0;
+        if (!moved) await sleep(this.opts.idlePollMs, signal);
+      } catch (err) {
+        failures++;
+        this.lastError = err instanceof Error ? err.message : String(err);
+        this.lastErrorAt = new Date();
+        if (failures === 1 || failures % 20 === 0) {
+          this.log.warn({ relay: this.source.name, cursor: this.cursor.toString(), err: this.lastError, failures }, 'event relay failed; retrying from the stored cursor (nothing is lost)');
+        }
+        await this.persist().catch(() => undefined);
+        // resend from what NATS acknowledged and we stored; dedupe absorbs any repeat
+        loaded = false;
+        await sleep(backoffDelay(failures, 200, 5_000), signal);
+      }
+    }
+    await this.persist().catch((err) => this.log.warn({ relay: this.source.name, err: String(err) }, 'could not store the publisher cursor at stop; the next start resends a few events (deduplicated)'));
+  }
+
+  /** One page. Answers whether anything was published. */
+  private async pass(js: JetStreamClient, signal: AbortSignal): Promise<boolean> {
+    const { items, headSeq } = await this.source.read(this.cursor, this.opts.pageSize);
+    this.headSeq = headSeq > this.headSeq ? headSeq : this.headSeq;
+    const n = contiguousCount(this.cursor, items.map((i) => i.seq), this.gap, Date.now(), this.opts.gapWaitMs);
+    if (n === 0) {
+      if (items.length > 0) await sleep(Math.min(50, this.opts.idlePollMs), signal);
+      return false;
+    }
+    let sinceSave = 0;
+    for (let i = 0; i < n && !signal.aborted; i++) {
+      const item = items[i]!;
+      for (const m of item.messages) {
+        const ack = await publishTraced(js, m, this.opts.publishTimeoutMs);
+        if (ack.duplicate) this.duplicates++;
+        else this.published++;
+      }
+      this.cursor = item.seq;
+      if (++sinceSave >= this.opts.persistEvery) {
+        await this.persist();
+        sinceSave = 0;
+      }
+    }
+    await this.persist();
+    return true;
+  }
+
+  private async persist(): Promise<void> {
+    if (this.cursor === this.stored) return;
+    const c = this.cursor;
+    await this.store.save(this.source.name, c);
+    this.stored = c;
+  }
+}
+
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,60 @@
+// The two logs the publisher relays: the catalog's change log (through CatalogService.ReadChanges)
+// and this service's own run_events outbox (table sync.run_events, written by the runs engine).
+import type { Client } from '@connectrpc/connect';
+import type { catalog } from '@haier-sync/contracts';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { OutgoingMessage } from './traced-publish';
+import { changeToMessages, type LowStockRule } from './messages';
+import { CONTENT_TYPES, runSubject } from './subjects';
+
+export interface RelayItem {
+  seq: bigint;
+  messages: OutgoingMessage[];
+}
+
+export interface RelaySource {
+  /** Cursor name in sync.publisher_cursor. */
+  name: string;
+  read(afterSeq: bigint, limit: number): Promise<{ items: RelayItem[]; headSeq: bigint }>;
+}
+
+export function catalogChangeSource(client: Client<typeof catalog.CatalogService>, prefix: string, rule: LowStockRule): RelaySource {
+  return {
+    name: 'catalog',
+    async read(afterSeq, limit) {
+      const res = await client.readChanges({ afterSeq, limit });
+      return {
+        headSeq: res.headSeq,
+        items: res.changes.map((c) => ({ seq: c.seq, messages: changeToMessages(c, prefix, rule) })),
+      };
+    },
+  };
+}
+
+interface RunEventRow {
+  seq: string;
+  subject: string;
+  msg_id: string;
+  payload: Buffer;
+}
+
+export function runEventsSource(orm: MikroORM, prefix: string): RelaySource {
+  return {
+    name: 'runs',
+    async read(afterSeq, limit) {
+      const conn = orm.em.getConnection();
+      const rows = await conn.execute<RunEventRow[]>(
+        'select seq::text as seq, subject, msg_id, payload from sync.run_events where seq > ? order by seq limit ?',
+        [afterSeq.toString(), limit],
+      );
+      const head = await conn.execute<{ head: string | null }[]>('select max(seq)::text as head from sync.run_events');
+      return {
+        headSeq: BigInt(head[0]?.head ?? '0'),
+        items: rows.map((r) => ({
+          seq: BigInt(r.seq),
+          messages: [{ subject: runSubject(prefix, r.subject), data: new Uint8Array(r.payload), msgId: r.msg_id, contentType: CONTENT_TYPES.runEvent }],
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// Creates or updates the CATALOG and SYNC streams with the dedupe window and limits from the
+// environment. Idempotent: an existing stream whose settings already match is left alone.
+import { nanos, RetentionPolicy, StorageType, type NatsConnection, type StreamConfig } from 'nats';
+import { streamSpecs, type StreamSpec } from './subjects';
+
+export interface StreamLimits {
+  /** Subject prefix ("" in production, "t_x7." in tests). */
+  prefix: string;
+  /** Nats-Msg-Id dedupe window, seconds (NATS_DUPLICATE_WINDOW_S, default 600). */
+  duplicateWindowS: number;
+  /** Message age limit, hours; 0 = unlimited (NATS_MAX_AGE_H, default 168). */
+  maxAgeH: number;
+  /** Byte limit per stream; -1 = unlimited (NATS_MAX_BYTES). */
+  maxBytes: number;
+}
+
+export type StreamAction = 'created' | 'updated' | 'unchanged';
+
+export interface EnsuredStreams {
+  catalog: { name: string; action: StreamAction };
+  sync: { name: string; action: StreamAction };
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { api_error?: { err_code?: number }; code?: string; message?: string };
+  return e?.api_error?.err_code === 10059 || e?.code === '404' || /stream not found/i.test(String(e?.message ?? ''));
+}
+
+/** The settings we own on a stream (what `ensureStreams` creates and keeps in step). */
+export function desiredConfig(spec: StreamSpec, limits: StreamLimits): Partial<StreamConfig> & { name: string } {
+  const maxAge = limits.maxAgeH > 0 ? nanos(limits.maxAgeH * 3_600_000) : 0;
+  let dupe = nanos(limits.duplicateWindowS * 1000);
+  // NATS refuses a dedupe window longer than the age limit
+  if (maxAge > 0 && dupe > maxAge) dupe = maxAge;
+  return {
+    name: spec.name,
+    subjects: spec.subjects,
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    duplicate_window: dupe,
+    max_age: maxAge,
+    max_bytes: limits.maxBytes,
+  };
+}
+
+function differs(current: Partial<StreamConfig>, want: Partial<StreamConfig>): boolean {
+  const subjects = (s?: string[]) => [...(s ?? [])].sort().join(',');
+  return (
+    subjects(current.subjects) !== subjects(want.subjects) ||
+    current.duplicate_window !== want.duplicate_window ||
+    current.max_age !== want.max_age ||
+    current.max_bytes !== want.max_bytes
+  );
+}
+
+async function ensureOne(nc: NatsConnection, spec: StreamSpec, limits: StreamLimits): Promise<StreamAction> {
+  const jsm = await nc.jetstreamManager();
+  const want = desiredConfig(spec, limits);
+  try {
+    const info = await jsm.streams.info(spec.name);
+    if (!differs(info.config, want)) return 'unchanged';
+    // storage and retention cannot change on an existing stream: update only what may
+    const { name, storage: _s, retention: _r, ...update } = want;
+    await jsm.streams.update(name, update);
+    return 'updated';
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(want);
+    return 'created';
+  }
+}
+
+/** Creates (or updates the limits of) the CATALOG and SYNC streams for the prefix. */
+export async function ensureStreams(nc: NatsConnection, limits: StreamLimits): Promise<EnsuredStreams> {
+  const specs = streamSpecs(limits.prefix);
+  return {
+    catalog: { name: specs.catalog.name, action: await ensureOne(nc, specs.catalog, limits) },
+    sync: { name: specs.sync.name, action: await ensureOne(nc, specs.sync, limits) },
+  };
+}
+
+/** Deletes the two streams of a prefix (tests clean up with this). Missing streams are fine. */
+export async function deleteStreams(nc: NatsConnection, prefix: string): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const specs = streamSpecs(prefix);
+  for (const s of [specs.catalog, specs.sync]) {
+    try {
+      await jsm.streams.delete(s.name);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
