@@ -1,0 +1,101 @@
+// The gateway's configuration from the environment (validated at start; a bad variable stops
+// the process with a message naming it). Secrets default to the simulator's demo values ONLY
+// when HAIER_BASE_URL is the local simulator default; against any other upstream they are required.
+import { z } from 'zod';
+import { ConfigError, env, loadConfig, registerSecret } from '@haier-sync/runtime';
+
+export const SIMULATOR_BASE_URL = 'http://127.0.0.1:9090';
+
+/** The simulator's demo account (tools/haier-sim defaults); never used against a real Haier. */
+export const SIMULATOR_ACCOUNT = {
+  HAIER_CLIENT_ID: 'sim-client',
+  HAIER_CLIENT_SECRET: 'sim-secret',
+  HAIER_CUSTOMER_CODE: '8800633175',
+  HAIER_SEND_TO_CODE: '8800633175',
+  HAIER_PASSWORD: 'sim-password',
+  HAIER_SELLER_PASSWORD: 'sim-seller-password',
+  HAIER_CUSTOMER_PASSWORD: 'sim-customer-password',
+} as const;
+
+type AccountVar = keyof typeof SIMULATOR_ACCOUNT;
+const ACCOUNT_VARS = Object.keys(SIMULATOR_ACCOUNT) as AccountVar[];
+const SECRET_VARS: AccountVar[] = ['HAIER_CLIENT_SECRET', 'HAIER_PASSWORD', 'HAIER_SELLER_PASSWORD', 'HAIER_CUSTOMER_PASSWORD'];
+
+const mainSchema = z.object({
+  HAIER_BASE_URL: env.url(SIMULATOR_BASE_URL),
+  HAIER_CLIENT_ID: env.optionalString(),
+  HAIER_CLIENT_SECRET: env.optionalString(),
+  HAIER_CUSTOMER_CODE: env.optionalString(),
+  HAIER_SEND_TO_CODE: env.optionalString(),
+  HAIER_SUPPLIER_CODE: env.string('1001'),
+  HAIER_PASSWORD: env.optionalString(),
+  HAIER_SELLER_PASSWORD: env.optionalString(),
+  HAIER_CUSTOMER_PASSWORD: env.optionalString(),
+  HAIER_RATE_LIMIT: env.positiveInt(100),
+  HAIER_MAX_CONCURRENCY: env.positiveInt(32),
+  HAIER_TIMEOUT_MS: env.positiveInt(30_000),
+  HAIER_MAX_RETRIES: env.nonNegativeInt(3),
+  HAIER_AUTH_SCHEME: env.optionalString(),
+  GATEWAY_PORT: env.port('GATEWAY_PORT', 50051),
+});
+
+// These two names contain "TOKEN" but hold no secret: they are validated here rather than by
+// loadConfig(), which would register their values ("600", the URL) as secrets to mask in logs.
+const tokenSchema = z.object({
+  HAIER_TOKEN_URL: z.string().url().optional(),
+  HAIER_TOKEN_REFRESH_MARGIN_S: z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number of seconds (0 or more)')
+    .optional(),
+});
+
+export type GatewayConfig = Omit<z.infer<typeof mainSchema>, AccountVar | 'HAIER_AUTH_SCHEME'> &
+  Record<AccountVar, string> & {
+    HAIER_AUTH_SCHEME: string;
+    HAIER_TOKEN_URL: string;
+    HAIER_TOKEN_REFRESH_MARGIN_S: number;
+  };
+
+function blankToUndefined(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/** Reads and checks the gateway's environment; throws ConfigError naming every bad variable. */
+export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const main = loadConfig(mainSchema, source);
+  const tokenVars = tokenSchema.safeParse({
+    HAIER_TOKEN_URL: blankToUndefined(source['HAIER_TOKEN_URL']),
+    HAIER_TOKEN_REFRESH_MARGIN_S: blankToUndefined(source['HAIER_TOKEN_REFRESH_MARGIN_S']),
+  });
+  if (!tokenVars.success) {
+    const names = [...new Set(tokenVars.error.issues.map((i) => String(i.path[0])))];
+    const parts = tokenVars.error.issues.map((i) => `${String(i.path[0])}: ${i.path[0] === 'HAIER_TOKEN_URL' ? 'expected an absolute URL such as https://host/oauth2/auth' : i.message}, got ${JSON.stringify(source[String(i.path[0])])}`);
+    throw new ConfigError(`Invalid configuration: ${parts.join('; ')}. Set ${names.length > 1 ? 'them' : 'it'} in the environment (see README, Configuration).`, names);
+  }
+
+  const onSimulator = main.HAIER_BASE_URL.replace(/\/+$/, '') === SIMULATOR_BASE_URL;
+  const account = {} as Record<AccountVar, string>;
+  const missing: AccountVar[] = [];
+  for (const name of ACCOUNT_VARS) {
+    const v = main[name] ?? (onSimulator ? SIMULATOR_ACCOUNT[name] : undefined);
+    if (v === undefined) missing.push(name);
+    else account[name] = v;
+  }
+  if (missing.length)
+    throw new ConfigError(
+      `Invalid configuration: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} required when HAIER_BASE_URL is not the local simulator (${SIMULATOR_BASE_URL}). ` +
+        `Set ${missing.length > 1 ? 'them' : 'it'} in the environment (see README, Configuration).`,
+      missing,
+    );
+  for (const name of SECRET_VARS) registerSecret(account[name]);
+
+  const base = main.HAIER_BASE_URL.replace(/\/+$/, '');
+  return {
+    ...main,
+    ...account,
+    HAIER_BASE_URL: base,
+    HAIER_AUTH_SCHEME: main.HAIER_AUTH_SCHEME ?? '',
+    HAIER_TOKEN_URL: tokenVars.data.HAIER_TOKEN_URL ?? `${base}/oauth2/auth`,
+    HAIER_TOKEN_REFRESH_MARGIN_S: tokenVars.data.HAIER_TOKEN_REFRESH_MARGIN_S !== undefined ? Number(tokenVars.data.HAIER_TOKEN_REFRESH_MARGIN_S) : 600,
+  };
+}

@@ -1,0 +1,62 @@
+// Builds the gateway from its configuration: the upstream client (token, limiter, retries),
+// the domain API, the RPC routes and the readiness probe. Listening is main.ts's job, so
+// tests run the same thing in-process behind startGrpcServer on port 0.
+import type { ConnectRouter } from '@connectrpc/connect';
+import type { Logger } from '@haier-sync/runtime';
+import type { GatewayConfig } from './config';
+import { HaierApi } from './haier-api';
+import { routes } from './server';
+import { UpstreamClient, type UpstreamClientOptions } from './upstream-client';
+
+export interface Gateway {
+  routes(router: ConnectRouter): void;
+  /** True when a token can be obtained (a cached valid token counts; answers are cached briefly). */
+  readiness(): Promise<boolean>;
+  close(): Promise<void>;
+  readonly client: UpstreamClient;
+  readonly api: HaierApi;
+}
+
+export interface GatewayOptions {
+  backoff?: UpstreamClientOptions['backoff'];
+  /** How long a readiness answer is reused (default 5 s). */
+  readinessCacheMs?: number;
+}
+
+export function buildGateway(config: GatewayConfig, logger: Logger, opts: GatewayOptions = {}): Gateway {
+  const client = new UpstreamClient({ config, logger, backoff: opts.backoff });
+  const api = new HaierApi(client, config, config.HAIER_MAX_CONCURRENCY);
+  const cacheMs = opts.readinessCacheMs ?? 5000;
+  let cached: { ok: boolean; at: number } | undefined;
+  let probing: Promise<boolean> | undefined;
+
+  const probe = async (): Promise<boolean> => {
+    const t = client.tokens.peek();
+    if (t && Date.now() < t.expiresAt) return true;
+    try {
+      await client.tokens.get();
+      return true;
+    } catch (err) {
+      logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'not ready: no Haier access token could be obtained');
+      return false;
+    }
+  };
+
+  return {
+    client,
+    api,
+    routes: routes({ api, tokens: client.tokens, logger, maxRetries: config.HAIER_MAX_RETRIES, rateLimit: config.HAIER_RATE_LIMIT }),
+    async readiness() {
+      const t = client.tokens.peek();
+      if (t && Date.now() < t.expiresAt) return true;
+      if (cached && Date.now() - cached.at < cacheMs) return cached.ok;
+      probing ??= probe().then((ok) => {
+        cached = { ok, at: Date.now() };
+        probing = undefined;
+        return ok;
+      });
+      return probing;
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,98 @@
+// The gateway's domain operations over Haier: batching, mapping and merging on top of the
+// upstream client. Answers contract messages; throws UpstreamError / BatchError / MalformedRecord.
+import { create } from '@bufbuild/protobuf';
+import { gateway } from '@haier-sync/contracts';
+import { dedupeCodes, HAIER_MAX_CODES, mapSettled, runBatches } from './batching';
+import { balanceBody, ENDPOINTS, logisticsBody, pricesBody, productsBody, stockBody, type Account } from './endpoints';
+import { mapAll, mapBalances, mapLogistics, mapPrice, mapProduct, mapStock, matchBatch, MalformedRecord } from './mapping';
+import type { UpstreamClient } from './upstream-client';
+
+function asList(data: unknown, what: string): unknown[] {
+  if (data === undefined || data === null) return [];
+  if (Array.isArray(data)) return data;
+  throw new MalformedRecord(`the ${what} answer is not a list`);
+}
+
+export interface StockOutcome {
+  stock?: gateway.Stock;
+  error?: unknown;
+}
+
+export class HaierApi {
+  constructor(
+    private readonly client: UpstreamClient,
+    private readonly account: Account,
+    private readonly stockConcurrency = 32,
+  ) {}
+
+  /** Products for codes (batched by 20, requested order), or the whole list when codes is empty. */
+  async getProducts(codes: readonly string[]): Promise<{ items: gateway.Product[]; errors: gateway.ItemError[] }> {
+    const unique = dedupeCodes(codes);
+    if (unique.length === 0) {
+      const items: gateway.Product[] = [];
+      const errors: gateway.ItemError[] = [];
+      for await (const chunk of this.streamAllProducts(5000)) {
+        items.push(...chunk.products);
+        errors.push(...chunk.errors);
+      }
+      return { items, errors };
+    }
+    return runBatches(unique, HAIER_MAX_CODES, async (batch) => {
+      const data = await this.client.call(ENDPOINTS.products, productsBody(this.account, batch), { batchSize: batch.length });
+      return matchBatch(batch, asList(data, 'products'), mapProduct);
+    });
+  }
+
+  /** The whole procurable list from one upstream call, read as a stream, in chunks. */
+  async *streamAllProducts(chunkSize: number): AsyncGenerator<{ products: gateway.Product[]; errors: gateway.ItemError[]; seen: number }> {
+    let seen = 0;
+    for await (const records of this.client.streamList(ENDPOINTS.products, productsBody(this.account, []), chunkSize)) {
+      seen += records.length;
+      const { items, errors } = mapAll(records, mapProduct);
+      yield { products: items, errors, seen };
+    }
+  }
+
+  /** Prices for codes (at least one; batched by 20, requested order). */
+  getPrices(codes: readonly string[]): Promise<{ items: gateway.Price[]; errors: gateway.ItemError[] }> {
+    const unique = dedupeCodes(codes);
+    return runBatches(unique, HAIER_MAX_CODES, async (batch) => {
+      const data = await this.client.call(ENDPOINTS.prices, pricesBody(this.account, batch), { batchSize: batch.length });
+      return matchBatch(batch, asList(data, 'prices'), mapPrice);
+    });
+  }
+
+  /** Stock of one product in one county (one upstream call). */
+  async getStock(productCode: string, countyCode: string): Promise<gateway.Stock> {
+    const data = await this.client.call(ENDPOINTS.stock, stockBody(this.account, productCode, countyCode), { batchSize: 1 });
+    return mapStock(productCode, countyCode, data);
+  }
+
+  /** Stock of many pairs, each its own call, within the budget; outcomes in input order. */
+  getStocks(queries: ReadonlyArray<{ productCode: string; countyCode: string }>): Promise<PromiseSettledResult<gateway.Stock>[]> {
+    return mapSettled(queries, this.stockConcurrency, (q) => this.getStock(q.productCode, q.countyCode));
+  }
+
+  async getLogistics(q: { orderCode: string; deliveryRecordCode?: string; memberId?: bigint }): Promise<gateway.GetLogisticsResponse> {
+    const data = await this.client.call(ENDPOINTS.logistics, logisticsBody(this.account, q));
+    return mapLogistics(data);
+  }
+
+  async getBalance(): Promise<gateway.PayerBalance[]> {
+    const data = await this.client.call(ENDPOINTS.balance, balanceBody(this.account));
+    return mapBalances(data);
+  }
+
+  usage(rateLimit: number): gateway.GetUsageResponse {
+    const u = this.client.usage;
+    return create(gateway.GetUsageResponseSchema, {
+      totalCalls: BigInt(u.totalCalls),
+      throttled: BigInt(u.throttled),
+      retries: BigInt(u.retries),
+      tokenRequests: BigInt(u.tokenRequests),
+      endpoints: u.endpoints().map((e) => create(gateway.EndpointUsageSchema, { endpoint: e.endpoint, outcome: e.outcome, calls: BigInt(e.calls) })),
+      rateLimitPerSecond: rateLimit,
+    });
+  }
+}
+

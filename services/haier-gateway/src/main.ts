@@ -1,0 +1,40 @@
+// haier-gateway entry point: wiring only. Start with
+//   node --require @haier-sync/runtime/telemetry dist/main.js
+import { createLogger, onShutdown, redact, setShutdownLogger, startGrpcServer, ConfigError } from '@haier-sync/runtime';
+import { loadGatewayConfig } from './config';
+import { buildGateway } from './gateway';
+
+async function main(): Promise<void> {
+  const logger = createLogger('haier-gateway');
+  setShutdownLogger(logger);
+  let config;
+  try {
+    config = loadGatewayConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.fatal(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const gw = buildGateway(config, logger);
+  const server = await startGrpcServer({
+    service: 'haier-gateway',
+    port: config.GATEWAY_PORT,
+    routes: (router) => gw.routes(router),
+    readiness: () => gw.readiness(),
+    logger,
+  });
+  onShutdown('grpc server', () => server.close());
+  onShutdown('upstream client', () => gw.close());
+  logger.info(
+    { port: server.port, upstream: config.HAIER_BASE_URL, rateLimit: config.HAIER_RATE_LIMIT, maxConcurrency: config.HAIER_MAX_CONCURRENCY },
+    'haier-gateway listening',
+  );
+}
+
+main().catch((err: unknown) => {
+  // eslint-disable-next-line no-console
+  console.error(`haier-gateway failed to start: ${redact(err instanceof Error ? err.message : String(err))}`);
+  process.exit(1);
+});

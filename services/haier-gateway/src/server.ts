@@ -1,0 +1,163 @@
+// Maps each HaierGatewayService RPC to the domain operations: validate input, call, shape the
+// answer, and turn failures into ConnectErrors an operator can act on.
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
+import { gateway } from '@haier-sync/contracts';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { invalidArgument, redact, toConnectError, type Logger } from '@haier-sync/runtime';
+import { BatchError } from './batching';
+import type { Endpoint } from './endpoints';
+import { ENDPOINTS } from './endpoints';
+import { toConnectError as upstreamToConnectError, UpstreamError } from './errors';
+import type { HaierApi } from './haier-api';
+import { MalformedRecord } from './mapping';
+import type { TokenManager } from './token-manager';
+import { checkChunkSize, checkOrderCode, checkProductCodes, checkStockQuery, InvalidInput } from './validation';
+
+export interface ServerDeps {
+  api: HaierApi;
+  tokens: TokenManager;
+  logger: Logger;
+  maxRetries: number;
+  rateLimit: number;
+}
+
+/** Any failure of a gateway operation as the ConnectError the caller sees (message redacted). */
+export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number): ConnectError {
+  if (err instanceof ConnectError) return toConnectError(err);
+  if (err instanceof InvalidInput) return invalidArgument(err.problem, err.field);
+  if (err instanceof BatchError) {
+    const inner = rpcError(err.cause, endpoint, maxRetries);
+    return toConnectError(new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code));
+  }
+  if (err instanceof UpstreamError) return toConnectError(upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries }));
+  if (err instanceof MalformedRecord)
+    return toConnectError(new ConnectError(`Haier's ${endpoint?.name ?? ''} answer could not be read (${err.message}): report it to Haier if it persists`, Code.DataLoss));
+  return toConnectError(err);
+}
+
+export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.HaierGatewayService> {
+  const { api, tokens } = deps;
+  const fail = (endpoint: Endpoint | undefined) => (err: unknown) => {
+    throw rpcError(err, endpoint, deps.maxRetries);
+  };
+
+  return {
+    async getProducts(req) {
+      const codes = (() => {
+        try {
+          return checkProductCodes(req.productCodes, 'product_codes', { required: false });
+        } catch (err) {
+          throw rpcError(err, undefined, deps.maxRetries);
+        }
+      })();
+      const r = await api.getProducts(codes).catch(fail(ENDPOINTS.products));
+      return create(gateway.GetProductsResponseSchema, { products: r.items, errors: r.errors });
+    },
+
+    async *streamAllProducts(req) {
+      let chunkSize: number;
+      try {
+        chunkSize = checkChunkSize(req.chunkSize);
+      } catch (err) {
+        throw rpcError(err, undefined, deps.maxRetries);
+      }
+      try {
+        for await (const chunk of api.streamAllProducts(chunkSize)) {
+          yield create(gateway.StreamAllProductsResponseSchema, { products: chunk.products, errors: chunk.errors, seen: BigInt(chunk.seen) });
+        }
+      } catch (err) {
+        throw rpcError(err, ENDPOINTS.products, deps.maxRetries);
+      }
+    },
+
+    async getPrices(req) {
+      let codes: string[];
+      try {
+        codes = checkProductCodes(req.productCodes, 'product_codes', { required: true });
+      } catch (err) {
+        throw rpcError(err, undefined, deps.maxRetries);
+      }
+      const r = await api.getPrices(codes).catch(fail(ENDPOINTS.prices));
+      return create(gateway.GetPricesResponseSchema, { prices: r.items, errors: r.errors });
+    },
+
+    async getStock(req) {
+      let q: { productCode: string; countyCode: string };
+      try {
+        q = checkStockQuery(req.productCode, req.countyCode);
+      } catch (err) {
+        throw rpcError(err, undefined, deps.maxRetries);
+      }
+      const stock = await api.getStock(q.productCode, q.countyCode).catch(fail(ENDPOINTS.stock));
+      return create(gateway.GetStockResponseSchema, { stock });
+    },
+
+    async getStocks(req) {
+      let queries: Array<{ productCode: string; countyCode: string }>;
+      try {
+        queries = req.queries.map((q, i) => checkStockQuery(q.productCode, q.countyCode, `queries[${i}].`));
+      } catch (err) {
+        throw rpcError(err, undefined, deps.maxRetries);
+      }
+      const settled = await api.getStocks(queries);
+      const stocks: gateway.Stock[] = [];
+      const errors: gateway.StockError[] = [];
+      settled.forEach((s, i) => {
+        const q = queries[i]!;
+        if (s.status === 'fulfilled') stocks.push(s.value);
+        else errors.push(create(gateway.StockErrorSchema, { ...q, reason: rpcError(s.reason, ENDPOINTS.stock, deps.maxRetries).rawMessage }));
+      });
+      // Every pair failing means the gateway, not the pairs, is in trouble: fail the call.
+      if (queries.length > 0 && stocks.length === 0) {
+        const first = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        throw rpcError(first?.reason, ENDPOINTS.stock, deps.maxRetries);
+      }
+      return create(gateway.GetStocksResponseSchema, { stocks, errors });
+    },
+
+    async getLogistics(req) {
+      let orderCode: string;
+      try {
+        orderCode = checkOrderCode(req.orderCode);
+      } catch (err) {
+        throw rpcError(err, undefined, deps.maxRetries);
+      }
+      return api
+        .getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId })
+        .catch(fail(ENDPOINTS.logistics));
+    },
+
+    async getBalance() {
+      const balances = await api.getBalance().catch(fail(ENDPOINTS.balance));
+      return create(gateway.GetBalanceResponseSchema, { balances });
+    },
+
+    async checkAuth() {
+      try {
+        const t = await tokens.forceRefresh();
+        const inS = Math.round((t.expiresAt - Date.now()) / 1000);
+        return create(gateway.CheckAuthResponseSchema, {
+          ok: true,
+          message: `Haier issued an access token for this client; it expires in ${inS} s`,
+          tokenExpiresAt: timestampFromMs(t.expiresAt),
+        });
+      } catch (err) {
+        const ce = rpcError(err, undefined, deps.maxRetries);
+        deps.logger.warn({ code: Code[ce.code], reason: ce.rawMessage }, 'CheckAuth: Haier did not issue a token');
+        return create(gateway.CheckAuthResponseSchema, { ok: false, message: redact(ce.rawMessage) });
+      }
+    },
+
+    async getUsage() {
+      return api.usage(deps.rateLimit);
+    },
+  };
+}
+
+export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(gateway.HaierGatewayService, gatewayService(deps));
+  };
+}
