@@ -45,8 +45,9 @@ export function loadConfig<S extends z.ZodObject<any>>(schema: S, env: NodeJS.Pr
     const name = String(issue.path[0] ?? '(configuration)');
     const list = byVar.get(name) ?? [];
     let msg = issue.message;
-    // zod's own wording for a missing value is "Invalid input: expected string, received undefined"
-    if (input[name] === undefined && /received undefined|required/i.test(msg)) msg = 'is required';
+    // zod's own wording for a missing value ("Invalid input: expected string, received undefined")
+    // says less to an operator than "is required"; our env helpers already say it themselves.
+    if (input[name] === undefined && issue.code !== 'custom') msg = 'is required';
     if (!list.includes(msg)) list.push(msg);
     byVar.set(name, list);
   }

@@ -1,6 +1,6 @@
 // Clients for our gRPC services: one HTTP/2 connection per base URL, shared by every
 // client of that URL, with a default deadline and the client tracing interceptor.
-import { createClient, type Client, type Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, createClient, type Client, type Interceptor } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
 import { tracingInterceptor } from './rpc-tracing';
@@ -8,7 +8,7 @@ import { tracingInterceptor } from './rpc-tracing';
 export interface GrpcClientOptions {
   /** e.g. http://catalog:50052 (cleartext HTTP/2). */
   baseUrl: string;
-  /** Default deadline for each call in ms (default 30 s); a call may pass its own `timeoutMs`. */
+  /** Default deadline of each unary call in ms (default 30 s); a call may pass its own `timeoutMs`. Streams have none by default. */
   timeoutMs?: number;
   /** Added after the tracing interceptor. */
   interceptors?: Interceptor[];
@@ -26,14 +26,64 @@ function sessionFor(baseUrl: string): Http2SessionManager {
   return sm;
 }
 
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_SESSION_ERROR']);
+
+function connectionCode(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return code;
+  }
+  return undefined;
+}
+
+/** Failing to reach the server is UNAVAILABLE (retryable), whatever the transport called it. */
+function asUnavailable(e: unknown, origin: string): unknown {
+  const ce = ConnectError.from(e);
+  if (ce.code === Code.Unavailable || ce.code === Code.DeadlineExceeded || ce.code === Code.Canceled) return e;
+  const code = connectionCode(e);
+  if (!code) return e;
+  return new ConnectError(`cannot reach ${origin} (${code}); check that the service is running and its address is configured right`, Code.Unavailable, undefined, undefined, e);
+}
+
+/** Maps connection failures (refused, reset, unresolvable) to UNAVAILABLE with an operator's message. */
+export function connectionErrorInterceptor(baseUrl: string): Interceptor {
+  const origin = new URL(baseUrl).origin;
+  return (next) => async (req) => {
+    let res;
+    try {
+      res = await next(req);
+    } catch (e) {
+      throw asUnavailable(e, origin);
+    }
+    if (!res.stream) return res;
+    const src = res.message;
+    async function* mapped() {
+      try {
+        yield* src;
+      } catch (e) {
+        throw asUnavailable(e, origin);
+      }
+    }
+    return { ...res, message: mapped() };
+  };
+}
+
 export function createGrpcClient<T extends DescService>(service: T, opts: GrpcClientOptions): Client<T> {
-  const transport = createGrpcTransport({
+  const common = {
     baseUrl: opts.baseUrl,
     sessionManager: sessionFor(opts.baseUrl),
-    defaultTimeoutMs: opts.timeoutMs ?? 30_000,
-    interceptors: [tracingInterceptor('client'), ...(opts.interceptors ?? [])],
-  });
-  return createClient(service, transport);
+    interceptors: [tracingInterceptor('client'), connectionErrorInterceptor(opts.baseUrl), ...(opts.interceptors ?? [])],
+  };
+  // The default deadline applies to unary calls only: a stream (WatchRun, StreamAllProducts)
+  // lives as long as its work; pass `timeoutMs` or a `signal` on the call to bound one.
+  const unary = createClient(service, createGrpcTransport({ ...common, defaultTimeoutMs: opts.timeoutMs ?? 30_000 }));
+  const streaming = createClient(service, createGrpcTransport(common));
+  const client: Record<string, unknown> = {};
+  for (const m of service.methods) {
+    const source = (m.methodKind === 'unary' ? unary : streaming) as Record<string, unknown>;
+    client[m.localName] = source[m.localName];
+  }
+  return client as Client<T>;
 }
 
 /** Closes every shared client connection (at shutdown, and at the end of a test file). */

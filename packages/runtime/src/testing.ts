@@ -4,6 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Client } from 'pg';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 /** The machine's Postgres (trust auth). Override with TEST_DATABASE_URL. */
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -84,9 +88,6 @@ export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_0
 // ---------------------------------------------------------------------------------------
 // In-process tracing for tests: spans land in memory, context flows through async code
 // (AsyncLocalStorage) and W3C trace context crosses RPCs and messages.
-import { context, propagation, trace } from '@opentelemetry/api';
-import { node as otelNode } from '@opentelemetry/sdk-node';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 export interface TestTracing {
   exporter: InMemorySpanExporter;
@@ -99,14 +100,18 @@ export interface TestTracing {
 
 export function startTestTracing(): TestTracing {
   const exporter = new InMemorySpanExporter();
-  const provider = new otelNode.NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  provider.register(); // AsyncLocalStorage context manager + W3C trace context and baggage propagators
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  if (!trace.setGlobalTracerProvider(provider) || !context.setGlobalContextManager(contextManager) || !propagation.setGlobalPropagator(new W3CTraceContextPropagator())) {
+    throw new Error('startTestTracing: a tracer provider is already registered in this test file; call stop() on the previous one first');
+  }
   return {
     exporter,
     spans: () => exporter.getFinishedSpans(),
     reset: () => exporter.reset(),
     async stop() {
       await provider.shutdown();
+      contextManager.disable();
       trace.disable();
       context.disable();
       propagation.disable();
