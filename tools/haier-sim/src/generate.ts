@@ -1,6 +1,5 @@
 // Product i of a catalog as a pure function of (seed, i): the base truth before any mutation.
 import { codeBody } from './codes';
-import { fromCents, invoicePrice } from './decimal';
 import { hash32, intIn, pick, unit } from './hash';
 import type { SimProduct } from './types';
 
@@ -49,6 +48,11 @@ const BRANDS: ReadonlyArray<readonly [string, number]> = [['海尔', 58], ['卡�
 const FEATURES = ['一级能效', '智能', '变频', '超薄', '大容量', '静音', '除菌', '新风'];
 const REBATE_TYPES = ['COM', 'FHQ', 'BF', 'DTDBF'];
 const NOT_PROCURABLE = ['商品暂不可采', '未对该客户开放'];
+/** A non-negative integer count of cents as 2-dp decimal text. */
+function centsText(cents: number): string {
+  return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}
+
 export const IMAGE_HOST = 'https://img.haier-sim.invalid';
 
 // Salts: one per generated property so properties are independent of each other.
@@ -110,24 +114,32 @@ export function generateProduct(seed: number, index: number): SimProduct {
     return product;
   }
 
-  // Prices, in integer cents: whole yuan ending in 9 for most, some with .50 / .90.
+  // Prices in integer cents (exact: every value here stays far below 2^53). Rates are in 1/1000.
   const yuan = intIn(group.minYuan, group.maxYuan, seed, index, S.price);
-  const cents = pick([0, 0, 0, 0, 50, 90], seed, index, S.priceCents);
-  const supplyCents = BigInt(yuan) * 100n + BigInt(cents);
+  const supplyCents = yuan * 100 + pick([0, 0, 0, 0, 50, 90], seed, index, S.priceCents);
 
+  let rateMille = 0;
   const policyRoll = u(S.rebatePolicy);
   if (policyRoll < 0.06) product.stockRebatePolicy = pick(REBATE_TYPES, seed, index, S.rebateType);
-  else if (policyRoll < 0.38) product.stockRebatePolicy = pick(['0.01', '0.02', '0.025', '0.03', '0.05', '0.08'], seed, index, S.rate);
-  if (u(S.rebateMoney) < 0.3) product.rebateMoney = pick(['10', '20', '50', '100', '25.50', '150'], seed, index, S.rebateAmount);
+  else if (policyRoll < 0.38) {
+    rateMille = pick([10, 20, 25, 30, 50, 80], seed, index, S.rate);
+    product.stockRebatePolicy = `0.${String(rateMille).padStart(3, '0')}`.replace(/0+$/, '');
+  }
+  let rebateCents = 0;
+  if (u(S.rebateMoney) < 0.3) {
+    rebateCents = pick([1000, 2000, 5000, 10000, 2550, 15000], seed, index, S.rebateAmount);
+    product.rebateMoney = rebateCents % 100 === 0 ? String(rebateCents / 100) : centsText(rebateCents);
+  }
   if (u(S.market) < 0.4) {
-    const factor = BigInt(intIn(115, 150, seed, index, S.marketFactor)); // percent
-    product.marketPrice = fromCents(((supplyCents * factor) / 10000n) * 100n); // whole yuan
+    const percent = intIn(115, 150, seed, index, S.marketFactor);
+    product.marketPrice = centsText(Math.floor((supplyCents * percent) / 10000) * 100); // whole yuan
   }
   if (u(S.noPrice) < 0.02) {
     product.reason = '价格未生效';
     return product;
   }
-  product.supplyPrice = fromCents(supplyCents);
-  product.invoicePrice = invoicePrice(product.supplyPrice, product.stockRebatePolicy, product.rebateMoney);
+  product.supplyPrice = centsText(supplyCents);
+  // invoice = supply × (1 − rate) − rebate, in cents×1000, rounded half up to cents (all terms positive)
+  product.invoicePrice = centsText(Math.floor((supplyCents * (1000 - rateMille) - rebateCents * 1000 + 500) / 1000));
   return product;
 }
