@@ -1,0 +1,68 @@
+// Test harness: the simulator in-process as Haier, the gateway behind a real gRPC server on
+// port 0, and a Connect client over loopback.
+import type { Client } from '@connectrpc/connect';
+import { gateway } from '@haier-sync/contracts';
+import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
+import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
+import { captureLogs } from '@haier-sync/runtime/testing';
+import { loadGatewayConfig, SIMULATOR_ACCOUNT, type GatewayConfig } from '../src/config';
+import { buildGateway, type Gateway } from '../src/gateway';
+
+export interface Stack {
+  sim: SimHandle;
+  gw: Gateway;
+  server: GrpcServer;
+  client: Client<typeof gateway.HaierGatewayService>;
+  config: GatewayConfig;
+  logs: ReturnType<typeof captureLogs>;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  sim?: SimOptions;
+  env?: Record<string, string>;
+  backoff?: { initialDelayMs?: number; maxDelayMs?: number };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const sim = await startSimulator({ quiet: true, ...opts.sim });
+  const config = loadGatewayConfig({
+    HAIER_BASE_URL: sim.url,
+    ...SIMULATOR_ACCOUNT,
+    HAIER_TIMEOUT_MS: '5000',
+    ...opts.env,
+  });
+  const logs = captureLogs();
+  const logger = createLogger('haier-gateway', { destination: logs.stream, level: 'debug' });
+  const gw = buildGateway(config, logger, { backoff: opts.backoff ?? { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0 });
+  const server = await startGrpcServer({
+    service: 'haier-gateway',
+    port: 0,
+    host: '127.0.0.1',
+    routes: (r) => gw.routes(r),
+    readiness: () => gw.readiness(),
+    logger,
+  });
+  const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl: server.url, timeoutMs: 60_000 });
+  return {
+    sim,
+    gw,
+    server,
+    client,
+    config,
+    logs,
+    logger,
+    async close() {
+      await server.close(1000);
+      await gw.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Business calls the simulator saw for an endpoint (all outcomes). */
+export function simCalls(sim: SimHandle, endpoint: string, outcome?: string): number {
+  const by = sim.control.stats().byEndpoint[endpoint] ?? {};
+  return outcome ? (by[outcome] ?? 0) : Object.values(by).reduce((a, b) => a + b, 0);
+}
