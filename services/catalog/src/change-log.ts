@@ -20,13 +20,13 @@ export async function appendChanges(em: EntityManager, entries: readonly LogEntr
     em,
     `insert into catalog.change_log (product_code, version, kind, fields, run_id, actor, snapshot)
      select x.code, p.version, x.kind, x.fields, ?, ?, ${PRODUCT_SNAPSHOT}
-     from json_to_recordset(?::json) with ordinality as x(code text, kind text, fields jsonb, ord bigint)
+     from json_to_recordset(?::json) as x(code text, kind text, fields jsonb, ord int)
      join catalog.product p on p.code = x.code
      left join catalog.category c on c.id = p.category_id
      left join catalog.brand b on b.id = p.brand_id
      order by x.ord
      returning seq::text as seq, product_code`,
-    [runId, actor, JSON.stringify(entries.map((e) => ({ code: e.code, kind: e.kind, fields: e.fields })))],
+    [runId, actor, JSON.stringify(entries.map((e, ord) => ({ code: e.code, kind: e.kind, fields: e.fields, ord })))],
   );
   for (const r of rows) out.set(r.product_code, r.seq);
   return out;

@@ -1,0 +1,301 @@
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { catalog } from '@haier-sync/contracts';
+import { count, product, startHarness, type Harness } from './harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const logRows = (code: string) => count(h.pg, `select count(*) as n from catalog.change_log where product_code = $1`, [code]);
+
+async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await p;
+  } catch (e) {
+    return ConnectError.from(e);
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('migrations', () => {
+  it('build the catalog schema from empty', async () => {
+    const r = await h.pg.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'catalog' order by 1`);
+    expect(r.rows.map((x) => x.table_name)).toEqual(['brand', 'category', 'change_log', 'mikro_orm_migrations', 'price_history', 'product', 'product_stock']);
+    expect(await h.cat.readiness()).toBe(true);
+  });
+  it('make the change log append-only', async () => {
+    await h.client.upsertProducts({ products: [product('APPEND1')], runId: 'r0' });
+    await expect(h.pg.query(`delete from catalog.change_log`)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe('UpsertProducts change detection', () => {
+  it('creates, then writes nothing for the same batch, then exactly the changed field', async () => {
+    const batch = [product('CD1'), product('CD2', { productName: '', productModel: '' })];
+    const first = await h.client.upsertProducts({ products: batch, runId: 'run-1' });
+    expect(first.created).toBe(2);
+    expect(first.results.map((r) => [r.productCode, r.outcome, r.version])).toEqual([
+      ['CD1', catalog.ItemOutcome.CREATED, 1n],
+      ['CD2', catalog.ItemOutcome.CREATED, 1n],
+    ]);
+    const got = await h.client.getProduct({ productCode: 'CD2' });
+    expect(got.product?.name).toBe('CD2');
+    expect(got.product?.displayPrice).toBe('1000');
+    expect(got.product?.category).toBe('电热水器');
+
+    const tuples = async () => count(h.pg, `select sum(n_tup_ins + n_tup_upd + n_tup_del) as n from pg_stat_xact_user_tables where schemaname = 'catalog'`);
+    const logBefore = await count(h.pg, `select count(*) as n from catalog.change_log`);
+    const again = await h.client.upsertProducts({ products: [product('CD1', { supplyPrice: '1000.00' }), batch[1]!], runId: 'run-2' });
+    expect(again.unchanged).toBe(2);
+    expect(again.results.map((r) => r.version)).toEqual([1n, 1n]);
+    expect(await count(h.pg, `select count(*) as n from catalog.change_log`)).toBe(logBefore);
+    expect(await count(h.pg, `select count(*) as n from catalog.product where version <> 1 and code in ('CD1','CD2')`)).toBe(0);
+    expect(await tuples()).toBe(0);
+
+    const changed = await h.client.upsertProducts({ products: [product('CD1', { productImageUrl: 'https://img.example/new.jpg' })], runId: 'run-3' });
+    expect(changed.updated).toBe(1);
+    expect(changed.results[0]?.changedFields).toEqual(['product_image_url']);
+    expect(changed.results[0]?.version).toBe(2n);
+    const log = await h.pg.query(`select kind, version, fields, run_id from catalog.change_log where product_code = 'CD1' order by seq`);
+    expect(log.rows).toEqual([
+      { kind: 'created', version: '1', fields: [], run_id: 'run-1' },
+      { kind: 'updated', version: '2', fields: [{ field: 'product_image_url', before: '"https://img.example/CD1.jpg"', after: '"https://img.example/new.jpg"' }], run_id: 'run-3' },
+    ]);
+    expect(await count(h.pg, `select count(*) as n from catalog.price_history where product_code = 'CD1'`)).toBe(0);
+  });
+
+  it('records a price change in the change log and the price history', async () => {
+    await h.client.upsertProducts({ products: [product('PR1')], runId: 'p1' });
+    const r = await h.client.upsertProducts({ products: [product('PR1', { invoicePrice: '949.5' })], runId: 'p2' });
+    expect(r.results[0]?.changedFields).toEqual(['invoice_price']);
+    const hist = await h.client.getPriceHistory({ productCode: 'PR1' });
+    expect(hist.changes.map((c) => [c.field, c.from, c.to, c.runId])).toEqual([['invoice_price', '950', '949.5', 'p2']]);
+    const ch = await h.client.readChanges({ afterSeq: 0n, limit: 1000 });
+    const last = ch.changes.filter((c) => c.productCode === 'PR1').pop();
+    expect(last?.kind).toBe(catalog.ChangeKind.PRICE_CHANGED);
+    expect(last?.product?.invoicePrice).toBe('949.5');
+    expect(last?.version).toBe(2n);
+    expect(ch.headSeq).toBe(ch.changes[ch.changes.length - 1]?.seq);
+  });
+
+  it('keeps stored prices when the input carries none', async () => {
+    await h.client.upsertProducts({ products: [product('HP1')], runId: 'a' });
+    const r = await h.client.upsertProducts({ products: [product('HP1', { hasPrices: false, supplyPrice: undefined, invoicePrice: undefined })], runId: 'b' });
+    expect(r.unchanged).toBe(1);
+    expect((await h.client.getProduct({ productCode: 'HP1' })).product?.supplyPrice).toBe('1000');
+  });
+
+  it('rejects a bad batch as a whole with INVALID_ARGUMENT naming the item', async () => {
+    const cases: [catalog.ProductInput[], RegExp][] = [
+      [[product('BAD1'), product('')], /item 1/],
+      [[product('BAD2'), product('BAD3', { supplyPrice: '12.3.4' })], /item 1 \(product_code "BAD3"\).*supply_price/],
+      [[product('BAD4'), product('BAD4')], /duplicate/],
+      [Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), /limit of 1000/],
+    ];
+    for (const [products, msg] of cases) {
+      const err = await rpcError(h.client.upsertProducts({ products, runId: 'bad' }));
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.message).toMatch(msg);
+    }
+    expect(await count(h.pg, `select count(*) as n from catalog.product where code like 'BAD%' or code like 'BIG%'`)).toBe(0);
+  });
+
+  it('stores a non-http image URL as empty with a warning, not blocking the batch', async () => {
+    const r = await h.client.upsertProducts({ products: [product('IMG1', { productImageUrl: 'javascript:alert(1)' }), product('IMG2')], runId: 'i' });
+    expect(r.created).toBe(2);
+    expect(r.results[0]?.reason).toMatch(/not an http\(s\) URL/);
+    expect((await h.client.getProduct({ productCode: 'IMG1' })).product?.productImageUrl).toBe('');
+  });
+
+  it('a transaction failing midway leaves neither the product change nor its log row', async () => {
+    await h.client.upsertProducts({ products: [product('TX1'), product('TX2')], runId: 'tx' });
+    await h.pg.query(`create function catalog.test_fail() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`);
+    await h.pg.query(`create trigger test_fail before insert on catalog.change_log for each row when (new.product_code = 'TX2') execute function catalog.test_fail()`);
+    try {
+      const err = await rpcError(h.client.upsertProducts({ products: [product('TX1', { productModel: 'NEW' }), product('TX2', { productModel: 'NEW' }), product('TX3')], runId: 'tx-fail' }));
+      expect(err.code).toBe(Code.Internal);
+      expect(err.message).not.toMatch(/injected|insert|select/);
+    } finally {
+      await h.pg.query(`drop trigger test_fail on catalog.change_log; drop function catalog.test_fail()`);
+    }
+    const rows = await h.pg.query(`select code, product_model, version from catalog.product where code like 'TX%' order by code`);
+    expect(rows.rows).toEqual([
+      { code: 'TX1', product_model: 'M-TX1', version: '1' },
+      { code: 'TX2', product_model: 'M-TX2', version: '1' },
+    ]);
+    expect(await count(h.pg, `select count(*) as n from catalog.change_log where run_id = 'tx-fail'`)).toBe(0);
+  });
+});
+
+describe('concurrency', () => {
+  it('8 concurrent batches introducing the same new brand and category create one of each', async () => {
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      Array.from({ length: 25 }, (_, i) => product(`CC${b}-${i}`, { productBrandName: 'NewBrand', productGroupName: 'NewCategory' })),
+    );
+    const results = await Promise.all(batches.map((products, i) => h.client.upsertProducts({ products, runId: `cc-${i}` })));
+    expect(results.reduce((s, r) => s + r.created, 0)).toBe(200);
+    expect(await count(h.pg, `select count(*) as n from catalog.brand where name = 'NewBrand'`)).toBe(1);
+    expect(await count(h.pg, `select count(*) as n from catalog.category where name = 'NewCategory'`)).toBe(1);
+    const brands = await h.client.listBrands({});
+    expect(brands.brands.find((b) => b.name === 'NewBrand')?.productCount).toBe(200n);
+  });
+
+  it('8 concurrent batches with the same new codes create each once', async () => {
+    const products = Array.from({ length: 30 }, (_, i) => product(`SAME${i}`, { productBrandName: 'RaceBrand' }));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => h.client.upsertProducts({ products, runId: `same-${i}` })));
+    expect(results.reduce((s, r) => s + r.created, 0)).toBe(30);
+    expect(results.reduce((s, r) => s + r.unchanged, 0)).toBe(30 * 7);
+    expect(await count(h.pg, `select count(*) as n from catalog.change_log where product_code like 'SAME%'`)).toBe(30);
+  });
+});
+
+describe('prices, pins, delisting, stock', () => {
+  it('display price follows supply > invoice > market, and a pin wins and survives a sync', async () => {
+    await h.client.upsertProducts({
+      products: [
+        product('DP1'),
+        product('DP2', { supplyPrice: undefined }),
+        product('DP3', { supplyPrice: undefined, invoicePrice: undefined, marketPrice: '1999.99' }),
+      ],
+      runId: 'dp',
+    });
+    const dp = async (c: string) => (await h.client.getProduct({ productCode: c })).product?.displayPrice;
+    expect([await dp('DP1'), await dp('DP2'), await dp('DP3')]).toEqual(['1000', '950', '1999.99']);
+
+    const pinned = await h.client.pinPrice({ productCode: 'DP1', price: '888.80', actor: 'ops-key' });
+    expect(pinned.product?.pinnedPrice).toBe('888.8');
+    expect(pinned.product?.displayPrice).toBe('888.8');
+    expect(pinned.product?.version).toBe(2n);
+    const sync = await h.client.upsertProducts({ products: [product('DP1', { supplyPrice: '1100' })], runId: 'dp2' });
+    expect(sync.results[0]?.changedFields).toEqual(['supply_price']);
+    const after = (await h.client.getProduct({ productCode: 'DP1' })).product;
+    expect([after?.supplyPrice, after?.pinnedPrice, after?.displayPrice]).toEqual(['1100', '888.8', '888.8']);
+    const unpinned = await h.client.unpinPrice({ productCode: 'DP1', actor: 'ops-key' });
+    expect(unpinned.product?.pinnedPrice).toBeUndefined();
+    expect(unpinned.product?.displayPrice).toBe('1100');
+    const actors = await h.pg.query(`select actor, kind from catalog.change_log where product_code = 'DP1' and actor <> '' order by seq`);
+    expect(actors.rows).toEqual([
+      { actor: 'ops-key', kind: 'price_changed' },
+      { actor: 'ops-key', kind: 'price_changed' },
+    ]);
+    expect((await rpcError(h.client.pinPrice({ productCode: 'DP1', price: 'abc' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcError(h.client.pinPrice({ productCode: 'NOPE', price: '1' }))).code).toBe(Code.NotFound);
+  });
+
+  it('delists what a full listing no longer has, and relists it when it comes back', async () => {
+    await h.client.upsertProducts({ products: [product('DL1'), product('DL2')], runId: 'dl' });
+    const all = await h.pg.query<{ code: string }>(`select code from catalog.product`);
+    const seen = all.rows.map((r) => r.code).filter((c) => c !== 'DL2');
+    const dry = await h.client.markDelisted({ codesSeen: seen, runId: 'dl-dry', dryRun: true });
+    expect(dry.delisted).toEqual(['DL2']);
+    expect(await count(h.pg, `select count(*) as n from catalog.product where delisted_at is not null`)).toBe(0);
+    const r = await h.client.markDelisted({ codesSeen: seen, runId: 'dl-1' });
+    expect(r).toMatchObject({ delisted: ['DL2'], relisted: [] });
+    const p = (await h.client.getProduct({ productCode: 'DL2' })).product;
+    expect(p?.delistedAt).toBeDefined();
+    expect(p?.version).toBe(2n);
+    const listed = await h.client.listProducts({ query: 'DL', pageSize: 10 });
+    expect(listed.products.map((x) => x.productCode)).toEqual(['DL1']);
+    const back = await h.client.markDelisted({ codesSeen: [...seen, 'DL2'], runId: 'dl-2' });
+    expect(back).toMatchObject({ delisted: [], relisted: ['DL2'] });
+    const kinds = await h.pg.query(`select kind from catalog.change_log where product_code = 'DL2' order by seq`);
+    expect(kinds.rows.map((k) => k.kind)).toEqual(['created', 'delisted', 'relisted']);
+    expect((await rpcError(h.client.markDelisted({ codesSeen: [], runId: 'x' }))).code).toBe(Code.InvalidArgument);
+  });
+
+  it('stock sums over warehouses, headline from the default county, unchanged stock writes nothing', async () => {
+    await h.client.upsertProducts({ products: [product('ST1')], runId: 'st' });
+    const wh = (county: string, sec: string, q: bigint) =>
+      create(catalog.StockInputSchema, { productCode: 'ST1', countyCode: county, quantity: q, bestSecCode: sec, bestWarehouseGrade: '0', cutTime: '16:00', achieveUserOrderCut: '2025-06-02', hour: '24' });
+    const items = [wh('110101', 'HFR1', 5n), wh('110101', 'HFR2', 30n), wh('310101', 'SH1', 4n), create(catalog.StockInputSchema, { productCode: 'NOPE', countyCode: '110101', quantity: 1n })];
+    const r = await h.client.updateStock({ items, runId: 'st1' });
+    expect(r.updated).toBe(1);
+    expect(r.failed).toBe(1);
+    const p = (await h.client.getProduct({ productCode: 'ST1' })).product;
+    expect(p?.stock).toBe(35n);
+    expect(p?.countyStock.map((c) => [c.countyCode, c.quantity, c.bestSecCode])).toEqual([
+      ['110101', 35n, 'HFR2'],
+      ['310101', 4n, 'SH1'],
+    ]);
+    const again = await h.client.updateStock({ items: items.slice(0, 3), runId: 'st2' });
+    expect(again.unchanged).toBe(1);
+    expect(await logRows('ST1')).toBe(2);
+    const only = await h.client.updateStock({ items: [wh('310101', 'SH1', 9n)], runId: 'st3' });
+    expect(only.results[0]?.changedFields).toEqual(['county_stock.310101']);
+    expect((await h.client.getProduct({ productCode: 'ST1' })).product?.stock).toBe(35n);
+  });
+});
+
+describe('reads', () => {
+  it('cursor pagination returns every product exactly once while products are updated', async () => {
+    const codes = Array.from({ length: 90 }, (_, i) => `PG${String(i).padStart(3, '0')}`);
+    await h.client.upsertProducts({ products: codes.map((c) => product(c, { productBrandName: 'PageBrand' })), runId: 'pg' });
+    for (const sort of [catalog.ProductSort.CODE, catalog.ProductSort.NAME]) {
+      for (const descending of [false, true]) {
+        const seen: string[] = [];
+        let cursor = '';
+        let round = 0;
+        do {
+          const page = await h.client.listProducts({ brand: 'PageBrand', sort, descending, pageSize: 7, cursor });
+          seen.push(...page.products.map((p) => p.productCode));
+          cursor = page.nextCursor;
+          // meanwhile a sync changes prices and models of products on both sides of the cursor
+          const touched = [codes[(round * 13) % 90]!, codes[(round * 29 + 5) % 90]!];
+          await h.client.upsertProducts({ products: touched.map((c) => product(c, { productBrandName: 'PageBrand', supplyPrice: `${1000 + round + sort}`, productModel: `X${round}${descending}` })), runId: `pg-${round}` });
+          round++;
+        } while (cursor);
+        expect(seen).toHaveLength(90);
+        expect(new Set(seen).size).toBe(90);
+      }
+    }
+    const bad = await rpcError(h.client.listProducts({ cursor: 'garbage', pageSize: 5 }));
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect((await rpcError(h.client.listProducts({ pageSize: 501 }))).code).toBe(Code.InvalidArgument);
+  });
+
+  it('filters by category, procurable, text, price range and changed since; sorts by price', async () => {
+    const since = new Date();
+    await new Promise((r) => setTimeout(r, 5));
+    await h.client.upsertProducts({
+      products: [
+        product('FL1', { productGroupName: 'Fridge', supplyPrice: '10', productName: 'Cold box' }),
+        product('FL2', { productGroupName: 'Fridge', supplyPrice: '20.5', isSales: false }),
+        product('FL3', { productGroupName: 'Fridge', supplyPrice: undefined, invoicePrice: undefined }),
+      ],
+      runId: 'fl',
+    });
+    const codes = async (req: Omit<Partial<catalog.ListProductsRequest>, '$typeName'>) => (await h.client.listProducts({ category: 'Fridge', ...req })).products.map((p) => p.productCode);
+    expect(await codes({})).toEqual(['FL1', 'FL2', 'FL3']);
+    expect(await codes({ isSales: false })).toEqual(['FL2']);
+    expect(await codes({ query: 'cold' })).toEqual(['FL1']);
+    expect(await codes({ minPrice: '10.01', maxPrice: '20.50' })).toEqual(['FL2']);
+    expect(await codes({ sort: catalog.ProductSort.DISPLAY_PRICE, descending: true })).toEqual(['FL2', 'FL1', 'FL3']);
+    expect(await codes({ sort: catalog.ProductSort.DISPLAY_PRICE, pageSize: 2 })).toEqual(['FL1', 'FL2']);
+    expect(await codes({ changedSince: timestampFromDate(since) })).toEqual(['FL1', 'FL2', 'FL3']);
+    expect(await codes({ changedSince: timestampFromDate(new Date(Date.now() + 60_000)) })).toEqual([]);
+    expect((await rpcError(h.client.listProducts({ minPrice: '1,5' }))).code).toBe(Code.InvalidArgument);
+    const cats = await h.client.listCategories({});
+    expect(cats.categories.find((c) => c.name === 'Fridge')?.productCount).toBe(3n);
+  });
+
+  it('answers stats and ReadChanges in seq order', async () => {
+    const s = await h.client.stats({});
+    const products = await count(h.pg, `select count(*) as n from catalog.product`);
+    expect(s.products).toBe(BigInt(products));
+    expect(s.listed + s.delisted).toBe(s.products);
+    expect(s.lastSyncedAt).toBeDefined();
+    const page = await h.client.readChanges({ afterSeq: 3n, limit: 5 });
+    const seqs = page.changes.map((c) => c.seq);
+    expect(seqs).toHaveLength(5);
+    expect(seqs.every((q, k) => q > 3n && (k === 0 || q > seqs[k - 1]!))).toBe(true);
+    expect(page.changes[0]?.product?.productCode).toBe(page.changes[0]?.productCode);
+    expect(page.headSeq).toBe(s.headSeq);
+    expect((await rpcError(h.client.readChanges({ limit: 1001 }))).code).toBe(Code.InvalidArgument);
+  });
+});

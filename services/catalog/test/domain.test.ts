@@ -1,0 +1,148 @@
+import { contentHash, decide, mergeInput, type StoredState } from '../src/change-detection';
+import { decodeCursor, encodeCursor } from '../src/cursor';
+import { DecimalError, compareDecimals, decimalEquals, fromScaled, normaliseDecimal, toScaled } from '../src/decimal';
+import { displayPrice } from '../src/display-price';
+import { BatchRejection, normaliseProducts, type ProductInputLike } from '../src/product-input';
+import { aggregateStock } from '../src/stock';
+
+function input(over: Partial<ProductInputLike> = {}): ProductInputLike {
+  return {
+    productCode: 'GA0SZC00U',
+    productModel: 'EC6001-HT3',
+    productName: '',
+    productGroupName: '电热水器',
+    productBrandName: '海尔',
+    productImageUrl: 'https://img.example/a.jpg',
+    productPageUrls: ['https://img.example/p1.jpg'],
+    isSales: true,
+    noSalesReason: '',
+    supplyPrice: '1299.50',
+    invoicePrice: '1200',
+    hasPrices: true,
+    ...over,
+  };
+}
+
+function stored(over: Partial<StoredState> = {}): StoredState {
+  const [n] = normaliseProducts([input()]).items;
+  const state = mergeInput(n!, null);
+  return { ...state, code: 'GA0SZC00U', pinned_price: null, display_price: displayPrice(state, null), version: 3, content_hash: contentHash(state), ...over };
+}
+
+describe('decimal', () => {
+  it('normalises by value and rejects what is not a decimal', () => {
+    expect(normaliseDecimal('12.50')).toBe('12.5');
+    expect(normaliseDecimal('0012.0000')).toBe('12');
+    expect(normaliseDecimal('-0.0')).toBe('0');
+    expect(normaliseDecimal('12345678901234.5678')).toBe('12345678901234.5678');
+    expect(() => normaliseDecimal('1e3')).toThrow(DecimalError);
+    expect(() => normaliseDecimal('12,5')).toThrow(DecimalError);
+    expect(() => normaliseDecimal('.')).toThrow(DecimalError);
+    expect(() => normaliseDecimal('1.23456')).toThrow(/decimal places/);
+    expect(() => normaliseDecimal('12345678901234567')).toThrow(/too large/);
+  });
+  it('does exact scaled arithmetic', () => {
+    expect(toScaled('0.1') + toScaled('0.2')).toBe(toScaled('0.3'));
+    expect(fromScaled(toScaled('-1.05'))).toBe('-1.05');
+    expect(decimalEquals('12.50', '12.5')).toBe(true);
+    expect(decimalEquals(null, '0')).toBe(false);
+    expect(compareDecimals('9.99', '10')).toBe(-1);
+  });
+});
+
+describe('normaliseProducts', () => {
+  it('maps name with fallbacks, blanks a bad image URL with a warning, truncates the reason', () => {
+    const r = normaliseProducts([
+      input({ productCode: 'A', productName: 'Named' }),
+      input({ productCode: 'B', productImageUrl: 'ftp://x/y.jpg' }),
+      input({ productCode: 'C', productModel: '', noSalesReason: 'x'.repeat(600) }),
+    ]);
+    expect(r.items.map((i) => i.name)).toEqual(['Named', 'EC6001-HT3', 'C']);
+    expect(r.items[1]!.product_image_url).toBe('');
+    expect(r.warnings).toHaveLength(1);
+    expect(r.items[2]!.no_sales_reason).toHaveLength(500);
+  });
+  it('rejects empty code, malformed decimal, duplicates and oversized batches, naming the item', () => {
+    expect(() => normaliseProducts([input(), input({ productCode: ' ' })])).toThrow(/item 1/);
+    const bad = (() => {
+      try {
+        normaliseProducts([input({ productCode: 'X1' }), input({ productCode: 'X2', supplyPrice: '12.5.0' })]);
+      } catch (e) {
+        return e;
+      }
+    })() as BatchRejection;
+    expect(bad).toBeInstanceOf(BatchRejection);
+    expect(bad.index).toBe(1);
+    expect(bad.code).toBe('X2');
+    expect(() => normaliseProducts([input(), input()])).toThrow(/duplicate of item 0/);
+    expect(() => normaliseProducts(Array.from({ length: 1001 }, (_, i) => input({ productCode: `C${i}` })))).toThrow(/limit of 1000/);
+  });
+});
+
+describe('display price priority', () => {
+  const none = { supply_price: null, invoice_price: null, market_price: null };
+  it('pinned > supply > invoice > market', () => {
+    expect(displayPrice({ supply_price: '10', invoice_price: '9', market_price: '12' }, '15')).toBe('15');
+    expect(displayPrice({ supply_price: '10', invoice_price: '9', market_price: '12' }, null)).toBe('10');
+    expect(displayPrice({ ...none, invoice_price: '9', market_price: '12' }, null)).toBe('9');
+    expect(displayPrice({ ...none, market_price: '12' }, null)).toBe('12');
+    expect(displayPrice(none, null)).toBeNull();
+  });
+});
+
+describe('decide (change detection)', () => {
+  it('same values (decimals by value) are unchanged', () => {
+    const [n] = normaliseProducts([input({ supplyPrice: '1299.5000' })]).items;
+    expect(decide(n!, stored())).toEqual({ outcome: 'unchanged', code: 'GA0SZC00U', version: 3 });
+  });
+  it('names exactly the changed field and bumps the version', () => {
+    const [n] = normaliseProducts([input({ productImageUrl: 'https://img.example/b.jpg' })]).items;
+    const d = decide(n!, stored());
+    expect(d.outcome).toBe('updated');
+    if (d.outcome !== 'updated') return;
+    expect(d.fields).toEqual([{ field: 'product_image_url', before: '"https://img.example/a.jpg"', after: '"https://img.example/b.jpg"' }]);
+    expect(d.kind).toBe('updated');
+    expect(d.version).toBe(4);
+  });
+  it('a price-only change is price_changed and moves the display price', () => {
+    const [n] = normaliseProducts([input({ supplyPrice: '1199' })]).items;
+    const d = decide(n!, stored());
+    expect(d.outcome === 'updated' && d.kind).toBe('price_changed');
+    expect(d.outcome === 'updated' && d.fields.map((f) => f.field)).toEqual(['supply_price', 'display_price']);
+  });
+  it('has_prices=false keeps the stored prices; a pin is never overwritten', () => {
+    const [n] = normaliseProducts([input({ hasPrices: false, supplyPrice: undefined, invoicePrice: undefined })]).items;
+    expect(decide(n!, stored()).outcome).toBe('unchanged');
+    const [m] = normaliseProducts([input({ supplyPrice: '1000' })]).items;
+    const d = decide(m!, stored({ pinned_price: '1500', display_price: '1500' }));
+    expect(d.outcome === 'updated' && d.display_price).toBe('1500');
+    expect(d.outcome === 'updated' && d.fields.map((f) => f.field)).toEqual(['supply_price']);
+  });
+  it('has_prices=true with unset prices clears them', () => {
+    const [n] = normaliseProducts([input({ supplyPrice: undefined, invoicePrice: undefined })]).items;
+    const d = decide(n!, stored());
+    expect(d.outcome === 'updated' && d.fields.map((f) => `${f.field}:${f.after}`)).toEqual(['supply_price:null', 'invoice_price:null', 'display_price:null']);
+  });
+});
+
+describe('aggregateStock', () => {
+  it('sums warehouses per product and county and keeps the best warehouse', () => {
+    const w = (sec: string, q: bigint, county = '110101') => ({ productCode: 'P', countyCode: county, quantity: q, bestSecCode: sec, bestWarehouseGrade: '0', cutTime: '', achieveUserOrderCut: '', hour: '' });
+    const r = aggregateStock([w('HFR1', 5n), w('HFR2', 30n), w('HFR3', 7n), w('X', 2n, '310101')]);
+    expect(r).toEqual([
+      expect.objectContaining({ code: 'P', county_code: '110101', quantity: '42', best_sec_code: 'HFR2' }),
+      expect.objectContaining({ code: 'P', county_code: '310101', quantity: '2', best_sec_code: 'X' }),
+    ]);
+    expect(() => aggregateStock([w('A', -1n)])).toThrow(/negative/);
+    expect(() => aggregateStock([w('A', 1n, '1101')])).toThrow(/6-digit/);
+  });
+});
+
+describe('cursor', () => {
+  it('round-trips and refuses a cursor from another sort or garbage', () => {
+    const c = encodeCursor({ sort: 'name', desc: false, key: '海尔 A', code: 'X' });
+    expect(decodeCursor(c, 'name', false)).toEqual({ sort: 'name', desc: false, key: '海尔 A', code: 'X' });
+    expect(() => decodeCursor(c, 'code', false)).toThrow(BatchRejection);
+    expect(() => decodeCursor('!!notbase64', 'name', false)).toThrow(BatchRejection);
+  });
+});
