@@ -1,6 +1,6 @@
 // Test harness: the simulator in-process as Haier, the gateway behind a real gRPC server on
 // port 0, and a Connect client over loopback.
-import type { Client } from '@connectrpc/connect';
+import { ConnectError, type Client } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
 import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
@@ -25,17 +25,27 @@ export interface StackOptions {
   backoff?: { initialDelayMs?: number; maxDelayMs?: number };
 }
 
-export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const sim = await startSimulator({ quiet: true, ...opts.sim });
+export interface GatewayUnderTest {
+  gw: Gateway;
+  server: GrpcServer;
+  client: Client<typeof gateway.HaierGatewayService>;
+  config: GatewayConfig;
+  logs: ReturnType<typeof captureLogs>;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** The gateway for an upstream at `baseUrl` (simulator account unless `env` says otherwise), behind a real gRPC server on port 0. */
+export async function startGateway(baseUrl: string, env: Record<string, string> = {}, backoff?: StackOptions['backoff']): Promise<GatewayUnderTest> {
   const config = loadGatewayConfig({
-    HAIER_BASE_URL: sim.url,
+    HAIER_BASE_URL: baseUrl,
     ...SIMULATOR_ACCOUNT,
     HAIER_TIMEOUT_MS: '5000',
-    ...opts.env,
+    ...env,
   });
   const logs = captureLogs();
   const logger = createLogger('haier-gateway', { destination: logs.stream, level: 'debug' });
-  const gw = buildGateway(config, logger, { backoff: opts.backoff ?? { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0 });
+  const gw = buildGateway(config, logger, { backoff: backoff ?? { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0 });
   const server = await startGrpcServer({
     service: 'haier-gateway',
     port: 0,
@@ -46,7 +56,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   });
   const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl: server.url, timeoutMs: 60_000 });
   return {
-    sim,
     gw,
     server,
     client,
@@ -56,9 +65,31 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async close() {
       await server.close(1000);
       await gw.close();
+    },
+  };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const sim = await startSimulator({ quiet: true, ...opts.sim });
+  const g = await startGateway(sim.url, opts.env, opts.backoff);
+  return {
+    ...g,
+    sim,
+    async close() {
+      await g.close();
       await sim.close();
     },
   };
+}
+
+/** The ConnectError a call failed with (fails the test when the call succeeds). */
+export async function rpcFailure(call: Promise<unknown>): Promise<ConnectError> {
+  return call.then(
+    () => {
+      throw new Error('expected the call to fail, but it succeeded');
+    },
+    (e: unknown) => ConnectError.from(e),
+  );
 }
 
 /** Business calls the simulator saw for an endpoint (all outcomes). */
