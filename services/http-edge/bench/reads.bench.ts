@@ -1,0 +1,344 @@
+// Catalog reads through the edge (HTTP/1.1 + JSON, auth, audit) against the same reads made
+// straight to the catalog over gRPC: latency at a fixed 1,000 req/s and the most an unthrottled
+// run sustains. The catalog and the edge run as separate processes, as in production.
+//
+//   node --conditions=source --import tsx services/http-edge/bench/reads.bench.ts
+//
+// Knobs (environment): BENCH_PRODUCTS (5000), BENCH_RATE (1000 req/s), BENCH_SECONDS (20, the
+// fixed-rate runs), BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10).
+import autocannon from 'autocannon';
+import { create } from '@bufbuild/protobuf';
+import type { Client } from '@connectrpc/connect';
+import { catalog } from '@haier-sync/contracts';
+import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
+import { createTestDatabase, freePort, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 5000);
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const PAGE_SIZE = 20;
+const ADMIN_KEY = `hs_${'Bench'.repeat(8)}`;
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+}
+
+const procs: Proc[] = [];
+
+function startService(name: string, dir: string, env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
+    cwd: join(ROOT, dir),
+    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const p: Proc = { name, child, output: [] };
+  const keep = (b: Buffer) => {
+    p.output.push(b.toString());
+    if (p.output.length > 200) p.output.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  procs.push(p);
+  return p;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
+          const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+          p.child.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          p.child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+function alive(p: Proc): void {
+  if (p.child.exitCode !== null) throw new Error(`${p.name} exited with ${p.child.exitCode}:\n${p.output.join('').slice(-4000)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog content
+
+function productInput(i: number): catalog.ProductInput {
+  const code = `BENCH${String(i).padStart(6, '0')}`;
+  const supply = 1000 + (i % 997);
+  return create(catalog.ProductInputSchema, {
+    productCode: code,
+    productModel: `M-${i}`,
+    productName: `Bench product ${i}`,
+    productGroupName: ['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string,
+    productBrandName: ['海尔', '卡萨帝', '统帅'][i % 3] as string,
+    productImageUrl: `https://img.example/${code}.jpg`,
+    productPageUrls: [`https://img.example/${code}-1.jpg`, `https://img.example/${code}-2.jpg`],
+    isSales: i % 10 !== 0,
+    supplyPrice: `${supply}.00`,
+    invoicePrice: `${supply - 50}.00`,
+    stockRebate: '0.05',
+    rebateMoney: '0',
+    hasPrices: true,
+  });
+}
+
+async function fill(client: Client<typeof catalog.CatalogService>): Promise<string[]> {
+  const codes: string[] = [];
+  for (let start = 0; start < PRODUCTS; start += 500) {
+    const batch = Array.from({ length: Math.min(500, PRODUCTS - start) }, (_, k) => productInput(start + k));
+    const r = await client.upsertProducts({ products: batch, runId: 'bench-fill' }, { timeoutMs: 120_000 });
+    if (r.failed > 0) throw new Error(`fill: ${r.failed} products failed: ${r.results.find((x) => x.reason)?.reason}`);
+    codes.push(...batch.map((p) => p.productCode));
+  }
+  return codes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+interface Figures {
+  requests: number;
+  errors: number;
+  non2xx: number;
+  seconds: number;
+  reqPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+}
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** autocannon against the edge; `rate` 0 = as fast as it goes. */
+async function edgeRun(baseUrl: string, path: (i: number) => string, seconds: number, rate: number): Promise<Figures> {
+  let i = 0;
+  const r = await autocannon({
+    url: baseUrl,
+    connections: CONNECTIONS,
+    duration: seconds,
+    ...(rate > 0 ? { overallRate: rate } : {}),
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path(i++) }) }],
+    timeout: 10,
+  });
+  const requests = r['2xx'] + r.non2xx;
+  return {
+    requests,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    seconds: r.duration,
+    reqPerSec: round(requests / r.duration),
+    // autocannon 8 records latency with microsecond resolution, reported in ms
+    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: round(r.latency.mean) },
+  };
+}
+
+/**
+ * The same reads straight over gRPC: an open-loop schedule at `rate` (each request is due at
+ * its slot; at most CONNECTIONS in flight, like autocannon's connections), latency from send to
+ * answer. `rate` 0 = CONNECTIONS loops back to back.
+ */
+async function grpcRun(call: (i: number) => Promise<unknown>, seconds: number, rate: number): Promise<Figures> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let i = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  const one = async () => {
+    const t0 = performance.now();
+    try {
+      await call(i++);
+      latencies.push(performance.now() - t0);
+    } catch {
+      errors++;
+    }
+  };
+  if (rate <= 0) {
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (performance.now() < end) await one();
+      }),
+    );
+  } else {
+    let sent = 0;
+    let inFlight = 0;
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        if (now >= end) {
+          if (inFlight === 0) return resolve();
+          return void setTimeout(tick, 1);
+        }
+        const due = Math.floor(((now - started) / 1000) * rate);
+        while (sent < due && inFlight < CONNECTIONS) {
+          sent++;
+          inFlight++;
+          void one().finally(() => {
+            inFlight--;
+          });
+        }
+        setTimeout(tick, 1);
+      };
+      tick();
+    });
+  }
+  const secondsTaken = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const mean = latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length);
+  return {
+    requests: latencies.length + errors,
+    errors,
+    non2xx: 0,
+    seconds: round(secondsTaken),
+    reqPerSec: round(latencies.length / secondsTaken),
+    latencyMs: { p50: round(pct(latencies, 50)), p90: round(pct(latencies, 90)), p99: round(pct(latencies, 99)), max: round(latencies.at(-1) ?? NaN), mean: round(mean) },
+  };
+}
+
+function line(label: string, f: Figures): string {
+  const l = f.latencyMs;
+  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const db: TestDatabase = await createTestDatabase('hs_edge_bench');
+  try {
+    const catalogPort = await freePort();
+    const edgePort = await freePort();
+    const deadPort = await freePort(); // gateway and orchestrator are not part of this benchmark
+    const cat = startService('catalog', 'services/catalog', { DATABASE_URL: db.url, CATALOG_PORT: String(catalogPort) });
+    const catalogUrl = `http://127.0.0.1:${catalogPort}`;
+    const client = createGrpcClient(catalog.CatalogService, { baseUrl: catalogUrl, timeoutMs: 10_000 });
+    await waitFor(
+      async () => {
+        alive(cat);
+        await client.stats({});
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: 'the catalog to serve' },
+    );
+
+    const t0 = performance.now();
+    const codes = await fill(client);
+    const fillSeconds = (performance.now() - t0) / 1000;
+    process.stdout.write(`catalog filled: ${codes.length} products in ${fillSeconds.toFixed(1)} s (UpsertProducts, batches of 500)\n`);
+
+    const edge = startService('http-edge', 'services/http-edge', {
+      DATABASE_URL: db.url,
+      EDGE_PORT: String(edgePort),
+      EDGE_HOST: '127.0.0.1',
+      CATALOG_URL: catalogUrl,
+      GATEWAY_URL: `http://127.0.0.1:${deadPort}`,
+      SYNC_URL: `http://127.0.0.1:${deadPort}`,
+      EDGE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+      EDGE_RATE_LIMIT: '100000000',
+      EDGE_KEY_CACHE_MS: '60000',
+    });
+    const baseUrl = `http://127.0.0.1:${edgePort}`;
+    const productPath = (i: number) => `/api/haier/catalog/products/${codes[(i * 7919) % codes.length]}/`;
+    const listPath = (i: number) => `/api/haier/catalog/products/?page_size=${PAGE_SIZE}&category=${encodeURIComponent(['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string)}`;
+    await waitFor(
+      async () => {
+        alive(edge);
+        const r = await fetch(`${baseUrl}${productPath(0)}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        if (r.status !== 200) throw new Error(`GET ${productPath(0)} answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
+        const list = await fetch(`${baseUrl}${listPath(0)}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        if (list.status !== 200) throw new Error(`GET ${listPath(0)} answered ${list.status}: ${(await list.text()).slice(0, 300)}`);
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: 'the edge to serve catalog reads' },
+    );
+
+    const grpcGet = (i: number) => client.getProduct({ productCode: codes[(i * 7919) % codes.length] as string });
+    const grpcList = (i: number) => client.listProducts({ pageSize: PAGE_SIZE, category: ['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string });
+
+    // warm up both paths (JIT, connection pools, Postgres caches); not reported
+    await edgeRun(baseUrl, productPath, 3, 0);
+    await edgeRun(baseUrl, listPath, 3, 0);
+    await grpcRun(grpcGet, 3, 0);
+    await grpcRun(grpcList, 3, 0);
+
+    const results = {
+      edgeGetAtRate: await edgeRun(baseUrl, productPath, SECONDS, RATE),
+      grpcGetAtRate: await grpcRun(grpcGet, SECONDS, RATE),
+      edgeListAtRate: await edgeRun(baseUrl, listPath, SECONDS, RATE),
+      grpcListAtRate: await grpcRun(grpcList, SECONDS, RATE),
+      edgeGetMax: await edgeRun(baseUrl, productPath, MAX_SECONDS, 0),
+      grpcGetMax: await grpcRun(grpcGet, MAX_SECONDS, 0),
+      edgeListMax: await edgeRun(baseUrl, listPath, MAX_SECONDS, 0),
+      grpcListMax: await grpcRun(grpcList, MAX_SECONDS, 0),
+    };
+    alive(edge);
+    alive(cat);
+
+    const ratio = (a: Figures, b: Figures) => ({ p50: round(a.latencyMs.p50 / b.latencyMs.p50), p99: round(a.latencyMs.p99 / b.latencyMs.p99), maxReqPerSec: 0 });
+    const ratios = {
+      get: { ...ratio(results.edgeGetAtRate, results.grpcGetAtRate), maxReqPerSec: round(results.grpcGetMax.reqPerSec / results.edgeGetMax.reqPerSec) },
+      list: { ...ratio(results.edgeListAtRate, results.grpcListAtRate), maxReqPerSec: round(results.grpcListMax.reqPerSec / results.edgeListMax.reqPerSec) },
+    };
+    const targets = {
+      edgeHopAtMost2x: ratios.get.p50 <= 2 && ratios.list.p50 <= 2,
+      edgeP99AtMost10msAtRate: results.edgeGetAtRate.latencyMs.p99 <= 10 && results.edgeListAtRate.latencyMs.p99 <= 10,
+    };
+
+    const out = [
+      '',
+      `http-edge reads: ${codes.length} products, ${CONNECTIONS} connections / in-flight, page size ${PAGE_SIZE}; fixed rate ${RATE} req/s for ${SECONDS} s, unthrottled for ${MAX_SECONDS} s`,
+      `(one machine: 2 cores shared by the load generator, the edge, the catalog, Postgres and other work; figures vary run to run)`,
+      '',
+      line(`GET product, edge @${RATE}/s`, results.edgeGetAtRate),
+      line(`GetProduct, gRPC @${RATE}/s`, results.grpcGetAtRate),
+      line(`GET list page, edge @${RATE}/s`, results.edgeListAtRate),
+      line(`ListProducts, gRPC @${RATE}/s`, results.grpcListAtRate),
+      line('GET product, edge, unthrottled', results.edgeGetMax),
+      line('GetProduct, gRPC, unthrottled', results.grpcGetMax),
+      line('GET list page, edge, unthrottled', results.edgeListMax),
+      line('ListProducts, gRPC, unthrottled', results.grpcListMax),
+      '',
+      `edge/gRPC latency at ${RATE}/s: product p50 ${ratios.get.p50}x p99 ${ratios.get.p99}x; list p50 ${ratios.list.p50}x p99 ${ratios.list.p99}x`,
+      `gRPC/edge max req/s: product ${ratios.get.maxReqPerSec}x, list ${ratios.list.maxReqPerSec}x`,
+      `targets: edge hop <= 2x (p50): ${targets.edgeHopAtMost2x ? 'met' : 'NOT met'}; edge p99 <= 10 ms at ${RATE}/s: ${targets.edgeP99AtMost10msAtRate ? 'met' : 'NOT met'}`,
+      '',
+    ];
+    process.stdout.write(out.join('\n'));
+
+    const dir = join(ROOT, 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'http-edge-reads.figures.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ bench: 'http-edge-reads', at: new Date().toISOString(), products: codes.length, rate: RATE, seconds: SECONDS, maxSeconds: MAX_SECONDS, connections: CONNECTIONS, pageSize: PAGE_SIZE, fillSeconds: round(fillSeconds), results, ratios, targets }, null, 2),
+    );
+    process.stdout.write(`figures written to ${file}\n`);
+  } finally {
+    closeGrpcClients();
+    await stopAll();
+    await db.drop();
+  }
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`reads bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  await stopAll().catch(() => undefined);
+  process.exit(1);
+});
