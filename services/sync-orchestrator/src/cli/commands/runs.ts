@@ -1,0 +1,54 @@
+// `haier-sync runs list|show|cancel|watch`: the run log (the old HaierSyncLog) from the terminal.
+import { toJson } from '@bufbuild/protobuf';
+import { sync } from '@haier-sync/contracts';
+import { EXIT } from '../exit-codes';
+import { runJson, runSummary, runsTable, statusLabel } from '../format';
+import { buildListRuns, type ListOptions } from '../options';
+import type { CliContext } from '../context';
+import { followAndReport } from './sync';
+
+export async function runsList(ctx: CliContext, o: ListOptions & { json?: boolean }): Promise<void> {
+  const res = await ctx.sync().listRuns(buildListRuns(o));
+  if (o.json) return ctx.printJson(toJson(sync.ListRunsResponseSchema, res, { alwaysEmitImplicit: true }));
+  ctx.print(runsTable(res.runs));
+  ctx.print(`(${res.runs.length} of ${res.total} matching run${res.total === 1n ? '' : 's'})`);
+  if (res.nextCursor) ctx.print(`more: haier-sync runs list --cursor ${res.nextCursor}${o.limit ? ` --limit ${o.limit}` : ''} (with the same filters)`);
+}
+
+async function getRun(ctx: CliContext, id: string): Promise<sync.Run> {
+  const { run } = await ctx.sync().getRun({ id });
+  if (!run) throw new Error(`the service answered GetRun(${id}) without a run`);
+  return run;
+}
+
+export async function runsShow(ctx: CliContext, id: string, o: { json?: boolean }): Promise<void> {
+  const run = await getRun(ctx, id);
+  if (o.json) ctx.printJson(runJson(run));
+  else ctx.print(runSummary(run, { maxFailures: Number.MAX_SAFE_INTEGER, maxPlanned: Number.MAX_SAFE_INTEGER }));
+}
+
+export async function runsCancel(ctx: CliContext, id: string, o: { json?: boolean }): Promise<void> {
+  const { run } = await ctx.sync().cancelRun({ id, cancelledBy: ctx.whoAmI() });
+  if (!run) throw new Error(`the service answered CancelRun(${id}) without a run`);
+  if (o.json) return ctx.printJson(runJson(run));
+  if (run.status === sync.RunStatus.CANCELLED) ctx.print(`run ${run.id} is CANCELLED; batches done before the cancel stay done`);
+  else if (run.status === sync.RunStatus.PENDING || run.status === sync.RunStatus.PROCESSING)
+    ctx.print(`cancel requested: run ${run.id} stops claiming batches and ends as CANCELLED once the batches in flight finish (haier-sync runs watch ${run.id})`);
+  else {
+    ctx.print(`run ${run.id} had already ended as ${statusLabel(run.status)}; nothing to cancel`);
+    ctx.exitCode = EXIT.FAILED;
+  }
+}
+
+export async function runsWatch(ctx: CliContext, id: string, o: { json?: boolean; verbose?: boolean }): Promise<void> {
+  const run = await getRun(ctx, id);
+  let afterSeq: bigint | undefined;
+  if (o.verbose) {
+    try {
+      afterSeq = (await ctx.catalog().stats({}, { timeoutMs: 5000 })).headSeq;
+    } catch {
+      afterSeq = undefined;
+    }
+  }
+  await followAndReport(ctx, run, { json: o.json, verbose: o.verbose, verboseAfterSeq: afterSeq });
+}

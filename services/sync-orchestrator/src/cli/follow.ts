@@ -1,0 +1,136 @@
+// Following a run to its end over WatchRun: progress as batches finish, reconnecting when the
+// stream breaks (the orchestrator restarted: runs are resumable, so the run goes on), and, with
+// --verbose, a ✓/✗ line per product (changes from the catalog's change log for this run, failures
+// from the run itself).
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { sync } from '@haier-sync/contracts';
+import { catalog } from '@haier-sync/contracts';
+import type { CatalogClient, SyncClient } from './client';
+import { isFinalStatus } from './exit-codes';
+import type { ProgressView } from './progress';
+
+export interface FollowOptions {
+  client: SyncClient;
+  runId: string;
+  view: ProgressView;
+  signal: AbortSignal;
+  /** --verbose: a ✗ line per failed product, and a ✓ line per change when `changes` is given. */
+  verbose?: boolean;
+  /** The catalog and the change-log position before the run started (for the ✓ lines). */
+  changes?: { catalog: CatalogClient; afterSeq: bigint } | undefined;
+  /** How long to keep trying when the orchestrator cannot be reached mid-run (default 120 s). */
+  reconnectForMs?: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+const KIND_WORD: Partial<Record<catalog.ChangeKind, string>> = {
+  [catalog.ChangeKind.CREATED]: 'created',
+  [catalog.ChangeKind.UPDATED]: 'updated',
+  [catalog.ChangeKind.PRICE_CHANGED]: 'price changed',
+  [catalog.ChangeKind.STOCK_CHANGED]: 'stock changed',
+  [catalog.ChangeKind.DELISTED]: 'delisted',
+  [catalog.ChangeKind.RELISTED]: 'relisted',
+};
+
+/** The old command's success line, from one change of the catalog. */
+export function changeLine(c: catalog.Change): string {
+  const name = c.product?.name || c.product?.productModel || c.productCode;
+  const fields = c.kind === catalog.ChangeKind.UPDATED || c.kind === catalog.ChangeKind.PRICE_CHANGED ? c.fields.map((f) => f.field) : [];
+  return `✓ ${name} (${c.productCode}) ${KIND_WORD[c.kind] ?? 'changed'}${fields.length ? `: ${fields.join(', ')}` : ''}`;
+}
+
+export function failureLine(f: sync.FailedItem): string {
+  return `✗ ${f.productCode}: ${f.reason}`;
+}
+
+/** Tails the catalog change log for one run's changes (verbose mode). */
+class ChangeTail {
+  private seq: bigint;
+  private warned = false;
+  constructor(
+    private readonly catalog: CatalogClient,
+    afterSeq: bigint,
+    private readonly runId: string,
+    private readonly view: ProgressView,
+  ) {
+    this.seq = afterSeq;
+  }
+
+  /** Reads and prints what is new; `drain` keeps reading until the head of the log. */
+  async poll(drain = false): Promise<void> {
+    try {
+      for (;;) {
+        const res = await this.catalog.readChanges({ afterSeq: this.seq, limit: 1000 });
+        for (const c of res.changes) {
+          if (c.seq > this.seq) this.seq = c.seq;
+          if (c.runId === this.runId) this.view.line(changeLine(c));
+        }
+        if (!drain || res.changes.length === 0 || this.seq >= res.headSeq) return;
+      }
+    } catch (e) {
+      if (!this.warned) this.view.note(`(--verbose: cannot read the catalog's change log: ${ConnectError.from(e).rawMessage}; only failures are listed)`);
+      this.warned = true;
+    }
+  }
+}
+
+/** Follows a run until it ends; answers its final state. Throws when the orchestrator stays unreachable. */
+export async function followRun(o: FollowOptions): Promise<sync.Run> {
+  const seenFailures = new Set<string>();
+  const tail = o.verbose && o.changes ? new ChangeTail(o.changes.catalog, o.changes.afterSeq, o.runId, o.view) : undefined;
+  let lastTail = 0;
+  const show = async (run: sync.Run, final: boolean) => {
+    if (tail && (final || Date.now() - lastTail >= 1000)) {
+      lastTail = Date.now();
+      await tail.poll(final);
+    }
+    if (o.verbose) {
+      for (const f of run.failedItems) {
+        if (seenFailures.has(f.productCode)) continue;
+        seenFailures.add(f.productCode);
+        o.view.line(failureLine(f));
+      }
+    }
+    o.view.update(run);
+  };
+
+  let last: sync.Run | undefined;
+  let downSince: number | undefined;
+  const reconnectFor = o.reconnectForMs ?? 120_000;
+  while (!o.signal.aborted) {
+    try {
+      for await (const msg of o.client.watchRun({ id: o.runId }, { signal: o.signal })) {
+        if (!msg.run) continue;
+        downSince = undefined;
+        last = msg.run;
+        const final = isFinalStatus(msg.run.status);
+        await show(msg.run, final);
+        if (final) return msg.run;
+      }
+      // the stream ended without a final state: ask once for the run as it is now
+      const { run } = await o.client.getRun({ id: o.runId });
+      if (run && isFinalStatus(run.status)) {
+        await show(run, true);
+        return run;
+      }
+    } catch (e) {
+      if (o.signal.aborted) break;
+      const ce = ConnectError.from(e);
+      if (ce.code !== Code.Unavailable && ce.code !== Code.Internal && ce.code !== Code.Unknown && ce.code !== Code.DeadlineExceeded) throw e;
+      downSince ??= Date.now();
+      if (Date.now() - downSince > reconnectFor) throw e;
+      o.view.note(`lost the run's progress stream (${ce.rawMessage}); the run goes on in the service, reconnecting…`);
+      await sleep(2000, o.signal);
+      continue;
+    }
+    await sleep(500, o.signal);
+  }
+  if (last) return last;
+  throw new ConnectError('interrupted', Code.Canceled);
+}

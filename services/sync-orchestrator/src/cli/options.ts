@@ -1,0 +1,146 @@
+// Parsing and checking command-line values, and turning `sync` options into a StartRunRequest.
+// Pure: every check says what is wrong and what a good value looks like.
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { sync } from '@haier-sync/contracts';
+
+/** A bad command-line value; the message is shown to the operator as is. */
+export class UsageError extends Error {}
+
+const CODE_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const COUNTY_RE = /^\d{6}$/;
+export const MAX_CODES = 10_000;
+export const MAX_LIMIT = 10_000_000;
+
+function splitList(value: string): string[] {
+  return [...new Set(value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean))];
+}
+
+/** `--codes A,B,C` (commas or spaces): Haier product codes. */
+export function parseCodes(value: string): string[] {
+  const codes = splitList(value);
+  if (!codes.length) throw new UsageError('--codes needs at least one product code, e.g. --codes GA0SZC00U,BH0Z5A00J');
+  if (codes.length > MAX_CODES) throw new UsageError(`--codes takes at most ${MAX_CODES} codes (got ${codes.length}); run a full sync instead`);
+  const bad = codes.find((c) => !CODE_RE.test(c));
+  if (bad !== undefined) throw new UsageError(`--codes: "${bad.slice(0, 80)}" is not a Haier product code (letters, digits, ".", "_" or "-", at most 64 characters)`);
+  return codes;
+}
+
+/** `--county 110101,310104`: 6-digit county codes. */
+export function parseCounties(value: string): string[] {
+  const counties = splitList(value);
+  if (!counties.length) throw new UsageError('--county needs at least one county code, e.g. --county 110101');
+  const bad = counties.find((c) => !COUNTY_RE.test(c));
+  if (bad !== undefined) throw new UsageError(`--county: "${bad.slice(0, 20)}" is not a county code: a county code must be 6 digits, e.g. 110101`);
+  return counties;
+}
+
+/** A whole number in [min, max] for option `name`. */
+export function parseWholeNumber(name: string, value: string, min: number, max: number): number {
+  const v = value.trim();
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min || Number(v) > max)
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return Number(v);
+}
+
+/** A non-empty name (category, brand) of at most 200 characters. */
+export function parseName(name: string, value: string): string {
+  const v = value.trim();
+  if (!v) throw new UsageError(`${name} needs a name, e.g. ${name} "Refrigerators"`);
+  if (v.length > 200) throw new UsageError(`${name} is at most 200 characters`);
+  return v;
+}
+
+/** A run id as the service hands them out (printed by `sync` and `runs list`). */
+export function parseRunId(value: string): string {
+  const v = value.trim();
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new UsageError(`"${value.slice(0, 80)}" is not a run id (see \`haier-sync runs list\`)`);
+  return v;
+}
+
+/** A config id (a whole number, see `haier-sync config list`). */
+export function parseConfigId(value: string): bigint {
+  const v = value.trim();
+  if (!/^\d{1,18}$/.test(v) || BigInt(v) < 1n) throw new UsageError(`"${value.slice(0, 80)}" is not a config id: a config id is a whole number (see \`haier-sync config list\`)`);
+  return BigInt(v);
+}
+
+/** An ISO-8601 time (2026-11-25 or 2026-11-25T10:00:00Z) or a relative one (30m, 12h, 7d ago). */
+export function parseTime(name: string, value: string, now: Date = new Date()): Date {
+  const v = value.trim();
+  const rel = /^(\d+)\s*([smhd])$/.exec(v);
+  if (rel) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now.getTime() - Number(rel[1]) * unit);
+  }
+  const d = /^\d{4}-\d{2}-\d{2}/.test(v) ? new Date(v) : new Date(Number.NaN);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${name} must be a UTC time such as 2026-11-25 or 2026-11-25T10:00:00Z, or an age such as 30m, 12h, 7d; got "${value}"`);
+  return d;
+}
+
+function enumParser<E extends Record<string, string | number>>(name: string, e: E): (value: string) => number {
+  const names = Object.keys(e).filter((k) => Number.isNaN(Number(k)) && k !== 'UNSPECIFIED');
+  return (value: string) => {
+    const v = (e as Record<string, string | number>)[value.trim().toUpperCase().replace(/-/g, '_')];
+    if (typeof v !== 'number' || v === 0) throw new UsageError(`${name} must be one of ${names.join(', ')} (got "${value}")`);
+    return v;
+  };
+}
+
+export const parseSyncType = enumParser('--type', sync.SyncType);
+export const parseStatus = enumParser('--status', sync.RunStatus);
+export const parseTrigger = enumParser('--trigger', sync.RunTrigger);
+
+/** The `sync` command's options as commander hands them over (already parsed by the parsers above). */
+export interface SyncOptions {
+  full?: boolean;
+  incremental?: boolean;
+  codes?: string[];
+  category?: string;
+  brand?: string;
+  prices?: boolean;
+  stock?: boolean;
+  county?: string[];
+  limit?: number;
+  dryRun?: boolean;
+}
+
+/** Checks the combination of options and builds the request. */
+export function buildStartRun(o: SyncOptions, startedBy: string): sync.StartRunRequest {
+  if (o.full && o.incremental) throw new UsageError('--full and --incremental exclude each other; pick one (or neither to let the scope decide)');
+  if (o.county && !o.stock) throw new UsageError('--county only applies to stock: add --stock (e.g. --stock --county 110101)');
+  const mode = o.full ? sync.RunMode.FULL : o.incremental ? sync.RunMode.INCREMENTAL : sync.RunMode.UNSPECIFIED;
+  // The service picks the sync type from the mode and scope, as the old command did: no scope ->
+  // FULL (products + prices), codes -> MANUAL, --incremental -> PRICES; --stock adds stock.
+  return create(sync.StartRunRequestSchema, {
+    mode,
+    syncType: sync.SyncType.UNSPECIFIED,
+    trigger: sync.RunTrigger.MANUAL,
+    scope: { productCodes: o.codes ?? [], category: o.category ?? '', brand: o.brand ?? '', limit: o.limit ?? 0 },
+    options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county ?? [], dryRun: o.dryRun ?? false },
+    startedBy,
+  });
+}
+
+export interface ListOptions {
+  type?: number;
+  status?: number;
+  trigger?: number;
+  since?: Date;
+  until?: Date;
+  limit?: number;
+  cursor?: string;
+}
+
+export function buildListRuns(o: ListOptions): sync.ListRunsRequest {
+  if (o.since && o.until && o.since > o.until) throw new UsageError('--since is later than --until: nothing can match');
+  return create(sync.ListRunsRequestSchema, {
+    syncType: o.type ?? 0,
+    status: o.status ?? 0,
+    trigger: o.trigger ?? 0,
+    since: o.since ? timestampFromDate(o.since) : undefined,
+    until: o.until ? timestampFromDate(o.until) : undefined,
+    pageSize: o.limit ?? 20,
+    cursor: o.cursor ?? '',
+  });
+}

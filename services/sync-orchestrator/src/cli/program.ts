@@ -1,0 +1,183 @@
+// The command line: commands, options and help text (commander), and the one place that turns
+// every failure into a message on stderr and an exit status.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { closeGrpcClients } from '@haier-sync/runtime';
+import { CliFailure, DEFAULT_CATALOG_URL, DEFAULT_SYNC_URL, explainRpcError } from './client';
+import { CliContext, type CliIO } from './context';
+import { EXIT } from './exit-codes';
+import {
+  MAX_LIMIT,
+  UsageError,
+  parseCodes,
+  parseConfigId,
+  parseCounties,
+  parseName,
+  parseRunId,
+  parseStatus,
+  parseSyncType,
+  parseTime,
+  parseTrigger,
+  parseWholeNumber,
+} from './options';
+import { configActivate, configList, configShow, configTest } from './commands/config';
+import { runsCancel, runsList, runsShow, runsWatch } from './commands/runs';
+import { syncCommand } from './commands/sync';
+
+/** Commander calls parsers with (value, previous); ours throw UsageError, commander wants InvalidArgumentError. */
+function parser<T>(fn: (v: string) => T): (v: string) => T {
+  return (v: string) => {
+    try {
+      return fn(v);
+    } catch (e) {
+      if (e instanceof UsageError) throw new InvalidArgumentError(e.message);
+      throw e;
+    }
+  };
+}
+
+function argument<T>(fn: (v: string) => T): (v: string) => T {
+  return parser(fn);
+}
+
+const EXIT_HELP = `
+Exit status:
+  0   the run ended SUCCESS (other commands: done)
+  1   the run ended FAILED, or the service refused the request (e.g. no such run)
+  2   the run ended PARTIAL: some products failed (listed), the rest were synced
+  3   the run was CANCELLED
+  64  bad command line (nothing was started)
+  69  the sync-orchestrator could not be reached (SYNC_URL)
+  70  unexpected error
+  130 interrupted while following a run (the run goes on in the service)
+
+Environment:
+  SYNC_URL     the sync-orchestrator (default ${DEFAULT_SYNC_URL})
+  CATALOG_URL  the catalog, read by --verbose for the per-product lines (default ${DEFAULT_CATALOG_URL})`;
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('haier-sync')
+    .description("Operate the Haier catalog sync: start and follow sync runs, read the run log, manage Haier configs.\n(`haier-sync keys …` manages the REST API keys; it is served by http-edge.)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void ctx.io.out.write(s), writeErr: (s) => void ctx.io.err.write(s) })
+    .showHelpAfterError('(add --help for the options)')
+    .allowExcessArguments(false)
+    .addHelpText('after', EXIT_HELP);
+
+  program
+    .command('sync')
+    .description('Start a sync run and follow it to the end (a progress bar on a terminal), then print the summary.\nWithout a scope it is a FULL run (products + prices of every procurable product, then delisting).')
+    .addOption(new Option('--full', 'a full run: every procurable product, prices included, delisting what Haier no longer lists').conflicts('incremental'))
+    .addOption(new Option('--incremental', 'an incremental run: prices (and stock with --stock) of the products in scope').conflicts('full'))
+    .option('--codes <codes>', 'only these product codes (comma separated)', parser(parseCodes))
+    .option('--category <name>', 'only products of this category', parser((v) => parseName('--category', v)))
+    .option('--brand <name>', 'only products of this brand', parser((v) => parseName('--brand', v)))
+    .option('--prices', 'also sync prices (always part of a full run)')
+    .option('--stock', 'also sync stock (for --county, else the configured counties)')
+    .option('--county <codes>', '6-digit county codes for --stock (comma separated), e.g. 110101,310104', parser(parseCounties))
+    .option('--limit <n>', 'at most this many products', parser((v) => parseWholeNumber('--limit', v, 1, MAX_LIMIT)))
+    .option('--dry-run', 'do everything but write: print the changes a real run would apply')
+    .option('--json', 'print only the final run as JSON (proto3 JSON mapping) on stdout')
+    .option('--verbose', 'print a ✓/✗ line per product as the run goes (✓ changed products, ✗ failures with reasons)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  haier-sync sync                                  full sync of the whole catalog
+  haier-sync sync --codes GA0SZC00U,BH0Z5A00J --prices --verbose
+  haier-sync sync --incremental --category "Refrigerators" --stock --county 110101
+  haier-sync sync --full --dry-run --json > plan.json
+${EXIT_HELP}`,
+    )
+    .action(async (o: Record<string, unknown>) => {
+      await syncCommand(ctx, { ...o, verbose: o['verbose'] === true && o['json'] !== true } as Parameters<typeof syncCommand>[1]);
+    });
+
+  const runs = program.command('runs').description('The run log: list, show, watch and cancel runs.');
+  runs
+    .command('list')
+    .description('List runs, newest first.')
+    .option('--type <type>', 'PRODUCTS, PRICES, STOCK, ORDER, LOGISTICS or MANUAL', parser(parseSyncType))
+    .option('--status <status>', 'PENDING, PROCESSING, SUCCESS, FAILED, PARTIAL or CANCELLED', parser(parseStatus))
+    .option('--trigger <trigger>', 'FIRST_DEPLOY, CONFIG_CHANGE, INTEGRITY, SCHEDULE, PRICE_CHANGE, LOW_STOCK or MANUAL', parser(parseTrigger))
+    .option('--since <time>', 'started at or after (2026-11-25, 2026-11-25T10:00:00Z, or an age: 30m, 12h, 7d)', parser((v) => parseTime('--since', v)))
+    .option('--until <time>', 'started before', parser((v) => parseTime('--until', v)))
+    .option('--limit <n>', 'runs per page, 1 to 200 (default 20)', parser((v) => parseWholeNumber('--limit', v, 1, 200)))
+    .option('--cursor <cursor>', 'the next page (printed under the list)')
+    .option('--json', 'print the page as JSON')
+    .action(async (o) => runsList(ctx, o));
+  runs
+    .command('show')
+    .description('Show one run: counts, timings, every failed product with its reason.')
+    .argument('<id>', 'run id', argument(parseRunId))
+    .option('--json', 'print the run as JSON')
+    .action(async (id: string, o) => runsShow(ctx, id, o));
+  runs
+    .command('watch')
+    .description('Follow a running run to its end (exit status as for `sync`).')
+    .argument('<id>', 'run id', argument(parseRunId))
+    .option('--json', 'print only the final run as JSON')
+    .option('--verbose', 'a ✓/✗ line per product from now on')
+    .action(async (id: string, o: { json?: boolean; verbose?: boolean }) => runsWatch(ctx, id, { json: o.json, verbose: o.verbose === true && o.json !== true }));
+  runs
+    .command('cancel')
+    .description('Cancel a run: it stops claiming batches; what is done stays done; it ends CANCELLED.')
+    .argument('<id>', 'run id', argument(parseRunId))
+    .option('--json', 'print the run as JSON')
+    .action(async (id: string, o) => runsCancel(ctx, id, o));
+
+  const config = program.command('config').description('Named Haier configs (one active; secrets are environment variable names, never values).');
+  config.command('list').description('List the configs; * marks the active one.').option('--json', 'print as JSON').action(async (o) => configList(ctx, o));
+  config
+    .command('show')
+    .description('Show one config and its settings.')
+    .argument('<id>', 'config id', argument(parseConfigId))
+    .option('--json', 'print as JSON')
+    .action(async (id: bigint, o) => configShow(ctx, id, o));
+  config
+    .command('activate')
+    .description('Make a config the active one (a change of active config starts a FULL run).')
+    .argument('<id>', 'config id', argument(parseConfigId))
+    .option('--json', 'print as JSON')
+    .action(async (id: bigint, o) => configActivate(ctx, id, o));
+  config
+    .command('test')
+    .description('Does this config authenticate against Haier? (exit 0 yes, 1 no)')
+    .argument('<id>', 'config id', argument(parseConfigId))
+    .option('--json', 'print as JSON')
+    .action(async (id: bigint, o) => configTest(ctx, id, o));
+
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and the script); answers the exit status. */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  const ctx = new CliContext(io);
+  const program = buildProgram(ctx);
+  try {
+    if (!argv.length) {
+      program.outputHelp({ error: true });
+      return EXIT.USAGE;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return EXIT.OK;
+      // commander has already printed the message (and the hint to --help)
+      return e.code === 'commander.executeSubCommandAsync' ? EXIT.SOFTWARE : EXIT.USAGE;
+    }
+    let url = '(SYNC_URL)';
+    try {
+      url = ctx.syncUrl;
+    } catch {
+      /* the bad URL is itself the error */
+    }
+    const f = e instanceof CliFailure ? e : explainRpcError(e, url);
+    if (f.exitCode === EXIT.SOFTWARE && !(e instanceof CliFailure) && !(e as { code?: unknown })?.code) {
+      io.err.write(`haier-sync: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    } else io.err.write(`${f.message}\n`);
+    return f.exitCode;
+  } finally {
+    closeGrpcClients();
+  }
+}
