@@ -1,0 +1,51 @@
+// The orchestrator's environment, validated once at start (one message naming every bad variable).
+import { env, loadConfig } from '@haier-sync/runtime';
+import { z } from 'zod';
+
+export const configSchema = z.object({
+  DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/postgres'),
+  NATS_URL: env.url('nats://127.0.0.1:4222'),
+  GATEWAY_URL: env.url('http://127.0.0.1:50051'),
+  CATALOG_URL: env.url('http://127.0.0.1:50052'),
+  SYNC_PORT: env.port('SYNC_PORT', 50053),
+  /** Batches in flight per process. */
+  SYNC_CONCURRENCY: env.positiveInt(16),
+  /** How long a claimed batch (or a planning run) stays owned without a heartbeat. */
+  SYNC_LEASE_SECONDS: env.positiveInt(30),
+  /** How many times a batch is tried before its codes are marked failed. */
+  SYNC_MAX_ATTEMPTS: env.positiveInt(3),
+  SYNC_COUNTIES: env.csv(['110101']),
+  SYNC_LOW_STOCK_THRESHOLD: env.nonNegativeInt(5),
+  SYNC_SCHEDULE_FULL: env.string('0 3 * * *'),
+  SYNC_SCHEDULE_PRICES: env.string('0 * * * *'),
+  SYNC_SCHEDULE_LOW_STOCK: env.string('*/15 * * * *'),
+  SYNC_SCHEDULER_ENABLED: env.bool(true),
+  SYNC_FIRST_DEPLOY: env.bool(true),
+  /** The engine (workers, planner, recovery) runs in this process; false = API only. */
+  SYNC_WORKERS_ENABLED: env.bool(true),
+  /** Publisher on/off (tests of the engine alone switch it off). */
+  SYNC_PUBLISHER_ENABLED: env.bool(true),
+  ALERT_WEBHOOK_URL: env.optionalString(),
+  NATS_SUBJECT_PREFIX: z.string().optional().transform((v) => v ?? ''),
+  NATS_DUPLICATE_WINDOW_S: env.positiveInt(600),
+  NATS_MAX_AGE_H: env.positiveInt(168),
+  NATS_MAX_BYTES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return -1;
+      const n = Number(v.trim());
+      if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < -1) {
+        ctx.addIssue({ code: 'custom', message: 'expected -1 (unlimited) or a byte count' });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  LOG_LEVEL: env.logLevel('info'),
+});
+
+export type SyncConfig = z.infer<typeof configSchema>;
+
+export function loadSyncConfig(source: NodeJS.ProcessEnv = process.env): SyncConfig {
+  return loadConfig(configSchema, source);
+}

@@ -1,0 +1,182 @@
+// What the SyncService answers about runs: start (or the active run of the same kind), get,
+// list, cancel, watch, and recording a live operation. Errors are ConnectErrors in an
+// operator's words.
+import { create } from '@bufbuild/protobuf';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import { sync } from '@haier-sync/contracts';
+import { failedPrecondition, invalidArgument, notFound, type Logger } from '@haier-sync/runtime';
+import type { Knex } from '../db';
+import { FAILED_ITEMS_IN_ANSWER } from './finish';
+import { enumName, isFinal, toRunMessage, type RunRow } from './model';
+import { appendRunEvent } from './outbox';
+import { RequestError, normaliseStartRun } from './request';
+import { findActiveRun, getFailures, getRunRow, insertOperation, insertRun, listRunRows, lockKind, type RunFilter } from './repository';
+
+export interface RunsApiDeps {
+  knex: Knex;
+  logger: Logger;
+  counties: string[];
+  /** Wakes the local engine (a new run is waiting). */
+  kick: () => void;
+}
+
+const ID_RE = /^[1-9]\d{0,18}$/;
+
+function checkId(id: string, field = 'id'): string {
+  const v = id.trim();
+  if (!ID_RE.test(v)) throw invalidArgument(`give the id of a run (a positive number, see ListRuns); got ${JSON.stringify(id.slice(0, 40))}`, field);
+  return v;
+}
+
+export interface RunsApi {
+  startRun(req: sync.StartRunRequest): Promise<{ run: sync.Run; alreadyActive: boolean }>;
+  getRun(id: string): Promise<sync.Run>;
+  listRuns(req: sync.ListRunsRequest): Promise<sync.ListRunsResponse>;
+  cancelRun(id: string, by: string): Promise<sync.Run>;
+  watchRun(id: string, signal: AbortSignal, pollMs?: number): AsyncGenerator<sync.Run>;
+  recordOperation(req: sync.RecordOperationRequest): Promise<sync.Run>;
+}
+
+export function createRunsApi(deps: RunsApiDeps): RunsApi {
+  const { knex } = deps;
+  const log = deps.logger.child({ component: 'runs-api' });
+
+  async function answer(row: RunRow): Promise<sync.Run> {
+    return toRunMessage(row, await getFailures(knex, row.id, FAILED_ITEMS_IN_ANSWER));
+  }
+
+  async function load(id: string): Promise<RunRow> {
+    const row = await getRunRow(knex, checkId(id));
+    if (!row) throw notFound(`there is no run ${id}; list runs with ListRuns (haier-sync runs list)`);
+    return row;
+  }
+
+  return {
+    async startRun(req) {
+      let n;
+      try {
+        n = normaliseStartRun(req, { counties: deps.counties });
+      } catch (err) {
+        if (err instanceof RequestError) throw invalidArgument(err.message, err.field);
+        throw err;
+      }
+      const { row, alreadyActive } = await knex.transaction(async (trx) => {
+        // the advisory lock serialises StartRuns of one kind: the second sees the first
+        await lockKind(trx, n.kind);
+        const active = await findActiveRun(trx, n.kind);
+        if (active) return { row: active, alreadyActive: true };
+        return { row: await insertRun(trx, n), alreadyActive: false };
+      });
+      if (alreadyActive) log.info({ run_id: row.id, kind: n.kind }, `a ${n.mode} ${n.syncType} run of this kind is already active (run ${row.id}); answering it`);
+      else log.info({ run_id: row.id, kind: n.kind, started_by: n.startedBy, trigger: n.trigger, scope: n.scope, options: n.options }, `${n.mode} ${n.syncType} run ${row.id} requested`);
+      deps.kick();
+      return { run: await answer(row), alreadyActive };
+    },
+
+    async getRun(id) {
+      return answer(await load(id));
+    },
+
+    async listRuns(req) {
+      const size = req.pageSize === 0 ? 50 : req.pageSize;
+      if (size < 1 || size > 200) throw invalidArgument(`page_size must be from 1 to 200 (default 50); got ${req.pageSize}`, 'page_size');
+      const f: RunFilter = {};
+      if (req.syncType !== sync.SyncType.UNSPECIFIED) {
+        const name = enumName(sync.SyncType, req.syncType);
+        if (name === 'UNSPECIFIED') throw invalidArgument(`unknown sync_type ${req.syncType}`, 'sync_type');
+        f.syncType = name;
+      }
+      if (req.status !== sync.RunStatus.UNSPECIFIED) {
+        const name = enumName(sync.RunStatus, req.status);
+        if (name === 'UNSPECIFIED') throw invalidArgument(`unknown status ${req.status}`, 'status');
+        f.status = name;
+      }
+      if (req.trigger !== sync.RunTrigger.UNSPECIFIED) {
+        const name = enumName(sync.RunTrigger, req.trigger);
+        if (name === 'UNSPECIFIED') throw invalidArgument(`unknown trigger ${req.trigger}`, 'trigger');
+        f.trigger = name;
+      }
+      if (req.since) f.since = timestampDate(req.since);
+      if (req.until) f.until = timestampDate(req.until);
+      if (f.since && f.until && f.since >= f.until) throw invalidArgument('since must be before until', 'since');
+      if (req.cursor !== '') f.beforeId = checkId(req.cursor, 'cursor');
+      const { rows, total } = await listRunRows(knex, f, size + 1);
+      const page = rows.slice(0, size);
+      const runs = page.map((r) => toRunMessage(r));
+      return create(sync.ListRunsResponseSchema, {
+        runs,
+        nextCursor: rows.length > size ? String(page[page.length - 1]!.id) : '',
+        total: BigInt(total),
+      });
+    },
+
+    async cancelRun(id, by) {
+      const runId = checkId(id);
+      const who = by.trim().slice(0, 200) || 'unknown';
+      const row = await knex.transaction(async (trx) => {
+        const cur = await getRunRow(trx, runId, true);
+        if (!cur) throw notFound(`there is no run ${runId}; list runs with ListRuns (haier-sync runs list)`);
+        if (isFinal(cur.status)) throw failedPrecondition(`run ${runId} has already ended (${cur.status}); only a PENDING or PROCESSING run can be cancelled`);
+        const r = (await trx.raw(
+          `update sync.runs set status = 'CANCELLED', phase = 'done', lease_until = null, completed_at = now(),
+             started_at = coalesce(started_at, now()), updated_at = now(),
+             message = ? where id = ? returning *`,
+          [
+            `${cur.mode} ${cur.sync_type} run ${runId} cancelled by ${who} after ${cur.batches_done} of ${cur.batches_total} batches (${cur.succeeded} products synced, ${cur.failed} failed); what was done stays done`,
+            runId,
+          ],
+        )) as { rows: RunRow[] };
+        const updated = r.rows[0]!;
+        // open batches stay as they are: nothing claims batches of a run that is not PROCESSING
+        const msg = toRunMessage(updated, await getFailures(trx, runId, FAILED_ITEMS_IN_ANSWER));
+        await appendRunEvent(trx, 'completed', msg);
+        return updated;
+      });
+      log.info({ run_id: runId, by: who }, row.message);
+      return answer(row);
+    },
+
+    async *watchRun(id, signal, pollMs = 250) {
+      let row = await load(id);
+      let last = '';
+      for (;;) {
+        const key = `${row.status}|${row.phase}|${row.batches_done}|${row.batches_total}|${row.total}|${row.failed}`;
+        if (key !== last || isFinal(row.status)) {
+          last = key;
+          yield isFinal(row.status) ? await answer(row) : toRunMessage(row);
+        }
+        if (isFinal(row.status) || signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, pollMs);
+          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        });
+        if (signal.aborted) return;
+        row = (await getRunRow(knex, row.id)) ?? row;
+      }
+    },
+
+    async recordOperation(req) {
+      if (req.syncType === sync.SyncType.UNSPECIFIED) throw invalidArgument('sync_type is required (e.g. ORDER, LOGISTICS, PRODUCTS)', 'sync_type');
+      const syncType = enumName(sync.SyncType, req.syncType);
+      if (syncType === 'UNSPECIFIED') throw invalidArgument(`unknown sync_type ${req.syncType}`, 'sync_type');
+      const status = enumName(sync.RunStatus, req.status);
+      if (!isFinal(status)) throw invalidArgument('status must be a final status (SUCCESS, FAILED, PARTIAL or CANCELLED) for a finished operation', 'status');
+      if (req.message.length > 4000) throw invalidArgument('message: at most 4000 characters', 'message');
+      const startedAt = req.startedAt ? timestampDate(req.startedAt) : new Date();
+      const completedAt = req.completedAt ? timestampDate(req.completedAt) : new Date();
+      if (completedAt < startedAt) throw invalidArgument('completed_at is before started_at', 'completed_at');
+      const row = await insertOperation(knex, {
+        syncType,
+        status,
+        message: req.message,
+        startedBy: req.startedBy.trim().slice(0, 200) || 'unknown',
+        total: Number(req.total),
+        succeeded: Number(req.succeeded),
+        failed: Number(req.failed),
+        startedAt,
+        completedAt,
+      });
+      return toRunMessage(row);
+    },
+  };
+}

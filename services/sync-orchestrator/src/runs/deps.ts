@@ -1,0 +1,25 @@
+// What the run engine needs from the outside world, injected once (main.ts, tests).
+import type { Client } from '@connectrpc/connect';
+import type { catalog, gateway, sync } from '@haier-sync/contracts';
+import type { Logger } from '@haier-sync/runtime';
+import type { Knex } from '../db';
+
+export interface EngineSettings {
+  concurrency: number;
+  leaseSeconds: number;
+  maxAttempts: number;
+  counties: string[];
+  lowStockThreshold: number;
+}
+
+export interface RunDeps {
+  knex: Knex;
+  gateway: Client<typeof gateway.HaierGatewayService>;
+  catalog: Client<typeof catalog.CatalogService>;
+  logger: Logger;
+  settings: EngineSettings;
+  /** Alert for a FAILED or PARTIAL run (src/alerts.ts); never throws. */
+  raiseAlert: (run: sync.Run) => Promise<unknown>;
+  /** Wakes this process's engine (a new run, a run ready to finalise). */
+  kick: () => void;
+}

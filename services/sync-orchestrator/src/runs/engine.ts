@@ -1,0 +1,270 @@
+// The run engine of one process: a planner/finaliser loop (runs owned through a lease on the run
+// row) and SYNC_CONCURRENCY worker slots claiming batches with FOR UPDATE SKIP LOCKED. Every piece
+// of state lives in Postgres: any process (this one after a restart, or another replica) takes up
+// a run whose owner died once its leases expire.
+import { randomUUID } from 'node:crypto';
+import { ConnectError } from '@connectrpc/connect';
+import { redact } from '@haier-sync/runtime';
+import type { RunDeps } from './deps';
+import { endRun } from './finish';
+import { toRunMessage, type RunRow } from './model';
+import { appendRunEvent } from './outbox';
+import { finalStatus, summaryMessage, type RunTotals } from './outcome';
+import { planOfRow } from './plan';
+import { isFatal, planBatches } from './planner';
+import {
+  claimBatch,
+  claimRunPhase,
+  completeBatch,
+  exhaustBatches,
+  getRunRow,
+  listingCodes,
+  renewBatchLease,
+  recordPhaseError,
+  renewRunLease,
+  retryBatchLater,
+  type ClaimedBatch,
+} from './repository';
+import { processBatch } from './worker';
+
+export interface EngineOptions {
+  /** Identifies this process in lease columns (default host:pid:random). */
+  owner?: string;
+  /** How often idle loops look for work without a kick (default 500 ms). */
+  idlePollMs?: number;
+}
+
+export interface Engine {
+  readonly owner: string;
+  /** Wakes idle loops (a new run, a run ready to finalise). */
+  kick(): void;
+  /** Stops claiming; waits for in-flight batches (their results commit) up to graceMs. */
+  stop(graceMs?: number): Promise<void>;
+  /** Batches processed by this process since start (for tests and stats). */
+  stats(): { batches: number; failedAttempts: number; inFlight: number };
+}
+
+const errText = (err: unknown): string => redact(ConnectError.from(err).message);
+
+/** Seconds to wait before a failed batch is tried again (1, 2, 4, ... capped at the lease). */
+function retryDelay(attempts: number, leaseSeconds: number): number {
+  return Math.min(leaseSeconds, 2 ** Math.max(0, attempts - 1));
+}
+
+export function totalsOf(row: RunRow): RunTotals {
+  return {
+    total: Number(row.total),
+    succeeded: Number(row.succeeded),
+    failed: Number(row.failed),
+    created: Number(row.created),
+    updated: Number(row.updated),
+    unchanged: Number(row.unchanged),
+    delisted: Number(row.delisted),
+    upstreamCalls: Number(row.upstream_calls),
+  };
+}
+
+export function runLabel(row: Pick<RunRow, 'id' | 'mode' | 'sync_type'>): string {
+  return `${row.mode} ${row.sync_type} run ${row.id}`;
+}
+
+export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions = {}): Engine {
+  const owner = opts.owner ?? `${process.env.HOSTNAME ?? 'local'}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const idlePollMs = opts.idlePollMs ?? 500;
+  const log = depsIn.logger.child({ component: 'engine', owner });
+  let stopping = false;
+  let waiters: Array<() => void> = [];
+  const kick = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const deps: RunDeps = { ...depsIn, kick };
+  const { knex, settings } = deps;
+  const stats = { batches: 0, failedAttempts: 0, inFlight: 0 };
+
+  const idle = (ms = idlePollMs): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      waiters.push(done);
+    });
+
+  // ------------------------------------------------------------------------------------------
+  // Finalising: delist what a complete listing lacked, then the final status, in one place.
+  async function finalize(run: RunRow): Promise<void> {
+    const plan = planOfRow(run, settings.lowStockThreshold);
+    let delisted = 0;
+    const changes: string[] = [];
+    if (plan.delist) {
+      const seen = await listingCodes(knex, run.id);
+      if (seen.length > 0) {
+        const r = await deps.catalog.markDelisted({ codesSeen: seen, runId: run.id, dryRun: run.options.dryRun }, { timeoutMs: 120_000 });
+        delisted = r.delisted.length;
+        const dry = run.options.dryRun;
+        for (const c of r.delisted) changes.push(`${c} ${dry ? 'would be delisted' : 'delisted'}`);
+        for (const c of r.relisted) changes.push(`${c} ${dry ? 'would be relisted' : 'relisted'}`);
+      } else {
+        log.warn({ run_id: run.id }, 'the listing was empty: nothing is delisted (an empty answer from Haier is more likely a fault than an empty assortment)');
+      }
+    }
+    const fresh = (await getRunRow(knex, run.id)) ?? run;
+    const t = { ...totalsOf(fresh), delisted: Number(fresh.delisted) + delisted };
+    const status = finalStatus(t);
+    const message = summaryMessage(runLabel(fresh), t, status, { dryRun: run.options.dryRun });
+    await endRun(deps, run.id, { status, message, delisted, changes });
+  }
+
+  async function failRun(runId: string, why: string): Promise<void> {
+    const row = await getRunRow(knex, runId);
+    if (!row) return;
+    const t = totalsOf(row);
+    await endRun(deps, runId, { status: 'FAILED', message: summaryMessage(runLabel(row), t, 'FAILED', { dryRun: row.options.dryRun, fatal: why }) });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The run-phase loop: planning and finalising, one run at a time per process.
+  async function phaseLoop(): Promise<void> {
+    while (!stopping) {
+      let run: RunRow | undefined;
+      try {
+        run = await claimRunPhase(knex, owner, settings.leaseSeconds);
+      } catch (err) {
+        log.error({ err: errText(err) }, 'cannot look for runs to plan; retrying (is Postgres reachable?)');
+        await idle(2_000);
+        continue;
+      }
+      if (!run) {
+        await idle();
+        continue;
+      }
+      const runId = run.id;
+      if (Number(run.phase_attempts) > settings.maxAttempts) {
+        const why = `${run.phase === 'plan' ? 'planning' : 'finalising'} failed ${run.phase_attempts - 1} times: ${run.last_error ?? 'the process working on it stopped'}`;
+        await failRun(runId, why).catch((e) => log.error({ err: errText(e), run_id: runId }, 'could not mark the run failed'));
+        continue;
+      }
+      const heartbeat = async (): Promise<void> => {
+        if (!(await renewRunLease(knex, runId, owner, settings.leaseSeconds))) throw new LeaseLost(runId);
+      };
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), Math.max(1_000, (settings.leaseSeconds * 1000) / 3));
+      try {
+        if (run.phase === 'plan') {
+          log.info({ run_id: runId, kind: run.kind }, `planning ${runLabel(run)}`);
+          await planBatches(run, deps, heartbeat);
+        } else {
+          await finalize(run);
+        }
+      } catch (err) {
+        if (err instanceof LeaseLost) {
+          log.info({ run_id: runId }, 'run no longer ours (cancelled or taken over); stopped working on it');
+        } else if (isFatal(err)) {
+          await failRun(runId, `Haier refused the account (${errText(err)}); check the active Haier config and its credentials`).catch((e) =>
+            log.error({ err: errText(e), run_id: runId }, 'could not mark the run failed'),
+          );
+        } else {
+          log.warn({ err: errText(err), run_id: runId, phase: run.phase }, `${run.phase === 'plan' ? 'planning' : 'finalising'} failed; another attempt follows when the lease expires`);
+          // keep the lease until it expires: a back-off before the next attempt (by any process)
+          await recordPhaseError(knex, runId, owner, errText(err)).catch(() => undefined);
+        }
+      } finally {
+        clearInterval(beat);
+      }
+      if (run.phase === 'plan') kick();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Worker slots.
+  async function runBatch(b: ClaimedBatch): Promise<void> {
+    stats.inFlight++;
+    const beat = setInterval(
+      () => void renewBatchLease(knex, b.run_id, b.seq, b.attempts, settings.leaseSeconds).catch(() => undefined),
+      Math.max(1_000, (settings.leaseSeconds * 1000) / 3),
+    );
+    try {
+      const { outcome, result } = await processBatch({ runId: b.run_id, run: b.run, codes: b.codes, payload: b.payload }, deps);
+      clearInterval(beat);
+      const done = await knex.transaction(async (trx) => {
+        const r = await completeBatch(trx, b.run_id, b.seq, b.attempts, outcome, result);
+        if (r?.progressDue) await appendRunEvent(trx, 'progress', toRunMessage(r.run), r.progressN);
+        return r;
+      });
+      stats.batches++;
+      if (done?.run.phase === 'finalize') kick();
+    } catch (err) {
+      clearInterval(beat);
+      stats.failedAttempts++;
+      if (isFatal(err)) {
+        await failRun(b.run_id, `Haier refused the account (${errText(err)}); check the active Haier config and its credentials`).catch(() => undefined);
+        return;
+      }
+      const why = errText(err);
+      log.warn({ run_id: b.run_id, seq: b.seq, attempt: b.attempts, err: why }, `batch ${b.seq} failed (attempt ${b.attempts} of ${settings.maxAttempts}); it is retried`);
+      await retryBatchLater(knex, b.run_id, b.seq, b.attempts, why, retryDelay(b.attempts, settings.leaseSeconds)).catch(() => undefined);
+    } finally {
+      clearInterval(beat);
+      stats.inFlight--;
+    }
+  }
+
+  async function workerLoop(): Promise<void> {
+    while (!stopping) {
+      let b: ClaimedBatch | undefined;
+      try {
+        b = await claimBatch(knex, settings.leaseSeconds, settings.maxAttempts);
+      } catch (err) {
+        log.error({ err: errText(err) }, 'cannot claim batches; retrying (is Postgres reachable?)');
+        await idle(2_000);
+        continue;
+      }
+      if (!b) {
+        await idle();
+        continue;
+      }
+      await runBatch(b);
+    }
+  }
+
+  // Batches out of attempts: their codes fail with the last error; runs move on.
+  async function reaperLoop(): Promise<void> {
+    while (!stopping) {
+      await idle(Math.max(1_000, Math.min(5_000, settings.leaseSeconds * 250)));
+      if (stopping) break;
+      try {
+        const touched = await knex.transaction(async (trx) => {
+          const t = await exhaustBatches(trx, settings.maxAttempts);
+          for (const r of t) if (r.progressDue) await appendRunEvent(trx, 'progress', toRunMessage(r.run), r.progressN);
+          return t;
+        });
+        if (touched.some((t) => t.run.phase === 'finalize')) kick();
+      } catch (err) {
+        log.warn({ err: errText(err) }, 'could not expire exhausted batches; retrying');
+      }
+    }
+  }
+
+  const loops = [phaseLoop(), reaperLoop(), ...Array.from({ length: settings.concurrency }, () => workerLoop())];
+  log.info({ concurrency: settings.concurrency, lease_s: settings.leaseSeconds }, 'run engine started');
+
+  return {
+    owner,
+    kick,
+    stats: () => ({ ...stats }),
+    async stop(graceMs = 10_000) {
+      stopping = true;
+      kick();
+      await Promise.race([Promise.allSettled(loops), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      log.info('run engine stopped');
+    },
+  };
+}
+
+class LeaseLost extends Error {
+  constructor(runId: string) {
+    super(`lease on run ${runId} lost`);
+  }
+}

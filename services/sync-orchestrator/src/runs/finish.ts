@@ -1,0 +1,23 @@
+// Ending a run: the final row, its outbox event and the alert, committed together.
+import type { sync } from '@haier-sync/contracts';
+import { toRunMessage, type RunRow } from './model';
+import { appendRunEvent } from './outbox';
+import { finishRun, getFailures, type FinalUpdate } from './repository';
+import type { RunDeps } from './deps';
+
+export const FAILED_ITEMS_IN_ANSWER = 1000;
+
+export async function endRun(deps: Pick<RunDeps, 'knex' | 'raiseAlert' | 'logger'>, runId: string, f: FinalUpdate): Promise<sync.Run | undefined> {
+  const msg = await deps.knex.transaction(async (trx) => {
+    const row: RunRow | undefined = await finishRun(trx, runId, f);
+    if (!row) return undefined; // already ended (cancelled, or another process finished it)
+    const run = toRunMessage(row, await getFailures(trx, runId, FAILED_ITEMS_IN_ANSWER));
+    await appendRunEvent(trx, row.status === 'FAILED' ? 'failed' : 'completed', run);
+    return run;
+  });
+  if (!msg) return undefined;
+  const level = f.status === 'SUCCESS' || f.status === 'CANCELLED' ? 'info' : f.status === 'PARTIAL' ? 'warn' : 'error';
+  deps.logger[level]({ run_id: runId, status: f.status }, f.message);
+  if (f.status === 'FAILED' || f.status === 'PARTIAL') await deps.raiseAlert(msg);
+  return msg;
+}

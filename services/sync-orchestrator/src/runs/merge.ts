@@ -1,0 +1,85 @@
+// Merging what Haier answered for a batch into catalog inputs, and the per-item outcome lines.
+// Pure.
+import { create } from '@bufbuild/protobuf';
+import { catalog, type gateway } from '@haier-sync/contracts';
+
+const orUndefined = (s: string | undefined): string | undefined => (s === undefined || s === '' ? undefined : s);
+
+/** One listing record and (when a price call was made) its price, as the catalog's input. */
+export function toProductInput(p: gateway.Product, price: gateway.Price | undefined, withPrices: boolean): catalog.ProductInput {
+  const input = create(catalog.ProductInputSchema, {
+    productCode: p.productCode,
+    productModel: p.productModel,
+    productName: p.productName,
+    productGroupName: p.productGroupName,
+    productBrandName: p.productBrandName,
+    productImageUrl: p.productImageUrl,
+    productPageUrls: [...p.productPageUrls],
+    isSales: p.isSales,
+    noSalesReason: p.noSalesReason,
+    hasPrices: withPrices && price !== undefined,
+  });
+  if (withPrices && price) {
+    input.supplyPrice = orUndefined(price.supplyPrice);
+    input.invoicePrice = orUndefined(price.invoicePrice);
+    input.marketPrice = orUndefined(price.marketPrice);
+    input.stockRebate = orUndefined(price.stockRebatePolicy);
+    input.rebateMoney = orUndefined(price.rebateMoney);
+    input.rebateType = orUndefined(price.rebateType);
+  }
+  return input;
+}
+
+export interface MergeResult {
+  inputs: catalog.ProductInput[];
+  /** code -> reason, for items that cannot be upserted. */
+  failures: Map<string, string>;
+}
+
+/**
+ * Pairs products with prices. A code whose price Haier reported as an error (or did not answer)
+ * is failed with the reason and not upserted, so its stored prices are not cleared by mistake.
+ */
+export function mergeBatch(
+  codes: readonly string[],
+  products: readonly gateway.Product[],
+  productErrors: readonly gateway.ItemError[],
+  prices: readonly gateway.Price[] | undefined,
+  priceErrors: readonly gateway.ItemError[],
+): MergeResult {
+  const failures = new Map<string, string>();
+  for (const e of productErrors) if (e.productCode) failures.set(e.productCode, `product: ${e.reason}`);
+  for (const e of priceErrors) if (e.productCode && !failures.has(e.productCode)) failures.set(e.productCode, `price: ${e.reason}`);
+  const byCode = new Map(products.map((p) => [p.productCode, p]));
+  const priceBy = new Map((prices ?? []).map((p) => [p.productCode, p]));
+  const inputs: catalog.ProductInput[] = [];
+  for (const code of codes) {
+    if (failures.has(code)) continue;
+    const p = byCode.get(code);
+    if (!p) {
+      failures.set(code, 'product: Haier returned no record for this code');
+      continue;
+    }
+    const price = priceBy.get(code);
+    if (prices !== undefined && !price) {
+      failures.set(code, 'price: Haier returned no price record for this code');
+      continue;
+    }
+    inputs.push(toProductInput(p, price, prices !== undefined));
+  }
+  return { inputs, failures };
+}
+
+/** One line for a change an upsert made (or would make, in a dry run). */
+export function changeLine(r: catalog.ItemResult, dryRun: boolean): string | undefined {
+  const fields = r.changedFields.length ? `: ${r.changedFields.join(', ')}` : '';
+  if (r.outcome === catalog.ItemOutcome.CREATED) return `${r.productCode} ${dryRun ? 'would be created' : 'created'}`;
+  if (r.outcome === catalog.ItemOutcome.UPDATED) return `${r.productCode} ${dryRun ? 'would be updated' : 'updated'}${fields}`;
+  return undefined;
+}
+
+/** The index of the offending item in a catalog INVALID_ARGUMENT ("products[3]..."), if named. */
+export function rejectedIndex(field: string | null | undefined, message: string): number | undefined {
+  const m = /products\[(\d+)\]/.exec(field ?? '') ?? /products\[(\d+)\]/.exec(message) ?? /item (\d+)\b/i.exec(message);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,28 @@
+// How a run ends: its final status and a summary an operator can read. Pure.
+export interface RunTotals {
+  total: number;
+  succeeded: number;
+  failed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  delisted: number;
+  upstreamCalls: number;
+}
+
+export function finalStatus(t: RunTotals, fatal?: string): 'SUCCESS' | 'PARTIAL' | 'FAILED' {
+  if (fatal) return 'FAILED';
+  if (t.failed === 0) return 'SUCCESS';
+  if (t.succeeded === 0) return 'FAILED';
+  return 'PARTIAL';
+}
+
+export function summaryMessage(label: string, t: RunTotals, status: string, opts: { dryRun: boolean; fatal?: string }): string {
+  if (opts.fatal) return `${label} failed: ${opts.fatal}`;
+  const dry = opts.dryRun ? ' (dry run: nothing written)' : '';
+  const parts = [`${t.created} created`, `${t.updated} updated`, `${t.unchanged} unchanged`, `${t.failed} failed`];
+  if (t.delisted) parts.push(`${t.delisted} delisted`);
+  const lead = status === 'SUCCESS' ? 'completed' : status === 'PARTIAL' ? 'completed with failures' : 'failed';
+  const hint = status === 'PARTIAL' || status === 'FAILED' ? '; see the failed items for reasons and run again to retry them' : '';
+  return `${label} ${lead}${dry}: ${t.total} products, ${parts.join(', ')}; ${t.upstreamCalls} calls to Haier${hint}`;
+}

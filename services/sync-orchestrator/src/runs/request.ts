@@ -1,0 +1,87 @@
+// Validating and normalising a StartRunRequest, and the "kind" that makes a second request for
+// the same kind of run answer the active one. Pure.
+import { createHash } from 'node:crypto';
+import { sync } from '@haier-sync/contracts';
+import { enumName, type RunOptionsJson, type RunScopeJson } from './model';
+
+export class RequestError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface NormalisedRun {
+  syncType: string;
+  mode: string;
+  trigger: string;
+  scope: RunScopeJson;
+  options: RunOptionsJson;
+  startedBy: string;
+  kind: string;
+}
+
+export const MAX_SCOPE_CODES = 10_000;
+export const MAX_LIMIT = 10_000_000;
+const CODE_RE = /^[A-Za-z0-9._\-]{1,64}$/;
+const COUNTY_RE = /^\d{6}$/;
+
+export interface RequestDefaults {
+  counties: string[];
+}
+
+export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDefaults): NormalisedRun {
+  const codes = [...new Set((req.scope?.productCodes ?? []).map((c) => c.trim()).filter(Boolean))];
+  if (codes.length > MAX_SCOPE_CODES) throw new RequestError('scope.product_codes', `at most ${MAX_SCOPE_CODES} codes per run, got ${codes.length}; split the list or run a full sync`);
+  const bad = codes.find((c) => !CODE_RE.test(c));
+  if (bad !== undefined) throw new RequestError('scope.product_codes', `"${bad.slice(0, 80)}" is not a Haier product code (letters, digits, . _ -; at most 64)`);
+  const category = (req.scope?.category ?? '').trim();
+  const brand = (req.scope?.brand ?? '').trim();
+  if (category.length > 200) throw new RequestError('scope.category', 'at most 200 characters');
+  if (brand.length > 200) throw new RequestError('scope.brand', 'at most 200 characters');
+  const limit = req.scope?.limit ?? 0;
+  if (limit > MAX_LIMIT) throw new RequestError('scope.limit', `at most ${MAX_LIMIT}`);
+  const scoped = codes.length > 0 || category !== '' || brand !== '' || limit > 0;
+
+  const mode = req.mode === sync.RunMode.UNSPECIFIED ? (scoped ? 'INCREMENTAL' : 'FULL') : enumName(sync.RunMode, req.mode);
+  if (mode === 'UNSPECIFIED') throw new RequestError('mode', `unknown mode ${req.mode}; use FULL or INCREMENTAL`);
+  const syncType = req.syncType === sync.SyncType.UNSPECIFIED ? (codes.length ? 'MANUAL' : mode === 'FULL' ? 'PRODUCTS' : 'PRICES') : enumName(sync.SyncType, req.syncType);
+  if (syncType === 'UNSPECIFIED') throw new RequestError('sync_type', `unknown sync type ${req.syncType}`);
+  if (syncType === 'ORDER' || syncType === 'LOGISTICS') {
+    throw new RequestError('sync_type', `${syncType} is a live operation, not a sync run; record it with RecordOperation`);
+  }
+  const trigger = req.trigger === sync.RunTrigger.UNSPECIFIED ? 'MANUAL' : enumName(sync.RunTrigger, req.trigger);
+  if (trigger === 'UNSPECIFIED') throw new RequestError('trigger', `unknown trigger ${req.trigger}`);
+
+  const countiesIn = [...new Set((req.options?.countyCodes ?? []).map((c) => c.trim()).filter(Boolean))];
+  const badCounty = countiesIn.find((c) => !COUNTY_RE.test(c));
+  if (badCounty !== undefined) throw new RequestError('options.county_codes', `"${badCounty.slice(0, 20)}" is not a 6-digit county code (e.g. 110101)`);
+  const stock = (req.options?.stock ?? false) || syncType === 'STOCK';
+  const counties = countiesIn.length ? countiesIn : stock ? [...defaults.counties] : [];
+  const prices = (req.options?.prices ?? false) || mode === 'FULL' || syncType === 'PRICES';
+  const options: RunOptionsJson = { prices, stock, counties, dryRun: req.options?.dryRun ?? false };
+  const scope: RunScopeJson = { codes, category, brand, limit };
+  const startedBy = (req.startedBy ?? '').trim().slice(0, 200) || 'unknown';
+  const kind = runKind({ syncType, mode, scope, options });
+  return { syncType, mode, trigger, scope, options, startedBy, kind };
+}
+
+/**
+ * Runs of the same kind never overlap: every unscoped FULL is one kind (one FULL at a time);
+ * unscoped incremental runs are one kind per sync type; a scoped run's kind includes its scope and
+ * options, so the same manual request twice answers the first. Dry runs are their own kinds.
+ */
+export function runKind(r: { syncType: string; mode: string; scope: RunScopeJson; options: RunOptionsJson }): string {
+  const scoped = r.scope.codes.length > 0 || r.scope.category !== '' || r.scope.brand !== '' || r.scope.limit > 0;
+  let kind = r.mode === 'FULL' && !scoped ? 'FULL' : `${r.mode}:${r.syncType}`;
+  if (scoped || r.options.stock) {
+    const digest = createHash('sha1')
+      .update(JSON.stringify({ s: r.scope, o: { p: r.options.prices, s: r.options.stock, c: r.options.counties } }))
+      .digest('hex')
+      .slice(0, 16);
+    kind += `:${digest}`;
+  }
+  return r.options.dryRun ? `${kind}:dry` : kind;
+}

@@ -1,0 +1,147 @@
+// One batch of a run (I/O): Haier through the gateway, writes through the catalog. Failed items
+// are collected with their reasons; an RPC failure throws (the batch is retried by its lease).
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { catalog, gateway } from '@haier-sync/contracts';
+import { FIELD_HEADER } from '@haier-sync/runtime';
+import type { RunDeps } from './deps';
+import { changeLine, mergeBatch, rejectedIndex } from './merge';
+import type { RunRow } from './model';
+import { batchCalls, planOfRow } from './plan';
+import type { BatchOutcome } from './repository';
+
+export interface BatchWork {
+  runId: string;
+  run: RunRow;
+  codes: string[];
+  payload: unknown;
+}
+
+function sumOutcome(results: readonly catalog.ItemResult[], o: BatchOutcome, failures: Map<string, string>, dryRun: boolean): void {
+  for (const r of results) {
+    if (r.outcome === catalog.ItemOutcome.CREATED) o.created++;
+    else if (r.outcome === catalog.ItemOutcome.UPDATED) o.updated++;
+    else if (r.outcome === catalog.ItemOutcome.UNCHANGED) o.unchanged++;
+    else if (r.outcome === catalog.ItemOutcome.FAILED) failures.set(r.productCode, `catalog: ${r.reason || 'rejected'}`);
+    const line = changeLine(r, dryRun);
+    if (line) o.changes.push(line);
+  }
+}
+
+/**
+ * UpsertProducts, isolating bad items: the catalog rejects a whole batch naming the bad item;
+ * that item is failed with the catalog's reason and the rest is sent again.
+ */
+async function upsertIsolating(deps: RunDeps, inputs: catalog.ProductInput[], runId: string, dryRun: boolean, failures: Map<string, string>): Promise<catalog.ItemResult[]> {
+  let pending = inputs;
+  for (let guard = 0; pending.length > 0 && guard <= inputs.length; guard++) {
+    try {
+      const res = await deps.catalog.upsertProducts({ products: pending, runId, dryRun });
+      return res.results;
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      if (ce.code !== Code.InvalidArgument) throw err;
+      const idx = rejectedIndex(ce.metadata.get(FIELD_HEADER), ce.rawMessage);
+      if (idx !== undefined && idx < pending.length) {
+        failures.set(pending[idx]!.productCode, `catalog rejected the record: ${ce.rawMessage}`);
+        pending = pending.filter((_, i) => i !== idx);
+        continue;
+      }
+      if (pending.length === 1) {
+        failures.set(pending[0]!.productCode, `catalog rejected the record: ${ce.rawMessage}`);
+        return [];
+      }
+      // the catalog did not say which item: one at a time
+      const results: catalog.ItemResult[] = [];
+      for (const one of pending) results.push(...(await upsertIsolating(deps, [one], runId, dryRun, failures)));
+      return results;
+    }
+  }
+  return [];
+}
+
+export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outcome: BatchOutcome; result: Record<string, unknown> }> {
+  const run = w.run;
+  const plan = planOfRow(run, deps.settings.lowStockThreshold);
+  const dryRun = run.options.dryRun;
+  const failures = new Map<string, string>();
+  const o: BatchOutcome = { succeeded: 0, failed: 0, created: 0, updated: 0, unchanged: 0, upstreamCalls: 0, failures: [], changes: [] };
+  const counties = run.options.counties ?? [];
+
+  if (plan.strategy === 'listing' || plan.strategy === 'codes') {
+    let products: gateway.Product[];
+    let productErrors: gateway.ItemError[] = [];
+    if (plan.strategy === 'listing') {
+      products = ((w.payload as unknown[]) ?? []).map((p) => create(gateway.ProductSchema, p as Record<string, unknown>));
+    } else {
+      const r = await deps.gateway.getProducts({ productCodes: w.codes });
+      products = r.products;
+      productErrors = r.errors;
+    }
+    let prices: gateway.Price[] | undefined;
+    let priceErrors: gateway.ItemError[] = [];
+    if (plan.prices) {
+      const bad = new Set(productErrors.map((e) => e.productCode));
+      const priceCodes = products.map((p) => p.productCode).filter((c) => !bad.has(c));
+      prices = [];
+      if (priceCodes.length) {
+        const r = await deps.gateway.getPrices({ productCodes: priceCodes });
+        prices = r.prices;
+        priceErrors = r.errors;
+      }
+    }
+    const merged = mergeBatch(w.codes, products, productErrors, prices, priceErrors);
+    for (const [c, r] of merged.failures) failures.set(c, r);
+    if (merged.inputs.length) sumOutcome(await upsertIsolating(deps, merged.inputs, w.runId, dryRun, failures), o, failures, dryRun);
+  }
+
+  if (plan.stock && counties.length) {
+    const queries = w.codes.filter((c) => !failures.has(c)).flatMap((productCode) => counties.map((countyCode) => ({ productCode, countyCode })));
+    if (queries.length) {
+      const r = await deps.gateway.getStocks({ queries });
+      for (const e of r.errors) if (!failures.has(e.productCode)) failures.set(e.productCode, `stock in ${e.countyCode}: ${e.reason}`);
+      const items = r.stocks
+        .filter((s) => !failures.has(s.productCode))
+        .map((s) =>
+          create(catalog.StockInputSchema, {
+            productCode: s.productCode,
+            countyCode: s.countyCode,
+            quantity: s.quantity,
+            bestSecCode: s.best?.secCode ?? '',
+            bestWarehouseGrade: s.best?.warehouseGrade ?? '',
+            cutTime: s.best?.cutTime ?? '',
+            achieveUserOrderCut: s.best?.achieveUserOrderCut ?? '',
+            hour: s.best?.hour ?? '',
+          }),
+        );
+      if (items.length) {
+        const u = await deps.catalog.updateStock({ items, runId: w.runId, dryRun });
+        const stockOnly = plan.strategy === 'catalog_stock';
+        const seen = new Set<string>();
+        for (const res of u.results) {
+          if (res.outcome === catalog.ItemOutcome.FAILED) failures.set(res.productCode, `catalog stock: ${res.reason || 'rejected'}`);
+          if (!stockOnly || seen.has(res.productCode)) continue;
+          seen.add(res.productCode);
+        }
+        if (stockOnly) {
+          // a product counts once: updated when any of its counties changed
+          const changed = new Set(u.results.filter((x) => x.outcome === catalog.ItemOutcome.UPDATED).map((x) => x.productCode));
+          for (const code of new Set(items.map((i) => i.productCode))) {
+            if (failures.has(code)) continue;
+            if (changed.has(code)) o.updated++;
+            else o.unchanged++;
+          }
+        }
+        for (const res of u.results) {
+          if (res.outcome === catalog.ItemOutcome.UPDATED) o.changes.push(`${res.productCode} ${dryRun ? 'stock would change' : 'stock changed'}${res.changedFields.length ? `: ${res.changedFields.join(', ')}` : ''}`);
+        }
+      }
+    }
+  }
+
+  o.upstreamCalls = batchCalls(plan, w.codes.length, counties.length);
+  o.failures = [...failures].map(([code, reason]) => ({ code, reason }));
+  o.failed = failures.size;
+  o.succeeded = w.codes.length - w.codes.filter((c) => failures.has(c)).length;
+  return { outcome: o, result: { created: o.created, updated: o.updated, unchanged: o.unchanged, failed: o.failed } };
+}
