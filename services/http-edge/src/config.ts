@@ -1,0 +1,48 @@
+// The edge's environment configuration, validated once at start.
+import { env, loadConfig } from '@haier-sync/runtime';
+import { z } from 'zod';
+
+export const edgeConfigSchema = z.object({
+  EDGE_PORT: env.port('EDGE_PORT', 8080),
+  EDGE_HOST: env.string('0.0.0.0'),
+  DATABASE_URL: env.url(),
+  GATEWAY_URL: env.url('http://127.0.0.1:50051'),
+  CATALOG_URL: env.url('http://127.0.0.1:50052'),
+  SYNC_URL: env.url('http://127.0.0.1:50053'),
+  EDGE_BOOTSTRAP_ADMIN_KEY: env.optionalString(),
+  /** Requests per minute per API key (or per client address without a key). */
+  EDGE_RATE_LIMIT: env.positiveInt(600),
+  /** Comma-separated allowed origins; CORS stays off when unset. */
+  EDGE_CORS_ORIGINS: env.csv([]),
+  /** How long a looked-up API key is trusted before it is read again (ms); revocations through the API apply at once. */
+  EDGE_AUTH_CACHE_MS: env.nonNegativeInt(2000),
+});
+
+export interface EdgeConfig {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  gatewayUrl: string;
+  catalogUrl: string;
+  syncUrl: string;
+  bootstrapAdminKey?: string;
+  rateLimitPerMinute: number;
+  corsOrigins: string[];
+  keyCacheMs: number;
+}
+
+export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeConfig {
+  const c = loadConfig(edgeConfigSchema, source);
+  return {
+    port: c.EDGE_PORT,
+    host: c.EDGE_HOST,
+    databaseUrl: c.DATABASE_URL,
+    gatewayUrl: c.GATEWAY_URL,
+    catalogUrl: c.CATALOG_URL,
+    syncUrl: c.SYNC_URL,
+    bootstrapAdminKey: c.EDGE_BOOTSTRAP_ADMIN_KEY,
+    rateLimitPerMinute: c.EDGE_RATE_LIMIT,
+    corsOrigins: c.EDGE_CORS_ORIGINS,
+    keyCacheMs: c.EDGE_AUTH_CACHE_MS,
+  };
+}

@@ -1,0 +1,37 @@
+// What every route module gets: the service clients, the stores and the logger.
+import type { Client } from '@connectrpc/connect';
+import type { catalog, gateway, sync } from '@haier-sync/contracts';
+import type { Logger } from '@haier-sync/runtime';
+import type { AuditStore } from './db/audit-store';
+import type { KeyStore } from './db/key-store';
+import type { Authenticator } from './auth';
+import type { Role } from './domain/api-keys';
+
+export interface Clients {
+  gateway: Client<typeof gateway.HaierGatewayService>;
+  catalog: Client<typeof catalog.CatalogService>;
+  sync: Client<typeof sync.SyncService>;
+}
+
+export interface EdgeContext {
+  clients: Clients;
+  keys: KeyStore;
+  audit: AuditStore;
+  auth: Authenticator;
+  logger: Logger;
+}
+
+export interface AuthInfo {
+  name: string;
+  role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The least role that may call the route; unset = public. */
+    role?: Role;
+  }
+  interface FastifyRequest {
+    auth: AuthInfo | null;
+  }
+}

@@ -1,0 +1,141 @@
+// Every failure becomes `{success:false, error:{code, message, field?}}` with a fitting status
+// (pure mapping; the Fastify error handler applies it).
+import { Code, ConnectError } from '@connectrpc/connect';
+import { FIELD_HEADER, redact } from '@haier-sync/runtime';
+
+export interface ErrorBody {
+  success: false;
+  error: { code: string; message: string; field?: string; run_id?: string };
+}
+
+export class EdgeError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly extra: { retryAfter?: number; runId?: string } = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface MappedError {
+  status: number;
+  body: ErrorBody;
+  retryAfter?: number;
+}
+
+export function body(code: string, message: string, field?: string, runId?: string): ErrorBody {
+  const error: ErrorBody['error'] = { code, message: redact(message) };
+  if (field) error.field = field;
+  if (runId) error.run_id = runId;
+  return { success: false, error };
+}
+
+export const badRequest = (field: string, message: string) => new EdgeError(400, 'INVALID_ARGUMENT', `${field}: ${message}`, field);
+
+/** Which service answered; only used to word the message. */
+export type Upstream = 'gateway' | 'catalog' | 'sync';
+const LABEL: Record<Upstream, string> = {
+  gateway: 'The Haier gateway service',
+  catalog: 'The catalog service',
+  sync: 'The sync orchestrator',
+};
+
+function retryAfterFrom(e: ConnectError): number {
+  const v = e.metadata.get('retry-after');
+  const n = v ? Number.parseInt(v, 10) : NaN;
+  return Number.isFinite(n) && n > 0 && n < 3600 ? n : 1;
+}
+
+export function mapConnectError(e: ConnectError, from: Upstream): MappedError {
+  const raw = e.rawMessage;
+  switch (e.code) {
+    case Code.InvalidArgument: {
+      const field = e.metadata.get(FIELD_HEADER) ?? undefined;
+      return { status: 400, body: body('INVALID_ARGUMENT', raw, field) };
+    }
+    case Code.NotFound:
+      return { status: 404, body: body('NOT_FOUND', raw) };
+    case Code.AlreadyExists:
+      return { status: 409, body: body('ALREADY_EXISTS', raw) };
+    case Code.FailedPrecondition:
+      return { status: 409, body: body('FAILED_PRECONDITION', raw) };
+    case Code.Unauthenticated:
+      // our services do not authenticate each other: this is Haier rejecting OUR credentials
+      return { status: 502, body: body('UPSTREAM_UNAUTHENTICATED', `Haier rejected the configured credentials: ${raw}. Check the client id/secret of the active Haier config.`) };
+    case Code.PermissionDenied:
+      return { status: 502, body: body('UPSTREAM_FORBIDDEN', `Haier refused the call: ${raw}. Check the account's permissions and IP allow-list with Haier.`) };
+    case Code.Unavailable:
+      return { status: 503, body: body('UNAVAILABLE', `${LABEL[from]} is unavailable: ${raw}. Try again shortly; if it persists, check that it is running.`) };
+    case Code.DeadlineExceeded:
+      return { status: 504, body: body('TIMEOUT', `${LABEL[from]} did not answer in time: ${raw}. Try again later.`) };
+    case Code.ResourceExhausted: {
+      const retryAfter = retryAfterFrom(e);
+      return { status: 503, body: body('RATE_LIMITED_UPSTREAM', `The Haier call budget is exhausted: ${raw}. Retry after ${retryAfter} s.`), retryAfter };
+    }
+    case Code.Canceled:
+      return { status: 499, body: body('CANCELLED', raw) };
+    default:
+      return { status: 502, body: body('UPSTREAM_ERROR', `${LABEL[from]} failed: ${raw}. Try again; if it persists, see that service's log.`) };
+  }
+}
+
+interface ValidationItem {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** The field a JSON-schema validation error is about (`limit`, `scope.product_codes`, ...). */
+export function fieldOf(v: ValidationItem): string {
+  let p = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const extra = (v.params?.missingProperty ?? v.params?.additionalProperty) as string | undefined;
+  if (extra) p = p ? `${p}.${extra}` : extra;
+  return p || '(body)';
+}
+
+export function mapValidationError(validation: ValidationItem[], context?: string): MappedError {
+  const first = validation[0] ?? {};
+  const field = fieldOf(first);
+  let why = first.message ?? 'is not valid';
+  if (first.keyword === 'required') why = 'is required';
+  if (first.keyword === 'additionalProperties') why = 'is not a known parameter';
+  const where = context === 'querystring' ? 'query parameter' : context === 'params' ? 'path parameter' : context === 'headers' ? 'header' : 'field';
+  return { status: 400, body: body('INVALID_ARGUMENT', `${where} ${field} ${why}`, field) };
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+};
+
+const FASTIFY_MESSAGES: Record<string, string> = {
+  PAYLOAD_TOO_LARGE: 'The request body is larger than the 64 KiB limit; send less data per request.',
+  UNSUPPORTED_MEDIA_TYPE: 'Send the body as application/json.',
+  INVALID_JSON: 'The request body is not valid JSON (or is empty while Content-Type says JSON).',
+};
+
+/** Any thrown value → status and body. Client faults stay 4xx; only our own bugs are 500. */
+export function mapError(err: unknown, from: Upstream = 'gateway'): MappedError {
+  if (err instanceof EdgeError) {
+    const m: MappedError = { status: err.statusCode, body: body(err.code, err.message, err.field, err.extra.runId) };
+    if (err.extra.retryAfter) m.retryAfter = err.extra.retryAfter;
+    return m;
+  }
+  if (err instanceof ConnectError) return mapConnectError(err, from);
+  const e = err as { validation?: ValidationItem[]; validationContext?: string; statusCode?: number; code?: string; message?: string };
+  if (e && Array.isArray(e.validation)) return mapValidationError(e.validation, e.validationContext);
+  if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    const code = (e.code && FASTIFY_CODES[e.code]) ?? (e.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST');
+    const message = FASTIFY_MESSAGES[code] ?? (e.message || 'The request could not be understood.');
+    return { status: e.statusCode, body: body(code, message) };
+  }
+  if (e instanceof SyntaxError) return { status: 400, body: body('INVALID_JSON', FASTIFY_MESSAGES.INVALID_JSON as string) };
+  return { status: 500, body: body('INTERNAL', 'The edge failed unexpectedly; the error is in its log. Please report it.') };
+}

@@ -1,0 +1,143 @@
+// Admin: API keys (create — the key is shown once —, list, revoke) and the audit log.
+import type { FastifyInstance } from 'fastify';
+import type { EdgeContext } from '../context';
+import { KeyStoreError } from '../db/key-store';
+import { ROLES, type Role } from '../domain/api-keys';
+import { badRequest, EdgeError } from '../domain/errors';
+import { errors, keyInfoSchema } from '../schemas';
+
+const KEY_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
+
+function keyError(e: unknown): never {
+  if (e instanceof KeyStoreError) {
+    if (e.code === 'NOT_FOUND') throw new EdgeError(404, 'NOT_FOUND', e.message);
+    if (e.code === 'ALREADY_EXISTS') throw new EdgeError(409, 'ALREADY_EXISTS', e.message, 'name');
+    throw new EdgeError(400, 'INVALID_ARGUMENT', e.message, 'key');
+  }
+  throw e;
+}
+
+interface AuditQuery {
+  key_name?: string;
+  method?: string;
+  path?: string;
+  status?: number;
+  since?: string;
+  until?: string;
+  limit?: number;
+}
+
+export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
+  app.get(
+    '/api/haier/keys/',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['admin'],
+        summary: 'API keys (names, roles, prefixes; never the keys)',
+        response: { 200: { type: 'object', properties: { success: { type: 'boolean' }, count: { type: 'integer' }, results: { type: 'array', items: keyInfoSchema } } }, ...errors },
+      },
+    },
+    async () => {
+      const keys = await ctx.keys.list();
+      return { success: true, count: keys.length, results: keys };
+    },
+  );
+
+  app.post<{ Body: { name: string; role: Role } }>(
+    '/api/haier/keys/',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Create an API key; the answer holds the key, shown this once only',
+        body: {
+          type: 'object',
+          properties: { name: { type: 'string', pattern: KEY_NAME_PATTERN }, role: { type: 'string', enum: [...ROLES] } },
+          required: ['name', 'role'],
+          additionalProperties: false,
+        },
+        response: {
+          201: { type: 'object', properties: { success: { type: 'boolean' }, key: { type: 'string' }, data: keyInfoSchema, message: { type: 'string' } } },
+          ...errors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const made = await ctx.keys.create(req.body.name, req.body.role).catch(keyError);
+      return reply.status(201).send({ success: true, key: made.key, data: made.info, message: 'Store this key now: it is not shown again.' });
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    '/api/haier/keys/:name/',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Revoke an API key by name (it answers 401 from then on)',
+        params: { type: 'object', properties: { name: { type: 'string', pattern: KEY_NAME_PATTERN } }, required: ['name'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { success: { type: 'boolean' }, data: keyInfoSchema } }, ...errors },
+      },
+    },
+    async (req) => {
+      if (req.params.name === req.auth?.name) {
+        const admins = (await ctx.keys.list()).filter((k) => k.role === 'admin' && !k.revoked_at);
+        if (admins.length <= 1) throw new EdgeError(409, 'LAST_ADMIN', 'This is the only active admin key; create another admin key before revoking it.');
+      }
+      const info = await ctx.keys.revoke(req.params.name).catch(keyError);
+      ctx.auth.invalidate();
+      return { success: true, data: info };
+    },
+  );
+
+  const auditItem = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      at: { type: 'string' },
+      key_name: { type: ['string', 'null'] },
+      method: { type: 'string' },
+      path: { type: 'string' },
+      params: { type: 'object', additionalProperties: true },
+      status: { type: 'integer' },
+      duration_ms: { type: 'number' },
+      ip: { type: 'string' },
+    },
+  } as const;
+
+  app.get<{ Querystring: AuditQuery }>(
+    '/api/haier/audit/',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['admin'],
+        summary: 'The audit log of REST calls, newest first',
+        querystring: {
+          type: 'object',
+          properties: {
+            key_name: { type: 'string', maxLength: 64 },
+            method: { type: 'string', enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'get', 'post', 'put', 'patch', 'delete'] },
+            path: { type: 'string', maxLength: 500, description: 'Path prefix, e.g. /api/haier/sync/' },
+            status: { type: 'integer', minimum: 100, maximum: 599 },
+            since: { type: 'string', format: 'date-time' },
+            until: { type: 'string', format: 'date-time' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, results: { type: 'array', items: auditItem } } }, ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const d = (field: string, v?: string) => {
+        if (!v) return undefined;
+        const t = new Date(v);
+        if (Number.isNaN(t.getTime())) throw badRequest(field, 'is not a date-time such as 2026-01-31T00:00:00Z');
+        return t;
+      };
+      return ctx.audit.query({ key_name: q.key_name, method: q.method, path: q.path, status: q.status, since: d('since', q.since), until: d('until', q.until), limit: q.limit ?? 100 });
+    },
+  );
+}

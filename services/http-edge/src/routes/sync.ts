@@ -1,0 +1,249 @@
+// Sync runs over REST: start (202, or 409 with the active run's id), list, one, cancel, and the
+// live progress as Server-Sent Events; and the original's /logs/ listing ({count, results}).
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { sync } from '@haier-sync/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { EdgeContext } from '../context';
+import { enumValue, RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '../domain/enums';
+import { badRequest, EdgeError, mapConnectError } from '../domain/errors';
+import { isFinished, logEntryOut, runOut } from '../domain/run-view';
+import { CODE_PATTERN, COUNTY_PATTERN, errors, idParam, logEntrySchema, MAX_CODES, runSchema } from '../schemas';
+
+const upperOrLower = (names: string[]) => ({ type: 'string', enum: [...names, ...names.map((n) => n.toLowerCase())] }) as const;
+
+interface StartBody {
+  mode?: string;
+  sync_type?: string;
+  scope?: { product_codes?: string[]; category?: string; brand?: string; limit?: number };
+  options?: { prices?: boolean; stock?: boolean; county_codes?: string[]; dry_run?: boolean };
+  dry_run?: boolean;
+}
+
+interface ListQuery {
+  sync_type?: string;
+  status?: string;
+  trigger?: string;
+  since?: string;
+  until?: string;
+  page_size?: number;
+  cursor?: string;
+}
+
+const runAnswer = (status: number) => ({ [status]: { type: 'object', properties: { success: { type: 'boolean' }, data: runSchema } }, ...errors });
+
+function date(field: string, v: string | undefined) {
+  if (!v) return undefined;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw badRequest(field, 'is not a date-time such as 2026-01-31T00:00:00Z');
+  return timestampFromDate(d);
+}
+
+export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
+  const client = ctx.clients.sync;
+
+  async function getRun(id: string): Promise<sync.Run> {
+    const r = await client.getRun({ id });
+    if (!r.run) throw new EdgeError(404, 'NOT_FOUND', `No sync run ${id}; list the runs at /api/haier/sync/.`);
+    return r.run;
+  }
+
+  app.post<{ Body: StartBody }>(
+    '/api/haier/sync/',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['sync'],
+        summary: 'Start a sync run (202 with the run; 409 with the active run when one of that kind is running)',
+        body: {
+          type: 'object',
+          properties: {
+            mode: { ...upperOrLower(RUN_MODES), default: 'INCREMENTAL' },
+            sync_type: { ...upperOrLower(SYNC_TYPES), default: 'PRODUCTS' },
+            scope: {
+              type: 'object',
+              properties: {
+                product_codes: { type: 'array', maxItems: MAX_CODES, items: { type: 'string', pattern: CODE_PATTERN } },
+                category: { type: 'string', maxLength: 200 },
+                brand: { type: 'string', maxLength: 200 },
+                limit: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+              },
+              additionalProperties: false,
+            },
+            options: {
+              type: 'object',
+              properties: {
+                prices: { type: 'boolean' },
+                stock: { type: 'boolean' },
+                county_codes: { type: 'array', maxItems: 100, items: { type: 'string', pattern: COUNTY_PATTERN } },
+                dry_run: { type: 'boolean' },
+              },
+              additionalProperties: false,
+            },
+            dry_run: { type: 'boolean', description: 'Same as options.dry_run' },
+          },
+          additionalProperties: false,
+        },
+        response: runAnswer(202),
+      },
+    },
+    async (req, reply) => {
+      const b = req.body ?? {};
+      const o = b.options ?? {};
+      if (o.stock && (o.county_codes?.length ?? 0) === 0) throw badRequest('options.county_codes', 'give at least one county code when options.stock is true');
+      const r = await client.startRun({
+        syncType: enumValue(sync.SyncType, b.sync_type ?? 'PRODUCTS'),
+        mode: enumValue(sync.RunMode, b.mode ?? 'INCREMENTAL'),
+        trigger: sync.RunTrigger.MANUAL,
+        scope: { productCodes: b.scope?.product_codes ?? [], category: b.scope?.category ?? '', brand: b.scope?.brand ?? '', limit: b.scope?.limit ?? 0 },
+        options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county_codes ?? [], dryRun: (o.dry_run ?? false) || (b.dry_run ?? false) },
+        startedBy: req.auth?.name ?? '',
+      });
+      if (!r.run) throw new EdgeError(502, 'UPSTREAM_ERROR', 'The sync orchestrator answered without a run; see its log.');
+      if (r.alreadyActive) {
+        throw new EdgeError(409, 'RUN_ACTIVE', `A ${runOut(r.run).mode || 'sync'} run is already active (${r.run.id}); follow it at /api/haier/sync/${r.run.id}/ or cancel it first.`, undefined, { runId: r.run.id });
+      }
+      return reply.status(202).header('location', `/api/haier/sync/${r.run.id}/`).send({ success: true, data: runOut(r.run) });
+    },
+  );
+
+  app.get<{ Querystring: ListQuery }>(
+    '/api/haier/sync/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['sync'],
+        summary: 'Sync runs, newest first (filters, cursor pages)',
+        querystring: {
+          type: 'object',
+          properties: {
+            sync_type: upperOrLower(SYNC_TYPES),
+            status: upperOrLower(RUN_STATUSES),
+            trigger: upperOrLower(RUN_TRIGGERS),
+            since: { type: 'string', format: 'date-time' },
+            until: { type: 'string', format: 'date-time' },
+            page_size: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+            cursor: { type: 'string', maxLength: 500 },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: { type: 'object', properties: { success: { type: 'boolean' }, count: { type: 'integer' }, results: { type: 'array', items: runSchema }, next_cursor: { type: ['string', 'null'] } } },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const r = await client.listRuns({
+        syncType: enumValue(sync.SyncType, q.sync_type),
+        status: enumValue(sync.RunStatus, q.status),
+        trigger: enumValue(sync.RunTrigger, q.trigger),
+        since: date('since', q.since),
+        until: date('until', q.until),
+        pageSize: q.page_size ?? 50,
+        cursor: q.cursor ?? '',
+      });
+      return { success: true, count: Number(r.total), results: r.runs.map(runOut), next_cursor: r.nextCursor || null };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/haier/sync/:id/',
+    { config: { role: 'viewer' }, schema: { tags: ['sync'], summary: 'One sync run with its counts', params: idParam, response: runAnswer(200) } },
+    async (req) => ({ success: true, data: runOut(await getRun(req.params.id)) }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/haier/sync/:id/cancel/',
+    { config: { role: 'operator' }, schema: { tags: ['sync'], summary: 'Cancel a run (batches in flight finish; no new batch starts)', params: idParam, response: runAnswer(200) } },
+    async (req) => {
+      const r = await client.cancelRun({ id: req.params.id, cancelledBy: req.auth?.name ?? '' });
+      if (!r.run) throw new EdgeError(404, 'NOT_FOUND', `No sync run ${req.params.id}.`);
+      return { success: true, data: runOut(r.run) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/haier/sync/:id/events/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['sync'],
+        summary: 'Live progress of a run as Server-Sent Events ("progress" events with the run, then "end"); the stream closes when the run ends',
+        params: idParam,
+        response: { 200: { description: 'text/event-stream', type: 'string' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const first = await getRun(req.params.id); // 404 as JSON before the stream starts
+      const abort = new AbortController();
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      let seq = 0;
+      const send = (event: string, data: unknown) => {
+        if (!res.writableEnded) res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const heartbeat = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), 15_000);
+      req.raw.on('close', () => abort.abort());
+      res.on('close', () => abort.abort());
+      let last = first;
+      send('progress', runOut(first));
+      try {
+        if (!isFinished(first)) {
+          for await (const m of client.watchRun({ id: first.id }, { signal: abort.signal })) {
+            if (!m.run) continue;
+            last = m.run;
+            send('progress', runOut(m.run));
+            if (isFinished(m.run)) break;
+          }
+        }
+        if (!abort.signal.aborted) send('end', runOut(last));
+      } catch (e) {
+        if (!abort.signal.aborted) {
+          const ce = ConnectError.from(e);
+          if (ce.code !== Code.Canceled) {
+            const m = mapConnectError(ce, 'sync');
+            ctx.logger.warn({ err: ce.message, run: first.id }, 'run event stream ended with an error');
+            send('error', m.body);
+          }
+        }
+      } finally {
+        clearInterval(heartbeat);
+        if (!res.writableEnded) res.end();
+      }
+    },
+  );
+
+  app.get<{ Querystring: { sync_type?: string; status?: string; limit?: number } }>(
+    '/api/haier/logs/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['live'],
+        summary: "The sync and operation log, newest first (the original's HaierSyncLog listing)",
+        querystring: {
+          type: 'object',
+          properties: {
+            sync_type: upperOrLower(SYNC_TYPES),
+            status: upperOrLower(RUN_STATUSES),
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, results: { type: 'array', items: logEntrySchema } } }, ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const r = await client.listRuns({ syncType: enumValue(sync.SyncType, q.sync_type), status: enumValue(sync.RunStatus, q.status), pageSize: q.limit ?? 50 });
+      return { count: Number(r.total), results: r.runs.map(logEntryOut) };
+    },
+  );
+}
