@@ -147,8 +147,15 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
         }
         if (isFinal(row.status) || signal.aborted) return;
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, pollMs);
-          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+          const onAbort = (): void => {
+            clearTimeout(t);
+            resolve();
+          };
+          const t = setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, pollMs);
+          signal.addEventListener('abort', onAbort, { once: true });
         });
         if (signal.aborted) return;
         row = (await getRunRow(knex, row.id)) ?? row;
