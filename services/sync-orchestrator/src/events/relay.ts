@@ -107,6 +107,13 @@ export class Relay {
     let sinceSave = 0;
     for (let i = 0; i < n && !signal.aborted; i++) {
       const item = items[i]!;
+      const expected = (i === 0 ? this.cursor : items[i - 1]!.seq) + 1n;
+      if (item.seq > expected) {
+        this.log.warn(
+          { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString(), waited_ms: this.opts.gapWaitMs },
+          'a sequence gap in the log stayed empty (a rolled-back write); moving past it',
+        );
+      }
       for (const m of item.messages) {
         const ack = await publishTraced(js, m, this.opts.publishTimeoutMs);
         if (ack.duplicate) this.duplicates++;

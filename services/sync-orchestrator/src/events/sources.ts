@@ -23,9 +23,11 @@ export function catalogChangeSource(client: Client<typeof catalog.CatalogService
     name: 'catalog',
     async read(afterSeq, limit) {
       const res = await client.readChanges({ afterSeq, limit });
+      // the relay needs ascending seqs; never trust the order of an answer blindly
+      const changes = [...res.changes].sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
       return {
         headSeq: res.headSeq,
-        items: res.changes.map((c) => ({ seq: c.seq, messages: changeToMessages(c, prefix, rule) })),
+        items: changes.map((c) => ({ seq: c.seq, messages: changeToMessages(c, prefix, rule) })),
       };
     },
   };

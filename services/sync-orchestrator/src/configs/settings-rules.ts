@@ -1,0 +1,81 @@
+// What a Haier config may hold. Secrets live in the environment: a settings document names the
+// variable (`password_env: "HAIER_PASSWORD"`) and never carries the value. Pure.
+import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
+
+export const ENVIRONMENTS = ['test', 'pre-production', 'production'] as const;
+export type ConfigEnvironment = (typeof ENVIRONMENTS)[number];
+
+/** Keys that hold a secret when given a literal value. */
+const SECRET_KEY = /(pass(word|wd)?|pwd|secret|token|api[_-]?key|private[_-]?key|credential|authorization)/i;
+/** Suffixes that make such a key harmless: a reference to a variable, an address, a duration, ... */
+const SAFE_SUFFIX = /(_env|Env|_url|Url|_uri|Uri|_endpoint|Endpoint|_path|Path|_ttl|Ttl|_type|Type|_seconds|Seconds|_ms|Ms|_header|Header|_expiry|Expiry|_lifetime|Lifetime)$/;
+const ENV_SUFFIX = /(_env|Env)$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface SettingsProblem {
+  path: string;
+  message: string;
+}
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key) && !SAFE_SUFFIX.test(key);
+}
+
+function envKeyFor(key: string): string {
+  return /[A-Z]/.test(key) && !key.includes('_') ? `${key}Env` : `${key}_env`;
+}
+
+/** Every problem with a settings document (empty when it is fine). */
+export function settingsProblems(settings: JsonObject): SettingsProblem[] {
+  const out: SettingsProblem[] = [];
+  const walk = (value: JsonValue, path: string, key: string): void => {
+    if (value !== null && typeof value === 'object') {
+      if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`, key));
+      else for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k, k);
+      return;
+    }
+    if (key === '') return;
+    if (ENV_SUFFIX.test(key)) {
+      if (typeof value !== 'string' || !ENV_NAME.test(value)) {
+        out.push({
+          path,
+          message: `must name an environment variable (letters, digits, underscores, e.g. "HAIER_PASSWORD"), not hold a value; put the secret in that variable`,
+        });
+      }
+      return;
+    }
+    if (isSecretKey(key) && value !== '' && value !== null && value !== false) {
+      out.push({
+        path,
+        message: `looks like a secret with a literal value; secrets are not stored in configs. Put it in an environment variable and reference it as "${envKeyFor(key)}": "<VARIABLE_NAME>"`,
+      });
+    }
+  };
+  walk(settings, '', '');
+  return out;
+}
+
+/** A copy safe to show: any secret-looking literal that slipped into storage is masked. */
+export function maskSettings(settings: JsonObject): JsonObject {
+  const mask = (value: JsonValue, key: string): JsonValue => {
+    if (value !== null && typeof value === 'object') {
+      if (Array.isArray(value)) return value.map((v) => mask(v, key));
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
+    }
+    return key !== '' && isSecretKey(key) && !ENV_SUFFIX.test(key) && value !== '' && value !== null ? '[REDACTED]' : value;
+  };
+  return mask(settings, '') as JsonObject;
+}
+
+/** The variable names a config references (values of its `*_env` keys). */
+export function referencedVariables(settings: JsonObject): string[] {
+  const names: string[] = [];
+  const walk = (value: JsonValue, key: string): void => {
+    if (value !== null && typeof value === 'object') {
+      if (Array.isArray(value)) value.forEach((v) => walk(v, key));
+      else for (const [k, v] of Object.entries(value)) walk(v, k);
+    } else if (ENV_SUFFIX.test(key) && typeof value === 'string') names.push(value);
+  };
+  walk(settings, '');
+  return [...new Set(names)];
+}
