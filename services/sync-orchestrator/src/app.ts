@@ -1,0 +1,183 @@
+// The orchestrator as a value: migrations, clients of the gateway and the catalog, the run
+// engine, the gRPC SyncService, and (switchable) the event publisher and the scheduler.
+// main.ts calls it with process.env; tests call it in-process with their own environment.
+import type { Client } from '@connectrpc/connect';
+import { catalog, gateway } from '@haier-sync/contracts';
+import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createAlerter } from './alerts';
+import { loadSyncConfig, type SyncConfig } from './config';
+import { configHandlers } from './configs';
+import { initOrm, knexOf, runMigrations, type Knex } from './db';
+import { startPublisher, type Publisher } from './events';
+import { createRunsApi, type RunsApi } from './runs/api';
+import { startEngine, type Engine } from './runs/engine';
+import { loadSchedule, startScheduler, type Scheduler } from './schedule';
+import { syncRoutes } from './service';
+
+export interface OrchestratorOptions {
+  env: Record<string, string | undefined>;
+  logger?: Logger;
+  /** Overrides SYNC_PORT (0 = any free port). */
+  port?: number;
+  /** Default 0.0.0.0; tests pass 127.0.0.1. */
+  host?: string;
+  /** Idle poll of the engine loops (tests shorten it). */
+  idlePollMs?: number;
+}
+
+export interface Orchestrator {
+  /** http://127.0.0.1:PORT of the gRPC server. */
+  url: string;
+  port: number;
+  config: SyncConfig;
+  orm: MikroORM;
+  knex: Knex;
+  runs: RunsApi;
+  engine?: Engine;
+  publisher?: Publisher;
+  scheduler?: Scheduler;
+  gateway: Client<typeof gateway.HaierGatewayService>;
+  catalog: Client<typeof catalog.CatalogService>;
+  logger: Logger;
+  /** Stops the scheduler, the server, the engine (in-flight batches commit), the publisher, then the database pool. */
+  close(): Promise<void>;
+}
+
+export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orchestrator> {
+  const config = loadSyncConfig(opts.env as NodeJS.ProcessEnv);
+  const schedule = loadSchedule(opts.env);
+  const logger = opts.logger ?? createLogger('sync-orchestrator', { level: config.LOG_LEVEL });
+
+  const orm = await initOrm(config.DATABASE_URL, { poolMax: config.SYNC_CONCURRENCY + 8 });
+  const stops: Array<[string, () => Promise<void>]> = [['database', () => orm.close(true)]];
+  const closeAll = async (): Promise<void> => {
+    for (const [name, stop] of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        logger.warn({ err: String(err), step: name }, `could not stop ${name} cleanly`);
+      }
+    }
+    stops.length = 0;
+  };
+
+  try {
+    const knex = knexOf(orm);
+    // replicas starting together: one migrates, the others wait for it
+    await knex.transaction(async (trx) => {
+      await trx.raw(`select pg_advisory_xact_lock(hashtext('haier-sync:sync:migrations'))`);
+      const done = await runMigrations(orm);
+      if (done.length) logger.info({ migrations: done }, 'database migrated');
+    });
+
+    const gatewayClient = createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.GATEWAY_URL, timeoutMs: 120_000 });
+    const catalogClient = createGrpcClient(catalog.CatalogService, { baseUrl: config.CATALOG_URL, timeoutMs: 60_000 });
+    const alerter = createAlerter({ logger, webhookUrl: config.ALERT_WEBHOOK_URL });
+
+    let engine: Engine | undefined;
+    if (config.SYNC_WORKERS_ENABLED) {
+      engine = startEngine(
+        {
+          knex,
+          gateway: gatewayClient,
+          catalog: catalogClient,
+          logger,
+          raiseAlert: (run) => alerter.raiseAlert(run),
+          settings: {
+            concurrency: config.SYNC_CONCURRENCY,
+            leaseSeconds: config.SYNC_LEASE_SECONDS,
+            maxAttempts: config.SYNC_MAX_ATTEMPTS,
+            counties: config.SYNC_COUNTIES,
+            lowStockThreshold: config.SYNC_LOW_STOCK_THRESHOLD,
+          },
+        },
+        { idlePollMs: opts.idlePollMs },
+      );
+      const e = engine;
+      stops.push(['run engine', () => e.stop()]);
+    }
+    const kick = (): void => engine?.kick();
+    const runs = createRunsApi({ knex, logger, counties: config.SYNC_COUNTIES, kick });
+
+    let publisher: Publisher | undefined;
+    if (config.SYNC_PUBLISHER_ENABLED) {
+      const p = startPublisher({
+        catalog: catalogClient,
+        orm,
+        natsUrl: config.NATS_URL,
+        subjectPrefix: config.NATS_SUBJECT_PREFIX,
+        logger,
+        lowStockThreshold: config.SYNC_LOW_STOCK_THRESHOLD,
+        defaultCounty: config.SYNC_COUNTIES[0],
+        duplicateWindowS: config.NATS_DUPLICATE_WINDOW_S,
+        maxAgeH: config.NATS_MAX_AGE_H,
+        maxBytes: config.NATS_MAX_BYTES,
+      });
+      publisher = p;
+      stops.push(['event publisher', () => p.stop()]);
+    }
+
+    const readiness = async (): Promise<boolean> => {
+      try {
+        await knex.raw('select 1');
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const server: GrpcServer = await startGrpcServer({
+      service: 'sync-orchestrator',
+      port: opts.port ?? config.SYNC_PORT,
+      host: opts.host,
+      routes: syncRoutes({
+        runs,
+        configs: configHandlers({ orm, gateway: gatewayClient, startRun: (req) => runs.startRun(req), logger, counties: config.SYNC_COUNTIES }),
+      }),
+      readiness,
+      logger,
+    });
+    stops.push(['gRPC server', () => server.close(5_000)]);
+
+    let scheduler: Scheduler | undefined;
+    if (config.SYNC_SCHEDULER_ENABLED || config.SYNC_FIRST_DEPLOY) {
+      const s = startScheduler({
+        orm,
+        catalog: catalogClient,
+        startRun: (req) => runs.startRun(req),
+        logger,
+        schedule,
+        counties: config.SYNC_COUNTIES,
+        cronEnabled: config.SYNC_SCHEDULER_ENABLED,
+        firstDeploy: config.SYNC_FIRST_DEPLOY,
+        integrityAtStart: config.SYNC_SCHEDULER_ENABLED,
+      });
+      scheduler = s;
+      stops.push(['scheduler', () => s.stop()]);
+    }
+
+    logger.info(
+      { port: server.port, workers: config.SYNC_WORKERS_ENABLED, concurrency: config.SYNC_CONCURRENCY, publisher: Boolean(publisher), scheduler: Boolean(scheduler) },
+      'sync-orchestrator ready',
+    );
+    let closing: Promise<void> | undefined;
+    return {
+      url: server.url,
+      port: server.port,
+      config,
+      orm,
+      knex,
+      runs,
+      engine,
+      publisher,
+      scheduler,
+      gateway: gatewayClient,
+      catalog: catalogClient,
+      logger,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,52 @@
+// The gRPC SyncService: maps RPCs to the runs API (src/runs/api.ts) and spreads in the config
+// RPCs (src/configs). No rules here.
+import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
+import { create } from '@bufbuild/protobuf';
+import { sync } from '@haier-sync/contracts';
+import { ACTOR_HEADER, type ConfigHandlers } from './configs';
+import type { RunsApi } from './runs/api';
+
+export interface SyncServiceDeps {
+  runs: RunsApi;
+  configs: ConfigHandlers;
+  /** How often WatchRun looks at the run row (default 250 ms). */
+  watchPollMs?: number;
+}
+
+function actorOf(header: Headers, fallback: string): string {
+  return fallback.trim() || (header.get(ACTOR_HEADER) ?? '').trim().slice(0, 200);
+}
+
+export function syncServiceImpl(deps: SyncServiceDeps): ServiceImpl<typeof sync.SyncService> {
+  const { runs } = deps;
+  return {
+    async startRun(req, ctx) {
+      const started = await runs.startRun({ ...req, startedBy: actorOf(ctx.requestHeader, req.startedBy) });
+      return create(sync.StartRunResponseSchema, { run: started.run, alreadyActive: started.alreadyActive });
+    },
+    async getRun(req) {
+      return create(sync.GetRunResponseSchema, { run: await runs.getRun(req.id) });
+    },
+    async listRuns(req) {
+      return runs.listRuns(req);
+    },
+    async cancelRun(req, ctx) {
+      return create(sync.CancelRunResponseSchema, { run: await runs.cancelRun(req.id, actorOf(ctx.requestHeader, req.cancelledBy)) });
+    },
+    async *watchRun(req, ctx) {
+      for await (const run of runs.watchRun(req.id, ctx.signal, deps.watchPollMs)) {
+        yield create(sync.WatchRunResponseSchema, { run });
+      }
+    },
+    async recordOperation(req) {
+      return create(sync.RecordOperationResponseSchema, { run: await runs.recordOperation(req) });
+    },
+    ...deps.configs,
+  };
+}
+
+export function syncRoutes(deps: SyncServiceDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(sync.SyncService, syncServiceImpl(deps));
+  };
+}

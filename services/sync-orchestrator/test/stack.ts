@@ -1,0 +1,221 @@
+// The whole sync path for tests: the simulator (as Haier), the gateway and the catalog behind
+// real gRPC servers on loopback, a fresh database, and the orchestrator, in-process
+// (startOrchestrator) or as a child process (node --conditions=source --import tsx src/main.ts)
+// that a test may kill -9 and start again. NATS subjects and streams are unique per stack.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { Client } from '@connectrpc/connect';
+import { catalog, gateway, sync } from '@haier-sync/contracts';
+import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
+import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
+import { createTestDatabase, freePort, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { Client as PgClient } from 'pg';
+import { buildCatalog, type Catalog } from '../../catalog/src/catalog';
+import { loadGatewayConfig, SIMULATOR_ACCOUNT } from '../../haier-gateway/src/config';
+import { buildGateway, type Gateway } from '../../haier-gateway/src/gateway';
+import { startOrchestrator, type Orchestrator } from '../src/app';
+
+export interface StackOptions {
+  sim?: SimOptions;
+  /** Extra gateway environment (HAIER_RATE_LIMIT, HAIER_TIMEOUT_MS, ...). */
+  gatewayEnv?: Record<string, string>;
+  /** Extra orchestrator environment. */
+  env?: Record<string, string>;
+  /** 'inprocess' (default) starts the orchestrator here; 'child' in a child process; 'none' not at all. */
+  orchestrator?: 'inprocess' | 'child' | 'none';
+  /** Log level of the in-process services (default silent; STACK_LOG_LEVEL overrides). */
+  logLevel?: string;
+}
+
+export interface ChildOrchestrator {
+  proc: ChildProcess;
+  url: string;
+  /** Lines the child wrote (stdout + stderr). */
+  output(): string;
+  /** Resolves with the exit code/signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface Stack {
+  db: TestDatabase;
+  pg: PgClient;
+  sim: SimHandle;
+  gw: Gateway;
+  gatewayServer: GrpcServer;
+  cat: Catalog;
+  catalogServer: GrpcServer;
+  gateway: Client<typeof gateway.HaierGatewayService>;
+  catalog: Client<typeof catalog.CatalogService>;
+  /** The SyncService of the current orchestrator (in-process or child). */
+  sync: Client<typeof sync.SyncService>;
+  /** NATS subject prefix of this stack (streams are <PREFIX>_CATALOG, <PREFIX>_SYNC). */
+  prefix: string;
+  /** The orchestrator's environment (without process.env). */
+  env: Record<string, string>;
+  orch?: Orchestrator;
+  child?: ChildOrchestrator;
+  logger: Logger;
+  /** Starts the in-process orchestrator (again). */
+  startInProcess(env?: Record<string, string>): Promise<Orchestrator>;
+  /** Starts the orchestrator as a child process on a fixed port (again after a kill). */
+  startChild(env?: Record<string, string>): Promise<ChildOrchestrator>;
+  /** kill -9 of the child. */
+  killChild(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SERVICE_DIR = path.resolve(__dirname, '..');
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const level = process.env.STACK_LOG_LEVEL ?? opts.logLevel ?? 'silent';
+  const logger = createLogger('stack', { level });
+  const db = await createTestDatabase('hs_sync');
+  const cleanups: Array<() => Promise<unknown>> = [() => db.drop()];
+  const cleanup = async (): Promise<void> => {
+    for (const f of cleanups.reverse()) await f().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const pg = new PgClient({ connectionString: db.url });
+    await pg.connect();
+    cleanups.push(() => pg.end());
+
+    const sim = await startSimulator({ quiet: true, ...opts.sim });
+    cleanups.push(() => sim.close());
+    const gwConfig = loadGatewayConfig({ HAIER_BASE_URL: sim.url, ...SIMULATOR_ACCOUNT, HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv });
+    const gw = buildGateway(gwConfig, logger.child({ svc: 'gateway' }), { backoff: { initialDelayMs: 20, maxDelayMs: 300 }, readinessCacheMs: 0 });
+    cleanups.push(() => gw.close());
+    const gatewayServer = await startGrpcServer({ service: 'haier-gateway', port: 0, host: '127.0.0.1', routes: (r) => gw.routes(r), readiness: () => gw.readiness(), logger });
+    cleanups.push(() => gatewayServer.close(1000));
+
+    const cat = await buildCatalog({ databaseUrl: db.url, logger: logger.child({ svc: 'catalog' }), defaultCounty: '110101' });
+    cleanups.push(() => cat.close());
+    const catalogServer = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, logger });
+    cleanups.push(() => catalogServer.close(1000));
+
+    const prefix = uniqueId('hs').toLowerCase();
+    const env: Record<string, string> = {
+      DATABASE_URL: db.url,
+      NATS_URL: TEST_NATS_URL,
+      NATS_SUBJECT_PREFIX: prefix,
+      GATEWAY_URL: gatewayServer.url,
+      CATALOG_URL: catalogServer.url,
+      SYNC_SCHEDULER_ENABLED: 'false',
+      SYNC_FIRST_DEPLOY: 'false',
+      SYNC_PUBLISHER_ENABLED: 'false',
+      SYNC_LEASE_SECONDS: '5',
+      SYNC_CONCURRENCY: '8',
+      LOG_LEVEL: level === 'silent' ? 'error' : level,
+      ...opts.env,
+    };
+
+    const stack: Stack = {
+      db,
+      pg,
+      sim,
+      gw,
+      gatewayServer,
+      cat,
+      catalogServer,
+      gateway: createGrpcClient(gateway.HaierGatewayService, { baseUrl: gatewayServer.url, timeoutMs: 60_000 }),
+      catalog: createGrpcClient(catalog.CatalogService, { baseUrl: catalogServer.url, timeoutMs: 60_000 }),
+      sync: undefined as unknown as Client<typeof sync.SyncService>,
+      prefix,
+      env,
+      logger,
+      async startInProcess(extra = {}) {
+        const orch = await startOrchestrator({ env: { ...env, ...extra }, logger: logger.child({ svc: 'orchestrator' }), port: 0, host: '127.0.0.1', idlePollMs: 100 });
+        stack.orch = orch;
+        stack.sync = createGrpcClient(sync.SyncService, { baseUrl: orch.url, timeoutMs: 60_000 });
+        return orch;
+      },
+      async startChild(extra = {}) {
+        const port = stack.child ? new URL(stack.child.url).port : String(await freePort());
+        const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, SYNC_PORT: port, ...extra };
+        delete childEnv['NODE_OPTIONS']; // jest's options are not the child's
+        const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], { cwd: SERVICE_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        const keep = (b: Buffer): void => {
+          out += b.toString();
+          if (out.length > 2_000_000) out = out.slice(-1_000_000);
+        };
+        proc.stdout!.on('data', keep);
+        proc.stderr!.on('data', keep);
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+        const url = `http://127.0.0.1:${port}`;
+        const child: ChildOrchestrator = { proc, url, output: () => out, exited };
+        stack.child = child;
+        stack.sync = createGrpcClient(sync.SyncService, { baseUrl: url, timeoutMs: 60_000 });
+        let dead = false;
+        void exited.then(() => (dead = true));
+        await waitFor(
+          async () => {
+            if (dead) throw new Error(`the orchestrator child exited at start:\n${out.slice(-4000)}`);
+            try {
+              await stack.sync.listRuns({ pageSize: 1 }, { timeoutMs: 1000 });
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { timeoutMs: 45_000, intervalMs: 200, what: 'the orchestrator child to answer' },
+        );
+        return child;
+      },
+      async killChild() {
+        const c = stack.child;
+        if (!c || c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+        c.proc.kill('SIGKILL');
+        await c.exited;
+      },
+      async close() {
+        if (stack.orch) await stack.orch.close();
+        if (stack.child && stack.child.proc.exitCode === null && stack.child.proc.signalCode === null) {
+          stack.child.proc.kill('SIGTERM');
+          const t = setTimeout(() => stack.child?.proc.kill('SIGKILL'), 10_000);
+          await stack.child.exited;
+          clearTimeout(t);
+        }
+        await cleanup();
+      },
+    };
+    if ((opts.orchestrator ?? 'inprocess') === 'inprocess') await stack.startInProcess();
+    else if (opts.orchestrator === 'child') await stack.startChild();
+    return stack;
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+const FINAL = new Set([sync.RunStatus.SUCCESS, sync.RunStatus.FAILED, sync.RunStatus.PARTIAL, sync.RunStatus.CANCELLED]);
+
+/** Polls GetRun until the run has ended; returns its final state. */
+export async function waitForRun(client: Client<typeof sync.SyncService>, id: string, timeoutMs = 60_000): Promise<sync.Run> {
+  return waitFor(
+    async () => {
+      try {
+        const r = await client.getRun({ id }, { timeoutMs: 5_000 });
+        return r.run && FINAL.has(r.run.status) ? r.run : undefined;
+      } catch {
+        return undefined; // a restarting child
+      }
+    },
+    { timeoutMs, intervalMs: 200, what: `run ${id} to end` },
+  );
+}
+
+/** Starts a run and waits for its end. */
+export async function runToEnd(stack: Stack, req: MessageInitShape<typeof sync.StartRunRequestSchema>, timeoutMs = 60_000): Promise<sync.Run> {
+  const res = await stack.sync.startRun(req);
+  return waitForRun(stack.sync, res.run!.id, timeoutMs);
+}
+
+export const statusName = (s: sync.RunStatus): string => sync.RunStatus[s] ?? String(s);
+
+/** Counts rows of a query's first column (n). */
+export async function count(pg: PgClient, sql: string, params: unknown[] = []): Promise<number> {
+  const r = await pg.query<{ n: string }>(sql, params);
+  return Number(r.rows[0]?.n ?? 0);
+}
