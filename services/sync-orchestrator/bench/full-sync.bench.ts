@@ -1,0 +1,279 @@
+// Full sync (products + prices) of 50,000 simulator products at 100 calls/s and 50 ms latency,
+// each service in its own process as deployed (simulator, gateway, catalog, orchestrator:
+// `node --conditions=source --import tsx <svc>/src/main.ts`), a fresh database, a unique NATS prefix.
+//
+// Reports:
+//   - wall time ÷ ceiling time, ceiling = calls needed (1 listing + ⌈N/20⌉ price calls) ÷ rate limit   (target ≤ 1.1)
+//   - throttled answers counted by the simulator                                                      (target 0)
+//   - peak RSS (VmHWM) of each process                                                                (target < 300 MB)
+//   - an unchanged INCREMENTAL re-run: catalog writes (change-log rows) and events published          (target 0 and 0)
+// BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes. Prints a summary; writes
+// bench-results/sync-orchestrator-full-sync-figures.json (from the repo root).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { Client } from '@connectrpc/connect';
+import { health, sync } from '@haier-sync/contracts';
+import { DEFAULT_CREDENTIALS } from '@haier-sync/haier-sim';
+import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
+import { createTestDatabase, freePort, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
+import { connect, type NatsConnection } from 'nats';
+import { Client as PgClient } from 'pg';
+
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 50_000);
+const RATE = Number(process.env.BENCH_RATE ?? 100);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
+const ROOT = resolve(__dirname, '..', '..', '..');
+const MB = 1024 * 1024;
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<void>;
+}
+
+function startProcess(name: string, main: string, env: Record<string, string>): Proc {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
+  delete childEnv['NODE_OPTIONS'];
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(ROOT, main)], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return { name, child, output: () => out, exited };
+}
+
+/** Peak resident set (VmHWM) of a live process, in bytes. */
+function peakRss(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+async function stop(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+  await p.exited;
+  clearTimeout(t);
+}
+
+async function waitServing(p: Proc, url: string): Promise<void> {
+  const h = createGrpcClient(health.Health, { baseUrl: url, timeoutMs: 2000 });
+  await waitFor(
+    async () => {
+      if (p.child.exitCode !== null) throw new Error(`${p.name} exited at start:\n${p.output().slice(-3000)}`);
+      try {
+        return (await h.check({ service: '' })).status === health.HealthCheckResponse_ServingStatus.SERVING;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 90_000, intervalMs: 250, what: `${p.name} to serve at ${url}` },
+  );
+}
+
+async function simStats(simUrl: string): Promise<{ total: number; throttled: number; tokenRequests: number; maxObservedRps: number; byEndpoint: Record<string, Record<string, number>> }> {
+  const r = await fetch(`${simUrl}/__sim/stats`);
+  return (await r.json()) as never;
+}
+
+const FINAL = new Set([sync.RunStatus.SUCCESS, sync.RunStatus.FAILED, sync.RunStatus.PARTIAL, sync.RunStatus.CANCELLED]);
+
+/** Starts a run and follows WatchRun to its end; answers the final run and the wall time. */
+async function runToEnd(client: Client<typeof sync.SyncService>, req: MessageInitShape<typeof sync.StartRunRequestSchema>): Promise<{ run: sync.Run; wallMs: number }> {
+  const t0 = performance.now();
+  const res = await client.startRun({ trigger: sync.RunTrigger.MANUAL, startedBy: 'bench', ...req });
+  const id = res.run!.id;
+  let last = res.run!;
+  let lastPrint = 0;
+  for (;;) {
+    try {
+      for await (const m of client.watchRun({ id })) {
+        if (!m.run) continue;
+        last = m.run;
+        if (Date.now() - lastPrint > 10_000) {
+          lastPrint = Date.now();
+          const c = last.counts;
+          process.stderr.write(`  … ${((performance.now() - t0) / 1000).toFixed(0)} s: batches ${c?.batchesDone}/${c?.batchesTotal}, ${c?.total} products, ${c?.upstreamCalls} calls\n`);
+        }
+        if (FINAL.has(m.run.status)) return { run: m.run, wallMs: performance.now() - t0 };
+      }
+    } catch (e) {
+      process.stderr.write(`  (watch stream broke: ${String(e)}; polling)\n`);
+    }
+    const g = await client.getRun({ id });
+    if (g.run && FINAL.has(g.run.status)) return { run: g.run, wallMs: performance.now() - t0 };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function streamMessages(nc: NatsConnection, name: string): Promise<number> {
+  const jsm = await nc.jetstreamManager();
+  try {
+    return (await jsm.streams.info(name)).state.messages;
+  } catch {
+    return 0;
+  }
+}
+
+async function count(pg: PgClient, sql: string): Promise<number> {
+  return Number((await pg.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
+}
+
+async function main(): Promise<void> {
+  const db = await createTestDatabase('hs_bench_sync');
+  const prefix = uniqueId('bench').toLowerCase();
+  const streamBase = prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
+  const streams = { catalog: `${streamBase}_CATALOG`, sync: `${streamBase}_SYNC` };
+  const [simPort, gwPort, catPort, syncPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const simUrl = `http://127.0.0.1:${simPort}`;
+  const procs: Proc[] = [];
+  const nc = await connect({ servers: TEST_NATS_URL });
+  const pg = new PgClient({ connectionString: db.url });
+  let figures: Record<string, unknown> = {};
+  try {
+    process.stderr.write(`starting simulator (${PRODUCTS} products, ${RATE} calls/s, ${LATENCY_MS} ms), gateway, catalog, orchestrator…\n`);
+    const sim = startProcess('haier-sim', 'tools/haier-sim/src/main.ts', {
+      SIM_PORT: String(simPort), SIM_SIZE: String(PRODUCTS), SIM_RATE_LIMIT: String(RATE), SIM_LATENCY_MS: String(LATENCY_MS), SIM_SEED: '42',
+    });
+    procs.push(sim);
+    await waitFor(async () => {
+      if (sim.child.exitCode !== null) throw new Error(`haier-sim exited:\n${sim.output()}`);
+      return fetch(`${simUrl}/__sim/config`).then((r) => r.ok, () => false);
+    }, { timeoutMs: 90_000, intervalMs: 250, what: 'the simulator' });
+
+    const c = DEFAULT_CREDENTIALS;
+    const gw = startProcess('haier-gateway', 'services/haier-gateway/src/main.ts', {
+      GATEWAY_PORT: String(gwPort), HAIER_BASE_URL: simUrl, HAIER_RATE_LIMIT: String(RATE),
+      HAIER_CLIENT_ID: c.clientId, HAIER_CLIENT_SECRET: c.clientSecret, HAIER_CUSTOMER_CODE: c.customerCode, HAIER_SEND_TO_CODE: c.sendToCode,
+      HAIER_PASSWORD: c.passWord, HAIER_SELLER_PASSWORD: c.sellerPassword, HAIER_CUSTOMER_PASSWORD: c.customerPassword,
+    });
+    const cat = startProcess('catalog', 'services/catalog/src/main.ts', { CATALOG_PORT: String(catPort), DATABASE_URL: db.url });
+    procs.push(gw, cat);
+    await Promise.all([waitServing(gw, `http://127.0.0.1:${gwPort}`), waitServing(cat, `http://127.0.0.1:${catPort}`)]);
+    const orch = startProcess('sync-orchestrator', 'services/sync-orchestrator/src/main.ts', {
+      SYNC_PORT: String(syncPort), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: prefix,
+      GATEWAY_URL: `http://127.0.0.1:${gwPort}`, CATALOG_URL: `http://127.0.0.1:${catPort}`,
+      SYNC_SCHEDULER_ENABLED: 'false', SYNC_FIRST_DEPLOY: 'false',
+    });
+    procs.push(orch);
+    await waitServing(orch, `http://127.0.0.1:${syncPort}`);
+    await pg.connect();
+    const client = createGrpcClient(sync.SyncService, { baseUrl: `http://127.0.0.1:${syncPort}`, timeoutMs: 60_000 });
+
+    // --- full sync
+    await fetch(`${simUrl}/__sim/stats/reset`, { method: 'POST' });
+    process.stderr.write('full sync…\n');
+    const full = await runToEnd(client, { mode: sync.RunMode.FULL, options: { prices: true } });
+    const fullStats = await simStats(simUrl);
+    const needed = 1 + Math.ceil(PRODUCTS / 20);
+    const ceilingMs = (needed / RATE) * 1000;
+    const runMs = full.run.duration ? Number(full.run.duration.seconds) * 1000 + full.run.duration.nanos / 1e6 : Number.NaN;
+
+    // the publisher relays the change log: wait until every change is in the stream
+    const changesAfterFull = await count(pg, 'select count(*) as n from catalog.change_log');
+    const publishT0 = performance.now();
+    let catalogEventsAfterFull = 0;
+    try {
+      await waitFor(async () => (catalogEventsAfterFull = await streamMessages(nc, streams.catalog)) >= changesAfterFull, {
+        timeoutMs: 600_000, intervalMs: 1000, what: `${changesAfterFull} catalog events in ${streams.catalog}`,
+      });
+    } catch (e) {
+      process.stderr.write(`  ${String(e)}\n`);
+    }
+    const publishLagMs = performance.now() - publishT0;
+    await new Promise((r) => setTimeout(r, 3000)); // lifecycle events settle
+    const syncEventsBefore = await streamMessages(nc, streams.sync);
+    catalogEventsAfterFull = await streamMessages(nc, streams.catalog);
+
+    // --- unchanged incremental re-run
+    await fetch(`${simUrl}/__sim/stats/reset`, { method: 'POST' });
+    process.stderr.write('unchanged incremental re-run…\n');
+    const incr = await runToEnd(client, { mode: sync.RunMode.INCREMENTAL });
+    const incrStats = await simStats(simUrl);
+    await new Promise((r) => setTimeout(r, 5000)); // give the publisher time to (wrongly) publish anything
+    const changesAfterIncr = await count(pg, 'select count(*) as n from catalog.change_log');
+    const catalogEventsAfterIncr = await streamMessages(nc, streams.catalog);
+    const syncEventsAfter = await streamMessages(nc, streams.sync);
+
+    const rss = Object.fromEntries(procs.map((p) => [p.name, peakRss(p.child.pid)]));
+    const num = (v: bigint | undefined) => Number(v ?? 0n);
+    figures = {
+      products: PRODUCTS,
+      rateLimit: RATE,
+      latencyMs: LATENCY_MS,
+      full: {
+        status: sync.RunStatus[full.run.status],
+        wallSeconds: full.wallMs / 1000,
+        runSeconds: runMs / 1000,
+        callsNeeded: needed,
+        ceilingSeconds: ceilingMs / 1000,
+        wallOverCeiling: full.wallMs / ceilingMs,
+        runCounts: { total: num(full.run.counts?.total), created: num(full.run.counts?.created), failed: num(full.run.counts?.failed), upstreamCalls: num(full.run.counts?.upstreamCalls) },
+        simCalls: fullStats.total,
+        simThrottled: fullStats.throttled,
+        simTokenRequests: fullStats.tokenRequests,
+        simMaxObservedRps: fullStats.maxObservedRps,
+        simByEndpoint: fullStats.byEndpoint,
+        changeLogRows: changesAfterFull,
+        catalogEventsPublished: catalogEventsAfterFull,
+        publishCatchUpAfterRunSeconds: publishLagMs / 1000,
+      },
+      unchangedIncremental: {
+        status: sync.RunStatus[incr.run.status],
+        wallSeconds: incr.wallMs / 1000,
+        runCounts: { total: num(incr.run.counts?.total), updated: num(incr.run.counts?.updated), unchanged: num(incr.run.counts?.unchanged), failed: num(incr.run.counts?.failed), upstreamCalls: num(incr.run.counts?.upstreamCalls) },
+        simCalls: incrStats.total,
+        simThrottled: incrStats.throttled,
+        catalogWrites: changesAfterIncr - changesAfterFull,
+        catalogEvents: catalogEventsAfterIncr - catalogEventsAfterFull,
+        runLifecycleEvents: syncEventsAfter - syncEventsBefore,
+      },
+      peakRssMB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, Math.round((v / MB) * 10) / 10])),
+      machine: { cpus: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg() },
+    };
+  } finally {
+    for (const p of procs.reverse()) await stop(p);
+    closeGrpcClients();
+    await pg.end().catch(() => undefined);
+    const jsm = await nc.jetstreamManager().catch(() => undefined);
+    for (const s of Object.values(streams)) await jsm?.streams.delete(s).catch(() => undefined);
+    await nc.close();
+    await db.drop();
+  }
+
+  const f = figures as {
+    full: { status: string; wallSeconds: number; ceilingSeconds: number; wallOverCeiling: number; callsNeeded: number; simCalls: number; simThrottled: number; simMaxObservedRps: number; runCounts: { total: number; failed: number }; changeLogRows: number; catalogEventsPublished: number; publishCatchUpAfterRunSeconds: number };
+    unchangedIncremental: { status: string; wallSeconds: number; simCalls: number; simThrottled: number; catalogWrites: number; catalogEvents: number; runLifecycleEvents: number };
+    peakRssMB: Record<string, number>;
+  };
+  const ok = (b: boolean) => (b ? 'ok  ' : 'MISS');
+  const lines = [
+    `Full sync of ${PRODUCTS} products + prices at ${RATE} calls/s, ${LATENCY_MS} ms latency (4 processes)`,
+    `  run ${f.full.status}: ${f.full.runCounts.total} products, ${f.full.runCounts.failed} failed`,
+    `  ${ok(f.full.wallOverCeiling <= 1.1)} wall ${f.full.wallSeconds.toFixed(1)} s ÷ ceiling ${f.full.ceilingSeconds.toFixed(1)} s (${f.full.callsNeeded} calls needed ÷ ${RATE}/s) = ${f.full.wallOverCeiling.toFixed(3)}   (target ≤ 1.1)`,
+    `       calls made ${f.full.simCalls}, busiest second ${f.full.simMaxObservedRps} calls`,
+    `  ${ok(f.full.simThrottled === 0)} throttled answers at the simulator: ${f.full.simThrottled}   (target 0)`,
+    ...Object.entries(f.peakRssMB).map(([k, v]) => `  ${ok(v < 300)} peak RSS ${k}: ${v} MB   (target < 300 MB)`),
+    `       change log ${f.full.changeLogRows} rows; CATALOG stream ${f.full.catalogEventsPublished} events (caught up ${f.full.publishCatchUpAfterRunSeconds.toFixed(1)} s after the run)`,
+    `Unchanged incremental re-run: ${f.unchangedIncremental.status} in ${f.unchangedIncremental.wallSeconds.toFixed(1)} s, ${f.unchangedIncremental.simCalls} calls, ${f.unchangedIncremental.simThrottled} throttled`,
+    `  ${ok(f.unchangedIncremental.catalogWrites === 0)} catalog writes (change-log rows): ${f.unchangedIncremental.catalogWrites}   (target 0)`,
+    `  ${ok(f.unchangedIncremental.catalogEvents === 0)} catalog events: ${f.unchangedIncremental.catalogEvents}   (target 0; run lifecycle events on SYNC: ${f.unchangedIncremental.runLifecycleEvents})`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const dir = join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'sync-orchestrator-full-sync-figures.json'), JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`full-sync bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,185 @@
+// The haier-sync CLI as an operator runs it: a child process (node --import tsx src/cli.ts)
+// against a real stack (simulator, gateway, catalog, orchestrator, Postgres).
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { closeGrpcClients } from '@haier-sync/runtime';
+import { freePort } from '@haier-sync/runtime/testing';
+import { startStack, type Stack } from './stack';
+
+const SERVICE_DIR = path.resolve(__dirname, '..');
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI without blocking this process (the orchestrator under test lives in it). */
+function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 90_000): Promise<CliResult> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv['NODE_OPTIONS'];
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: SERVICE_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`haier-sync ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, timeoutMs);
+    p.once('error', reject);
+    p.once('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The value of a summary row ("  created      200"). */
+function row(summary: string, name: string): string | undefined {
+  return new RegExp(`^  ${name}\\s{2,}(.+)$`, 'm').exec(summary)?.[1]?.trim();
+}
+
+describe('haier-sync CLI without a service', () => {
+  it('bad arguments: usage error (64) with a message saying what is wrong, nothing started', async () => {
+    const port = await freePort(); // nothing listens: a usage error must come before any call
+    const env = { SYNC_URL: `http://127.0.0.1:${port}` };
+    const county = await cli(['sync', '--stock', '--county', '110101,12345'], env);
+    expect(county.code).toBe(64);
+    expect(county.stderr).toContain('"12345" is not a county code: a county code must be 6 digits');
+    const both = await cli(['sync', '--full', '--incremental'], env);
+    expect(both.code).toBe(64);
+    expect(both.stderr).toMatch(/--full.*cannot be used with.*--incremental/);
+    const countyAlone = await cli(['sync', '--county', '110101'], env);
+    expect(countyAlone.code).toBe(64);
+    expect(countyAlone.stderr).toContain('--county only applies to stock: add --stock');
+    const unknown = await cli(['runs', 'show'], env);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toMatch(/missing required argument 'id'/);
+    const badUrl = await cli(['runs', 'list'], { SYNC_URL: 'localhost:50053' });
+    expect(badUrl.code).toBe(64);
+    expect(badUrl.stderr).toMatch(/SYNC_URL="localhost:50053" must start with http:\/\/ or https:\/\//);
+  }, 120_000);
+
+  it('service down: exit 69 naming the URL and what to start', async () => {
+    const port = await freePort();
+    const r = await cli(['sync', '--full'], { SYNC_URL: `http://127.0.0.1:${port}` });
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain(`cannot reach the sync-orchestrator at http://127.0.0.1:${port}`);
+    expect(r.stderr).toMatch(/ECONNREFUSED/);
+    expect(r.stderr).toContain('pnpm start');
+    expect(r.stderr).toContain('SYNC_URL');
+    expect(r.stdout).toBe('');
+  }, 60_000);
+});
+
+describe('haier-sync CLI against a running stack', () => {
+  let stack: Stack;
+  let env: Record<string, string>;
+  const SIZE = 150;
+
+  beforeAll(async () => {
+    stack = await startStack({ sim: { size: SIZE, seed: 7, rateLimit: 0 } });
+    env = { SYNC_URL: stack.orch!.url, CATALOG_URL: stack.catalogServer.url, HAIER_SYNC_USER: 'cli-test' };
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.close();
+    closeGrpcClients();
+  });
+
+  let fullRunId = '';
+
+  it('sync --full --verbose: exit 0, the summary counts every product, one ✓ line per product', async () => {
+    const listed = stack.sim.control.listedCount();
+    const r = await cli(['sync', '--full', '--verbose'], env);
+    expect({ code: r.code, stderr: r.stderr.slice(-2000) }).toMatchObject({ code: 0 });
+    const summary = r.stdout;
+    expect(summary).toMatch(/run \S+ FULL PRODUCTS \(MANUAL by cli:cli-test\): whole catalog, prices/);
+    expect(row(summary, 'status')).toBe('SUCCESS');
+    expect(row(summary, 'total')).toBe(String(listed));
+    expect(row(summary, 'created')).toBe(String(listed));
+    expect(row(summary, 'updated')).toBe('0');
+    expect(row(summary, 'unchanged')).toBe('0');
+    expect(row(summary, 'failed')).toBe('0');
+    // one listing call, then a price call per batch of 20
+    expect(Number(row(summary, 'Haier calls'))).toBeGreaterThanOrEqual(1 + Math.ceil(listed / 20));
+    expect(row(summary, 'duration')).toMatch(/^\d+(\.\d)? (ms|s)$|min/);
+    const ticks = summary.split('\n').filter((l) => l.startsWith('✓ '));
+    expect(ticks).toHaveLength(listed);
+    expect(ticks.every((l) => / created$/.test(l))).toBe(true);
+    // not a terminal: plain progress lines on stderr, the first naming the run
+    expect(r.stderr).toMatch(/^Started run \S+ FULL PRODUCTS/);
+    expect(r.stderr).toMatch(/SUCCESS 100% batches (\d+)\/\1/);
+    fullRunId = /run (\S+) FULL/.exec(summary)![1]!;
+    const stats = await stack.catalog.stats({});
+    expect(Number(stats.products)).toBe(listed);
+  }, 180_000);
+
+  it('sync --full --json: only JSON on stdout; an unchanged catalog reports unchanged', async () => {
+    const r = await cli(['sync', '--full', '--json'], env);
+    if (r.code !== 0) console.log(r.stdout.slice(0, 3000), r.stderr.slice(-2000));
+    expect(r.code).toBe(0);
+    const run = JSON.parse(r.stdout) as { id: string; status: string; counts: Record<string, string>; failedItems: unknown[] };
+    expect(run.status).toBe('RUN_STATUS_SUCCESS');
+    expect(run.id).not.toBe(fullRunId);
+    expect(run.counts['total']).toBe(String(stack.sim.control.listedCount()));
+    expect(run.counts['unchanged']).toBe(run.counts['total']);
+    expect(run.counts['created']).toBe('0');
+    expect(run.counts['updated']).toBe('0');
+    expect(run.failedItems).toEqual([]);
+  }, 180_000);
+
+  it('a PARTIAL run (malformed rows from Haier) exits 2 and lists each failed code with its reason', async () => {
+    const codes = stack.sim.control.products(0, 10).map((p) => p.productCode);
+    // every answer from Haier carries one malformed row: those products fail, the others sync
+    stack.sim.control.faults({ malformedRate: 1 });
+    const r = await cli(['sync', '--codes', codes.join(','), '--prices'], env).finally(() => stack.sim.control.clearFaults());
+    if (r.code !== 2) console.log(r.stdout.slice(0, 3000), r.stderr.slice(-2000));
+    expect(r.code).toBe(2);
+    expect(row(r.stdout, 'status')).toMatch(/^PARTIAL/);
+    expect(row(r.stdout, 'total')).toBe('10');
+    const failed = Number(row(r.stdout, 'failed'));
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(failed).toBeLessThan(10);
+    const crosses = r.stdout.split('\n').filter((l) => l.startsWith('  ✗ '));
+    expect(crosses).toHaveLength(failed);
+    for (const l of crosses) {
+      const [, code, reason] = /^ {2}✗ (\S+) {2}(.+)$/.exec(l)!;
+      expect(codes).toContain(code);
+      expect(reason!.length).toBeGreaterThan(5);
+    }
+  }, 120_000);
+
+  it('runs list / show / watch / cancel of a finished run', async () => {
+    const list = await cli(['runs', 'list', '--limit', '10'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS/);
+    expect(list.stdout).toContain(fullRunId);
+    expect(list.stdout).toMatch(/^\S+\s+PARTIAL\s+INCREMENTAL\s+MANUAL/m);
+
+    const partialOnly = await cli(['runs', 'list', '--status', 'partial', '--json'], env);
+    expect(partialOnly.code).toBe(0);
+    const page = JSON.parse(partialOnly.stdout) as { runs: Array<{ status: string }> };
+    expect(page.runs.length).toBe(1);
+    expect(page.runs.every((x) => x.status === 'RUN_STATUS_PARTIAL')).toBe(true);
+
+    const show = await cli(['runs', 'show', fullRunId], env);
+    expect(show.code).toBe(0);
+    expect(row(show.stdout, 'status')).toBe('SUCCESS');
+
+    const watch = await cli(['runs', 'watch', fullRunId, '--json'], env);
+    expect(watch.code).toBe(0);
+    expect((JSON.parse(watch.stdout) as { id: string }).id).toBe(fullRunId);
+
+    const cancel = await cli(['runs', 'cancel', fullRunId], env);
+    expect(cancel.code).toBe(1);
+    // the service refuses (FAILED_PRECONDITION) or answers the ended run: either way, said and exit 1
+    expect(`${cancel.stdout}${cancel.stderr}`).toMatch(/already|ended|finished|SUCCESS/i);
+
+    const missing = await cli(['runs', 'show', '999999'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^haier-sync: .*999999/);
+  }, 180_000);
+});
