@@ -146,8 +146,9 @@ export async function readChanges(em: EntityManager, afterSeq: bigint, limit: nu
   if (lim < 1 || lim > 1000) throw new BatchRejection(`limit must be 1..1000, got ${limit}`);
   const changes = await query<ChangeRow>(
     em,
-    `select seq::text as seq, product_code, version::text as version, kind, fields, run_id, occurred_at, snapshot
-     from catalog.change_log where seq > ?::bigint order by seq limit ${lim}`,
+    // order by the bigint column, not the text alias (which would put 100 before 99)
+    `select l.seq::text as seq, l.product_code, l.version::text as version, l.kind, l.fields, l.run_id, l.occurred_at, l.snapshot
+     from catalog.change_log l where l.seq > ?::bigint order by l.seq limit ${lim}`,
     [afterSeq.toString()],
   );
   const [head] = await query<{ head: string }>(em, `select coalesce(max(seq), 0)::text as head from catalog.change_log`);
