@@ -122,6 +122,19 @@ export function classify(fields: readonly FieldChange[]): 'updated' | 'price_cha
   return fields.every((f) => PRICE_GROUP.has(f.field)) ? 'price_changed' : 'updated';
 }
 
+/** What a quick unchanged-check needs of a stored product (no row locks, few columns). */
+export interface StoredDigest extends Prices {
+  pinned_price: string | null;
+  display_price: string | null;
+  content_hash: string;
+}
+
+/** True when the input would change nothing stored: same content hash and same display price. */
+export function isUnchanged(input: NormalisedInput, stored: StoredDigest): boolean {
+  const state = mergeInput(input, stored);
+  return contentHash(state) === stored.content_hash && decimalEquals(displayPrice(state, stored.pinned_price), stored.display_price);
+}
+
 /** Decides what to do with one incoming product given what is stored (undefined = new code). */
 export function decide(input: NormalisedInput, stored: StoredState | undefined): Decision {
   const state = mergeInput(input, stored ?? null);

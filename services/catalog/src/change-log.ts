@@ -38,11 +38,23 @@ function plain(jsonText: string): string | null {
   return v === null ? null : String(v);
 }
 
-/** One price_history row per changed price field in the entries. */
-export async function appendPriceHistory(em: EntityManager, entries: readonly LogEntry[], runId: string): Promise<number> {
-  const rows = entries.flatMap((e) =>
+export interface PriceHistoryRow {
+  code: string;
+  field: string;
+  from_value: string | null;
+  to_value: string | null;
+}
+
+/** The price_history rows for the entries: one per changed price field. */
+export function priceHistoryRows(entries: readonly LogEntry[]): PriceHistoryRow[] {
+  return entries.flatMap((e) =>
     e.fields.filter((f) => HISTORY_FIELDS.has(f.field)).map((f) => ({ code: e.code, field: f.field, from_value: plain(f.before), to_value: plain(f.after) })),
   );
+}
+
+/** One price_history row per changed price field in the entries. */
+export async function appendPriceHistory(em: EntityManager, entries: readonly LogEntry[], runId: string): Promise<number> {
+  const rows = priceHistoryRows(entries);
   if (rows.length === 0) return 0;
   await query(
     em,

@@ -1,10 +1,14 @@
 // Retrying a whole transaction on the conflicts Postgres (or a concurrent batch) can cause.
+
+/** A conflict our own code detected (e.g. a concurrent batch created the same code first): retry the transaction. */
+export class RetryableConflict extends Error {}
+
 const RETRYABLE_PG = new Set(['40001', '40P01']); // serialization failure, deadlock
 
 export function isRetryable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; name?: unknown; constructor?: { name?: string } };
-  if (e.constructor?.name === 'ConcurrentInsert') return true;
+  if (err instanceof RetryableConflict) return true;
   if (typeof e.code === 'string' && RETRYABLE_PG.has(e.code)) return true;
   const cause = (err as { cause?: unknown }).cause;
   return cause !== undefined && cause !== err && isRetryable(cause);

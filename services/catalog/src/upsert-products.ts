@@ -1,12 +1,12 @@
-// UpsertProducts: compare a batch with what is stored and write only what changed, in one
-// transaction with a handful of statements per batch (never a query per row).
+// UpsertProducts: compare a batch with what is stored and write only what changed. An unchanged
+// batch is one read; a batch with changes is one transaction of a few statements (never a query per row).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { appendChanges, appendPriceHistory, type LogEntry } from './change-log';
-import { decide, type Decision, type StoredState } from './change-detection';
+import { priceHistoryRows, type LogEntry } from './change-log';
+import { decide, isUnchanged, type Decision, type StoredDigest, type StoredState } from './change-detection';
 import { canonicalOrNull } from './decimal';
 import type { NormalisedInput } from './product-input';
-import { PRODUCT_FROM, PRODUCT_SELECT, TEXT_ARRAY, query, type ProductRow } from './sql';
-import { withRetry } from './transaction';
+import { PRODUCT_FROM, PRODUCT_SELECT, TEXT_ARRAY, lockChangeLog, pgArray, productSnapshot, query, unnestAs, unnestParams, type ProductRow } from './sql';
+import { RetryableConflict, withRetry } from './transaction';
 
 export interface UpsertItemResult {
   code: string;
@@ -25,7 +25,7 @@ export interface UpsertOutcome {
 }
 
 /** Thrown when another batch created one of our new codes first; the transaction is retried. */
-export class ConcurrentInsert extends Error {}
+export class ConcurrentInsert extends RetryableConflict {}
 
 export function storedFromRow(r: ProductRow): StoredState {
   return {
@@ -51,21 +51,51 @@ export function storedFromRow(r: ProductRow): StoredState {
   };
 }
 
+type NameTable = 'category' | 'brand';
+
+/**
+ * Name -> id of categories and brands already committed, per ORM instance (rows are never
+ * deleted, so a cached id stays valid; a foreign-key failure clears the cache and retries).
+ * Only ids seen after a commit are cached, never ones created by a transaction that may roll back.
+ */
+const nameCaches = new WeakMap<object, Record<NameTable, Map<string, string>>>();
+
+function nameCache(em: EntityManager): Record<NameTable, Map<string, string>> {
+  const key = em.config as object;
+  let c = nameCaches.get(key);
+  if (!c) nameCaches.set(key, (c = { category: new Map(), brand: new Map() }));
+  return c;
+}
+
 /** Get-or-create by name, race-safe: insert what is missing (sorted, so concurrent batches lock in one order), then read all. */
-export async function ensureNames(em: EntityManager, table: 'category' | 'brand', names: Iterable<string>): Promise<Map<string, string>> {
-  const list = [...new Set([...names].filter((n) => n !== ''))].sort();
+export async function ensureNames(em: EntityManager, table: NameTable, names: Iterable<string>, known?: ReadonlyMap<string, string>): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
-  if (list.length === 0) return ids;
-  const json = JSON.stringify(list);
+  const missing: string[] = [];
+  for (const n of new Set(names)) {
+    if (n === '') continue;
+    const id = known?.get(n);
+    if (id !== undefined) ids.set(n, id);
+    else missing.push(n);
+  }
+  if (missing.length === 0) return ids;
+  const json = JSON.stringify(missing.sort());
   await query(em, `insert into catalog.${table} (name) select n from unnest(${TEXT_ARRAY}) as n order by n on conflict (name) do nothing`, [json]);
   const rows = await query<{ id: string; name: string }>(em, `select id::text as id, name from catalog.${table} where name = any(${TEXT_ARRAY})`, [json]);
   for (const r of rows) ids.set(r.name, r.id);
   return ids;
 }
 
-function rowFor(d: Extract<Decision, { outcome: 'created' | 'updated' }>, cats: Map<string, string>, brands: Map<string, string>) {
+type Write = Extract<Decision, { outcome: 'created' | 'updated' }>;
+
+function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<string, string>) {
   const s = d.state;
   return {
+    op: d.outcome === 'created' ? 'c' : 'u',
+    ord,
+    kind: d.outcome === 'created' ? 'created' : d.kind,
+    fields: d.outcome === 'created' ? [] : d.fields,
+    category: s.category,
+    brand: s.brand,
     code: d.code,
     product_model: s.product_model,
     name: s.name,
@@ -86,68 +116,171 @@ function rowFor(d: Extract<Decision, { outcome: 'created' | 'updated' }>, cats: 
   };
 }
 
-const RECORD = `x(code text, product_model text, name text, category_id bigint, brand_id bigint, product_image_url text,
-  product_page_urls jsonb, supply_price numeric, invoice_price numeric, market_price numeric, stock_rebate numeric,
-  rebate_money numeric, rebate_type text, is_sales boolean, no_sales_reason text, display_price numeric, content_hash text)`;
+/** The columns of one write, as unnest() takes them. */
+const WRITE_COLUMNS = [
+  ['op', 'text'],
+  ['ord', 'int'],
+  ['kind', 'text'],
+  ['fields', 'jsonb'],
+  ['category', 'text'],
+  ['brand', 'text'],
+  ['code', 'text'],
+  ['product_model', 'text'],
+  ['name', 'text'],
+  ['category_id', 'bigint'],
+  ['brand_id', 'bigint'],
+  ['product_image_url', 'text'],
+  ['product_page_urls', 'jsonb'],
+  ['supply_price', 'numeric'],
+  ['invoice_price', 'numeric'],
+  ['market_price', 'numeric'],
+  ['stock_rebate', 'numeric'],
+  ['rebate_money', 'numeric'],
+  ['rebate_type', 'text'],
+  ['is_sales', 'boolean'],
+  ['no_sales_reason', 'text'],
+  ['display_price', 'numeric'],
+  ['content_hash', 'text'],
+] as const;
 
+const HISTORY_COLUMNS = [
+  ['code', 'text'],
+  ['field', 'text'],
+  ['from_value', 'text'],
+  ['to_value', 'text'],
+] as const;
+
+export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUMNS)}),
+  ins as (
+    insert into catalog.product (code, product_model, name, category_id, brand_id, product_image_url, product_page_urls,
+      supply_price, invoice_price, market_price, stock_rebate, rebate_money, rebate_type, is_sales, no_sales_reason,
+      display_price, content_hash, last_synced_at)
+    select x.code, x.product_model, x.name, x.category_id, x.brand_id, x.product_image_url, x.product_page_urls,
+      x.supply_price, x.invoice_price, x.market_price, x.stock_rebate, x.rebate_money, x.rebate_type, x.is_sales,
+      x.no_sales_reason, x.display_price, x.content_hash, now()
+    from x where x.op = 'c' order by x.code
+    on conflict (code) do nothing returning *),
+  upd as (
+    update catalog.product p set product_model = x.product_model, name = x.name, category_id = x.category_id,
+      brand_id = x.brand_id, product_image_url = x.product_image_url, product_page_urls = x.product_page_urls,
+      supply_price = x.supply_price, invoice_price = x.invoice_price, market_price = x.market_price,
+      stock_rebate = x.stock_rebate, rebate_money = x.rebate_money, rebate_type = x.rebate_type,
+      is_sales = x.is_sales, no_sales_reason = x.no_sales_reason, display_price = x.display_price,
+      content_hash = x.content_hash, version = p.version + 1, last_synced_at = now(), updated_at = now()
+    from x where x.op = 'u' and p.code = x.code returning p.*),
+  w as (select * from ins union all select * from upd),
+  log as (
+    insert into catalog.change_log (product_code, version, kind, fields, run_id, snapshot)
+    select w.code, w.version, x.kind, x.fields, ?, ${productSnapshot('w', 'x.category', 'x.brand')}
+    from w join x on x.code = w.code order by x.ord returning 1),
+  hist as (
+    insert into catalog.price_history (product_code, field, from_value, to_value, run_id)
+    select h.code, h.field, h.from_value, h.to_value, ? from ${unnestAs('h', HISTORY_COLUMNS)}
+    returning 1)
+  select (select count(*) from ins)::int as inserted, (select count(*) from upd)::int as updated,
+    (select count(*) from log)::int as logged, (select count(*) from hist)::int as history`;
+
+async function readStored(em: EntityManager, codes: readonly string[], lock: boolean): Promise<Map<string, StoredState>> {
+  if (codes.length === 0) return new Map();
+  const rows = await query<ProductRow>(
+    em,
+    `select ${PRODUCT_SELECT} from ${PRODUCT_FROM} where p.code = any(${TEXT_ARRAY}) order by p.code${lock ? ' for update of p' : ''}`,
+    [JSON.stringify(codes)],
+  );
+  return new Map(rows.map((r) => [r.code, storedFromRow(r)]));
+}
+
+/** The few columns the unchanged-check needs, without locks. */
+async function readDigests(em: EntityManager, codes: readonly string[]): Promise<Map<string, StoredDigest & { version: number }>> {
+  const rows = await query<Record<keyof StoredDigest | 'code' | 'version', string | null>>(
+    em,
+    `select code, supply_price::text as supply_price, invoice_price::text as invoice_price, market_price::text as market_price,
+       stock_rebate::text as stock_rebate, rebate_money::text as rebate_money, rebate_type, pinned_price::text as pinned_price,
+       display_price::text as display_price, content_hash, version::text as version
+     from catalog.product where code = any(?::text[])`,
+    [pgArray(codes)],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.code!,
+      {
+        supply_price: canonicalOrNull(r.supply_price),
+        invoice_price: canonicalOrNull(r.invoice_price),
+        market_price: canonicalOrNull(r.market_price),
+        stock_rebate: canonicalOrNull(r.stock_rebate),
+        rebate_money: canonicalOrNull(r.rebate_money),
+        rebate_type: r.rebate_type ?? '',
+        pinned_price: canonicalOrNull(r.pinned_price),
+        display_price: canonicalOrNull(r.display_price),
+        content_hash: r.content_hash ?? '',
+        version: Number(r.version),
+      },
+    ]),
+  );
+}
+
+/**
+ * First a quick unlocked check of what is stored: a batch with nothing to write ends there (one
+ * query, no transaction, no row touched). Otherwise one transaction locks the rows to write,
+ * decides them exactly on the locked state, and writes them all in one statement.
+ */
 export async function upsertProducts(
   em: EntityManager,
   items: readonly NormalisedInput[],
   opts: { runId: string; dryRun?: boolean; warnings?: Map<string, string> },
 ): Promise<UpsertOutcome> {
-  const decisions = await withRetry(() =>
-    em.transactional(async (tem) => {
-      const codes = items.map((i) => i.code);
-      const stored = await query<ProductRow>(
-        tem,
-        `select ${PRODUCT_SELECT} from ${PRODUCT_FROM} where p.code = any(${TEXT_ARRAY}) order by p.code${opts.dryRun ? '' : ' for update of p'}`,
-        [JSON.stringify(codes)],
-      );
-      const byCode = new Map(stored.map((r) => [r.code, storedFromRow(r)]));
-      const decisions = items.map((i) => decide(i, byCode.get(i.code)));
-      const writes = decisions.filter((d): d is Extract<Decision, { outcome: 'created' | 'updated' }> => d.outcome !== 'unchanged');
-      if (opts.dryRun || writes.length === 0) return decisions;
-
-      const cats = await ensureNames(tem, 'category', writes.map((d) => d.state.category));
-      const brands = await ensureNames(tem, 'brand', writes.map((d) => d.state.brand));
-
-      const created = writes.filter((d) => d.outcome === 'created').sort((a, b) => (a.code < b.code ? -1 : 1));
-      if (created.length) {
-        const inserted = await query<{ code: string }>(
-          tem,
-          `insert into catalog.product (code, product_model, name, category_id, brand_id, product_image_url, product_page_urls,
-             supply_price, invoice_price, market_price, stock_rebate, rebate_money, rebate_type, is_sales, no_sales_reason,
-             display_price, content_hash, last_synced_at)
-           select x.code, x.product_model, x.name, x.category_id, x.brand_id, x.product_image_url, x.product_page_urls,
-             x.supply_price, x.invoice_price, x.market_price, x.stock_rebate, x.rebate_money, x.rebate_type, x.is_sales,
-             x.no_sales_reason, x.display_price, x.content_hash, now()
-           from json_to_recordset(?::json) as ${RECORD}
-           on conflict (code) do nothing returning code`,
-          [JSON.stringify(created.map((d) => rowFor(d, cats, brands)))],
-        );
-        if (inserted.length !== created.length) throw new ConcurrentInsert('a concurrent batch created some of these products first');
-      }
-      const updated = writes.filter((d) => d.outcome === 'updated');
-      if (updated.length) {
-        await query(
-          tem,
-          `update catalog.product p set product_model = x.product_model, name = x.name, category_id = x.category_id,
-             brand_id = x.brand_id, product_image_url = x.product_image_url, product_page_urls = x.product_page_urls,
-             supply_price = x.supply_price, invoice_price = x.invoice_price, market_price = x.market_price,
-             stock_rebate = x.stock_rebate, rebate_money = x.rebate_money, rebate_type = x.rebate_type,
-             is_sales = x.is_sales, no_sales_reason = x.no_sales_reason, display_price = x.display_price,
-             content_hash = x.content_hash, version = p.version + 1, last_synced_at = now(), updated_at = now()
-           from json_to_recordset(?::json) as ${RECORD}
-           where p.code = x.code`,
-          [JSON.stringify(updated.map((d) => rowFor(d, cats, brands)))],
-        );
-      }
-      const entries: LogEntry[] = writes.map((d) => ({ code: d.code, kind: d.outcome === 'created' ? 'created' : d.kind, fields: d.outcome === 'created' ? [] : d.fields }));
-      await appendChanges(tem, entries, opts.runId);
-      await appendPriceHistory(tem, entries.filter((e) => e.kind !== 'created'), opts.runId);
-      return decisions;
-    }),
-  );
+  const digests = await readDigests(em, items.map((i) => i.code));
+  const pending = items.filter((i) => {
+    const d = digests.get(i.code);
+    return !d || !isUnchanged(i, d);
+  });
+  const decided = new Map<string, Decision>();
+  if (opts.dryRun) {
+    const stored = await readStored(em, pending.map((i) => i.code), false);
+    for (const i of pending) decided.set(i.code, decide(i, stored.get(i.code)));
+  } else if (pending.length > 0) {
+    const cache = nameCache(em);
+    let attempt = 0;
+    const done = await withRetry(() =>
+      em.transactional(async (tem) => {
+        // first attempt: codes unseen a moment ago are new (an insert that finds them taken retries, reading all)
+        const lockCodes = attempt++ === 0 ? pending.filter((i) => digests.has(i.code)) : pending;
+        const stored = await readStored(tem, lockCodes.map((i) => i.code), true);
+        const redecided = new Map(pending.map((i) => [i.code, decide(i, stored.get(i.code))]));
+        const writes = [...redecided.values()].filter((d): d is Write => d.outcome !== 'unchanged');
+        if (writes.length === 0) return { redecided, cats: new Map<string, string>(), brands: new Map<string, string>() };
+        const cats = await ensureNames(tem, 'category', writes.map((d) => d.state.category), cache.category);
+        const brands = await ensureNames(tem, 'brand', writes.map((d) => d.state.brand), cache.brand);
+        const created = writes.filter((d) => d.outcome === 'created').length;
+        const entries: LogEntry[] = writes.map((d) => ({ code: d.code, kind: d.outcome === 'created' ? 'created' : d.kind, fields: d.outcome === 'created' ? [] : d.fields }));
+        await lockChangeLog(tem);
+        let res: { inserted: number; updated: number } | undefined;
+        try {
+          [res] = await query<{ inserted: number; updated: number }>(tem, WRITE_BATCH, [
+            ...unnestParams(writes.map((d, ord) => rowFor(d, ord, cats, brands)), WRITE_COLUMNS),
+            opts.runId,
+            opts.runId,
+            ...unnestParams(priceHistoryRows(entries.filter((e) => e.kind !== 'created')), HISTORY_COLUMNS),
+          ]);
+        } catch (err) {
+          if ((err as { code?: unknown }).code === '23503') {
+            // a cached category or brand id no longer exists (someone deleted it): forget the cache and redo
+            cache.category.clear();
+            cache.brand.clear();
+            throw new RetryableConflict('a cached category or brand no longer exists');
+          }
+          throw err;
+        }
+        if (res?.inserted !== created) throw new ConcurrentInsert('a concurrent batch created some of these products first');
+        return { redecided, cats, brands };
+      }),
+    );
+    // committed: remember the names
+    for (const [n, id] of done.cats) cache.category.set(n, id);
+    for (const [n, id] of done.brands) cache.brand.set(n, id);
+    for (const [code, d] of done.redecided) decided.set(code, d);
+  }
+  const decisions: Decision[] = items.map((i) => decided.get(i.code) ?? { outcome: 'unchanged', code: i.code, version: digests.get(i.code)?.version ?? 0 });
 
   const out: UpsertOutcome = { results: [], created: 0, updated: 0, unchanged: 0, failed: 0 };
   for (const d of decisions) {

@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
+import { PRODUCT_FROM, PRODUCT_SNAPSHOT, pgArray } from '../src/sql';
 import { count, product, startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -49,14 +50,22 @@ describe('UpsertProducts change detection', () => {
     expect(got.product?.displayPrice).toBe('1000');
     expect(got.product?.category).toBe('电热水器');
 
-    const tuples = async () => count(h.pg, `select sum(n_tup_ins + n_tup_upd + n_tup_del) as n from pg_stat_xact_user_tables where schemaname = 'catalog'`);
+    // rows written (xmin) or locked (xmax) by any transaction from now on, in every catalog table
+    const xid = (await h.pg.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`)).rows[0]!.x;
+    const touched = async () => {
+      let n = 0;
+      for (const t of ['product', 'change_log', 'price_history', 'category', 'brand', 'product_stock']) {
+        n += await count(h.pg, `select count(*) as n from catalog.${t} where xmin::text::bigint >= $1 or xmax::text::bigint >= $1`, [xid]);
+      }
+      return n;
+    };
     const logBefore = await count(h.pg, `select count(*) as n from catalog.change_log`);
     const again = await h.client.upsertProducts({ products: [product('CD1', { supplyPrice: '1000.00' }), batch[1]!], runId: 'run-2' });
     expect(again.unchanged).toBe(2);
     expect(again.results.map((r) => r.version)).toEqual([1n, 1n]);
     expect(await count(h.pg, `select count(*) as n from catalog.change_log`)).toBe(logBefore);
     expect(await count(h.pg, `select count(*) as n from catalog.product where version <> 1 and code in ('CD1','CD2')`)).toBe(0);
-    expect(await tuples()).toBe(0);
+    expect(await touched()).toBe(0);
 
     const changed = await h.client.upsertProducts({ products: [product('CD1', { productImageUrl: 'https://img.example/new.jpg' })], runId: 'run-3' });
     expect(changed.updated).toBe(1);
@@ -68,6 +77,46 @@ describe('UpsertProducts change detection', () => {
       { kind: 'updated', version: '2', fields: [{ field: 'product_image_url', before: '"https://img.example/CD1.jpg"', after: '"https://img.example/new.jpg"' }], run_id: 'run-3' },
     ]);
     expect(await count(h.pg, `select count(*) as n from catalog.price_history where product_code = 'CD1'`)).toBe(0);
+    expect(await touched()).toBeGreaterThan(0); // the probe does see writes
+    // the snapshot in the log is the row as written (same as a fresh read of the product)
+    const snap = await h.pg.query(
+      `select l.snapshot = ${PRODUCT_SNAPSHOT} as same, l.snapshot->>'supply_price' as supply
+       from catalog.change_log l join ${PRODUCT_FROM} on p.code = l.product_code where l.product_code = 'CD1' and l.version = p.version`,
+    );
+    expect(snap.rows).toEqual([{ same: true, supply: '1000.0000' }]);
+  });
+
+  it('passes any text through the bulk array parameters unchanged', async () => {
+    const values = ['plain', '', 'NULL', 'a,b', '{x}', 'say "hi"', 'back\\slash\\', '海尔 电热水器', ' spaced ', 'new\nline', null];
+    const r = await h.pg.query<{ a: (string | null)[] }>(`select $1::text[] as a`, [pgArray(values)]);
+    expect(r.rows[0]!.a).toEqual(values);
+    const j = await h.pg.query<{ a: unknown[] }>(`select $1::jsonb[] as a`, [pgArray([[`https://x/"q".jpg`, 'b\\c'], { field: 'name', before: '"a"' }])]);
+    expect(j.rows[0]!.a).toEqual([[`https://x/"q".jpg`, 'b\\c'], { field: 'name', before: '"a"' }]);
+  });
+
+  it('concurrent batches changing the same products keep one version and one log row per change', async () => {
+    const codes = Array.from({ length: 20 }, (_, i) => `CV${i}`);
+    await h.client.upsertProducts({ products: codes.map((c) => product(c)), runId: 'cv' });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, b) => h.client.upsertProducts({ products: codes.map((c) => product(c, { supplyPrice: `${2000 + b}` })), runId: `cv-${b}` })),
+    );
+    const updated = results.reduce((n, r) => n + r.updated, 0);
+    expect(updated).toBe(8 * 20);
+    const rows = await h.pg.query<{ code: string; version: string; logs: string; max: string }>(
+      `select p.code, p.version::text, count(l.seq)::text as logs, max(l.version)::text as max
+       from catalog.product p join catalog.change_log l on l.product_code = p.code where p.code like 'CV%' group by p.code, p.version`,
+    );
+    expect(rows.rows).toHaveLength(20);
+    for (const r of rows.rows) expect([r.version, r.logs, r.max]).toEqual(['9', '9', '9']);
+    expect(await count(h.pg, `select count(*) as n from catalog.price_history where product_code like 'CV%'`)).toBe(8 * 20 * 2);
+  });
+
+  it('recovers when a category or brand it has seen is deleted behind its back', async () => {
+    await h.client.upsertProducts({ products: [product('GONE1', { productBrandName: 'GoneBrand' })], runId: 'g1' });
+    await h.pg.query(`delete from catalog.product where code = 'GONE1'; delete from catalog.brand where name = 'GoneBrand'`);
+    const r = await h.client.upsertProducts({ products: [product('GONE2', { productBrandName: 'GoneBrand' })], runId: 'g2' });
+    expect(r.created).toBe(1);
+    expect((await h.client.getProduct({ productCode: 'GONE2' })).product?.brand).toBe('GoneBrand');
   });
 
   it('records a price change in the change log and the price history', async () => {
@@ -76,6 +125,8 @@ describe('UpsertProducts change detection', () => {
     expect(r.results[0]?.changedFields).toEqual(['invoice_price']);
     const hist = await h.client.getPriceHistory({ productCode: 'PR1' });
     expect(hist.changes.map((c) => [c.field, c.from, c.to, c.runId])).toEqual([['invoice_price', '950', '949.5', 'p2']]);
+    expect((await rpcError(h.client.getPriceHistory({ productCode: 'NOPE' }))).code).toBe(Code.NotFound);
+    expect((await rpcError(h.client.getPriceHistory({ productCode: ' ' }))).code).toBe(Code.InvalidArgument);
     const ch = await h.client.readChanges({ afterSeq: 0n, limit: 1000 });
     const last = ch.changes.filter((c) => c.productCode === 'PR1').pop();
     expect(last?.kind).toBe(catalog.ChangeKind.PRICE_CHANGED);
@@ -226,6 +277,10 @@ describe('prices, pins, delisting, stock', () => {
     const again = await h.client.updateStock({ items: items.slice(0, 3), runId: 'st2' });
     expect(again.unchanged).toBe(1);
     expect(await logRows('ST1')).toBe(2);
+    const bad = await rpcError(h.client.updateStock({ items: [wh('110101', 'HFR1', 1n), wh('310101', 'SH1', -2n)], runId: 'st-bad' }));
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.message).toMatch(/item 1 \(product_code "ST1"\).*negative/);
+    expect(await logRows('ST1')).toBe(2);
     const only = await h.client.updateStock({ items: [wh('310101', 'SH1', 9n)], runId: 'st3' });
     expect(only.results[0]?.changedFields).toEqual(['county_stock.310101']);
     expect((await h.client.getProduct({ productCode: 'ST1' })).product?.stock).toBe(35n);
@@ -290,6 +345,11 @@ describe('reads', () => {
     expect(s.products).toBe(BigInt(products));
     expect(s.listed + s.delisted).toBe(s.products);
     expect(s.lastSyncedAt).toBeDefined();
+    expect(s.categories).toBe(BigInt(await count(h.pg, `select count(*) as n from catalog.category`)));
+    expect(s.brands).toBe(BigInt(await count(h.pg, `select count(*) as n from catalog.brand`)));
+    expect(s.pinned).toBe(BigInt(await count(h.pg, `select count(*) as n from catalog.product where pinned_price is not null`)));
+    expect(s.procurable).toBe(BigInt(await count(h.pg, `select count(*) as n from catalog.product where is_sales and delisted_at is null`)));
+    expect(s.products).toBeGreaterThan(0n);
     const page = await h.client.readChanges({ afterSeq: 3n, limit: 5 });
     const seqs = page.changes.map((c) => c.seq);
     expect(seqs).toHaveLength(5);
@@ -297,5 +357,10 @@ describe('reads', () => {
     expect(page.changes[0]?.product?.productCode).toBe(page.changes[0]?.productCode);
     expect(page.headSeq).toBe(s.headSeq);
     expect((await rpcError(h.client.readChanges({ limit: 1001 }))).code).toBe(Code.InvalidArgument);
+    // numeric order across a power of ten (99 < 100)
+    expect(s.headSeq).toBeGreaterThan(110n);
+    const across = (await h.client.readChanges({ afterSeq: 95n, limit: 10 })).changes.map((c) => c.seq);
+    const expected = await h.pg.query<{ s: string }>(`select seq::text as s from catalog.change_log where seq > 95 order by seq limit 10`);
+    expect(across).toEqual(expected.rows.map((r) => BigInt(r.s)));
   });
 });
