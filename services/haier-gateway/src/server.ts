@@ -12,6 +12,7 @@ import { ENDPOINTS } from './endpoints';
 import { toConnectError as upstreamToConnectError, UpstreamError } from './errors';
 import type { HaierApi } from './haier-api';
 import { MalformedRecord } from './mapping';
+import { GateClosed } from './rate-gate';
 import type { TokenManager } from './token-manager';
 import { checkChunkSize, checkOrderCode, checkProductCodes, checkStockQuery, InvalidInput } from './validation';
 
@@ -32,6 +33,7 @@ export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetrie
     return toConnectError(new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code));
   }
   if (err instanceof UpstreamError) return toConnectError(upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries }));
+  if (err instanceof GateClosed) return toConnectError(new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable));
   if (err instanceof MalformedRecord)
     return toConnectError(new ConnectError(`Haier's ${endpoint?.name ?? ''} answer could not be read (${err.message}): report it to Haier if it persists`, Code.DataLoss));
   return toConnectError(err);

@@ -1,5 +1,6 @@
 // Every HTTP exchange with Haier goes through here: one keep-alive connection pool (undici),
-// one rate limiter (bottleneck) in front of every business call including retries, retries
+// a concurrency cap (bottleneck) and one rate gate (rate-gate.ts) in front of every business
+// call including retries, retries
 // with back-off (cockatiel), the shared token (with one refresh + retry on 401), the answer
 // envelope, and one log line and one counter per exchange. Secrets never reach a log line.
 import type { Readable } from 'node:stream';
@@ -14,6 +15,7 @@ import { loggableBody } from './endpoints';
 import { businessError, unwrapEnvelope } from './envelope';
 import { UpstreamError, type UpstreamFault } from './errors';
 import { ListBusinessError, ListStreamError, streamListBatches } from './list-stream';
+import { RateGate } from './rate-gate';
 import { parseRetryAfter, upstreamRetryPolicy } from './retry-policy';
 import { extractToken, TokenManager, type FetchedToken, type Token } from './token-manager';
 import { outcomeOf, UsageCounters } from './usage';
@@ -74,6 +76,7 @@ export class UpstreamClient {
   readonly usage: UsageCounters;
   private readonly agent: Agent;
   private readonly limiter: Bottleneck;
+  private readonly gate: RateGate;
   private readonly policy: RetryPolicy;
   private readonly config: GatewayConfig;
   private readonly logger: Logger;
@@ -87,8 +90,10 @@ export class UpstreamClient {
     this.base = new URL(this.config.HAIER_BASE_URL);
     this.tokenUrl = new URL(this.config.HAIER_TOKEN_URL);
     this.agent = new Agent({ connections: this.config.HAIER_MAX_CONCURRENCY, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
-    // minTime spaces call starts so that no 1-second window holds more than the rate.
-    this.limiter = new Bottleneck({ minTime: Math.ceil(1000 / this.config.HAIER_RATE_LIMIT), maxConcurrent: this.config.HAIER_MAX_CONCURRENCY });
+    // Bottleneck caps the calls in flight; the gate (taken inside a slot, right before the
+    // exchange starts) keeps every 1-second window within HAIER_RATE_LIMIT.
+    this.limiter = new Bottleneck({ maxConcurrent: this.config.HAIER_MAX_CONCURRENCY });
+    this.gate = new RateGate({ rate: this.config.HAIER_RATE_LIMIT });
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
     this.tokens = new TokenManager({
       fetchToken: () => this.fetchTokenWithRetries(),
@@ -181,6 +186,7 @@ export class UpstreamClient {
   /** One exchange through the rate limiter, logged and counted. */
   private async limited(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, meta: CallMeta): Promise<Exchange & Judged> {
     return this.limiter.schedule(async () => {
+      await this.gate.take();
       const started = performance.now();
       try {
         const ex = await this.exchange(this.url(endpoint), body, token);
@@ -261,6 +267,7 @@ export class UpstreamClient {
 
   private limitedOpen(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number): Promise<OpenExchange> {
     return this.limiter.schedule(async () => {
+      await this.gate.take();
       const started = performance.now();
       try {
         const res = await this.agent.request({
@@ -355,10 +362,11 @@ export class UpstreamClient {
 
   /** Upstream queue depth (calls waiting for the limiter), for diagnostics. */
   queued(): number {
-    return this.limiter.counts().QUEUED + this.limiter.counts().RECEIVED;
+    return this.limiter.counts().QUEUED + this.limiter.counts().RECEIVED + this.gate.waiting();
   }
 
   async close(): Promise<void> {
+    this.gate.close();
     await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
     await this.agent.close();
   }
