@@ -10,6 +10,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { deleteStreams, ensureStreams, startPublisher, streamSpecs } from '../src/events';
 import { ormCursorStore, type CursorStore } from '../src/events/cursor-store';
+import { createManagedNats } from '../src/events/nats-connection';
+import { Relay } from '../src/events/relay';
 import { startCatalogProcess, type CatalogProcess } from './support/processes';
 import { allMessages, msgIdOf, productEvent, streamCount } from './support/streams';
 import { syncOrm } from './support/sync-db';
@@ -216,6 +218,72 @@ describe('event publisher', () => {
     expect(last.run?.id).toBe(runId);
     expect(last.run?.status).toBe(sync.RunStatus.SUCCESS);
     expect(msgs[0]!.header?.get('content-type')).toContain('haiersync.events.v1.RunEvent');
+  });
+});
+
+describe('relay paging', () => {
+  test('the run outbox longer than a page, crossing 9->10 and 99->100: every row once, in seq order', async () => {
+    const prefix = newPrefix();
+    const conn = orm.em.getConnection();
+    const before = await cursorOf('runs');
+    const runId = uniqueId('long');
+    const data = Buffer.from(toBinary(events.RunEventSchema, create(events.RunEventSchema, { run: create(sync.RunSchema, { id: runId }) })));
+    for (let i = 1; i <= 120; i++) {
+      await conn.execute('insert into sync.run_events (subject, msg_id, payload) values (?, ?, ?)', ['sync.run.progress', `run:${runId}:progress:${i}`, data]);
+    }
+    const head = BigInt((await conn.execute<{ s: string }[]>('select max(seq)::text as s from sync.run_events'))[0]!.s);
+    const pub = startPublisher({ catalog: cat.client, orm, natsUrl: TEST_NATS_URL, subjectPrefix: prefix, logger, relays: ['runs'], pageSize: 25, idlePollMs: 50, gapWaitMs: 60_000 });
+    try {
+      await waitFor(async () => (await cursorOf('runs')) === head, { timeoutMs: 60_000, what: 'the runs relay to reach the head' });
+    } finally {
+      await pub.stop();
+    }
+    expect(before).toBeLessThan(10n); // the pages crossed 9 -> 10 and 99 -> 100
+    const msgs = await allMessages(jsm, streamSpecs(prefix).sync.name);
+    expect(msgs.map(msgIdOf)).toEqual(Array.from({ length: 120 }, (_, i) => `run:${runId}:progress:${i + 1}`));
+  });
+
+  test('a full page answered out of order: the relay waits at the first missing seq instead of skipping it', async () => {
+    const prefix = newPrefix();
+    // a log of seqs 1..30 that answers in text order (the wrong order some SQL gives)
+    const all = Array.from({ length: 30 }, (_, i) => BigInt(i + 1));
+    let fixed = false;
+    const source = {
+      name: 'scripted',
+      async read(after: bigint, limit: number) {
+        const rest = all.filter((s) => s > after);
+        const page = (fixed ? rest : [...rest].sort((a, b) => a.toString().localeCompare(b.toString()))).slice(0, limit);
+        // the source says it cannot vouch for gaps (what catalogChangeSource says of a full page out of order)
+        const untrusted = !fixed && page.length >= limit;
+        return {
+          headSeq: 30n,
+          items: [...page].sort((a, b) => Number(a - b)).map((seq) => ({ seq, messages: [{ subject: `${prefix}catalog.product.updated`, data: new Uint8Array([Number(seq)]), msgId: `S:${seq}`, contentType: 'x' }] })),
+          ...(untrusted ? { untrustedGaps: 'out of order' } : {}),
+        };
+      },
+    };
+    let stored = 0n;
+    const store = { load: async () => stored, save: async (_n: string, s: bigint) => void (stored = s) };
+    const nats = createManagedNats({ url: TEST_NATS_URL, logger });
+    await ensureStreams((await nats.ready())!, { prefix, duplicateWindowS: 60, maxAgeH: 1, maxBytes: -1 });
+    const relay = new Relay(source, store, nats, logger, { pageSize: 10, idlePollMs: 20, publishTimeoutMs: 5_000, persistEvery: 5, gapWaitMs: 100, prepare: async () => undefined });
+    const abort = new AbortController();
+    const done = relay.run(abort.signal);
+    try {
+      // page after 0 in text order: 1,10..18 -> only 1 is provably next; then after 1: 10..19 (2 is missing) -> wait
+      await waitFor(() => stored === 1n, { timeoutMs: 10_000, what: 'seq 1' });
+      await new Promise((r) => setTimeout(r, 1_000)); // ten times the gap wait: still no skip
+      expect(stored).toBe(1n);
+      // the log answers correctly again: everything flows, nothing was skipped
+      fixed = true;
+      await waitFor(() => stored === 30n, { timeoutMs: 20_000, what: 'all 30' });
+    } finally {
+      abort.abort();
+      await done;
+      await nats.close();
+    }
+    const msgs = await allMessages(jsm, streamSpecs(prefix).catalog.name);
+    expect(msgs.map(msgIdOf)).toEqual(all.map((s) => `S:${s}`));
   });
 });
 

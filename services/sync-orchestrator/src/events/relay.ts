@@ -41,6 +41,7 @@ export class Relay {
   private lastError?: string;
   private lastErrorAt?: Date;
   private readonly gap: GapState = {};
+  private untrustedWarnings = 0;
 
   constructor(
     private readonly source: RelaySource,
@@ -97,9 +98,12 @@ export class Relay {
 
   /** One page. Answers whether anything was published. */
   private async pass(js: JetStreamClient, signal: AbortSignal): Promise<boolean> {
-    const { items, headSeq } = await this.source.read(this.cursor, this.opts.pageSize);
+    const { items, headSeq, untrustedGaps } = await this.source.read(this.cursor, this.opts.pageSize);
+    if (untrustedGaps !== undefined && this.untrustedWarnings++ % 100 === 0) {
+      this.log.error({ relay: this.source.name, cursor: this.cursor.toString() }, untrustedGaps);
+    }
     this.headSeq = headSeq > this.headSeq ? headSeq : this.headSeq;
-    const n = contiguousCount(this.cursor, items.map((i) => i.seq), this.gap, Date.now(), this.opts.gapWaitMs);
+    const n = contiguousCount(this.cursor, items.map((i) => i.seq), this.gap, Date.now(), untrustedGaps !== undefined ? Number.POSITIVE_INFINITY : this.opts.gapWaitMs);
     if (n === 0) {
       if (items.length > 0) await sleep(Math.min(50, this.opts.idlePollMs), signal);
       return false;
