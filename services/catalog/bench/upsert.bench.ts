@@ -5,7 +5,8 @@
 //   (c) the same 50,000 with 5% of them changed (a price change each)
 //   (d) raw `INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE` of the same rows, same batches,
 //       straight to Postgres with pg, into a scratch table shaped like catalog.product
-// (a) and (d) alternate batch by batch so that both see the same load on a shared machine.
+// (a) and (d) alternate batch by batch so that both see the same load on a shared machine; (d0) is
+// (d) into a scratch table without the foreign keys to category and brand, for reference.
 //
 // The catalog server runs in its own process by default (as deployed: `node src/main.ts`, gRPC
 // over loopback HTTP/2); BENCH_SERVER=inprocess runs it in the bench's process instead.
@@ -216,7 +217,7 @@ async function startServer(databaseUrl: string): Promise<{ url: string; stop(): 
   };
 }
 
-const RAW_SQL = `insert into bench_raw.product (code, product_model, name, category_id, brand_id, product_image_url, product_page_urls,
+const rawSql = (table: string) => `insert into bench_raw.${table} (code, product_model, name, category_id, brand_id, product_image_url, product_page_urls,
     supply_price, invoice_price, market_price, stock_rebate, rebate_money, rebate_type, is_sales, no_sales_reason, display_price,
     content_hash, last_synced_at)
   select x.*, now() from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::jsonb[], $8::numeric[],
@@ -226,18 +227,32 @@ const RAW_SQL = `insert into bench_raw.product (code, product_model, name, categ
     supply_price = excluded.supply_price, invoice_price = excluded.invoice_price, market_price = excluded.market_price,
     stock_rebate = excluded.stock_rebate, rebate_money = excluded.rebate_money, rebate_type = excluded.rebate_type,
     is_sales = excluded.is_sales, no_sales_reason = excluded.no_sales_reason, display_price = excluded.display_price,
-    content_hash = excluded.content_hash, version = bench_raw.product.version + 1, last_synced_at = now(), updated_at = now()`;
+    content_hash = excluded.content_hash, version = bench_raw.${table}.version + 1, last_synced_at = now(), updated_at = now()`;
 
-/** (d): the same rows as typed arrays, one statement per batch, into a scratch copy of catalog.product (same columns and indexes). */
+/**
+ * (d): the same rows as typed arrays, one statement per batch, into a scratch copy of
+ * catalog.product: same columns, defaults, checks and indexes, and (unless `foreignKeys` is
+ * false) the same foreign keys to catalog.category and catalog.brand.
+ */
 class RawBaseline {
   private readonly cat = new Map<string, string>();
   private readonly brand = new Map<string, string>();
-  constructor(private readonly pg: PgClient) {}
+  private readonly sql: string;
+  constructor(
+    private readonly pg: PgClient,
+    private readonly table: string,
+    private readonly foreignKeys: boolean,
+  ) {
+    this.sql = rawSql(table);
+  }
 
   async setup(): Promise<void> {
     await this.pg.query(`create schema if not exists bench_raw`);
-    await this.pg.query(`drop table if exists bench_raw.product`);
-    await this.pg.query(`create table bench_raw.product (like catalog.product including defaults including constraints including indexes)`);
+    await this.pg.query(`drop table if exists bench_raw.${this.table}`);
+    await this.pg.query(`create table bench_raw.${this.table} (like catalog.product including defaults including constraints including indexes)`);
+    if (this.foreignKeys) {
+      await this.pg.query(`alter table bench_raw.${this.table} add foreign key (category_id) references catalog.category(id), add foreign key (brand_id) references catalog.brand(id)`);
+    }
   }
 
   /** Category and brand ids as the catalog assigned them (untimed: (d) gets ids for free). */
@@ -250,7 +265,7 @@ class RawBaseline {
 
   async write(rows: readonly Spec[]): Promise<void> {
     const col = <T>(f: (s: Spec) => T) => rows.map(f);
-    await this.pg.query(RAW_SQL, [
+    await this.pg.query(this.sql, [
       col((s) => s.code),
       col((s) => s.model),
       col((s) => s.name || s.model || s.code),
@@ -272,9 +287,9 @@ class RawBaseline {
   }
 
   async finish(expected: number): Promise<void> {
-    const n = await this.pg.query<{ n: string }>(`select count(*)::text as n from bench_raw.product`);
+    const n = await this.pg.query<{ n: string }>(`select count(*)::text as n from bench_raw.${this.table}`);
     if (Number(n.rows[0]!.n) !== expected) throw new Error(`raw baseline stored ${n.rows[0]!.n} rows, expected ${expected}`);
-    await this.pg.query(`drop schema bench_raw cascade`);
+    await this.pg.query(`drop table bench_raw.${this.table}`);
   }
 }
 
@@ -305,20 +320,28 @@ async function main(): Promise<void> {
 
     // (a) and (d) run interleaved batch by batch, so both see the same machine load
     console.log('');
-    const raw = new RawBaseline(pg);
+    const raw = new RawBaseline(pg, 'product', true);
+    const rawNoFk = new RawBaseline(pg, 'product_nofk', false);
     await raw.setup();
+    await rawNoFk.setup();
     const specBatches = chunks(specs, BATCH);
     const meterA = new Meter(`(a) UpsertProducts, ${TOTAL} new (gRPC)`, TOTAL);
     const meterD = new Meter('(d) raw unnest insert … on conflict (pg)', TOTAL);
+    const meterD0 = new Meter('(d0) same, scratch table without foreign keys', TOTAL);
     let created = 0;
     for (let i = 0; i < inputs.length; i++) {
       created += (await meterA.time(() => send(inputs[i]!, 'bench-a'))).created;
       await raw.ids(specBatches[i]!);
+      await rawNoFk.ids(specBatches[i]!);
       await meterD.time(() => raw.write(specBatches[i]!));
+      await meterD0.time(() => rawNoFk.write(specBatches[i]!));
     }
     const a = meterA.result();
     const d = meterD.result();
+    const d0 = meterD0.result();
     await raw.finish(TOTAL);
+    await rawNoFk.finish(TOTAL);
+    await pg.query(`drop schema bench_raw cascade`);
     const afterA = await counts(pg);
     check(created === TOTAL && afterA.products === TOTAL && afterA.log === TOTAL && afterA.versions === TOTAL, `(a) created ${TOTAL} products, ${TOTAL} change-log rows, every version 1`);
     await pg.query(`vacuum analyze`);
@@ -351,8 +374,9 @@ async function main(): Promise<void> {
     check(afterC.log - afterB.log === expectChanged && afterC.versions - afterB.versions === expectChanged, `(c) one change-log row and one version bump per changed product`);
 
     const ratio = Math.round((a.productsPerSecond / d.productsPerSecond) * 100) / 100;
+    const ratioNoFk = Math.round((a.productsPerSecond / d0.productsPerSecond) * 100) / 100;
     console.log('');
-    console.log(`  ratio (a)/(d) = ${ratio}  (target >= 0.5) ${ratio >= 0.5 ? 'MET' : 'BELOW TARGET'}`);
+    console.log(`  ratio (a)/(d) = ${ratio}  (target >= 0.5) ${ratio >= 0.5 ? 'MET' : 'BELOW TARGET'};  (a)/(d0) without foreign keys = ${ratioNoFk}`);
     console.log(`  (b) wrote 0 rows: ${written} row versions (xmin), ${tupleDelta} tuples (pg_stat), change log +${afterB.log - afterA.log}`);
     console.log(`  checks passed: ${checks.length}`);
     const figures = {
@@ -361,9 +385,10 @@ async function main(): Promise<void> {
       products: TOTAL,
       batch: BATCH,
       server: MODE,
-      phases: [a, b, c, d],
-      interleaved: 'a and d alternate batch by batch',
+      phases: [a, b, c, d, d0],
+      interleaved: 'a, d and d0 alternate batch by batch',
       ratioAtoD: ratio,
+      ratioAtoDWithoutForeignKeys: ratioNoFk,
       target: 0.5,
       unchangedWrites: { rowVersions: written, statTuples: tupleDelta, changeLogRows: afterB.log - afterA.log },
       changed: { expected: expectChanged, updated, changeLogRows: afterC.log - afterB.log, priceHistoryRows: afterC.history - afterB.history },
@@ -372,7 +397,7 @@ async function main(): Promise<void> {
     const dir = join(__dirname, '..', '..', '..', 'bench-results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `catalog-upsert-figures${MODE === 'inprocess' ? '-inprocess' : ''}.json`), JSON.stringify(figures, null, 2));
-    console.log(JSON.stringify({ ratioAtoD: ratio, perSecond: Object.fromEntries(figures.phases.map((p) => [p.phase.slice(0, 3), p.productsPerSecond])) }));
+    console.log(JSON.stringify({ ratioAtoD: ratio, ratioAtoD0: ratioNoFk, perSecond: Object.fromEntries(figures.phases.map((p) => [p.phase.split(' ')[0], p.productsPerSecond])) }));
   } finally {
     await pg.end().catch(() => undefined);
     await server?.stop();

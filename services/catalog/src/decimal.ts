@@ -61,7 +61,8 @@ export function fromScaled(v: bigint): string {
 
 export function decimalEquals(a: string | null, b: string | null): boolean {
   if (a === null || b === null) return a === b;
-  return toScaled(a) === toScaled(b);
+  // same text is the same value (the common case: both canonical); otherwise compare by value
+  return a === b || toScaled(a) === toScaled(b);
 }
 
 export function compareDecimals(a: string, b: string): number {
