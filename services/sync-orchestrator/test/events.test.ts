@@ -8,6 +8,7 @@ import { createLogger } from '@haier-sync/runtime';
 import { createTestDatabase, startTestTracing, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase, type TestTracing } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
+import { Client as PgClient } from 'pg';
 import { deleteStreams, ensureStreams, startPublisher, streamSpecs } from '../src/events';
 import { ormCursorStore, type CursorStore } from '../src/events/cursor-store';
 import { createManagedNats } from '../src/events/nats-connection';
@@ -241,6 +242,45 @@ describe('relay paging', () => {
     expect(before).toBeLessThan(10n); // the pages crossed 9 -> 10 and 99 -> 100
     const msgs = await allMessages(jsm, streamSpecs(prefix).sync.name);
     expect(msgs.map(msgIdOf)).toEqual(Array.from({ length: 120 }, (_, i) => `run:${runId}:progress:${i + 1}`));
+  });
+
+  test('the run outbox: a seq held by a slow uncommitted writer is waited for, a burnt seq is passed once settled', async () => {
+    const prefix = newPrefix();
+    const conn = orm.em.getConnection();
+    const id = uniqueId('hole');
+    const data = Buffer.from(toBinary(events.RunEventSchema, create(events.RunEventSchema, { run: create(sync.RunSchema, { id }) })));
+    const insert = 'insert into sync.run_events (subject, msg_id, payload) values ($1, $2, $3) returning seq::text as seq';
+    const slow = new PgClient({ connectionString: db.url });
+    const burnt = new PgClient({ connectionString: db.url });
+    await Promise.all([slow.connect(), burnt.connect()]);
+    try {
+      // 1: a writer takes a seq and does not commit yet
+      await slow.query('begin');
+      const held = BigInt((await slow.query<{ seq: string }>(insert, ['sync.run.started', `run:${id}:started`, data])).rows[0]!.seq);
+      // 2: a later event commits first
+      await conn.execute('insert into sync.run_events (subject, msg_id, payload) values (?, ?, ?)', ['sync.run.progress', `run:${id}:progress:1`, data]);
+      // 3: a seq burnt by a rolled-back writer, then 4: another committed event
+      await burnt.query('begin');
+      await burnt.query(insert, ['sync.run.progress', `run:${id}:progress:rolled-back`, data]);
+      await burnt.query('rollback');
+      await conn.execute('insert into sync.run_events (subject, msg_id, payload) values (?, ?, ?)', ['sync.run.completed', `run:${id}:completed`, data]);
+
+      const pub = startPublisher({ catalog: cat.client, orm, natsUrl: TEST_NATS_URL, subjectPrefix: prefix, logger, relays: ['runs'], idlePollMs: 50, gapWaitMs: 100 });
+      try {
+        // far longer than the time-based gap wait: the relay must still be waiting before the held seq
+        await new Promise((r) => setTimeout(r, 3_000));
+        expect(await cursorOf('runs')).toBe(held - 1n);
+        await slow.query('commit');
+        await waitFor(async () => (await cursorOf('runs')) === held + 3n, { timeoutMs: 30_000, what: 'the relay to pass the settled hole' });
+      } finally {
+        await pub.stop();
+      }
+      const msgs = await allMessages(jsm, streamSpecs(prefix).sync.name);
+      expect(msgs.map(msgIdOf)).toEqual([`run:${id}:started`, `run:${id}:progress:1`, `run:${id}:completed`]);
+    } finally {
+      await slow.query('rollback').catch(() => undefined);
+      await Promise.all([slow.end(), burnt.end()]);
+    }
   });
 
   test('a full page answered out of order: the relay waits at the first missing seq instead of skipping it', async () => {

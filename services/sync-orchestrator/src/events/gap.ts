@@ -12,7 +12,8 @@ export interface GapState {
  * How many of `seqs` (ascending, all > cursor) may be relayed now. Mutates `state` to remember
  * the hole being waited for.
  */
-export function contiguousCount(cursor: bigint, seqs: bigint[], state: GapState, now: number, waitMs: number): number {
+export function contiguousCount(cursor: bigint, seqs: bigint[], state: GapState, now: number, waitMs: number | ((missing: bigint) => number)): number {
+  const waitFor = typeof waitMs === 'number' ? () => waitMs : waitMs;
   let expected = cursor + 1n;
   let n = 0;
   for (const s of seqs) {
@@ -26,7 +27,7 @@ export function contiguousCount(cursor: bigint, seqs: bigint[], state: GapState,
       state.missing = expected;
       state.since = now;
     }
-    if (now - (state.since ?? now) >= waitMs) {
+    if (now - (state.since ?? now) >= waitFor(expected)) {
       n++;
       expected = s + 1n;
       state.missing = undefined;

@@ -98,12 +98,13 @@ export class Relay {
 
   /** One page. Answers whether anything was published. */
   private async pass(js: JetStreamClient, signal: AbortSignal): Promise<boolean> {
-    const { items, headSeq, untrustedGaps } = await this.source.read(this.cursor, this.opts.pageSize);
+    const { items, headSeq, untrustedGaps, holeWaitMs } = await this.source.read(this.cursor, this.opts.pageSize);
     if (untrustedGaps !== undefined && this.untrustedWarnings++ % 100 === 0) {
       this.log.error({ relay: this.source.name, cursor: this.cursor.toString() }, untrustedGaps);
     }
     this.headSeq = headSeq > this.headSeq ? headSeq : this.headSeq;
-    const n = contiguousCount(this.cursor, items.map((i) => i.seq), this.gap, Date.now(), untrustedGaps !== undefined ? Number.POSITIVE_INFINITY : this.opts.gapWaitMs);
+    const wait = untrustedGaps !== undefined ? Number.POSITIVE_INFINITY : (holeWaitMs ?? this.opts.gapWaitMs);
+    const n = contiguousCount(this.cursor, items.map((i) => i.seq), this.gap, Date.now(), wait);
     if (n === 0) {
       if (items.length > 0) await sleep(Math.min(50, this.opts.idlePollMs), signal);
       return false;
@@ -114,8 +115,8 @@ export class Relay {
       const expected = (i === 0 ? this.cursor : items[i - 1]!.seq) + 1n;
       if (item.seq > expected) {
         this.log.warn(
-          { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString(), waited_ms: this.opts.gapWaitMs },
-          'a sequence gap in the log stayed empty (a rolled-back write); moving past it',
+          { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString() },
+          'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
         );
       }
       for (const m of item.messages) {

@@ -27,6 +27,8 @@ export interface SourcePage {
    * order and filled the page, so rows may be missing from it): the relay then never skips a gap.
    */
   untrustedGaps?: string;
+  /** How long the relay may wait for a missing seq before moving past it (default: its gapWaitMs). */
+  holeWaitMs?: (missing: bigint) => number;
 }
 
 export function catalogChangeSource(client: Client<typeof catalog.CatalogService>, prefix: string, rule: LowStockRule): RelaySource {
@@ -59,7 +61,34 @@ interface RunEventRow {
   payload: Buffer;
 }
 
-export function runEventsSource(orm: MikroORM, prefix: string): RelaySource {
+/** A hole in a bigserial log and the snapshot it was first seen in. */
+interface WatchedHole {
+  seq: bigint;
+  /** pg_snapshot_xmax when first seen: every transaction that could still fill the hole has an xid below it. */
+  xmax: bigint;
+  since: number;
+}
+
+/** The first seq missing from a page read after `afterSeq`, if any. */
+export function firstMissing(afterSeq: bigint, seqs: bigint[]): bigint | undefined {
+  let expected = afterSeq + 1n;
+  for (const s of seqs) {
+    if (s !== expected) return expected;
+    expected = s + 1n;
+  }
+  return undefined;
+}
+
+/**
+ * The run_events outbox. Its writers are concurrent transactions, so seq 12 can be visible while
+ * seq 11 is still uncommitted, and a conflicting insert burns a seq for good. A hole is moved past
+ * only once every transaction that was running when it was first seen has ended (the snapshot's
+ * xmin passed the xmax seen then): nothing in flight is skipped, however slow its commit.
+ */
+export function runEventsSource(orm: MikroORM, prefix: string, opts: { minHoleWaitMs?: number; maxHoleWaitMs?: number } = {}): RelaySource {
+  let hole: WatchedHole | undefined;
+  const minWait = opts.minHoleWaitMs ?? 1_000;
+  const maxWait = opts.maxHoleWaitMs ?? 600_000;
   return {
     name: 'runs',
     async read(afterSeq, limit) {
@@ -69,8 +98,27 @@ export function runEventsSource(orm: MikroORM, prefix: string): RelaySource {
         [afterSeq.toString(), limit],
       );
       const head = await conn.execute<{ head: string | null }[]>('select max(seq)::text as head from sync.run_events');
+      const seqs = rows.map((r) => BigInt(r.seq));
+      const missing = firstMissing(afterSeq, seqs);
+      let settled = false;
+      if (missing !== undefined) {
+        // taken after the rows were read: conservative (a later xmax only waits longer)
+        const snap = await conn.execute<{ xmin: string; xmax: string }[]>(
+          'select pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax',
+        );
+        const xmin = BigInt(snap[0]!.xmin);
+        const xmax = BigInt(snap[0]!.xmax);
+        // and at least minHoleWaitMs: a writer between nextval() and its first write has no xid yet
+        if (hole?.seq === missing) settled = xmin >= hole.xmax && Date.now() - hole.since >= minWait;
+        else hole = { seq: missing, xmax, since: Date.now() };
+      } else {
+        hole = undefined;
+      }
+      const settledSeq = settled ? missing : undefined;
       return {
         headSeq: BigInt(head[0]?.head ?? '0'),
+        // a settled hole is passed at once; an unsettled one waits (up to maxWait, a guard against a stuck transaction)
+        holeWaitMs: (m: bigint) => (m === settledSeq ? 0 : maxWait),
         items: rows.map((r) => ({
           seq: BigInt(r.seq),
           messages: [{ subject: runSubject(prefix, r.subject), data: new Uint8Array(r.payload), msgId: r.msg_id, contentType: CONTENT_TYPES.runEvent }],
