@@ -98,3 +98,28 @@ test('NATS stopped while changes are produced, then started again: every event a
     await nc.close();
   }
 });
+
+test('the publisher starts while NATS is down: it keeps trying, creates the streams when NATS comes up, and sends the backlog', async () => {
+  const prefix = 'late.';
+  const stream = streamSpecs(prefix).catalog.name;
+  const cursor = () => ormCursorStore(orm).load('catalog');
+  const start = await cursor();
+  await nats.stop();
+  const pub = startPublisher({ catalog: cat.client, orm, natsUrl: nats.url, subjectPrefix: prefix, logger, relays: ['catalog'], idlePollMs: 50 });
+  try {
+    await cat.client.upsertProducts({ products: ['LT0001', 'LT0002', 'LT0003'].map((c) => product(c, '55')), runId: 'late' });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await cursor()).toBe(start);
+    await nats.start();
+    await waitFor(async () => (await cursor()) === start + 3n, { timeoutMs: 60_000, intervalMs: 200, what: 'the backlog after NATS came up' });
+  } finally {
+    await pub.stop();
+  }
+  const nc = await connect({ servers: nats.url });
+  try {
+    const msgs = await allMessages(await nc.jetstreamManager(), stream);
+    expect(msgs.map(msgIdOf)).toEqual(['LT0001:1', 'LT0002:1', 'LT0003:1']);
+  } finally {
+    await nc.close();
+  }
+});
