@@ -97,3 +97,20 @@ describe('cli output', () => {
     expect(out).toEqual(['✓ x\n']);
   });
 });
+
+describe('cli progress bar (terminal)', () => {
+  it('draws the bar with batches and counts on stderr, and verbose lines above it', () => {
+    const chunks: string[] = [];
+    const err = { isTTY: true, columns: 160, write: (s: string) => (chunks.push(String(s)), true), on: () => err, once: () => err, removeListener: () => err } as unknown as NodeJS.WritableStream;
+    const out = { isTTY: true, write: (s: string) => (chunks.push(String(s)), true) } as unknown as NodeJS.WritableStream;
+    const view = createProgress('bar', { out, err });
+    view.update(run({ status: sync.RunStatus.PROCESSING, failedItems: [] }));
+    view.line('✓ Fridge (A1) created');
+    view.update(run({ status: sync.RunStatus.SUCCESS, counts: { batchesTotal: 6n, batchesDone: 6n, created: 120n }, failedItems: [] }));
+    view.stop();
+    const text = chunks.join('');
+    expect(text).toContain('✓ Fridge (A1) created');
+    expect(text.indexOf('✓ Fridge (A1) created')).toBeLessThan(text.lastIndexOf('SUCCESS'));
+    expect(text).toMatch(/SUCCESS +\[[█░]+\] 100% \| batches 6\/6 \| 120 new, 0 upd, 0 same, 0 failed \| 0 calls/);
+  });
+});

@@ -103,6 +103,8 @@ function barView(streams: Streams, startedAt: number): ProgressView {
       else streams.out.write(`${t}\n`);
     },
     stop() {
+      // a last render flushes the lines logged since the previous frame (stop() alone drops them)
+      if (bar) multi.update();
       multi.stop();
     },
   };
