@@ -1,5 +1,6 @@
 // A Connect server speaking gRPC (and gRPC-Web, Connect) over cleartext HTTP/2, with
 // tracing and logging interceptors, the standard health service and a graceful close.
+import { setMaxListeners } from 'node:events';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
@@ -36,6 +37,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const { logger } = opts;
   const closing = new AbortController(); // health turns NOT_SERVING, Watch streams end
   const shutdown = new AbortController(); // grace expired: handlers' signals abort
+  // Every call in flight links its signal to these (one listener each): no listener limit.
+  setMaxListeners(0, closing.signal, shutdown.signal);
   const serviceNames = new Set<string>();
 
   const handler = connectNodeAdapter({
