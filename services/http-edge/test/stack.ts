@@ -28,6 +28,10 @@ export interface EdgeStackOptions {
   sim?: SimOptions;
   /** Extra edge environment (EDGE_RATE_LIMIT, EDGE_CORS_ORIGINS, EDGE_BOOTSTRAP_ADMIN_KEY, ...). */
   edgeEnv?: Record<string, string>;
+  /** Extra gateway environment (HAIER_* account and secrets; the simulator must agree: pass sim.credentials). */
+  gatewayEnv?: Record<string, string>;
+  /** A password put into every service's DATABASE_URL (Postgres trusts loopback, so any value works): for secret checks. */
+  dbPassword?: string;
   /** Extra orchestrator environment (SYNC_*). */
   syncEnv?: Record<string, string>;
   /** Start the sync orchestrator (default true). Without it the sync routes answer 503. */
@@ -86,10 +90,11 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
   try {
     const db = await createTestDatabase('hs_edge');
     cleanups.push(() => db.drop());
+    const dbUrl = opts.dbPassword ? Object.assign(new URL(db.url), { password: opts.dbPassword }).toString() : db.url;
     const sim = await startSimulator({ quiet: true, size: 200, ...opts.sim });
     cleanups.push(() => sim.close());
 
-    const gwConfig = loadGatewayConfig({ HAIER_BASE_URL: sim.url, ...SIMULATOR_ACCOUNT, HAIER_TIMEOUT_MS: '5000' });
+    const gwConfig = loadGatewayConfig({ HAIER_BASE_URL: sim.url, ...SIMULATOR_ACCOUNT, HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv });
     const gwLogger = logger.child({ service: 'haier-gateway' });
     const gw = buildGateway(gwConfig, gwLogger, { backoff: { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0 });
     cleanups.push(() => gw.close());
@@ -97,7 +102,7 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
     cleanups.push(() => gwServer.close(1000));
 
     const catLogger = logger.child({ service: 'catalog' });
-    const cat = await buildCatalog({ databaseUrl: db.url, logger: catLogger, defaultCounty: '110101', poolMax: 10 });
+    const cat = await buildCatalog({ databaseUrl: dbUrl, logger: catLogger, defaultCounty: '110101', poolMax: 10 });
     cleanups.push(() => cat.close());
     const catServer = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, logger: catLogger });
     cleanups.push(() => catServer.close(1000));
@@ -109,7 +114,7 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
       const { startOrchestrator } = require('../../sync-orchestrator/src/app') as { startOrchestrator: StartOrchestrator };
       orchestrator = await startOrchestrator({
         env: {
-          DATABASE_URL: db.url,
+          DATABASE_URL: dbUrl,
           GATEWAY_URL: gwServer.url,
           CATALOG_URL: catServer.url,
           SYNC_SCHEDULER_ENABLED: 'false',
@@ -132,7 +137,7 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
     const printed: string[] = [];
     const edge = await startEdge({
       env: {
-        DATABASE_URL: db.url,
+        DATABASE_URL: dbUrl,
         GATEWAY_URL: gwServer.url,
         CATALOG_URL: catServer.url,
         SYNC_URL: syncUrl,
