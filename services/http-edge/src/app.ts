@@ -27,6 +27,7 @@ import { configRoutes } from './routes/configs';
 import { liveRoutes } from './routes/live';
 import { opsRoutes } from './routes/ops';
 import { syncRoutes } from './routes/sync';
+import { registerUi } from './ui-static';
 
 /** Bodies larger than this answer 413 (the largest legitimate body, a sync scope of 1,000 codes, is ~45 KiB). */
 export const BODY_LIMIT = 64 * 1024;
@@ -71,7 +72,7 @@ function swaggerUiLoadable(): boolean {
   }
 }
 
-const UNAUDITED = /^\/(healthz|readyz|metrics|favicon\.ico)$|^\/api\/docs/;
+const UNAUDITED = /^\/(healthz|readyz|metrics|favicon\.ico)?$|^\/api\/docs|^\/ui(\/|$)/;
 
 export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<FastifyInstance> {
   const { logger, orm } = deps;
@@ -193,6 +194,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   syncRoutes(app, ctx);
   configRoutes(app, ctx);
   adminRoutes(app, ctx);
+  registerUi(app);
 
   app.addHook('onClose', async () => {
     await auth.close();
