@@ -26,3 +26,14 @@ if ! port_open 127.0.0.1 "$NATS_PORT"; then
   wait_port 127.0.0.1 "$NATS_PORT" || { echo "NATS is not reachable on 127.0.0.1:$NATS_PORT. Install it (apt-get install nats-server) or point TEST_NATS_URL at one." >&2; exit 1; }
 fi
 echo "NATS: up on 127.0.0.1:$NATS_PORT"
+
+# The operator console's browser test drives Debian's Chromium (playwright-core, no bundled browser).
+CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "Chromium is missing; installing Debian's chromium for the browser test…"
+    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } || true
+  fi
+  [ -x "$CHROMIUM" ] || { echo "Chromium is not installed at $CHROMIUM. Install it (apt-get install chromium) or set CHROMIUM_PATH." >&2; exit 1; }
+fi
+echo "Chromium: $CHROMIUM"
