@@ -25,8 +25,10 @@ function role(v: string): Role {
   return v;
 }
 
-export function buildCli(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Command {
+export function buildCli(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), opts: { throwOnError?: boolean } = {}): Command {
   const program = new Command('haier-sync').description('haier-sync operator commands');
+  // set before the subcommands are added, so they inherit it (tests: throw instead of exiting)
+  if (opts.throwOnError) program.exitOverride().configureOutput({ writeErr: () => undefined });
   const keys = program.command('keys').description('API keys of the REST edge (roles: viewer, operator, admin)');
   keys
     .command('create')

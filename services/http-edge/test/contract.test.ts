@@ -1,0 +1,497 @@
+// The REST contract of every endpoint, over loopback against the real stack (simulator, gateway,
+// catalog, orchestrator, Postgres): status codes, answer shapes and the original's field names.
+import { readSse } from './sse';
+import { startEdgeStack, type EdgeStack } from './stack';
+
+let s: EdgeStack;
+let code: string; // a product code the simulator lists
+let runId: string; // the full run started through REST
+const COUNTY = '110101';
+
+beforeAll(async () => {
+  s = await startEdgeStack({ sim: { size: 120, latencyMs: 5 } });
+  const all = await s.request('GET', '/api/haier/products/', { key: s.keys.viewer });
+  code = all.json.data.find((p: { isSales: string }) => p.isSales === '1').productCode;
+}, 180_000);
+
+afterAll(async () => {
+  await s?.close();
+});
+
+const isoRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const decimalRe = /^-?\d+(\.\d+)?$/;
+
+function expectError(r: { status: number; json: { success: boolean; error: { code: string; message: string; field?: string } } }, status: number, field?: string) {
+  expect(r.status).toBe(status);
+  expect(r.json.success).toBe(false);
+  expect(typeof r.json.error.code).toBe('string');
+  expect(r.json.error.message.length).toBeGreaterThan(10);
+  if (field) expect(r.json.error.field).toBe(field);
+}
+
+describe('ops', () => {
+  test('GET /healthz answers 200 without a key', async () => {
+    const r = await s.request('GET', '/healthz');
+    expect(r.status).toBe(200);
+    expect(r.json.status).toBe('ok');
+  });
+
+  test('GET /readyz is 200 with every dependency checked', async () => {
+    const r = await s.request('GET', '/readyz');
+    expect(r.status).toBe(200);
+    expect(r.json.status).toBe('ready');
+    expect(Object.keys(r.json.checks).sort()).toEqual(['catalog', 'gateway', 'postgres', 'sync']);
+    for (const c of Object.values(r.json.checks) as Array<{ ok: boolean }>) expect(c.ok).toBe(true);
+  });
+
+  test('GET /metrics is Prometheus text with the request counters', async () => {
+    await s.request('GET', '/healthz');
+    const r = await s.request('GET', '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(r.text).toMatch(/edge_http_requests_total\{[^}]*route="\/healthz"[^}]*\} \d+/);
+    expect(r.text).toContain('edge_http_request_duration_seconds_bucket');
+  });
+
+  test('GET /api/docs/json is the OpenAPI document listing every route', async () => {
+    const r = await s.request('GET', '/api/docs/json');
+    expect(r.status).toBe(200);
+    expect(r.json.openapi).toMatch(/^3\./);
+    const paths = Object.keys(r.json.paths);
+    for (const p of [
+      '/api/haier/products/',
+      '/api/haier/prices/',
+      '/api/haier/stock/',
+      '/api/haier/balance/',
+      '/api/haier/logistics/',
+      '/api/haier/logs/',
+      '/api/haier/config/',
+      '/api/haier/config/{id}/test/',
+      '/api/haier/config/{id}/activate/',
+      '/api/haier/catalog/products/',
+      '/api/haier/catalog/products/{code}/',
+      '/api/haier/catalog/products/{code}/price-history/',
+      '/api/haier/catalog/categories/',
+      '/api/haier/catalog/brands/',
+      '/api/haier/catalog/products/{code}/sync-stock/',
+      '/api/haier/catalog/products/{code}/sync-price/',
+      '/api/haier/catalog/products/{code}/pinned-price/',
+      '/api/haier/sync/',
+      '/api/haier/sync/{id}/',
+      '/api/haier/sync/{id}/cancel/',
+      '/api/haier/sync/{id}/events/',
+      '/api/haier/keys/',
+      '/api/haier/audit/',
+    ]) {
+      expect(paths).toContain(p);
+    }
+  });
+
+  test('an unknown path is a 404 in the error shape', async () => {
+    const r = await s.request('GET', '/api/haier/nope/', { key: s.keys.viewer });
+    expectError(r, 404);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('live Haier surface (the original answer shapes)', () => {
+  test('GET /products/ with codes: {success, data:[...]} in Haier field names', async () => {
+    const r = await s.request('GET', `/api/haier/products/?product_codes=${code}`, { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.success).toBe(true);
+    expect(r.json.data).toHaveLength(1);
+    const p = r.json.data[0];
+    expect(p.productCode).toBe(code);
+    for (const k of ['productModel', 'productName', 'productGroupNamd', 'productBrandName', 'productImageUrl', 'productLageUrls', 'isSales', 'noSalesReason']) expect(p).toHaveProperty(k);
+    expect(['0', '1']).toContain(p.isSales);
+    expect(Array.isArray(p.productLageUrls)).toBe(true);
+  });
+
+  test('GET /products/ with more than 20 codes answers for all of them (the gateway batches)', async () => {
+    const all = await s.request('GET', '/api/haier/products/', { key: s.keys.viewer });
+    expect(all.json.data.length).toBeGreaterThanOrEqual(100);
+    const codes = all.json.data.slice(0, 45).map((p: { productCode: string }) => p.productCode);
+    const r = await s.request('GET', `/api/haier/products/?product_codes=${codes.join(',')}`, { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.data.map((p: { productCode: string }) => p.productCode).sort()).toEqual([...codes].sort());
+  });
+
+  test('GET /prices/ answers decimal strings; product_codes is required', async () => {
+    const r = await s.request('GET', `/api/haier/prices/?product_codes=${code}`, { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.success).toBe(true);
+    const p = r.json.data[0];
+    expect(p.productCode).toBe(code);
+    for (const k of ['supplyPrice', 'invoicePrice', 'marketPrice', 'stockRebatePolicy', 'rebateMoney', 'isSales']) expect(p).toHaveProperty(k);
+    expect(p.supplyPrice).toMatch(decimalRe);
+    expectError(await s.request('GET', '/api/haier/prices/', { key: s.keys.viewer }), 400, 'product_codes');
+    expectError(await s.request('GET', '/api/haier/prices/?product_codes=,,', { key: s.keys.viewer }), 400, 'product_codes');
+  });
+
+  test('GET /stock/ answers one product in one county; county_code must be 6 digits', async () => {
+    const r = await s.request('GET', `/api/haier/stock/?product_code=${code}&county_code=${COUNTY}`, { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.data).toMatchObject({ productCode: code, countyCode: COUNTY });
+    expect(Number.isInteger(r.json.data.stock)).toBe(true);
+    expect(Array.isArray(r.json.data.warehouses)).toBe(true);
+    const sum = r.json.data.warehouses.reduce((a: number, w: { stock: number }) => a + w.stock, 0);
+    expect(r.json.data.stock).toBe(sum);
+    expectError(await s.request('GET', `/api/haier/stock/?product_code=${code}&county_code=12345`, { key: s.keys.viewer }), 400, 'county_code');
+    expectError(await s.request('GET', `/api/haier/stock/?county_code=${COUNTY}`, { key: s.keys.viewer }), 400, 'product_code');
+  });
+
+  test('GET /balance/ answers the payer accounts', async () => {
+    const r = await s.request('GET', '/api/haier/balance/', { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.success).toBe(true);
+    expect(r.json.data.length).toBeGreaterThan(0);
+    expect(r.json.data[0].payerAccountBalance).toMatch(decimalRe);
+    expect(r.json.data[0]).toHaveProperty('payerAccountCode');
+  });
+
+  test('GET /logistics/ answers the three lists; order_code is required', async () => {
+    const r = await s.request('GET', '/api/haier/logistics/?order_code=SO.20190106.000003&member_id=42', { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(Object.keys(r.json.data).sort()).toEqual(['getAllLogisticsInfoByOrderCode', 'getStockDeliveryLogisticsRecord', 'getStockDeliveryLogisticsRecordThirdparty']);
+    expect(r.json.data.getAllLogisticsInfoByOrderCode.length).toBeGreaterThan(0);
+    expectError(await s.request('GET', '/api/haier/logistics/', { key: s.keys.viewer }), 400, 'order_code');
+  });
+
+  test('when Haier fails the answer is 502/503/504 with success:false, never 200 with null data', async () => {
+    s.sim.control.faults({ rate500: 1 });
+    try {
+      const r = await s.request('GET', '/api/haier/balance/', { key: s.keys.viewer });
+      expect([502, 503, 504]).toContain(r.status);
+      expect(r.json.success).toBe(false);
+    } finally {
+      s.sim.control.clearFaults();
+    }
+  });
+
+  test('GET /logs/ is {count, results} with labels and duration; live calls are recorded', async () => {
+    const r = await s.request('GET', '/api/haier/logs/?limit=200', { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(Object.keys(r.json).sort()).toEqual(['count', 'results']);
+    expect(r.json.count).toBeGreaterThanOrEqual(r.json.results.length);
+    const types = new Set(r.json.results.map((e: { sync_type: string }) => e.sync_type));
+    for (const t of ['PRODUCTS', 'PRICES', 'STOCK', 'LOGISTICS', 'MANUAL']) expect(types).toContain(t);
+    const e = r.json.results.find((x: { sync_type: string }) => x.sync_type === 'PRICES');
+    expect(e).toMatchObject({ sync_type_display: 'Price sync', status: 'SUCCESS', status_display: 'Success' });
+    for (const k of ['message', 'total_count', 'success_count', 'failed_count', 'started_at', 'completed_at', 'duration']) expect(e).toHaveProperty(k);
+    expect(typeof e.duration).toBe('number');
+    expect(e.started_at).toMatch(isoRe);
+    // the failed balance call is logged as FAILED
+    expect(r.json.results.some((x: { sync_type: string; status: string }) => x.sync_type === 'MANUAL' && x.status === 'FAILED')).toBe(true);
+    // filters and the limit bound
+    const f = await s.request('GET', '/api/haier/logs/?sync_type=PRICES&status=SUCCESS&limit=1', { key: s.keys.viewer });
+    expect(f.status).toBe(200);
+    expect(f.json.results).toHaveLength(1);
+    expect(f.json.results[0].sync_type).toBe('PRICES');
+    expectError(await s.request('GET', '/api/haier/logs/?limit=100000', { key: s.keys.viewer }), 400, 'limit');
+    expectError(await s.request('GET', '/api/haier/logs/?sync_type=NOPE', { key: s.keys.viewer }), 400, 'sync_type');
+  });
+});
+
+describe('sync runs', () => {
+  test('POST /sync/ answers 202 with the run; a second full run while it is active is 409 with its id', async () => {
+    const body = { mode: 'FULL', options: { prices: true, stock: true, county_codes: [COUNTY] } };
+    const r = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body });
+    expect(r.status).toBe(202);
+    expect(r.json.success).toBe(true);
+    const run = r.json.data;
+    runId = run.id;
+    expect(run).toMatchObject({ mode: 'FULL', trigger: 'MANUAL', started_by: 'stack-operator', finished: false });
+    expect(['PENDING', 'PROCESSING']).toContain(run.status);
+    expect(r.headers.get('location')).toBe(`/api/haier/sync/${run.id}/`);
+    for (const k of ['total', 'succeeded', 'failed', 'batches_total', 'batches_done']) expect(run.counts).toHaveProperty(k);
+
+    const again = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body });
+    expectError(again, 409);
+    expect(again.json.error.run_id).toBe(run.id);
+  });
+
+  test('GET /sync/{id}/events/ streams progress as SSE until the run ends', async () => {
+    const sse = await readSse(`${s.baseUrl}/api/haier/sync/${runId}/events/`, s.keys.viewer, { timeoutMs: 150_000 });
+    expect(sse.status).toBe(200);
+    expect(sse.contentType).toMatch(/^text\/event-stream/);
+    const progress = sse.events.filter((e) => e.event === 'progress');
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    const last = sse.events[sse.events.length - 1];
+    expect(last?.event).toBe('end');
+    expect(last?.json.id).toBe(runId);
+    expect(last?.json.finished).toBe(true);
+    expect(last?.json.status).toBe('SUCCESS');
+    expect(last?.json.counts.total).toBeGreaterThanOrEqual(100);
+    // counts never go backwards
+    const done = progress.map((e) => e.json.counts.batches_done as number);
+    expect([...done].sort((a, b) => a - b)).toEqual(done);
+    // a finished run's stream answers at once: the final state, then end
+    const again = await readSse(`${s.baseUrl}/api/haier/sync/${runId}/events/`, s.keys.viewer, { timeoutMs: 10_000 });
+    expect(again.events.map((e) => e.event)).toEqual(['progress', 'end']);
+  }, 180_000);
+
+  test('GET /sync/{id}/ answers the run; unknown ids are 404, malformed ids 400', async () => {
+    const r = await s.request('GET', `/api/haier/sync/${runId}/`, { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.data).toMatchObject({ id: runId, status: 'SUCCESS', finished: true, mode: 'FULL' });
+    expect(r.json.data.completed_at).toMatch(isoRe);
+    expect(typeof r.json.data.duration).toBe('number');
+    expectError(await s.request('GET', '/api/haier/sync/999999/', { key: s.keys.viewer }), 404);
+    expectError(await s.request('GET', "/api/haier/sync/1'%20or%201=1/", { key: s.keys.viewer }), 400, 'id');
+    expectError(await s.request('GET', `/api/haier/sync/999999/events/`, { key: s.keys.viewer }), 404);
+  });
+
+  test('GET /sync/ lists runs with filters: {success, count, results, next_cursor}', async () => {
+    const r = await s.request('GET', '/api/haier/sync/?trigger=MANUAL&page_size=10', { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.results.some((x: { id: string }) => x.id === runId)).toBe(true);
+    expect(r.json.results.every((x: { trigger: string }) => x.trigger === 'MANUAL')).toBe(true);
+    expect(r.json).toHaveProperty('next_cursor');
+    const page = await s.request('GET', '/api/haier/sync/?page_size=1', { key: s.keys.viewer });
+    expect(page.json.results).toHaveLength(1);
+    expect(page.json.count).toBeGreaterThan(1);
+    expect(typeof page.json.next_cursor).toBe('string');
+    const next = await s.request('GET', `/api/haier/sync/?page_size=1&cursor=${encodeURIComponent(page.json.next_cursor)}`, { key: s.keys.viewer });
+    expect(next.status).toBe(200);
+    expect(next.json.results[0].id).not.toBe(page.json.results[0].id);
+    expectError(await s.request('GET', '/api/haier/sync/?status=SOMETIMES', { key: s.keys.viewer }), 400, 'status');
+  });
+
+  test('POST /sync/ validates its body with the field named', async () => {
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { mode: 'SOMETIMES' } }), 400, 'mode');
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { scope: { product_codes: ['ok', 'no spaces'] } } }), 400, 'scope.product_codes.1');
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { options: { stock: true } } }), 400, 'options.county_codes');
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: '{not json' }), 400);
+  });
+
+  test('POST /sync/{id}/cancel/ cancels an active run', async () => {
+    s.sim.control.configure({ latencyMs: 400 });
+    try {
+      const r = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { mode: 'INCREMENTAL', scope: { limit: 100 }, options: { prices: true, stock: true, county_codes: [COUNTY] } } });
+      expect(r.status).toBe(202);
+      const c = await s.request('POST', `/api/haier/sync/${r.json.data.id}/cancel/`, { key: s.keys.operator });
+      expect(c.status).toBe(200);
+      expect(c.json.data.id).toBe(r.json.data.id);
+      expect(['CANCELLED', 'PROCESSING', 'PENDING']).toContain(c.json.data.status);
+      const sse = await readSse(`${s.baseUrl}/api/haier/sync/${r.json.data.id}/events/`, s.keys.viewer, { timeoutMs: 60_000 });
+      expect(sse.events[sse.events.length - 1]?.json.status).toBe('CANCELLED');
+    } finally {
+      s.sim.control.configure({ latencyMs: 5 });
+    }
+  }, 90_000);
+});
+
+describe('catalog', () => {
+  test('GET /catalog/products/ pages with a cursor and sorts; answers the product fields', async () => {
+    const first = await s.request('GET', '/api/haier/catalog/products/?page_size=30&sort=code', { key: s.keys.viewer });
+    expect(first.status).toBe(200);
+    expect(first.json.results).toHaveLength(30);
+    expect(typeof first.json.next_cursor).toBe('string');
+    const p = first.json.results[0];
+    for (const k of ['product_code', 'product_model', 'name', 'category', 'brand', 'product_image_url', 'product_page_urls', 'supply_price', 'invoice_price', 'market_price', 'stock_rebate', 'rebate_money', 'display_price', 'pinned_price', 'is_sales', 'no_sales_reason', 'stock', 'version', 'last_synced_at']) {
+      expect(p).toHaveProperty(k);
+    }
+    const codes = first.json.results.map((x: { product_code: string }) => x.product_code);
+    expect([...codes].sort()).toEqual(codes);
+    const second = await s.request('GET', `/api/haier/catalog/products/?page_size=30&sort=code&cursor=${encodeURIComponent(first.json.next_cursor)}`, { key: s.keys.viewer });
+    expect(second.status).toBe(200);
+    expect(second.json.results[0].product_code > codes[codes.length - 1]).toBe(true);
+    const desc = await s.request('GET', '/api/haier/catalog/products/?page_size=5&sort=-display_price', { key: s.keys.viewer });
+    const prices = desc.json.results.map((x: { display_price: string | null }) => Number(x.display_price ?? -1));
+    expect([...prices].sort((a, b) => b - a)).toEqual(prices);
+  });
+
+  test('GET /catalog/products/ filters by category, brand, is_sales and text', async () => {
+    const one = await s.request('GET', `/api/haier/catalog/products/${code}/`, { key: s.keys.viewer });
+    const { category, brand } = one.json.data;
+    const r = await s.request('GET', `/api/haier/catalog/products/?category=${encodeURIComponent(category)}&brand=${encodeURIComponent(brand)}&is_sales=true&page_size=500`, { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.results.length).toBeGreaterThan(0);
+    for (const x of r.json.results) expect(x).toMatchObject({ category, brand, is_sales: true });
+    const q = await s.request('GET', `/api/haier/catalog/products/?q=${code.toLowerCase()}`, { key: s.keys.viewer });
+    expect(q.json.results.map((x: { product_code: string }) => x.product_code)).toContain(code);
+    expectError(await s.request('GET', '/api/haier/catalog/products/?page_size=0', { key: s.keys.viewer }), 400, 'page_size');
+    expectError(await s.request('GET', '/api/haier/catalog/products/?sort=price;drop', { key: s.keys.viewer }), 400, 'sort');
+    expectError(await s.request('GET', '/api/haier/catalog/products/?min_price=abc', { key: s.keys.viewer }), 400, 'min_price');
+    const badCursor = await s.request('GET', '/api/haier/catalog/products/?cursor=not-a-cursor', { key: s.keys.viewer });
+    expect(badCursor.status).toBe(400);
+  });
+
+  test('GET /catalog/products/{code}/ answers one product with stock per county; unknown is 404', async () => {
+    const r = await s.request('GET', `/api/haier/catalog/products/${code}/`, { key: s.keys.viewer });
+    expect(r.status).toBe(200);
+    expect(r.json.success).toBe(true);
+    const p = r.json.data;
+    expect(p.product_code).toBe(code);
+    expect(p.supply_price).toMatch(decimalRe);
+    expect(p.display_price).toBe(p.supply_price);
+    expect(p.county_stock.map((c: { county_code: string }) => c.county_code)).toContain(COUNTY);
+    expect(p.last_synced_at).toMatch(isoRe);
+    expectError(await s.request('GET', '/api/haier/catalog/products/NOSUCHCODE1/', { key: s.keys.viewer }), 404);
+  });
+
+  test('GET categories and brands answer names with product counts', async () => {
+    for (const path of ['categories', 'brands']) {
+      const r = await s.request('GET', `/api/haier/catalog/${path}/`, { key: s.keys.viewer });
+      expect(r.status).toBe(200);
+      expect(r.json.data.length).toBeGreaterThan(0);
+      const total = r.json.data.reduce((a: number, c: { product_count: number }) => a + c.product_count, 0);
+      expect(total).toBeGreaterThanOrEqual(100);
+      expect(r.json.data[0]).toEqual({ id: expect.any(Number), name: expect.any(String), product_count: expect.any(Number) });
+    }
+  });
+
+  test('POST sync-price picks up a Haier price change; price-history shows it', async () => {
+    const before = (await s.request('GET', `/api/haier/catalog/products/${code}/`, { key: s.keys.viewer })).json.data;
+    const newPrice = (Number(before.supply_price) + 100).toFixed(2);
+    s.sim.control.setPrice(code, { supplyPrice: newPrice });
+    const r = await s.request('POST', `/api/haier/catalog/products/${code}/sync-price/`, { key: s.keys.operator });
+    expect(r.status).toBe(200);
+    expect(r.json.changed).toBe(true);
+    expect(r.json.changed_fields).toContain('supply_price');
+    expect(Number(r.json.data.supply_price)).toBe(Number(newPrice));
+    expect(r.json.data.version).toBeGreaterThan(before.version);
+    const h = await s.request('GET', `/api/haier/catalog/products/${code}/price-history/`, { key: s.keys.viewer });
+    expect(h.status).toBe(200);
+    const change = h.json.data.find((c: { field: string }) => c.field === 'supply_price');
+    expect(change).toBeDefined();
+    expect(Number(change.from)).toBe(Number(before.supply_price));
+    expect(Number(change.to)).toBe(Number(newPrice));
+    expect(change.changed_at).toMatch(isoRe);
+    // unchanged the second time
+    const again = await s.request('POST', `/api/haier/catalog/products/${code}/sync-price/`, { key: s.keys.operator });
+    expect(again.json.changed).toBe(false);
+    expectError(await s.request('GET', '/api/haier/catalog/products/NOSUCHCODE1/price-history/', { key: s.keys.viewer }), 404);
+  });
+
+  test('POST sync-stock refreshes one county; county_code is validated', async () => {
+    const r = await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: { county_code: '110102' } });
+    expect(r.status).toBe(200);
+    expect(r.json.success).toBe(true);
+    expect(r.json.data.county_stock.map((c: { county_code: string }) => c.county_code)).toContain('110102');
+    expectError(await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: { county_code: '11010' } }), 400, 'county_code');
+    expectError(await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: {} }), 400, 'county_code');
+  });
+
+  test('PUT/DELETE pinned-price: the pin is displayed and survives a price sync', async () => {
+    const pin = await s.request('PUT', `/api/haier/catalog/products/${code}/pinned-price/`, { key: s.keys.operator, body: { price: '1999.50' } });
+    expect(pin.status).toBe(200);
+    expect(Number(pin.json.data.pinned_price)).toBe(1999.5);
+    expect(Number(pin.json.data.display_price)).toBe(1999.5);
+    s.sim.control.setPrice(code, { supplyPrice: '4321.00' });
+    const synced = await s.request('POST', `/api/haier/catalog/products/${code}/sync-price/`, { key: s.keys.operator });
+    expect(Number(synced.json.data.supply_price)).toBe(4321);
+    expect(Number(synced.json.data.display_price)).toBe(1999.5);
+    const unpin = await s.request('DELETE', `/api/haier/catalog/products/${code}/pinned-price/`, { key: s.keys.operator });
+    expect(unpin.status).toBe(200);
+    expect(unpin.json.data.pinned_price).toBeNull();
+    expect(Number(unpin.json.data.display_price)).toBe(4321);
+    expectError(await s.request('PUT', `/api/haier/catalog/products/${code}/pinned-price/`, { key: s.keys.operator, body: { price: 'free' } }), 400, 'price');
+    expectError(await s.request('PUT', `/api/haier/catalog/products/${code}/pinned-price/`, { key: s.keys.operator, body: { price: '0' } }), 400, 'price');
+    expectError(await s.request('PUT', '/api/haier/catalog/products/NOSUCHCODE1/pinned-price/', { key: s.keys.operator, body: { price: '10' } }), 404);
+  });
+});
+
+describe('Haier configs', () => {
+  let id: number;
+  test('POST /config/ creates (201); secrets are referenced by name and masked when given', async () => {
+    const r = await s.request('POST', '/api/haier/config/', {
+      key: s.keys.admin,
+      body: { name: 'contract-test', environment: 'test', settings: { base_url: s.sim.url, customer_code: '8800633175', client_secret_env: 'HAIER_CLIENT_SECRET', client_secret: 'do-not-echo-this-secret-123' } },
+    });
+    if (r.status !== 201) {
+      // the orchestrator may refuse a secret value in settings outright: that is also right
+      expectError(r, 400);
+      const ok = await s.request('POST', '/api/haier/config/', { key: s.keys.admin, body: { name: 'contract-test', environment: 'test', settings: { base_url: s.sim.url, customer_code: '8800633175', client_secret_env: 'HAIER_CLIENT_SECRET' } } });
+      expect(ok.status).toBe(201);
+      id = ok.json.data.id;
+      expect(ok.text).not.toContain('do-not-echo-this-secret-123');
+      return;
+    }
+    expect(r.text).not.toContain('do-not-echo-this-secret-123');
+    id = r.json.data.id;
+    expect(r.json.data).toMatchObject({ name: 'contract-test', environment: 'test', active: false });
+    expect(r.json.data.settings.client_secret_env).toBe('HAIER_CLIENT_SECRET');
+  });
+
+  test('GET /config/ and /config/{id}/ list and read it, secrets masked', async () => {
+    const list = await s.request('GET', '/api/haier/config/', { key: s.keys.admin });
+    expect(list.status).toBe(200);
+    expect(list.json.results.map((c: { id: number }) => c.id)).toContain(id);
+    expect(list.text).not.toContain('do-not-echo-this-secret-123');
+    const one = await s.request('GET', `/api/haier/config/${id}/`, { key: s.keys.admin });
+    expect(one.status).toBe(200);
+    expect(one.json.data.id).toBe(id);
+    expect(one.json.data.created_at).toMatch(isoRe);
+    expectError(await s.request('GET', '/api/haier/config/999999/', { key: s.keys.admin }), 404);
+    expectError(await s.request('GET', '/api/haier/config/abc/', { key: s.keys.admin }), 400, 'id');
+  });
+
+  test('PATCH/PUT /config/{id}/ update it', async () => {
+    const r = await s.request('PATCH', `/api/haier/config/${id}/`, { key: s.keys.admin, body: { name: 'contract-test-2' } });
+    expect(r.status).toBe(200);
+    expect(r.json.data.name).toBe('contract-test-2');
+    expectError(await s.request('PUT', `/api/haier/config/${id}/`, { key: s.keys.admin, body: { name: 'x' } }), 400);
+  });
+
+  test('POST /config/{id}/test/ answers {success, message}', async () => {
+    const r = await s.request('POST', `/api/haier/config/${id}/test/`, { key: s.keys.admin });
+    expect(r.status).toBe(200);
+    expect(typeof r.json.success).toBe('boolean');
+    expect(r.json.message.length).toBeGreaterThan(0);
+  });
+
+  test('POST /config/{id}/activate/ makes it the active one', async () => {
+    const r = await s.request('POST', `/api/haier/config/${id}/activate/`, { key: s.keys.admin });
+    expect(r.status).toBe(200);
+    expect(r.json.data).toMatchObject({ id, active: true });
+    expect(r.json).toHaveProperty('triggered_run_id');
+  });
+
+  test('DELETE /config/{id}/ removes an inactive config (204); unknown is 404', async () => {
+    const made = await s.request('POST', '/api/haier/config/', { key: s.keys.admin, body: { name: 'to-delete', environment: 'test', settings: {} } });
+    expect(made.status).toBe(201);
+    const d = await s.request('DELETE', `/api/haier/config/${made.json.data.id}/`, { key: s.keys.admin });
+    expect(d.status).toBe(204);
+    expectError(await s.request('GET', `/api/haier/config/${made.json.data.id}/`, { key: s.keys.admin }), 404);
+    expectError(await s.request('DELETE', '/api/haier/config/999999/', { key: s.keys.admin }), 404);
+  });
+});
+
+describe('keys and audit (admin)', () => {
+  test('POST /keys/ shows the key once; GET /keys/ never shows keys', async () => {
+    const r = await s.request('POST', '/api/haier/keys/', { key: s.keys.admin, body: { name: 'contract-key', role: 'viewer' } });
+    expect(r.status).toBe(201);
+    expect(r.json.key).toMatch(/^hs_[0-9A-Za-z]{40}$/);
+    expect(r.json.data).toMatchObject({ name: 'contract-key', role: 'viewer', revoked_at: null });
+    const list = await s.request('GET', '/api/haier/keys/', { key: s.keys.admin });
+    expect(list.status).toBe(200);
+    expect(list.json.results.map((k: { name: string }) => k.name)).toContain('contract-key');
+    expect(list.text).not.toContain(r.json.key);
+    expect(list.text).not.toContain(s.keys.viewer);
+    const dup = await s.request('POST', '/api/haier/keys/', { key: s.keys.admin, body: { name: 'contract-key', role: 'viewer' } });
+    expectError(dup, 409);
+    expectError(await s.request('POST', '/api/haier/keys/', { key: s.keys.admin, body: { name: 'x', role: 'root' } }), 400, 'role');
+    const del = await s.request('DELETE', '/api/haier/keys/contract-key/', { key: s.keys.admin });
+    expect(del.status).toBe(200);
+    expect(del.json.data.revoked_at).toMatch(isoRe);
+    expectError(await s.request('DELETE', '/api/haier/keys/no-such-key/', { key: s.keys.admin }), 404);
+  });
+
+  test('GET /audit/ answers {count, results} with the calls made, without secrets', async () => {
+    await s.flushAudit();
+    const r = await s.request('GET', '/api/haier/audit/?limit=1000', { key: s.keys.admin });
+    expect(r.status).toBe(200);
+    expect(r.json.count).toBeGreaterThan(20);
+    const row = r.json.results.find((x: { path: string; method: string; status: number }) => x.method === 'PUT' && x.path.endsWith('/pinned-price/') && x.status === 200);
+    expect(row).toMatchObject({ key_name: 'stack-operator', status: 200 });
+    expect(row.params.body).toEqual({ price: '1999.50' });
+    expect(typeof row.duration_ms).toBe('number');
+    expect(r.text).not.toContain(s.keys.operator);
+    expect(r.text).not.toContain(s.adminKey);
+    const f = await s.request('GET', '/api/haier/audit/?method=POST&path=/api/haier/sync/&limit=5', { key: s.keys.admin });
+    expect(f.json.results.length).toBeGreaterThan(0);
+    for (const x of f.json.results) expect(x).toMatchObject({ method: 'POST' });
+    expectError(await s.request('GET', '/api/haier/audit/?limit=5000', { key: s.keys.admin }), 400, 'limit');
+  });
+});
