@@ -65,10 +65,27 @@ async function main(): Promise<void> {
       HAIER_BASE_URL: sim.url,
       HAIER_RATE_LIMIT: String(LIMIT),
       GATEWAY_PORT: String(port),
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', // as deployed: one line per upstream call
       OTEL_SDK_DISABLED: 'true',
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The gateway's own log: one line per upstream call, with its duration.
+  const upstreamMs: number[] = [];
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const text = partial + d.toString();
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"upstream":"prices"')) continue;
+      try {
+        const rec = JSON.parse(line) as { durationMs?: number };
+        if (typeof rec.durationMs === 'number') upstreamMs.push(rec.durationMs);
+      } catch {
+        // not a JSON line
+      }
+    }
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -99,6 +116,7 @@ async function main(): Promise<void> {
     await client.getPrices({ productCodes: sim.control.products(0, 1).map((p) => p.productCode) });
     await new Promise((r) => setTimeout(r, 1100)); // let the simulator's bucket refill
     sim.control.resetStats();
+    upstreamMs.length = 0;
 
     const codes = sim.control.products(0, CODES).map((p) => p.productCode);
     const requests: string[][] = [];
@@ -140,8 +158,17 @@ async function main(): Promise<void> {
     const end = procStatus(pid);
     const upstreamCalls = stats.total;
     const callsPerSecond = upstreamCalls / seconds;
+    await new Promise((r) => setTimeout(r, 200)); // the last log lines
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0);
+    upstreamMs.sort((a, b) => a - b);
+    const upct = (p: number) => upstreamMs[Math.min(upstreamMs.length - 1, Math.floor(p * upstreamMs.length))] ?? 0;
+    let cpuPressure: string | undefined;
+    try {
+      cpuPressure = /avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1];
+    } catch {
+      cpuPressure = undefined;
+    }
 
     const figures = {
       bench: 'haier-gateway-prices',
@@ -158,6 +185,7 @@ async function main(): Promise<void> {
       prices,
       itemErrors,
       failedRequests,
+      upstreamCallMs: { logged: upstreamMs.length, p50: upct(0.5), p95: upct(0.95), max: upstreamMs[upstreamMs.length - 1] ?? 0 },
       requestMs: { p50: pct(0.5), p95: pct(0.95), max: Math.round(latencies[latencies.length - 1] ?? 0) },
       gatewayRssMb: { idle: idle ? mb(idle.rssKb) : null, peakSampled: mb(peakRssKb), peakVmHWM: end ? mb(end.hwmKb) : null, end: end ? mb(end.rssKb) : null },
       cpu: {
@@ -165,6 +193,9 @@ async function main(): Promise<void> {
         gatewayMsPerUpstreamCall: Math.round((gatewayCpu * 1000 * 100) / Math.max(1, upstreamCalls)) / 100,
         benchProcessSeconds: Math.round(benchCpu * 100) / 100, // simulator + client
         machineCores: cpus().length,
+        cpuPressureSomeAvg10: cpuPressure === undefined ? null : Number(cpuPressure), // % of time some task waited for a CPU
+        // what one core could carry at this cost per call (the limit needs LIMIT calls/s)
+        callsPerCoreSecond: gatewayCpu > 0 ? Math.round(upstreamCalls / gatewayCpu) : null,
         loadAverage1m: { before: Math.round(load0 * 10) / 10, after: Math.round(load1 * 10) / 10 },
       },
       targets: { shareOfLimit: '>= 0.95', throttled: 0 },
@@ -177,8 +208,9 @@ async function main(): Promise<void> {
         `  upstream calls     ${upstreamCalls} (expected ${figures.expectedCalls}) in ${figures.seconds} s`,
         `  achieved           ${figures.callsPerSecond} calls/s = ${(figures.shareOfLimit * 100).toFixed(1)}% of the limit (target >= 95%)`,
         `  throttled (429)    ${stats.throttled} (target 0); max observed at the simulator ${stats.maxObservedRps}/s; gateway retries ${figures.gatewayRetries}`,
+        `  upstream call      p50 ${figures.upstreamCallMs.p50} ms, p95 ${figures.upstreamCallMs.p95} ms (simulated latency ${LATENCY_MS} ms; ${upstreamMs.length} logged by the gateway)`,
         `  answers            ${prices} prices, ${itemErrors} item errors, ${failedRequests} failed requests; request p50 ${figures.requestMs.p50} ms, p95 ${figures.requestMs.p95} ms`,
-        `  CPU                gateway ${figures.cpu.gatewaySeconds} s (${figures.cpu.gatewayMsPerUpstreamCall} ms per upstream call), simulator+client ${figures.cpu.benchProcessSeconds} s; machine: ${figures.cpu.machineCores} cores, load ${figures.cpu.loadAverage1m.before} -> ${figures.cpu.loadAverage1m.after}`,
+        `  CPU                gateway ${figures.cpu.gatewaySeconds} s (${figures.cpu.gatewayMsPerUpstreamCall} ms per upstream call, i.e. ~${figures.cpu.callsPerCoreSecond} calls/s per core), simulator+client ${figures.cpu.benchProcessSeconds} s; machine: ${figures.cpu.machineCores} cores, load ${figures.cpu.loadAverage1m.before} -> ${figures.cpu.loadAverage1m.after}, CPU pressure ${figures.cpu.cpuPressureSomeAvg10 ?? '?'}%`,
         `  gateway RSS        idle ${figures.gatewayRssMb.idle} MB, peak ${figures.gatewayRssMb.peakVmHWM} MB (VmHWM), end ${figures.gatewayRssMb.end} MB`,
         `  targets ${figures.met ? 'MET' : 'NOT MET'}`,
       ].join('\n'),

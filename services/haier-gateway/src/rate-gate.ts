@@ -17,7 +17,8 @@ export class GateClosed extends Error {
 export interface RateGateOptions {
   /** Call starts per second (a whole number >= 1). */
   rate: number;
-  /** Most starts at once after an idle or late moment (default rate/10, at least 1). */
+  /** Most starts at once after an idle or late moment (default rate/4, at least 1): how much
+   *  lost time (a starved process, a late timer) is made up; the 1-second window still holds. */
   burst?: number;
   now?: () => number;
 }
@@ -38,7 +39,7 @@ export class RateGate {
   constructor(opts: RateGateOptions) {
     if (!(Number.isInteger(opts.rate) && opts.rate >= 1)) throw new RangeError(`rate must be a whole number >= 1, got ${opts.rate}`);
     this.rate = opts.rate;
-    this.burst = Math.max(1, Math.min(opts.rate, opts.burst ?? Math.round(opts.rate / 10)));
+    this.burst = Math.max(1, Math.min(opts.rate, opts.burst ?? Math.round(opts.rate / 4)));
     this.now = opts.now ?? (() => performance.now());
     this.tokens = this.burst;
     this.last = this.now();

@@ -14,19 +14,20 @@ describe('rate budget', () => {
   afterAll(() => s.close());
 
   it(`driving 2x the limit (${2 * LIMIT}/s against ${LIMIT}/s) for 10 s gets 0 throttled answers and close to the limit`, async () => {
-    const codes = s.sim.control.products(0, 20).map((p) => p.productCode);
+    const codes = s.sim.control.products(0, 200).map((p) => p.productCode); // 10 upstream calls per RPC
     // warm: the token is held and the code paths are loaded before the measurement starts
     await s.client.checkAuth({});
-    await Promise.all(Array.from({ length: 3 }, () => s.client.getPrices({ productCodes: codes })));
+    await s.client.getPrices({ productCodes: codes.slice(0, 60) });
     await new Promise((r) => setTimeout(r, 1100)); // the simulator's bucket refills
     s.sim.control.resetStats();
 
-    // 2x the limit: one RPC (one upstream call: 20 codes) every 25 ms for 10 s. The count due
-    // is computed from the clock, so a late timer on a loaded machine issues the ones it owes.
+    // 2x the limit: one RPC of 200 codes (10 upstream calls) every 250 ms for 10 s = 40 calls/s.
+    // The count due is computed from the clock, so a late timer on a loaded machine issues the
+    // ones it owes.
     const calls: Array<Promise<number>> = [];
     const t0 = Date.now();
     let doneAt = 0;
-    const rate = 2 * LIMIT;
+    const rate = (2 * LIMIT) / 10; // RPCs per second
     for (;;) {
       const elapsed = Date.now() - t0;
       const due = Math.min(rate * (DRIVE_MS / 1000), Math.floor((elapsed * rate) / 1000) + 1);
@@ -38,7 +39,7 @@ describe('rate budget', () => {
           }),
         );
       if (elapsed >= DRIVE_MS) break;
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 50));
     }
     const offered = calls.length;
     const upstreamDuringDrive = simCalls(s.sim, 'prices');
@@ -48,20 +49,20 @@ describe('rate budget', () => {
     const achieved = stats.total / elapsedS;
     // eslint-disable-next-line no-console
     console.log(
-      `rate budget: offered ${offered} calls in ${DRIVE_MS / 1000} s; ${stats.total} upstream calls in ${elapsedS.toFixed(1)} s = ${achieved.toFixed(1)}/s ` +
+      `rate budget: offered ${offered * 10} upstream calls (${offered} RPCs) in ${DRIVE_MS / 1000} s; ${stats.total} upstream calls in ${elapsedS.toFixed(1)} s = ${achieved.toFixed(1)}/s ` +
         `(${((100 * achieved) / LIMIT).toFixed(0)}% of ${LIMIT}/s); throttled ${stats.throttled}; max observed ${stats.maxObservedRps}/s; ${upstreamDuringDrive} during the drive`,
     );
 
-    expect(offered).toBe(2 * LIMIT * (DRIVE_MS / 1000)); // really offered 2x for 10 s
-    expect(answered.every((n) => n === 20)).toBe(true); // every call answered in full
+    expect(offered * 10).toBe(2 * LIMIT * (DRIVE_MS / 1000)); // really offered 2x for 10 s
+    expect(answered.every((n) => n === 200)).toBe(true); // every call answered in full
     expect(stats.throttled).toBe(0);
     expect(simCalls(s.sim, 'prices', 'throttled')).toBe(0);
-    expect(stats.total).toBe(offered); // no retries were needed
+    expect(stats.total).toBe(offered * 10); // no retries were needed
     // close to the limit, never above it (generous: the machine running the tests is shared,
     // and a starved process loses time it cannot make up without exceeding the limit)
     expect(achieved).toBeGreaterThan(LIMIT * 0.6);
     expect(achieved).toBeLessThanOrEqual(LIMIT * 1.05);
-    expect(stats.maxObservedRps).toBeLessThanOrEqual(LIMIT * 1.25); // arrival jitter only
+    expect(stats.maxObservedRps).toBeLessThanOrEqual(LIMIT * 1.5); // at the gateway <= LIMIT in any second; arrival jitter only
     // the gateway's own counters agree
     const usage = await s.client.getUsage({});
     expect(usage.throttled).toBe(0n);
