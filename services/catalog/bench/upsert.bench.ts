@@ -10,10 +10,13 @@
 //
 // The catalog server runs in its own process by default (as deployed: `node src/main.ts`, gRPC
 // over loopback HTTP/2); BENCH_SERVER=inprocess runs it in the bench's process instead.
-// BENCH_PRODUCTS / BENCH_BATCH change the sizes. Prints a summary; writes
+// BENCH_PRODUCTS / BENCH_BATCH change the sizes; BENCH_NODE_FLAGS adds node flags to the catalog
+// process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Besides wall-clock rates it reports the CPU
+// time each path used (bench process, catalog process, the Postgres backends serving it, from
+// /proc), which does not depend on what else the machine runs. Prints a summary; writes
 // bench-results/catalog-upsert-figures.json (from the repo root).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -111,35 +114,95 @@ interface Phase {
   seconds: number;
   productsPerSecond: number;
   batchMs: { p50: number; p95: number; max: number };
+  cpuSeconds?: number;
+  cpuSecondsByProcess?: Record<string, number>;
+  productsPerCpuSecond?: number;
 }
 
-/** Per-batch latencies of one phase; phases can be interleaved batch by batch. */
+type CpuParts = Record<string, number>;
+
+/** CPU time (ms) of processes by pid, from /proc (utime + stime, clock ticks of 10 ms). */
+function procCpuMs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15 of the whole line
+    } catch {
+      // the process is gone: it no longer consumes anything
+    }
+  }
+  return ticks * 10;
+}
+
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * CPU spent on each path, whatever else the machine runs: the bench process (gRPC client or pg
+ * client), the catalog server process, and the Postgres backends serving each path.
+ */
+class CpuProbe {
+  private catalogBackends: number[] = [];
+  constructor(
+    private readonly pg: PgClient,
+    private readonly rawBackend: number,
+    private readonly serverPid: number | undefined,
+  ) {}
+  async refresh(): Promise<void> {
+    const r = await this.pg.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
+    this.catalogBackends = r.rows.map((x) => x.pid);
+  }
+  catalog = (): CpuParts => ({
+    bench: selfCpuMs(),
+    ...(this.serverPid ? { catalog: procCpuMs([this.serverPid]) } : {}),
+    postgres: procCpuMs(this.catalogBackends),
+  });
+  raw = (): CpuParts => ({ bench: selfCpuMs(), postgres: procCpuMs([this.rawBackend]) });
+}
+
+/** Per-batch latencies (and CPU, when given a probe) of one phase; phases can be interleaved batch by batch. */
 class Meter {
   private readonly lat: number[] = [];
+  private readonly cpuMs: CpuParts = {};
   constructor(
     readonly phase: string,
     readonly products: number,
+    private readonly cpu?: () => CpuParts,
   ) {}
   async time<T>(fn: () => Promise<T>): Promise<T> {
+    const c = this.cpu?.();
     const s = performance.now();
     try {
       return await fn();
     } finally {
       this.lat.push(performance.now() - s);
+      if (this.cpu && c) for (const [k, v] of Object.entries(this.cpu())) this.cpuMs[k] = (this.cpuMs[k] ?? 0) + v - (c[k] ?? 0);
     }
   }
   result(): Phase {
     const seconds = this.lat.reduce((x, y) => x + y, 0) / 1000;
     const lat = [...this.lat].sort((x, y) => x - y);
     const pct = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! * 10) / 10;
-    const r = { phase: this.phase, products: this.products, seconds: Math.round(seconds * 1000) / 1000, productsPerSecond: Math.round(this.products / seconds), batchMs: { p50: pct(0.5), p95: pct(0.95), max: pct(1) } };
-    console.log(`  ${this.phase.padEnd(46)} ${String(r.productsPerSecond).padStart(7)} products/s  (${r.seconds}s; batch p50 ${r.batchMs.p50} ms, p95 ${r.batchMs.p95} ms)`);
+    const r: Phase = { phase: this.phase, products: this.products, seconds: Math.round(seconds * 1000) / 1000, productsPerSecond: Math.round(this.products / seconds), batchMs: { p50: pct(0.5), p95: pct(0.95), max: pct(1) } };
+    let cpu = '';
+    if (this.cpu) {
+      const total = Object.values(this.cpuMs).reduce((x, y) => x + y, 0);
+      r.cpuSeconds = Math.round(total) / 1000;
+      r.cpuSecondsByProcess = Object.fromEntries(Object.entries(this.cpuMs).map(([k, v]) => [k, Math.round(v) / 1000]));
+      r.productsPerCpuSecond = Math.round(this.products / (total / 1000));
+      cpu = `; CPU ${r.cpuSeconds}s (${Object.entries(r.cpuSecondsByProcess).map(([k, v]) => `${k} ${v}`).join(', ')}) = ${r.productsPerCpuSecond} products/CPU-s`;
+    }
+    console.log(`  ${this.phase.padEnd(46)} ${String(r.productsPerSecond).padStart(7)} products/s  (${r.seconds}s; batch p50 ${r.batchMs.p50} ms, p95 ${r.batchMs.p95} ms${cpu})`);
     return r;
   }
 }
 
-async function timed(phase: string, batches: number, products: number, run: (b: number) => Promise<void>): Promise<Phase> {
-  const m = new Meter(phase, products);
+async function timed(phase: string, batches: number, products: number, run: (b: number) => Promise<void>, cpu?: () => CpuParts): Promise<Phase> {
+  const m = new Meter(phase, products, cpu);
   for (let b = 0; b < batches; b++) await m.time(() => run(b));
   return m.result();
 }
@@ -171,7 +234,7 @@ async function rowsWrittenSince(pg: PgClient, xid: bigint): Promise<number> {
   return n;
 }
 
-async function startServer(databaseUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startServer(databaseUrl: string): Promise<{ url: string; pid?: number; stop(): Promise<void> }> {
   const logger = createLogger('catalog-bench', { level: 'warn' });
   if (MODE === 'inprocess') {
     const cat = await buildCatalog({ databaseUrl, logger });
@@ -185,7 +248,7 @@ async function startServer(databaseUrl: string): Promise<{ url: string; stop(): 
     };
   }
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(__dirname, '..', 'src', 'main.ts')], {
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=source', '--import', 'tsx', join(__dirname, '..', 'src', 'main.ts')], {
     env: { ...process.env, DATABASE_URL: databaseUrl, CATALOG_PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -207,6 +270,7 @@ async function startServer(databaseUrl: string): Promise<{ url: string; stop(): 
   );
   return {
     url,
+    pid: child.pid,
     async stop() {
       if (exited) return;
       const done = new Promise((r) => child.once('exit', r));
@@ -296,7 +360,7 @@ class RawBaseline {
 async function main(): Promise<void> {
   console.log(`catalog upsert bench: ${TOTAL} products, batches of ${BATCH}, catalog server ${MODE === 'process' ? 'in its own process' : 'in the bench process'}, gRPC over loopback`);
   const db = await createTestDatabase('hs_bench_catalog');
-  let server: { url: string; stop(): Promise<void> } | undefined;
+  let server: { url: string; pid?: number; stop(): Promise<void> } | undefined;
   const pg = new PgClient({ connectionString: db.url });
   try {
     server = await startServer(db.url);
@@ -325,11 +389,14 @@ async function main(): Promise<void> {
     await raw.setup();
     await rawNoFk.setup();
     const specBatches = chunks(specs, BATCH);
-    const meterA = new Meter(`(a) UpsertProducts, ${TOTAL} new (gRPC)`, TOTAL);
-    const meterD = new Meter('(d) raw unnest insert … on conflict (pg)', TOTAL);
-    const meterD0 = new Meter('(d0) same, scratch table without foreign keys', TOTAL);
+    const rawBackend = (await pg.query<{ pid: number }>(`select pg_backend_pid() as pid`)).rows[0]!.pid;
+    const probe = new CpuProbe(pg, rawBackend, server.pid);
+    const meterA = new Meter(`(a) UpsertProducts, ${TOTAL} new (gRPC)`, TOTAL, probe.catalog);
+    const meterD = new Meter('(d) raw unnest insert … on conflict (pg)', TOTAL, probe.raw);
+    const meterD0 = new Meter('(d0) same, scratch table without foreign keys', TOTAL, probe.raw);
     let created = 0;
     for (let i = 0; i < inputs.length; i++) {
+      await probe.refresh();
       created += (await meterA.time(() => send(inputs[i]!, 'bench-a'))).created;
       await raw.ids(specBatches[i]!);
       await rawNoFk.ids(specBatches[i]!);
@@ -352,7 +419,7 @@ async function main(): Promise<void> {
     let unchanged = 0;
     const b = await timed(`(b) UpsertProducts, same ${TOTAL} unchanged`, inputs.length, TOTAL, async (i) => {
       unchanged += (await send(inputs[i]!, 'bench-b')).unchanged;
-    });
+    }, probe.catalog);
     await new Promise((r) => setTimeout(r, 11_000));
     const afterB = await counts(pg);
     const tupleDelta = (await tupleWrites(pg)) - tuplesBefore;
@@ -368,15 +435,17 @@ async function main(): Promise<void> {
     let updated = 0;
     const c = await timed('(c) UpsertProducts, 5% changed', changedInputs.length, TOTAL, async (i) => {
       updated += (await send(changedInputs[i]!, 'bench-c')).updated;
-    });
+    }, probe.catalog);
     const afterC = await counts(pg);
     check(updated === expectChanged, `(c) ${expectChanged} updated`);
     check(afterC.log - afterB.log === expectChanged && afterC.versions - afterB.versions === expectChanged, `(c) one change-log row and one version bump per changed product`);
 
     const ratio = Math.round((a.productsPerSecond / d.productsPerSecond) * 100) / 100;
     const ratioNoFk = Math.round((a.productsPerSecond / d0.productsPerSecond) * 100) / 100;
+    const ratioCpu = Math.round(((a.productsPerCpuSecond ?? 0) / (d.productsPerCpuSecond ?? 1)) * 100) / 100;
     console.log('');
     console.log(`  ratio (a)/(d) = ${ratio}  (target >= 0.5) ${ratio >= 0.5 ? 'MET' : 'BELOW TARGET'};  (a)/(d0) without foreign keys = ${ratioNoFk}`);
+    console.log(`  by CPU time (load-independent): (a)/(d) = ${ratioCpu}`);
     console.log(`  (b) wrote 0 rows: ${written} row versions (xmin), ${tupleDelta} tuples (pg_stat), change log +${afterB.log - afterA.log}`);
     console.log(`  checks passed: ${checks.length}`);
     const figures = {
@@ -389,6 +458,8 @@ async function main(): Promise<void> {
       interleaved: 'a, d and d0 alternate batch by batch',
       ratioAtoD: ratio,
       ratioAtoDWithoutForeignKeys: ratioNoFk,
+      ratioAtoDByCpuTime: ratioCpu,
+      loadAverage: (await import('node:os')).loadavg(),
       target: 0.5,
       unchangedWrites: { rowVersions: written, statTuples: tupleDelta, changeLogRows: afterB.log - afterA.log },
       changed: { expected: expectChanged, updated, changeLogRows: afterC.log - afterB.log, priceHistoryRows: afterC.history - afterB.history },
@@ -397,7 +468,7 @@ async function main(): Promise<void> {
     const dir = join(__dirname, '..', '..', '..', 'bench-results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `catalog-upsert-figures${MODE === 'inprocess' ? '-inprocess' : ''}.json`), JSON.stringify(figures, null, 2));
-    console.log(JSON.stringify({ ratioAtoD: ratio, ratioAtoD0: ratioNoFk, perSecond: Object.fromEntries(figures.phases.map((p) => [p.phase.split(' ')[0], p.productsPerSecond])) }));
+    console.log(JSON.stringify({ ratioAtoD: ratio, ratioAtoD0: ratioNoFk, ratioByCpu: ratioCpu, perSecond: Object.fromEntries(figures.phases.map((p) => [p.phase.split(' ')[0], p.productsPerSecond])) }));
   } finally {
     await pg.end().catch(() => undefined);
     await server?.stop();

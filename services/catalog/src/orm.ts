@@ -3,8 +3,12 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { ENTITIES } from './entities';
 import { Migration20250601000000_initial } from './migrations/Migration20250601000000_initial';
+import { Migration20251125000000_batch_guard } from './migrations/Migration20251125000000_batch_guard';
 
-export const MIGRATIONS = [{ name: 'Migration20250601000000_initial', class: Migration20250601000000_initial }];
+export const MIGRATIONS = [
+  { name: 'Migration20250601000000_initial', class: Migration20250601000000_initial },
+  { name: 'Migration20251125000000_batch_guard', class: Migration20251125000000_batch_guard },
+];
 
 export interface OrmOptions {
   databaseUrl: string;

@@ -42,8 +42,11 @@ export const TEXT_ARRAY = `array(select json_array_elements_text(?::json))`;
  * A reader that has seen seq N will never later see a row below N appear.
  */
 export async function lockChangeLog(em: EntityManager): Promise<void> {
-  await query(em, `select pg_advisory_xact_lock(7346201052)`);
+  await query(em, `select pg_advisory_xact_lock(${CHANGE_LOG_LOCK})`);
 }
+
+/** The advisory lock key of lockChangeLog (statements that take it themselves use this). */
+export const CHANGE_LOG_LOCK = '7346201052';
 
 /** The product row as every read returns it: money as text, bigint as text. */
 const PRODUCT_COLUMNS: [string, string][] = [

@@ -5,7 +5,7 @@ import { priceHistoryRows, type LogEntry } from './change-log';
 import { decide, isUnchanged, type Decision, type StoredDigest, type StoredState } from './change-detection';
 import { canonicalOrNull } from './decimal';
 import type { NormalisedInput } from './product-input';
-import { PRODUCT_FROM, PRODUCT_SELECT, TEXT_ARRAY, lockChangeLog, pgArray, productSnapshot, query, unnestAs, unnestParams, type ProductRow } from './sql';
+import { CHANGE_LOG_LOCK, PRODUCT_FROM, PRODUCT_SELECT, TEXT_ARRAY, pgArray, productSnapshot, query, unnestAs, unnestParams, type ProductRow } from './sql';
 import { RetryableConflict, withRetry } from './transaction';
 
 export interface UpsertItemResult {
@@ -54,9 +54,9 @@ export function storedFromRow(r: ProductRow): StoredState {
 type NameTable = 'category' | 'brand';
 
 /**
- * Name -> id of categories and brands already committed, per ORM instance (rows are never
- * deleted, so a cached id stays valid; a foreign-key failure clears the cache and retries).
- * Only ids seen after a commit are cached, never ones created by a transaction that may roll back.
+ * Name -> id of categories and brands, per ORM instance. Names are created on their own (never
+ * inside a batch's transaction), so a cached id is committed; rows are never deleted, and if one
+ * is anyway, the foreign-key failure clears the cache and the write is retried.
  */
 const nameCaches = new WeakMap<object, Record<NameTable, Map<string, string>>>();
 
@@ -150,7 +150,15 @@ const HISTORY_COLUMNS = [
   ['to_value', 'text'],
 ] as const;
 
+/**
+ * Every write of a batch in one statement: take the change-log lock (before any row is written:
+ * every write below depends on it), insert the new products, update the changed ones, append their
+ * change-log rows (snapshot of the row as written) and price history. Atomic on its own, so a batch
+ * of new products needs no explicit transaction. Fails as a whole (HS409) when a concurrent batch
+ * created one of the new codes first.
+ */
 export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUMNS)}),
+  lk as materialized (select pg_advisory_xact_lock(${CHANGE_LOG_LOCK}) as locked),
   ins as (
     insert into catalog.product (code, product_model, name, category_id, brand_id, product_image_url, product_page_urls,
       supply_price, invoice_price, market_price, stock_rebate, rebate_money, rebate_type, is_sales, no_sales_reason,
@@ -158,7 +166,7 @@ export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUM
     select x.code, x.product_model, x.name, x.category_id, x.brand_id, x.product_image_url, x.product_page_urls,
       x.supply_price, x.invoice_price, x.market_price, x.stock_rebate, x.rebate_money, x.rebate_type, x.is_sales,
       x.no_sales_reason, x.display_price, x.content_hash, now()
-    from x where x.op = 'c' order by x.code
+    from x cross join lk where x.op = 'c' order by x.code
     on conflict (code) do nothing returning *),
   upd as (
     update catalog.product p set product_model = x.product_model, name = x.name, category_id = x.category_id,
@@ -167,7 +175,7 @@ export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUM
       stock_rebate = x.stock_rebate, rebate_money = x.rebate_money, rebate_type = x.rebate_type,
       is_sales = x.is_sales, no_sales_reason = x.no_sales_reason, display_price = x.display_price,
       content_hash = x.content_hash, version = p.version + 1, last_synced_at = now(), updated_at = now()
-    from x where x.op = 'u' and p.code = x.code returning p.*),
+    from x cross join lk where x.op = 'u' and p.code = x.code returning p.*),
   w as (select * from ins union all select * from upd),
   log as (
     insert into catalog.change_log (product_code, version, kind, fields, run_id, snapshot)
@@ -177,7 +185,7 @@ export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUM
     insert into catalog.price_history (product_code, field, from_value, to_value, run_id)
     select h.code, h.field, h.from_value, h.to_value, ? from ${unnestAs('h', HISTORY_COLUMNS)}
     returning 1)
-  select (select count(*) from ins)::int as inserted, (select count(*) from upd)::int as updated,
+  select catalog.assert_all_inserted(?::int, (select count(*) from ins)::int) as inserted, (select count(*) from upd)::int as updated,
     (select count(*) from log)::int as logged, (select count(*) from hist)::int as history`;
 
 async function readStored(em: EntityManager, codes: readonly string[], lock: boolean): Promise<Map<string, StoredState>> {
@@ -219,10 +227,52 @@ async function readDigests(em: EntityManager, codes: readonly string[]): Promise
   );
 }
 
+interface NameIds {
+  cats: Map<string, string>;
+  brands: Map<string, string>;
+}
+
+/** Category and brand ids for the items, created if new: on their own (autocommit), before any batch transaction. */
+async function resolveNames(em: EntityManager, items: readonly NormalisedInput[]): Promise<NameIds> {
+  const cache = nameCache(em);
+  const cats = await ensureNames(em, 'category', items.map((i) => i.category), cache.category);
+  const brands = await ensureNames(em, 'brand', items.map((i) => i.brand), cache.brand);
+  for (const [n, id] of cats) cache.category.set(n, id);
+  for (const [n, id] of brands) cache.brand.set(n, id);
+  return { cats, brands };
+}
+
+/** Runs WRITE_BATCH for the decided writes; conflicts it can meet are turned into retryable errors. */
+async function writeBatch(em: EntityManager, writes: readonly Write[], ids: NameIds, runId: string): Promise<void> {
+  const entries: LogEntry[] = writes.map((d) => ({ code: d.code, kind: d.outcome === 'created' ? 'created' : d.kind, fields: d.outcome === 'created' ? [] : d.fields }));
+  try {
+    await query(em, WRITE_BATCH, [
+      ...unnestParams(writes.map((d, ord) => rowFor(d, ord, ids.cats, ids.brands)), WRITE_COLUMNS),
+      runId,
+      runId,
+      ...unnestParams(priceHistoryRows(entries.filter((e) => e.kind !== 'created')), HISTORY_COLUMNS),
+      writes.filter((d) => d.outcome === 'created').length,
+    ]);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'HS409') throw new ConcurrentInsert('a concurrent batch created some of these products first');
+    if (code === '23503') {
+      // a cached category or brand id no longer exists (someone deleted it): forget the cache and redo
+      const cache = nameCache(em);
+      cache.category.clear();
+      cache.brand.clear();
+      throw new RetryableConflict('a cached category or brand no longer exists');
+    }
+    throw err;
+  }
+}
+
 /**
  * First a quick unlocked check of what is stored: a batch with nothing to write ends there (one
- * query, no transaction, no row touched). Otherwise one transaction locks the rows to write,
- * decides them exactly on the locked state, and writes them all in one statement.
+ * query, no transaction, no row touched). A batch of only new products is then written by one
+ * statement, atomic on its own. Otherwise (or when another batch created some of the codes
+ * meanwhile) one transaction locks the rows, decides exactly on the locked state and writes the
+ * whole batch in one statement. Either way a batch is written entirely or not at all.
  */
 export async function upsertProducts(
   em: EntityManager,
@@ -239,46 +289,35 @@ export async function upsertProducts(
     const stored = await readStored(em, pending.map((i) => i.code), false);
     for (const i of pending) decided.set(i.code, decide(i, stored.get(i.code)));
   } else if (pending.length > 0) {
-    const cache = nameCache(em);
-    let attempt = 0;
-    const done = await withRetry(() =>
-      em.transactional(async (tem) => {
-        // first attempt: codes unseen a moment ago are new (an insert that finds them taken retries, reading all)
-        const lockCodes = attempt++ === 0 ? pending.filter((i) => digests.has(i.code)) : pending;
-        const stored = await readStored(tem, lockCodes.map((i) => i.code), true);
-        const redecided = new Map(pending.map((i) => [i.code, decide(i, stored.get(i.code))]));
-        const writes = [...redecided.values()].filter((d): d is Write => d.outcome !== 'unchanged');
-        if (writes.length === 0) return { redecided, cats: new Map<string, string>(), brands: new Map<string, string>() };
-        const cats = await ensureNames(tem, 'category', writes.map((d) => d.state.category), cache.category);
-        const brands = await ensureNames(tem, 'brand', writes.map((d) => d.state.brand), cache.brand);
-        const created = writes.filter((d) => d.outcome === 'created').length;
-        const entries: LogEntry[] = writes.map((d) => ({ code: d.code, kind: d.outcome === 'created' ? 'created' : d.kind, fields: d.outcome === 'created' ? [] : d.fields }));
-        await lockChangeLog(tem);
-        let res: { inserted: number; updated: number } | undefined;
+    let done = false;
+    if (pending.every((i) => !digests.has(i.code))) {
+      // all new a moment ago: one statement, no transaction; if another batch created one of them
+      // meanwhile, the statement writes nothing and the transaction below decides again
+      const creates = pending.map((i) => decide(i, undefined) as Write);
+      done = await withRetry(async () => {
         try {
-          [res] = await query<{ inserted: number; updated: number }>(tem, WRITE_BATCH, [
-            ...unnestParams(writes.map((d, ord) => rowFor(d, ord, cats, brands)), WRITE_COLUMNS),
-            opts.runId,
-            opts.runId,
-            ...unnestParams(priceHistoryRows(entries.filter((e) => e.kind !== 'created')), HISTORY_COLUMNS),
-          ]);
+          await writeBatch(em, creates, await resolveNames(em, pending), opts.runId);
+          return true;
         } catch (err) {
-          if ((err as { code?: unknown }).code === '23503') {
-            // a cached category or brand id no longer exists (someone deleted it): forget the cache and redo
-            cache.category.clear();
-            cache.brand.clear();
-            throw new RetryableConflict('a cached category or brand no longer exists');
-          }
+          if (err instanceof ConcurrentInsert) return false; // not worth retrying as all-new
           throw err;
         }
-        if (res?.inserted !== created) throw new ConcurrentInsert('a concurrent batch created some of these products first');
-        return { redecided, cats, brands };
-      }),
-    );
-    // committed: remember the names
-    for (const [n, id] of done.cats) cache.category.set(n, id);
-    for (const [n, id] of done.brands) cache.brand.set(n, id);
-    for (const [code, d] of done.redecided) decided.set(code, d);
+      });
+      if (done) for (const d of creates) decided.set(d.code, d);
+    }
+    if (!done) {
+      const redecided = await withRetry(async () => {
+        const ids = await resolveNames(em, pending);
+        return em.transactional(async (tem) => {
+          const stored = await readStored(tem, pending.map((i) => i.code), true);
+          const again = new Map(pending.map((i) => [i.code, decide(i, stored.get(i.code))]));
+          const writes = [...again.values()].filter((d): d is Write => d.outcome !== 'unchanged');
+          if (writes.length > 0) await writeBatch(tem, writes, ids, opts.runId);
+          return again;
+        });
+      });
+      for (const [code, d] of redecided) decided.set(code, d);
+    }
   }
   const decisions: Decision[] = items.map((i) => decided.get(i.code) ?? { outcome: 'unchanged', code: i.code, version: digests.get(i.code)?.version ?? 0 });
 
