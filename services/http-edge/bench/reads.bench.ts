@@ -5,7 +5,8 @@
 //   node --conditions=source --import tsx services/http-edge/bench/reads.bench.ts
 //
 // Knobs (environment): BENCH_PRODUCTS (5000), BENCH_RATE (1000 req/s), BENCH_SECONDS (20, the
-// fixed-rate runs), BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10).
+// fixed-rate runs), BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10),
+// BENCH_EDGE_NODE_ARGS (extra node flags for the edge, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import autocannon from 'autocannon';
 import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -13,7 +14,8 @@ import { catalog } from '@haier-sync/contracts';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
 import { createTestDatabase, freePort, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -36,8 +38,8 @@ interface Proc {
 
 const procs: Proc[] = [];
 
-function startService(name: string, dir: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
+function startService(name: string, dir: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', 'src/main.ts'], {
     cwd: join(ROOT, dir),
     env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,6 +74,29 @@ async function stopAll(): Promise<void> {
 
 function alive(p: Proc): void {
   if (p.child.exitCode !== null) throw new Error(`${p.name} exited with ${p.child.exitCode}:\n${p.output.join('').slice(-4000)}`);
+}
+
+/** utime+stime of a process in ms (Linux /proc; 100 ticks/s). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU used by each service process and by this (load-generating) process while `fn` runs. */
+async function withCpu(fn: () => Promise<Figures>): Promise<Figures> {
+  const pids = procs.map((p) => [p.name, p.child.pid as number] as const);
+  const before = pids.map(([, pid]) => cpuMsOf(pid));
+  const self = process.cpuUsage();
+  const f = await fn();
+  const own = process.cpuUsage(self);
+  const cpu: Record<string, number> = {};
+  const n = Math.max(1, f.requests - f.errors);
+  pids.forEach(([name, pid], i) => {
+    cpu[name] = round((cpuMsOf(pid) - (before[i] as number)) / n);
+  });
+  cpu['load generator'] = round((own.user + own.system) / 1000 / n);
+  return { ...f, cpuMsPerRequest: cpu, loadAvg1: round(loadavg()[0] as number) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,6 +143,10 @@ interface Figures {
   seconds: number;
   reqPerSec: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /** CPU ms per answered request, by process (load-independent-ish: what each hop costs). */
+  cpuMsPerRequest?: Record<string, number>;
+  /** 1-minute load average when the run ended (2 cores: above 2 means waiting for CPU). */
+  loadAvg1?: number;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -215,7 +244,8 @@ async function grpcRun(call: (i: number) => Promise<unknown>, seconds: number, r
 
 function line(label: string, f: Figures): string {
   const l = f.latencyMs;
-  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}`;
+  const cpu = f.cpuMsPerRequest ? Object.entries(f.cpuMsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ') : '';
+  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}  load ${f.loadAvg1 ?? '?'}  cpu ms/req: ${cpu}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,7 +283,7 @@ async function main(): Promise<void> {
       EDGE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
       EDGE_RATE_LIMIT: '100000000',
       EDGE_KEY_CACHE_MS: '60000',
-    });
+    }, (process.env.BENCH_EDGE_NODE_ARGS ?? '').split(' ').filter(Boolean));
     const baseUrl = `http://127.0.0.1:${edgePort}`;
     const productPath = (i: number) => `/api/haier/catalog/products/${codes[(i * 7919) % codes.length]}/`;
     const listPath = (i: number) => `/api/haier/catalog/products/?page_size=${PAGE_SIZE}&category=${encodeURIComponent(['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string)}`;
@@ -278,19 +308,21 @@ async function main(): Promise<void> {
     await grpcRun(grpcGet, 3, 0);
     await grpcRun(grpcList, 3, 0);
 
+    const loadAtStart = round(loadavg()[0] as number);
     const results = {
-      edgeGetAtRate: await edgeRun(baseUrl, productPath, SECONDS, RATE),
-      grpcGetAtRate: await grpcRun(grpcGet, SECONDS, RATE),
-      edgeListAtRate: await edgeRun(baseUrl, listPath, SECONDS, RATE),
-      grpcListAtRate: await grpcRun(grpcList, SECONDS, RATE),
-      edgeGetMax: await edgeRun(baseUrl, productPath, MAX_SECONDS, 0),
-      grpcGetMax: await grpcRun(grpcGet, MAX_SECONDS, 0),
-      edgeListMax: await edgeRun(baseUrl, listPath, MAX_SECONDS, 0),
-      grpcListMax: await grpcRun(grpcList, MAX_SECONDS, 0),
+      edgeGetAtRate: await withCpu(() => edgeRun(baseUrl, productPath, SECONDS, RATE)),
+      grpcGetAtRate: await withCpu(() => grpcRun(grpcGet, SECONDS, RATE)),
+      edgeListAtRate: await withCpu(() => edgeRun(baseUrl, listPath, SECONDS, RATE)),
+      grpcListAtRate: await withCpu(() => grpcRun(grpcList, SECONDS, RATE)),
+      edgeGetMax: await withCpu(() => edgeRun(baseUrl, productPath, MAX_SECONDS, 0)),
+      grpcGetMax: await withCpu(() => grpcRun(grpcGet, MAX_SECONDS, 0)),
+      edgeListMax: await withCpu(() => edgeRun(baseUrl, listPath, MAX_SECONDS, 0)),
+      grpcListMax: await withCpu(() => grpcRun(grpcList, MAX_SECONDS, 0)),
     };
     alive(edge);
     alive(cat);
 
+    const cpuTotal = (f: Figures) => round(Object.entries(f.cpuMsPerRequest ?? {}).reduce((a, [k, v]) => (k === 'load generator' ? a : a + v), 0));
     const ratio = (a: Figures, b: Figures) => ({ p50: round(a.latencyMs.p50 / b.latencyMs.p50), p99: round(a.latencyMs.p99 / b.latencyMs.p99), maxReqPerSec: 0 });
     const ratios = {
       get: { ...ratio(results.edgeGetAtRate, results.grpcGetAtRate), maxReqPerSec: round(results.grpcGetMax.reqPerSec / results.edgeGetMax.reqPerSec) },
@@ -317,6 +349,8 @@ async function main(): Promise<void> {
       '',
       `edge/gRPC latency at ${RATE}/s: product p50 ${ratios.get.p50}x p99 ${ratios.get.p99}x; list p50 ${ratios.list.p50}x p99 ${ratios.list.p99}x`,
       `gRPC/edge max req/s: product ${ratios.get.maxReqPerSec}x, list ${ratios.list.maxReqPerSec}x`,
+      `CPU per read (edge + catalog processes, unthrottled; the client side is in the load generator's column): product edge ${cpuTotal(results.edgeGetMax)} ms vs gRPC ${cpuTotal(results.grpcGetMax)} ms; list edge ${cpuTotal(results.edgeListMax)} ms vs gRPC ${cpuTotal(results.grpcListMax)} ms (Postgres not counted)`,
+      `load average (1 min) at start ${loadAtStart}, at end ${round(loadavg()[0] as number)} on 2 cores`,
       `targets: edge hop <= 2x (p50): ${targets.edgeHopAtMost2x ? 'met' : 'NOT met'}; edge p99 <= 10 ms at ${RATE}/s: ${targets.edgeP99AtMost10msAtRate ? 'met' : 'NOT met'}`,
       '',
     ];
@@ -327,7 +361,7 @@ async function main(): Promise<void> {
     const file = join(dir, 'http-edge-reads.figures.json');
     writeFileSync(
       file,
-      JSON.stringify({ bench: 'http-edge-reads', at: new Date().toISOString(), products: codes.length, rate: RATE, seconds: SECONDS, maxSeconds: MAX_SECONDS, connections: CONNECTIONS, pageSize: PAGE_SIZE, fillSeconds: round(fillSeconds), results, ratios, targets }, null, 2),
+      JSON.stringify({ bench: 'http-edge-reads', at: new Date().toISOString(), products: codes.length, rate: RATE, seconds: SECONDS, maxSeconds: MAX_SECONDS, connections: CONNECTIONS, pageSize: PAGE_SIZE, fillSeconds: round(fillSeconds), loadAtStart, results, ratios, targets }, null, 2),
     );
     process.stdout.write(`figures written to ${file}\n`);
   } finally {

@@ -28,15 +28,15 @@ interface RunOut {
 }
 
 /** Reads a text/event-stream answer to its end (or until `stopAfter` events), parsing each event. */
-async function readSse(path: string, key: string, opts: { timeoutMs?: number; stopAfter?: number } = {}): Promise<{ status: number; contentType: string; events: SseEvent[]; comments: number }> {
+async function readSse(path: string, key: string, opts: { timeoutMs?: number; stopAfter?: number; headers?: Record<string, string> } = {}): Promise<{ status: number; contentType: string; headers: Headers; events: SseEvent[]; comments: number }> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), opts.timeoutMs ?? 180_000);
   try {
-    const res = await fetch(`${stack.baseUrl}${path}`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' }, signal: ac.signal });
+    const res = await fetch(`${stack.baseUrl}${path}`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...opts.headers }, signal: ac.signal });
     const contentType = res.headers.get('content-type') ?? '';
     const events: SseEvent[] = [];
     let comments = 0;
-    if (!res.body || !contentType.startsWith('text/event-stream')) return { status: res.status, contentType, events, comments };
+    if (!res.body || !contentType.startsWith('text/event-stream')) return { status: res.status, contentType, headers: res.headers, events, comments };
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     let buf = '';
@@ -66,7 +66,7 @@ async function readSse(path: string, key: string, opts: { timeoutMs?: number; st
         break;
       }
     }
-    return { status: res.status, contentType, events, comments };
+    return { status: res.status, contentType, headers: res.headers, events, comments };
   } finally {
     clearTimeout(timer);
   }
@@ -118,7 +118,7 @@ async function follow(runId: string): Promise<{ final: RunOut; events: SseEvent[
 }
 
 beforeAll(async () => {
-  stack = await startEdgeStack({ sim: { size: 300, seed: 7 } });
+  stack = await startEdgeStack({ sim: { size: 300, seed: 7 }, edgeEnv: { EDGE_CORS_ORIGINS: 'https://ops.example' } });
   operator = stack.keys.operator;
   viewer = stack.keys.viewer;
 });
@@ -216,7 +216,7 @@ test('full sync -> SSE to the end -> product read -> Haier price change -> incre
   expect((successes.json.results as Array<{ id: string }>).map((e) => e.id)).toEqual(expect.arrayContaining([fullDone.id, incDone.id]));
 });
 
-test('SSE: an unknown run is a JSON 404 before any stream; a finished run streams its state and ends at once', async () => {
+test('SSE: an unknown run is a JSON 404 before any stream; a finished run streams its state (with CORS headers) and ends at once', async () => {
   const unknown = await stack.request('GET', '/api/haier/sync/999999999/events/', { key: viewer });
   expect(unknown.status).toBe(404);
   expect(unknown.json).toMatchObject({ success: false, error: { code: 'NOT_FOUND' } });
@@ -228,8 +228,11 @@ test('SSE: an unknown run is a JSON 404 before any stream; a finished run stream
   const done = (runs.json.results as RunOut[])[0] as RunOut;
   expect(done).toBeDefined();
   const t0 = Date.now();
-  const { status, events } = await readSse(`/api/haier/sync/${done.id}/events/`, viewer, { timeoutMs: 20_000 });
+  const { status, events, headers } = await readSse(`/api/haier/sync/${done.id}/events/`, viewer, { timeoutMs: 20_000, headers: { origin: 'https://ops.example' } });
   expect(status).toBe(200);
+  // the stream is written by hand, yet keeps the headers the hooks set (CORS for the allowed origin)
+  expect(headers.get('access-control-allow-origin')).toBe('https://ops.example');
+  expect(headers.get('cache-control')).toMatch(/no-cache/);
   expect(events.map((e) => e.event)).toEqual(['progress', 'end']);
   expect((events[1]?.data as RunOut).status).toBe('SUCCESS');
   expect(Date.now() - t0).toBeLessThan(15_000);

@@ -1,5 +1,6 @@
 // Sync runs over REST: start (202, or 409 with the active run's id), list, one, cancel, and the
 // live progress as Server-Sent Events; and the original's /logs/ listing ({count, results}).
+import type { OutgoingHttpHeaders } from 'node:http';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { sync } from '@haier-sync/contracts';
@@ -180,7 +181,9 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       const abort = new AbortController();
       reply.hijack();
       const res = reply.raw;
+      // headers the hooks set (CORS, rate limit) go out too: a hijacked reply skips Fastify's own sending
       res.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
         connection: 'keep-alive',
