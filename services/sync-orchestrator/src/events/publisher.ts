@@ -31,6 +31,8 @@ export interface PublisherOptions {
   /** Changes read per ReadChanges call, default 500. */
   pageSize?: number;
   publishTimeoutMs?: number;
+  /** Messages in flight before their acks are awaited, default 64 (order is kept: one connection). */
+  publishWindow?: number;
   persistEvery?: number;
   gapWaitMs?: number;
   /** Relay only these logs (default both). */
@@ -87,6 +89,7 @@ export function startPublisher(opts: PublisherOptions): Publisher {
     pageSize: opts.pageSize ?? 500,
     idlePollMs: opts.idlePollMs ?? 200,
     publishTimeoutMs: opts.publishTimeoutMs ?? 5_000,
+    publishWindow: opts.publishWindow ?? 64,
     persistEvery: opts.persistEvery ?? 100,
     gapWaitMs: opts.gapWaitMs ?? 2_000,
     prepare,

@@ -2,10 +2,10 @@
 // the cursor only after the acks. Any failure (NATS down, catalog down, DB down) backs off and
 // starts again from the stored cursor; JetStream's dedupe window absorbs what gets resent.
 import type { Logger } from '@haier-sync/runtime';
-import type { JetStreamClient } from 'nats';
+import type { JetStreamClient, PubAck } from 'nats';
 import type { CursorStore } from './cursor-store';
 import type { ManagedNats } from './nats-connection';
-import type { RelaySource } from './sources';
+import type { RelaySource, SourcePage } from './sources';
 import { contiguousCount, type GapState } from './gap';
 import { publishTraced } from './traced-publish';
 import { backoffDelay, sleep } from './backoff';
@@ -14,6 +14,8 @@ export interface RelayOptions {
   pageSize: number;
   idlePollMs: number;
   publishTimeoutMs: number;
+  /** Messages published before waiting for their acks (1 = one at a time). */
+  publishWindow?: number;
   /** Store the cursor at least every this many acked entries within a page. */
   persistEvery: number;
   gapWaitMs: number;
@@ -42,6 +44,7 @@ export class Relay {
   private lastErrorAt?: Date;
   private readonly gap: GapState = {};
   private untrustedWarnings = 0;
+  private readAhead?: { after: bigint; page: Promise<SourcePage> };
 
   constructor(
     private readonly source: RelaySource,
@@ -98,7 +101,11 @@ export class Relay {
 
   /** One page. Answers whether anything was published. */
   private async pass(js: JetStreamClient, signal: AbortSignal): Promise<boolean> {
-    const { items, headSeq, untrustedGaps, holeWaitMs } = await this.source.read(this.cursor, this.opts.pageSize);
+    // a page read ahead while the previous one was being published, if it starts where we stand
+    const ahead = this.readAhead;
+    this.readAhead = undefined;
+    const page = ahead && ahead.after === this.cursor ? await ahead.page : await this.source.read(this.cursor, this.opts.pageSize);
+    const { items, headSeq, untrustedGaps, holeWaitMs } = page;
     if (untrustedGaps !== undefined && this.untrustedWarnings++ % 100 === 0) {
       this.log.error({ relay: this.source.name, cursor: this.cursor.toString() }, untrustedGaps);
     }
@@ -109,25 +116,48 @@ export class Relay {
       if (items.length > 0) await sleep(Math.min(50, this.opts.idlePollMs), signal);
       return false;
     }
+    // a full page taken whole: read the next one while this one is published (the catalog's
+    // ReadChanges costs as much as publishing a page)
+    if (n === items.length && items.length >= this.opts.pageSize) {
+      const after = items[n - 1]!.seq;
+      const next = this.source.read(after, this.opts.pageSize);
+      next.catch(() => undefined); // a failed read-ahead is read again in the next pass
+      this.readAhead = { after, page: next };
+    }
     let sinceSave = 0;
-    for (let i = 0; i < n && !signal.aborted; i++) {
-      const item = items[i]!;
-      const expected = (i === 0 ? this.cursor : items[i - 1]!.seq) + 1n;
-      if (item.seq > expected) {
-        this.log.warn(
-          { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString() },
-          'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
-        );
+    // publishes go out pipelined (up to publishWindow unacknowledged), in log order on one
+    // connection, so the stream keeps that order; the cursor moves only over an unbroken run of
+    // acknowledged entries, and a failure resends from there (dedupe absorbs what was stored)
+    const window = Math.max(1, this.opts.publishWindow ?? 1);
+    let i = 0;
+    while (i < n && !signal.aborted) {
+      const batch: Array<{ item: (typeof items)[number]; acks: Array<Promise<PubAck>> }> = [];
+      let inFlight = 0;
+      for (; i < n && (inFlight === 0 || inFlight + items[i]!.messages.length <= window); i++) {
+        const item = items[i]!;
+        const expected = (i === 0 ? this.cursor : items[i - 1]!.seq) + 1n;
+        if (item.seq > expected) {
+          this.log.warn(
+            { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString() },
+            'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
+          );
+        }
+        const acks = item.messages.map((m) => publishTraced(js, m, this.opts.publishTimeoutMs));
+        for (const a of acks) a.catch(() => undefined); // settled below, in order
+        batch.push({ item, acks });
+        inFlight += item.messages.length;
       }
-      for (const m of item.messages) {
-        const ack = await publishTraced(js, m, this.opts.publishTimeoutMs);
-        if (ack.duplicate) this.duplicates++;
-        else this.published++;
-      }
-      this.cursor = item.seq;
-      if (++sinceSave >= this.opts.persistEvery) {
-        await this.persist();
-        sinceSave = 0;
+      for (const { item, acks } of batch) {
+        for (const a of acks) {
+          const ack = await a; // the first failure stops here: the cursor stays before this entry
+          if (ack.duplicate) this.duplicates++;
+          else this.published++;
+        }
+        this.cursor = item.seq;
+        if (++sinceSave >= this.opts.persistEvery) {
+          await this.persist();
+          sinceSave = 0;
+        }
       }
     }
     await this.persist();
