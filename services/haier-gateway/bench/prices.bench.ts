@@ -13,8 +13,8 @@
 //
 //   node --conditions=source --import tsx services/haier-gateway/bench/prices.bench.ts
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gateway, health } from '@haier-sync/contracts';
 import { startSimulator } from '@haier-sync/haier-sim';
@@ -56,6 +56,8 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ quiet: true, size: CODES, rateLimit: LIMIT, latencyMs: LATENCY_MS });
   const port = await freePort();
   // BENCH_GATEWAY_NODE_OPTIONS adds node flags to the gateway (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
+  const logPath = join(tmpdir(), `haier-gateway-bench-${process.pid}.log`);
+  const logFd = openSync(logPath, 'w');
   const extraFlags = (process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...extraFlags, '--conditions=source', '--import', 'tsx', join(REPO, 'services/haier-gateway/src/main.ts')], {
     cwd: REPO,
@@ -68,25 +70,25 @@ async function main(): Promise<void> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', // as deployed: one line per upstream call
       OTEL_SDK_DISABLED: 'true',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The log goes to a file, as to a log collector that keeps up: a pipe read by this busy
+    // process would block the gateway's (synchronous) log writes and measure us, not it.
+    stdio: ['ignore', logFd, 'pipe'],
   });
-  // The gateway's own log: one line per upstream call, with its duration.
-  const upstreamMs: number[] = [];
-  let partial = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    const text = partial + d.toString();
-    const lines = text.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
+  closeSync(logFd);
+  /** Durations of the upstream calls the gateway logged after byte `from` of its log. */
+  const upstreamDurations = (from: number): number[] => {
+    const out: number[] = [];
+    for (const line of readFileSync(logPath, 'utf8').slice(from).split('\n')) {
       if (!line.includes('"upstream":"prices"')) continue;
       try {
         const rec = JSON.parse(line) as { durationMs?: number };
-        if (typeof rec.durationMs === 'number') upstreamMs.push(rec.durationMs);
+        if (typeof rec.durationMs === 'number') out.push(rec.durationMs);
       } catch {
         // not a JSON line
       }
     }
-  });
+    return out;
+  };
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
     await client.getPrices({ productCodes: sim.control.products(0, 1).map((p) => p.productCode) });
     await new Promise((r) => setTimeout(r, 1100)); // let the simulator's bucket refill
     sim.control.resetStats();
-    upstreamMs.length = 0;
+    const logFrom = statSync(logPath).size;
 
     const codes = sim.control.products(0, CODES).map((p) => p.productCode);
     const requests: string[][] = [];
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 200)); // the last log lines
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0);
-    upstreamMs.sort((a, b) => a - b);
+    const upstreamMs = upstreamDurations(logFrom).sort((a, b) => a - b);
     const upct = (p: number) => upstreamMs[Math.min(upstreamMs.length - 1, Math.floor(p * upstreamMs.length))] ?? 0;
     let cpuPressure: string | undefined;
     try {
@@ -228,6 +230,7 @@ async function main(): Promise<void> {
       child.kill('SIGKILL');
     }
     await sim.close();
+    rmSync(logPath, { force: true });
   }
 }
 
