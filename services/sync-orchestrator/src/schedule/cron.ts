@@ -11,7 +11,7 @@ export function parseCron(variable: string, expr: string): Cron {
     return c;
   } catch (err) {
     throw new ConfigError(
-      `Invalid configuration: ${variable}: expected a cron expression (5 fields, or 6 with seconds, e.g. "0 3 * * *" for 03:00 UTC daily, or "off" to switch the job off), got ${JSON.stringify(expr)} (${(err as Error).message}). Set it in the environment (see README, Configuration).`,
+      `Invalid configuration: ${variable}: expected a cron expression (5 fields, or 6 with seconds, e.g. "0 3 * * *" for 03:00 UTC daily, or "off" to switch the job off), got ${JSON.stringify(expr)} (${(err as Error).message.trim().replace(/\.+$/, '')}). Set it in the environment (see README, Configuration).`,
       [variable],
     );
   }

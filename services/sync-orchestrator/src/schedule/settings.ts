@@ -37,7 +37,7 @@ export function loadSchedule(source: Record<string, string | undefined> = proces
   }
   if (problems.length === 1) throw problems[0]!;
   if (problems.length > 1) {
-    const msg = problems.map((p) => p.message.replace(/^Invalid configuration: /, '').replace(/ Set it in the environment \(see README, Configuration\)\.$/, '')).join('; ');
+    const msg = problems.map((p) => p.message.replace(/^Invalid configuration: /, '').replace(/ Set it in the environment \(see README, Configuration\)\.$/, '').replace(/\.$/, '')).join('; ');
     throw new ConfigError(
       `Invalid configuration: ${msg}. Set them in the environment (see README, Configuration).`,
       problems.flatMap((p) => p.variables),
