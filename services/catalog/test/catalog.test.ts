@@ -29,6 +29,9 @@ describe('migrations', () => {
     const r = await h.pg.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'catalog' order by 1`);
     expect(r.rows.map((x) => x.table_name)).toEqual(['brand', 'category', 'change_log', 'mikro_orm_migrations', 'price_history', 'product', 'product_stock']);
     expect(await h.cat.readiness()).toBe(true);
+    const applied = await h.pg.query<{ name: string }>(`select name from catalog.mikro_orm_migrations order by id`);
+    expect(applied.rows.map((r) => r.name)).toEqual(['Migration20250601000000_initial', 'Migration20251125000000_batch_guard']);
+    await expect(h.pg.query(`select catalog.assert_all_inserted(2, 1)`)).rejects.toMatchObject({ code: 'HS409' });
   });
   it('make the change log append-only', async () => {
     await h.client.upsertProducts({ products: [product('APPEND1')], runId: 'r0' });
