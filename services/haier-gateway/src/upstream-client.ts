@@ -1,10 +1,9 @@
 // Every HTTP exchange with Haier goes through here: one keep-alive connection pool (undici),
-// a concurrency cap (bottleneck) and one rate gate (rate-gate.ts) in front of every business
+// a concurrency cap (call-slots.ts) and one rate gate (rate-gate.ts) in front of every business
 // call including retries, retries
 // with back-off (cockatiel), the shared token (with one refresh + retry on 401), the answer
 // envelope, and one log line and one counter per exchange. Secrets never reach a log line.
 import type { Readable } from 'node:stream';
-import Bottleneck from 'bottleneck';
 import type { RetryPolicy } from 'cockatiel';
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { Agent } from 'undici';
@@ -15,6 +14,7 @@ import { loggableBody } from './endpoints';
 import { businessError, unwrapEnvelope } from './envelope';
 import { UpstreamError, type UpstreamFault } from './errors';
 import { ListBusinessError, ListStreamError, streamListBatches } from './list-stream';
+import { CallSlots } from './call-slots';
 import { RateGate } from './rate-gate';
 import { parseRetryAfter, upstreamRetryPolicy } from './retry-policy';
 import { extractToken, TokenManager, type FetchedToken, type Token } from './token-manager';
@@ -75,7 +75,7 @@ export class UpstreamClient {
   readonly tokens: TokenManager;
   readonly usage: UsageCounters;
   private readonly agent: Agent;
-  private readonly limiter: Bottleneck;
+  private readonly slots: CallSlots;
   private readonly gate: RateGate;
   private readonly policy: RetryPolicy;
   private readonly config: GatewayConfig;
@@ -90,9 +90,9 @@ export class UpstreamClient {
     this.base = new URL(this.config.HAIER_BASE_URL);
     this.tokenUrl = new URL(this.config.HAIER_TOKEN_URL);
     this.agent = new Agent({ connections: this.config.HAIER_MAX_CONCURRENCY, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
-    // Bottleneck caps the calls in flight; the gate (taken inside a slot, right before the
+    // The slots cap the calls in flight; the gate (taken inside a slot, right before the
     // exchange starts) keeps every 1-second window within HAIER_RATE_LIMIT.
-    this.limiter = new Bottleneck({ maxConcurrent: this.config.HAIER_MAX_CONCURRENCY });
+    this.slots = new CallSlots(this.config.HAIER_MAX_CONCURRENCY);
     this.gate = new RateGate({ rate: this.config.HAIER_RATE_LIMIT });
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
     this.tokens = new TokenManager({
@@ -185,7 +185,7 @@ export class UpstreamClient {
 
   /** One exchange through the rate limiter, logged and counted. */
   private async limited(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, meta: CallMeta): Promise<Exchange & Judged> {
-    return this.limiter.schedule(async () => {
+    return this.slots.run(async () => {
       await this.gate.take();
       const started = performance.now();
       try {
@@ -266,7 +266,7 @@ export class UpstreamClient {
   }
 
   private limitedOpen(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number): Promise<OpenExchange> {
-    return this.limiter.schedule(async () => {
+    return this.slots.run(async () => {
       await this.gate.take();
       const started = performance.now();
       try {
@@ -362,12 +362,12 @@ export class UpstreamClient {
 
   /** Upstream queue depth (calls waiting for the limiter), for diagnostics. */
   queued(): number {
-    return this.limiter.counts().QUEUED + this.limiter.counts().RECEIVED + this.gate.waiting();
+    return this.slots.waiting() + this.gate.waiting();
   }
 
   async close(): Promise<void> {
+    this.slots.close();
     this.gate.close();
-    await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
     await this.agent.close();
   }
 }
