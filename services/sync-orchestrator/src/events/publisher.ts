@@ -7,6 +7,7 @@ import type { Logger } from '@haier-sync/runtime';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ormCursorStore, type CursorStore } from './cursor-store';
 import { createManagedNats, type ManagedNats } from './nats-connection';
+import { acquireLeadership } from './leadership';
 import { Relay, type RelayStats } from './relay';
 import { catalogChangeSource, runEventsSource, type RelaySource } from './sources';
 import { ensureStreams, type StreamLimits } from './streams';
@@ -39,6 +40,15 @@ export interface PublisherOptions {
   relays?: Array<'catalog' | 'runs'>;
   /** Injected for tests; default the sync.publisher_cursor table. */
   cursorStore?: CursorStore;
+  /**
+   * One publisher per database at a time (a Postgres advisory lock), default on; replicas stand
+   * by and take over. Off only where a test runs a relay alone on purpose.
+   */
+  leaderElection?: boolean;
+  /** Database of the lock (default: the ORM's clientUrl). */
+  databaseUrl?: string;
+  /** How often a standing-by publisher tries the lock (default 1000 ms). */
+  leaderPollMs?: number;
   /** Use an existing managed connection instead of opening one (not closed by stop()). */
   nats?: ManagedNats;
 }
@@ -54,6 +64,8 @@ export interface PublisherStats {
 
 export interface Publisher {
   stop(): Promise<void>;
+  /** Whether this process holds the publisher lock and relays now. */
+  leading(): boolean;
   stats(): PublisherStats;
 }
 
@@ -100,19 +112,45 @@ export function startPublisher(opts: PublisherOptions): Publisher {
     sources.push(catalogChangeSource(opts.catalog, prefix, { threshold: opts.lowStockThreshold ?? 5, defaultCounty: opts.defaultCounty }));
   }
   if (wanted.includes('runs')) sources.push(runEventsSource(opts.orm, prefix));
-  const relays = sources.map((s) => new Relay(s, store, nats, log, relayOpts));
-
+  let relays: Relay[] = [];
   const abort = new AbortController();
-  const running = relays.map((r) => r.run(abort.signal));
+  const dbUrl = opts.databaseUrl ?? (opts.orm.config.get('clientUrl') as string | undefined);
+  let leading = false;
+
+  const running = (async (): Promise<void> => {
+    if (opts.leaderElection === false || !dbUrl) {
+      relays = sources.map((s) => new Relay(s, store, nats, log, relayOpts));
+      leading = true;
+      await Promise.allSettled(relays.map((r) => r.run(abort.signal)));
+      return;
+    }
+    // one publisher per database at a time; a term ends when the lock is lost or on stop()
+    while (!abort.signal.aborted) {
+      const lead = await acquireLeadership({ databaseUrl: dbUrl, logger: log, pollMs: opts.leaderPollMs }, abort.signal);
+      if (!lead) break;
+      const term = new AbortController();
+      const end = (): void => term.abort();
+      abort.signal.addEventListener('abort', end, { once: true });
+      void lead.lost.then(end);
+      // fresh relays per term: each starts from the stored cursor
+      relays = sources.map((s) => new Relay(s, store, nats, log, relayOpts));
+      leading = true;
+      await Promise.allSettled(relays.map((r) => r.run(term.signal)));
+      leading = false;
+      abort.signal.removeEventListener('abort', end);
+      await lead.release();
+    }
+  })();
   log.info({ prefix, relays: sources.map((s) => s.name) }, 'event publisher started');
 
   return {
     async stop() {
       abort.abort();
-      await Promise.allSettled(running);
+      await running.catch(() => undefined);
       if (!opts.nats) await nats.close();
       log.info('event publisher stopped');
     },
+    leading: () => leading,
     stats() {
       const rs = relays.map((r) => r.stats());
       const lastError = rs.find((r) => r.lastError)?.lastError;

@@ -1,0 +1,90 @@
+// One publisher at a time per database: the relays share one cursor row each, so a second
+// replica relaying at once would resend what the first already sent (harmless inside the dedupe
+// window, duplicated beyond it). The leader holds a session-level Postgres advisory lock on a
+// connection of its own; when that connection dies (process killed, network cut) Postgres
+// releases the lock and another replica takes over from the stored cursor.
+import { Client } from 'pg';
+import type { Logger } from '@haier-sync/runtime';
+import { backoffDelay, sleep } from './backoff';
+
+/** The advisory lock key (any fixed bigint; this one spells "hsPUBLSH"). */
+export const PUBLISHER_LOCK_KEY = '7526447729380971336';
+
+export interface Leadership {
+  /** Resolves when the lock is lost (connection error or failed keep-alive). */
+  lost: Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface LeadershipOptions {
+  databaseUrl: string;
+  logger: Logger;
+  /** How often a follower tries to take the lock, and the leader checks its connection (default 1000 ms). */
+  pollMs?: number;
+}
+
+/** Waits until this process holds the publisher lock; undefined when `signal` aborts first. */
+export async function acquireLeadership(opts: LeadershipOptions, signal: AbortSignal): Promise<Leadership | undefined> {
+  const pollMs = opts.pollMs ?? 1_000;
+  let attempt = 0;
+  let waitingLogged = false;
+  while (!signal.aborted) {
+    const client = new Client({ connectionString: opts.databaseUrl, application_name: 'sync-orchestrator-publisher' });
+    let dead = false;
+    client.on('error', () => (dead = true));
+    try {
+      await client.connect();
+      attempt = 0;
+      while (!signal.aborted && !dead) {
+        const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1::bigint) as ok', [PUBLISHER_LOCK_KEY]);
+        if (r.rows[0]?.ok) return hold(client, opts, pollMs);
+        if (!waitingLogged) {
+          opts.logger.info('another orchestrator is publishing events; this one stands by and takes over if it stops');
+          waitingLogged = true;
+        }
+        await sleep(pollMs, signal);
+      }
+    } catch (err) {
+      attempt++;
+      if (attempt === 1 || attempt % 20 === 0) {
+        opts.logger.warn({ err: String((err as Error)?.message ?? err), attempt }, 'publisher cannot reach Postgres to take its lock; retrying');
+      }
+      await sleep(backoffDelay(attempt, 200, 5_000), signal);
+    }
+    await client.end().catch(() => undefined);
+  }
+  return undefined;
+}
+
+function hold(client: Client, opts: LeadershipOptions, pollMs: number): Leadership {
+  let released = false;
+  let resolveLost!: () => void;
+  const lost = new Promise<void>((r) => (resolveLost = r));
+  const lose = (why: string): void => {
+    if (released) return;
+    released = true;
+    clearInterval(timer);
+    opts.logger.warn({ why }, 'publisher lost its Postgres lock; stopping the relays (another replica or this one takes over from the stored cursor)');
+    resolveLost();
+    void client.end().catch(() => undefined);
+  };
+  client.on('error', (err) => lose(String(err?.message ?? err)));
+  client.on('end', () => lose('connection ended'));
+  // a connection cut without an error would leave us believing we lead: check it
+  const timer = setInterval(() => {
+    client.query('select 1').catch((err: unknown) => lose(String((err as Error)?.message ?? err)));
+  }, Math.max(pollMs, 1_000) * 5);
+  timer.unref();
+  opts.logger.info('this orchestrator publishes the events (publisher lock taken)');
+  return {
+    lost,
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      resolveLost();
+      await client.query('select pg_advisory_unlock($1::bigint)', [PUBLISHER_LOCK_KEY]).catch(() => undefined);
+      await client.end().catch(() => undefined);
+    },
+  };
+}
