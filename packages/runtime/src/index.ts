@@ -2,7 +2,7 @@
 // '@haier-sync/runtime/telemetry'; test helpers are in '@haier-sync/runtime/testing'.
 export { ConfigError, loadConfig, env } from './config';
 export { registerSecret, redact, isSecretName, registerSecretsFromEnv, REDACTED } from './secrets';
-export { createLogger, secretRedactPaths, SECRET_KEYS, type Logger, type LoggerOptions } from './logger';
+export { createLogger, maskSecretKeys, secretRedactPaths, SECRET_KEYS, type Logger, type LoggerOptions } from './logger';
 export { startTelemetry, shutdownTelemetry, serviceNameFrom, type TelemetryOptions } from './telemetry-sdk';
 export { tracingInterceptor, rpcName, headerGetter, headerSetter } from './rpc-tracing';
 export { loggingInterceptor, grpcCodeName } from './rpc-logging';

@@ -63,6 +63,17 @@ describe('logger', () => {
     expect(cap.lines()[0]).toMatchObject({ keep: 'visible', password: REDACTED, body: { passWord: REDACTED } });
   });
 
+  it('masks secret-named keys inside lists and child bindings, without touching the caller\'s object', () => {
+    const cap = captureLogs();
+    const log = createLogger('gateway', { destination: cap.stream }).child({ token: 'bound-t1', part: 'client' });
+    const payload = { rows: [{ code: 'A', password: 'p11' }, 'plain', [{ apiKey: 'p12' }]], deep: { l1: { l2: { l3: { l4: { l5: { secret: 'p13' } } } } } } };
+    log.info(payload, 'rows');
+    const text = cap.text();
+    for (const v of ['bound-t1', 'p11', 'p12', 'p13']) expect(text).not.toContain(v);
+    expect(cap.lines()[0]).toMatchObject({ part: 'client', token: REDACTED, rows: [{ code: 'A', password: REDACTED }, 'plain', [{ apiKey: REDACTED }]] });
+    expect(payload.rows[0]).toEqual({ code: 'A', password: 'p11' }); // the caller's object is unchanged
+  });
+
   it('adds trace_id and span_id of the active span', () => {
     const cap = captureLogs();
     const log = createLogger('catalog', { destination: cap.stream });
