@@ -117,6 +117,13 @@ describe('Haier configs', () => {
     expect(badName.code).toBe(Code.InvalidArgument);
     expect(badName.rawMessage).toMatch(/^name: /);
 
+    const badUrl = await rpcError(client.createConfig({ name: 'x-url', environment: 'test', settings: settings({ token_url: 'not a url' }) }));
+    expect(badUrl.code).toBe(Code.InvalidArgument);
+    expect(badUrl.rawMessage).toMatch(/^settings\.token_url: token_url must be an http\(s\) URL/);
+    const credUrl = await rpcError(client.createConfig({ name: 'x-url2', environment: 'test', settings: settings({ base_url: 'https://user:pw@haier.example' }) }));
+    expect(credUrl.code).toBe(Code.InvalidArgument);
+    expect(credUrl.rawMessage).not.toContain('pw@');
+
     const updated = (await client.updateConfig({ id: created.id, name: '', environment: 'pre-production', settings: settings({ supplier_code: '88001234' }) })).config!;
     expect(updated.name).toBe('crud-test');
     expect(updated.environment).toBe('pre-production');

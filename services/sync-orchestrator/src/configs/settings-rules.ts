@@ -12,6 +12,17 @@ const SAFE_SUFFIX = /(_env|Env|_url|Url|_uri|Uri|_endpoint|Endpoint|_path|Path|_
 const ENV_SUFFIX = /(_env|Env)$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const URL_KEY = /(_url|Url)$/;
+
+function isHttpUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 export interface SettingsProblem {
   path: string;
   message: string;
@@ -41,6 +52,14 @@ export function settingsProblems(settings: JsonObject): SettingsProblem[] {
           path,
           message: `must name an environment variable (letters, digits, underscores, e.g. "HAIER_PASSWORD"), not hold a value; put the secret in that variable`,
         });
+      }
+      return;
+    }
+    if (URL_KEY.test(key) && value !== null && value !== '') {
+      if (typeof value !== 'string' || !isHttpUrl(value)) {
+        out.push({ path, message: 'must be an http(s) URL such as "https://openapi.haier.example/oauth2/auth"' });
+      } else if (/\/\/[^/]*@/.test(value)) {
+        out.push({ path, message: 'must not carry a user or password in the URL; put secrets in environment variables and reference them with a "*_env" key' });
       }
       return;
     }
