@@ -267,7 +267,8 @@ describe('relay paging', () => {
 
       const pub = startPublisher({ catalog: cat.client, orm, natsUrl: TEST_NATS_URL, subjectPrefix: prefix, logger, relays: ['runs'], idlePollMs: 50, gapWaitMs: 100 });
       try {
-        // far longer than the time-based gap wait: the relay must still be waiting before the held seq
+        // the relay gets up to the held seq, then, far longer than the time-based gap wait, stays there
+        await waitFor(async () => (await cursorOf('runs')) === held - 1n, { timeoutMs: 30_000, what: 'the relay to reach the held seq' });
         await new Promise((r) => setTimeout(r, 3_000));
         expect(await cursorOf('runs')).toBe(held - 1n);
         await slow.query('commit');
