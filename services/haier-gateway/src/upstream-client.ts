@@ -365,10 +365,16 @@ export class UpstreamClient {
     return this.slots.waiting() + this.gate.waiting();
   }
 
-  async close(): Promise<void> {
-    this.slots.close();
-    this.gate.close();
-    await this.agent.close();
+  private closing: Promise<void> | undefined;
+
+  /** Refuses new calls, fails those waiting for a slot or the budget, closes the connection pool. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.slots.close();
+      this.gate.close();
+      await this.agent.close();
+    })();
+    return this.closing;
   }
 }
 

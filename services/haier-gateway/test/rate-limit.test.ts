@@ -61,7 +61,7 @@ describe('rate budget', () => {
     // close to the limit, never above it (generous: the machine running the tests is shared,
     // and a starved process loses time it cannot make up without exceeding the limit)
     expect(achieved).toBeGreaterThan(LIMIT * 0.6);
-    expect(achieved).toBeLessThanOrEqual(LIMIT * 1.05);
+    expect(achieved).toBeLessThanOrEqual(LIMIT * 1.1); // <= LIMIT per 1-s window: 400 calls need >= 19 s + latency
     expect(stats.maxObservedRps).toBeLessThanOrEqual(LIMIT * 1.5); // at the gateway <= LIMIT in any second; arrival jitter only
     // the gateway's own counters agree
     const usage = await s.client.getUsage({});

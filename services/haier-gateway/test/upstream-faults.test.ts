@@ -2,7 +2,7 @@
 // code lists split into calls of 20 and merged in order; 500/503/timeouts/dropped connections
 // retried until they succeed; 400/403/404 not retried; Retry-After honoured; and faults that
 // persist reach the caller as gRPC codes with messages an operator can act on.
-import { Code } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { waitFor } from '@haier-sync/runtime/testing';
 import { freePort } from '@haier-sync/runtime/testing';
 import { rpcFailure, simCalls, startGateway, startStack, type Stack } from './harness';
@@ -161,6 +161,25 @@ describe('persistent faults reach the caller as gRPC codes an operator understan
       const err = await rpcFailure(g.client.getPrices({ productCodes: [code] }));
       expect(err.code).toBe(Code.Unavailable);
       expect(err.rawMessage).toMatch(new RegExp(`Could not reach Haier at ${nowhere.replace(/[.]/g, '\\.')} \\(ECONNREFUSED on token after 3 retries\\): check HAIER_BASE_URL and the network`));
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('calls still waiting for the budget when the gateway shuts down -> UNAVAILABLE, retry elsewhere', async () => {
+    const g = await startGateway(s.sim.url, { HAIER_RATE_LIMIT: '1', HAIER_TIMEOUT_MS: '2000' });
+    try {
+      await g.client.checkAuth({});
+      // 1 call/s: the first starts at once, the other two wait for their turn
+      const calls = [0, 1, 2].map(() => rpcFailure(g.client.getPrices({ productCodes: [code] })).catch((e: unknown) => e));
+      await waitFor(() => g.gw.client.queued() >= 2, { what: 'calls waiting for the rate budget' });
+      await g.gw.close();
+      const errors = (await Promise.all(calls)).filter((e): e is ConnectError => e instanceof ConnectError);
+      expect(errors.length).toBeGreaterThanOrEqual(2);
+      for (const e of errors) {
+        expect(e.code).toBe(Code.Unavailable);
+        expect(e.rawMessage).toMatch(/the gateway is shutting down; the upstream call was not made: retry the call/);
+      }
     } finally {
       await g.close();
     }
