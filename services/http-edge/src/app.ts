@@ -20,6 +20,8 @@ import { hashApiKey, keyFromHeaders } from './domain/api-keys';
 import { badRequest, body as errorBody, EdgeError, mapError, type Upstream } from './domain/errors';
 import { nonFiniteField } from './domain/finite';
 import { sanitizeParams } from './domain/sanitize';
+import { clientErrorHandler } from './client-errors';
+import { registerHttpTracing } from './http-tracing';
 import { createMetrics, type EdgeMetrics } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { catalogRoutes } from './routes/catalog';
@@ -91,6 +93,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     // a bad query string/JSON is a 400 from the error handler below, never a crash
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // requests Node's parser refuses (headers over 16 KiB, bad HTTP) answer in our error shape
+    clientErrorHandler,
     // a URL Fastify cannot decode (e.g. "%E0%A4%A") answers in our error shape too
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply)
@@ -134,6 +138,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'X-API-Key', 'Content-Type'] });
   }
 
+  registerHttpTracing(app, (path) => UNAUDITED.test(path));
   // who is calling is settled first; the rate limit then counts per key (or per address)
   app.addHook('onRequest', auth.hook());
   await app.register(rateLimit, {

@@ -487,6 +487,11 @@ describe('keys and audit (admin)', () => {
     expect(row).toMatchObject({ key_name: 'stack-operator', status: 200 });
     expect(row.params.body).toEqual({ price: '1999.50' });
     expect(typeof row.duration_ms).toBe('number');
+    // the SSE stream is audited too, with how long it was open
+    const sse = r.json.results.find((x: { path: string; status: number }) => x.path === `/api/haier/sync/${runId}/events/` && x.status === 200);
+    expect(sse).toMatchObject({ key_name: 'stack-viewer', method: 'GET' });
+    // refused calls are audited as well
+    expect(r.json.results.some((x: { status: number }) => x.status === 404)).toBe(true);
     expect(r.text).not.toContain(s.keys.operator);
     expect(r.text).not.toContain(s.adminKey);
     const f = await s.request('GET', '/api/haier/audit/?method=POST&path=/api/haier/sync/&limit=5', { key: s.keys.admin });
