@@ -73,6 +73,9 @@ export function createGrpcClient<T extends DescService>(service: T, opts: GrpcCl
     baseUrl: opts.baseUrl,
     sessionManager: sessionFor(opts.baseUrl),
     interceptors: [tracingInterceptor('client'), connectionErrorInterceptor(opts.baseUrl), ...(opts.interceptors ?? [])],
+    // Service-to-service calls stay on loopback or the cluster network: compressing them costs
+    // more CPU than the bytes it saves (measured on the catalog upsert path).
+    acceptCompression: [],
   };
   // The default deadline applies to unary calls only: a stream (WatchRun, StreamAllProducts)
   // lives as long as its work; pass `timeoutMs` or a `signal` on the call to bound one.
