@@ -6,34 +6,11 @@ import { sync } from '@haier-sync/contracts';
 import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
 import { streamSpecs } from '../src/events';
-import { count, startStack, statusName, waitForRun, type Stack } from './stack';
+import { count, readStream, startStack, statusName, waitForRun, type Stack } from './stack';
 
 jest.setTimeout(180_000);
 
 const SIZE = 2000;
-
-interface Seen {
-  subject: string;
-  msgId: string;
-}
-
-/** Every message of a stream (an ordered consumer from the start). */
-async function readStream(nc: NatsConnection, stream: string): Promise<Seen[]> {
-  const jsm = await nc.jetstreamManager();
-  const total = (await jsm.streams.info(stream)).state.messages;
-  const consumer = await nc.jetstream().consumers.get(stream);
-  const out: Seen[] = [];
-  while (out.length < total) {
-    const batch = await consumer.fetch({ max_messages: Math.min(500, total - out.length), expires: 5_000 });
-    let got = 0;
-    for await (const m of batch) {
-      out.push({ subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') ?? '' });
-      got++;
-    }
-    if (got === 0) break;
-  }
-  return out;
-}
 
 describe('kill -9 in the middle of a full sync', () => {
   let stack: Stack;

@@ -3,7 +3,10 @@
 // the simulator: an incremental run writes exactly those (the catalog's change log says so).
 import { sync, type catalog } from '@haier-sync/contracts';
 import type { SimProduct } from '@haier-sync/haier-sim';
-import { runToEnd, startStack, statusName, type Stack } from './stack';
+import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
+import { connect, type NatsConnection } from 'nats';
+import { streamSpecs } from '../src/events';
+import { count, lastSeq, readStream, runToEnd, startStack, statusName, type Stack } from './stack';
 
 jest.setTimeout(120_000);
 
@@ -72,12 +75,30 @@ function expectSame(p: catalog.Product, s: SimProduct): void {
 
 describe('full and incremental runs against the simulator', () => {
   let stack: Stack;
+  let nc: NatsConnection;
+  let catalogStream: string;
   beforeAll(async () => {
-    stack = await startStack({ sim: { size: SIZE, seed: 7 } });
+    stack = await startStack({ sim: { size: SIZE, seed: 7 }, env: { SYNC_PUBLISHER_ENABLED: 'true' } });
+    nc = await connect({ servers: TEST_NATS_URL });
+    catalogStream = streamSpecs(stack.prefix).catalog.name;
   });
   afterAll(async () => {
+    if (nc) {
+      const jsm = await nc.jetstreamManager();
+      const specs = streamSpecs(stack.prefix);
+      for (const s of [specs.catalog.name, specs.sync.name]) await jsm.streams.delete(s).catch(() => undefined);
+      await nc.close();
+    }
     await stack?.close();
   });
+
+  /** Waits until the publisher has relayed every change-log entry; the stream's messages after `afterSeq`. */
+  async function relayedSince(afterSeq: number): Promise<Awaited<ReturnType<typeof readStream>>> {
+    const changes = await count(stack.pg, `select count(*) as n from catalog.change_log`);
+    await waitFor(async () => (await lastSeq(nc, catalogStream)) >= changes, { timeoutMs: 60_000, intervalMs: 200, what: 'the publisher to relay the change log' });
+    await new Promise((r) => setTimeout(r, 500)); // nothing more follows
+    return readStream(nc, catalogStream, afterSeq);
+  }
 
   test('a full sync of 2,000 products makes the catalog equal the simulator, field by field', async () => {
     const t0 = Date.now();
@@ -104,6 +125,11 @@ describe('full and incremental runs against the simulator', () => {
     // every product came with this run's id in the change log, created once
     const created = await stack.pg.query<{ n: string }>(`select count(*) as n from catalog.change_log where kind = 'created' and run_id = $1`, [run.id]);
     expect(Number(created.rows[0]!.n)).toBe(truth.length);
+    // one created event per product, each once
+    const events = await relayedSince(0);
+    expect(events).toHaveLength(truth.length);
+    expect(events.every((e) => e.subject === `${stack.prefix}.catalog.product.created`)).toBe(true);
+    expect(new Set(events.map((e) => e.msgId.split(':')[0]))).toEqual(new Set(truth.map((p) => p.productCode)));
     console.log(`full sync of ${truth.length} products: ${secs.toFixed(1)} s, ${run.counts?.upstreamCalls} calls to Haier`);
   });
 
@@ -117,12 +143,15 @@ describe('full and incremental runs against the simulator', () => {
     expect(run.counts?.delisted).toBe(0n);
     const after = await stack.pg.query<{ n: string }>(`select count(*) as n from catalog.change_log`);
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await lastSeq(nc, catalogStream)).toBe(Number(before.rows[0]!.n)); // no event either
   });
 
   test('5% prices changed and 1% delisted: an incremental run writes exactly those changes', async () => {
     const m = stack.sim.control.mutate({ priceChangeShare: 0.05, delistShare: 0.01, seed: 11 });
     expect(m.priceChanged.length).toBeGreaterThan(50);
     expect(m.delisted.length).toBeGreaterThan(10);
+    const seqBefore = await lastSeq(nc, catalogStream);
     const [{ max }] = (await stack.pg.query<{ max: string | null }>(`select max(seq)::text as max from catalog.change_log`)).rows as [{ max: string | null }];
     const run = await runToEnd(stack, { syncType: sync.SyncType.PRICES, mode: sync.RunMode.INCREMENTAL, startedBy: 'test' }, 90_000);
     expect(statusName(run.status)).toBe('SUCCESS');
@@ -141,6 +170,14 @@ describe('full and incremental runs against the simulator', () => {
     expect(priceRows.length).toBe(repriced.size);
     expect(run.counts?.delisted).toBe(BigInt(delistedSet.size));
     expect(run.counts?.updated).toBe(BigInt(repriced.size));
+    // exactly one event per change, and nothing else
+    const events = await relayedSince(seqBefore);
+    expect(events).toHaveLength(changes.rows.length);
+    expect(new Set(events.map((e) => e.msgId)).size).toBe(events.length);
+    const delistEvents = events.filter((e) => e.subject.endsWith('.catalog.product.delisted')).map((e) => e.msgId.split(':')[0]);
+    expect(new Set(delistEvents)).toEqual(delistedSet);
+    const priceEvents = events.filter((e) => !e.subject.endsWith('.catalog.product.delisted')).map((e) => e.msgId.split(':')[0]);
+    expect(new Set(priceEvents)).toEqual(repriced);
     // and the catalog again equals the simulator
     const cat = await allCatalog(stack);
     for (const s of stack.sim.control.products(0, SIZE)) {

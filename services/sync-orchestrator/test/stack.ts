@@ -8,8 +8,9 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
 import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
-import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
+import { closeGrpcClients, createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
 import { createTestDatabase, freePort, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { DeliverPolicy, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
 import { buildCatalog, type Catalog } from '../../catalog/src/catalog';
 import { loadGatewayConfig, SIMULATOR_ACCOUNT } from '../../haier-gateway/src/config';
@@ -178,6 +179,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           clearTimeout(t);
         }
         await cleanup();
+        closeGrpcClients(); // the shared HTTP/2 sessions of this file's clients
       },
     };
     if ((opts.orchestrator ?? 'inprocess') === 'inprocess') await stack.startInProcess();
@@ -218,4 +220,36 @@ export const statusName = (s: sync.RunStatus): string => sync.RunStatus[s] ?? St
 export async function count(pg: PgClient, sql: string, params: unknown[] = []): Promise<number> {
   const r = await pg.query<{ n: string }>(sql, params);
   return Number(r.rows[0]?.n ?? 0);
+}
+
+export interface StreamMessage {
+  seq: number;
+  subject: string;
+  msgId: string;
+  data: Uint8Array;
+}
+
+/** Every message of a stream, in order (an ordered consumer from the start). */
+export async function readStream(nc: NatsConnection, stream: string, afterSeq = 0): Promise<StreamMessage[]> {
+  const jsm = await nc.jetstreamManager();
+  const state = (await jsm.streams.info(stream)).state;
+  const total = state.last_seq - Math.max(afterSeq, state.first_seq - 1);
+  const consumer = await nc.jetstream().consumers.get(stream, afterSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 } : {});
+  const out: StreamMessage[] = [];
+  while (out.length < total) {
+    const batch = await consumer.fetch({ max_messages: Math.min(500, total - out.length), expires: 5_000 });
+    let got = 0;
+    for await (const m of batch) {
+      out.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') ?? '', data: m.data });
+      got++;
+    }
+    if (got === 0) break;
+  }
+  return out;
+}
+
+/** The last sequence of a stream (0 when it does not exist yet). */
+export async function lastSeq(nc: NatsConnection, stream: string): Promise<number> {
+  const jsm = await nc.jetstreamManager();
+  return (await jsm.streams.info(stream).catch(() => undefined))?.state.last_seq ?? 0;
 }

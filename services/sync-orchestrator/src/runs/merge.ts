@@ -60,6 +60,11 @@ export function mergeBatch(
       failures.set(code, 'product: Haier returned no record for this code');
       continue;
     }
+    if (isPlaceholder(p)) {
+      // Haier answers a code it does not offer with a bare row (isSales 0 and a reason): it is not a product to store
+      failures.set(code, `product: Haier does not offer this code to this account${p.noSalesReason ? ` (${p.noSalesReason})` : ''}`);
+      continue;
+    }
     const price = priceBy.get(code);
     if (prices !== undefined && !price) {
       failures.set(code, 'price: Haier returned no price record for this code');
@@ -68,6 +73,11 @@ export function mergeBatch(
     inputs.push(toProductInput(p, price, prices !== undefined));
   }
   return { inputs, failures };
+}
+
+/** The row Haier sends for a requested code that names no product: no model, name or group, not procurable. */
+export function isPlaceholder(p: gateway.Product): boolean {
+  return !p.isSales && p.productModel === '' && p.productName === '' && p.productGroupName === '' && p.productBrandName === '';
 }
 
 /** One line for a change an upsert made (or would make, in a dry run). */

@@ -39,23 +39,32 @@ export async function planBatches(run: RunRow, deps: RunDeps, heartbeat: () => P
     let taken = 0;
     let first = already.size === 0 && nextSeq === 0;
     let unknown = 0;
-    const stream = deps.gateway.streamAllProducts({ chunkSize: LISTING_CHUNK }, { timeoutMs: LISTING_TIMEOUT_MS });
-    for await (const msg of stream) {
-      const sel = selectListing(msg.products, run.scope, already, taken);
-      taken = sel.taken;
-      const payloads = new Map(sel.selected.map((p) => [p.productCode, listingRecord(p)]));
-      const batches = cut(sel.selected.map((p) => p.productCode), payloads);
-      const failures = msg.errors
-        .filter((e) => !already.has(e.productCode))
-        .map((e) => ({ code: e.productCode || `(listing row without a code #${++unknown})`, reason: `listing: ${e.reason}` }));
-      await knex.transaction(async (trx) => {
-        await insertBatches(trx, run.id, batches, first ? 1 : 0);
-        await recordPlanFailures(trx, run.id, failures);
-      });
-      first = false;
-      deps.kick();
-      await heartbeat();
-      if (run.scope.limit > 0 && taken >= run.scope.limit) break;
+    // our own deadline and cancel: breaking out early (a limit) must end the call and its timers
+    const abort = new AbortController();
+    const deadline = setTimeout(() => abort.abort(new Error(`the listing took longer than ${LISTING_TIMEOUT_MS / 60_000} minutes`)), LISTING_TIMEOUT_MS);
+    deadline.unref();
+    try {
+      const stream = deps.gateway.streamAllProducts({ chunkSize: LISTING_CHUNK }, { signal: abort.signal });
+      for await (const msg of stream) {
+        const sel = selectListing(msg.products, run.scope, already, taken);
+        taken = sel.taken;
+        const payloads = new Map(sel.selected.map((p) => [p.productCode, listingRecord(p)]));
+        const batches = cut(sel.selected.map((p) => p.productCode), payloads);
+        const failures = msg.errors
+          .filter((e) => !already.has(e.productCode))
+          .map((e) => ({ code: e.productCode || `(listing row without a code #${++unknown})`, reason: `listing: ${e.reason}` }));
+        await knex.transaction(async (trx) => {
+          await insertBatches(trx, run.id, batches, first ? 1 : 0);
+          await recordPlanFailures(trx, run.id, failures);
+        });
+        first = false;
+        deps.kick();
+        await heartbeat();
+        if (run.scope.limit > 0 && taken >= run.scope.limit) break;
+      }
+    } finally {
+      clearTimeout(deadline);
+      abort.abort();
     }
   } else {
     // catalog_stock: listed products (below the threshold for an incremental run)
