@@ -20,6 +20,7 @@ import { hashApiKey, keyFromHeaders } from './domain/api-keys';
 import { badRequest, body as errorBody, EdgeError, mapError, type Upstream } from './domain/errors';
 import { nonFiniteField } from './domain/finite';
 import { sanitizeParams } from './domain/sanitize';
+import { clientErrorHandler } from './client-errors';
 import { registerHttpTracing } from './http-tracing';
 import { createMetrics, type EdgeMetrics } from './metrics';
 import { adminRoutes } from './routes/admin';
@@ -92,6 +93,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     // a bad query string/JSON is a 400 from the error handler below, never a crash
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // requests Node's parser refuses (headers over 16 KiB, bad HTTP) answer in our error shape
+    clientErrorHandler,
     // a URL Fastify cannot decode (e.g. "%E0%A4%A") answers in our error shape too
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply)

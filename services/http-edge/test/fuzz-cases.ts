@@ -82,13 +82,19 @@ export const BAD_DECIMALS: readonly string[] = ['abc', '-1', '-0.01', '1.23456',
 export const BAD_CURSORS: readonly string[] = ['!!!', 'not-a-cursor', 'eyJ1IjoxfQ', 'eyJhIjoi', '%%%%', 'A'.repeat(2000), '0', '-1', '{"seq":1}', '../../etc', "' OR 1=1--", '\u0000', 'bnVsbA==', 'W10=', 'eyJrIjpbXSwidiI6OTl9'];
 
 /** Not a sync run id (pattern [A-Za-z0-9_-]{1,64}). */
-export const BAD_RUN_IDS: readonly string[] = ["' OR '1'='1", '<script>', '../x', 'a b', 'a.b', '%00', '☃', 'x'.repeat(65), '..', "1;DROP"];
+export const BAD_RUN_IDS: readonly string[] = ["' OR '1'='1", '<script>', '../x', 'a b', 'a.b', '%00', '☃', 'x'.repeat(65), '.x', "1;DROP"];
 
 /** Not enum values of any of our enums. */
 export const BAD_ENUMS: readonly string[] = ['bogus', 'SUCCESSFUL', 'full ', 'PRODUCTS,PRICES', '1', '-1', '99', '', "' OR 1=1--", '<b>', 'UNSPECIFIED', '__proto__', 'null', 'Ｆｕｌｌ'];
 
-/** Definitely not product codes (pattern [A-Za-z0-9][A-Za-z0-9._-]{0,39}): empties only where the value may not be empty. */
-export const BAD_CODES: readonly string[] = INJECTIONS.filter((s) => s !== '' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(s.trim()));
+/** Definitely not product codes (pattern [A-Za-z0-9][A-Za-z0-9._-]{0,39}), even trimmed; no blanks (a list drops them). */
+export const BAD_CODES: readonly string[] = INJECTIONS.filter((s) => s.trim() !== '' && !s.includes(',') && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(s.trim()));
+
+/** Bad codes for a path segment: no dot-only values (a client resolves /x/./ to /x/ before sending). */
+export const BAD_PATH_CODES: readonly string[] = BAD_CODES.filter((s) => !/^\.+$/.test(s));
+
+/** Not order codes (pattern [A-Za-z0-9][A-Za-z0-9._-]{0,63}). */
+export const BAD_ORDER_CODES: readonly string[] = [...BAD_CODES.filter((s) => !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(s)), 'S'.repeat(65)];
 
 /** Bodies that are not JSON at all, or not the JSON an object-taking route takes. */
 export const BROKEN_JSON: readonly string[] = ['{', '{"a":', '{"a" 1}', "{'a': 1}", 'nul', 'undefined', '{"a":1,}', '[1,2', '\u0000', '{"a":"\\x"}', '{"__proto__":', '<xml/>', 'NaN', '{}}', '{"a":1}{"b":2}'];
@@ -118,10 +124,13 @@ type Gen = (c: Ctx) => FuzzRequest;
 
 const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-/** Objects and values a body field cannot be coerced from: a string field given one of these, etc. */
-const NOT_A_STRING: readonly unknown[] = [{}, { a: 1 }, [[1]], [{}]];
-const NOT_A_BOOL: readonly unknown[] = ['maybe', 'yes please', 2, -1, { a: 1 }, [[true]], 'TRUE!'];
-const NOT_AN_INT: readonly unknown[] = ['abc', 1.5, -1, -1e9, 1e20, { a: 1 }, [[1]], 'ten', 'Infinity', '1e400'];
+/**
+ * Objects and values a body field cannot be coerced from: a string field given one of these, etc.
+ * (Never a one-element array: ajv's coerceTypes 'array' unwraps [x] to x, so [[1]] is a valid ["1"].)
+ */
+const NOT_A_STRING: readonly unknown[] = [{}, { a: 1 }, [[1, 2]], [{}]];
+const NOT_A_BOOL: readonly unknown[] = ['maybe', 'yes please', 2, -1, { a: 1 }, [[true, false]], 'TRUE!'];
+const NOT_AN_INT: readonly unknown[] = ['abc', 1.5, -1, -1e9, 1e20, { a: 1 }, [[1, 2]], 'ten', 'Infinity', '1e400'];
 
 /**
  * Generators per route; each returns one malformed request. Bodies of writes are always broken
@@ -140,6 +149,7 @@ export const GENERATORS: Record<string, Gen[]> = {
     (c) => ({ route: '', why: 'product_codes empty', method: 'GET', url: `${API}/prices/?${q({ product_codes: c.pick(['', ',', ' , ,', ',,,,']) })}` }),
     (c) => ({ route: '', why: 'bad code', method: 'GET', url: `${API}/prices/?${q({ product_codes: c.pick(BAD_CODES) })}` }),
     () => ({ route: '', why: 'huge list', method: 'GET', url: `${API}/prices/?product_codes=${hugeCodeList(1500)}` }),
+    () => ({ route: '', why: 'a list longer than any request line the server reads (32 KiB)', method: 'GET', url: `${API}/prices/?product_codes=${hugeCodeList(5000)}` }),
   ],
   'GET /api/haier/stock/': [
     (c) => ({ route: '', why: 'bad county', method: 'GET', url: `${API}/stock/?${q({ product_code: c.code, county_code: c.pick(BAD_COUNTIES) })}` }),
@@ -154,9 +164,9 @@ export const GENERATORS: Record<string, Gen[]> = {
   ],
   'GET /api/haier/logistics/': [
     () => ({ route: '', why: 'order_code missing', method: 'GET', url: `${API}/logistics/` }),
-    (c) => ({ route: '', why: 'bad order_code', method: 'GET', url: `${API}/logistics/?${q({ order_code: c.pick(BAD_CODES) })}` }),
+    (c) => ({ route: '', why: 'bad order_code', method: 'GET', url: `${API}/logistics/?${q({ order_code: c.pick(BAD_ORDER_CODES) })}` }),
     (c) => ({ route: '', why: 'bad member_id', method: 'GET', url: `${API}/logistics/?${q({ order_code: 'SO.20190106.000003', member_id: c.pick(['abc', '1.5', '1e400', '99999999999999999999999', 'NaN', "1' OR 1=1", '{}']) })}` }),
-    (c) => ({ route: '', why: 'bad delivery_record_code', method: 'GET', url: `${API}/logistics/?${q({ order_code: 'SO.20190106.000003', delivery_record_code: c.pick(BAD_CODES) })}` }),
+    (c) => ({ route: '', why: 'bad delivery_record_code', method: 'GET', url: `${API}/logistics/?${q({ order_code: 'SO.20190106.000003', delivery_record_code: c.pick(BAD_ORDER_CODES) })}` }),
   ],
   'GET /api/haier/logs/': [
     (c) => ({ route: '', why: 'bad sync_type', method: 'GET', url: `${API}/logs/?${q({ sync_type: c.pick(BAD_ENUMS.filter((e) => e !== '')) })}` }),
@@ -202,43 +212,43 @@ export const GENERATORS: Record<string, Gen[]> = {
     (c) => ({ route: '', why: 'query too long', method: 'GET', url: `${API}/catalog/products/?${q({ q: c.pick(['x', '海', "' OR "]).repeat(400) })}` }),
   ],
   'GET /api/haier/catalog/products/{code}/': [
-    (c) => ({ route: '', why: 'bad code', method: 'GET', url: `${API}/catalog/products/${enc(c.pick(BAD_CODES))}/` }),
+    (c) => ({ route: '', why: 'bad code', method: 'GET', url: `${API}/catalog/products/${enc(c.pick(BAD_PATH_CODES))}/` }),
     () => ({ route: '', why: 'unknown code', method: 'GET', url: `${API}/catalog/products/NOSUCHCODE000/` }),
     () => ({ route: '', why: 'malformed percent-encoding', method: 'GET', url: `${API}/catalog/products/%E0%A4%A/` }),
     () => ({ route: '', why: 'encoded traversal', method: 'GET', url: `${API}/catalog/products/..%2F..%2Fkeys/` }),
   ],
   'GET /api/haier/catalog/products/{code}/price-history/': [
-    (c) => ({ route: '', why: 'bad code', method: 'GET', url: `${API}/catalog/products/${enc(c.pick(BAD_CODES))}/price-history/` }),
+    (c) => ({ route: '', why: 'bad code', method: 'GET', url: `${API}/catalog/products/${enc(c.pick(BAD_PATH_CODES))}/price-history/` }),
     (c) => ({ route: '', why: 'bad limit', method: 'GET', url: `${API}/catalog/products/${c.code}/price-history/?${q({ limit: c.pick([...BAD_INTS.filter((v) => v !== '' && v !== ' '), '100000']) })}` }),
   ],
   'GET /api/haier/catalog/categories/': [(c) => ({ route: '', why: 'POST to a GET route', method: 'POST', url: `${API}/catalog/categories/`, ...json({ name: c.pick(INJECTIONS) }) })],
   'GET /api/haier/catalog/brands/': [(c) => ({ route: '', why: 'DELETE to a GET route', method: 'DELETE', url: `${API}/catalog/brands/?name=${enc(c.pick(INJECTIONS))}` })],
   'POST /api/haier/catalog/products/{code}/sync-stock/': [
     (c) => ({ route: '', why: 'bad county', method: 'POST', url: `${API}/catalog/products/${c.code}/sync-stock/`, ...json({ county_code: c.pick(BAD_COUNTIES) }) }),
-    (c) => ({ route: '', why: 'county of wrong type', method: 'POST', url: `${API}/catalog/products/${c.code}/sync-stock/`, ...json({ county_code: c.pick([{}, [[1]], { a: '110101' }]) }) }),
-    (c) => ({ route: '', why: 'bad code', method: 'POST', url: `${API}/catalog/products/${enc(c.pick(BAD_CODES))}/sync-stock/`, ...json({ county_code: '110101' }) }),
+    (c) => ({ route: '', why: 'county of wrong type', method: 'POST', url: `${API}/catalog/products/${c.code}/sync-stock/`, ...json({ county_code: c.pick([{}, [[1, 2]], { a: '110101' }]) }) }),
+    (c) => ({ route: '', why: 'bad code', method: 'POST', url: `${API}/catalog/products/${enc(c.pick(BAD_PATH_CODES))}/sync-stock/`, ...json({ county_code: '110101' }) }),
     (c) => ({ route: '', why: 'broken JSON', method: 'POST', url: `${API}/catalog/products/${c.code}/sync-stock/`, headers: { 'content-type': 'application/json' }, body: c.pick(BROKEN_JSON) }),
     () => ({ route: '', why: 'oversized body', method: 'POST', url: `${API}/catalog/products/NOSUCH/sync-stock/`, ...json({ county_code: '110101', pad: 'p'.repeat(70 * 1024) }) }),
   ],
   'POST /api/haier/catalog/products/{code}/sync-price/': [
-    (c) => ({ route: '', why: 'bad code', method: 'POST', url: `${API}/catalog/products/${enc(c.pick(BAD_CODES))}/sync-price/` }),
-    (c) => ({ route: '', why: 'wrong content type', method: 'POST', url: `${API}/catalog/products/${enc(c.pick(BAD_CODES))}/sync-price/`, headers: { 'content-type': 'application/xml' }, body: '<a/>' }),
+    (c) => ({ route: '', why: 'bad code', method: 'POST', url: `${API}/catalog/products/${enc(c.pick(BAD_PATH_CODES))}/sync-price/` }),
+    (c) => ({ route: '', why: 'wrong content type', method: 'POST', url: `${API}/catalog/products/${enc(c.pick(BAD_PATH_CODES))}/sync-price/`, headers: { 'content-type': 'application/xml' }, body: '<a/>' }),
   ],
   'PUT /api/haier/catalog/products/{code}/pinned-price/': [
     (c) => ({ route: '', why: 'bad price', method: 'PUT', url: `${API}/catalog/products/${c.code}/pinned-price/`, ...json({ price: c.pick(BAD_DECIMALS) }) }),
     (c) => ({ route: '', why: 'price of wrong type', method: 'PUT', url: `${API}/catalog/products/${c.code}/pinned-price/`, ...json({ price: c.pick([...NOT_A_STRING, null, -5, 1.23456, 1e30]) }) }),
     (c) => ({ route: '', why: 'price missing', method: 'PUT', url: `${API}/catalog/products/${c.code}/pinned-price/`, ...json({ amount: c.pick(['12.00', 'x']) }) }),
-    (c) => ({ route: '', why: 'bad code', method: 'PUT', url: `${API}/catalog/products/${enc(c.pick(BAD_CODES))}/pinned-price/`, ...json({ price: '10.00' }) }),
+    (c) => ({ route: '', why: 'bad code', method: 'PUT', url: `${API}/catalog/products/${enc(c.pick(BAD_PATH_CODES))}/pinned-price/`, ...json({ price: '10.00' }) }),
     (c) => ({ route: '', why: 'broken JSON', method: 'PUT', url: `${API}/catalog/products/${c.code}/pinned-price/`, headers: { 'content-type': 'application/json' }, body: c.pick([...BROKEN_JSON, ...NOT_OBJECTS]) }),
     (c) => ({ route: '', why: 'wrong content type', method: 'PUT', url: `${API}/catalog/products/${c.code}/pinned-price/`, headers: { 'content-type': c.pick(['text/plain', 'application/xml', 'application/x-www-form-urlencoded']) }, body: 'price=10.00' }),
   ],
-  'DELETE /api/haier/catalog/products/{code}/pinned-price/': [(c) => ({ route: '', why: 'bad code', method: 'DELETE', url: `${API}/catalog/products/${enc(c.pick(BAD_CODES))}/pinned-price/` })],
+  'DELETE /api/haier/catalog/products/{code}/pinned-price/': [(c) => ({ route: '', why: 'bad code', method: 'DELETE', url: `${API}/catalog/products/${enc(c.pick(BAD_PATH_CODES))}/pinned-price/` })],
   // --- sync runs
   'POST /api/haier/sync/': [
     (c) => ({ route: '', why: 'bad mode', method: 'POST', url: `${API}/sync/`, ...json({ mode: c.pick(BAD_ENUMS) }) }),
     (c) => ({ route: '', why: 'mode of wrong type', method: 'POST', url: `${API}/sync/`, ...json({ mode: c.pick([...NOT_A_STRING, 1, true]) }) }),
     (c) => ({ route: '', why: 'bad code in scope', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'INCREMENTAL', scope: { product_codes: [c.code, c.pick(BAD_CODES)] } }) }),
-    (c) => ({ route: '', why: 'scope codes of wrong type', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'INCREMENTAL', scope: { product_codes: c.pick([{ a: 1 }, [[1]], [{}], [null]]) } }) }),
+    (c) => ({ route: '', why: 'scope codes of wrong type', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'INCREMENTAL', scope: { product_codes: c.pick([{ a: 1 }, [[1, 2]], [{}], [null]]) } }) }),
     () => ({ route: '', why: 'huge code list', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'INCREMENTAL', scope: { product_codes: Array.from({ length: 20_000 }, (_, i) => `C${i}`) } }) }),
     (c) => ({ route: '', why: 'bad limit', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'FULL', scope: { limit: c.pick(NOT_AN_INT) } }) }),
     (c) => ({ route: '', why: 'bad county in options', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'INCREMENTAL', options: { stock: true, county_codes: [c.pick(BAD_COUNTIES)] } }) }),
@@ -273,7 +283,7 @@ export const GENERATORS: Record<string, Gen[]> = {
     (c) => ({ route: '', why: 'name missing or wrong type', method: 'POST', url: `${API}/keys/`, ...json({ role: 'viewer', name: c.pick([...NOT_A_STRING, '', 'x'.repeat(500)]) }) }),
     (c) => ({ route: '', why: 'broken JSON', method: 'POST', url: `${API}/keys/`, headers: { 'content-type': 'application/json' }, body: c.pick([...BROKEN_JSON, ...NOT_OBJECTS]) }),
   ],
-  'DELETE /api/haier/keys/{id}/': [(c) => ({ route: '', why: 'bad id', method: 'DELETE', url: `${API}/keys/${enc(c.pick(INJECTIONS.filter((s) => s.trim() !== '' && !/^[A-Za-z0-9_-]+$/.test(s))))}/` })],
+  'DELETE /api/haier/keys/{id}/': [(c) => ({ route: '', why: 'bad id', method: 'DELETE', url: `${API}/keys/${enc(c.pick(INJECTIONS.filter((s) => s.trim() !== '' && !/^\.+$/.test(s) && !/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(s))))}/` })],
   'GET /api/haier/audit/': [
     (c) => ({ route: '', why: 'bad limit', method: 'GET', url: `${API}/audit/?${q({ limit: c.pick([...BAD_INTS.filter((v) => v !== '' && v !== ' '), '100000']) })}` }),
     (c) => ({ route: '', why: 'bad method filter', method: 'GET', url: `${API}/audit/?${q({ method: c.pick(['HEAD', 'TRACE', 'CONNECT', 'G E T', "GET' OR 1=1", '']) })}` }),
