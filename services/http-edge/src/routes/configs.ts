@@ -12,6 +12,17 @@ import { configIdParam, configSchema, errors, successMessage } from '../schemas'
 
 export const MASK = '********';
 
+/** token_url, auth_url, ...: an http(s) URL without credentials in it is no secret. */
+function isPlainUrl(v: JsonValue): boolean {
+  if (typeof v !== 'string' || !/^https?:\/\//i.test(v)) return false;
+  try {
+    const u = new URL(v);
+    return u.username === '' && u.password === '' && !/token|secret|key|pass/i.test(u.search);
+  } catch {
+    return false;
+  }
+}
+
 /** A settings document fit to answer: secret-named values masked unless they name an env var. */
 export function maskSettings(v: JsonValue | undefined, depth = 0): JsonValue {
   if (v === undefined || v === null) return null;
@@ -20,7 +31,7 @@ export function maskSettings(v: JsonValue | undefined, depth = 0): JsonValue {
   const out: JsonObject = {};
   for (const [k, x] of Object.entries(v)) {
     const namesEnv = /_env$/i.test(k) && typeof x === 'string' && /^[A-Z_][A-Z0-9_]*$/.test(x);
-    out[k] = isSecretField(k) && !namesEnv && x !== null && x !== '' ? MASK : maskSettings(x, depth + 1);
+    out[k] = isSecretField(k) && !namesEnv && !isPlainUrl(x) && x !== null && x !== '' ? MASK : maskSettings(x, depth + 1);
   }
   return out;
 }
