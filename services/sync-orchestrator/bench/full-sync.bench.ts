@@ -56,6 +56,22 @@ function peakRss(pid: number | undefined): number {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
+/** CPU time (user + system) a live process has used, in seconds (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function cpuOf(procs: Proc[]): Record<string, number> {
+  return Object.fromEntries(procs.map((p) => [p.name, cpuSeconds(p.child.pid)]));
+}
+
+function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, Math.round((v - (a[k] ?? 0)) * 10) / 10]));
+}
+
 async function stop(p: Proc): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill('SIGTERM');
@@ -171,8 +187,12 @@ async function main(): Promise<void> {
     // --- full sync
     await fetch(`${simUrl}/__sim/stats/reset`, { method: 'POST' });
     process.stderr.write('full sync…\n');
+    const cpu0 = cpuOf(procs);
+    const load0 = (await import('node:os')).loadavg()[0];
     const full = await runToEnd(client, { mode: sync.RunMode.FULL, options: { prices: true } });
     const fullStats = await simStats(simUrl);
+    const cpu1 = cpuOf(procs);
+    const load1 = (await import('node:os')).loadavg()[0];
     const needed = 1 + Math.ceil(PRODUCTS / 20);
     const ceilingMs = (needed / RATE) * 1000;
     const runMs = full.run.duration ? Number(full.run.duration.seconds) * 1000 + full.run.duration.nanos / 1e6 : Number.NaN;
@@ -190,6 +210,7 @@ async function main(): Promise<void> {
     }
     const publishLagMs = performance.now() - publishT0;
     await new Promise((r) => setTimeout(r, 3000)); // lifecycle events settle
+    const cpuAfterPublish = cpuOf(procs);
     const syncEventsBefore = await streamMessages(nc, streams.sync);
     catalogEventsAfterFull = await streamMessages(nc, streams.catalog);
 
@@ -198,6 +219,7 @@ async function main(): Promise<void> {
     process.stderr.write('unchanged incremental re-run…\n');
     const incr = await runToEnd(client, { mode: sync.RunMode.INCREMENTAL });
     const incrStats = await simStats(simUrl);
+    const cpu2 = cpuOf(procs);
     await new Promise((r) => setTimeout(r, 5000)); // give the publisher time to (wrongly) publish anything
     const changesAfterIncr = await count(pg, 'select count(*) as n from catalog.change_log');
     const catalogEventsAfterIncr = await streamMessages(nc, streams.catalog);
@@ -225,6 +247,8 @@ async function main(): Promise<void> {
         changeLogRows: changesAfterFull,
         catalogEventsPublished: catalogEventsAfterFull,
         publishCatchUpAfterRunSeconds: publishLagMs / 1000,
+        cpuSecondsDuringRun: cpuDelta(cpu0, cpu1),
+        loadAverage1mAtStartAndEnd: [load0, load1],
       },
       unchangedIncremental: {
         status: sync.RunStatus[incr.run.status],
@@ -235,6 +259,7 @@ async function main(): Promise<void> {
         catalogWrites: changesAfterIncr - changesAfterFull,
         catalogEvents: catalogEventsAfterIncr - catalogEventsAfterFull,
         runLifecycleEvents: syncEventsAfter - syncEventsBefore,
+        cpuSecondsDuringRun: cpuDelta(cpuAfterPublish, cpu2),
       },
       peakRssMB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, Math.round((v / MB) * 10) / 10])),
       machine: { cpus: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg() },
@@ -250,8 +275,8 @@ async function main(): Promise<void> {
   }
 
   const f = figures as {
-    full: { status: string; wallSeconds: number; ceilingSeconds: number; wallOverCeiling: number; callsNeeded: number; simCalls: number; simThrottled: number; simMaxObservedRps: number; runCounts: { total: number; failed: number }; changeLogRows: number; catalogEventsPublished: number; publishCatchUpAfterRunSeconds: number };
-    unchangedIncremental: { status: string; wallSeconds: number; simCalls: number; simThrottled: number; catalogWrites: number; catalogEvents: number; runLifecycleEvents: number };
+    full: { cpuSecondsDuringRun: Record<string, number>; loadAverage1mAtStartAndEnd: number[]; status: string; wallSeconds: number; ceilingSeconds: number; wallOverCeiling: number; callsNeeded: number; simCalls: number; simThrottled: number; simMaxObservedRps: number; runCounts: { total: number; failed: number }; changeLogRows: number; catalogEventsPublished: number; publishCatchUpAfterRunSeconds: number };
+    unchangedIncremental: { cpuSecondsDuringRun: Record<string, number>; status: string; wallSeconds: number; simCalls: number; simThrottled: number; catalogWrites: number; catalogEvents: number; runLifecycleEvents: number };
     peakRssMB: Record<string, number>;
   };
   const ok = (b: boolean) => (b ? 'ok  ' : 'MISS');
@@ -259,11 +284,13 @@ async function main(): Promise<void> {
     `Full sync of ${PRODUCTS} products + prices at ${RATE} calls/s, ${LATENCY_MS} ms latency (4 processes)`,
     `  run ${f.full.status}: ${f.full.runCounts.total} products, ${f.full.runCounts.failed} failed`,
     `  ${ok(f.full.wallOverCeiling <= 1.1)} wall ${f.full.wallSeconds.toFixed(1)} s ÷ ceiling ${f.full.ceilingSeconds.toFixed(1)} s (${f.full.callsNeeded} calls needed ÷ ${RATE}/s) = ${f.full.wallOverCeiling.toFixed(3)}   (target ≤ 1.1)`,
-    `       calls made ${f.full.simCalls}, busiest second ${f.full.simMaxObservedRps} calls`,
+    `       calls made ${f.full.simCalls}, busiest second ${f.full.simMaxObservedRps} calls; load average ${f.full.loadAverage1mAtStartAndEnd.map((l) => l.toFixed(1)).join(' -> ')} on ${(figures as { machine: { cpus: number } }).machine.cpus} cores`,
+    `       CPU seconds used during the run: ${Object.entries(f.full.cpuSecondsDuringRun).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  ${ok(f.full.simThrottled === 0)} throttled answers at the simulator: ${f.full.simThrottled}   (target 0)`,
     ...Object.entries(f.peakRssMB).map(([k, v]) => `  ${ok(v < 300)} peak RSS ${k}: ${v} MB   (target < 300 MB)`),
     `       change log ${f.full.changeLogRows} rows; CATALOG stream ${f.full.catalogEventsPublished} events (caught up ${f.full.publishCatchUpAfterRunSeconds.toFixed(1)} s after the run)`,
     `Unchanged incremental re-run: ${f.unchangedIncremental.status} in ${f.unchangedIncremental.wallSeconds.toFixed(1)} s, ${f.unchangedIncremental.simCalls} calls, ${f.unchangedIncremental.simThrottled} throttled`,
+    `       CPU seconds used during the re-run: ${Object.entries(f.unchangedIncremental.cpuSecondsDuringRun).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  ${ok(f.unchangedIncremental.catalogWrites === 0)} catalog writes (change-log rows): ${f.unchangedIncremental.catalogWrites}   (target 0)`,
     `  ${ok(f.unchangedIncremental.catalogEvents === 0)} catalog events: ${f.unchangedIncremental.catalogEvents}   (target 0; run lifecycle events on SYNC: ${f.unchangedIncremental.runLifecycleEvents})`,
   ];

@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { closeGrpcClients } from '@haier-sync/runtime';
-import { freePort } from '@haier-sync/runtime/testing';
+import { freePort, waitFor } from '@haier-sync/runtime/testing';
+import { sync } from '@haier-sync/contracts';
 import { startStack, type Stack } from './stack';
 
 const SERVICE_DIR = path.resolve(__dirname, '..');
@@ -34,6 +35,18 @@ function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 90_00
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Starts the CLI and hands back the process (to signal it) and its end. */
+function cliProcess(args: string[], env: Record<string, string>) {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv['NODE_OPTIONS'];
+  const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: SERVICE_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const io = { stdout: '', stderr: '' };
+  p.stdout.on('data', (b: Buffer) => (io.stdout += b.toString()));
+  p.stderr.on('data', (b: Buffer) => (io.stderr += b.toString()));
+  const ended = new Promise<CliResult>((resolve) => p.once('exit', (code) => resolve({ code, ...io })));
+  return { p, io, ended };
 }
 
 /** The value of a summary row ("  created      200"). */
@@ -181,5 +194,28 @@ describe('haier-sync CLI against a running stack', () => {
     const missing = await cli(['runs', 'show', '999999'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^haier-sync: .*999999/);
+  }, 180_000);
+
+  it('Ctrl-C stops following (exit 130, the run goes on); a cancelled run exits 3', async () => {
+    stack.sim.control.configure({ latencyMs: 2500 }); // a run slow enough to interrupt
+    try {
+      const c = cliProcess(['sync', '--full'], env);
+      await waitFor(() => /Started run (\S+)/.exec(c.io.stderr)?.[1], { timeoutMs: 60_000, what: 'the run to start' });
+      const id = /Started run (\S+)/.exec(c.io.stderr)![1]!;
+      c.p.kill('SIGINT');
+      const r = await c.ended;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toContain(`Stopped following run ${id}; the run goes on in the service`);
+      expect(r.stderr).toContain(`haier-sync runs cancel ${id}`);
+      const still = await stack.sync.getRun({ id });
+      expect(['PENDING', 'PROCESSING']).toContain(sync.RunStatus[still.run!.status]);
+
+      await stack.sync.cancelRun({ id, cancelledBy: 'test' });
+      const w = await cli(['runs', 'watch', id], env);
+      expect(w.code).toBe(3);
+      expect(row(w.stdout, 'status')).toMatch(/^CANCELLED/);
+    } finally {
+      stack.sim.control.configure({ latencyMs: 0 });
+    }
   }, 180_000);
 });

@@ -11,7 +11,8 @@ import type { ProgressView } from './progress';
 
 export interface FollowOptions {
   client: SyncClient;
-  runId: string;
+  /** The run as StartRun/GetRun answered it (answered back when interrupted before any progress). */
+  run: sync.Run;
   view: ProgressView;
   signal: AbortSignal;
   /** --verbose: a ✗ line per failed product, and a ✓ line per change when `changes` is given. */
@@ -80,10 +81,10 @@ class ChangeTail {
   }
 }
 
-/** Follows a run until it ends; answers its final state. Throws when the orchestrator stays unreachable. */
+/** Follows a run until it ends (or the signal aborts); answers its last state. Throws when the orchestrator stays unreachable. */
 export async function followRun(o: FollowOptions): Promise<sync.Run> {
   const seenFailures = new Set<string>();
-  const tail = o.verbose && o.changes ? new ChangeTail(o.changes.catalog, o.changes.afterSeq, o.runId, o.view) : undefined;
+  const tail = o.verbose && o.changes ? new ChangeTail(o.changes.catalog, o.changes.afterSeq, o.run.id, o.view) : undefined;
   let lastTail = 0;
   const show = async (run: sync.Run, final: boolean) => {
     if (tail && (final || Date.now() - lastTail >= 1000)) {
@@ -100,12 +101,12 @@ export async function followRun(o: FollowOptions): Promise<sync.Run> {
     o.view.update(run);
   };
 
-  let last: sync.Run | undefined;
+  let last: sync.Run = o.run;
   let downSince: number | undefined;
   const reconnectFor = o.reconnectForMs ?? 120_000;
   while (!o.signal.aborted) {
     try {
-      for await (const msg of o.client.watchRun({ id: o.runId }, { signal: o.signal })) {
+      for await (const msg of o.client.watchRun({ id: o.run.id }, { signal: o.signal })) {
         if (!msg.run) continue;
         downSince = undefined;
         last = msg.run;
@@ -114,7 +115,7 @@ export async function followRun(o: FollowOptions): Promise<sync.Run> {
         if (final) return msg.run;
       }
       // the stream ended without a final state: ask once for the run as it is now
-      const { run } = await o.client.getRun({ id: o.runId });
+      const { run } = await o.client.getRun({ id: o.run.id });
       if (run && isFinalStatus(run.status)) {
         await show(run, true);
         return run;
@@ -131,6 +132,5 @@ export async function followRun(o: FollowOptions): Promise<sync.Run> {
     }
     await sleep(500, o.signal);
   }
-  if (last) return last;
-  throw new ConnectError('interrupted', Code.Canceled);
+  return last; // interrupted: the caller sees signal.aborted
 }

@@ -24,24 +24,26 @@ export async function followAndReport(ctx: CliContext, run: sync.Run, o: { json?
     abort.abort();
   };
   process.on('SIGINT', onSigint);
-  let final: sync.Run;
+  let final: sync.Run | undefined;
   try {
     final = await followRun({
       client: ctx.sync(),
-      runId: run.id,
+      run,
       view,
       signal: abort.signal,
       verbose: o.verbose ?? false,
       changes: o.verbose && o.verboseAfterSeq !== undefined ? { catalog: ctx.catalog(), afterSeq: o.verboseAfterSeq } : undefined,
     });
   } catch (e) {
-    view.stop();
-    throw e;
+    if (!abort.signal.aborted) {
+      view.stop();
+      throw e;
+    }
   } finally {
     process.off('SIGINT', onSigint);
   }
   view.stop();
-  if (abort.signal.aborted) {
+  if (abort.signal.aborted || !final) {
     ctx.note(
       `\nStopped following run ${run.id}; the run goes on in the service.\n` +
         `  follow it again: haier-sync runs watch ${run.id}\n  cancel it:       haier-sync runs cancel ${run.id}`,
