@@ -156,11 +156,9 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   });
 
   // audit + metrics for every request, whatever its outcome
-  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+  const finished = (req: FastifyRequest, status: number, ms: number) => {
     const path = req.url.split('?')[0] ?? req.url;
-    const route = req.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    metrics.observe(req.method, route, reply.statusCode, seconds);
+    metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', status, ms / 1000);
     if (UNAUDITED.test(path)) return;
     audit.record({
       at: new Date(),
@@ -168,9 +166,17 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
       method: req.method,
       path: path.slice(0, 500),
       params: sanitizeParams({ query: req.query, params: req.params, body: req.body }),
-      status: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      status,
+      durationMs: Math.round(ms * 1000) / 1000,
       ip: req.ip,
+    });
+  };
+  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => finished(req, reply.statusCode, reply.elapsedTime));
+  // a client that goes away first (an SSE follower closing its tab) gets no 'finish' and so no
+  // onResponse: it is audited as 499 (client closed request) when the connection closes
+  app.addHook('onRequest', async (req, reply) => {
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) finished(req, 499, reply.elapsedTime);
     });
   });
 

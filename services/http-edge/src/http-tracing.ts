@@ -19,7 +19,7 @@ const headerGetter = {
 
 export function registerHttpTracing(app: FastifyInstance, skip: (path: string) => boolean): void {
   const tracer = trace.getTracer(TRACER);
-  app.addHook('onRequest', (req, _reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
     const path = req.url.split('?')[0] ?? req.url;
     if (skip(path)) return done();
     const parent = propagation.extract(context.active(), req.headers, headerGetter);
@@ -30,6 +30,12 @@ export function registerHttpTracing(app: FastifyInstance, skip: (path: string) =
       parent,
     );
     (req as WithSpan)[SPAN] = span;
+    // the client went away before the answer was complete (no onResponse follows)
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      span.setAttribute('http.response.status_code', 499);
+      span.end();
+    });
     // what runs from here on (the other hooks, the handler) sees this span as the active one
     context.with(trace.setSpan(parent, span), done);
   });

@@ -279,6 +279,28 @@ describe('sync runs', () => {
       s.sim.control.configure({ latencyMs: 5 });
     }
   }, 90_000);
+
+  test('an SSE follower that goes away is audited once, as 499', async () => {
+    s.sim.control.configure({ latencyMs: 300 });
+    let id = '';
+    try {
+      const r = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { mode: 'INCREMENTAL', scope: { limit: 60 }, options: { prices: true } } });
+      expect(r.status).toBe(202);
+      id = r.json.data.id;
+      const ctrl = new AbortController();
+      const res = await fetch(`${s.baseUrl}/api/haier/sync/${id}/events/`, { headers: { authorization: `Bearer ${s.keys.viewer}` }, signal: ctrl.signal });
+      const reader = res.body!.getReader();
+      await reader.read(); // the first progress event
+      ctrl.abort();
+      await new Promise((res2) => setTimeout(res2, 500));
+      await s.flushAudit();
+      const rows = await s.pg.query('select status from edge.audit_log where path = $1', [`/api/haier/sync/${id}/events/`]);
+      expect(rows.rows).toEqual([{ status: 499 }]);
+    } finally {
+      s.sim.control.configure({ latencyMs: 5 });
+      if (id) await s.request('POST', `/api/haier/sync/${id}/cancel/`, { key: s.keys.operator });
+    }
+  }, 60_000);
 });
 
 describe('catalog', () => {
