@@ -29,10 +29,13 @@ describe('batching and retries', () => {
   });
 
   it('45 codes make 3 upstream calls and come back in the order asked', async () => {
+    const retriesBefore = Number((await s.client.getUsage({})).retries);
     const prices = await s.client.getPrices({ productCodes: codes });
     expect(prices.prices.map((p) => p.productCode)).toEqual(codes);
     expect(prices.errors).toEqual([]);
-    expect(simCalls(s.sim, 'prices')).toBe(3);
+    // 3 calls of at most 20 codes; a retry (a 400 ms timeout on a starved machine) is a 4th call, not a 4th batch
+    const retries = Number((await s.client.getUsage({})).retries) - retriesBefore;
+    expect(simCalls(s.sim, 'prices') - retries).toBe(3);
 
     const products = await s.client.getProducts({ productCodes: codes });
     expect(products.products.map((p) => p.productCode)).toEqual(codes);
