@@ -2,6 +2,9 @@
 import { startSimulator, type SimHandle } from '../src/index';
 import { ACCOUNT, call, control, token } from './client';
 
+// Generous on a shared 2-core machine: these walk large catalogs over HTTP.
+jest.setTimeout(180_000);
+
 let sim: SimHandle;
 let auth: string;
 

@@ -3,6 +3,9 @@
 import { BUSINESS_PATHS, startSimulator } from '../src/index';
 import { ACCOUNT, call, token } from './client';
 
+// Generous on a shared 2-core machine: these walk large catalogs over HTTP.
+jest.setTimeout(180_000);
+
 it('starts a 1,000,000-product simulator immediately and answers a code near the end', async () => {
   const heapBefore = process.memoryUsage().heapUsed;
   const sim = await startSimulator({ quiet: true, size: 1_000_000, rateLimit: 0 });
