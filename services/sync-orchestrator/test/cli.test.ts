@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { closeGrpcClients } from '@haier-sync/runtime';
 import { freePort, waitFor } from '@haier-sync/runtime/testing';
 import { sync } from '@haier-sync/contracts';
-import { startStack, type Stack } from './stack';
+import { startStack, waitForRun, type Stack } from './stack';
 
 const SERVICE_DIR = path.resolve(__dirname, '..');
 
@@ -218,4 +218,35 @@ describe('haier-sync CLI against a running stack', () => {
       stack.sim.control.configure({ latencyMs: 0 });
     }
   }, 180_000);
+
+  it('config list / show / test / activate (the activation starts a FULL run started by the operator)', async () => {
+    const { config } = await stack.sync.createConfig({ name: 'sim-main', environment: 'test', settings: { base_url: stack.sim.url, password_env: 'HAIER_PASSWORD' } });
+    const id = String(config!.id);
+    const list = await cli(['config', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+sim-main\\s+test`, 'm'));
+
+    const show = await cli(['config', 'show', id, '--json'], env);
+    expect(show.code).toBe(0);
+    const shown = JSON.parse(show.stdout) as { name: string; settings: Record<string, unknown>; active: boolean };
+    expect(shown).toMatchObject({ name: 'sim-main', active: false, settings: { password_env: 'HAIER_PASSWORD' } });
+
+    const test = await cli(['config', 'test', id], env);
+    expect({ code: test.code, out: test.stdout }).toMatchObject({ code: 0, out: expect.stringMatching(new RegExp(`^✓ config ${id}: `)) });
+
+    const bad = await cli(['config', 'show', 'abc'], env);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('is not a config id');
+
+    const act = await cli(['config', 'activate', id], env);
+    expect(act.code).toBe(0);
+    expect(act.stdout).toContain(`config ${id} "sim-main" is now the active Haier config`);
+    const runId = /started FULL run (\S+):/.exec(act.stdout)?.[1];
+    expect(runId).toBeDefined();
+    const run = await waitForRun(stack.sync, runId!, 120_000);
+    expect(sync.RunTrigger[run.trigger]).toBe('CONFIG_CHANGE');
+    expect(run.startedBy).toBe('cli:cli-test');
+    const listed = await cli(['config', 'list'], env);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+\\*\\s+sim-main`, 'm'));
+  }, 240_000);
 });

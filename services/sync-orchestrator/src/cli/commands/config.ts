@@ -18,7 +18,8 @@ export async function configShow(ctx: CliContext, id: bigint, o: { json?: boolea
 }
 
 export async function configActivate(ctx: CliContext, id: bigint, o: { json?: boolean }): Promise<void> {
-  const res = await ctx.sync().activateConfig({ id });
+  // the service records who activated it as the starter of the FULL run the change triggers
+  const res = await ctx.sync().activateConfig({ id }, { headers: { 'x-haier-sync-actor': ctx.whoAmI() } });
   if (o.json) return ctx.printJson({ config: res.config ? configJson(res.config) : null, triggeredRunId: res.triggeredRunId });
   ctx.print(`config ${id}${res.config ? ` "${res.config.name}"` : ''} is now the active Haier config`);
   if (res.triggeredRunId) ctx.print(`the change started FULL run ${res.triggeredRunId}: haier-sync runs watch ${res.triggeredRunId}`);
