@@ -20,6 +20,7 @@ import {
   getRunRow,
   listingCodes,
   renewBatchLease,
+  nextProgress,
   recordPhaseError,
   renewRunLease,
   retryBatchLater,
@@ -82,6 +83,8 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   const deps: RunDeps = { ...depsIn, kick };
   const { knex, settings } = deps;
   const stats = { batches: 0, failedAttempts: 0, inFlight: 0 };
+  const runCache = new Map<string, RunRow>();
+  const touched = new Set<string>();
 
   const idle = (ms = idlePollMs): Promise<void> =>
     new Promise((resolve) => {
@@ -188,13 +191,10 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     try {
       const { outcome, result } = await processBatch({ runId: b.run_id, run: b.run, codes: b.codes, payload: b.payload }, deps);
       clearInterval(beat);
-      const done = await knex.transaction(async (trx) => {
-        const r = await completeBatch(trx, b.run_id, b.seq, b.attempts, outcome, result);
-        if (r?.progressDue) await appendRunEvent(trx, 'progress', toRunMessage(r.run), r.progressN);
-        return r;
-      });
+      const done = await completeBatch(knex, b.run_id, b.seq, b.attempts, outcome, result);
       stats.batches++;
-      if (done?.run.phase === 'finalize') kick();
+      if (done) touched.add(b.run_id);
+      if (done?.phase === 'finalize') kick();
     } catch (err) {
       clearInterval(beat);
       stats.failedAttempts++;
@@ -215,7 +215,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     while (!stopping) {
       let b: ClaimedBatch | undefined;
       try {
-        b = await claimBatch(knex, settings.leaseSeconds, settings.maxAttempts);
+        b = await claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache);
       } catch (err) {
         log.error({ err: errText(err) }, 'cannot claim batches; retrying (is Postgres reachable?)');
         await idle(2_000);
@@ -235,19 +235,35 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       await idle(Math.max(1_000, Math.min(5_000, settings.leaseSeconds * 250)));
       if (stopping) break;
       try {
-        const touched = await knex.transaction(async (trx) => {
-          const t = await exhaustBatches(trx, settings.maxAttempts);
-          for (const r of t) if (r.progressDue) await appendRunEvent(trx, 'progress', toRunMessage(r.run), r.progressN);
-          return t;
-        });
-        if (touched.some((t) => t.run.phase === 'finalize')) kick();
+        const exhausted = await knex.transaction((trx) => exhaustBatches(trx, settings.maxAttempts));
+        for (const r of exhausted) touched.add(r.id);
+        if (exhausted.some((r) => r.phase === 'finalize')) kick();
       } catch (err) {
         log.warn({ err: errText(err) }, 'could not expire exhausted batches; retrying');
       }
     }
   }
 
-  const loops = [phaseLoop(), reaperLoop(), ...Array.from({ length: settings.concurrency }, () => workerLoop())];
+  // Progress: at most one event a second per run, for the runs this process moved forward.
+  async function progressLoop(): Promise<void> {
+    while (!stopping) {
+      await idle(1_000);
+      const ids = [...touched];
+      touched.clear();
+      for (const id of ids) {
+        try {
+          await knex.transaction(async (trx) => {
+            const p = await nextProgress(trx, id);
+            if (p) await appendRunEvent(trx, 'progress', toRunMessage(p.run), p.n);
+          });
+        } catch (err) {
+          log.debug({ err: errText(err), run_id: id }, 'progress event skipped');
+        }
+      }
+    }
+  }
+
+  const loops = [phaseLoop(), reaperLoop(), progressLoop(), ...Array.from({ length: settings.concurrency }, () => workerLoop())];
   log.info({ concurrency: settings.concurrency, lease_s: settings.leaseSeconds }, 'run engine started');
 
   return {

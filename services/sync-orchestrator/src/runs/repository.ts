@@ -234,7 +234,7 @@ export interface ClaimedBatch {
  * Claims the next open batch of any PROCESSING run: pending, or claimed with an expired lease
  * (its worker died or asked for a retry) and attempts left. FOR UPDATE SKIP LOCKED.
  */
-export async function claimBatch(db: Db, leaseSeconds: number, maxAttempts: number): Promise<ClaimedBatch | undefined> {
+export async function claimBatch(db: Db, leaseSeconds: number, maxAttempts: number, runs?: Map<string, RunRow>): Promise<ClaimedBatch | undefined> {
   const [b] = await rows<Omit<ClaimedBatch, 'run'>>(
     db,
     `update sync.run_batches b set status = 'claimed', lease_until = now() + make_interval(secs => ?), attempts = b.attempts + 1, updated_at = now()
@@ -247,8 +247,13 @@ export async function claimBatch(db: Db, leaseSeconds: number, maxAttempts: numb
     [leaseSeconds, maxAttempts],
   );
   if (!b) return undefined;
-  const run = await getRunRow(db, b.run_id);
+  // scope and options never change: a run's row is read once per process
+  const run = runs?.get(b.run_id) ?? (await getRunRow(db, b.run_id));
   if (!run) return undefined;
+  if (runs && !runs.has(b.run_id)) {
+    if (runs.size > 100) runs.clear();
+    runs.set(b.run_id, run);
+  }
   return { ...b, run };
 }
 
@@ -266,49 +271,40 @@ export interface BatchOutcome {
 export const PLANNED_CHANGES_CAP = 2000;
 
 /**
- * Marks a batch done and adds its counts to the run, in the caller's transaction. Returns the
- * run row after the update and whether a progress event is due (at most one a second), or
- * undefined when the batch is no longer ours (its lease expired and another worker took it).
+ * Marks a batch done, records its failed items and adds its counts to the run in ONE statement
+ * (atomic, and the run row is locked only for that statement: workers do not queue on it).
+ * Returns the run's phase after the update, or undefined when the batch is no longer ours (its
+ * lease expired and another worker took it).
  */
-export async function completeBatch(
-  trx: Knex.Transaction,
-  runId: string,
-  seq: number,
-  attempts: number,
-  o: BatchOutcome,
-  result: unknown,
-): Promise<{ run: RunRow; progressDue: boolean; progressN: number } | undefined> {
-  const mine = await rows<{ seq: number }>(
-    trx,
-    `update sync.run_batches set status = 'done', lease_until = null, result = ?::jsonb, updated_at = now()
-     where run_id = ? and seq = ? and status = 'claimed' and attempts = ? returning seq`,
-    [JSON.stringify(result), runId, seq, attempts],
-  );
-  if (!mine.length) return undefined;
-  const failedNew = await insertFailures(trx, runId, o.failures, 'batch');
-  return addCounts(trx, runId, { ...o, failed: failedNew });
-}
-
-async function addCounts(
-  trx: Knex.Transaction,
-  runId: string,
-  o: Omit<BatchOutcome, 'failures'>,
-): Promise<{ run: RunRow; progressDue: boolean; progressN: number } | undefined> {
-  const [row] = await rows<RunRow & { progress_due: boolean }>(
-    trx,
-    `update sync.runs r set succeeded = r.succeeded + ?, failed = r.failed + ?, created = r.created + ?, updated = r.updated + ?,
-       unchanged = r.unchanged + ?, upstream_calls = r.upstream_calls + ?, batches_done = r.batches_done + 1,
+export async function completeBatch(db: Db, runId: string, seq: number, attempts: number, o: BatchOutcome, result: unknown): Promise<{ phase: string } | undefined> {
+  const [row] = await rows<{ phase: string }>(
+    db,
+    `with b as (
+       update sync.run_batches set status = 'done', lease_until = null, result = ?::jsonb, updated_at = now()
+       where run_id = ? and seq = ? and status = 'claimed' and attempts = ? returning run_id),
+     f as (
+       insert into sync.run_failures (run_id, code, reason, stage)
+       select ?, x->>'code', left(x->>'reason', 1000), 'batch' from jsonb_array_elements(?::jsonb) as x
+       where exists (select 1 from b)
+       on conflict (run_id, code) do update set reason = excluded.reason
+       returning code)
+     update sync.runs r set succeeded = r.succeeded + ?, failed = r.failed + (select count(*) from f), created = r.created + ?,
+       updated = r.updated + ?, unchanged = r.unchanged + ?, upstream_calls = r.upstream_calls + ?, batches_done = r.batches_done + 1,
        planned_changes = case when jsonb_array_length(r.planned_changes) < ? then r.planned_changes || ?::jsonb else r.planned_changes end,
        planned_changes_count = r.planned_changes_count + ?,
        phase = case when r.phase = 'work' and r.batches_done + 1 >= r.batches_total then 'finalize' else r.phase end,
        phase_attempts = case when r.phase = 'work' and r.batches_done + 1 >= r.batches_total then 0 else r.phase_attempts end,
-       progress_events = r.progress_events + case when r.last_progress_at is null or r.last_progress_at < now() - interval '1 second' then 1 else 0 end,
-       last_progress_at = case when r.last_progress_at is null or r.last_progress_at < now() - interval '1 second' then now() else r.last_progress_at end,
        updated_at = now()
-     where r.id = ? returning r.*, (r.last_progress_at = now()) as progress_due`,
+     where r.id = ? and exists (select 1 from b)
+     returning r.phase`,
     [
+      JSON.stringify(result),
+      runId,
+      seq,
+      attempts,
+      runId,
+      JSON.stringify(o.failures),
       o.succeeded,
-      o.failed,
       o.created,
       o.updated,
       o.unchanged,
@@ -319,9 +315,37 @@ async function addCounts(
       runId,
     ],
   );
-  if (!row) return undefined;
-  const { progress_due, ...run } = row;
-  return { run: run as RunRow, progressDue: progress_due, progressN: Number((row as unknown as { progress_events: string }).progress_events) };
+  return row;
+}
+
+async function addCounts(trx: Knex.Transaction, runId: string, o: Omit<BatchOutcome, 'failures'>): Promise<RunRow | undefined> {
+  const [row] = await rows<RunRow>(
+    trx,
+    `update sync.runs r set succeeded = r.succeeded + ?, failed = r.failed + ?, created = r.created + ?, updated = r.updated + ?,
+       unchanged = r.unchanged + ?, upstream_calls = r.upstream_calls + ?, batches_done = r.batches_done + 1,
+       phase = case when r.phase = 'work' and r.batches_done + 1 >= r.batches_total then 'finalize' else r.phase end,
+       phase_attempts = case when r.phase = 'work' and r.batches_done + 1 >= r.batches_total then 0 else r.phase_attempts end,
+       updated_at = now()
+     where r.id = ? returning r.*`,
+    [o.succeeded, o.failed, o.created, o.updated, o.unchanged, o.upstreamCalls, runId],
+  );
+  return row;
+}
+
+/**
+ * Numbers the next progress event of a run when the last one is at least ~1 s old (any process
+ * may call it; at most one wins per second). Returns the row and the number, in the caller's
+ * transaction (the event is appended in the same one).
+ */
+export async function nextProgress(trx: Knex.Transaction, runId: string): Promise<{ run: RunRow; n: number } | undefined> {
+  const [row] = await rows<RunRow & { progress_events: string }>(
+    trx,
+    `update sync.runs set progress_events = progress_events + 1, last_progress_at = now()
+     where id = ? and status = 'PROCESSING' and (last_progress_at is null or last_progress_at < now() - interval '900 milliseconds')
+     returning *`,
+    [runId],
+  );
+  return row ? { run: row, n: Number(row.progress_events) } : undefined;
 }
 
 /** A failed attempt: the batch stays claimed until `retryAfterSeconds`, then any worker retries it. */
@@ -337,7 +361,7 @@ export async function retryBatchLater(db: Db, runId: string, seq: number, attemp
  * Batches whose last allowed attempt expired: their codes are failed with the last error and they
  * count as done. Returns the runs touched (for progress/finalise).
  */
-export async function exhaustBatches(trx: Knex.Transaction, maxAttempts: number): Promise<Array<{ run: RunRow; progressDue: boolean; progressN: number }>> {
+export async function exhaustBatches(trx: Knex.Transaction, maxAttempts: number): Promise<RunRow[]> {
   const dead = await rows<{ run_id: string; seq: number; codes: string[]; last_error: string | null }>(
     trx,
     `update sync.run_batches b set status = 'failed', lease_until = null, updated_at = now()
@@ -347,7 +371,7 @@ export async function exhaustBatches(trx: Knex.Transaction, maxAttempts: number)
      returning b.run_id, b.seq, b.codes, b.last_error`,
     [maxAttempts],
   );
-  const out: Array<{ run: RunRow; progressDue: boolean; progressN: number }> = [];
+  const out: RunRow[] = [];
   for (const d of dead) {
     const reason = `failed after ${maxAttempts} attempts: ${d.last_error ?? 'the worker stopped (lease expired)'}`;
     const n = await insertFailures(trx, d.run_id, d.codes.map((code) => ({ code, reason })), 'batch');
