@@ -8,6 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { Client as PgClient } from 'pg';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
 import { createGrpcClient, type Logger } from '@haier-sync/runtime';
 import { Authenticator } from './auth';
@@ -239,6 +240,18 @@ export interface EdgeHandle {
 
 export const ADMIN_KEY_LINE = 'Admin API key (shown once): ';
 
+/** Runs `fn` holding a Postgres session advisory lock (one edge replica at a time). */
+async function withStartLock<T>(databaseUrl: string, fn: () => Promise<T>): Promise<T> {
+  const c = new PgClient({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    await c.query(`select pg_advisory_lock(hashtext('haier-sync:edge:start'))`);
+    return await fn();
+  } finally {
+    await c.end(); // ending the session releases the lock
+  }
+}
+
 export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
   const config = loadEdgeConfig(opts.env ?? process.env);
   if (opts.port !== undefined) config.port = opts.port;
@@ -247,9 +260,12 @@ export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
   const orm = await initOrm(config.databaseUrl);
   let app: FastifyInstance | undefined;
   try {
-    const applied = await runMigrations(orm);
+    // replicas starting together: one migrates and bootstraps the admin key, the others wait
+    const { applied, boot } = await withStartLock(config.databaseUrl, async () => ({
+      applied: await runMigrations(orm),
+      boot: await new KeyStore(orm).ensureAdmin(config.bootstrapAdminKey),
+    }));
     if (applied.length) logger.info({ migrations: applied }, 'edge migrations applied');
-    const boot = await new KeyStore(orm).ensureAdmin(config.bootstrapAdminKey);
     if (boot.note) logger.warn(boot.note);
     if (boot.created) logger.info({ name: boot.name, from: boot.generatedKey ? 'generated' : 'EDGE_BOOTSTRAP_ADMIN_KEY' }, 'first admin API key registered');
     if (boot.generatedKey) (opts.print ?? ((l) => process.stdout.write(`${l}\n`)))(`${ADMIN_KEY_LINE}${boot.generatedKey}`);

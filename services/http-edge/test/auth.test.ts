@@ -172,7 +172,7 @@ test('EDGE_BOOTSTRAP_ADMIN_KEY is the first admin key; nothing is printed for it
   expect(JSON.stringify(rows.rows)).not.toContain(BOOTSTRAP);
 });
 
-test('without EDGE_BOOTSTRAP_ADMIN_KEY a first admin key is made and printed once', async () => {
+test('without EDGE_BOOTSTRAP_ADMIN_KEY a first admin key is made and printed once (also when two replicas start together)', async () => {
   const admin = new PgClient({ connectionString: s.db.url });
   await admin.connect();
   const name = `${s.db.name}_boot`;
@@ -183,17 +183,19 @@ test('without EDGE_BOOTSTRAP_ADMIN_KEY a first admin key is made and printed onc
   const env = { DATABASE_URL: url, GATEWAY_URL: s.gateway.server.url, CATALOG_URL: s.catalog.server.url, SYNC_URL: 'http://127.0.0.1:9' };
   const logger = createLogger('edge-boot-test', { level: 'silent' });
   try {
-    const first = await startEdge({ env, logger, port: 0, host: '127.0.0.1', print: (l) => lines.push(l) });
+    // two replicas starting together on the empty database: one migrates and makes the key
+    const [first, twin] = await Promise.all([0, 1].map(() => startEdge({ env, logger, port: 0, host: '127.0.0.1', print: (l) => lines.push(l) })));
+    await twin!.close();
     let key: string;
     try {
       expect(lines).toHaveLength(1);
       expect(lines[0]!.startsWith(ADMIN_KEY_LINE)).toBe(true);
       key = lines[0]!.slice(ADMIN_KEY_LINE.length);
       expect(key).toMatch(/^hs_[0-9A-Za-z]{40}$/);
-      const r = await fetch(`${first.url}/api/haier/audit/`, { headers: { authorization: `Bearer ${key}` } });
+      const r = await fetch(`${first!.url}/api/haier/audit/`, { headers: { authorization: `Bearer ${key}` } });
       expect(r.status).toBe(200);
     } finally {
-      await first.close();
+      await first!.close();
     }
     const second = await startEdge({ env, logger, port: 0, host: '127.0.0.1', print: (l) => lines.push(l) });
     await second.close();
