@@ -265,3 +265,23 @@ test('SSE: clients that go away mid-run free their streams, and the edge keeps s
     await sim('POST', '/__sim/config', { latencyMs: 0 });
   }
 });
+
+test('SSE: when the orchestrator goes away mid-run, the stream says so (an error event) and closes instead of hanging', async () => {
+  await sim('POST', '/__sim/config', { latencyMs: 3000 });
+  try {
+    const run = await startRun({ mode: 'FULL', sync_type: 'PRODUCTS', options: { prices: true } });
+    const reading = readSse(`/api/haier/sync/${run.id}/events/`, viewer, { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1500)); // the stream is open and watching (its first event is checked below)
+    const t0 = Date.now();
+    await stack.orchestrator?.close();
+    const { status, events } = await reading;
+    expect(status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(events[0]?.event).toBe('progress');
+    const last = events.at(-1) as SseEvent;
+    expect(last.event).toBe('error');
+    expect(last.data).toMatchObject({ success: false, error: { code: 'UNAVAILABLE' } });
+  } finally {
+    await sim('POST', '/__sim/config', { latencyMs: 0 });
+  }
+});

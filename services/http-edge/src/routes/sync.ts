@@ -7,7 +7,7 @@ import { sync } from '@haier-sync/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { EdgeContext } from '../context';
 import { enumValue, RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '../domain/enums';
-import { badRequest, EdgeError, mapConnectError } from '../domain/errors';
+import { badRequest, body as errorBody, EdgeError, mapConnectError } from '../domain/errors';
 import { isFinished, logEntryOut, runOut } from '../domain/run-view';
 import { CODE_PATTERN, COUNTY_PATTERN, errors, idParam, logEntrySchema, MAX_CODES, runSchema } from '../schemas';
 
@@ -38,6 +38,11 @@ function date(field: string, v: string | undefined) {
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw badRequest(field, 'is not a date-time such as 2026-01-31T00:00:00Z');
   return timestampFromDate(d);
+}
+
+/** The SSE "error" event when progress stops before the run has ended. */
+function stoppedEarly(runId: string) {
+  return errorBody('UNAVAILABLE', `The sync orchestrator stopped sending progress before run ${runId} ended (it may be restarting). The run goes on; reconnect to this stream or read /api/haier/sync/${runId}/ to follow it.`);
 }
 
 export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
@@ -207,15 +212,18 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             if (isFinished(m.run)) break;
           }
         }
-        if (!abort.signal.aborted) send('end', runOut(last));
+        if (!abort.signal.aborted) {
+          // a watch that ends before the run does (the orchestrator restarting) is not the run's end
+          if (!isFinished(last)) last = await getRun(first.id).catch(() => last);
+          if (isFinished(last)) send('end', runOut(last));
+          else send('error', stoppedEarly(first.id));
+        }
       } catch (e) {
         if (!abort.signal.aborted) {
           const ce = ConnectError.from(e);
-          if (ce.code !== Code.Canceled) {
-            const m = mapConnectError(ce, 'sync');
-            ctx.logger.warn({ err: ce.message, run: first.id }, 'run event stream ended with an error');
-            send('error', m.body);
-          }
+          ctx.logger.warn({ err: ce.message, run: first.id }, 'run event stream ended with an error');
+          // cancelled by the other side (it shut down) is the same as it going away
+          send('error', ce.code === Code.Canceled ? stoppedEarly(first.id) : mapConnectError(ce, 'sync').body);
         }
       } finally {
         clearInterval(heartbeat);
