@@ -280,6 +280,24 @@ describe('sync runs', () => {
     }
   }, 90_000);
 
+  test('a dry run (scoped to codes) plans the changes and writes nothing', async () => {
+    const all = await s.request('GET', '/api/haier/catalog/products/?page_size=5&sort=code&is_sales=true', { key: s.keys.viewer });
+    const target = all.json.results.find((p: { product_code: string }) => p.product_code !== code);
+    s.sim.control.setPrice(target.product_code, { supplyPrice: (Number(target.supply_price) + 55).toFixed(2) });
+    const r = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { mode: 'INCREMENTAL', scope: { product_codes: [target.product_code] }, options: { prices: true }, dry_run: true } });
+    expect(r.status).toBe(202);
+    expect(r.json.data.options.dry_run).toBe(true);
+    expect(r.json.data.scope.product_codes).toEqual([target.product_code]);
+    const sse = await readSse(`${s.baseUrl}/api/haier/sync/${r.json.data.id}/events/`, s.keys.viewer, { timeoutMs: 60_000 });
+    const end = sse.events[sse.events.length - 1]!;
+    expect(end.event).toBe('end');
+    expect(end.json.finished).toBe(true);
+    expect(end.json.planned_changes.join('\n')).toContain(target.product_code);
+    const after = await s.request('GET', `/api/haier/catalog/products/${target.product_code}/`, { key: s.keys.viewer });
+    expect(after.json.data.supply_price).toBe(target.supply_price);
+    expect(after.json.data.version).toBe(target.version);
+  }, 90_000);
+
   test('an SSE follower that goes away is audited once, as 499', async () => {
     s.sim.control.configure({ latencyMs: 300 });
     let id = '';
