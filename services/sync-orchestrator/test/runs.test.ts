@@ -116,6 +116,24 @@ describe('runs: dedupe, dry run, cancel, watch', () => {
     }
   });
 
+  test('a small manual run is not stuck behind a full run (workers turn between runs)', async () => {
+    stack.sim.control.configure({ latencyMs: 300 });
+    try {
+      const full = await stack.sync.startRun({ mode: sync.RunMode.FULL, startedBy: 'test' });
+      await waitFor(async () => Number((await stack.sync.getRun({ id: full.run!.id })).run?.counts?.batchesDone ?? 0) >= 1, { timeoutMs: 60_000, what: 'the full run to start working' });
+      const codes = stack.sim.control.products(0, 3).filter((p) => p.listed).map((p) => p.productCode);
+      const manual = await runToEnd(stack, { scope: { productCodes: codes }, options: { prices: true }, startedBy: 'operator' });
+      expect(statusName(manual.status)).toBe('SUCCESS');
+      const fullNow = (await stack.sync.getRun({ id: full.run!.id })).run!;
+      expect(statusName(fullNow.status)).toBe('PROCESSING');
+      // first come, first served would have claimed every batch of the full run first (at most 4 in flight)
+      expect(Number(fullNow.counts?.batchesDone)).toBeLessThanOrEqual(Number(fullNow.counts?.batchesTotal) - 10);
+      await stack.sync.cancelRun({ id: full.run!.id, cancelledBy: 'test' });
+    } finally {
+      stack.sim.control.configure({ latencyMs: 0 });
+    }
+  });
+
   test('the run log lists runs newest first, filtered and paginated; live operations are recorded', async () => {
     const op = await stack.sync.recordOperation({ syncType: sync.SyncType.LOGISTICS, status: sync.RunStatus.SUCCESS, message: 'logistics of order SO1', startedBy: 'edge', total: 1n, succeeded: 1n });
     expect(statusName(op.run!.status)).toBe('SUCCESS');
@@ -126,7 +144,8 @@ describe('runs: dedupe, dry run, cancel, watch', () => {
     const next = await stack.sync.listRuns({ pageSize: 2, cursor: all.nextCursor });
     expect(Number(next.runs[0]!.id)).toBeLessThan(Number(all.runs[1]!.id));
     const cancelled = await stack.sync.listRuns({ status: sync.RunStatus.CANCELLED });
-    expect(cancelled.runs.length).toBe(1);
+    expect(cancelled.runs.length).toBe(2);
+    expect(cancelled.runs.every((r) => r.status === sync.RunStatus.CANCELLED)).toBe(true);
     const logistics = await stack.sync.listRuns({ syncType: sync.SyncType.LOGISTICS });
     expect(logistics.runs.map((r) => r.id)).toEqual([op.run!.id]);
     const bad = await stack.sync.recordOperation({ syncType: sync.SyncType.ORDER, status: sync.RunStatus.PROCESSING }).catch((e: unknown) => ConnectError.from(e));

@@ -21,6 +21,7 @@ import {
   listingCodes,
   renewBatchLease,
   nextProgress,
+  workableRunIds,
   recordPhaseError,
   renewRunLease,
   retryBatchLater,
@@ -211,11 +212,26 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     }
   }
 
+  // Turning between active runs: a small manual run is not stuck behind a 50,000-product FULL.
+  let active: { ids: string[]; at: number } = { ids: [], at: 0 };
+  let turn = 0;
+  async function claimNext(): Promise<ClaimedBatch | undefined> {
+    if (Date.now() - active.at > 1_000) active = { ids: await workableRunIds(knex), at: Date.now() };
+    const ids = active.ids;
+    if (ids.length <= 1) return claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache);
+    const start = turn++ % ids.length;
+    for (let i = 0; i < ids.length; i++) {
+      const b = await claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache, ids[(start + i) % ids.length]);
+      if (b) return b;
+    }
+    return claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache); // a run that started since
+  }
+
   async function workerLoop(): Promise<void> {
     while (!stopping) {
       let b: ClaimedBatch | undefined;
       try {
-        b = await claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache);
+        b = await claimNext();
       } catch (err) {
         log.error({ err: errText(err) }, 'cannot claim batches; retrying (is Postgres reachable?)');
         await idle(2_000);

@@ -145,6 +145,12 @@ export async function releaseRunLease(db: Db, runId: string, owner: string): Pro
   await db.raw(`update sync.runs set lease_until = null where id = ? and owner = ?`, [runId, owner]);
 }
 
+/** Runs whose batches may be claimed now. */
+export async function workableRunIds(db: Db): Promise<string[]> {
+  const r = await rows<{ id: string }>(db, `select id from sync.runs where status = 'PROCESSING' and phase in ('plan', 'work') order by id`);
+  return r.map((x) => x.id);
+}
+
 /** PENDING -> PROCESSING (returns undefined when it was not pending). */
 export async function markStarted(trx: Knex.Transaction, runId: string): Promise<RunRow | undefined> {
   const [row] = await rows<RunRow>(
@@ -234,17 +240,24 @@ export interface ClaimedBatch {
  * Claims the next open batch of any PROCESSING run: pending, or claimed with an expired lease
  * (its worker died or asked for a retry) and attempts left. FOR UPDATE SKIP LOCKED.
  */
-export async function claimBatch(db: Db, leaseSeconds: number, maxAttempts: number, runs?: Map<string, RunRow>): Promise<ClaimedBatch | undefined> {
+export async function claimBatch(
+  db: Db,
+  leaseSeconds: number,
+  maxAttempts: number,
+  runs?: Map<string, RunRow>,
+  /** Only this run's batches (the engine turns between active runs so none starves). */
+  onlyRun?: string,
+): Promise<ClaimedBatch | undefined> {
   const [b] = await rows<Omit<ClaimedBatch, 'run'>>(
     db,
     `update sync.run_batches b set status = 'claimed', lease_until = now() + make_interval(secs => ?), attempts = b.attempts + 1, updated_at = now()
      from (select b2.run_id, b2.seq from sync.run_batches b2 join sync.runs r on r.id = b2.run_id
-           where r.status = 'PROCESSING' and r.phase in ('plan', 'work')
+           where r.status = 'PROCESSING' and r.phase in ('plan', 'work')${onlyRun ? ' and b2.run_id = ?' : ''}
              and (b2.status = 'pending' or (b2.status = 'claimed' and b2.lease_until < now() and b2.attempts < ?))
            order by b2.run_id, b2.seq limit 1 for update of b2 skip locked) as pick
      where b.run_id = pick.run_id and b.seq = pick.seq
      returning b.run_id, b.seq, b.codes, b.payload, b.attempts`,
-    [leaseSeconds, maxAttempts],
+    onlyRun ? [leaseSeconds, onlyRun, maxAttempts] : [leaseSeconds, maxAttempts],
   );
   if (!b) return undefined;
   // scope and options never change: a run's row is read once per process
