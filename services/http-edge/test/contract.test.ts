@@ -538,5 +538,12 @@ describe('keys and audit (admin)', () => {
     expect(f.json.results.length).toBeGreaterThan(0);
     for (const x of f.json.results) expect(x).toMatchObject({ method: 'POST' });
     expectError(await s.request('GET', '/api/haier/audit/?limit=5000', { key: s.keys.admin }), 400, 'limit');
+    // cursor pages: newest first, no overlap
+    const p1 = await s.request('GET', '/api/haier/audit/?limit=3', { key: s.keys.admin });
+    expect(p1.json.results).toHaveLength(3);
+    const p2 = await s.request('GET', `/api/haier/audit/?limit=3&cursor=${p1.json.next_cursor}`, { key: s.keys.admin });
+    expect(p2.json.results).toHaveLength(3);
+    expect(Number(p2.json.results[0].id)).toBeLessThan(Number(p1.json.results[2].id));
+    expectError(await s.request('GET', '/api/haier/audit/?cursor=abc', { key: s.keys.admin }), 400, 'cursor');
   });
 });

@@ -13,6 +13,8 @@ export interface AuditQuery {
   status?: number;
   since?: Date;
   until?: Date;
+  /** Only rows older than this id (the previous page's next_cursor). */
+  beforeId?: string;
   limit: number;
 }
 
@@ -68,17 +70,20 @@ export class AuditStore {
     return this.writing;
   }
 
-  async query(q: AuditQuery): Promise<{ count: number; results: AuditView[] }> {
+  async query(q: AuditQuery): Promise<{ count: number; results: AuditView[]; next_cursor: string | null }> {
     await this.flush();
     const where: Record<string, unknown> = {};
     if (q.key_name) where.keyName = q.key_name;
     if (q.method) where.method = q.method.toUpperCase();
     if (q.path) where.path = { $like: `${q.path.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
     if (q.status !== undefined) where.status = q.status;
+    if (q.beforeId) where.id = { $lt: q.beforeId };
     if (q.since || q.until) where.at = { ...(q.since ? { $gte: q.since } : {}), ...(q.until ? { $lt: q.until } : {}) };
     const [rows, count] = await this.orm.em.fork().findAndCount(AuditEntry, where, { orderBy: { id: 'desc' }, limit: q.limit });
+    const last = rows[rows.length - 1];
     return {
       count,
+      next_cursor: rows.length === q.limit && last ? String(last.id) : null,
       results: rows.map((r) => ({
         id: String(r.id),
         at: r.at.toISOString(),

@@ -24,6 +24,7 @@ interface AuditQuery {
   status?: number;
   since?: string;
   until?: string;
+  cursor?: string;
   limit?: number;
 }
 
@@ -123,10 +124,11 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             since: { type: 'string', format: 'date-time' },
             until: { type: 'string', format: 'date-time' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            cursor: { type: 'string', pattern: '^[1-9][0-9]{0,17}$', description: 'next_cursor of the previous page' },
           },
           additionalProperties: false,
         },
-        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, results: { type: 'array', items: auditItem } } }, ...errors },
+        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, results: { type: 'array', items: auditItem }, next_cursor: { type: ['string', 'null'] } } }, ...errors },
       },
     },
     async (req) => {
@@ -137,7 +139,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         if (Number.isNaN(t.getTime())) throw badRequest(field, 'is not a date-time such as 2026-01-31T00:00:00Z');
         return t;
       };
-      return ctx.audit.query({ key_name: q.key_name, method: q.method, path: q.path, status: q.status, since: d('since', q.since), until: d('until', q.until), limit: q.limit ?? 100 });
+      return ctx.audit.query({ key_name: q.key_name, method: q.method, path: q.path, status: q.status, since: d('since', q.since), until: d('until', q.until), beforeId: q.cursor, limit: q.limit ?? 100 });
     },
   );
 }
