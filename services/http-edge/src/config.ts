@@ -1,5 +1,5 @@
 // The edge's environment configuration, validated once at start.
-import { env, loadConfig } from '@haier-sync/runtime';
+import { ConfigError, env, loadConfig } from '@haier-sync/runtime';
 import { z } from 'zod';
 
 export const edgeConfigSchema = z.object({
@@ -31,8 +31,21 @@ export interface EdgeConfig {
   keyCacheMs: number;
 }
 
+/**
+ * EDGE_KEY_CACHE_MS is the older name of EDGE_AUTH_CACHE_MS. It is read here, not through
+ * loadConfig(), which would take "KEY" in the name for a secret and mask its value (e.g. "2000")
+ * in every log line.
+ */
+function legacyCacheMs(source: NodeJS.ProcessEnv): number | undefined {
+  const v = source.EDGE_KEY_CACHE_MS?.trim();
+  if (!v || (source.EDGE_AUTH_CACHE_MS ?? '').trim() !== '') return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw new ConfigError(`Invalid configuration: EDGE_KEY_CACHE_MS: expected a whole number of milliseconds (0 or more), got "${v.slice(0, 20)}". Fix the variable and start again.`, ['EDGE_KEY_CACHE_MS']);
+  return Number(v);
+}
+
 export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeConfig {
   const c = loadConfig(edgeConfigSchema, source);
+  const legacy = legacyCacheMs(source);
   return {
     port: c.EDGE_PORT,
     host: c.EDGE_HOST,
@@ -43,6 +56,6 @@ export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeCon
     bootstrapAdminKey: c.EDGE_BOOTSTRAP_ADMIN_KEY,
     rateLimitPerMinute: c.EDGE_RATE_LIMIT,
     corsOrigins: c.EDGE_CORS_ORIGINS,
-    keyCacheMs: c.EDGE_AUTH_CACHE_MS,
+    keyCacheMs: legacy ?? c.EDGE_AUTH_CACHE_MS,
   };
 }

@@ -126,3 +126,17 @@ describe('code lists', () => {
     expect(() => parseCodes(Array.from({ length: 1001 }, (_, i) => `C${i}`).join(','), 'product_codes', false)).toThrow(/at most 1000/);
   });
 });
+
+describe('edge configuration', () => {
+  test('the key cache setting is no secret (old name accepted); the bootstrap key is one', () => {
+    const { loadEdgeConfig } = require('../src/config') as typeof import('../src/config');
+    const { redact } = require('@haier-sync/runtime') as typeof import('@haier-sync/runtime');
+    const base = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x', EDGE_BOOTSTRAP_ADMIN_KEY: 'hs_ConfigTestBootstrapKey0123456789abcdefXYZ' };
+    expect(loadEdgeConfig({ ...base, EDGE_KEY_CACHE_MS: '61234' }).keyCacheMs).toBe(61234);
+    expect(loadEdgeConfig({ ...base, EDGE_AUTH_CACHE_MS: '5', EDGE_KEY_CACHE_MS: '61234' }).keyCacheMs).toBe(5);
+    expect(loadEdgeConfig(base).keyCacheMs).toBe(2000);
+    expect(redact('cache 61234 ms')).toBe('cache 61234 ms');
+    expect(redact('key hs_ConfigTestBootstrapKey0123456789abcdefXYZ')).not.toContain('ConfigTestBootstrapKey');
+    expect(() => loadEdgeConfig({ ...base, EDGE_KEY_CACHE_MS: 'soon' })).toThrow(/EDGE_KEY_CACHE_MS/);
+  });
+});
