@@ -201,6 +201,21 @@ describe('runs under upstream faults', () => {
     }
   });
 
+  test('a batch that keeps failing is tried SYNC_MAX_ATTEMPTS times, then its codes fail with the last error', async () => {
+    stack.sim.control.faults({ failNext: { status: 500, count: 10_000, endpoint: 'prices' } });
+    try {
+      const codes = stack.sim.control.products(0, 3).map((p) => p.productCode);
+      const run = await runToEnd(stack, { scope: { productCodes: codes }, options: { prices: true }, startedBy: 'test' }, 60_000);
+      expect(statusName(run.status)).toBe('FAILED');
+      expect(run.failedItems.map((f) => f.productCode).sort()).toEqual([...codes].sort());
+      for (const f of run.failedItems) expect(f.reason).toMatch(/^failed after 2 attempts: /);
+      expect(await count(stack.pg, `select count(*) as n from sync.run_batches where run_id = $1 and status = 'failed' and attempts = 2`, [run.id])).toBe(1);
+      expect(run.message).toMatch(/failed/);
+    } finally {
+      stack.sim.control.clearFaults();
+    }
+  });
+
   test('Haier refusing the account fails the run with a message saying what to do', async () => {
     stack.sim.control.faults({ failNext: { status: 403, count: 1000 } });
     try {
