@@ -117,6 +117,11 @@ async function follow(runId: string): Promise<{ final: RunOut; events: SseEvent[
   return { final: last.data as RunOut, events };
 }
 
+/** WatchRun streams the orchestrator has ended so far (it logs one line per RPC). */
+function watchEnds(): number {
+  return stack.logs.lines().filter((l) => l.service === 'sync-orchestrator' && String(l.rpc ?? '').endsWith('/WatchRun')).length;
+}
+
 beforeAll(async () => {
   stack = await startEdgeStack({ sim: { size: 300, seed: 7 }, edgeEnv: { EDGE_CORS_ORIGINS: 'https://ops.example' } });
   operator = stack.keys.operator;
@@ -242,16 +247,17 @@ test('SSE: clients that go away mid-run free their streams, and the edge keeps s
   await sim('POST', '/__sim/config', { latencyMs: 3000 }); // every Haier call takes 3 s: a run long enough to leave mid-way
   try {
     const run = await startRun({ mode: 'FULL', sync_type: 'PRODUCTS', options: { prices: true } });
+    const watchesBefore = watchEnds();
     // ten clients each read one event and hang up
     const partial = await Promise.all(Array.from({ length: 10 }, () => readSse(`/api/haier/sync/${run.id}/events/`, viewer, { stopAfter: 1, timeoutMs: 60_000 })));
     for (const p of partial) {
       expect(p.status).toBe(200);
       expect(p.events[0]?.event).toBe('progress');
     }
-    // the edge cancelled their WatchRun streams while the run was still going (the orchestrator
-    // logs each WatchRun as it ends), instead of holding them open until the run ends
-    const watchEnds = () => stack.logs.lines().filter((l) => l.service === 'sync-orchestrator' && String(l.rpc ?? '').endsWith('/WatchRun')).length;
-    await waitFor(() => watchEnds() >= 10, { timeoutMs: 20_000, what: 'the ten WatchRun streams to end' });
+    // the edge cancelled the (shared) WatchRun stream while the run was still going (the
+    // orchestrator logs each WatchRun as it ends), instead of holding it open until the run ends
+    await waitFor(() => watchEnds() > watchesBefore, { timeoutMs: 20_000, what: 'the WatchRun stream to end' });
+    expect(watchEnds() - watchesBefore).toBe(1);
     const mid = await stack.request('GET', `/api/haier/sync/${run.id}/`, { key: viewer });
     expect(['PENDING', 'PROCESSING']).toContain(mid.json.data.status);
     const open = () => new Promise<number>((resolve, reject) => stack.edge.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
@@ -261,6 +267,20 @@ test('SSE: clients that go away mid-run free their streams, and the edge keeps s
     expect(h.status).toBe(200);
     const { final } = await follow(run.id);
     expect(['SUCCESS', 'PARTIAL']).toContain(final.status);
+  } finally {
+    await sim('POST', '/__sim/config', { latencyMs: 0 });
+  }
+});
+
+test('SSE: twenty followers of one run share one upstream WatchRun and all see it to its end', async () => {
+  await sim('POST', '/__sim/config', { latencyMs: 1000 });
+  try {
+    const run = await startRun({ mode: 'FULL', sync_type: 'PRODUCTS', options: { prices: true } });
+    const before = watchEnds();
+    const followers = await Promise.all(Array.from({ length: 20 }, () => follow(run.id)));
+    for (const f of followers) expect(f.final.status).toBe('SUCCESS');
+    await waitFor(() => watchEnds() > before, { timeoutMs: 10_000, what: 'the WatchRun stream to end' });
+    expect(watchEnds() - before).toBe(1);
   } finally {
     await sim('POST', '/__sim/config', { latencyMs: 0 });
   }

@@ -9,6 +9,7 @@ import type { EdgeContext } from '../context';
 import { enumValue, RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '../domain/enums';
 import { badRequest, body as errorBody, EdgeError, mapConnectError } from '../domain/errors';
 import { isFinished, logEntryOut, runOut } from '../domain/run-view';
+import { RunWatchHub } from '../run-watch-hub';
 import { CODE_PATTERN, COUNTY_PATTERN, errors, idParam, logEntrySchema, MAX_CODES, runSchema } from '../schemas';
 
 const upperOrLower = (names: string[]) => ({ type: 'string', enum: [...names, ...names.map((n) => n.toLowerCase())] }) as const;
@@ -47,6 +48,10 @@ function stoppedEarly(runId: string) {
 
 export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   const client = ctx.clients.sync;
+  // SSE followers of one run share one upstream WatchRun
+  const watches = new RunWatchHub(async function* (id, signal) {
+    for await (const m of client.watchRun({ id }, { signal })) if (m.run) yield m.run;
+  });
 
   async function getRun(id: string): Promise<sync.Run> {
     const r = await client.getRun({ id });
@@ -205,11 +210,10 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       send('progress', runOut(first));
       try {
         if (!isFinished(first)) {
-          for await (const m of client.watchRun({ id: first.id }, { signal: abort.signal })) {
-            if (!m.run) continue;
-            last = m.run;
-            send('progress', runOut(m.run));
-            if (isFinished(m.run)) break;
+          for await (const run of watches.follow(first.id, abort.signal)) {
+            last = run;
+            send('progress', runOut(run));
+            if (isFinished(run)) break;
           }
         }
         if (!abort.signal.aborted) {
