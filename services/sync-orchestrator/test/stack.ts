@@ -134,7 +134,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       async startChild(extra = {}) {
         const port = stack.child ? new URL(stack.child.url).port : String(await freePort());
         const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, SYNC_PORT: port, ...extra };
-        delete childEnv['NODE_OPTIONS']; // jest's options are not the child's
+        if (extra['NODE_OPTIONS'] === undefined && env['NODE_OPTIONS'] === undefined) delete childEnv['NODE_OPTIONS']; // jest's options are not the child's
         const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], { cwd: SERVICE_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         const keep = (b: Buffer): void => {
