@@ -192,7 +192,7 @@ try {
   const edgeUp = has('services/http-edge');
   console.log(`
 haier-sync is running${useSim ? ' against the Haier SIMULATOR (a development stand-in, not Haier)' : ` against ${env.HAIER_BASE_URL}`}.
-${edgeUp ? `  Open            http://127.0.0.1:${ports.edge}/          (admin UI)
+${edgeUp ? `  Open            http://127.0.0.1:${ports.edge}/          (operator console)
   REST docs       http://127.0.0.1:${ports.edge}/api/docs
   Admin API key   ${adminKey ?? process.env.EDGE_BOOTSTRAP_ADMIN_KEY ?? '(an admin key exists already; make another: pnpm haier-sync keys create --name me --role admin)'}
 ` : ''}  gRPC            gateway :${ports.gateway}  catalog :${ports.catalog}${has('services/sync-orchestrator') ? `  sync :${ports.sync}` : ''}

@@ -156,7 +156,7 @@ async function search(append = false) {
   if (append) $('products').append(...rows); else $('products').replaceChildren(...rows);
   nextCursor = body.next_cursor || null;
   $('more').hidden = !nextCursor;
-  $('catalog-count').textContent = body.count !== undefined ? `${body.count} products` : '';
+  $('catalog-count').textContent = body.count !== undefined ? `${$('products').children.length} shown${nextCursor ? ' (more available)' : ''}` : '';
 }
 
 async function showProduct(code) {
