@@ -18,7 +18,7 @@ describe('kill -9 in the middle of a full sync', () => {
   beforeAll(async () => {
     stack = await startStack({
       orchestrator: 'child',
-      sim: { size: SIZE, seed: 21, latencyMs: 60 },
+      sim: { size: SIZE, seed: 21, latencyMs: 100 },
       env: { SYNC_PUBLISHER_ENABLED: 'true', SYNC_CONCURRENCY: '4', SYNC_LEASE_SECONDS: '4' },
     });
     nc = await connect({ servers: TEST_NATS_URL });
