@@ -76,7 +76,8 @@ export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDe
 export function runKind(r: { syncType: string; mode: string; scope: RunScopeJson; options: RunOptionsJson }): string {
   const scoped = r.scope.codes.length > 0 || r.scope.category !== '' || r.scope.brand !== '' || r.scope.limit > 0;
   let kind = r.mode === 'FULL' && !scoped ? 'FULL' : `${r.mode}:${r.syncType}`;
-  if (scoped || r.options.stock) {
+  // an unscoped FULL is one kind whatever its options (stock or not): one FULL at a time
+  if (scoped || (r.options.stock && kind !== 'FULL')) {
     const digest = createHash('sha1')
       .update(JSON.stringify({ s: r.scope, o: { p: r.options.prices, s: r.options.stock, c: r.options.counties } }))
       .digest('hex')
