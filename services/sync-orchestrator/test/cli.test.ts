@@ -202,6 +202,9 @@ describe('haier-sync CLI against a running stack', () => {
       const c = cliProcess(['sync', '--full'], env);
       await waitFor(() => /Started run (\S+)/.exec(c.io.stderr)?.[1], { timeoutMs: 60_000, what: 'the run to start' });
       const id = /Started run (\S+)/.exec(c.io.stderr)![1]!;
+      // let the follower settle into its stream first (once, in a loaded full-suite run, a SIGINT sent
+      // the instant the line appeared ended the process by the signal's default action)
+      await new Promise((r) => setTimeout(r, 500));
       c.p.kill('SIGINT');
       const r = await c.ended;
       expect(r.code).toBe(130);
