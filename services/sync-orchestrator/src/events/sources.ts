@@ -93,6 +93,13 @@ export function runEventsSource(orm: MikroORM, prefix: string, opts: { minHoleWa
     name: 'runs',
     async read(afterSeq, limit) {
       const conn = orm.em.getConnection();
+      // The snapshot is taken BEFORE the rows are read: when it shows that every transaction that
+      // could fill a hole had ended, their rows are visible to the read that follows, so a hole
+      // still missing there is burnt for good. (Taken after the read, a writer committing in between
+      // made its own row look like a burnt seq: the event was skipped.)
+      const snap = await conn.execute<{ xmin: string; xmax: string }[]>(
+        'select pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax',
+      );
       const rows = await conn.execute<RunEventRow[]>(
         'select r.seq::text as seq, r.subject, r.msg_id, r.payload from sync.run_events r where r.seq > ? order by r.seq limit ?',
         [afterSeq.toString(), limit],
@@ -102,10 +109,6 @@ export function runEventsSource(orm: MikroORM, prefix: string, opts: { minHoleWa
       const missing = firstMissing(afterSeq, seqs);
       let settled = false;
       if (missing !== undefined) {
-        // taken after the rows were read: conservative (a later xmax only waits longer)
-        const snap = await conn.execute<{ xmin: string; xmax: string }[]>(
-          'select pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax',
-        );
         const xmin = BigInt(snap[0]!.xmin);
         const xmax = BigInt(snap[0]!.xmax);
         // and at least minHoleWaitMs: a writer between nextval() and its first write has no xid yet
