@@ -161,10 +161,11 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       });
     },
     async checkIntegrity(req) {
-      const r = await checkIntegrity(em(), req.sampleLimit);
+      const r = await checkIntegrity(em(), req.sampleLimit, req.markForRepair);
       return create(catalog.CheckIntegrityResponseSchema, {
         ok: r.ok,
         productsChecked: BigInt(r.checked),
+        productsMarked: BigInt(r.marked),
         findings: r.findings.map((f) =>
           create(catalog.IntegrityFindingSchema, { check: f.check, count: BigInt(f.count), sampleCodes: f.sampleCodes, message: f.message }),
         ),

@@ -34,7 +34,7 @@ const CHECKS: { check: string; where: string; message: string }[] = [
   },
 ];
 
-export async function checkIntegrity(em: EntityManager, sampleLimit: number): Promise<{ ok: boolean; findings: Finding[]; checked: number }> {
+export async function checkIntegrity(em: EntityManager, sampleLimit: number, markForRepair = false): Promise<{ ok: boolean; findings: Finding[]; checked: number; marked: number }> {
   const limit = sampleLimit === 0 ? 20 : Math.min(sampleLimit, 1000);
   const findings: Finding[] = [];
   for (const c of CHECKS) {
@@ -47,5 +47,13 @@ export async function checkIntegrity(em: EntityManager, sampleLimit: number): Pr
     if (count > 0) findings.push({ check: c.check, count, sampleCodes: row?.codes ?? [], message: `${count} ${c.message}` });
   }
   const [total] = await query<{ n: string }>(em, `select count(*)::text as n from catalog.product where delisted_at is null`);
-  return { ok: findings.length === 0, findings, checked: Number(total?.n ?? 0) };
+  let marked = 0;
+  if (markForRepair && findings.length > 0) {
+    // an empty hash never equals a computed one: the next upsert of these products diffs them field
+    // by field against Haier's data and writes (and logs) whatever was wrong
+    const flagged = CHECKS.filter((c) => findings.some((f) => f.check === c.check)).map((c) => `(${c.where})`).join(' or ');
+    const rows = await query<{ code: string }>(em, `update catalog.product p set content_hash = '' where p.delisted_at is null and (${flagged}) returning p.code`);
+    marked = rows.length;
+  }
+  return { ok: findings.length === 0, findings, checked: Number(total?.n ?? 0), marked };
 }

@@ -81,9 +81,18 @@ test('a catalog broken behind the service fails its integrity check -> INTEGRITY
   const row = await stack.pg.query<{ code: string }>(`select code from catalog.product where delisted_at is null and display_price is not null order by code limit 1`);
   const code = row.rows[0]!.code;
   await stack.pg.query(`update catalog.product set display_price = display_price + 100 where code = $1`, [code]);
+  // and another's invoice price: the content hash still says "as Haier sent it", so only marking
+  // it for repair makes the FULL rewrite it
+  const other = await stack.pg.query<{ code: string; invoice_price: string }>(
+    `select code, invoice_price::text from catalog.product where delisted_at is null and invoice_price is not null and supply_price is not null and code <> $1 order by code limit 1`,
+    [code],
+  );
+  const invoiceCode = other.rows[0]!.code;
+  const goodInvoice = other.rows[0]!.invoice_price;
+  await stack.pg.query(`update catalog.product set invoice_price = invoice_price + 7 where code = $1`, [invoiceCode]);
   const broken = await stack.catalog.checkIntegrity({});
   expect(broken.ok).toBe(false);
-  expect(broken.findings.map((f) => f.check)).toContain('display_price_priority');
+  expect(broken.findings.map((f) => f.check)).toEqual(expect.arrayContaining(['display_price_priority', 'invoice_price_formula']));
 
   const fired = await stack.orch!.scheduler!.fire('integrity');
   expect(fired.fired).toBe(true);
@@ -94,4 +103,6 @@ test('a catalog broken behind the service fails its integrity check -> INTEGRITY
   expect(run.status).toBe(sync.RunStatus.SUCCESS);
   expect(run.counts?.updated).toBeGreaterThanOrEqual(1n);
   expect((await stack.catalog.checkIntegrity({})).ok).toBe(true);
+  const repaired = await stack.pg.query<{ invoice_price: string }>(`select invoice_price::text from catalog.product where code = $1`, [invoiceCode]);
+  expect(repaired.rows[0]!.invoice_price).toBe(goodInvoice);
 });

@@ -55,6 +55,8 @@ export async function integrityCheck(deps: TriggerDeps, allowRun: () => Promise<
     log.warn({ findings: summary }, 'catalog integrity check failed again, but a FULL sync for integrity ran recently; not starting another (look at the findings, or run "haier-sync sync --full")');
     return { action: 'none', reason: `integrity check failed (${summary}); a FULL sync for integrity ran recently` };
   }
-  log.warn({ findings: summary, checked: Number(res.productsChecked) }, 'catalog integrity check failed; starting a FULL sync to repair it');
+  // mark the flagged products so the FULL rewrites them even where Haier's data has not changed
+  const marked = await deps.catalog.checkIntegrity({ sampleLimit: 5, markForRepair: true }, { timeoutMs: deps.timeoutMs ?? 30_000 });
+  log.warn({ findings: summary, checked: Number(res.productsChecked), marked: Number(marked.productsMarked) }, 'catalog integrity check failed; starting a FULL sync to repair it');
   return startFull(deps, sync.RunTrigger.INTEGRITY, 'scheduler:integrity', `integrity check failed: ${summary}`);
 }
