@@ -3,19 +3,10 @@
 import { createHash } from 'node:crypto';
 import { decimalEquals } from './decimal';
 import { displayPrice } from './display-price';
-import { PRICE_FIELDS, type NormalisedInput, type Prices } from './product-input';
+import { PRICE_FIELDS, type Descriptive, type NormalisedInput, type Prices } from './product-input';
 
 /** The fields a sync owns (plus the derived display price). */
-export interface SyncedState extends Prices {
-  product_model: string;
-  name: string;
-  category: string;
-  brand: string;
-  product_image_url: string;
-  product_page_urls: string[];
-  is_sales: boolean;
-  no_sales_reason: string;
-}
+export interface SyncedState extends Prices, Descriptive {}
 
 /** What is stored for a product, as far as change detection needs it. */
 export interface StoredState extends SyncedState {

@@ -38,8 +38,8 @@ export interface Prices {
   rebate_type: string;
 }
 
-export interface NormalisedInput {
-  code: string;
+/** What Haier says about a product besides its prices. */
+export interface Descriptive {
   product_model: string;
   name: string;
   category: string;
@@ -48,6 +48,10 @@ export interface NormalisedInput {
   product_page_urls: string[];
   is_sales: boolean;
   no_sales_reason: string;
+}
+
+export interface NormalisedInput extends Descriptive {
+  code: string;
   /** null when the input carries no prices (stored prices are kept). */
   prices: Prices | null;
 }

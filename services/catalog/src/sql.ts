@@ -2,6 +2,7 @@
 // there is one), for the bulk paths. Batches travel as one JSON parameter read with
 // json_to_recordset, so a batch is one statement whatever its size.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Descriptive, Prices } from './product-input';
 
 export async function query<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
   const knex = em.getTransactionContext() ?? em.getConnection().getKnex();
@@ -76,22 +77,9 @@ const PRODUCT_COLUMNS: [string, string][] = [
   ['updated_at', 'p.updated_at'],
 ];
 
-export interface ProductRow {
+/** A product as the read queries select it (decimals as text). */
+export interface ProductRow extends Descriptive, Prices {
   code: string;
-  product_model: string;
-  name: string;
-  category: string;
-  brand: string;
-  product_image_url: string;
-  product_page_urls: string[];
-  supply_price: string | null;
-  invoice_price: string | null;
-  market_price: string | null;
-  stock_rebate: string | null;
-  rebate_money: string | null;
-  rebate_type: string;
-  is_sales: boolean;
-  no_sales_reason: string;
   display_price: string | null;
   pinned_price: string | null;
   stock: string | null;

@@ -3,6 +3,8 @@
 // bad cursors, ids and enums, wrong content types and methods. Every one of them must be
 // answered 4xx with {success:false, error:{code, message}}; none may reach a write.
 
+import { sequence } from '@haier-sync/haier-sim';
+
 export interface FuzzRequest {
   /** The route it aims at (for coverage), e.g. "GET /api/haier/stock/". */
   route: string;
@@ -15,17 +17,8 @@ export interface FuzzRequest {
   body?: string;
 }
 
-/** mulberry32: a small seeded PRNG, good enough to pick cases reproducibly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (the simulator's mulberry32), good enough to pick cases reproducibly. */
+export const rng: (seed: number) => () => number = sequence;
 
 const API = '/api/haier';
 
