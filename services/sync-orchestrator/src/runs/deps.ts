@@ -3,6 +3,7 @@ import type { Client } from '@connectrpc/connect';
 import type { catalog, gateway, sync } from '@haier-sync/contracts';
 import type { Logger } from '@haier-sync/runtime';
 import type { Knex } from '../db';
+import type { UpsertFn } from './upsert-coalescer';
 
 export interface EngineSettings {
   concurrency: number;
@@ -22,4 +23,6 @@ export interface RunDeps {
   raiseAlert: (run: sync.Run) => Promise<unknown>;
   /** Wakes this process's engine (a new run, a run ready to finalise). */
   kick: () => void;
+  /** How batches write products (the engine's coalescer; default: one UpsertProducts call each). */
+  upsert?: UpsertFn;
 }

@@ -8,6 +8,7 @@ import type { RunDeps } from './deps';
 import { changeLine, mergeBatch, rejectedIndex } from './merge';
 import type { RunRow } from './model';
 import { batchCalls, planOfRow } from './plan';
+import { upsertThroughCatalog } from './upsert-coalescer';
 import type { BatchOutcome } from './repository';
 
 export interface BatchWork {
@@ -33,11 +34,11 @@ function sumOutcome(results: readonly catalog.ItemResult[], o: BatchOutcome, fai
  * that item is failed with the catalog's reason and the rest is sent again.
  */
 async function upsertIsolating(deps: RunDeps, inputs: catalog.ProductInput[], runId: string, dryRun: boolean, failures: Map<string, string>): Promise<catalog.ItemResult[]> {
+  const send = deps.upsert ?? upsertThroughCatalog(deps.catalog);
   let pending = inputs;
   for (let guard = 0; pending.length > 0 && guard <= inputs.length; guard++) {
     try {
-      const res = await deps.catalog.upsertProducts({ products: pending, runId, dryRun });
-      return res.results;
+      return await send({ products: pending, runId, dryRun });
     } catch (err) {
       const ce = ConnectError.from(err);
       if (ce.code !== Code.InvalidArgument) throw err;
