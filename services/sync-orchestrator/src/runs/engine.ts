@@ -14,8 +14,11 @@ import { planOfRow } from './plan';
 import { isFatal, planBatches } from './planner';
 import {
   claimBatch,
+  claimBatches,
   claimRunPhase,
   completeBatch,
+  completeBatches,
+  type BatchCompletion,
   exhaustBatches,
   getRunRow,
   listingCodes,
@@ -28,6 +31,8 @@ import {
   type ClaimedBatch,
 } from './repository';
 import { processBatch } from './worker';
+import { createGroupCommit } from './group-commit';
+import { createUpsertCoalescer, upsertThroughCatalog } from './upsert-coalescer';
 
 export interface EngineOptions {
   /** Identifies this process in lease columns (default host:pid:random). */
@@ -81,10 +86,20 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     waiters = [];
     for (const f of w) f();
   };
-  const deps: RunDeps = { ...depsIn, kick };
+  // concurrent batches' catalog writes go out together (group commit): see upsert-coalescer.ts
+  const deps: RunDeps = { ...depsIn, kick, upsert: depsIn.upsert ?? createUpsertCoalescer(upsertThroughCatalog(depsIn.catalog)).upsert };
   const { knex, settings } = deps;
   const stats = { batches: 0, failedAttempts: 0, inFlight: 0 };
   const runCache = new Map<string, RunRow>();
+  // batches finishing together commit together (one statement on the run row, not one each)
+  const completions = createGroupCommit<BatchCompletion & { runId: string }, { phase: string } | undefined>(
+    async (items) => {
+      const r = await completeBatches(knex, items[0]!.runId, items);
+      return items.map((i) => (r?.seqs.has(i.seq) ? { phase: r.phase } : undefined));
+    },
+    (i) => completeBatch(knex, i.runId, i.seq, i.attempts, i.outcome, i.result),
+    { maxInFlight: 2, maxSize: 200, key: (i) => i.runId },
+  );
   const touched = new Set<string>();
 
   const idle = (ms = idlePollMs): Promise<void> =>
@@ -192,7 +207,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     try {
       const { outcome, result } = await processBatch({ runId: b.run_id, run: b.run, codes: b.codes, payload: b.payload }, deps);
       clearInterval(beat);
-      const done = await completeBatch(knex, b.run_id, b.seq, b.attempts, outcome, result);
+      const done = await completions.submit({ runId: b.run_id, seq: b.seq, attempts: b.attempts, outcome, result });
       stats.batches++;
       if (done) touched.add(b.run_id);
       if (done?.phase === 'finalize') kick();
@@ -212,22 +227,36 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     }
   }
 
+  // workers claiming together claim in one statement (a run's batches, or any run's: key '')
+  const claims = createGroupCommit<string, ClaimedBatch | undefined>(
+    async (runIds) => {
+      const got = await claimBatches(knex, settings.leaseSeconds, settings.maxAttempts, runIds.length, runCache, runIds[0] || undefined);
+      return runIds.map((_, i) => got[i]);
+    },
+    (runId) => claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache, runId || undefined),
+    { maxInFlight: 2, maxSize: 64, key: (runId) => runId },
+  );
+
   // Turning between active runs: a small manual run is not stuck behind a 50,000-product FULL.
   let active: { ids: string[]; at: number } = { ids: [], at: 0 };
   let turn = 0;
   async function claimNext(): Promise<ClaimedBatch | undefined> {
     if (Date.now() - active.at > 1_000) active = { ids: await workableRunIds(knex), at: Date.now() };
     const ids = active.ids;
-    if (ids.length <= 1) return claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache);
+    if (ids.length <= 1) return claims.submit('');
     const start = turn++ % ids.length;
     for (let i = 0; i < ids.length; i++) {
-      const b = await claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache, ids[(start + i) % ids.length]);
+      const b = await claims.submit(ids[(start + i) % ids.length]!);
       if (b) return b;
     }
-    return claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache); // a run that started since
+    return claims.submit(''); // a run that started since
   }
 
-  async function workerLoop(): Promise<void> {
+  // When there is no work, slot 0 alone polls (every idlePollMs: new runs are kicked, but a batch
+  // whose lease expired elsewhere is only found by looking); the other slots sleep until it, or a
+  // new run, kicks them, so an idle process does not poll Postgres once per slot.
+  async function workerLoop(slot: number): Promise<void> {
+    let wasIdle = false;
     while (!stopping) {
       let b: ClaimedBatch | undefined;
       try {
@@ -238,9 +267,12 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
         continue;
       }
       if (!b) {
-        await idle();
+        wasIdle = true;
+        await idle(slot === 0 ? idlePollMs : idlePollMs * 20);
         continue;
       }
+      if (wasIdle) kick(); // work again: wake the sleeping slots
+      wasIdle = false;
       await runBatch(b);
     }
   }
@@ -279,7 +311,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     }
   }
 
-  const loops = [phaseLoop(), reaperLoop(), progressLoop(), ...Array.from({ length: settings.concurrency }, () => workerLoop())];
+  const loops = [phaseLoop(), reaperLoop(), progressLoop(), ...Array.from({ length: settings.concurrency }, (_, slot) => workerLoop(slot))];
   log.info({ concurrency: settings.concurrency, lease_s: settings.leaseSeconds }, 'run engine started');
 
   return {

@@ -248,26 +248,42 @@ export async function claimBatch(
   /** Only this run's batches (the engine turns between active runs so none starves). */
   onlyRun?: string,
 ): Promise<ClaimedBatch | undefined> {
-  const [b] = await rows<Omit<ClaimedBatch, 'run'>>(
+  return (await claimBatches(db, leaseSeconds, maxAttempts, 1, runs, onlyRun))[0];
+}
+
+/** Claims up to `n` workable batches in one statement (in run and seq order), each under its own lease. */
+export async function claimBatches(
+  db: Db,
+  leaseSeconds: number,
+  maxAttempts: number,
+  n: number,
+  runs?: Map<string, RunRow>,
+  onlyRun?: string,
+): Promise<ClaimedBatch[]> {
+  const claimed = await rows<Omit<ClaimedBatch, 'run'>>(
     db,
     `update sync.run_batches b set status = 'claimed', lease_until = now() + make_interval(secs => ?), attempts = b.attempts + 1, updated_at = now()
      from (select b2.run_id, b2.seq from sync.run_batches b2 join sync.runs r on r.id = b2.run_id
            where r.status = 'PROCESSING' and r.phase in ('plan', 'work')${onlyRun ? ' and b2.run_id = ?' : ''}
              and (b2.status = 'pending' or (b2.status = 'claimed' and b2.lease_until < now() and b2.attempts < ?))
-           order by b2.run_id, b2.seq limit 1 for update of b2 skip locked) as pick
+           order by b2.run_id, b2.seq limit ? for update of b2 skip locked) as pick
      where b.run_id = pick.run_id and b.seq = pick.seq
      returning b.run_id, b.seq, b.codes, b.payload, b.attempts`,
-    onlyRun ? [leaseSeconds, onlyRun, maxAttempts] : [leaseSeconds, maxAttempts],
+    onlyRun ? [leaseSeconds, onlyRun, maxAttempts, n] : [leaseSeconds, maxAttempts, n],
   );
-  if (!b) return undefined;
-  // scope and options never change: a run's row is read once per process
-  const run = runs?.get(b.run_id) ?? (await getRunRow(db, b.run_id));
-  if (!run) return undefined;
-  if (runs && !runs.has(b.run_id)) {
-    if (runs.size > 100) runs.clear();
-    runs.set(b.run_id, run);
+  claimed.sort((a, b) => (a.run_id === b.run_id ? a.seq - b.seq : a.run_id < b.run_id ? -1 : 1));
+  const out: ClaimedBatch[] = [];
+  for (const b of claimed) {
+    // scope and options never change: a run's row is read once per process
+    const run = runs?.get(b.run_id) ?? (await getRunRow(db, b.run_id));
+    if (!run) continue;
+    if (runs && !runs.has(b.run_id)) {
+      if (runs.size > 100) runs.clear();
+      runs.set(b.run_id, run);
+    }
+    out.push({ ...b, run });
   }
-  return { ...b, run };
+  return out;
 }
 
 export interface BatchOutcome {
@@ -289,47 +305,83 @@ export const PLANNED_CHANGES_CAP = 2000;
  * Returns the run's phase after the update, or undefined when the batch is no longer ours (its
  * lease expired and another worker took it).
  */
-export async function completeBatch(db: Db, runId: string, seq: number, attempts: number, o: BatchOutcome, result: unknown): Promise<{ phase: string } | undefined> {
-  const [row] = await rows<{ phase: string }>(
+export interface BatchCompletion {
+  seq: number;
+  attempts: number;
+  outcome: BatchOutcome;
+  result: unknown;
+}
+
+/**
+ * Marks claimed batches of one run done and adds their counts to the run, in one statement: each
+ * batch's result, failures and "done" mark commit together, and only batches still claimed by
+ * that attempt count (a batch whose lease expired and was taken over is left alone). Returns the
+ * run's phase when at least one batch counted, and which seqs did.
+ */
+export async function completeBatches(db: Db, runId: string, done: readonly BatchCompletion[]): Promise<{ phase: string; seqs: Set<number> } | undefined> {
+  if (done.length === 0) return undefined;
+  const col = <T>(f: (d: BatchCompletion) => T) => done.map(f);
+  const [row] = await rows<{ phase: string; seqs: number[] }>(
     db,
-    `with b as (
-       update sync.run_batches set status = 'done', lease_until = null, result = ?::jsonb, updated_at = now()
-       where run_id = ? and seq = ? and status = 'claimed' and attempts = ? returning run_id),
+    `with x as (
+       select * from unnest(?::int[], ?::int[], ?::jsonb[], ?::jsonb[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::jsonb[], ?::int[])
+         as x(seq, attempts, result, failures, succeeded, created, updated, unchanged, calls, changes, changes_count)),
+     b as (
+       update sync.run_batches rb set status = 'done', lease_until = null, result = x.result, updated_at = now()
+       from x where rb.run_id = ? and rb.seq = x.seq and rb.status = 'claimed' and rb.attempts = x.attempts
+       returning rb.seq),
+     xb as materialized (select x.* from x join b on b.seq = x.seq),
      f as (
        insert into sync.run_failures (run_id, code, reason, stage)
-       select ?, x->>'code', left(x->>'reason', 1000), 'batch' from jsonb_array_elements(?::jsonb) as x
-       where exists (select 1 from b)
+       select ?, y->>'code', left(y->>'reason', 1000), 'batch' from xb, jsonb_array_elements(xb.failures) as y
        on conflict (run_id, code) do update set reason = excluded.reason
-       returning code)
-     update sync.runs r set succeeded = r.succeeded + ?, failed = r.failed + (select count(*) from f), created = r.created + ?,
-       updated = r.updated + ?, unchanged = r.unchanged + ?, upstream_calls = r.upstream_calls + ?, batches_done = r.batches_done + 1,
-       planned_changes = case when jsonb_array_length(r.planned_changes) < ? then r.planned_changes || ?::jsonb else r.planned_changes end,
-       planned_changes_count = r.planned_changes_count + ?,
-       phase = case when r.phase = 'work' and r.batches_done + 1 >= r.batches_total then 'finalize' else r.phase end,
-       phase_attempts = case when r.phase = 'work' and r.batches_done + 1 >= r.batches_total then 0 else r.phase_attempts end,
+       returning code),
+     n as (select count(*)::int as batches, coalesce(sum(succeeded), 0)::int as succeeded, coalesce(sum(created), 0)::int as created,
+       coalesce(sum(updated), 0)::int as updated, coalesce(sum(unchanged), 0)::int as unchanged, coalesce(sum(calls), 0)::int as calls,
+       coalesce(sum(changes_count), 0)::int as changes_count, array_agg(seq) as seqs from xb),
+     c as (select coalesce(jsonb_agg(ch), '[]'::jsonb) as changes from (select ch from xb, jsonb_array_elements(xb.changes) as ch limit ?) s)
+     update sync.runs r set succeeded = r.succeeded + n.succeeded, failed = r.failed + (select count(*) from f), created = r.created + n.created,
+       updated = r.updated + n.updated, unchanged = r.unchanged + n.unchanged, upstream_calls = r.upstream_calls + n.calls,
+       batches_done = r.batches_done + n.batches,
+       planned_changes = case when jsonb_array_length(r.planned_changes) < ? then r.planned_changes || c.changes else r.planned_changes end,
+       planned_changes_count = r.planned_changes_count + n.changes_count,
+       phase = case when r.phase = 'work' and r.batches_done + n.batches >= r.batches_total then 'finalize' else r.phase end,
+       phase_attempts = case when r.phase = 'work' and r.batches_done + n.batches >= r.batches_total then 0 else r.phase_attempts end,
        updated_at = now()
-     where r.id = ? and exists (select 1 from b)
-     returning r.phase`,
+     from n, c
+     where r.id = ? and n.batches > 0
+     returning r.phase, n.seqs`,
     [
-      JSON.stringify(result),
+      pgIntArray(col((d) => d.seq)),
+      pgIntArray(col((d) => d.attempts)),
+      pgJsonArray(col((d) => d.result)),
+      pgJsonArray(col((d) => d.outcome.failures)),
+      pgIntArray(col((d) => d.outcome.succeeded)),
+      pgIntArray(col((d) => d.outcome.created)),
+      pgIntArray(col((d) => d.outcome.updated)),
+      pgIntArray(col((d) => d.outcome.unchanged)),
+      pgIntArray(col((d) => d.outcome.upstreamCalls)),
+      pgJsonArray(col((d) => d.outcome.changes.slice(0, PLANNED_CHANGES_CAP))),
+      pgIntArray(col((d) => d.outcome.changes.length)),
       runId,
-      seq,
-      attempts,
       runId,
-      JSON.stringify(o.failures),
-      o.succeeded,
-      o.created,
-      o.updated,
-      o.unchanged,
-      o.upstreamCalls,
       PLANNED_CHANGES_CAP,
-      JSON.stringify(o.changes.slice(0, PLANNED_CHANGES_CAP)),
-      o.changes.length,
+      PLANNED_CHANGES_CAP,
       runId,
     ],
   );
-  return row;
+  return row ? { phase: row.phase, seqs: new Set(row.seqs.map(Number)) } : undefined;
 }
+
+/** One batch: completeBatches of one. */
+export async function completeBatch(db: Db, runId: string, seq: number, attempts: number, o: BatchOutcome, result: unknown): Promise<{ phase: string } | undefined> {
+  const r = await completeBatches(db, runId, [{ seq, attempts, outcome: o, result }]);
+  return r?.seqs.has(seq) ? { phase: r.phase } : undefined;
+}
+
+const pgIntArray = (xs: readonly number[]): string => `{${xs.map((x) => String(Math.trunc(x))).join(',')}}`;
+/** A Postgres array literal of JSON values, for ?::jsonb[]. */
+const pgJsonArray = (xs: readonly unknown[]): string => `{${xs.map((x) => `"${JSON.stringify(x ?? null).replace(/[\\"]/g, (m) => `\\${m}`)}"`).join(',')}}`;
 
 async function addCounts(trx: Knex.Transaction, runId: string, o: Omit<BatchOutcome, 'failures'>): Promise<RunRow | undefined> {
   const [row] = await rows<RunRow>(
