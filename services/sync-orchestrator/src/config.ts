@@ -8,8 +8,12 @@ export const configSchema = z.object({
   GATEWAY_URL: env.url('http://127.0.0.1:50051'),
   CATALOG_URL: env.url('http://127.0.0.1:50052'),
   SYNC_PORT: env.port('SYNC_PORT', 50053),
-  /** Batches in flight per process. */
-  SYNC_CONCURRENCY: env.positiveInt(16),
+  /**
+   * Batches in flight per process. A batch spends most of its time waiting (Haier's latency, the
+   * gateway's rate gate, the catalog): keeping the rate limit busy needs about rate × batch time in
+   * flight (100 calls/s × ~0.3 s), hence 32.
+   */
+  SYNC_CONCURRENCY: env.positiveInt(32),
   /** How long a claimed batch (or a planning run) stays owned without a heartbeat. */
   SYNC_LEASE_SECONDS: env.positiveInt(30),
   /** How many times a batch is tried before its codes are marked failed. */
