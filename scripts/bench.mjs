@@ -16,6 +16,12 @@ const benches = dirs.flatMap((d) => {
 }).filter(({ dir, file }) => `${dir}/${file}`.includes(filter));
 
 mkdirSync(join(root, 'bench-results'), { recursive: true });
+// benchmarks that run services start them as deployed (node dist/main.js): build them first
+if (benches.length) {
+  console.log('building (pnpm build) so that the services run as deployed…');
+  const b = spawnSync('pnpm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (b.status !== 0) { console.error('pnpm build failed: fix the build before benchmarking'); process.exit(1); }
+}
 let failed = 0;
 for (const { dir, file } of benches) {
   const name = `${dir.split('/')[1]}-${file.replace('.bench.ts', '')}`;

@@ -1,6 +1,7 @@
 // Full sync (products + prices) of 50,000 simulator products at 100 calls/s and 50 ms latency,
 // each service in its own process as deployed (simulator, gateway, catalog, orchestrator:
-// `node --conditions=source --import tsx <svc>/src/main.ts`), a fresh database, a unique NATS prefix.
+// `node --require @haier-sync/runtime/telemetry dist/main.js`, built by `pnpm build`, which
+// `pnpm bench` runs first), a fresh database, a unique NATS prefix.
 //
 // Reports:
 //   - wall time ÷ ceiling time, ceiling = calls needed (1 listing + ⌈N/20⌉ price calls) ÷ rate limit   (target ≤ 1.1)
@@ -10,7 +11,7 @@
 // BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes. Prints a summary; writes
 // bench-results/sync-orchestrator-full-sync-figures.json (from the repo root).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -34,10 +35,14 @@ interface Proc {
   exited: Promise<void>;
 }
 
-function startProcess(name: string, main: string, env: Record<string, string>): Proc {
+/** Starts a built service as deployed (deploy/Dockerfile, scripts/start.mjs): `node [--require telemetry] dist/main.js` in its directory. */
+function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
   delete childEnv['NODE_OPTIONS'];
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(ROOT, main)], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const main = join(ROOT, dir, 'dist', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: build first (pnpm build; pnpm bench does)`);
+  const args = dir.startsWith('services/') ? ['--require', '@haier-sync/runtime/telemetry', 'dist/main.js'] : ['dist/main.js'];
+  const child = spawn(process.execPath, args, { cwd: join(ROOT, dir), env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
     out += b.toString();
@@ -156,7 +161,7 @@ async function main(): Promise<void> {
   let figures: Record<string, unknown> = {};
   try {
     process.stderr.write(`starting simulator (${PRODUCTS} products, ${RATE} calls/s, ${LATENCY_MS} ms), gateway, catalog, orchestrator…\n`);
-    const sim = startProcess('haier-sim', 'tools/haier-sim/src/main.ts', {
+    const sim = startProcess('haier-sim', 'tools/haier-sim', {
       SIM_PORT: String(simPort), SIM_SIZE: String(PRODUCTS), SIM_RATE_LIMIT: String(RATE), SIM_LATENCY_MS: String(LATENCY_MS), SIM_SEED: '42',
     });
     procs.push(sim);
@@ -166,15 +171,15 @@ async function main(): Promise<void> {
     }, { timeoutMs: 90_000, intervalMs: 250, what: 'the simulator' });
 
     const c = DEFAULT_CREDENTIALS;
-    const gw = startProcess('haier-gateway', 'services/haier-gateway/src/main.ts', {
+    const gw = startProcess('haier-gateway', 'services/haier-gateway', {
       GATEWAY_PORT: String(gwPort), HAIER_BASE_URL: simUrl, HAIER_RATE_LIMIT: String(RATE),
       HAIER_CLIENT_ID: c.clientId, HAIER_CLIENT_SECRET: c.clientSecret, HAIER_CUSTOMER_CODE: c.customerCode, HAIER_SEND_TO_CODE: c.sendToCode,
       HAIER_PASSWORD: c.passWord, HAIER_SELLER_PASSWORD: c.sellerPassword, HAIER_CUSTOMER_PASSWORD: c.customerPassword,
     });
-    const cat = startProcess('catalog', 'services/catalog/src/main.ts', { CATALOG_PORT: String(catPort), DATABASE_URL: db.url });
+    const cat = startProcess('catalog', 'services/catalog', { CATALOG_PORT: String(catPort), DATABASE_URL: db.url });
     procs.push(gw, cat);
     await Promise.all([waitServing(gw, `http://127.0.0.1:${gwPort}`), waitServing(cat, `http://127.0.0.1:${catPort}`)]);
-    const orch = startProcess('sync-orchestrator', 'services/sync-orchestrator/src/main.ts', {
+    const orch = startProcess('sync-orchestrator', 'services/sync-orchestrator', {
       SYNC_PORT: String(syncPort), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: prefix,
       GATEWAY_URL: `http://127.0.0.1:${gwPort}`, CATALOG_URL: `http://127.0.0.1:${catPort}`,
       SYNC_SCHEDULER_ENABLED: 'false', SYNC_FIRST_DEPLOY: 'false',
