@@ -2,6 +2,8 @@
 // Postgres database and its own NATS stream names, and removes them afterwards, so
 // runs can share the machine's servers with each other and with CI.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Client } from 'pg';
 import { context, propagation, trace } from '@opentelemetry/api';
@@ -132,4 +134,16 @@ export function captureLogs(): { stream: { write(line: string): void }; lines: (
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
+}
+
+/**
+ * How a benchmark starts a built service as deployed (deploy/Dockerfile, scripts/start.mjs):
+ * `node [extra flags] --require @haier-sync/runtime/telemetry dist/main.js` in the service's
+ * directory (tools: without the telemetry preload). `dir` is relative to the repository root.
+ */
+export function deployedService(root: string, dir: string, nodeFlags: readonly string[] = []): { args: string[]; cwd: string } {
+  const cwd = join(root, dir);
+  if (!existsSync(join(cwd, 'dist', 'main.js'))) throw new Error(`${dir}/dist/main.js is missing: build first (pnpm build; pnpm bench does)`);
+  const preload = dir.startsWith('services/') ? ['--require', '@haier-sync/runtime/telemetry'] : [];
+  return { args: [...nodeFlags, ...preload, 'dist/main.js'], cwd };
 }

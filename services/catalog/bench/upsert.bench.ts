@@ -8,8 +8,8 @@
 // (a) and (d) alternate batch by batch so that both see the same load on a shared machine; (d0) is
 // (d) into a scratch table without the foreign keys to category and brand, for reference.
 //
-// The catalog server runs in its own process by default (as deployed: `node src/main.ts`, gRPC
-// over loopback HTTP/2); BENCH_SERVER=inprocess runs it in the bench's process instead.
+// The catalog server runs in its own process by default (as deployed: the built service,
+// `node --require @haier-sync/runtime/telemetry dist/main.js`, gRPC over loopback HTTP/2); BENCH_SERVER=inprocess runs it in the bench's process instead.
 // BENCH_PRODUCTS / BENCH_BATCH change the sizes; BENCH_NODE_FLAGS adds node flags to the catalog
 // process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Besides wall-clock rates it reports the CPU
 // time each path used (bench process, catalog process, the Postgres backends serving it, from
@@ -22,7 +22,7 @@ import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
 import { createGrpcClient, createLogger, startGrpcServer } from '@haier-sync/runtime';
-import { createTestDatabase, freePort, waitFor } from '@haier-sync/runtime/testing';
+import { createTestDatabase, deployedService, freePort, waitFor } from '@haier-sync/runtime/testing';
 import { Client as PgClient } from 'pg';
 import { buildCatalog } from '../src/catalog';
 
@@ -248,7 +248,9 @@ async function startServer(databaseUrl: string): Promise<{ url: string; pid?: nu
     };
   }
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=source', '--import', 'tsx', join(__dirname, '..', 'src', 'main.ts')], {
+  const { args, cwd } = deployedService(join(__dirname, '..', '..', '..'), 'services/catalog', (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, DATABASE_URL: databaseUrl, CATALOG_PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

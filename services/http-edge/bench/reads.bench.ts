@@ -1,6 +1,7 @@
 // Catalog reads through the edge (HTTP/1.1 + JSON, auth, audit) against the same reads made
 // straight to the catalog over gRPC: latency at a fixed 1,000 req/s and the most an unthrottled
-// run sustains. The catalog and the edge run as separate processes, as in production.
+// run sustains. The catalog and the edge run as separate processes, as deployed (the built
+// services: `node --require @haier-sync/runtime/telemetry dist/main.js`; pnpm bench builds first).
 //
 // Fixed-rate runs use one open-loop schedule for both paths (each request is due at its slot,
 // evenly spaced; at most CONNECTIONS in flight), the edge through an undici pool of CONNECTIONS
@@ -24,7 +25,7 @@ import { catalog } from '@haier-sync/contracts';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
-import { createTestDatabase, freePort, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, deployedService, freePort, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -55,8 +56,9 @@ interface Proc {
 const procs: Proc[] = [];
 
 function startService(name: string, dir: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', 'src/main.ts'], {
-    cwd: join(ROOT, dir),
+  const { args, cwd } = deployedService(ROOT, dir, nodeArgs);
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

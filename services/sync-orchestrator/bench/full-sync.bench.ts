@@ -11,14 +11,14 @@
 // BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes. Prints a summary; writes
 // bench-results/sync-orchestrator-full-sync-figures.json (from the repo root).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { health, sync } from '@haier-sync/contracts';
 import { DEFAULT_CREDENTIALS } from '@haier-sync/haier-sim';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
-import { createTestDatabase, freePort, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
+import { createTestDatabase, deployedService, freePort, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
 
@@ -39,10 +39,8 @@ interface Proc {
 function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
   delete childEnv['NODE_OPTIONS'];
-  const main = join(ROOT, dir, 'dist', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: build first (pnpm build; pnpm bench does)`);
-  const args = dir.startsWith('services/') ? ['--require', '@haier-sync/runtime/telemetry', 'dist/main.js'] : ['dist/main.js'];
-  const child = spawn(process.execPath, args, { cwd: join(ROOT, dir), env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { args, cwd } = deployedService(ROOT, dir);
+  const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
     out += b.toString();
