@@ -49,7 +49,9 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
   const schedule = loadSchedule(opts.env);
   const logger = opts.logger ?? createLogger('sync-orchestrator', { level: config.LOG_LEVEL });
 
-  const orm = await initOrm(config.DATABASE_URL, { poolMax: config.SYNC_CONCURRENCY + 8 });
+  // Worker slots hold no connection while they wait on Haier or the catalog, and their claims and
+  // completions are grouped: a slot per connection is not needed (Postgres' default limit is 100).
+  const orm = await initOrm(config.DATABASE_URL, { poolMax: Math.min(config.SYNC_CONCURRENCY, 16) + 8 });
   const stops: Array<[string, () => Promise<void>]> = [['database', () => orm.close(true)]];
   const closeAll = async (): Promise<void> => {
     for (const [name, stop] of stops.reverse()) {
