@@ -113,11 +113,15 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  /** Ticks being fired now: stop() lets them record their result (a claimed tick without its run id would mislead). */
+  const inFlight = new Set<Promise<unknown>>();
   if (deps.cronEnabled !== false) {
     for (const [job, expr] of exprs) {
       const cron = new Cron(expr, { timezone: 'UTC', protect: true, unref: true, name: `sync-${job}-${by}` }, async () => {
         if (abort.signal.aborted) return;
-        await fire(job).catch((err) => log.error({ job, err: redact(String(err)) }, 'scheduled job could not be fired'));
+        const firing = fire(job).catch((err) => log.error({ job, err: redact(String(err)) }, 'scheduled job could not be fired'));
+        inFlight.add(firing);
+        await firing.finally(() => inFlight.delete(firing));
       });
       crons.set(job, { expr, cron });
     }
@@ -165,6 +169,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     async stop() {
       abort.abort();
       for (const { cron } of crons.values()) cron.stop();
+      await Promise.allSettled([...inFlight]);
       await startup.catch(() => undefined);
     },
     startupDone: () => startup,
