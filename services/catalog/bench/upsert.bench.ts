@@ -9,7 +9,8 @@
 // (d) into a scratch table without the foreign keys to category and brand, for reference.
 //
 // The catalog server runs in its own process by default (as deployed: the built service,
-// `node --require @haier-sync/runtime/telemetry dist/main.js`, gRPC over loopback HTTP/2); BENCH_SERVER=inprocess runs it in the bench's process instead.
+// `node --require @haier-sync/runtime/telemetry dist/main.js`, gRPC over loopback HTTP/2; run
+// `pnpm build` first, which `pnpm bench` does); BENCH_SERVER=inprocess runs it in the bench's process.
 // BENCH_PRODUCTS / BENCH_BATCH change the sizes; BENCH_NODE_FLAGS adds node flags to the catalog
 // process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Besides wall-clock rates it reports the CPU
 // time each path used (bench process, catalog process, the Postgres backends serving it, from

@@ -11,12 +11,12 @@
 // which made the edge's latencies at a fixed rate bursts' queueing, not comparable with the
 // direct calls. Unthrottled runs (most req/s) use autocannon, closed loop, CONNECTIONS connections.
 //
+//   pnpm bench http-edge      (builds first), or after `pnpm build`:
 //   node --conditions=source --import tsx services/http-edge/bench/reads.bench.ts
 //
 // Knobs (environment): BENCH_PRODUCTS (5000), BENCH_RATE (1000 req/s), BENCH_SECONDS (20, the
 // fixed-rate runs), BENCH_LOW_RATE (100 req/s) and BENCH_LOW_SECONDS (10), a second fixed rate the
-// machine sustains even when busy; BENCH_SECONDS applies to the
-// fixed-rate runs), BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10),
+// machine sustains even when busy, BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10),
 // BENCH_EDGE_NODE_ARGS (extra node flags for the edge, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import autocannon from 'autocannon';
 import { create } from '@bufbuild/protobuf';

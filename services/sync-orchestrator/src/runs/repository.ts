@@ -271,7 +271,8 @@ export async function claimBatches(
      returning b.run_id, b.seq, b.codes, b.payload, b.attempts`,
     onlyRun ? [leaseSeconds, onlyRun, maxAttempts, n] : [leaseSeconds, maxAttempts, n],
   );
-  claimed.sort((a, b) => (a.run_id === b.run_id ? a.seq - b.seq : a.run_id < b.run_id ? -1 : 1));
+  // RETURNING has no order; run ids are bigints (text here): compare them as numbers
+  claimed.sort((a, b) => (a.run_id === b.run_id ? a.seq - b.seq : BigInt(a.run_id) < BigInt(b.run_id) ? -1 : 1));
   const out: ClaimedBatch[] = [];
   for (const b of claimed) {
     // scope and options never change: a run's row is read once per process
@@ -299,12 +300,6 @@ export interface BatchOutcome {
 
 export const PLANNED_CHANGES_CAP = 2000;
 
-/**
- * Marks a batch done, records its failed items and adds its counts to the run in ONE statement
- * (atomic, and the run row is locked only for that statement: workers do not queue on it).
- * Returns the run's phase after the update, or undefined when the batch is no longer ours (its
- * lease expired and another worker took it).
- */
 export interface BatchCompletion {
   seq: number;
   attempts: number;
@@ -313,19 +308,19 @@ export interface BatchCompletion {
 }
 
 /**
- * Marks claimed batches of one run done and adds their counts to the run, in one statement: each
- * batch's result, failures and "done" mark commit together, and only batches still claimed by
- * that attempt count (a batch whose lease expired and was taken over is left alone). Returns the
- * run's phase when at least one batch counted, and which seqs did.
+ * Marks claimed batches of one run done, records their failed items and adds their counts to the
+ * run in ONE statement (atomic, and the run row is locked only for that statement): each batch's
+ * result, failures and "done" mark commit together, and only batches still claimed by that
+ * attempt count (a batch whose lease expired and was taken over is left alone). Returns the run's
+ * phase when at least one batch counted, and which seqs did.
  */
 export async function completeBatches(db: Db, runId: string, done: readonly BatchCompletion[]): Promise<{ phase: string; seqs: Set<number> } | undefined> {
   if (done.length === 0) return undefined;
-  const col = <T>(f: (d: BatchCompletion) => T) => done.map(f);
   const [row] = await rows<{ phase: string; seqs: number[] }>(
     db,
     `with x as (
-       select * from unnest(?::int[], ?::int[], ?::jsonb[], ?::jsonb[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::jsonb[], ?::int[])
-         as x(seq, attempts, result, failures, succeeded, created, updated, unchanged, calls, changes, changes_count)),
+       select * from jsonb_to_recordset(?::jsonb) as x(seq int, attempts int, result jsonb, failures jsonb, succeeded int,
+         created int, updated int, unchanged int, calls int, changes jsonb, changes_count int)),
      b as (
        update sync.run_batches rb set status = 'done', lease_until = null, result = x.result, updated_at = now()
        from x where rb.run_id = ? and rb.seq = x.seq and rb.status = 'claimed' and rb.attempts = x.attempts
@@ -352,17 +347,21 @@ export async function completeBatches(db: Db, runId: string, done: readonly Batc
      where r.id = ? and n.batches > 0
      returning r.phase, n.seqs`,
     [
-      pgIntArray(col((d) => d.seq)),
-      pgIntArray(col((d) => d.attempts)),
-      pgJsonArray(col((d) => d.result)),
-      pgJsonArray(col((d) => d.outcome.failures)),
-      pgIntArray(col((d) => d.outcome.succeeded)),
-      pgIntArray(col((d) => d.outcome.created)),
-      pgIntArray(col((d) => d.outcome.updated)),
-      pgIntArray(col((d) => d.outcome.unchanged)),
-      pgIntArray(col((d) => d.outcome.upstreamCalls)),
-      pgJsonArray(col((d) => d.outcome.changes.slice(0, PLANNED_CHANGES_CAP))),
-      pgIntArray(col((d) => d.outcome.changes.length)),
+      JSON.stringify(
+        done.map((d) => ({
+          seq: d.seq,
+          attempts: d.attempts,
+          result: d.result ?? null,
+          failures: d.outcome.failures,
+          succeeded: d.outcome.succeeded,
+          created: d.outcome.created,
+          updated: d.outcome.updated,
+          unchanged: d.outcome.unchanged,
+          calls: d.outcome.upstreamCalls,
+          changes: d.outcome.changes.slice(0, PLANNED_CHANGES_CAP),
+          changes_count: d.outcome.changes.length,
+        })),
+      ),
       runId,
       runId,
       PLANNED_CHANGES_CAP,
@@ -378,10 +377,6 @@ export async function completeBatch(db: Db, runId: string, seq: number, attempts
   const r = await completeBatches(db, runId, [{ seq, attempts, outcome: o, result }]);
   return r?.seqs.has(seq) ? { phase: r.phase } : undefined;
 }
-
-const pgIntArray = (xs: readonly number[]): string => `{${xs.map((x) => String(Math.trunc(x))).join(',')}}`;
-/** A Postgres array literal of JSON values, for ?::jsonb[]. */
-const pgJsonArray = (xs: readonly unknown[]): string => `{${xs.map((x) => `"${JSON.stringify(x ?? null).replace(/[\\"]/g, (m) => `\\${m}`)}"`).join(',')}}`;
 
 async function addCounts(trx: Knex.Transaction, runId: string, o: Omit<BatchOutcome, 'failures'>): Promise<RunRow | undefined> {
   const [row] = await rows<RunRow>(
