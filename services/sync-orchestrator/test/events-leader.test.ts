@@ -7,8 +7,10 @@ import { createLogger } from '@haier-sync/runtime';
 import { createTestDatabase, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect, type NatsConnection } from 'nats';
+import { Client } from 'pg';
 import { deleteStreams, startPublisher, streamSpecs, type Publisher } from '../src/events';
 import { ormCursorStore } from '../src/events/cursor-store';
+import { PUBLISHER_LOCK_KEY } from '../src/events/leadership';
 import { startCatalogProcess, type CatalogProcess } from './support/processes';
 import { allMessages, msgIdOf } from './support/streams';
 import { syncOrm } from './support/sync-db';
@@ -76,4 +78,34 @@ test('one publisher relays at a time; another takes over when it stops; every ev
   expect(ids).toHaveLength(80);
   expect(new Set(ids).size).toBe(80);
   expect(ids).toEqual(Array.from({ length: 80 }, (_, i) => `LD${String(i).padStart(4, '0')}:1`));
+});
+
+test('stop() returns when it comes while a standing-by publisher is taking the lock', async () => {
+  // The race a CI run once hung on: stop() landed between a follower's successful lock query and
+  // its term starting, so the term never heard of it and its relays ran on. Each round holds the
+  // lock, lets a publisher stand by (trying every 5 ms), frees the lock and stops the publisher
+  // 0-6 ms later: some rounds land exactly in that window.
+  const holder = new Client({ connectionString: db.url });
+  await holder.connect();
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    for (let round = 0; round < 40; round++) {
+      await holder.query('select pg_advisory_lock($1::bigint)', [PUBLISHER_LOCK_KEY]);
+      const pub = startPublisher({ catalog: cat.client, orm: orms[0]!, natsUrl: TEST_NATS_URL, subjectPrefix: prefix, logger, relays: ['catalog'], idlePollMs: 50, leaderPollMs: 5 });
+      await pause(30);
+      expect(pub.leading()).toBe(false);
+      await holder.query('select pg_advisory_unlock($1::bigint)', [PUBLISHER_LOCK_KEY]);
+      await pause(round % 7);
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        pub.stop().then(() => true),
+        new Promise<false>((r) => (timer = setTimeout(() => r(false), 15_000))),
+      ]);
+      clearTimeout(timer);
+      expect({ round, stopped }).toEqual({ round, stopped: true });
+      expect(pub.leading()).toBe(false);
+    }
+  } finally {
+    await holder.end();
+  }
 });

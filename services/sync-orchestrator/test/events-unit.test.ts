@@ -1,12 +1,44 @@
-// The publisher's pure parts: gap handling, naming, stream settings, message mapping.
+// The publisher's pure parts: a leader's term, gap handling, naming, stream settings, message mapping.
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { catalog, events } from '@haier-sync/contracts';
 import { nanos } from 'nats';
 import { contiguousCount, type GapState } from '../src/events/gap';
+import { leadershipTerm } from '../src/events/leadership';
 import { changeToMessages, stockLowOf } from '../src/events/messages';
 import { firstMissing } from '../src/events/sources';
 import { desiredConfig } from '../src/events/streams';
 import { normalisePrefix, productSubject, runSubject, streamName, streamSpecs } from '../src/events/subjects';
+
+describe('leadership term', () => {
+  const never = new Promise<void>(() => undefined);
+
+  test('already over when stop came while the lock was being taken', () => {
+    const stop = new AbortController();
+    stop.abort();
+    expect(leadershipTerm(stop.signal, never).signal.aborted).toBe(true);
+  });
+
+  test('ends on stop, or when the lock is lost; disposed, it no longer follows stop', async () => {
+    const stop = new AbortController();
+    const t = leadershipTerm(stop.signal, never);
+    expect(t.signal.aborted).toBe(false);
+    stop.abort();
+    expect(t.signal.aborted).toBe(true);
+
+    let lose!: () => void;
+    const lost = new Promise<void>((r) => (lose = r));
+    const t2 = leadershipTerm(new AbortController().signal, lost);
+    lose();
+    await lost;
+    expect(t2.signal.aborted).toBe(true);
+
+    const stop3 = new AbortController();
+    const t3 = leadershipTerm(stop3.signal, never);
+    t3.dispose();
+    stop3.abort();
+    expect(t3.signal.aborted).toBe(false);
+  });
+});
 
 describe('gaps', () => {
   test('takes the contiguous run after the cursor', () => {

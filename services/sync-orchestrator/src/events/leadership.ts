@@ -23,13 +23,33 @@ export interface LeadershipOptions {
   pollMs?: number;
 }
 
+/**
+ * The signal of one term as leader: it aborts when `stop` aborts (also when it already has, e.g.
+ * stop() came while the lock was being taken) or when the lock is lost.
+ */
+export function leadershipTerm(stop: AbortSignal, lost: Promise<void>): { signal: AbortSignal; dispose(): void } {
+  const term = new AbortController();
+  const end = (): void => term.abort();
+  if (stop.aborted) end();
+  else stop.addEventListener('abort', end, { once: true });
+  void lost.then(end);
+  return { signal: term.signal, dispose: () => stop.removeEventListener('abort', end) };
+}
+
 /** Waits until this process holds the publisher lock; undefined when `signal` aborts first. */
 export async function acquireLeadership(opts: LeadershipOptions, signal: AbortSignal): Promise<Leadership | undefined> {
   const pollMs = opts.pollMs ?? 1_000;
   let attempt = 0;
   let waitingLogged = false;
   while (!signal.aborted) {
-    const client = new Client({ connectionString: opts.databaseUrl, application_name: 'sync-orchestrator-publisher' });
+    // bounded: a Postgres that does not answer must not hold up stop() or hide a lost lock
+    const client = new Client({
+      connectionString: opts.databaseUrl,
+      application_name: 'sync-orchestrator-publisher',
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 10_000,
+      keepAlive: true,
+    });
     let dead = false;
     client.on('error', () => (dead = true));
     try {

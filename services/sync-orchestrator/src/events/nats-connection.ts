@@ -103,7 +103,12 @@ export function createManagedNats(opts: NatsConnectionOptions): ManagedNats {
       const c = nc;
       nc = undefined;
       if (c && !c.isClosed()) {
-        await c.drain().catch(() => c.close());
+        // drain waits on the server; one that does not answer gets the connection closed instead
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)));
+        await Promise.race([c.drain().catch(() => undefined), late]);
+        clearTimeout(timer);
+        if (!c.isClosed()) await c.close().catch(() => undefined);
       }
       settle(undefined);
     },

@@ -7,7 +7,7 @@ import type { Logger } from '@haier-sync/runtime';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ormCursorStore, type CursorStore } from './cursor-store';
 import { createManagedNats, type ManagedNats } from './nats-connection';
-import { acquireLeadership } from './leadership';
+import { acquireLeadership, leadershipTerm } from './leadership';
 import { Relay, type RelayStats } from './relay';
 import { catalogChangeSource, runEventsSource, type RelaySource } from './sources';
 import { ensureStreams, type StreamLimits } from './streams';
@@ -87,8 +87,9 @@ export function startPublisher(opts: PublisherOptions): Publisher {
     const gen = nats.generation();
     if (gen === ensuredGen) return;
     ensuring ??= (async () => {
-      const nc = await nats.ready();
-      if (!nc) return;
+      // not ready(): that waits for a reconnect, which stop() could not interrupt
+      const nc = nats.current();
+      if (!nc) throw new Error('NATS is not connected; the event streams are set up once it is back');
       const res = await ensureStreams(nc, limits);
       ensuredGen = gen;
       log.info({ streams: res }, 'NATS streams ready');
@@ -128,16 +129,14 @@ export function startPublisher(opts: PublisherOptions): Publisher {
     while (!abort.signal.aborted) {
       const lead = await acquireLeadership({ databaseUrl: dbUrl, logger: log, pollMs: opts.leaderPollMs }, abort.signal);
       if (!lead) break;
-      const term = new AbortController();
-      const end = (): void => term.abort();
-      abort.signal.addEventListener('abort', end, { once: true });
-      void lead.lost.then(end);
+      // stop() may have come while the lock was being taken: the term is then over before it starts
+      const term = leadershipTerm(abort.signal, lead.lost);
       // fresh relays per term: each starts from the stored cursor
       relays = sources.map((s) => new Relay(s, store, nats, log, relayOpts));
       leading = true;
       await Promise.allSettled(relays.map((r) => r.run(term.signal)));
       leading = false;
-      abort.signal.removeEventListener('abort', end);
+      term.dispose();
       await lead.release();
     }
   })();
