@@ -20,7 +20,7 @@ import { initOrm, runMigrations } from './db/orm';
 import { hashApiKey, keyFromHeaders } from './domain/api-keys';
 import { badRequest, body as errorBody, EdgeError, mapError, type Upstream } from './domain/errors';
 import { nonFiniteField } from './domain/finite';
-import { sanitizeParams } from './domain/sanitize';
+import { sanitizeParams, storable } from './domain/sanitize';
 import { clientErrorHandler } from './client-errors';
 import { registerHttpTracing } from './http-tracing';
 import { createMetrics, type EdgeMetrics } from './metrics';
@@ -165,7 +165,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
       at: new Date(),
       keyName: req.auth?.name ?? null,
       method: req.method,
-      path: path.slice(0, 500),
+      path: storable(path.slice(0, 500)),
       params: sanitizeParams({ query: req.query, params: req.params, body: req.body }),
       status,
       durationMs: Math.round(ms * 1000) / 1000,

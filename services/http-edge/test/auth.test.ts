@@ -79,6 +79,31 @@ test('no key → 401 on every protected route, with the error shape, and each ca
   for (const row of rows) expect(row.key_name).toBeNull();
 });
 
+test('a request holding characters Postgres cannot store (NUL) is audited, and so is the rest of its batch', async () => {
+  const since = new Date();
+  const paths = ['/api/haier/catalog/products/?q=nul-before', '/api/haier/catalog/products/?q=A%00B', '/api/haier/catalog/products/A%00B/', '/api/haier/catalog/products/?q=nul-after'];
+  for (const path of paths) expect((await s.request('GET', path)).status).toBe(401);
+  const rows = await auditRows("at >= $1 and path like '/api/haier/catalog/products/%'", [since]);
+  expect(rows.map((r) => r.params)).toEqual([
+    { query: { q: 'nul-before' } },
+    { query: { q: 'A\uFFFDB' } },
+    { params: { code: 'A\uFFFDB' } },
+    { query: { q: 'nul-after' } },
+  ]);
+});
+
+test('a row Postgres still rejects is lost alone: the other rows of its batch are written', async () => {
+  const since = new Date();
+  const audit = s.edge.app.edge.audit;
+  const row = (path: string, params: Record<string, unknown>) => ({ at: new Date(), keyName: null, method: 'GET', path, params, status: 200, durationMs: 1, ip: '127.0.0.1' });
+  audit.record(row('/direct/first', {}));
+  audit.record(row('/direct/unstorable', { q: 'a\u0000' })); // not sanitized: straight to the store
+  audit.record(row('/direct/last', {}));
+  await audit.flush();
+  const rows = await auditRows("at >= $1 and path like '/direct/%'", [since]);
+  expect(rows.map((r) => r.path)).toEqual(['/direct/first', '/direct/last']);
+});
+
 test('an unknown or malformed key → 401', async () => {
   for (const key of ['hs_ThisKeyWasNeverIssuedToAnyone0123456789ab', 'garbage', "' or 1=1 --"]) {
     const r = await s.request('GET', '/api/haier/catalog/categories/', { headers: { authorization: `Bearer ${key}` } });

@@ -4,7 +4,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { invalidArgument, registerSecret } from '@haier-sync/runtime';
 import { displayPrefix, generateApiKey, hashApiKey, isWellFormedKey, keyFromHeaders, roleAllows } from '../src/domain/api-keys';
 import { EdgeError, mapError, mapValidationError } from '../src/domain/errors';
-import { REMOVED, sanitizeParams } from '../src/domain/sanitize';
+import { REMOVED, sanitizeParams, storable } from '../src/domain/sanitize';
 import { maskSettings, MASK } from '../src/routes/configs';
 import { parseCodes } from '../src/routes/live';
 
@@ -60,6 +60,18 @@ describe('audit sanitizing', () => {
     expect(text).not.toContain('a-registered-secret-value');
     expect(text.length).toBeLessThan(2000);
     expect(sanitizeParams({ query: {}, params: undefined })).toEqual({});
+  });
+});
+
+describe('audit storability', () => {
+  test('NUL and lone surrogates become U+FFFD, in values and names; pairs and the rest stay', () => {
+    expect(storable('a\u0000b')).toBe('a\uFFFDb');
+    expect(storable('x\uD800y\uDC00z')).toBe('x\uFFFDy\uFFFDz');
+    expect(storable('冰箱 😀 ok')).toBe('冰箱 😀 ok');
+    expect(sanitizeParams({ query: { 'k\u0000': 'v\uD83D' } })).toEqual({ query: { 'k\uFFFD': 'v\uFFFD' } });
+    // cutting a long value must not leave half a surrogate pair behind
+    const cut = sanitizeParams({ query: { q: `${'a'.repeat(199)}😀😀` } }) as { query: { q: string } };
+    expect(cut.query.q.startsWith(`${'a'.repeat(199)}\uFFFD…`)).toBe(true);
   });
 });
 

@@ -64,7 +64,19 @@ export class AuditStore {
         // ids come from the identity column; the rows are complete otherwise
         await this.orm.em.fork().insertMany(AuditEntry, rows as AuditRow[]);
       } catch (err) {
-        this.logger.error({ err, rows: rows.length }, 'Could not write audit rows; check the database connection (DATABASE_URL).');
+        if (!isDataError(err)) {
+          this.logger.error({ err, rows: rows.length }, 'Could not write audit rows; check the database connection (DATABASE_URL).');
+          return;
+        }
+        // a row Postgres cannot store must not take the rest of its batch with it
+        for (const row of rows) {
+          await this.orm.em
+            .fork()
+            .insertMany(AuditEntry, [row as AuditRow])
+            .catch((e: unknown) =>
+              this.logger.error({ err: e, method: row.method, path: row.path, status: row.status }, 'Postgres rejected an audit row as data; it is not stored (the rest of its batch is). Report this as a bug.'),
+            );
+        }
       }
     });
     return this.writing;
@@ -97,4 +109,11 @@ export class AuditStore {
       })),
     };
   }
+}
+
+/** A Postgres data exception (SQLSTATE class 22): the row is at fault, not the connection. */
+function isDataError(err: unknown): boolean {
+  const e = err as { sqlState?: unknown; code?: unknown } | undefined;
+  const state = typeof e?.sqlState === 'string' ? e.sqlState : typeof e?.code === 'string' ? e.code : '';
+  return state.startsWith('22');
 }

@@ -14,9 +14,19 @@ export function isSecretField(name: string): boolean {
   return SECRET_FIELD.test(name);
 }
 
+// Postgres text and jsonb hold neither NUL nor a lone UTF-16 surrogate: one such character in a
+// request (the fuzz cases send them) would make the whole audit batch fail to insert
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** `s` with what Postgres text cannot hold replaced by U+FFFD. */
+export function storable(s: string): string {
+  return s.replace(UNSTORABLE, '\uFFFD');
+}
+
 function cleanString(s: string): string {
   const masked = redact(s).replace(KEY_VALUE, REMOVED);
-  return masked.length > MAX_STRING ? `${masked.slice(0, MAX_STRING)}…(${masked.length} chars)` : masked;
+  // made storable after cutting, which may split a surrogate pair
+  return storable(masked.length > MAX_STRING ? `${masked.slice(0, MAX_STRING)}…(${masked.length} chars)` : masked);
 }
 
 function clean(v: unknown, depth: number): unknown {
@@ -38,7 +48,7 @@ function clean(v: unknown, depth: number): unknown {
         out['…'] = 'more fields omitted';
         break;
       }
-      out[cleanString(k).slice(0, 64)] = isSecretField(k) ? REMOVED : clean(x, depth + 1);
+      out[storable(cleanString(k).slice(0, 64))] = isSecretField(k) ? REMOVED : clean(x, depth + 1);
     }
     return out;
   }
