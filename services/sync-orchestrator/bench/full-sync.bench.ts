@@ -8,7 +8,8 @@
 //   - throttled answers counted by the simulator                                                      (target 0)
 //   - peak RSS (VmHWM) of each process                                                                (target < 300 MB)
 //   - an unchanged INCREMENTAL re-run: catalog writes (change-log rows) and events published          (target 0 and 0)
-// BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes. Prints a summary; writes
+// BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes; BENCH_NODE_FLAGS adds node flags to
+// every service process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per process). Prints a summary; writes
 // bench-results/sync-orchestrator-full-sync-figures.json (from the repo root).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -39,7 +40,7 @@ interface Proc {
 function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
   delete childEnv['NODE_OPTIONS'];
-  const { args, cwd } = deployedService(ROOT, dir);
+  const { args, cwd } = deployedService(ROOT, dir, (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
