@@ -36,6 +36,7 @@ const mainSchema = z.object({
   HAIER_TIMEOUT_MS: env.positiveInt(30_000),
   HAIER_MAX_RETRIES: env.nonNegativeInt(3),
   HAIER_AUTH_SCHEME: env.optionalString(),
+  HAIER_ALLOWED_HOSTS: env.optionalString(),
   GATEWAY_PORT: env.port('GATEWAY_PORT', 50051),
 });
 
@@ -49,9 +50,11 @@ const tokenSchema = z.object({
     .optional(),
 });
 
-export type GatewayConfig = Omit<z.infer<typeof mainSchema>, AccountVar | 'HAIER_AUTH_SCHEME'> &
+export type GatewayConfig = Omit<z.infer<typeof mainSchema>, AccountVar | 'HAIER_AUTH_SCHEME' | 'HAIER_ALLOWED_HOSTS'> &
   Record<AccountVar, string> & {
     HAIER_AUTH_SCHEME: string;
+    /** Further hosts (host[:port]) a Haier config's test may send credentials to. */
+    HAIER_ALLOWED_HOSTS: string[];
     HAIER_TOKEN_URL: string;
     HAIER_TOKEN_REFRESH_MARGIN_S: number;
   };
@@ -89,12 +92,22 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): Gate
     );
   for (const name of SECRET_VARS) registerSecret(account[name]);
 
+  const allowed = (main.HAIER_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const badHost = allowed.find((h) => !/^([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$/.test(h));
+  if (badHost !== undefined) {
+    throw new ConfigError(
+      `Invalid configuration: HAIER_ALLOWED_HOSTS: expected host names (with an optional :port) separated by commas, such as "openapi-pre.haier.example,openapi.haier.example:8443", got ${JSON.stringify(badHost)}.`,
+      ['HAIER_ALLOWED_HOSTS'],
+    );
+  }
+
   const base = main.HAIER_BASE_URL.replace(/\/+$/, '');
   return {
     ...main,
     ...account,
     HAIER_BASE_URL: base,
     HAIER_AUTH_SCHEME: main.HAIER_AUTH_SCHEME ?? '',
+    HAIER_ALLOWED_HOSTS: allowed,
     HAIER_TOKEN_URL: tokenVars.data.HAIER_TOKEN_URL ?? `${base}/oauth2/auth`,
     HAIER_TOKEN_REFRESH_MARGIN_S: tokenVars.data.HAIER_TOKEN_REFRESH_MARGIN_S !== undefined ? Number(tokenVars.data.HAIER_TOKEN_REFRESH_MARGIN_S) : 600,
   };

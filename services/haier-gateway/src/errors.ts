@@ -40,6 +40,8 @@ export interface ErrorContext {
   /** The environment variable holding this endpoint's password, for business-error hints. */
   passwordVar?: string;
   maxRetries: number;
+  /** What holds the client credentials, for token hints (default the gateway's own variables). */
+  credentials?: { client: string; tokenUrl: string };
 }
 
 function afterRetries(n: number): string {
@@ -60,13 +62,13 @@ export function toConnectError(err: UpstreamError, ctx: ErrorContext): ConnectEr
     case 'token-rejected':
       if (f.status === 401 || f.status === 400 || f.status === 403)
         return new ConnectError(
-          `Haier rejected the client credentials (HTTP ${f.status} from the token endpoint${tries}): check HAIER_CLIENT_ID and HAIER_CLIENT_SECRET (and HAIER_TOKEN_URL)`,
+          `Haier rejected the client credentials (HTTP ${f.status} from the token endpoint${tries}): check ${ctx.credentials?.client ?? 'HAIER_CLIENT_ID and HAIER_CLIENT_SECRET'} (and ${ctx.credentials?.tokenUrl ?? 'HAIER_TOKEN_URL'})`,
           Code.Unauthenticated,
         );
       return new ConnectError(`Haier's token endpoint failed (HTTP ${f.status}${tries}): try again later`, Code.Unavailable);
     case 'token-missing':
       return new ConnectError(
-        'Haier answered the token request without a token (no access_token, token, data.access_token or data.token): check HAIER_TOKEN_URL',
+        `Haier answered the token request without a token (no access_token, token, data.access_token or data.token): check ${ctx.credentials?.tokenUrl ?? 'HAIER_TOKEN_URL'}`,
         Code.Unavailable,
       );
     case 'http':

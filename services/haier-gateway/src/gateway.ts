@@ -2,7 +2,9 @@
 // the domain API, the RPC routes and the readiness probe. Listening is main.ts's job, so
 // tests run the same thing in-process behind startGrpcServer on port 0.
 import type { ConnectRouter } from '@connectrpc/connect';
-import type { Logger } from '@haier-sync/runtime';
+import type { gateway } from '@haier-sync/contracts';
+import { registerSecret, type Logger } from '@haier-sync/runtime';
+import { resolveAccount } from './account-check';
 import type { GatewayConfig } from './config';
 import { HaierApi } from './haier-api';
 import { routes } from './server';
@@ -21,6 +23,8 @@ export interface GatewayOptions {
   backoff?: UpstreamClientOptions['backoff'];
   /** How long a readiness answer is reused (default 5 s). */
   readinessCacheMs?: number;
+  /** Where a Haier config's test reads the variables it names (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function buildGateway(config: GatewayConfig, logger: Logger, opts: GatewayOptions = {}): Gateway {
@@ -45,7 +49,19 @@ export function buildGateway(config: GatewayConfig, logger: Logger, opts: Gatewa
   return {
     client,
     api,
-    routes: routes({ api, tokens: client.tokens, logger, maxRetries: config.HAIER_MAX_RETRIES, rateLimit: config.HAIER_RATE_LIMIT }),
+    routes: routes({
+      api,
+      tokens: client.tokens,
+      logger,
+      maxRetries: config.HAIER_MAX_RETRIES,
+      rateLimit: config.HAIER_RATE_LIMIT,
+      async tokenFor(req: gateway.AccountToCheck) {
+        const r = resolveAccount(req, config, opts.env ?? process.env);
+        if (!r.ok) return { refused: r.message };
+        registerSecret(r.account.clientSecret);
+        return { token: await client.fetchTokenFor(r.account), host: r.account.tokenUrl.host };
+      },
+    }),
     async readiness() {
       const t = client.tokens.peek();
       if (t && Date.now() < t.expiresAt) return true;

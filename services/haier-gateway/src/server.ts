@@ -9,30 +9,32 @@ import { invalidArgument, redact, toConnectError, type Logger } from '@haier-syn
 import { BatchError } from './batching';
 import type { Endpoint } from './endpoints';
 import { ENDPOINTS } from './endpoints';
-import { toConnectError as upstreamToConnectError, UpstreamError } from './errors';
+import { toConnectError as upstreamToConnectError, UpstreamError, type ErrorContext } from './errors';
 import type { HaierApi } from './haier-api';
 import { MalformedRecord } from './mapping';
 import { GateClosed } from './rate-gate';
-import type { TokenManager } from './token-manager';
+import type { FetchedToken, TokenManager } from './token-manager';
 import { checkChunkSize, checkOrderCode, checkProductCodes, checkStockQuery, InvalidInput } from './validation';
 
 export interface ServerDeps {
   api: HaierApi;
   tokens: TokenManager;
+  /** A fresh token for a Haier config's account, or why the gateway will not ask for one. */
+  tokenFor(account: gateway.AccountToCheck): Promise<{ token: FetchedToken; host: string } | { refused: string }>;
   logger: Logger;
   maxRetries: number;
   rateLimit: number;
 }
 
 /** Any failure of a gateway operation as the ConnectError the caller sees (message redacted). */
-export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number): ConnectError {
+export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number, credentials?: ErrorContext['credentials']): ConnectError {
   if (err instanceof ConnectError) return toConnectError(err);
   if (err instanceof InvalidInput) return invalidArgument(err.problem, err.field);
   if (err instanceof BatchError) {
     const inner = rpcError(err.cause, endpoint, maxRetries);
     return toConnectError(new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code));
   }
-  if (err instanceof UpstreamError) return toConnectError(upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries }));
+  if (err instanceof UpstreamError) return toConnectError(upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries, credentials }));
   if (err instanceof GateClosed) return toConnectError(new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable));
   if (err instanceof MalformedRecord)
     return toConnectError(new ConnectError(`Haier's ${endpoint?.name ?? ''} answer could not be read (${err.message}): report it to Haier if it persists`, Code.DataLoss));
@@ -136,17 +138,32 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
       return create(gateway.GetBalanceResponseSchema, { balances });
     },
 
-    async checkAuth() {
+    async checkAuth(req) {
       try {
-        const t = await tokens.forceRefresh();
-        const inS = Math.round((t.expiresAt - Date.now()) / 1000);
+        let expiresAt: number;
+        let whose = 'this client';
+        if (req.account) {
+          // a Haier config's account: one token request, the shared token untouched
+          const r = await deps.tokenFor(req.account);
+          if ('refused' in r) return create(gateway.CheckAuthResponseSchema, { ok: false, message: redact(r.refused) });
+          expiresAt = Date.now() + r.token.expiresInSeconds * 1000;
+          whose = `the config's client at ${r.host}`;
+        } else {
+          expiresAt = (await tokens.forceRefresh()).expiresAt;
+        }
+        const inS = Math.round((expiresAt - Date.now()) / 1000);
         return create(gateway.CheckAuthResponseSchema, {
           ok: true,
-          message: `Haier issued an access token for this client; it expires in ${inS} s`,
-          tokenExpiresAt: timestampFromMs(t.expiresAt),
+          message: `Haier issued an access token for ${whose}; it expires in ${inS} s`,
+          tokenExpiresAt: timestampFromMs(expiresAt),
         });
       } catch (err) {
-        const ce = rpcError(err, undefined, deps.maxRetries);
+        const a = req.account;
+        const credentials = a && {
+          client: `the config's ${a.clientId.trim() ? 'client_id' : a.clientIdEnv.trim() || 'HAIER_CLIENT_ID'} and ${a.clientSecretEnv.trim() || 'HAIER_CLIENT_SECRET'}`,
+          tokenUrl: "the config's token_url",
+        };
+        const ce = rpcError(err, undefined, deps.maxRetries, credentials);
         deps.logger.warn({ code: Code[ce.code], reason: ce.rawMessage }, 'CheckAuth: Haier did not issue a token');
         return create(gateway.CheckAuthResponseSchema, { ok: false, message: redact(ce.rawMessage) });
       }

@@ -71,6 +71,13 @@ function describeErrorBody(text: string): string | undefined {
   return redact(text).slice(0, 200);
 }
 
+/** Where and with what a token is asked for. */
+export interface TokenAccount {
+  tokenUrl: URL;
+  clientId: string;
+  clientSecret: string;
+}
+
 export class UpstreamClient {
   readonly tokens: TokenManager;
   readonly usage: UsageCounters;
@@ -104,13 +111,26 @@ export class UpstreamClient {
 
   // ---------------------------------------------------------------------------- token
 
-  private async fetchTokenWithRetries(): Promise<FetchedToken> {
+  /** The account the gateway runs with. */
+  private ownAccount(): TokenAccount {
+    return { tokenUrl: this.tokenUrl, clientId: this.config.HAIER_CLIENT_ID, clientSecret: this.config.HAIER_CLIENT_SECRET };
+  }
+
+  /**
+   * A fresh token for another account (a Haier config's test), with the usual retries. The
+   * shared token and its refresh are untouched.
+   */
+  fetchTokenFor(account: TokenAccount): Promise<FetchedToken> {
+    return this.fetchTokenWithRetries(account);
+  }
+
+  private async fetchTokenWithRetries(account: TokenAccount = this.ownAccount()): Promise<FetchedToken> {
     let attempt = 0;
     try {
       return await this.policy.execute(() => {
         attempt++;
         if (attempt > 1) this.usage.retry();
-        return this.fetchTokenOnce(attempt);
+        return this.fetchTokenOnce(account, attempt);
       });
     } catch (err) {
       if (err instanceof UpstreamError) err.retries = attempt - 1;
@@ -119,21 +139,22 @@ export class UpstreamClient {
   }
 
   /** One token request. Token requests bypass the business limiter (Haier counts business calls). */
-  private async fetchTokenOnce(attempt: number): Promise<FetchedToken> {
+  private async fetchTokenOnce(account: TokenAccount, attempt: number): Promise<FetchedToken> {
     this.usage.tokenRequest();
-    const body = { client_id: this.config.HAIER_CLIENT_ID, client_secret: this.config.HAIER_CLIENT_SECRET, grant_type: 'client_credentials' };
+    const tokenUrl = account.tokenUrl;
+    const body = { client_id: account.clientId, client_secret: account.clientSecret, grant_type: 'client_credentials' };
     const started = performance.now();
     let ex: Exchange;
     try {
-      ex = await this.exchange(this.tokenUrl, body, undefined);
+      ex = await this.exchange(tokenUrl, body, undefined);
     } catch (err) {
       const fault = err as UpstreamError;
-      this.logCall('token', this.tokenUrl.pathname, fault.fault, started, attempt, body);
+      this.logCall('token', tokenUrl.pathname, fault.fault, started, attempt, body);
       throw new UpstreamError(fault.fault, 'token');
     }
     if (ex.status !== 200) {
       const fault: UpstreamFault = { kind: 'token-rejected', status: ex.status, detail: describeErrorBody(ex.text) };
-      this.logCall('token', this.tokenUrl.pathname, fault, started, attempt, body, ex.status);
+      this.logCall('token', tokenUrl.pathname, fault, started, attempt, body, ex.status);
       throw new UpstreamError(fault, 'token');
     }
     let parsed: unknown;
@@ -141,18 +162,18 @@ export class UpstreamClient {
       parsed = parseLossless(ex.text);
     } catch {
       const fault: UpstreamFault = { kind: 'bad-body', detail: 'the token answer is not JSON' };
-      this.logCall('token', this.tokenUrl.pathname, fault, started, attempt, body, ex.status);
+      this.logCall('token', tokenUrl.pathname, fault, started, attempt, body, ex.status);
       throw new UpstreamError(fault, 'token');
     }
     const token = extractToken(parsed);
     if (!token) {
       const biz = parsed && typeof parsed === 'object' ? businessError(parsed as Record<string, unknown>) : undefined;
       const fault: UpstreamFault = biz ? { kind: 'token-rejected', status: 401, detail: redact(biz.message) } : { kind: 'token-missing' };
-      this.logCall('token', this.tokenUrl.pathname, fault, started, attempt, body, ex.status);
+      this.logCall('token', tokenUrl.pathname, fault, started, attempt, body, ex.status);
       throw new UpstreamError(fault, 'token');
     }
     registerTokenSecret(token.value);
-    this.logCall('token', this.tokenUrl.pathname, undefined, started, attempt, body, ex.status, { expiresInSeconds: token.expiresInSeconds });
+    this.logCall('token', tokenUrl.pathname, undefined, started, attempt, body, ex.status, { expiresInSeconds: token.expiresInSeconds });
     return token;
   }
 

@@ -45,7 +45,8 @@ export async function startGateway(baseUrl: string, env: Record<string, string> 
   });
   const logs = captureLogs();
   const logger = createLogger('haier-gateway', { destination: logs.stream, level: 'debug' });
-  const gw = buildGateway(config, logger, { backoff: backoff ?? { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0 });
+  // a config test reads the variables it names from the same environment the config came from
+  const gw = buildGateway(config, logger, { backoff: backoff ?? { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0, env: { ...SIMULATOR_ACCOUNT, ...env } });
   const server = await startGrpcServer({
     service: 'haier-gateway',
     port: 0,

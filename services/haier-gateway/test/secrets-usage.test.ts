@@ -22,6 +22,9 @@ const WRONG = {
   HAIER_CUSTOMER_PASSWORD: 'WrongCustPw-e8e8-EMU',
 };
 
+/** A second account's secret in the gateway's environment, named by a Haier config (wrong for the simulator). */
+const PREPROD_SECRET = 'PreprodSec-a1a1-TAPIR';
+
 /** What a caller saw: every answer and every error, as text. */
 function collector() {
   const seen: string[] = [];
@@ -60,7 +63,7 @@ describe('secrets', () => {
       },
     });
     const env = { HAIER_RATE_LIMIT: '1000', HAIER_TIMEOUT_MS: '400' };
-    good = await startGateway(sim.url, { ...env, ...SECRETS });
+    good = await startGateway(sim.url, { ...env, ...SECRETS, HAIER_PREPROD_CLIENT_SECRET: PREPROD_SECRET });
     badSecret = await startGateway(sim.url, { ...env, ...SECRETS, HAIER_CLIENT_SECRET: WRONG.HAIER_CLIENT_SECRET });
     badPasswords = await startGateway(sim.url, { ...env, ...WRONG, HAIER_CLIENT_SECRET: SECRETS.HAIER_CLIENT_SECRET });
   });
@@ -81,6 +84,10 @@ describe('secrets', () => {
     await c.call(good.client.getBalance({}));
     await c.call(good.client.getLogistics({ orderCode: 'SO.20190106.000003' }));
     await c.call(good.client.checkAuth({}));
+    // a Haier config's test: its own named secret (refused by Haier), then the gateway's
+    await c.call(good.client.checkAuth({ account: { baseUrl: sim.url, clientSecretEnv: 'HAIER_PREPROD_CLIENT_SECRET' } }));
+    expect(c.seen.at(-1)).toMatch(/"ok":false,"message":"Haier rejected the client credentials .*: check the config's HAIER_CLIENT_ID and HAIER_PREPROD_CLIENT_SECRET \(and the config's token_url\)"/);
+    await c.call(good.client.checkAuth({ account: { baseUrl: sim.url, clientSecretEnv: 'HAIER_CLIENT_SECRET' } }));
     // revoked token and stray 401s (recovered), persistent 401s, server faults, bad requests
     sim.control.revokeTokens();
     await c.call(good.client.getPrices({ productCodes: codes.slice(0, 2) }));
@@ -103,7 +110,7 @@ describe('secrets', () => {
 
     const tokens = [good, badPasswords].map((g) => g.gw.client.tokens.peek()?.value).filter((t): t is string => !!t);
     expect(tokens.length).toBe(2);
-    const forbidden = [...Object.values(SECRETS), ...Object.values(WRONG), ...tokens];
+    const forbidden = [...Object.values(SECRETS), ...Object.values(WRONG), PREPROD_SECRET, ...tokens];
 
     const logs = [good, badSecret, badPasswords].map((g) => g.logs.text()).join('\n');
     const spans = JSON.stringify(
@@ -114,6 +121,7 @@ describe('secrets', () => {
     // the material is really there: failures happened and were logged, traced and answered
     expect(tracing.spans().length).toBeGreaterThanOrEqual(c.seen.length);
     expect(answers).toMatch(/check HAIER_CLIENT_ID and HAIER_CLIENT_SECRET/);
+    expect(answers).toMatch(/"ok":true,"message":"Haier issued an access token for the config's client at 127\.0\.0\.1:\d+/);
     expect(answers).toMatch(/check HAIER_PASSWORD/);
     expect(answers).toMatch(/check HAIER_SELLER_PASSWORD/);
     expect(answers).toMatch(/check HAIER_CUSTOMER_PASSWORD/);

@@ -44,7 +44,8 @@ beforeAll(async () => {
   sim = await startSimulator({ quiet: true, size: 50, seed: 7 });
   [orm, good, bad] = await Promise.all([
     syncOrm(db.url),
-    startGatewayProcess(sim.url, SIM_ACCOUNT),
+    // a second account's secret in the gateway's environment, as a pre-production one would be
+    startGatewayProcess(sim.url, { ...SIM_ACCOUNT, HAIER_PREPROD_CLIENT_SECRET: WRONG_SECRET }),
     startGatewayProcess(sim.url, { ...SIM_ACCOUNT, HAIER_CLIENT_SECRET: WRONG_SECRET }),
   ]);
   startRun = recordingStartRun();
@@ -233,23 +234,42 @@ describe('Haier configs', () => {
     expect((await client.getConfig({ id: c.id })).config?.active).toBe(true);
   });
 
-  test('test: does it authenticate? asks the gateway (real token call to the simulator); never shows a secret', async () => {
-    const c = (await client.createConfig({ name: 'auth-check', environment: 'test', settings: settings() })).config!;
-    await client.activateConfig({ id: c.id });
-    const ok = await client.testConfig({ id: c.id });
-    expect(ok.success).toBe(true);
-    expect(ok.message).toMatch(/^config "auth-check": Haier issued an access token/);
-    expect(ok.message).not.toContain('sim-secret');
+  test('test: does this config authenticate? The gateway asks Haier (the simulator) with the config\'s token URL and named secrets', async () => {
+    const onSim = (over: Record<string, unknown> = {}) => settings({ base_url: sim.url, token_url: `${sim.url}/oauth2/auth`, ...over });
+    const tokenRequests = async () => (await fetch(`${sim.url}/__sim/stats`).then((r) => r.json() as Promise<{ tokenRequests: number }>)).tokenRequests;
 
-    const refused = await badClient.testConfig({ id: c.id });
+    // not active, and still tested on its own settings
+    const c = (await client.createConfig({ name: 'auth-check', environment: 'test', settings: onSim() })).config!;
+    const ok = await client.testConfig({ id: c.id });
+    expect(ok).toMatchObject({ success: true });
+    expect(ok.message).toMatch(/^config "auth-check": Haier issued an access token for the config's client at 127\.0\.0\.1:\d+; it expires in \d+ s$/);
+
+    // the secret it names is the wrong one: Haier refuses, and the answer does not show it
+    const pre = (await client.createConfig({ name: 'auth-preprod', environment: 'pre-production', settings: onSim({ client_secret_env: 'HAIER_PREPROD_CLIENT_SECRET' }) })).config!;
+    const refused = await client.testConfig({ id: pre.id });
     expect(refused.success).toBe(false);
-    expect(refused.message).toMatch(/^config "auth-check": /);
+    expect(refused.message).toMatch(/^config "auth-preprod": /);
     expect(refused.message).not.toContain(WRONG_SECRET);
 
-    // a config that is not the active one: the answer says what was checked
-    const other = (await client.createConfig({ name: 'auth-other', environment: 'test', settings: settings() })).config!;
-    const note = await client.testConfig({ id: other.id });
-    expect(note.message).toMatch(/not active/);
+    // the same config through a gateway whose own secret is wrong still uses the named variable's
+    const viaBad = await badClient.testConfig({ id: c.id });
+    expect(viaBad.success).toBe(false);
+    expect(viaBad.message).not.toContain(WRONG_SECRET);
+
+    // what the gateway will not do, each said plainly, and nothing sent to Haier for it
+    const before = await tokenRequests();
+    const cases: Array<[string, ReturnType<typeof settings>, RegExp]> = [
+      ['auth-unset', onSim({ client_secret_env: 'HAIER_NOT_SET_ANYWHERE' }), /HAIER_NOT_SET_ANYWHERE \(client_secret_env\) is not set in the gateway's environment/],
+      ['auth-foreign-var', onSim({ client_secret_env: 'DATABASE_URL' }), /names "DATABASE_URL", but a config test reads only HAIER_\* variables/],
+      ['auth-other-host', settings(), /does not send credentials to openapi\.haier\.example .*HAIER_ALLOWED_HOSTS/],
+    ];
+    for (const [name, s, why] of cases) {
+      const cfg = (await client.createConfig({ name, environment: 'test', settings: s })).config!;
+      const r = await client.testConfig({ id: cfg.id });
+      expect({ name, success: r.success }).toEqual({ name, success: false });
+      expect(r.message).toMatch(why);
+    }
+    expect(await tokenRequests()).toBe(before);
 
     expect((await rpcError(client.testConfig({ id: 999_999n }))).code).toBe(Code.NotFound);
   });

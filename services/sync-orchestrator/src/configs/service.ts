@@ -10,7 +10,7 @@ import { alreadyExists, failedPrecondition, invalidArgument, notFound, redact, t
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { HaierConfigRow, type HaierConfigEntity } from './entities';
 import { fullRunRequest } from '../schedule/jobs';
-import { ENVIRONMENTS, maskSettings, settingsProblems } from './settings-rules';
+import { ENVIRONMENTS, accountSettings, maskSettings, settingsProblems } from './settings-rules';
 
 /**
  * Starts a run through the runs engine. Either answer shape is taken: the StartRun response
@@ -218,16 +218,16 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigService {
 
     async test(req) {
       const row = await load(req.id);
-      const note = row.active ? '' : ' (this config is not active: the gateway checks the account it runs with; activate this config to use it)';
       try {
-        const res = await deps.gateway.checkAuth({}, { timeoutMs: 30_000 });
+        // the config's own token URL and credentials (named variables, read by the gateway)
+        const res = await deps.gateway.checkAuth({ account: accountSettings(row.settings as JsonObject) }, { timeoutMs: 30_000 });
         const msg = res.message || (res.ok ? 'authenticated' : 'authentication failed');
-        return create(sync.TestConfigResponseSchema, { success: res.ok, message: redact(`config "${row.name}": ${msg}${note}`) });
+        return create(sync.TestConfigResponseSchema, { success: res.ok, message: redact(`config "${row.name}": ${msg}`) });
       } catch (err) {
         const ce = ConnectError.from(err);
         return create(sync.TestConfigResponseSchema, {
           success: false,
-          message: redact(`config "${row.name}": the gateway could not check the account (${ce.rawMessage}); check that haier-gateway runs and GATEWAY_URL points at it${note}`),
+          message: redact(`config "${row.name}": the gateway could not check the account (${ce.rawMessage}); check that haier-gateway runs and GATEWAY_URL points at it`),
         });
       }
     },

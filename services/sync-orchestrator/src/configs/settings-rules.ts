@@ -98,3 +98,29 @@ export function referencedVariables(settings: JsonObject): string[] {
   walk(settings, '');
   return [...new Set(names)];
 }
+
+/** What a config says about the token request, for the gateway's CheckAuth (top-level keys, snake_case or camelCase). */
+export interface AccountSettings {
+  baseUrl: string;
+  tokenUrl: string;
+  clientId: string;
+  clientIdEnv: string;
+  clientSecretEnv: string;
+}
+
+export function accountSettings(settings: JsonObject): AccountSettings {
+  const pick = (snake: string, camel: string): string => {
+    for (const k of [snake, camel]) {
+      const v = settings[k];
+      if (typeof v === 'string' && v.trim() !== '') return v.trim();
+    }
+    return '';
+  };
+  return {
+    baseUrl: pick('base_url', 'baseUrl'),
+    tokenUrl: pick('token_url', 'tokenUrl'),
+    clientId: pick('client_id', 'clientId'),
+    clientIdEnv: pick('client_id_env', 'clientIdEnv'),
+    clientSecretEnv: pick('client_secret_env', 'clientSecretEnv'),
+  };
+}
