@@ -1,11 +1,12 @@
 // A Connect server speaking gRPC (and gRPC-Web, Connect) over cleartext HTTP/2, with
-// tracing and logging interceptors, the standard health service and a graceful close.
+// tracing and logging interceptors, the standard health and reflection services and a graceful close.
 import { setMaxListeners } from 'node:events';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { registerHealth } from './health';
+import { registerReflection } from './reflection';
 import type { Logger } from './logger';
 import { loggingInterceptor } from './rpc-logging';
 import { tracingInterceptor } from './rpc-tracing';
@@ -45,6 +46,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     routes: (router) => {
       opts.routes(router);
       registerHealth(router, { services: () => serviceNames, readiness: opts.readiness, closing: closing.signal, logger });
+      registerReflection(router, () => router.handlers.map((h) => h.service));
       for (const h of router.handlers) serviceNames.add(h.service.typeName);
     },
     interceptors: [tracingInterceptor('server'), loggingInterceptor(logger, 'server'), ...(opts.interceptors ?? [])],

@@ -4,7 +4,9 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { gateway, health } from '@haier-sync/contracts';
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { gateway, health, reflection } from '@haier-sync/contracts';
 import { closeGrpcClients, createGrpcClient, createLogger, startGrpcServer, type GrpcServer } from '../src/index';
 import { captureLogs } from '../src/testing';
 
@@ -110,6 +112,32 @@ describe('gRPC server: health', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('offers server reflection: buf curl lists the services and calls one with no local schema', async () => {
+    const buf = join(REPO, 'node_modules/.bin/buf');
+    const base = ['curl', '--protocol', 'grpc', '--http2-prior-knowledge'];
+    const listed = await run(buf, [...base, '--list-services', server.url], { timeout: 30_000 });
+    expect(listed.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'haiersync.gateway.v1.HaierGatewayService']);
+    const methods = await run(buf, [...base, '--list-methods', server.url], { timeout: 30_000 });
+    expect(methods.stdout).toContain('haiersync.gateway.v1.HaierGatewayService/GetPrices');
+    const usage = await run(buf, [...base, `${server.url}/haiersync.gateway.v1.HaierGatewayService/GetUsage`], { timeout: 30_000 });
+    expect(JSON.parse(usage.stdout)).toEqual({ totalCalls: '7' });
+  });
+
+  it('answers reflection requests it cannot serve with an error response, and goes on', async () => {
+    const client = createGrpcClient(reflection.ServerReflection, { baseUrl: server.url });
+    async function* requests() {
+      yield create(reflection.ServerReflectionRequestSchema, { messageRequest: { case: 'fileContainingSymbol', value: 'no.such.Thing' } });
+      yield create(reflection.ServerReflectionRequestSchema, { messageRequest: { case: 'fileByFilename', value: 'haiersync/gateway/v1/gateway.proto' } });
+    }
+    const answers: reflection.ServerReflectionResponse[] = [];
+    for await (const a of client.serverReflectionInfo(requests(), { timeoutMs: 10_000 })) answers.push(a);
+    expect(answers[0]?.messageResponse).toMatchObject({ case: 'errorResponse', value: { errorCode: Code.NotFound } });
+    const files = answers[1]?.messageResponse.case === 'fileDescriptorResponse' ? answers[1].messageResponse.value.fileDescriptorProto : [];
+    // the file first, then what it imports
+    expect(files.map((b) => fromBinary(FileDescriptorProtoSchema, b).name).sort()).toEqual(['google/protobuf/struct.proto', 'google/protobuf/timestamp.proto', 'haiersync/gateway/v1/gateway.proto']);
+    expect(fromBinary(FileDescriptorProtoSchema, files[0]!).name).toBe('haiersync/gateway/v1/gateway.proto');
   });
 
   it('can be called by buf curl over gRPC', async () => {
