@@ -6,6 +6,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { sync } from '@haier-sync/contracts';
 import { catalog } from '@haier-sync/contracts';
 import type { CatalogClient, SyncClient } from './client';
+import { sleep } from '../events/backoff';
 import { isFinalStatus } from './exit-codes';
 import type { ProgressView } from './progress';
 
@@ -22,13 +23,6 @@ export interface FollowOptions {
   /** How long to keep trying when the orchestrator cannot be reached mid-run (default 120 s). */
   reconnectForMs?: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 
 const KIND_WORD: Partial<Record<catalog.ChangeKind, string>> = {
   [catalog.ChangeKind.CREATED]: 'created',
