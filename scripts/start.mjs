@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -150,6 +150,22 @@ async function ensureNats() {
   env.NATS_URL = `nats://127.0.0.1:${port}`;
 }
 
+/** HAIER_* variables for the simulator's demo account (tools/haier-sim), unless already set. */
+async function simulatorAccount() {
+  const sim = await import(pathToFileURL(join(root, 'tools', 'haier-sim', 'dist', 'index.js')).href);
+  const c = sim.DEFAULT_CREDENTIALS ?? sim.default?.DEFAULT_CREDENTIALS;
+  const account = {
+    HAIER_CLIENT_ID: c.clientId,
+    HAIER_CLIENT_SECRET: c.clientSecret,
+    HAIER_CUSTOMER_CODE: c.customerCode,
+    HAIER_SEND_TO_CODE: c.sendToCode,
+    HAIER_PASSWORD: c.passWord,
+    HAIER_SELLER_PASSWORD: c.sellerPassword,
+    HAIER_CUSTOMER_PASSWORD: c.customerPassword,
+  };
+  return Object.fromEntries(Object.entries(account).filter(([k]) => !env[k]));
+}
+
 const cleanups = [];
 process.on('exit', () => { for (const c of cleanups.reverse()) { try { c(); } catch { /* best effort */ } } });
 
@@ -172,7 +188,9 @@ try {
     start('haier-sim', 'tools/haier-sim', ['dist/main.js'], { SIM_PORT: String(simPort) });
     await waitPort(simPort, 'haier-sim');
   }
-  service('haier-gateway', 'services/haier-gateway');
+  // the simulator's demo account, passed explicitly: the gateway assumes it by itself only at the
+  // default simulator address, and SIM_PORT may have moved the simulator elsewhere
+  service('haier-gateway', 'services/haier-gateway', useSim ? await simulatorAccount() : {});
   service('catalog', 'services/catalog');
   await Promise.all([waitPort(ports.gateway, 'haier-gateway'), waitPort(ports.catalog, 'catalog')]);
   const has = (dir) => existsSync(join(root, dir, 'dist', 'main.js'));

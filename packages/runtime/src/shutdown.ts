@@ -34,14 +34,27 @@ function defaultTimeout(): number {
   return Number.isInteger(n) && n > 0 ? n : 10_000;
 }
 
+/**
+ * A second signal this soon after the first is the same request arriving twice (Ctrl-C reaches
+ * every process of the terminal's group, and a supervisor such as scripts/start.mjs forwards a
+ * SIGTERM as well): the orderly shutdown goes on. One later than this exits at once.
+ */
+export const REPEAT_SIGNAL_GRACE_MS = 2_000;
+
 function install(): void {
   if (installed) return;
   installed = true;
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (running) {
+      if (Date.now() - firstSignalAt < REPEAT_SIGNAL_GRACE_MS) {
+        logger().info({ signal }, `received ${signal} while already shutting down; still stopping in order (send it again to exit at once)`);
+        return;
+      }
       logger().warn({ signal }, `received ${signal} again while shutting down; exiting now`);
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     void runShutdown(signal).then((ok) => process.exit(ok ? 0 : 1));
   };
   process.on('SIGTERM', onSignal);
