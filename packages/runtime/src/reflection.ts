@@ -1,12 +1,12 @@
-// gRPC server reflection (grpc.reflection.v1) for a Connect router: lists the services the
+// gRPC server reflection (grpc.reflection.v1, and v1alpha) for a Connect router: lists the services the
 // server offers and hands out their schemas (the FileDescriptorProtos compiled into the
 // generated code, with their dependencies), so grpcurl, buf curl and grpcui need no local
 // copy of proto/. Connect for Node has no reflection of its own (connectrpc/connect-es#507).
-import { create, toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
 import { nestedTypes } from '@bufbuild/protobuf/reflect';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { Code, type ConnectRouter } from '@connectrpc/connect';
-import { reflection } from '@haier-sync/contracts';
+import { reflection, reflectionV1alpha } from '@haier-sync/contracts';
 
 type Request = reflection.ServerReflectionRequest;
 type Response = reflection.ServerReflectionResponse;
@@ -77,13 +77,25 @@ function answer(index: SchemaIndex, req: Request): Response {
   }
 }
 
-/** Serves grpc.reflection.v1 for the services `services()` answers once the router is complete. */
+/**
+ * Serves grpc.reflection.v1, and its older wire-identical name v1alpha, for the services
+ * `services()` answers once the router is complete.
+ */
 export function registerReflection(router: ConnectRouter, services: () => readonly DescService[]): void {
-  let index: SchemaIndex | undefined;
+  let built: SchemaIndex | undefined;
+  const index = (): SchemaIndex => (built ??= new SchemaIndex(services()));
   router.service(reflection.ServerReflection, {
     async *serverReflectionInfo(requests) {
-      index ??= new SchemaIndex(services());
-      for await (const req of requests) yield answer(index, req);
+      for await (const req of requests) yield answer(index(), req);
+    },
+  });
+  // same messages and field numbers: v1alpha is answered through v1, converted on the wire format
+  router.service(reflectionV1alpha.ServerReflection, {
+    async *serverReflectionInfo(requests) {
+      for await (const req of requests) {
+        const v1 = fromBinary(reflection.ServerReflectionRequestSchema, toBinary(reflectionV1alpha.ServerReflectionRequestSchema, req));
+        yield fromBinary(reflectionV1alpha.ServerReflectionResponseSchema, toBinary(reflection.ServerReflectionResponseSchema, answer(index(), v1)));
+      }
     },
   });
 }

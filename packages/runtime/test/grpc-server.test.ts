@@ -118,11 +118,19 @@ describe('gRPC server: health', () => {
     const buf = join(REPO, 'node_modules/.bin/buf');
     const base = ['curl', '--protocol', 'grpc', '--http2-prior-knowledge'];
     const listed = await run(buf, [...base, '--list-services', server.url], { timeout: 30_000 });
-    expect(listed.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'haiersync.gateway.v1.HaierGatewayService']);
+    expect(listed.stdout.trim().split('\n').sort()).toEqual([
+      'grpc.health.v1.Health',
+      'grpc.reflection.v1.ServerReflection',
+      'grpc.reflection.v1alpha.ServerReflection',
+      'haiersync.gateway.v1.HaierGatewayService',
+    ]);
     const methods = await run(buf, [...base, '--list-methods', server.url], { timeout: 30_000 });
     expect(methods.stdout).toContain('haiersync.gateway.v1.HaierGatewayService/GetPrices');
     const usage = await run(buf, [...base, `${server.url}/haiersync.gateway.v1.HaierGatewayService/GetUsage`], { timeout: 30_000 });
     expect(JSON.parse(usage.stdout)).toEqual({ totalCalls: '7' });
+    // the same through the older protocol name, which some tools still ask for
+    const old = await run(buf, [...base, '--reflect-protocol', 'grpc-v1alpha', `${server.url}/haiersync.gateway.v1.HaierGatewayService/GetUsage`], { timeout: 30_000 });
+    expect(JSON.parse(old.stdout)).toEqual({ totalCalls: '7' });
   });
 
   it('answers reflection requests it cannot serve with an error response, and goes on', async () => {
