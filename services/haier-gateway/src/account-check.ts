@@ -13,6 +13,14 @@ export const ACCOUNT_VARIABLE = /^HAIER_[A-Z0-9_]+$/;
 
 export type ResolvedAccount = { ok: true; account: TokenAccount } | { ok: false; message: string };
 
+/** Where a config's client id and secret come from (the variables, defaults included), for hints. */
+export function credentialSources(req: gateway.AccountToCheck): { clientIdEnv: string | undefined; clientSecretEnv: string } {
+  return {
+    clientIdEnv: req.clientId.trim() ? undefined : req.clientIdEnv.trim() || 'HAIER_CLIENT_ID',
+    clientSecretEnv: req.clientSecretEnv.trim() || 'HAIER_CLIENT_SECRET',
+  };
+}
+
 type Own = Pick<GatewayConfig, 'HAIER_BASE_URL' | 'HAIER_TOKEN_URL' | 'HAIER_CLIENT_ID' | 'HAIER_CLIENT_SECRET' | 'HAIER_ALLOWED_HOSTS'>;
 
 /** Hosts (host[:port], lower case) the gateway may send credentials to. */
@@ -65,14 +73,14 @@ export function resolveAccount(req: gateway.AccountToCheck, own: Own, env: NodeJ
     );
   }
 
-  let clientId: string;
-  if (req.clientId.trim()) clientId = req.clientId.trim();
-  else {
-    const v = variable(req.clientIdEnv.trim() || 'HAIER_CLIENT_ID', 'client_id_env');
+  const sources = credentialSources(req);
+  let clientId = req.clientId.trim();
+  if (sources.clientIdEnv !== undefined) {
+    const v = variable(sources.clientIdEnv, 'client_id_env');
     if (typeof v !== 'string') return fail(v.problem);
     clientId = v;
   }
-  const secret = variable(req.clientSecretEnv.trim() || 'HAIER_CLIENT_SECRET', 'client_secret_env');
+  const secret = variable(sources.clientSecretEnv, 'client_secret_env');
   if (typeof secret !== 'string') return fail(secret.problem);
   return { ok: true, account: { tokenUrl, clientId, clientSecret: secret } };
 }

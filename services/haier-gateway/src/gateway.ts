@@ -59,7 +59,7 @@ export function buildGateway(config: GatewayConfig, logger: Logger, opts: Gatewa
         const r = resolveAccount(req, config, opts.env ?? process.env);
         if (!r.ok) return { refused: r.message };
         registerSecret(r.account.clientSecret);
-        return { token: await client.fetchTokenFor(r.account), host: r.account.tokenUrl.host };
+        return { token: await client.fetchToken(r.account), host: r.account.tokenUrl.host };
       },
     }),
     async readiness() {

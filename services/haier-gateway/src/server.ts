@@ -6,6 +6,7 @@ import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { invalidArgument, redact, toConnectError, type Logger } from '@haier-sync/runtime';
+import { credentialSources } from './account-check';
 import { BatchError } from './batching';
 import type { Endpoint } from './endpoints';
 import { ENDPOINTS } from './endpoints';
@@ -158,9 +159,9 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
           tokenExpiresAt: timestampFromMs(expiresAt),
         });
       } catch (err) {
-        const a = req.account;
-        const credentials = a && {
-          client: `the config's ${a.clientId.trim() ? 'client_id' : a.clientIdEnv.trim() || 'HAIER_CLIENT_ID'} and ${a.clientSecretEnv.trim() || 'HAIER_CLIENT_SECRET'}`,
+        const from = req.account && credentialSources(req.account);
+        const credentials = from && {
+          client: `the config's ${from.clientIdEnv ?? 'client_id'} and ${from.clientSecretEnv}`,
           tokenUrl: "the config's token_url",
         };
         const ce = rpcError(err, undefined, deps.maxRetries, credentials);

@@ -103,7 +103,7 @@ export class UpstreamClient {
     this.gate = new RateGate({ rate: this.config.HAIER_RATE_LIMIT });
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
     this.tokens = new TokenManager({
-      fetchToken: () => this.fetchTokenWithRetries(),
+      fetchToken: () => this.fetchToken(),
       refreshMarginSeconds: this.config.HAIER_TOKEN_REFRESH_MARGIN_S,
       onRefreshError: (err) => this.logger.warn({ err: String(err) }, 'token refresh failed; keeping the current token until it expires'),
     });
@@ -117,14 +117,10 @@ export class UpstreamClient {
   }
 
   /**
-   * A fresh token for another account (a Haier config's test), with the usual retries. The
-   * shared token and its refresh are untouched.
+   * A fresh token, with the usual retries: for the gateway's own account (what the shared token
+   * manager calls), or for another one (a Haier config's test; the shared token is untouched).
    */
-  fetchTokenFor(account: TokenAccount): Promise<FetchedToken> {
-    return this.fetchTokenWithRetries(account);
-  }
-
-  private async fetchTokenWithRetries(account: TokenAccount = this.ownAccount()): Promise<FetchedToken> {
+  async fetchToken(account: TokenAccount = this.ownAccount()): Promise<FetchedToken> {
     let attempt = 0;
     try {
       return await this.policy.execute(() => {
