@@ -10,9 +10,9 @@ import { markDelisted } from './delisting';
 import { NotFound } from './errors';
 import { checkIntegrity } from './integrity';
 import { parsePin, setPin } from './pinning';
-import { BatchRejection, normaliseProducts } from './product-input';
+import { BatchRejection, isFailure, normaliseProducts } from './product-input';
 import { getPriceHistory, getProduct, listNamed, listProducts, readChanges, stats, type SortKey } from './product-queries';
-import { OUTCOMES, toChange, toProduct, ts } from './proto-mapping';
+import { itemResult, toChange, toProduct, ts } from './proto-mapping';
 import { aggregateStock } from './stock';
 import { upsertProducts } from './upsert-products';
 import { updateStock } from './update-stock';
@@ -53,31 +53,23 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
   const em = () => orm.em.fork();
   return {
     async upsertProducts(req) {
-      const { items, warnings } = normaliseProducts(req.products);
-      const warnByCode = new Map<string, string>();
-      for (const w of warnings) {
-        logger.warn({ run_id: req.runId }, w);
-        const m = /product_code "([^"]*)"/.exec(w);
-        if (m?.[1]) warnByCode.set(m[1], w);
-      }
-      const r = await upsertProducts(em(), items, { runId: req.runId, dryRun: req.dryRun, warnings: warnByCode });
-      return create(catalog.UpsertProductsResponseSchema, {
-        results: r.results.map((x) =>
-          create(catalog.ItemResultSchema, { productCode: x.code, outcome: OUTCOMES[x.outcome], changedFields: x.changedFields, version: BigInt(x.version), reason: x.reason }),
-        ),
-        created: r.created,
-        updated: r.updated,
-        unchanged: r.unchanged,
-        failed: r.failed,
-      });
+      const { items, slots, warnings } = normaliseProducts(req.products);
+      for (const [code, w] of warnings) logger.warn({ run_id: req.runId, product_code: code }, w);
+      for (const f of slots.filter(isFailure)) logger.warn({ run_id: req.runId, product_code: f.code }, `product not written: ${f.reason}`);
+      const r = await upsertProducts(em(), items, { runId: req.runId, dryRun: req.dryRun, warnings });
+      const written = new Map(r.results.map((x) => [x.code, x]));
+      const results = slots.map((s) =>
+        isFailure(s)
+          ? create(catalog.ItemResultSchema, { productCode: s.code, outcome: catalog.ItemOutcome.FAILED, reason: s.reason })
+          : itemResult(written.get(s.code)!),
+      );
+      return create(catalog.UpsertProductsResponseSchema, { results, created: r.created, updated: r.updated, unchanged: r.unchanged, failed: slots.length - items.length });
     },
     async updateStock(req) {
       const entries = aggregateStock(req.items);
       const r = await updateStock(em(), entries, { runId: req.runId, dryRun: req.dryRun, defaultCounty: deps.defaultCounty });
       return create(catalog.UpdateStockResponseSchema, {
-        results: r.results.map((x) =>
-          create(catalog.ItemResultSchema, { productCode: x.code, outcome: OUTCOMES[x.outcome], changedFields: x.changedFields, version: BigInt(x.version), reason: x.reason }),
-        ),
+        results: r.results.map(itemResult),
         updated: r.updated,
         unchanged: r.unchanged,
         failed: r.failed,

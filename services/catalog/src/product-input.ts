@@ -56,7 +56,7 @@ export interface NormalisedInput extends Descriptive {
   prices: Prices | null;
 }
 
-/** A batch that must be rejected as a whole, naming the offending item. */
+/** A request that must be rejected as a whole (a batch too large, a bad argument of a read). */
 export class BatchRejection extends Error {
   constructor(
     message: string,
@@ -67,10 +67,25 @@ export class BatchRejection extends Error {
   }
 }
 
-export interface NormaliseResult {
-  items: NormalisedInput[];
-  warnings: string[];
+/** An item that cannot be written: answered FAILED with the reason; the rest of the batch is written. */
+export class ItemRejection extends Error {}
+
+export interface ItemFailure {
+  index: number;
+  code: string;
+  reason: string;
 }
+
+export interface NormaliseResult {
+  /** The items to write, in request order. */
+  items: NormalisedInput[];
+  /** One per input, in request order: the normalised item or why it fails. */
+  slots: (NormalisedInput | ItemFailure)[];
+  /** product code -> what was repaired in its record (e.g. a non-http image URL blanked). */
+  warnings: Map<string, string>;
+}
+
+export const isFailure = (s: NormalisedInput | ItemFailure): s is ItemFailure => 'reason' in s;
 
 function isHttpUrl(text: string): boolean {
   try {
@@ -81,13 +96,13 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-function optionalDecimal(value: string | undefined, field: string, index: number, code: string): string | null {
+function optionalDecimal(value: string | undefined, field: string): string | null {
   if (value === undefined || value.trim() === '') return null;
   try {
     return normaliseDecimal(value);
   } catch (err) {
     const why = err instanceof DecimalError ? err.message : String(err);
-    throw new BatchRejection(`item ${index} (product_code "${code}"): ${field} ${why}; fix the value or leave it unset`, index, code);
+    throw new ItemRejection(`${field} ${why}; fix the value in Haier's price answer or leave it unset, then sync the product again`);
   }
 }
 
@@ -96,51 +111,67 @@ export function displayName(code: string, model: string, name: string): string {
   return name || model || code;
 }
 
+/** One input, normalised; throws ItemRejection when it cannot be stored. */
+function normaliseOne(p: ProductInputLike, code: string, warn: (w: string) => void): NormalisedInput {
+  if (!code) throw new ItemRejection("product_code is empty; every product needs Haier's productCode");
+  if (code.length > MAX_CODE_LENGTH) throw new ItemRejection(`product_code is longer than ${MAX_CODE_LENGTH} characters; check the code Haier sent`);
+  const model = p.productModel.trim();
+  let image = p.productImageUrl.trim();
+  if (image && !isHttpUrl(image)) {
+    warn('product_image_url is not an http(s) URL; stored as empty');
+    image = '';
+  }
+  const prices: Prices | null = p.hasPrices
+    ? {
+        supply_price: optionalDecimal(p.supplyPrice, 'supply_price'),
+        invoice_price: optionalDecimal(p.invoicePrice, 'invoice_price'),
+        market_price: optionalDecimal(p.marketPrice, 'market_price'),
+        stock_rebate: optionalDecimal(p.stockRebate, 'stock_rebate'),
+        rebate_money: optionalDecimal(p.rebateMoney, 'rebate_money'),
+        rebate_type: (p.rebateType ?? '').trim(),
+      }
+    : null;
+  return {
+    code,
+    product_model: model,
+    name: displayName(code, model, p.productName.trim()),
+    category: p.productGroupName.trim(),
+    brand: p.productBrandName.trim(),
+    product_image_url: image,
+    product_page_urls: p.productPageUrls.map((u) => u.trim()).filter((u) => u !== ''),
+    is_sales: p.isSales,
+    no_sales_reason: [...p.noSalesReason].slice(0, NO_SALES_REASON_MAX).join(''),
+    prices,
+  };
+}
+
+/**
+ * Normalises a batch. Only a batch over the size limit is rejected as a whole (BatchRejection);
+ * a bad item (empty or too long code, a malformed decimal, a code sent twice: both copies) fails
+ * on its own and the rest is written.
+ */
 export function normaliseProducts(inputs: readonly ProductInputLike[], maxBatch = MAX_BATCH): NormaliseResult {
   if (inputs.length > maxBatch) {
     throw new BatchRejection(`batch of ${inputs.length} products is larger than the limit of ${maxBatch}; split it into smaller batches`);
   }
-  const seen = new Map<string, number>();
-  const warnings: string[] = [];
-  const items = inputs.map((p, index): NormalisedInput => {
+  const positions = new Map<string, number[]>();
+  inputs.forEach((p, index) => {
     const code = p.productCode.trim();
-    if (!code) throw new BatchRejection(`item ${index}: product_code is empty; every product needs Haier's productCode`, index, '');
-    if (code.length > MAX_CODE_LENGTH) {
-      throw new BatchRejection(`item ${index} (product_code "${code.slice(0, 20)}…"): product_code is longer than ${MAX_CODE_LENGTH} characters`, index, code);
-    }
-    const first = seen.get(code);
-    if (first !== undefined) {
-      throw new BatchRejection(`item ${index} (product_code "${code}"): duplicate of item ${first} in the same batch; send each product once`, index, code);
-    }
-    seen.set(code, index);
-    const model = p.productModel.trim();
-    let image = p.productImageUrl.trim();
-    if (image && !isHttpUrl(image)) {
-      warnings.push(`item ${index} (product_code "${code}"): product_image_url is not an http(s) URL; stored as empty`);
-      image = '';
-    }
-    const prices: Prices | null = p.hasPrices
-      ? {
-          supply_price: optionalDecimal(p.supplyPrice, 'supply_price', index, code),
-          invoice_price: optionalDecimal(p.invoicePrice, 'invoice_price', index, code),
-          market_price: optionalDecimal(p.marketPrice, 'market_price', index, code),
-          stock_rebate: optionalDecimal(p.stockRebate, 'stock_rebate', index, code),
-          rebate_money: optionalDecimal(p.rebateMoney, 'rebate_money', index, code),
-          rebate_type: (p.rebateType ?? '').trim(),
-        }
-      : null;
-    return {
-      code,
-      product_model: model,
-      name: displayName(code, model, p.productName.trim()),
-      category: p.productGroupName.trim(),
-      brand: p.productBrandName.trim(),
-      product_image_url: image,
-      product_page_urls: p.productPageUrls.map((u) => u.trim()).filter((u) => u !== ''),
-      is_sales: p.isSales,
-      no_sales_reason: [...p.noSalesReason].slice(0, NO_SALES_REASON_MAX).join(''),
-      prices,
-    };
+    positions.set(code, [...(positions.get(code) ?? []), index]);
   });
-  return { items, warnings };
+  const warnings = new Map<string, string>();
+  const slots = inputs.map((p, index): NormalisedInput | ItemFailure => {
+    const code = p.productCode.trim();
+    const at = positions.get(code)!;
+    try {
+      if (code && at.length > 1) {
+        throw new ItemRejection(`product_code "${code}" is sent ${at.length} times in this batch (items ${at.join(', ')}); none of them was written: send each product once`);
+      }
+      return normaliseOne(p, code, (w) => warnings.set(code, w));
+    } catch (err) {
+      if (!(err instanceof ItemRejection)) throw err;
+      return { index, code, reason: code ? err.message : `item ${index}: ${err.message}` };
+    }
+  });
+  return { items: slots.filter((s): s is NormalisedInput => !isFailure(s)), slots, warnings };
 }

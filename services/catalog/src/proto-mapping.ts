@@ -82,3 +82,8 @@ export const OUTCOMES: Record<'created' | 'updated' | 'unchanged' | 'failed', ca
   unchanged: catalog.ItemOutcome.UNCHANGED,
   failed: catalog.ItemOutcome.FAILED,
 };
+
+/** A written (or unchanged, or stock-failed) item as the wire's ItemResult. */
+export function itemResult(x: { code: string; outcome: keyof typeof OUTCOMES; changedFields: string[]; version: number; reason: string }): catalog.ItemResult {
+  return create(catalog.ItemResultSchema, { productCode: x.code, outcome: OUTCOMES[x.outcome], changedFields: x.changedFields, version: BigInt(x.version), reason: x.reason });
+}

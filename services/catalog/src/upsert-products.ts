@@ -10,7 +10,7 @@ import { RetryableConflict, withRetry } from './transaction';
 
 export interface UpsertItemResult {
   code: string;
-  outcome: 'created' | 'updated' | 'unchanged' | 'failed';
+  outcome: 'created' | 'updated' | 'unchanged';
   changedFields: string[];
   version: number;
   reason: string;
@@ -21,7 +21,6 @@ export interface UpsertOutcome {
   created: number;
   updated: number;
   unchanged: number;
-  failed: number;
 }
 
 /** Thrown when another batch created one of our new codes first; the transaction is retried. */
@@ -272,7 +271,8 @@ async function writeBatch(em: EntityManager, writes: readonly Write[], ids: Name
  * query, no transaction, no row touched). A batch of only new products is then written by one
  * statement, atomic on its own. Otherwise (or when another batch created some of the codes
  * meanwhile) one transaction locks the rows, decides exactly on the locked state and writes the
- * whole batch in one statement. Either way a batch is written entirely or not at all.
+ * whole batch in one statement. Either way the items given are written entirely or not at all
+ * (items that fail validation never get here: normaliseProducts answers them FAILED).
  */
 export async function upsertProducts(
   em: EntityManager,
@@ -321,7 +321,7 @@ export async function upsertProducts(
   }
   const decisions: Decision[] = items.map((i) => decided.get(i.code) ?? { outcome: 'unchanged', code: i.code, version: digests.get(i.code)?.version ?? 0 });
 
-  const out: UpsertOutcome = { results: [], created: 0, updated: 0, unchanged: 0, failed: 0 };
+  const out: UpsertOutcome = { results: [], created: 0, updated: 0, unchanged: 0 };
   for (const d of decisions) {
     const reason = opts.warnings?.get(d.code) ?? '';
     if (d.outcome === 'created') {

@@ -145,19 +145,43 @@ describe('UpsertProducts change detection', () => {
     expect((await h.client.getProduct({ productCode: 'HP1' })).product?.supplyPrice).toBe('1000');
   });
 
-  it('rejects a bad batch as a whole with INVALID_ARGUMENT naming the item', async () => {
-    const cases: [catalog.ProductInput[], RegExp][] = [
-      [[product('BAD1'), product('')], /item 1/],
-      [[product('BAD2'), product('BAD3', { supplyPrice: '12.3.4' })], /item 1 \(product_code "BAD3"\).*supply_price/],
-      [[product('BAD4'), product('BAD4')], /duplicate/],
-      [Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), /limit of 1000/],
-    ];
-    for (const [products, msg] of cases) {
-      const err = await rpcError(h.client.upsertProducts({ products, runId: 'bad' }));
-      expect(err.code).toBe(Code.InvalidArgument);
-      expect(err.message).toMatch(msg);
-    }
-    expect(await count(h.pg, `select count(*) as n from catalog.product where code like 'BAD%' or code like 'BIG%'`)).toBe(0);
+  it('answers FAILED with a reason per bad item and writes the rest, in one call', async () => {
+    const products = Array.from({ length: 20 }, (_, i) => product(`PI${String(i).padStart(2, '0')}`));
+    products[4] = product('PI04', { supplyPrice: '12.3.4' });
+    products[13] = product('');
+    const r = await h.client.upsertProducts({ products, runId: 'per-item' });
+    expect([r.created, r.updated, r.unchanged, r.failed]).toEqual([18, 0, 0, 2]);
+    expect(r.results.map((x) => x.productCode)).toEqual(products.map((p) => p.productCode));
+    const failed = r.results.filter((x) => x.outcome === catalog.ItemOutcome.FAILED);
+    expect(failed.map((x) => [x.productCode, x.reason])).toEqual([
+      ['PI04', 'supply_price "12.3.4" is not a decimal number (expected digits with an optional "." fraction, e.g. "1299.50"); fix the value in Haier\'s price answer or leave it unset, then sync the product again'],
+      ['', "item 13: product_code is empty; every product needs Haier's productCode"],
+    ]);
+    expect(r.results.filter((x) => x.outcome === catalog.ItemOutcome.CREATED)).toHaveLength(18);
+    expect(await count(h.pg, `select count(*) as n from catalog.product where code like 'PI%'`)).toBe(18);
+    expect(await count(h.pg, `select count(*) as n from catalog.product where code in ('PI04', '')`)).toBe(0);
+    expect(await count(h.pg, `select count(*) as n from catalog.change_log where run_id = 'per-item'`)).toBe(18);
+  });
+
+  it('fails every copy of a code sent twice and a code that is too long, writing the rest', async () => {
+    const long = 'L'.repeat(65);
+    const r = await h.client.upsertProducts({ products: [product('DUP1'), product('OK1'), product('DUP1', { productModel: 'other' }), product(long)], runId: 'dup' });
+    expect(r.results.map((x) => [x.productCode, catalog.ItemOutcome[x.outcome]])).toEqual([
+      ['DUP1', 'FAILED'],
+      ['OK1', 'CREATED'],
+      ['DUP1', 'FAILED'],
+      [long, 'FAILED'],
+    ]);
+    expect(r.results[0]!.reason).toBe('product_code "DUP1" is sent 2 times in this batch (items 0, 2); none of them was written: send each product once');
+    expect(r.results[3]!.reason).toBe("product_code is longer than 64 characters; check the code Haier sent");
+    expect(await count(h.pg, `select count(*) as n from catalog.product where code in ('DUP1', $1)`, [long])).toBe(0);
+  });
+
+  it('rejects a batch over the size limit as a whole with INVALID_ARGUMENT', async () => {
+    const err = await rpcError(h.client.upsertProducts({ products: Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), runId: 'bad' }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toBe('batch of 1001 products is larger than the limit of 1000; split it into smaller batches');
+    expect(await count(h.pg, `select count(*) as n from catalog.product where code like 'BIG%'`)).toBe(0);
   });
 
   it('stores a non-http image URL as empty with a warning, not blocking the batch', async () => {

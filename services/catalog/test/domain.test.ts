@@ -2,7 +2,7 @@ import { contentHash, decide, mergeInput, type StoredState } from '../src/change
 import { decodeCursor, encodeCursor } from '../src/cursor';
 import { DecimalError, compareDecimals, decimalEquals, fromScaled, normaliseDecimal, toScaled } from '../src/decimal';
 import { displayPrice } from '../src/display-price';
-import { BatchRejection, normaliseProducts, type ProductInputLike } from '../src/product-input';
+import { BatchRejection, isFailure, normaliseProducts, type ProductInputLike } from '../src/product-input';
 import { aggregateStock } from '../src/stock';
 
 function input(over: Partial<ProductInputLike> = {}): ProductInputLike {
@@ -59,22 +59,27 @@ describe('normaliseProducts', () => {
     ]);
     expect(r.items.map((i) => i.name)).toEqual(['Named', 'EC6001-HT3', 'C']);
     expect(r.items[1]!.product_image_url).toBe('');
-    expect(r.warnings).toHaveLength(1);
+    expect([...r.warnings]).toEqual([['B', 'product_image_url is not an http(s) URL; stored as empty']]);
     expect(r.items[2]!.no_sales_reason).toHaveLength(500);
   });
-  it('rejects empty code, malformed decimal, duplicates and oversized batches, naming the item', () => {
-    expect(() => normaliseProducts([input(), input({ productCode: ' ' })])).toThrow(/item 1/);
-    const bad = (() => {
-      try {
-        normaliseProducts([input({ productCode: 'X1' }), input({ productCode: 'X2', supplyPrice: '12.5.0' })]);
-      } catch (e) {
-        return e;
-      }
-    })() as BatchRejection;
-    expect(bad).toBeInstanceOf(BatchRejection);
-    expect(bad.index).toBe(1);
-    expect(bad.code).toBe('X2');
-    expect(() => normaliseProducts([input(), input()])).toThrow(/duplicate of item 0/);
+  it('fails an empty code, a malformed decimal and every copy of a duplicate on their own, and rejects an oversized batch', () => {
+    const r = normaliseProducts([
+      input({ productCode: 'X1' }),
+      input({ productCode: ' ' }),
+      input({ productCode: 'X2', supplyPrice: '12.5.0' }),
+      input({ productCode: 'D1' }),
+      input({ productCode: 'X3' }),
+      input({ productCode: 'D1' }),
+    ]);
+    expect(r.items.map((i) => i.code)).toEqual(['X1', 'X3']);
+    expect(r.slots.filter(isFailure)).toEqual([
+      { index: 1, code: '', reason: "item 1: product_code is empty; every product needs Haier's productCode" },
+      { index: 2, code: 'X2', reason: expect.stringMatching(/^supply_price "12\.5\.0" is not a decimal number .*; fix the value in Haier's price answer or leave it unset/) },
+      { index: 3, code: 'D1', reason: 'product_code "D1" is sent 2 times in this batch (items 3, 5); none of them was written: send each product once' },
+      { index: 5, code: 'D1', reason: 'product_code "D1" is sent 2 times in this batch (items 3, 5); none of them was written: send each product once' },
+    ]);
+    expect(r.slots.map((s) => (isFailure(s) ? `!${s.index}` : s.code))).toEqual(['X1', '!1', '!2', '!3', 'X3', '!5']);
+    expect(() => normaliseProducts(Array.from({ length: 1001 }, (_, i) => input({ productCode: `C${i}` })))).toThrow(BatchRejection);
     expect(() => normaliseProducts(Array.from({ length: 1001 }, (_, i) => input({ productCode: `C${i}` })))).toThrow(/limit of 1000/);
   });
 });

@@ -311,6 +311,8 @@ export const CountyStockSchema: GenMessage<CountyStock> = /*@__PURE__*/
   messageDesc(file_haiersync_catalog_v1_catalog, 2);
 
 /**
+ * One per input item, in request order.
+ *
  * @generated from message haiersync.catalog.v1.ItemResult
  */
 export type ItemResult = Message<"haiersync.catalog.v1.ItemResult"> & {
@@ -335,6 +337,9 @@ export type ItemResult = Message<"haiersync.catalog.v1.ItemResult"> & {
   version: bigint;
 
   /**
+   * FAILED: why the item was not written, in the operator's words; otherwise a warning about
+   * what was repaired in the record (e.g. a non-http image URL stored as empty), or empty.
+   *
    * @generated from field: string reason = 5;
    */
   reason: string;
@@ -1413,7 +1418,9 @@ export const ChangeKindSchema: GenEnum<ChangeKind> = /*@__PURE__*/
 export const CatalogService: GenService<{
   /**
    * Compare each incoming product with what is stored and write only what changed.
-   * Rejects the whole batch (INVALID_ARGUMENT, naming the item) on bad input.
+   * A bad item (empty or too long product_code, a malformed decimal, a code sent twice in the
+   * batch: every copy) is answered FAILED with the reason and not written; the rest is written.
+   * Only a batch over the size limit (1000) is rejected as a whole (INVALID_ARGUMENT).
    *
    * @generated from rpc haiersync.catalog.v1.CatalogService.UpsertProducts
    */
