@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { decimalEquals } from './decimal';
 import { displayPrice } from './display-price';
-import { PRICE_FIELDS, type Descriptive, type NormalisedInput, type Prices } from './product-input';
+import type { NormalisedInput } from './product-input';
+import { DECIMAL_COLUMNS, PRICE_COLUMNS, PRICE_FIELDS, SYNCED_FIELDS, isHashedWhenSet, type Descriptive, type Prices, type ProductColumn } from './product-table';
 
 /** The fields a sync owns (plus the derived display price). */
 export interface SyncedState extends Prices, Descriptive {}
@@ -40,56 +41,34 @@ export type Decision =
       version: number;
     };
 
-const DECIMAL_FIELDS = new Set<string>([...PRICE_FIELDS, 'display_price', 'pinned_price']);
+const DECIMAL_FIELDS = new Set<string>(DECIMAL_COLUMNS);
 /** Fields whose change alone makes a change "price_changed". */
-export const PRICE_GROUP = new Set<string>([...PRICE_FIELDS, 'rebate_type', 'display_price', 'pinned_price']);
+export const PRICE_GROUP = new Set<string>([...PRICE_COLUMNS, 'display_price', 'pinned_price']);
 /** Fields recorded in price history when they change. */
 export const HISTORY_FIELDS = new Set<string>([...PRICE_FIELDS, 'display_price', 'pinned_price']);
 
-const STATE_FIELDS: (keyof SyncedState)[] = [
-  'product_model',
-  'name',
-  'category',
-  'brand',
-  'product_image_url',
-  'product_page_urls',
-  'is_sales',
-  'no_sales_reason',
-  'supply_price',
-  'invoice_price',
-  'market_price',
-  'stock_rebate',
-  'rebate_money',
-  'rebate_type',
-];
+const isSet = (v: unknown): boolean => v !== null && v !== undefined && v !== '';
 
-/** sha256 over the normalised synced fields in a fixed order. */
+/**
+ * sha256 over the normalised synced fields in table order; a field marked hashWhenSet counts
+ * (with its name) only when set, so adding a synced field keeps the stored hashes valid.
+ */
 export function contentHash(state: SyncedState): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify(STATE_FIELDS.map((f) => state[f])));
+  const values: unknown[] = [];
+  for (const f of SYNCED_FIELDS) {
+    if (!isHashedWhenSet(f)) values.push(state[f]);
+    else if (isSet(state[f])) values.push([f, state[f]]);
+  }
+  h.update(JSON.stringify(values));
   return h.digest('hex');
 }
 
+/** What a sync writes: the input's listing fields, its prices (or the stored ones when it carries none). */
 export function mergeInput(input: NormalisedInput, stored: Prices | null): SyncedState {
-  const prices: Prices = input.prices ?? {
-    supply_price: stored?.supply_price ?? null,
-    invoice_price: stored?.invoice_price ?? null,
-    market_price: stored?.market_price ?? null,
-    stock_rebate: stored?.stock_rebate ?? null,
-    rebate_money: stored?.rebate_money ?? null,
-    rebate_type: stored?.rebate_type ?? '',
-  };
-  return {
-    product_model: input.product_model,
-    name: input.name,
-    category: input.category,
-    brand: input.brand,
-    product_image_url: input.product_image_url,
-    product_page_urls: input.product_page_urls,
-    is_sales: input.is_sales,
-    no_sales_reason: input.no_sales_reason,
-    ...prices,
-  };
+  const { code: _code, prices, ...listing } = input;
+  const kept = Object.fromEntries(PRICE_COLUMNS.map((n) => [n, stored?.[n] ?? (DECIMAL_FIELDS.has(n) ? null : '')])) as Prices;
+  return { ...(listing satisfies Descriptive), ...(prices ?? kept) };
 }
 
 function sameValue(field: string, a: unknown, b: unknown): boolean {
@@ -140,7 +119,7 @@ export function decide(input: NormalisedInput, stored: StoredState | undefined):
   const fields = diffFields(
     { ...stored } as unknown as Record<string, unknown>,
     { ...state, display_price: newDisplay } as unknown as Record<string, unknown>,
-    [...STATE_FIELDS, 'display_price'],
+    [...SYNCED_FIELDS, 'display_price'] satisfies ProductColumn[],
   );
   if (fields.length === 0) return { outcome: 'unchanged', code: input.code, version: stored.version };
   return {

@@ -3,7 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ChangeKind, FieldChange } from './change-detection';
 import { HISTORY_FIELDS } from './change-detection';
-import { PRODUCT_SNAPSHOT, lockChangeLog, query } from './sql';
+import { PRODUCT_SNAPSHOT, lockChangeLog, query, unnestAs, unnestParams } from './sql';
 
 export interface LogEntry {
   code: string;
@@ -38,6 +38,18 @@ function plain(jsonText: string): string | null {
   return v === null ? null : String(v);
 }
 
+/** The price_history columns a write supplies (run_id is a parameter), as unnest() takes them. */
+export const HISTORY_COLUMNS = [
+  ['code', 'text'],
+  ['field', 'text'],
+  ['from_value', 'text'],
+  ['to_value', 'text'],
+] as const;
+
+/** Inserts price history rows: parameters are the run id, then unnestParams(rows, HISTORY_COLUMNS). */
+export const HISTORY_INSERT = `insert into catalog.price_history (product_code, field, from_value, to_value, run_id)
+  select h.code, h.field, h.from_value, h.to_value, ? from ${unnestAs('h', HISTORY_COLUMNS)}`;
+
 export interface PriceHistoryRow {
   code: string;
   field: string;
@@ -58,9 +70,7 @@ export async function appendPriceHistory(em: EntityManager, entries: readonly Lo
   if (rows.length === 0) return 0;
   await query(
     em,
-    `insert into catalog.price_history (product_code, field, from_value, to_value, run_id)
-     select x.code, x.field, x.from_value, x.to_value, ? from json_to_recordset(?::json) as x(code text, field text, from_value text, to_value text)`,
-    [runId, JSON.stringify(rows)],
+HISTORY_INSERT, [runId, ...unnestParams(rows, HISTORY_COLUMNS)]
   );
   return rows.length;
 }

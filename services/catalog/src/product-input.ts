@@ -1,54 +1,15 @@
 // Validates and normalises what a sync sends for one product (the mapping in mission.md).
-// Pure: no I/O. A bad item rejects the whole batch (BatchRejection names the item).
+// Pure: no I/O. A bad item fails on its own (ItemFailure); only an oversized batch is rejected.
+import type { catalog } from '@haier-sync/contracts';
 import { DecimalError, normaliseDecimal } from './decimal';
+import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, type Descriptive, type Prices } from './product-table';
 
 export const MAX_BATCH = 1000;
 export const MAX_CODE_LENGTH = 64;
 export const NO_SALES_REASON_MAX = 500;
 
-/** The wire shape we read (structurally compatible with the generated catalog.ProductInput). */
-export interface ProductInputLike {
-  productCode: string;
-  productModel: string;
-  productName: string;
-  productGroupName: string;
-  productBrandName: string;
-  productImageUrl: string;
-  productPageUrls: string[];
-  isSales: boolean;
-  noSalesReason: string;
-  supplyPrice?: string | undefined;
-  invoicePrice?: string | undefined;
-  marketPrice?: string | undefined;
-  stockRebate?: string | undefined;
-  rebateMoney?: string | undefined;
-  rebateType?: string | undefined;
-  hasPrices: boolean;
-}
-
-export const PRICE_FIELDS = ['supply_price', 'invoice_price', 'market_price', 'stock_rebate', 'rebate_money'] as const;
-export type PriceField = (typeof PRICE_FIELDS)[number];
-
-export interface Prices {
-  supply_price: string | null;
-  invoice_price: string | null;
-  market_price: string | null;
-  stock_rebate: string | null;
-  rebate_money: string | null;
-  rebate_type: string;
-}
-
-/** What Haier says about a product besides its prices. */
-export interface Descriptive {
-  product_model: string;
-  name: string;
-  category: string;
-  brand: string;
-  product_image_url: string;
-  product_page_urls: string[];
-  is_sales: boolean;
-  no_sales_reason: string;
-}
+/** What a sync sends for one product: the generated catalog.ProductInput, without protobuf-es bookkeeping. */
+export type ProductInputData = Omit<catalog.ProductInput, '$typeName' | '$unknown'>;
 
 export interface NormalisedInput extends Descriptive {
   code: string;
@@ -111,8 +72,18 @@ export function displayName(code: string, model: string, name: string): string {
   return name || model || code;
 }
 
+/** The price fields of an input (same names in ProductInput as in the table): decimals canonical, text trimmed. */
+function normalisePrices(p: ProductInputData): Prices {
+  const wire = p as unknown as Record<string, string | undefined>;
+  const entries = PRICE_COLUMNS.map((n) => {
+    const v = wire[protoName(n)];
+    return [n, PRODUCT_TABLE[n].pg === 'numeric' ? optionalDecimal(v, n) : (v ?? '').trim()];
+  });
+  return Object.fromEntries(entries) as Prices;
+}
+
 /** One input, normalised; throws ItemRejection when it cannot be stored. */
-function normaliseOne(p: ProductInputLike, code: string, warn: (w: string) => void): NormalisedInput {
+function normaliseOne(p: ProductInputData, code: string, warn: (w: string) => void): NormalisedInput {
   if (!code) throw new ItemRejection("product_code is empty; every product needs Haier's productCode");
   if (code.length > MAX_CODE_LENGTH) throw new ItemRejection(`product_code is longer than ${MAX_CODE_LENGTH} characters; check the code Haier sent`);
   const model = p.productModel.trim();
@@ -121,16 +92,7 @@ function normaliseOne(p: ProductInputLike, code: string, warn: (w: string) => vo
     warn('product_image_url is not an http(s) URL; stored as empty');
     image = '';
   }
-  const prices: Prices | null = p.hasPrices
-    ? {
-        supply_price: optionalDecimal(p.supplyPrice, 'supply_price'),
-        invoice_price: optionalDecimal(p.invoicePrice, 'invoice_price'),
-        market_price: optionalDecimal(p.marketPrice, 'market_price'),
-        stock_rebate: optionalDecimal(p.stockRebate, 'stock_rebate'),
-        rebate_money: optionalDecimal(p.rebateMoney, 'rebate_money'),
-        rebate_type: (p.rebateType ?? '').trim(),
-      }
-    : null;
+  const prices = p.hasPrices ? normalisePrices(p) : null;
   return {
     code,
     product_model: model,
@@ -150,7 +112,7 @@ function normaliseOne(p: ProductInputLike, code: string, warn: (w: string) => vo
  * a bad item (empty or too long code, a malformed decimal, a code sent twice: both copies) fails
  * on its own and the rest is written.
  */
-export function normaliseProducts(inputs: readonly ProductInputLike[], maxBatch = MAX_BATCH): NormaliseResult {
+export function normaliseProducts(inputs: readonly ProductInputData[], maxBatch = MAX_BATCH): NormaliseResult {
   if (inputs.length > maxBatch) {
     throw new BatchRejection(`batch of ${inputs.length} products is larger than the limit of ${maxBatch}; split it into smaller batches`);
   }

@@ -6,7 +6,8 @@ import { DecimalError, normaliseDecimal } from './decimal';
 import { PriceHistory, type PriceHistoryEntity } from './entities';
 import { NotFound } from './errors';
 import { BatchRejection } from './product-input';
-import { PRODUCT_FROM, PRODUCT_SELECT, query, type ProductRow } from './sql';
+import type { ProductRow } from './product-table';
+import { PRODUCT_FROM, PRODUCT_SELECT, query } from './sql';
 import type { CountyStockState } from './stock';
 
 export interface CountyStockRow extends CountyStockState {

@@ -1,44 +1,38 @@
 // Rows as protobuf messages (money stays decimal text; bigint stays exact).
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { catalog } from '@haier-sync/contracts';
 import { canonicalOrNull } from './decimal';
 import type { ChangeRow, CountyStockRow } from './product-queries';
-import type { ProductRow } from './sql';
+import { PRODUCT_TABLE, protoName, type ProductColumn, type ProductRow } from './product-table';
 
 export function ts(v: Date | string | null | undefined): Timestamp | undefined {
   if (v === null || v === undefined) return undefined;
   return timestampFromDate(v instanceof Date ? v : new Date(v));
 }
 
-const opt = (v: string | null): string | undefined => canonicalOrNull(v) ?? undefined;
+/** A column's value as its Product field: decimals canonical (unset when null), bigints exact, times as Timestamps. */
+function protoValue(n: ProductColumn, v: unknown): unknown {
+  if (v === null || v === undefined) return undefined;
+  switch (PRODUCT_TABLE[n].pg) {
+    case 'numeric':
+      return canonicalOrNull(v as string) ?? undefined;
+    case 'bigint':
+      return BigInt(v as string);
+    case 'timestamptz':
+      return ts(v as Date | string);
+    default:
+      return v;
+  }
+}
 
+/** A product row as a Product message: each column to the Product field of the same name (code to product_code). */
 export function toProduct(r: ProductRow, stock: readonly CountyStockRow[] = []): catalog.Product {
+  const fields = Object.fromEntries(
+    (Object.keys(PRODUCT_TABLE) as ProductColumn[]).map((n) => [n === 'code' ? 'productCode' : protoName(n), protoValue(n, r[n])]),
+  ) as MessageInitShape<typeof catalog.ProductSchema>;
   return create(catalog.ProductSchema, {
-    productCode: r.code,
-    productModel: r.product_model,
-    name: r.name,
-    productImageUrl: r.product_image_url,
-    productPageUrls: r.product_page_urls,
-    supplyPrice: opt(r.supply_price),
-    invoicePrice: opt(r.invoice_price),
-    marketPrice: opt(r.market_price),
-    stockRebate: opt(r.stock_rebate),
-    rebateMoney: opt(r.rebate_money),
-    rebateType: r.rebate_type,
-    isSales: r.is_sales,
-    noSalesReason: r.no_sales_reason,
-    displayPrice: opt(r.display_price),
-    pinnedPrice: opt(r.pinned_price),
-    category: r.category,
-    brand: r.brand,
-    stock: r.stock === null ? undefined : BigInt(r.stock),
-    version: BigInt(r.version),
-    contentHash: r.content_hash,
-    firstSeenAt: ts(r.first_seen_at),
-    lastSyncedAt: ts(r.last_synced_at),
-    delistedAt: ts(r.delisted_at),
-    updatedAt: ts(r.updated_at),
+    ...fields,
     countyStock: stock.map((s) =>
       create(catalog.CountyStockSchema, {
         countyCode: s.county_code,

@@ -2,7 +2,7 @@
 // there is one), for the bulk paths. Batches travel as one JSON parameter read with
 // json_to_recordset, so a batch is one statement whatever its size.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Descriptive, Prices } from './product-input';
+import { PRODUCT_TABLE, readExpr, type ProductColumn } from './product-table';
 
 export async function query<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
   const knex = em.getTransactionContext() ?? em.getConnection().getKnex();
@@ -49,57 +49,17 @@ export async function lockChangeLog(em: EntityManager): Promise<void> {
 /** The advisory lock key of lockChangeLog (statements that take it themselves use this). */
 export const CHANGE_LOG_LOCK = '7346201052';
 
-/** The product row as every read returns it: money as text, bigint as text. */
-const PRODUCT_COLUMNS: [string, string][] = [
-  ['code', 'p.code'],
-  ['product_model', 'p.product_model'],
-  ['name', 'p.name'],
-  ['category', "coalesce(c.name, '')"],
-  ['brand', "coalesce(b.name, '')"],
-  ['product_image_url', 'p.product_image_url'],
-  ['product_page_urls', 'p.product_page_urls'],
-  ['supply_price', 'p.supply_price::text'],
-  ['invoice_price', 'p.invoice_price::text'],
-  ['market_price', 'p.market_price::text'],
-  ['stock_rebate', 'p.stock_rebate::text'],
-  ['rebate_money', 'p.rebate_money::text'],
-  ['rebate_type', 'p.rebate_type'],
-  ['is_sales', 'p.is_sales'],
-  ['no_sales_reason', 'p.no_sales_reason'],
-  ['display_price', 'p.display_price::text'],
-  ['pinned_price', 'p.pinned_price::text'],
-  ['stock', 'p.stock::text'],
-  ['version', 'p.version::text'],
-  ['content_hash', 'p.content_hash'],
-  ['first_seen_at', 'p.first_seen_at'],
-  ['last_synced_at', 'p.last_synced_at'],
-  ['delisted_at', 'p.delisted_at'],
-  ['updated_at', 'p.updated_at'],
-];
+const PRODUCT_COLUMNS = Object.keys(PRODUCT_TABLE) as ProductColumn[];
 
-/** A product as the read queries select it (decimals as text). */
-export interface ProductRow extends Descriptive, Prices {
-  code: string;
-  display_price: string | null;
-  pinned_price: string | null;
-  stock: string | null;
-  version: string;
-  content_hash: string;
-  first_seen_at: Date | string;
-  last_synced_at: Date | string | null;
-  delisted_at: Date | string | null;
-  updated_at: Date | string;
-}
-
-export const PRODUCT_SELECT = PRODUCT_COLUMNS.map(([k, e]) => `${e} as ${k}`).join(', ');
+export const PRODUCT_SELECT = PRODUCT_COLUMNS.map((k) => `${readExpr(k)} as ${k}`).join(', ');
 export const PRODUCT_FROM = `catalog.product p left join catalog.category c on c.id = p.category_id left join catalog.brand b on b.id = p.brand_id`;
 /**
  * jsonb snapshot of a product row, same keys as ProductRow: `alias` names the product row,
  * `category`/`brand` are the expressions giving the names.
  */
 export function productSnapshot(alias: string, category: string, brand: string): string {
-  const expr = (k: string, e: string) => (k === 'category' ? category : k === 'brand' ? brand : e.replace(/\bp\./g, `${alias}.`));
-  return `jsonb_build_object(${PRODUCT_COLUMNS.map(([k, e]) => `'${k}', ${expr(k, e)}`).join(', ')})`;
+  const expr = (k: ProductColumn) => (k === 'category' ? category : k === 'brand' ? brand : readExpr(k, alias));
+  return `jsonb_build_object(${PRODUCT_COLUMNS.map((k) => `'${k}', ${expr(k)}`).join(', ')})`;
 }
 /** jsonb snapshot of the product row `p` (joined with c and b). */
 export const PRODUCT_SNAPSHOT = productSnapshot('p', "coalesce(c.name, '')", "coalesce(b.name, '')");

@@ -1,11 +1,12 @@
 // UpsertProducts: compare a batch with what is stored and write only what changed. An unchanged
 // batch is one read; a batch with changes is one transaction of a few statements (never a query per row).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { priceHistoryRows, type LogEntry } from './change-log';
+import { HISTORY_COLUMNS, HISTORY_INSERT, priceHistoryRows, type LogEntry } from './change-log';
 import { decide, isUnchanged, type Decision, type StoredDigest, type StoredState } from './change-detection';
 import { canonicalOrNull } from './decimal';
 import type { NormalisedInput } from './product-input';
-import { CHANGE_LOG_LOCK, PRODUCT_FROM, PRODUCT_SELECT, TEXT_ARRAY, pgArray, productSnapshot, query, unnestAs, unnestParams, type ProductRow } from './sql';
+import { DECIMAL_COLUMNS, PRICE_COLUMNS, SYNCED_FIELDS, readExpr, storedColumn, writeType, type ProductColumn, type ProductRow } from './product-table';
+import { CHANGE_LOG_LOCK, PRODUCT_FROM, PRODUCT_SELECT, TEXT_ARRAY, pgArray, productSnapshot, query, unnestAs, unnestParams } from './sql';
 import { RetryableConflict, withRetry } from './transaction';
 
 export interface UpsertItemResult {
@@ -26,28 +27,11 @@ export interface UpsertOutcome {
 /** Thrown when another batch created one of our new codes first; the transaction is retried. */
 export class ConcurrentInsert extends RetryableConflict {}
 
+/** A read row as change detection compares it: decimals canonical, version a number. */
 export function storedFromRow(r: ProductRow): StoredState {
-  return {
-    code: r.code,
-    product_model: r.product_model,
-    name: r.name,
-    category: r.category,
-    brand: r.brand,
-    product_image_url: r.product_image_url,
-    product_page_urls: r.product_page_urls,
-    is_sales: r.is_sales,
-    no_sales_reason: r.no_sales_reason,
-    supply_price: canonicalOrNull(r.supply_price),
-    invoice_price: canonicalOrNull(r.invoice_price),
-    market_price: canonicalOrNull(r.market_price),
-    stock_rebate: canonicalOrNull(r.stock_rebate),
-    rebate_money: canonicalOrNull(r.rebate_money),
-    rebate_type: r.rebate_type,
-    pinned_price: canonicalOrNull(r.pinned_price),
-    display_price: canonicalOrNull(r.display_price),
-    version: Number(r.version),
-    content_hash: r.content_hash,
-  };
+  const out: Record<string, unknown> = { ...r, version: Number(r.version) };
+  for (const n of DECIMAL_COLUMNS) out[n] = canonicalOrNull(r[n] as string | null);
+  return out as unknown as StoredState;
 }
 
 type NameTable = 'category' | 'brand';
@@ -86,36 +70,10 @@ export async function ensureNames(em: EntityManager, table: NameTable, names: It
 
 type Write = Extract<Decision, { outcome: 'created' | 'updated' }>;
 
-function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<string, string>) {
-  const s = d.state;
-  return {
-    op: d.outcome === 'created' ? 'c' : 'u',
-    ord,
-    kind: d.outcome === 'created' ? 'created' : d.kind,
-    fields: d.outcome === 'created' ? [] : d.fields,
-    category: s.category,
-    brand: s.brand,
-    code: d.code,
-    product_model: s.product_model,
-    name: s.name,
-    category_id: cats.get(s.category) ?? null,
-    brand_id: brands.get(s.brand) ?? null,
-    product_image_url: s.product_image_url,
-    product_page_urls: s.product_page_urls,
-    supply_price: s.supply_price,
-    invoice_price: s.invoice_price,
-    market_price: s.market_price,
-    stock_rebate: s.stock_rebate,
-    rebate_money: s.rebate_money,
-    rebate_type: s.rebate_type,
-    is_sales: s.is_sales,
-    no_sales_reason: s.no_sales_reason,
-    display_price: d.display_price,
-    content_hash: d.content_hash,
-  };
-}
+/** The synced fields as written: category and brand as their ids. */
+const WRITTEN_FIELDS = SYNCED_FIELDS.map((n) => [storedColumn(n), writeType(n)] as const);
 
-/** The columns of one write, as unnest() takes them. */
+/** The columns of one write, as unnest() takes them: what the statement needs, then every stored column. */
 const WRITE_COLUMNS = [
   ['op', 'text'],
   ['ord', 'int'],
@@ -124,30 +82,29 @@ const WRITE_COLUMNS = [
   ['category', 'text'],
   ['brand', 'text'],
   ['code', 'text'],
-  ['product_model', 'text'],
-  ['name', 'text'],
-  ['category_id', 'bigint'],
-  ['brand_id', 'bigint'],
-  ['product_image_url', 'text'],
-  ['product_page_urls', 'jsonb'],
-  ['supply_price', 'numeric'],
-  ['invoice_price', 'numeric'],
-  ['market_price', 'numeric'],
-  ['stock_rebate', 'numeric'],
-  ['rebate_money', 'numeric'],
-  ['rebate_type', 'text'],
-  ['is_sales', 'boolean'],
-  ['no_sales_reason', 'text'],
+  ...WRITTEN_FIELDS,
   ['display_price', 'numeric'],
   ['content_hash', 'text'],
 ] as const;
 
-const HISTORY_COLUMNS = [
-  ['code', 'text'],
-  ['field', 'text'],
-  ['from_value', 'text'],
-  ['to_value', 'text'],
-] as const;
+/** Columns the batch write sets from x (in insert and update alike). */
+const SET_COLUMNS = [...WRITTEN_FIELDS.map(([n]) => n), 'display_price', 'content_hash'];
+
+function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<string, string>): Record<string, unknown> {
+  const s = d.state;
+  return {
+    ...s,
+    op: d.outcome === 'created' ? 'c' : 'u',
+    ord,
+    kind: d.outcome === 'created' ? 'created' : d.kind,
+    fields: d.outcome === 'created' ? [] : d.fields,
+    code: d.code,
+    category_id: cats.get(s.category) ?? null,
+    brand_id: brands.get(s.brand) ?? null,
+    display_price: d.display_price,
+    content_hash: d.content_hash,
+  };
+}
 
 /**
  * Every write of a batch in one statement: take the change-log lock (before any row is written:
@@ -159,21 +116,13 @@ const HISTORY_COLUMNS = [
 export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUMNS)}),
   lk as materialized (select pg_advisory_xact_lock(${CHANGE_LOG_LOCK}) as locked),
   ins as (
-    insert into catalog.product (code, product_model, name, category_id, brand_id, product_image_url, product_page_urls,
-      supply_price, invoice_price, market_price, stock_rebate, rebate_money, rebate_type, is_sales, no_sales_reason,
-      display_price, content_hash, last_synced_at)
-    select x.code, x.product_model, x.name, x.category_id, x.brand_id, x.product_image_url, x.product_page_urls,
-      x.supply_price, x.invoice_price, x.market_price, x.stock_rebate, x.rebate_money, x.rebate_type, x.is_sales,
-      x.no_sales_reason, x.display_price, x.content_hash, now()
+    insert into catalog.product (code, ${SET_COLUMNS.join(', ')}, last_synced_at)
+    select x.code, ${SET_COLUMNS.map((n) => `x.${n}`).join(', ')}, now()
     from x cross join lk where x.op = 'c' order by x.code
     on conflict (code) do nothing returning *),
   upd as (
-    update catalog.product p set product_model = x.product_model, name = x.name, category_id = x.category_id,
-      brand_id = x.brand_id, product_image_url = x.product_image_url, product_page_urls = x.product_page_urls,
-      supply_price = x.supply_price, invoice_price = x.invoice_price, market_price = x.market_price,
-      stock_rebate = x.stock_rebate, rebate_money = x.rebate_money, rebate_type = x.rebate_type,
-      is_sales = x.is_sales, no_sales_reason = x.no_sales_reason, display_price = x.display_price,
-      content_hash = x.content_hash, version = p.version + 1, last_synced_at = now(), updated_at = now()
+    update catalog.product p set ${SET_COLUMNS.map((n) => `${n} = x.${n}`).join(', ')},
+      version = p.version + 1, last_synced_at = now(), updated_at = now()
     from x cross join lk where x.op = 'u' and p.code = x.code returning p.*),
   w as (select * from ins union all select * from upd),
   log as (
@@ -181,8 +130,7 @@ export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUM
     select w.code, w.version, x.kind, x.fields, ?, ${productSnapshot('w', 'x.category', 'x.brand')}
     from w join x on x.code = w.code order by x.ord returning 1),
   hist as (
-    insert into catalog.price_history (product_code, field, from_value, to_value, run_id)
-    select h.code, h.field, h.from_value, h.to_value, ? from ${unnestAs('h', HISTORY_COLUMNS)}
+    ${HISTORY_INSERT}
     returning 1)
   select catalog.assert_all_inserted(?::int, (select count(*) from ins)::int) as inserted, (select count(*) from upd)::int as updated,
     (select count(*) from log)::int as logged, (select count(*) from hist)::int as history`;
@@ -198,32 +146,13 @@ async function readStored(em: EntityManager, codes: readonly string[], lock: boo
 }
 
 /** The few columns the unchanged-check needs, without locks. */
+const DIGEST_COLUMNS = ['code', ...PRICE_COLUMNS, 'pinned_price', 'display_price', 'content_hash', 'version'] satisfies (ProductColumn & keyof StoredState)[];
+
 async function readDigests(em: EntityManager, codes: readonly string[]): Promise<Map<string, StoredDigest & { version: number }>> {
-  const rows = await query<Record<keyof StoredDigest | 'code' | 'version', string | null>>(
-    em,
-    `select code, supply_price::text as supply_price, invoice_price::text as invoice_price, market_price::text as market_price,
-       stock_rebate::text as stock_rebate, rebate_money::text as rebate_money, rebate_type, pinned_price::text as pinned_price,
-       display_price::text as display_price, content_hash, version::text as version
-     from catalog.product where code = any(?::text[])`,
-    [pgArray(codes)],
-  );
-  return new Map(
-    rows.map((r) => [
-      r.code!,
-      {
-        supply_price: canonicalOrNull(r.supply_price),
-        invoice_price: canonicalOrNull(r.invoice_price),
-        market_price: canonicalOrNull(r.market_price),
-        stock_rebate: canonicalOrNull(r.stock_rebate),
-        rebate_money: canonicalOrNull(r.rebate_money),
-        rebate_type: r.rebate_type ?? '',
-        pinned_price: canonicalOrNull(r.pinned_price),
-        display_price: canonicalOrNull(r.display_price),
-        content_hash: r.content_hash ?? '',
-        version: Number(r.version),
-      },
-    ]),
-  );
+  const rows = await query<ProductRow>(em, `select ${DIGEST_COLUMNS.map((n) => `${readExpr(n)} as ${n}`).join(', ')} from catalog.product p where p.code = any(?::text[])`, [
+    pgArray(codes),
+  ]);
+  return new Map(rows.map((r) => [r.code, storedFromRow(r)]));
 }
 
 interface NameIds {

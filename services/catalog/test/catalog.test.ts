@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
+import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, storedColumn, writeType, type ProductColumn } from '../src/product-table';
 import { PRODUCT_FROM, PRODUCT_SNAPSHOT, pgArray } from '../src/sql';
 import { count, product, startHarness, type Harness } from './harness';
 
@@ -25,6 +26,20 @@ async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
 }
 
 describe('migrations', () => {
+  it('create catalog.product with exactly the columns product-table.ts describes, each with its type', async () => {
+    const r = await h.pg.query<{ column_name: string; data_type: string }>(
+      `select column_name, data_type from information_schema.columns where table_schema = 'catalog' and table_name = 'product' order by column_name`,
+    );
+    const PG: Record<string, string> = { text: 'text', varchar: 'character varying', numeric: 'numeric', jsonb: 'jsonb', boolean: 'boolean', bigint: 'bigint', timestamptz: 'timestamp with time zone' };
+    const described = (Object.keys(PRODUCT_TABLE) as ProductColumn[]).map((n) => [storedColumn(n), PG[writeType(n)] ?? writeType(n)]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+    expect(r.rows.map((x) => [x.column_name, x.data_type])).toEqual(described);
+  });
+  it('the table and the contract agree: every Product field but county_stock is a column, every price column a ProductInput field', () => {
+    const columns = new Set((Object.keys(PRODUCT_TABLE) as ProductColumn[]).map((n) => (n === 'code' ? 'productCode' : protoName(n))));
+    expect(catalog.ProductSchema.fields.map((f) => f.localName).filter((f) => f !== 'countyStock').sort()).toEqual([...columns].sort());
+    const input = new Set(catalog.ProductInputSchema.fields.map((f) => f.localName));
+    expect(PRICE_COLUMNS.filter((n) => !input.has(protoName(n)))).toEqual([]);
+  });
   it('build the catalog schema from empty', async () => {
     const r = await h.pg.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'catalog' order by 1`);
     expect(r.rows.map((x) => x.table_name)).toEqual(['brand', 'category', 'change_log', 'mikro_orm_migrations', 'price_history', 'product', 'product_stock']);

@@ -2,10 +2,10 @@ import { contentHash, decide, mergeInput, type StoredState } from '../src/change
 import { decodeCursor, encodeCursor } from '../src/cursor';
 import { DecimalError, compareDecimals, decimalEquals, fromScaled, normaliseDecimal, toScaled } from '../src/decimal';
 import { displayPrice } from '../src/display-price';
-import { BatchRejection, isFailure, normaliseProducts, type ProductInputLike } from '../src/product-input';
+import { BatchRejection, isFailure, normaliseProducts, type ProductInputData } from '../src/product-input';
 import { aggregateStock } from '../src/stock';
 
-function input(over: Partial<ProductInputLike> = {}): ProductInputLike {
+function input(over: Partial<ProductInputData> = {}): ProductInputData {
   return {
     productCode: 'GA0SZC00U',
     productModel: 'EC6001-HT3',
