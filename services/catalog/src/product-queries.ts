@@ -8,7 +8,7 @@ import { NotFound } from './errors';
 import { BatchRejection } from './product-input';
 import type { ProductRow } from './product-table';
 import { PRODUCT_FROM, PRODUCT_SELECT, query } from './sql';
-import type { CountyStockState } from './stock';
+import { STOCK_SELECT, type CountyStockState } from './stock';
 
 export interface CountyStockRow extends CountyStockState {
   updated_at: Date;
@@ -19,8 +19,7 @@ export async function getProduct(em: EntityManager, code: string): Promise<{ pro
   if (!product) throw new NotFound(`product "${code}" is not in the catalog; check the code or run a sync first`);
   const stock = await query<CountyStockRow>(
     em,
-    `select product_code as code, county_code, quantity::text as quantity, best_sec_code, best_warehouse_grade, cut_time,
-       achieve_user_order_cut, hour, updated_at from catalog.product_stock where product_code = ? order by county_code`,
+    `select ${STOCK_SELECT}, s.updated_at from catalog.product_stock s where s.product_code = ? order by s.county_code`,
     [code],
   );
   return { product, stock };

@@ -4,6 +4,7 @@ import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { catalog } from '@haier-sync/contracts';
 import { canonicalOrNull } from './decimal';
 import type { ChangeRow, CountyStockRow } from './product-queries';
+import { STOCK_COLUMNS } from './stock';
 import { PRODUCT_TABLE, protoName, type ProductColumn, type ProductRow } from './product-table';
 
 export function ts(v: Date | string | null | undefined): Timestamp | undefined {
@@ -33,18 +34,10 @@ export function toProduct(r: ProductRow, stock: readonly CountyStockRow[] = []):
   ) as MessageInitShape<typeof catalog.ProductSchema>;
   return create(catalog.ProductSchema, {
     ...fields,
-    countyStock: stock.map((s) =>
-      create(catalog.CountyStockSchema, {
-        countyCode: s.county_code,
-        quantity: BigInt(s.quantity),
-        bestSecCode: s.best_sec_code,
-        bestWarehouseGrade: s.best_warehouse_grade,
-        cutTime: s.cut_time,
-        achieveUserOrderCut: s.achieve_user_order_cut,
-        hour: s.hour,
-        updatedAt: ts(s.updated_at),
-      }),
-    ),
+    countyStock: stock.map((s) => {
+      const values = STOCK_COLUMNS.filter(([n]) => n !== 'code').map(([n, t]) => [protoName(n), t === 'bigint' ? BigInt(s[n]) : s[n]]);
+      return create(catalog.CountyStockSchema, { ...(Object.fromEntries(values) as MessageInitShape<typeof catalog.CountyStockSchema>), updatedAt: ts(s.updated_at) });
+    }),
   });
 }
 

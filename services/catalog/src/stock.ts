@@ -1,34 +1,42 @@
 // Stock per product per county: entries for the same product and county (one per warehouse)
 // are summed; the warehouse with the most stock is the one shown. Pure.
+import type { catalog } from '@haier-sync/contracts';
 import { BatchRejection, MAX_BATCH } from './product-input';
 
-export interface StockInputLike {
-  productCode: string;
-  countyCode: string;
-  quantity: bigint;
-  bestSecCode: string;
-  bestWarehouseGrade: string;
-  cutTime: string;
-  achieveUserOrderCut: string;
-  hour: string;
-}
+/** One stock entry as sent: the generated catalog.StockInput, without protobuf-es bookkeeping. */
+export type StockInputData = Omit<catalog.StockInput, '$typeName' | '$unknown'>;
 
-export interface CountyStockState {
-  code: string;
-  county_code: string;
-  quantity: string; // int8 as decimal text (exact)
-  best_sec_code: string;
-  best_warehouse_grade: string;
-  cut_time: string;
-  achieve_user_order_cut: string;
-  hour: string;
-}
+/**
+ * catalog.product_stock, described once: [column, Postgres type] in order (product_code is `code`
+ * in the rows, updated_at is set by the writes). The writes and reads take their lists from it.
+ */
+export const STOCK_COLUMNS = [
+  ['code', 'text'],
+  ['county_code', 'text'],
+  ['quantity', 'bigint'],
+  ['best_sec_code', 'text'],
+  ['best_warehouse_grade', 'text'],
+  ['cut_time', 'text'],
+  ['achieve_user_order_cut', 'text'],
+  ['hour', 'text'],
+] as const;
 
-export const STOCK_FIELDS = ['quantity', 'best_sec_code', 'best_warehouse_grade', 'cut_time', 'achieve_user_order_cut', 'hour'] as const;
+type StockColumn = (typeof STOCK_COLUMNS)[number][0];
+/** One product's stock in one county; quantity is int8 as decimal text (exact). */
+export type CountyStockState = Record<StockColumn, string>;
+
+/** The columns compared to decide whether a county's stock changed. */
+export const STOCK_FIELDS = STOCK_COLUMNS.map(([n]) => n).filter((n): n is Exclude<StockColumn, 'code' | 'county_code'> => n !== 'code' && n !== 'county_code');
+
+/** The stored column of a stock field (`code` is product_code). */
+export const stockColumn = (n: StockColumn): string => (n === 'code' ? 'product_code' : n);
+
+/** The select list of product_stock rows `s` as CountyStockState (quantity as text). */
+export const STOCK_SELECT = STOCK_COLUMNS.map(([n, t]) => `s.${stockColumn(n)}${t === 'bigint' ? '::text' : ''} as ${n}`).join(', ');
 
 const COUNTY_RE = /^\d{6}$/;
 
-export function aggregateStock(items: readonly StockInputLike[], maxBatch = MAX_BATCH): CountyStockState[] {
+export function aggregateStock(items: readonly StockInputData[], maxBatch = MAX_BATCH): CountyStockState[] {
   if (items.length > maxBatch) {
     throw new BatchRejection(`batch of ${items.length} stock entries is larger than the limit of ${maxBatch}; split it into smaller batches`);
   }

@@ -3,8 +3,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { appendChanges, type LogEntry } from './change-log';
 import { json, type FieldChange } from './change-detection';
-import { STOCK_FIELDS, type CountyStockState } from './stock';
-import { TEXT_ARRAY, query } from './sql';
+import { STOCK_COLUMNS, STOCK_FIELDS, STOCK_SELECT, stockColumn, type CountyStockState } from './stock';
+import { TEXT_ARRAY, query, unnestAs, unnestParams } from './sql';
 import { withRetry } from './transaction';
 
 export interface StockItemResult {
@@ -44,9 +44,7 @@ export async function updateStock(
       const byCode = new Map(products.map((p) => [p.code, p]));
       const existing = await query<StoredCounty>(
         tem,
-        `select s.product_code as code, s.county_code, s.quantity::text as quantity, s.best_sec_code, s.best_warehouse_grade, s.cut_time,
-           s.achieve_user_order_cut, s.hour
-         from catalog.product_stock s where s.product_code = any(${TEXT_ARRAY})`,
+        `select ${STOCK_SELECT} from catalog.product_stock s where s.product_code = any(${TEXT_ARRAY})`,
         [JSON.stringify(codes)],
       );
       const stored = new Map(existing.map((s) => [`${s.code}\u0000${s.county_code}`, s]));
@@ -76,15 +74,11 @@ export async function updateStock(
       if (!opts.dryRun && rowsToWrite.length) {
         await query(
           tem,
-          `insert into catalog.product_stock (product_code, county_code, quantity, best_sec_code, best_warehouse_grade, cut_time, achieve_user_order_cut, hour, updated_at)
-           select x.code, x.county_code, x.quantity, x.best_sec_code, x.best_warehouse_grade, x.cut_time, x.achieve_user_order_cut, x.hour, now()
-           from json_to_recordset(?::json) as x(code text, county_code text, quantity bigint, best_sec_code text, best_warehouse_grade text,
-             cut_time text, achieve_user_order_cut text, hour text)
+          `insert into catalog.product_stock (${STOCK_COLUMNS.map(([n]) => stockColumn(n)).join(', ')}, updated_at)
+           select ${STOCK_COLUMNS.map(([n]) => `x.${n}`).join(', ')}, now() from ${unnestAs('x', STOCK_COLUMNS)}
            order by x.code, x.county_code
-           on conflict (product_code, county_code) do update set quantity = excluded.quantity, best_sec_code = excluded.best_sec_code,
-             best_warehouse_grade = excluded.best_warehouse_grade, cut_time = excluded.cut_time,
-             achieve_user_order_cut = excluded.achieve_user_order_cut, hour = excluded.hour, updated_at = now()`,
-          [JSON.stringify(rowsToWrite)],
+           on conflict (product_code, county_code) do update set ${STOCK_FIELDS.map((f) => `${f} = excluded.${f}`).join(', ')}, updated_at = now()`,
+          unnestParams(rowsToWrite, STOCK_COLUMNS),
         );
         await query(
           tem,

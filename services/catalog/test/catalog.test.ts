@@ -4,6 +4,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
 import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, storedColumn, writeType, type ProductColumn } from '../src/product-table';
 import { PRODUCT_FROM, PRODUCT_SNAPSHOT, pgArray } from '../src/sql';
+import { STOCK_COLUMNS, stockColumn } from '../src/stock';
 import { count, product, startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -26,13 +27,17 @@ async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
 }
 
 describe('migrations', () => {
-  it('create catalog.product with exactly the columns product-table.ts describes, each with its type', async () => {
+  it('create catalog.product and catalog.product_stock with exactly the columns product-table.ts and stock.ts describe, each with its type', async () => {
     const r = await h.pg.query<{ column_name: string; data_type: string }>(
       `select column_name, data_type from information_schema.columns where table_schema = 'catalog' and table_name = 'product' order by column_name`,
     );
     const PG: Record<string, string> = { text: 'text', varchar: 'character varying', numeric: 'numeric', jsonb: 'jsonb', boolean: 'boolean', bigint: 'bigint', timestamptz: 'timestamp with time zone' };
     const described = (Object.keys(PRODUCT_TABLE) as ProductColumn[]).map((n) => [storedColumn(n), PG[writeType(n)] ?? writeType(n)]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
     expect(r.rows.map((x) => [x.column_name, x.data_type])).toEqual(described);
+    const st = await h.pg.query<{ column_name: string; data_type: string }>(
+      `select column_name, data_type from information_schema.columns where table_schema = 'catalog' and table_name = 'product_stock' and column_name <> 'updated_at' order by column_name`,
+    );
+    expect(st.rows.map((x) => [x.column_name, x.data_type])).toEqual(STOCK_COLUMNS.map(([n, t]) => [stockColumn(n), t]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
   });
   it('the table and the contract agree: every Product field but county_stock is a column, every price column a ProductInput field', () => {
     const columns = new Set((Object.keys(PRODUCT_TABLE) as ProductColumn[]).map((n) => (n === 'code' ? 'productCode' : protoName(n))));
