@@ -93,50 +93,8 @@ export const logEntrySchema = {
   },
 } as const;
 
-export const catalogProductSchema = {
-  type: 'object',
-  properties: {
-    product_code: { type: 'string' },
-    product_model: { type: 'string' },
-    name: { type: 'string' },
-    category: { type: 'string' },
-    brand: { type: 'string' },
-    product_image_url: { type: 'string' },
-    product_page_urls: { type: 'array', items: { type: 'string' } },
-    supply_price: nullableString,
-    invoice_price: nullableString,
-    market_price: nullableString,
-    stock_rebate: nullableString,
-    rebate_money: nullableString,
-    rebate_type: { type: 'string' },
-    display_price: nullableString,
-    pinned_price: nullableString,
-    is_sales: { type: 'boolean' },
-    no_sales_reason: { type: 'string' },
-    stock: { type: ['integer', 'null'] },
-    version: { type: 'integer' },
-    first_seen_at: nullableString,
-    last_synced_at: nullableString,
-    delisted_at: nullableString,
-    updated_at: nullableString,
-    county_stock: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          county_code: { type: 'string' },
-          quantity: { type: 'integer' },
-          best_sec_code: { type: 'string' },
-          best_warehouse_grade: { type: 'string' },
-          cut_time: { type: 'string' },
-          achieve_user_order_cut: { type: 'string' },
-          hour: { type: 'string' },
-          updated_at: nullableString,
-        },
-      },
-    },
-  },
-} as const;
+/** A catalog product as REST answers it: derived from catalog.Product (see domain/catalog-view.ts). */
+export { catalogProductSchema } from './domain/catalog-view';
 
 export const configSchema = {
   type: 'object',

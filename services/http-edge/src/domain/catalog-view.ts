@@ -1,44 +1,67 @@
 // Catalog products as REST answers (snake_case, decimals as strings, times ISO UTC) (pure).
-import type { catalog } from '@haier-sync/contracts';
+// Derived from the contract: every field of catalog.Product (and its CountyStock) appears under
+// its proto name, so a field added to the proto reaches the REST answer and its JSON schema
+// without an edit here.
+import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import type { Timestamp } from '@bufbuild/protobuf/wkt';
+import { catalog } from '@haier-sync/contracts';
 import { iso } from './run-view';
 
-export function productOut(p: catalog.Product) {
-  return {
-    product_code: p.productCode,
-    product_model: p.productModel,
-    name: p.name,
-    category: p.category,
-    brand: p.brand,
-    product_image_url: p.productImageUrl,
-    product_page_urls: [...p.productPageUrls],
-    supply_price: p.supplyPrice ?? null,
-    invoice_price: p.invoicePrice ?? null,
-    market_price: p.marketPrice ?? null,
-    stock_rebate: p.stockRebate ?? null,
-    rebate_money: p.rebateMoney ?? null,
-    rebate_type: p.rebateType,
-    display_price: p.displayPrice ?? null,
-    pinned_price: p.pinnedPrice ?? null,
-    is_sales: p.isSales,
-    no_sales_reason: p.noSalesReason,
-    stock: p.stock === undefined ? null : Number(p.stock),
-    version: Number(p.version),
-    first_seen_at: iso(p.firstSeenAt),
-    last_synced_at: iso(p.lastSyncedAt),
-    delisted_at: iso(p.delistedAt),
-    updated_at: iso(p.updatedAt),
-    county_stock: p.countyStock.map((c) => ({
-      county_code: c.countyCode,
-      quantity: Number(c.quantity),
-      best_sec_code: c.bestSecCode,
-      best_warehouse_grade: c.bestWarehouseGrade,
-      cut_time: c.cutTime,
-      achieve_user_order_cut: c.achieveUserOrderCut,
-      hour: c.hour,
-      updated_at: iso(c.updatedAt),
-    })),
-  };
+/** Product fields that are catalog internals, not part of the REST answer. */
+const HIDDEN = new Set(['content_hash']);
+
+const TIMESTAMP = 'google.protobuf.Timestamp';
+const INTEGERS = new Set([ScalarType.INT32, ScalarType.UINT32, ScalarType.SINT32, ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64]);
+const visible = (m: DescMessage): DescField[] => m.fields.filter((f) => !HIDDEN.has(f.name));
+
+function scalarOut(t: ScalarType, v: unknown): unknown {
+  if (v === undefined) return null;
+  return INTEGERS.has(t) ? Number(v) : v;
 }
+
+function messageOut(m: DescMessage, msg: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    visible(m).map((f) => {
+      const v = msg[f.localName];
+      if (f.fieldKind === 'scalar') return [f.name, scalarOut(f.scalar, v)];
+      if (f.fieldKind === 'message') return [f.name, f.message.typeName === TIMESTAMP ? iso(v as Timestamp | undefined) : v === undefined ? null : messageOut(f.message, v as Record<string, unknown>)];
+      if (f.fieldKind === 'list') {
+        const items = v as unknown[];
+        return [f.name, f.listKind === 'message' ? items.map((x) => messageOut(f.message, x as Record<string, unknown>)) : f.listKind === 'scalar' ? items.map((x) => scalarOut(f.scalar, x)) : [...items]];
+      }
+      return [f.name, v ?? null];
+    }),
+  );
+}
+
+function scalarSchema(t: ScalarType): { type: string } {
+  if (t === ScalarType.BOOL) return { type: 'boolean' };
+  if (INTEGERS.has(t)) return { type: 'integer' };
+  if (t === ScalarType.DOUBLE || t === ScalarType.FLOAT) return { type: 'number' };
+  return { type: 'string' };
+}
+
+/** The JSON schema of a message as messageOut renders it (optional scalars and messages may be null). */
+function messageSchema(m: DescMessage): Record<string, unknown> {
+  const props = visible(m).map((f): [string, unknown] => {
+    if (f.fieldKind === 'scalar') {
+      const s = scalarSchema(f.scalar);
+      return [f.name, f.proto.proto3Optional ? { type: [s.type, 'null'] } : s];
+    }
+    if (f.fieldKind === 'message') return [f.name, f.message.typeName === TIMESTAMP ? { type: ['string', 'null'] } : messageSchema(f.message)];
+    if (f.fieldKind === 'list') return [f.name, { type: 'array', items: f.listKind === 'message' ? messageSchema(f.message) : f.listKind === 'scalar' ? scalarSchema(f.scalar) : {} }];
+    return [f.name, {}];
+  });
+  return { type: 'object', properties: Object.fromEntries(props) };
+}
+
+/** The REST shape of a catalog product (what catalogProductSchema describes). */
+export function productOut(p: catalog.Product): Record<string, unknown> {
+  return messageOut(catalog.ProductSchema, p as unknown as Record<string, unknown>);
+}
+
+/** The JSON schema of productOut's answer (serialization and the OpenAPI document). */
+export const catalogProductSchema = messageSchema(catalog.ProductSchema);
 
 export function priceChangeOut(c: catalog.PriceChange) {
   return { field: c.field, from: c.from ?? null, to: c.to ?? null, changed_at: iso(c.changedAt), run_id: c.runId };
