@@ -4,10 +4,12 @@ import { Migrator } from '@mikro-orm/migrations';
 import { ENTITIES } from './entities';
 import { Migration20250601000000_initial } from './migrations/Migration20250601000000_initial';
 import { Migration20251125000000_batch_guard } from './migrations/Migration20251125000000_batch_guard';
+import { Migration20251202000000_price_reason } from './migrations/Migration20251202000000_price_reason';
 
 export const MIGRATIONS = [
   { name: 'Migration20250601000000_initial', class: Migration20250601000000_initial },
   { name: 'Migration20251125000000_batch_guard', class: Migration20251125000000_batch_guard },
+  { name: 'Migration20251202000000_price_reason', class: Migration20251202000000_price_reason },
 ];
 
 export interface OrmOptions {

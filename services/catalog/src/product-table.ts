@@ -45,6 +45,7 @@ export const PRODUCT_TABLE = {
   stock_rebate: c({ pg: 'numeric', role: 'price', nullable: true }),
   rebate_money: c({ pg: 'numeric', role: 'price', nullable: true }),
   rebate_type: c({ pg: 'text', role: 'price' }),
+  price_reason: c({ pg: 'text', role: 'price', hashWhenSet: true }),
   display_price: c({ pg: 'numeric', role: 'derived', nullable: true }),
   pinned_price: c({ pg: 'numeric', role: 'operator', nullable: true }),
   stock: c({ pg: 'bigint', role: 'stock', nullable: true }),

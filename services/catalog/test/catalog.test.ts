@@ -50,7 +50,7 @@ describe('migrations', () => {
     expect(r.rows.map((x) => x.table_name)).toEqual(['brand', 'category', 'change_log', 'mikro_orm_migrations', 'price_history', 'product', 'product_stock']);
     expect(await h.cat.readiness()).toBe(true);
     const applied = await h.pg.query<{ name: string }>(`select name from catalog.mikro_orm_migrations order by id`);
-    expect(applied.rows.map((r) => r.name)).toEqual(['Migration20250601000000_initial', 'Migration20251125000000_batch_guard']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['Migration20250601000000_initial', 'Migration20251125000000_batch_guard', 'Migration20251202000000_price_reason']);
     await expect(h.pg.query(`select catalog.assert_all_inserted(2, 1)`)).rejects.toMatchObject({ code: 'HS409' });
   });
   it('make the change log append-only', async () => {
@@ -156,6 +156,24 @@ describe('UpsertProducts change detection', () => {
     expect(last?.product?.invoicePrice).toBe('949.5');
     expect(last?.version).toBe(2n);
     expect(ch.headSeq).toBe(ch.changes[ch.changes.length - 1]?.seq);
+  });
+
+  it("keeps Haier's price hint (price_reason) with the prices: stored, a price change when it changes, kept when the input has no prices", async () => {
+    const created = await h.client.upsertProducts({ products: [product('HINT1', { supplyPrice: undefined, invoicePrice: undefined, priceReason: '价格未生效' })], runId: 'pr-a' });
+    expect(created.created).toBe(1);
+    expect((await h.client.getProduct({ productCode: 'HINT1' })).product?.priceReason).toBe('价格未生效');
+    const r = await h.client.upsertProducts({ products: [product('HINT1')], runId: 'pr-b' });
+    expect(r.results[0]?.changedFields).toEqual(['supply_price', 'invoice_price', 'price_reason', 'display_price']);
+    const [change] = (await h.client.readChanges({ afterSeq: 0n, limit: 1000 })).changes.filter((c) => c.runId === 'pr-b');
+    expect(change?.kind).toBe(catalog.ChangeKind.PRICE_CHANGED);
+    expect(change?.product?.priceReason).toBe('');
+    expect(change?.fields.find((f) => f.field === 'price_reason')).toMatchObject({ before: '"价格未生效"', after: '""' });
+    const history = await h.client.getPriceHistory({ productCode: 'HINT1', limit: 10 });
+    expect(history.changes.map((c) => c.field).sort()).toEqual(['display_price', 'invoice_price', 'supply_price']);
+    await h.client.upsertProducts({ products: [product('HINT1', { priceReason: '商品暂不可采' })], runId: 'pr-c' });
+    const kept = await h.client.upsertProducts({ products: [product('HINT1', { hasPrices: false, supplyPrice: undefined, invoicePrice: undefined })], runId: 'pr-d' });
+    expect(kept.unchanged).toBe(1);
+    expect((await h.client.getProduct({ productCode: 'HINT1' })).product?.priceReason).toBe('商品暂不可采');
   });
 
   it('keeps stored prices when the input carries none', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { contentHash, decide, mergeInput, type StoredState } from '../src/change-detection';
 import { decodeCursor, encodeCursor } from '../src/cursor';
 import { DecimalError, compareDecimals, decimalEquals, fromScaled, normaliseDecimal, toScaled } from '../src/decimal';
@@ -47,6 +48,19 @@ describe('decimal', () => {
     expect(decimalEquals('12.50', '12.5')).toBe(true);
     expect(decimalEquals(null, '0')).toBe(false);
     expect(compareDecimals('9.99', '10')).toBe(-1);
+  });
+});
+
+describe('content hash', () => {
+  it('a synced field added later (hashWhenSet) leaves the hash of products without it as it was', () => {
+    const [n] = normaliseProducts([input()]).items;
+    const state = mergeInput(n!, null);
+    expect(state.price_reason).toBe('');
+    // the hash as stored before price_reason existed: the 14 original synced fields in order
+    const before = [state.product_model, state.name, state.category, state.brand, state.product_image_url, state.product_page_urls, state.is_sales,
+      state.no_sales_reason, state.supply_price, state.invoice_price, state.market_price, state.stock_rebate, state.rebate_money, state.rebate_type];
+    expect(contentHash(state)).toBe(createHash('sha256').update(JSON.stringify(before)).digest('hex'));
+    expect(contentHash({ ...state, price_reason: '价格未生效' })).not.toBe(contentHash(state));
   });
 });
 

@@ -50,6 +50,7 @@ function expectSame(p: catalog.Product, s: SimProduct): void {
     stockRebate: rebateIsType ? undefined : dec(s.stockRebatePolicy),
     rebateType: rebateIsType ? s.stockRebatePolicy : '',
     rebateMoney: dec(s.rebateMoney),
+    priceReason: s.reason ?? '',
     delisted: !s.listed,
   };
   const actual = {
@@ -68,6 +69,7 @@ function expectSame(p: catalog.Product, s: SimProduct): void {
     stockRebate: rebateIsType ? undefined : dec(p.stockRebate),
     rebateType: p.rebateType,
     rebateMoney: dec(p.rebateMoney),
+    priceReason: p.priceReason,
     delisted: p.delistedAt !== undefined,
   };
   expect(actual).toEqual(expected);

@@ -26,6 +26,7 @@ export function toProductInput(p: gateway.Product, price: gateway.Price | undefi
     input.stockRebate = orUndefined(price.stockRebatePolicy);
     input.rebateMoney = orUndefined(price.rebateMoney);
     input.rebateType = orUndefined(price.rebateType);
+    input.priceReason = orUndefined(price.reason);
   }
   return input;
 }
