@@ -1,9 +1,9 @@
 // Validates and normalises what a sync sends for one product (the mapping in mission.md).
 // Pure: no I/O. A bad item rejects the whole batch (BatchRejection names the item).
+import { rules } from '@haier-sync/contracts';
 import { DecimalError, normaliseDecimal } from './decimal';
 
-export const MAX_BATCH = 1000;
-export const MAX_CODE_LENGTH = 64;
+export const MAX_BATCH = rules.MAX_ITEMS_PER_WRITE;
 export const NO_SALES_REASON_MAX = 500;
 
 /** The wire shape we read (structurally compatible with the generated catalog.ProductInput). */
@@ -105,9 +105,8 @@ export function normaliseProducts(inputs: readonly ProductInputLike[], maxBatch 
   const items = inputs.map((p, index): NormalisedInput => {
     const code = p.productCode.trim();
     if (!code) throw new BatchRejection(`item ${index}: product_code is empty; every product needs Haier's productCode`, index, '');
-    if (code.length > MAX_CODE_LENGTH) {
-      throw new BatchRejection(`item ${index} (product_code "${code.slice(0, 20)}…"): product_code is longer than ${MAX_CODE_LENGTH} characters`, index, code);
-    }
+    const codeProblem = rules.checkText(rules.productCode, code);
+    if (codeProblem) throw new BatchRejection(`item ${index}: product_code ${codeProblem}`, index, code);
     const first = seen.get(code);
     if (first !== undefined) {
       throw new BatchRejection(`item ${index} (product_code "${code}"): duplicate of item ${first} in the same batch; send each product once`, index, code);

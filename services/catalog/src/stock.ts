@@ -1,5 +1,6 @@
 // Stock per product per county: entries for the same product and county (one per warehouse)
 // are summed; the warehouse with the most stock is the one shown. Pure.
+import { rules } from '@haier-sync/contracts';
 import { BatchRejection, MAX_BATCH } from './product-input';
 
 export interface StockInputLike {
@@ -26,8 +27,6 @@ export interface CountyStockState {
 
 export const STOCK_FIELDS = ['quantity', 'best_sec_code', 'best_warehouse_grade', 'cut_time', 'achieve_user_order_cut', 'hour'] as const;
 
-const COUNTY_RE = /^\d{6}$/;
-
 export function aggregateStock(items: readonly StockInputLike[], maxBatch = MAX_BATCH): CountyStockState[] {
   if (items.length > maxBatch) {
     throw new BatchRejection(`batch of ${items.length} stock entries is larger than the limit of ${maxBatch}; split it into smaller batches`);
@@ -37,9 +36,8 @@ export function aggregateStock(items: readonly StockInputLike[], maxBatch = MAX_
     const code = it.productCode.trim();
     if (!code) throw new BatchRejection(`item ${index}: product_code is empty`, index, '');
     const county = it.countyCode.trim();
-    if (!COUNTY_RE.test(county)) {
-      throw new BatchRejection(`item ${index} (product_code "${code}"): county_code "${county}" is not a 6-digit county code (e.g. 110101)`, index, code);
-    }
+    const countyProblem = rules.checkText(rules.countyCode, county);
+    if (countyProblem) throw new BatchRejection(`item ${index} (product_code "${code}"): county_code ${countyProblem}`, index, code);
     if (it.quantity < 0n) {
       throw new BatchRejection(`item ${index} (product_code "${code}"): quantity ${it.quantity} is negative`, index, code);
     }
