@@ -47,8 +47,11 @@ export interface ListRule {
   readonly perItem?: boolean;
 }
 
-/** The rule of one field; text fields may be optional (empty = not given). */
-export type FieldRule = { text: TextRule; optional?: boolean } | { int: IntRule } | { list: ListRule };
+/**
+ * The rule of one field. A text field that is not set (an unset `optional string`) passes; an
+ * empty one is missing.
+ */
+export type FieldRule = { text: TextRule } | { int: IntRule } | { list: ListRule };
 
 /**
  * Haier product codes are short identifiers (`GA0SZC00U`, 9 characters). 40 leaves room for any
@@ -149,7 +152,7 @@ export const requestRules: Readonly<Record<string, Readonly<Record<string, Field
   [`${cat}PinPriceRequest`]: { product_code: code, price: { text: money } },
   [`${cat}UnpinPriceRequest`]: { product_code: code },
   [`${cat}GetPriceHistoryRequest`]: { product_code: code },
-  [`${cat}ListProductsRequest`]: { min_price: { text: money, optional: true }, max_price: { text: money, optional: true } },
+  [`${cat}ListProductsRequest`]: { min_price: { text: money }, max_price: { text: money } },
 
   [`${syn}RunScope`]: { product_codes: { list: codeList(0) }, limit: { int: scopeLimit } },
   [`${syn}RunOptions`]: { county_codes: { list: countyList } },
@@ -211,7 +214,7 @@ export function checkList(rule: ListRule, values: readonly unknown[], field: str
 
 function checkField(f: DescField, rule: FieldRule | undefined, value: unknown, path: string): Violation | undefined {
   if (rule && 'text' in rule) {
-    if (value === undefined || (rule.optional && value === '')) return undefined;
+    if (value === undefined) return undefined;
     const problem = checkText(rule.text, String(value));
     return problem ? { field: path, problem } : undefined;
   }
@@ -225,7 +228,7 @@ function checkField(f: DescField, rule: FieldRule | undefined, value: unknown, p
       const v = checkList(rule.list, values, path);
       if (v || rule.list.perItem) return v;
     }
-    if (f.listKind === 'message' && requestRules[f.message.typeName]) {
+    if (f.listKind === 'message' && hasRules(f.message)) {
       for (let i = 0; i < values.length; i++) {
         const v = violation(f.message, values[i] as Record<string, unknown>, `${path}[${i}].`);
         if (v) return v;
@@ -233,10 +236,22 @@ function checkField(f: DescField, rule: FieldRule | undefined, value: unknown, p
     }
     return undefined;
   }
-  if (f.fieldKind === 'message' && value !== undefined && requestRules[f.message.typeName]) {
+  if (f.fieldKind === 'message' && value !== undefined && hasRules(f.message)) {
     return violation(f.message, value as Record<string, unknown>, `${path}.`);
   }
   return undefined;
+}
+
+const withRules = new Map<string, boolean>();
+/** Whether messages of this type have any rule, in their own fields or in messages they hold. */
+export function hasRules(desc: DescMessage): boolean {
+  let known = withRules.get(desc.typeName);
+  if (known === undefined) {
+    withRules.set(desc.typeName, false); // a recursive type sees "no rules" for itself while it is being decided
+    known = requestRules[desc.typeName] !== undefined || desc.fields.some((f) => (f.fieldKind === 'message' || (f.fieldKind === 'list' && f.listKind === 'message')) && hasRules(f.message));
+    withRules.set(desc.typeName, known);
+  }
+  return known;
 }
 
 /**
@@ -244,8 +259,8 @@ function checkField(f: DescField, rule: FieldRule | undefined, value: unknown, p
  * declaration order; `prefix` is the path of an enclosing field (`scope.`).
  */
 export function violation(desc: DescMessage, message: Record<string, unknown>, prefix = ''): Violation | undefined {
-  const rules = requestRules[desc.typeName];
-  if (!rules) return undefined;
+  if (!hasRules(desc)) return undefined;
+  const rules = requestRules[desc.typeName] ?? {};
   for (const f of desc.fields) {
     const v = checkField(f, rules[f.name], message[f.localName], `${prefix}${f.name}`);
     if (v) return v;

@@ -15,7 +15,7 @@ function check(desc: DescMessage, message: unknown): void {
 export function validationInterceptor(): Interceptor {
   return (next) => async (req) => {
     const input = req.method.input;
-    if (!rules.requestRules[input.typeName]) return next(req);
+    if (!rules.hasRules(input)) return next(req);
     if (!req.stream) {
       check(input, req.message);
       return next(req);
