@@ -114,8 +114,10 @@ export const MAX_CODES_PER_REQUEST = 1000;
 export const MAX_COUNTIES = 100;
 /** Stock queries in one GetStocks call: a batch of 20 codes (Haier's limit per call) in every county. */
 export const MAX_STOCK_QUERIES = 20 * MAX_COUNTIES;
-/** Products or stock entries in one catalog write. */
+/** Products in one catalog write. */
 export const MAX_ITEMS_PER_WRITE = 1000;
+/** Stock entries in one catalog write: what one GetStocks call answers (a batch's codes in every county). */
+export const MAX_STOCK_ITEMS_PER_WRITE = MAX_STOCK_QUERIES;
 /** A run's `scope.limit`. */
 export const MAX_SCOPE_LIMIT = 10_000_000;
 
@@ -147,7 +149,7 @@ export const requestRules: Readonly<Record<string, Readonly<Record<string, Field
   [`${gw}GetStocksRequest`]: { queries: { list: { minItems: 0, maxItems: MAX_STOCK_QUERIES, tooMany: 'split the queries over several calls' } } },
 
   [`${cat}UpsertProductsRequest`]: { products: { list: { minItems: 0, maxItems: MAX_ITEMS_PER_WRITE, perItem: true, tooMany: 'split the batch' } } },
-  [`${cat}UpdateStockRequest`]: { items: { list: { minItems: 0, maxItems: MAX_ITEMS_PER_WRITE, perItem: true, tooMany: 'split the batch' } } },
+  [`${cat}UpdateStockRequest`]: { items: { list: { minItems: 0, maxItems: MAX_STOCK_ITEMS_PER_WRITE, perItem: true, tooMany: 'split the batch' } } },
   [`${cat}GetProductRequest`]: { product_code: code },
   [`${cat}PinPriceRequest`]: { product_code: code, price: { text: money } },
   [`${cat}UnpinPriceRequest`]: { product_code: code },

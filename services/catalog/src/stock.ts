@@ -1,7 +1,7 @@
 // Stock per product per county: entries for the same product and county (one per warehouse)
 // are summed; the warehouse with the most stock is the one shown. Pure.
 import { rules } from '@haier-sync/contracts';
-import { BatchRejection, MAX_BATCH } from './product-input';
+import { BatchRejection } from './product-input';
 
 export interface StockInputLike {
   productCode: string;
@@ -27,7 +27,7 @@ export interface CountyStockState {
 
 export const STOCK_FIELDS = ['quantity', 'best_sec_code', 'best_warehouse_grade', 'cut_time', 'achieve_user_order_cut', 'hour'] as const;
 
-export function aggregateStock(items: readonly StockInputLike[], maxBatch = MAX_BATCH): CountyStockState[] {
+export function aggregateStock(items: readonly StockInputLike[], maxBatch = rules.MAX_STOCK_ITEMS_PER_WRITE): CountyStockState[] {
   if (items.length > maxBatch) {
     throw new BatchRejection(`batch of ${items.length} stock entries is larger than the limit of ${maxBatch}; split it into smaller batches`);
   }

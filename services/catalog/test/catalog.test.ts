@@ -150,7 +150,7 @@ describe('UpsertProducts change detection', () => {
       [[product('BAD1'), product('')], /item 1/],
       [[product('BAD2'), product('BAD3', { supplyPrice: '12.3.4' })], /item 1 \(product_code "BAD3"\).*supply_price/],
       [[product('BAD4'), product('BAD4')], /duplicate/],
-      [Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), /limit of 1000/],
+      [Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), /products: has 1001 items, more than the 1000 allowed/],
     ];
     for (const [products, msg] of cases) {
       const err = await rpcError(h.client.upsertProducts({ products, runId: 'bad' }));
