@@ -6,3 +6,5 @@ export * as gateway from './gen/haiersync/gateway/v1/gateway_pb';
 export * as catalog from './gen/haiersync/catalog/v1/catalog_pb';
 export * as sync from './gen/haiersync/sync/v1/sync_pb';
 export * as events from './gen/haiersync/events/v1/events_pb';
+// The one rulebook for input (hand-written, beside the contracts it is about).
+export * as rules from './rules';

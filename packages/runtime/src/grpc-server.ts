@@ -1,5 +1,5 @@
 // A Connect server speaking gRPC (and gRPC-Web, Connect) over cleartext HTTP/2, with
-// tracing and logging interceptors, the standard health and reflection services and a graceful close.
+// tracing, logging and input-validation interceptors, the standard health and reflection services and a graceful close.
 import { setMaxListeners } from 'node:events';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { registerReflection } from './reflection';
 import type { Logger } from './logger';
 import { loggingInterceptor } from './rpc-logging';
 import { tracingInterceptor } from './rpc-tracing';
+import { validationInterceptor } from './validation';
 
 export interface GrpcServerOptions {
   /** For logs and health. */
@@ -22,7 +23,7 @@ export interface GrpcServerOptions {
   /** Health reports SERVING only when this answers true (checked on each Check; Watch re-checks every second). */
   readiness?: () => Promise<boolean> | boolean;
   logger: Logger;
-  /** Added after tracing + logging. */
+  /** Added after tracing, logging and validation. */
   interceptors?: Interceptor[];
 }
 
@@ -49,7 +50,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       registerReflection(router, () => router.handlers.map((h) => h.service));
       for (const h of router.handlers) serviceNames.add(h.service.typeName);
     },
-    interceptors: [tracingInterceptor('server'), loggingInterceptor(logger, 'server'), ...(opts.interceptors ?? [])],
+    interceptors: [tracingInterceptor('server'), loggingInterceptor(logger, 'server'), validationInterceptor(), ...(opts.interceptors ?? [])],
     shutdownSignal: shutdown.signal,
     // Answers go uncompressed whatever the caller accepts (grpc-js offers gzip by default):
     // inside the cluster gzip costs more CPU than it saves.

@@ -6,6 +6,7 @@ export { createLogger, maskSecretKeys, secretRedactPaths, SECRET_KEYS, type Logg
 export { startTelemetry, shutdownTelemetry, serviceNameFrom, type TelemetryOptions } from './telemetry-sdk';
 export { tracingInterceptor, rpcName, headerGetter, headerSetter } from './rpc-tracing';
 export { loggingInterceptor, grpcCodeName } from './rpc-logging';
+export { validationInterceptor } from './validation';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server';
 export { createGrpcClient, closeGrpcClients, type GrpcClientOptions } from './grpc-client';
 export { onShutdown, runShutdown, setShutdownLogger, type ShutdownOptions } from './shutdown';

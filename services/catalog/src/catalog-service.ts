@@ -92,7 +92,6 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       return create(catalog.UnpinPriceResponseSchema, { product: toProduct(product, stock) });
     },
     async getProduct(req) {
-      if (!req.productCode.trim()) throw new BatchRejection('product_code is empty');
       const { product, stock } = await getProduct(em(), req.productCode);
       return create(catalog.GetProductResponseSchema, { product: toProduct(product, stock) });
     },
@@ -126,7 +125,6 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       });
     },
     async getPriceHistory(req) {
-      if (!req.productCode.trim()) throw new BatchRejection('product_code is empty');
       const rows = await getPriceHistory(em(), req.productCode, req.limit);
       return create(catalog.GetPriceHistoryResponseSchema, {
         changes: rows.map((h) =>

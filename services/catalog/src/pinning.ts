@@ -23,7 +23,6 @@ export function parsePin(price: string): string {
 
 /** Sets (price) or clears (null) the pinned price. Writes nothing when it is already so. */
 export async function setPin(em: EntityManager, code: string, pinned: string | null, actor: string): Promise<void> {
-  if (!code.trim()) throw new BatchRejection('product_code is empty');
   await withRetry(() =>
     em.transactional(async (tem) => {
       const [row] = await query<{ supply_price: string | null; invoice_price: string | null; market_price: string | null; pinned_price: string | null; display_price: string | null }>(

@@ -1,11 +1,10 @@
 // Validates and normalises what a sync sends for one product (the mapping in mission.md).
 // Pure: no I/O. A bad item fails on its own (ItemFailure); only an oversized batch is rejected.
-import type { catalog } from '@haier-sync/contracts';
+import { rules, type catalog } from '@haier-sync/contracts';
 import { DecimalError, normaliseDecimal } from './decimal';
 import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, type Descriptive, type Prices } from './product-table';
 
-export const MAX_BATCH = 1000;
-export const MAX_CODE_LENGTH = 64;
+export const MAX_BATCH = rules.MAX_ITEMS_PER_WRITE;
 export const NO_SALES_REASON_MAX = 500;
 
 /** What a sync sends for one product: the generated catalog.ProductInput, without protobuf-es bookkeeping. */
@@ -85,7 +84,8 @@ function normalisePrices(p: ProductInputData): Prices {
 /** One input, normalised; throws ItemRejection when it cannot be stored. */
 function normaliseOne(p: ProductInputData, code: string, warn: (w: string) => void): NormalisedInput {
   if (!code) throw new ItemRejection("product_code is empty; every product needs Haier's productCode");
-  if (code.length > MAX_CODE_LENGTH) throw new ItemRejection(`product_code is longer than ${MAX_CODE_LENGTH} characters; check the code Haier sent`);
+  const codeProblem = rules.checkText(rules.productCode, code);
+  if (codeProblem) throw new ItemRejection(`product_code ${codeProblem}; check the code Haier sent`);
   const model = p.productModel.trim();
   let image = p.productImageUrl.trim();
   if (image && !isHttpUrl(image)) {

@@ -1,7 +1,7 @@
 // Stock per product per county: entries for the same product and county (one per warehouse)
 // are summed; the warehouse with the most stock is the one shown. Pure.
-import type { catalog } from '@haier-sync/contracts';
-import { BatchRejection, MAX_BATCH } from './product-input';
+import { rules, type catalog } from '@haier-sync/contracts';
+import { BatchRejection } from './product-input';
 
 /** One stock entry as sent: the generated catalog.StockInput, without protobuf-es bookkeeping. */
 export type StockInputData = Omit<catalog.StockInput, '$typeName' | '$unknown'>;
@@ -34,9 +34,7 @@ export const stockColumn = (n: StockColumn): string => (n === 'code' ? 'product_
 /** The select list of product_stock rows `s` as CountyStockState (quantity as text). */
 export const STOCK_SELECT = STOCK_COLUMNS.map(([n, t]) => `s.${stockColumn(n)}${t === 'bigint' ? '::text' : ''} as ${n}`).join(', ');
 
-const COUNTY_RE = /^\d{6}$/;
-
-export function aggregateStock(items: readonly StockInputData[], maxBatch = MAX_BATCH): CountyStockState[] {
+export function aggregateStock(items: readonly StockInputData[], maxBatch = rules.MAX_STOCK_ITEMS_PER_WRITE): CountyStockState[] {
   if (items.length > maxBatch) {
     throw new BatchRejection(`batch of ${items.length} stock entries is larger than the limit of ${maxBatch}; split it into smaller batches`);
   }
@@ -45,9 +43,8 @@ export function aggregateStock(items: readonly StockInputData[], maxBatch = MAX_
     const code = it.productCode.trim();
     if (!code) throw new BatchRejection(`item ${index}: product_code is empty`, index, '');
     const county = it.countyCode.trim();
-    if (!COUNTY_RE.test(county)) {
-      throw new BatchRejection(`item ${index} (product_code "${code}"): county_code "${county}" is not a 6-digit county code (e.g. 110101)`, index, code);
-    }
+    const countyProblem = rules.checkText(rules.countyCode, county);
+    if (countyProblem) throw new BatchRejection(`item ${index} (product_code "${code}"): county_code ${countyProblem}`, index, code);
     if (it.quantity < 0n) {
       throw new BatchRejection(`item ${index} (product_code "${code}"): quantity ${it.quantity} is negative`, index, code);
     }

@@ -153,7 +153,7 @@ describe('aggregateStock', () => {
       expect.objectContaining({ code: 'P', county_code: '310101', quantity: '2', best_sec_code: 'X' }),
     ]);
     expect(() => aggregateStock([w('A', -1n)])).toThrow(/negative/);
-    expect(() => aggregateStock([w('A', 1n, '1101')])).toThrow(/6-digit/);
+    expect(() => aggregateStock([w('A', 1n, '1101')])).toThrow(/county_code "1101" is not a county code/);
   });
 });
 

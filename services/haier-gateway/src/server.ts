@@ -7,7 +7,7 @@ import { gateway } from '@haier-sync/contracts';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { invalidArgument, redact, toConnectError, type Logger } from '@haier-sync/runtime';
 import { credentialSources } from './account-check';
-import { BatchError } from './batching';
+import { BatchError, dedupeCodes } from './batching';
 import type { Endpoint } from './endpoints';
 import { ENDPOINTS } from './endpoints';
 import { toConnectError as upstreamToConnectError, UpstreamError, type ErrorContext } from './errors';
@@ -15,7 +15,7 @@ import type { HaierApi } from './haier-api';
 import { MalformedRecord } from './mapping';
 import { GateClosed } from './rate-gate';
 import type { FetchedToken, TokenManager } from './token-manager';
-import { checkChunkSize, checkOrderCode, checkProductCodes, checkStockQuery, InvalidInput } from './validation';
+import { checkChunkSize, checkOrderCode, InvalidInput } from './validation';
 
 export interface ServerDeps {
   api: HaierApi;
@@ -50,14 +50,7 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
 
   return {
     async getProducts(req) {
-      const codes = (() => {
-        try {
-          return checkProductCodes(req.productCodes, 'product_codes', { required: false });
-        } catch (err) {
-          throw rpcError(err, undefined, deps.maxRetries);
-        }
-      })();
-      const r = await api.getProducts(codes).catch(fail(ENDPOINTS.products));
+      const r = await api.getProducts(dedupeCodes(req.productCodes)).catch(fail(ENDPOINTS.products));
       return create(gateway.GetProductsResponseSchema, { products: r.items, errors: r.errors });
     },
 
@@ -78,34 +71,17 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
     },
 
     async getPrices(req) {
-      let codes: string[];
-      try {
-        codes = checkProductCodes(req.productCodes, 'product_codes', { required: true });
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
-      const r = await api.getPrices(codes).catch(fail(ENDPOINTS.prices));
+      const r = await api.getPrices(dedupeCodes(req.productCodes)).catch(fail(ENDPOINTS.prices));
       return create(gateway.GetPricesResponseSchema, { prices: r.items, errors: r.errors });
     },
 
     async getStock(req) {
-      let q: { productCode: string; countyCode: string };
-      try {
-        q = checkStockQuery(req.productCode, req.countyCode);
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
-      const stock = await api.getStock(q.productCode, q.countyCode).catch(fail(ENDPOINTS.stock));
+      const stock = await api.getStock(req.productCode, req.countyCode).catch(fail(ENDPOINTS.stock));
       return create(gateway.GetStockResponseSchema, { stock });
     },
 
     async getStocks(req) {
-      let queries: Array<{ productCode: string; countyCode: string }>;
-      try {
-        queries = req.queries.map((q, i) => checkStockQuery(q.productCode, q.countyCode, `queries[${i}].`));
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
+      const queries = req.queries.map((q) => ({ productCode: q.productCode, countyCode: q.countyCode }));
       const settled = await api.getStocks(queries);
       const stocks: gateway.Stock[] = [];
       const errors: gateway.StockError[] = [];

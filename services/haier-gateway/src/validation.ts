@@ -1,5 +1,6 @@
-// Checks of the callers' input, made before any upstream call (INVALID_ARGUMENT on failure).
-import { dedupeCodes } from './batching';
+// Checks of the gateway's own parameters, made before any upstream call (INVALID_ARGUMENT on
+// failure). Product codes, county codes and list sizes are checked before the handler runs, by
+// the rulebook (@haier-sync/contracts rules, through the server's validation interceptor).
 
 export class InvalidInput extends Error {
   constructor(
@@ -11,34 +12,8 @@ export class InvalidInput extends Error {
   }
 }
 
-const COUNTY = /^\d{6}$/;
-/** Haier product codes are short identifiers (e.g. GA0SZC00U); anything else cannot be one. */
-const PRODUCT_CODE = /^[A-Za-z0-9._-]{1,40}$/;
-
 export const DEFAULT_CHUNK_SIZE = 500;
 export const MAX_CHUNK_SIZE = 5000;
-
-function shown(v: string, max = 60): string {
-  return JSON.stringify(v.length > max ? `${v.slice(0, max)}…` : v);
-}
-
-/** Deduplicated codes (first-seen order); throws InvalidInput for an empty required list or a code that cannot be one. */
-export function checkProductCodes(codes: readonly string[], field: string, { required }: { required: boolean }): string[] {
-  const unique = dedupeCodes(codes);
-  if (required && unique.length === 0) throw new InvalidInput(field, 'is empty: give at least one Haier product code');
-  const bad = unique.find((c) => !PRODUCT_CODE.test(c));
-  if (bad !== undefined) throw new InvalidInput(field, `holds ${shown(bad)}, which is not a Haier product code (letters, digits, ".", "_" or "-", at most 40)`);
-  return unique;
-}
-
-export function checkStockQuery(productCode: string, countyCode: string, prefix = ''): { productCode: string; countyCode: string } {
-  const code = productCode.trim();
-  const county = countyCode.trim();
-  if (!code) throw new InvalidInput(`${prefix}product_code`, 'is missing: give the Haier product code');
-  if (!PRODUCT_CODE.test(code)) throw new InvalidInput(`${prefix}product_code`, `${shown(code)} is not a Haier product code`);
-  if (!COUNTY.test(county)) throw new InvalidInput(`${prefix}county_code`, `${shown(county, 20)} is not a 6-digit national county code (e.g. 110101)`);
-  return { productCode: code, countyCode: county };
-}
 
 export function checkOrderCode(orderCode: string): string {
   const c = orderCode.trim();

@@ -1,5 +1,5 @@
 import { BatchError, chunk, dedupeCodes, mapSettled, runBatches } from '../src/batching';
-import { checkChunkSize, checkOrderCode, checkProductCodes, checkStockQuery, InvalidInput } from '../src/validation';
+import { checkChunkSize, checkOrderCode } from '../src/validation';
 
 describe('batching', () => {
   it('dedupes keeping first-seen order and splits into batches of at most 20', () => {
@@ -41,16 +41,8 @@ describe('batching', () => {
 });
 
 describe('validation', () => {
-  it('requires codes for prices and rejects junk', () => {
-    expect(() => checkProductCodes([], 'product_codes', { required: true })).toThrow(InvalidInput);
-    expect(() => checkProductCodes(['  '], 'product_codes', { required: true })).toThrow('product_codes: is empty');
-    expect(checkProductCodes([], 'product_codes', { required: false })).toEqual([]);
-    expect(() => checkProductCodes(['A1', 'DROP TABLE'], 'product_codes', { required: true })).toThrow(/not a Haier product code/);
-  });
-  it('checks county codes, order codes and chunk sizes', () => {
-    expect(checkStockQuery(' A1 ', '110101')).toEqual({ productCode: 'A1', countyCode: '110101' });
-    expect(() => checkStockQuery('A1', '11010')).toThrow('county_code: "11010" is not a 6-digit');
-    expect(() => checkStockQuery('', '110101')).toThrow(/product_code: is missing/);
+  // product codes, county codes and list sizes: the rulebook, tested in http-edge/test/input-rules.test.ts
+  it('checks order codes and chunk sizes', () => {
     expect(() => checkOrderCode(' ')).toThrow('order_code: is missing');
     expect(checkChunkSize(0)).toBe(500);
     expect(() => checkChunkSize(5001)).toThrow(/maximum of 5000/);

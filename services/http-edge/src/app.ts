@@ -9,7 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client as PgClient } from 'pg';
-import { catalog, gateway, sync } from '@haier-sync/contracts';
+import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
 import { createGrpcClient, type Logger } from '@haier-sync/runtime';
 import { Authenticator } from './auth';
 import { loadEdgeConfig, type EdgeConfig } from './config';
@@ -92,7 +92,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
     // a bad query string/JSON is a 400 from the error handler below, never a crash
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // formats: the rulebook's (an id's upper bound); verbose: errors carry the value, for the rulebook's message
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, formats: rules.jsonSchemaFormats, verbose: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // requests Node's parser refuses (headers over 16 KiB, bad HTTP) answer in our error shape
     clientErrorHandler,

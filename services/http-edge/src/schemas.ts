@@ -1,12 +1,22 @@
-// JSON schemas shared by the routes (validation in, serialization out, OpenAPI docs).
-export const CODE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$';
-export const CODE_RE = new RegExp(CODE_PATTERN);
-export const COUNTY_PATTERN = '^[0-9]{6}$';
-/** A decimal as a string: up to 16 integer and 4 fraction digits (numeric(20,4)). */
-export const DECIMAL_PATTERN = '^[0-9]{1,16}(\\.[0-9]{1,4})?$';
-/** Comma-separated codes in one query parameter. */
-export const CODES_LIST = { type: 'string', maxLength: 41_000, description: 'Comma-separated product codes, e.g. GA0SZC00U,BC0Z6Q00B (at most 1,000).' } as const;
-export const MAX_CODES = 1000;
+// JSON schemas shared by the routes (validation in, serialization out, OpenAPI docs). The input
+// rules (codes, county codes, decimals, ids, list sizes) are derived from the one rulebook in
+// @haier-sync/contracts, which every gRPC service enforces too: the same values pass everywhere.
+import { rules } from '@haier-sync/contracts';
+
+export const codeSchema = rules.jsonSchema(rules.productCode);
+export const countySchema = rules.jsonSchema(rules.countyCode);
+/** A decimal amount as a string (numeric(20,4), not negative). */
+export const moneySchema = rules.jsonSchema(rules.money);
+/** A run's product codes and county codes (JSON arrays). */
+export const scopeCodesSchema = rules.jsonListSchema(rules.codeList(0));
+export const countyCodesSchema = rules.jsonListSchema(rules.countyList);
+export const scopeLimitSchema = rules.jsonIntSchema(rules.scopeLimit);
+/** Comma-separated codes in one query parameter (each code and the count are checked by `rules`, see routes/live.ts). */
+export const CODES_LIST = {
+  type: 'string',
+  maxLength: rules.MAX_CODES_PER_REQUEST * (rules.productCode.maxLength + 1),
+  description: `Comma-separated product codes, e.g. GA0SZC00U,BC0Z6Q00B (at most ${rules.MAX_CODES_PER_REQUEST.toLocaleString('en')}).`,
+} as const;
 
 export const errorSchema = {
   type: 'object',
@@ -123,21 +133,21 @@ export const keyInfoSchema = {
 
 export const idParam = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+  properties: { id: rules.jsonSchema(rules.runId) },
   required: ['id'],
   additionalProperties: false,
 } as const;
 
 export const configIdParam = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,17}$', description: 'The config id (a positive whole number)' } },
+  properties: { id: rules.jsonSchema(rules.configId) },
   required: ['id'],
   additionalProperties: false,
 } as const;
 
 export const codeParam = {
   type: 'object',
-  properties: { code: { type: 'string', pattern: CODE_PATTERN } },
+  properties: { code: codeSchema },
   required: ['code'],
   additionalProperties: false,
 } as const;

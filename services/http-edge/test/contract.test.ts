@@ -259,7 +259,7 @@ describe('sync runs', () => {
 
   test('POST /sync/ validates its body with the field named', async () => {
     expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { mode: 'SOMETIMES' } }), 400, 'mode');
-    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { scope: { product_codes: ['ok', 'no spaces'] } } }), 400, 'scope.product_codes.1');
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { scope: { product_codes: ['ok', 'no spaces'] } } }), 400, 'scope.product_codes[1]');
     expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { options: { stock: true } } }), 400, 'options.county_codes');
     expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: '{not json' }), 400);
   });

@@ -109,7 +109,7 @@ describe('error mapping', () => {
   });
 
   test('validation errors name the field; client faults stay 4xx; only unknown errors are 500', () => {
-    expect(mapValidationError([{ instancePath: '/scope/product_codes/3', keyword: 'pattern', message: 'must match pattern' }], 'body').body.error.field).toBe('scope.product_codes.3');
+    expect(mapValidationError([{ instancePath: '/scope/product_codes/3', keyword: 'pattern', message: 'must match pattern' }], 'body').body.error.field).toBe('scope.product_codes[3]');
     expect(mapValidationError([{ instancePath: '', keyword: 'required', params: { missingProperty: 'order_code' } }], 'querystring').body.error).toMatchObject({ field: 'order_code', message: 'query parameter order_code is required' });
     expect(mapError({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'x' }).status).toBe(413);
     expect(mapError(new EdgeError(409, 'RUN_ACTIVE', 'busy', undefined, { runId: '7' })).body.error.run_id).toBe('7');
@@ -134,8 +134,9 @@ describe('code lists', () => {
     expect(parseCodes(' A1, B2,,A1 ', 'product_codes', false)).toEqual(['A1', 'B2']);
     expect(parseCodes(undefined, 'product_codes', false)).toEqual([]);
     expect(() => parseCodes('', 'product_codes', true)).toThrow(/at least one/);
-    expect(() => parseCodes('ok,bad code', 'product_codes', false)).toThrow(/"bad code" is not a product code/);
-    expect(() => parseCodes(Array.from({ length: 1001 }, (_, i) => `C${i}`).join(','), 'product_codes', false)).toThrow(/at most 1000/);
+    expect(() => parseCodes('ok,bad code', 'product_codes', false)).toThrow('"bad code" is not a Haier product code');
+    expect(() => parseCodes('ok,bad code', 'product_codes', false)).toThrow(expect.objectContaining({ field: 'product_codes[1]' }));
+    expect(() => parseCodes(Array.from({ length: 1001 }, (_, i) => `C${i}`).join(','), 'product_codes', false)).toThrow(/1001 items, more than the 1000 allowed/);
   });
 });
 

@@ -74,7 +74,7 @@ export const BAD_DECIMALS: readonly string[] = ['abc', '-1', '-0.01', '1.23456',
 /** Never a cursor the catalog or the orchestrator handed out. */
 export const BAD_CURSORS: readonly string[] = ['!!!', 'not-a-cursor', 'eyJ1IjoxfQ', 'eyJhIjoi', '%%%%', 'A'.repeat(2000), '0', '-1', '{"seq":1}', '../../etc', "' OR 1=1--", '\u0000', 'bnVsbA==', 'W10=', 'eyJrIjpbXSwidiI6OTl9'];
 
-/** Not a sync run id (pattern [A-Za-z0-9_-]{1,64}). */
+/** Not a sync run id (a whole number from 1 to 2^63-1, see the rulebook in @haier-sync/contracts). */
 export const BAD_RUN_IDS: readonly string[] = ["' OR '1'='1", '<script>', '../x', 'a b', 'a.b', '%00', '☃', 'x'.repeat(65), '.x', "1;DROP"];
 
 /** Not enum values of any of our enums. */

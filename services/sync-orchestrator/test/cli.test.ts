@@ -60,7 +60,7 @@ describe('haier-sync CLI without a service', () => {
     const env = { SYNC_URL: `http://127.0.0.1:${port}` };
     const county = await cli(['sync', '--stock', '--county', '110101,12345'], env);
     expect(county.code).toBe(64);
-    expect(county.stderr).toContain('"12345" is not a county code: a county code must be 6 digits');
+    expect(county.stderr).toContain('--county: "12345" is not a county code: 6 digits');
     const both = await cli(['sync', '--full', '--incremental'], env);
     expect(both.code).toBe(64);
     expect(both.stderr).toMatch(/--full.*cannot be used with.*--incremental/);

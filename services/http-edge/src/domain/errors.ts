@@ -1,6 +1,7 @@
 // Every failure becomes `{success:false, error:{code, message, field?}}` with a fitting status
 // (pure mapping; the Fastify error handler applies it).
 import { Code, ConnectError } from '@connectrpc/connect';
+import { rules } from '@haier-sync/contracts';
 import { FIELD_HEADER, redact } from '@haier-sync/runtime';
 
 export interface ErrorBody {
@@ -87,11 +88,17 @@ interface ValidationItem {
   keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
+  /** With ajv's `verbose` option: the schema that failed and the value. */
+  parentSchema?: { pattern?: string };
+  data?: unknown;
 }
 
-/** The field a JSON-schema validation error is about (`limit`, `scope.product_codes`, ...). */
+/** The field a JSON-schema validation error is about (`limit`, `scope.product_codes[3]`, ...), named as the gRPC services name it. */
 export function fieldOf(v: ValidationItem): string {
-  let p = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  let p = (v.instancePath ?? '')
+    .split('/')
+    .slice(1)
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
   const extra = (v.params?.missingProperty ?? v.params?.additionalProperty) as string | undefined;
   if (extra) p = p ? `${p}.${extra}` : extra;
   return p || '(body)';
@@ -101,6 +108,9 @@ export function mapValidationError(validation: ValidationItem[], context?: strin
   const first = validation[0] ?? {};
   const field = fieldOf(first);
   let why = first.message ?? 'is not valid';
+  // a schema derived from the rulebook: the rulebook's own words, as the gRPC services say them
+  const rule = rules.textRules.find((r) => r.pattern === first.parentSchema?.pattern);
+  if (rule && typeof first.data === 'string') why = rules.checkText(rule, first.data) ?? why;
   if (first.keyword === 'required') why = 'is required';
   if (first.keyword === 'additionalProperties') why = 'is not a known parameter';
   const where = context === 'querystring' ? 'query parameter' : context === 'params' ? 'path parameter' : context === 'headers' ? 'header' : 'field';

@@ -4,7 +4,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { catalog, sync, type gateway } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
-import { catalogProductSchema, codeParam, COUNTY_PATTERN, DECIMAL_PATTERN, errors } from '../schemas';
+import { catalogProductSchema, codeParam, countySchema, errors, moneySchema } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
 import { badRequest, EdgeError } from '../domain/errors';
 
@@ -112,8 +112,8 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             brand: { type: 'string', maxLength: 200 },
             is_sales: { type: 'boolean' },
             q: { type: 'string', maxLength: 200, description: 'Text in name, model or code (case-insensitive)' },
-            min_price: { type: 'string', pattern: DECIMAL_PATTERN },
-            max_price: { type: 'string', pattern: DECIMAL_PATTERN },
+            min_price: moneySchema,
+            max_price: moneySchema,
             changed_since: { type: 'string', format: 'date-time' },
             sort: { type: 'string', pattern: SORT_PATTERN, description: `One of ${Object.keys(SORTS).join(', ')}; prefix "-" for descending` },
             page_size: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
@@ -208,7 +208,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         tags: ['catalog'],
         summary: "Sync this product's stock in one county from Haier now",
         params: codeParam,
-        body: { type: 'object', properties: { county_code: { type: 'string', pattern: COUNTY_PATTERN, description: '6-digit county code' } }, required: ['county_code'], additionalProperties: false },
+        body: { type: 'object', properties: { county_code: countySchema }, required: ['county_code'], additionalProperties: false },
         response: ok(catalogProductSchema, { changed: { type: 'boolean' }, message: { type: 'string' } }),
       },
     },
@@ -290,7 +290,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         tags: ['catalog'],
         summary: 'Pin a price by hand: it is displayed instead of the Haier prices, and no sync overwrites it',
         params: codeParam,
-        body: { type: 'object', properties: { price: { type: 'string', pattern: DECIMAL_PATTERN, description: 'A decimal string, e.g. "1999.00"' } }, required: ['price'], additionalProperties: false },
+        body: { type: 'object', properties: { price: moneySchema }, required: ['price'], additionalProperties: false },
         response: ok(catalogProductSchema),
       },
     },

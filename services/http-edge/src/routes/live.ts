@@ -2,20 +2,18 @@
 // (through the gateway), answered in Haier's own field names, each call recorded in the sync log.
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ConnectError } from '@connectrpc/connect';
-import { sync } from '@haier-sync/contracts';
+import { rules, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
 import { badRequest, mapConnectError } from '../domain/errors';
 import { balanceOut, logisticsOut, priceOut, productOut, stockOut } from '../domain/haier-shape';
-import { CODE_PATTERN, CODE_RE, CODES_LIST, COUNTY_PATTERN, errors, MAX_CODES } from '../schemas';
+import { codeSchema, CODES_LIST, countySchema, errors } from '../schemas';
 
-/** "A, B,,C" → ["A","B","C"] (deduplicated, order kept); 400 naming the field when a code is malformed. */
+/** "A, B,,C" → ["A","B","C"] (deduplicated, order kept), checked by the rulebook; 400 naming the field (`product_codes[3]`). */
 export function parseCodes(raw: string | undefined, field: string, required: boolean): string[] {
   const codes = [...new Set((raw ?? '').split(',').map((s) => s.trim()).filter(Boolean))];
-  if (required && codes.length === 0) throw badRequest(field, 'give at least one product code (comma-separated)');
-  if (codes.length > MAX_CODES) throw badRequest(field, `at most ${MAX_CODES} codes per request (got ${codes.length}); split the list`);
-  const bad = codes.find((c) => !CODE_RE.test(c));
-  if (bad !== undefined) throw badRequest(field, `"${bad.slice(0, 40)}" is not a product code (letters, digits, . _ -; at most 40 characters)`);
+  const v = rules.checkList(rules.codeList(required ? 1 : 0), codes, field);
+  if (v) throw badRequest(v.field, v.problem);
   return codes;
 }
 
@@ -135,7 +133,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         summary: 'Stock of one product in one county, live from Haier (sum over warehouses, best warehouse)',
         querystring: {
           type: 'object',
-          properties: { product_code: { type: 'string', pattern: CODE_PATTERN }, county_code: { type: 'string', pattern: COUNTY_PATTERN, description: '6-digit national county code, e.g. 110101' } },
+          properties: { product_code: codeSchema, county_code: countySchema },
           required: ['product_code', 'county_code'],
           additionalProperties: false,
         },

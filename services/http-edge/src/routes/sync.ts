@@ -10,7 +10,7 @@ import { enumValue, RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '..
 import { badRequest, body as errorBody, EdgeError, mapConnectError } from '../domain/errors';
 import { isFinished, logEntryOut, runOut } from '../domain/run-view';
 import { RunWatchHub } from '../run-watch-hub';
-import { CODE_PATTERN, COUNTY_PATTERN, errors, idParam, logEntrySchema, MAX_CODES, runSchema } from '../schemas';
+import { countyCodesSchema, errors, idParam, logEntrySchema, runSchema, scopeCodesSchema, scopeLimitSchema } from '../schemas';
 
 const upperOrLower = (names: string[]) => ({ type: 'string', enum: [...names, ...names.map((n) => n.toLowerCase())] }) as const;
 
@@ -74,10 +74,10 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             scope: {
               type: 'object',
               properties: {
-                product_codes: { type: 'array', maxItems: MAX_CODES, items: { type: 'string', pattern: CODE_PATTERN } },
+                product_codes: scopeCodesSchema,
                 category: { type: 'string', maxLength: 200 },
                 brand: { type: 'string', maxLength: 200 },
-                limit: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+                limit: scopeLimitSchema,
               },
               additionalProperties: false,
             },
@@ -86,7 +86,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
               properties: {
                 prices: { type: 'boolean' },
                 stock: { type: 'boolean' },
-                county_codes: { type: 'array', maxItems: 100, items: { type: 'string', pattern: COUNTY_PATTERN } },
+                county_codes: countyCodesSchema,
                 dry_run: { type: 'boolean' },
               },
               additionalProperties: false,

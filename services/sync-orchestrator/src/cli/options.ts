@@ -2,37 +2,35 @@
 // Pure: every check says what is wrong and what a good value looks like.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { sync } from '@haier-sync/contracts';
+import { rules, sync } from '@haier-sync/contracts';
 
 /** A bad command-line value; the message is shown to the operator as is. */
 export class UsageError extends Error {}
 
-const CODE_RE = /^[A-Za-z0-9._-]{1,64}$/;
-const COUNTY_RE = /^\d{6}$/;
-export const MAX_CODES = 10_000;
-export const MAX_LIMIT = 10_000_000;
+/** `--limit`'s largest value: the rulebook's (RunScope.limit). */
+export const MAX_LIMIT = rules.MAX_SCOPE_LIMIT;
 
+/** "A, B,,A" → ["A", "B"]: comma-separated (spaces around items dropped), de-duplicated, order kept. */
 function splitList(value: string): string[] {
-  return [...new Set(value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean))];
+  return [...new Set(value.split(',').map((s) => s.trim()).filter(Boolean))];
 }
 
-/** `--codes A,B,C` (commas or spaces): Haier product codes. */
+/** A list option checked by the rulebook, in the option's words. */
+function checkedList(option: string, values: string[], rule: rules.ListRule, example: string): string[] {
+  if (values.length === 0) throw new UsageError(`${option} needs at least one ${rule.items?.what.replace(/^an? /, '') ?? 'value'}, e.g. ${option} ${example}`);
+  const v = rules.checkList(rule, values, option);
+  if (v) throw new UsageError(`${option}: ${v.problem}`);
+  return values;
+}
+
+/** `--codes A,B,C` (comma-separated): Haier product codes. */
 export function parseCodes(value: string): string[] {
-  const codes = splitList(value);
-  if (!codes.length) throw new UsageError('--codes needs at least one product code, e.g. --codes GA0SZC00U,BH0Z5A00J');
-  if (codes.length > MAX_CODES) throw new UsageError(`--codes takes at most ${MAX_CODES} codes (got ${codes.length}); run a full sync instead`);
-  const bad = codes.find((c) => !CODE_RE.test(c));
-  if (bad !== undefined) throw new UsageError(`--codes: "${bad.slice(0, 80)}" is not a Haier product code (letters, digits, ".", "_" or "-", at most 64 characters)`);
-  return codes;
+  return checkedList('--codes', splitList(value), rules.codeList(1), 'GA0SZC00U,BH0Z5A00J');
 }
 
 /** `--county 110101,310104`: 6-digit county codes. */
 export function parseCounties(value: string): string[] {
-  const counties = splitList(value);
-  if (!counties.length) throw new UsageError('--county needs at least one county code, e.g. --county 110101');
-  const bad = counties.find((c) => !COUNTY_RE.test(c));
-  if (bad !== undefined) throw new UsageError(`--county: "${bad.slice(0, 20)}" is not a county code: a county code must be 6 digits, e.g. 110101`);
-  return counties;
+  return checkedList('--county', splitList(value), rules.countyList, '110101');
 }
 
 /** A whole number in [min, max] for option `name`. */
@@ -51,18 +49,20 @@ export function parseName(name: string, value: string): string {
   return v;
 }
 
+function checkedText(rule: rules.TextRule, value: string): string {
+  const problem = rules.checkText(rule, value.trim());
+  if (problem) throw new UsageError(`the id ${problem}`);
+  return value.trim();
+}
+
 /** A run id as the service hands them out (printed by `sync` and `runs list`). */
 export function parseRunId(value: string): string {
-  const v = value.trim();
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new UsageError(`"${value.slice(0, 80)}" is not a run id (see \`haier-sync runs list\`)`);
-  return v;
+  return checkedText(rules.runId, value);
 }
 
 /** A config id (a whole number, see `haier-sync config list`). */
 export function parseConfigId(value: string): bigint {
-  const v = value.trim();
-  if (!/^\d{1,18}$/.test(v) || BigInt(v) < 1n) throw new UsageError(`"${value.slice(0, 80)}" is not a config id: a config id is a whole number (see \`haier-sync config list\`)`);
-  return BigInt(v);
+  return BigInt(checkedText(rules.configId, value));
 }
 
 /** An ISO-8601 time (2026-11-25 or 2026-11-25T10:00:00Z) or a relative one (30m, 12h, 7d ago). */

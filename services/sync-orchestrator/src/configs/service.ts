@@ -5,7 +5,7 @@
 import { create, type JsonObject } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ConnectError, type Client } from '@connectrpc/connect';
-import { gateway, sync } from '@haier-sync/contracts';
+import { gateway, rules, sync } from '@haier-sync/contracts';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, redact, type Logger } from '@haier-sync/runtime';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { HaierConfigRow, type HaierConfigEntity } from './entities';
@@ -87,8 +87,10 @@ function checkSettings(settings: JsonObject | undefined): JsonObject {
   return s;
 }
 
+/** A config id by the rulebook (requests were checked by the interceptor; internal callers are checked here). */
 function idOf(id: bigint): string {
-  if (id <= 0n) throw invalidArgument('give the id of a config (a positive number; see ListConfigs)', 'id');
+  const problem = rules.checkInt(rules.configIdNumber, id);
+  if (problem) throw invalidArgument(problem, 'id');
   return id.toString();
 }
 

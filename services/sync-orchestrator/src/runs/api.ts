@@ -3,7 +3,7 @@
 // operator's words.
 import { create } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { sync } from '@haier-sync/contracts';
+import { rules, sync } from '@haier-sync/contracts';
 import { failedPrecondition, invalidArgument, notFound, type Logger } from '@haier-sync/runtime';
 import type { Knex } from '../db';
 import { FAILED_ITEMS_IN_ANSWER } from './finish';
@@ -20,12 +20,11 @@ export interface RunsApiDeps {
   kick: () => void;
 }
 
-const ID_RE = /^[1-9]\d{0,18}$/;
-
+/** A run id by the rulebook (requests were checked by the interceptor; internal callers and the cursor are checked here). */
 function checkId(id: string, field = 'id'): string {
-  const v = id.trim();
-  if (!ID_RE.test(v)) throw invalidArgument(`give the id of a run (a positive number, see ListRuns); got ${JSON.stringify(id.slice(0, 40))}`, field);
-  return v;
+  const problem = rules.checkText(rules.runId, id);
+  if (problem) throw invalidArgument(problem, field);
+  return id;
 }
 
 export interface RunsApi {

@@ -23,26 +23,18 @@ export interface NormalisedRun {
   kind: string;
 }
 
-export const MAX_SCOPE_CODES = 10_000;
-export const MAX_LIMIT = 10_000_000;
-const CODE_RE = /^[A-Za-z0-9._\-]{1,64}$/;
-const COUNTY_RE = /^\d{6}$/;
-
 export interface RequestDefaults {
   counties: string[];
 }
 
 export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDefaults): NormalisedRun {
-  const codes = [...new Set((req.scope?.productCodes ?? []).map((c) => c.trim()).filter(Boolean))];
-  if (codes.length > MAX_SCOPE_CODES) throw new RequestError('scope.product_codes', `at most ${MAX_SCOPE_CODES} codes per run, got ${codes.length}; split the list or run a full sync`);
-  const bad = codes.find((c) => !CODE_RE.test(c));
-  if (bad !== undefined) throw new RequestError('scope.product_codes', `"${bad.slice(0, 80)}" is not a Haier product code (letters, digits, . _ -; at most 64)`);
+  // codes, county codes and the limit have passed the rulebook (the server's validation interceptor)
+  const codes = [...new Set(req.scope?.productCodes ?? [])];
   const category = (req.scope?.category ?? '').trim();
   const brand = (req.scope?.brand ?? '').trim();
   if (category.length > 200) throw new RequestError('scope.category', 'at most 200 characters');
   if (brand.length > 200) throw new RequestError('scope.brand', 'at most 200 characters');
   const limit = req.scope?.limit ?? 0;
-  if (limit > MAX_LIMIT) throw new RequestError('scope.limit', `at most ${MAX_LIMIT}`);
   const scoped = codes.length > 0 || category !== '' || brand !== '' || limit > 0;
 
   const mode = req.mode === sync.RunMode.UNSPECIFIED ? (scoped ? 'INCREMENTAL' : 'FULL') : enumName(sync.RunMode, req.mode);
@@ -55,9 +47,7 @@ export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDe
   const trigger = req.trigger === sync.RunTrigger.UNSPECIFIED ? 'MANUAL' : enumName(sync.RunTrigger, req.trigger);
   if (trigger === 'UNSPECIFIED') throw new RequestError('trigger', `unknown trigger ${req.trigger}`);
 
-  const countiesIn = [...new Set((req.options?.countyCodes ?? []).map((c) => c.trim()).filter(Boolean))];
-  const badCounty = countiesIn.find((c) => !COUNTY_RE.test(c));
-  if (badCounty !== undefined) throw new RequestError('options.county_codes', `"${badCounty.slice(0, 20)}" is not a 6-digit county code (e.g. 110101)`);
+  const countiesIn = [...new Set(req.options?.countyCodes ?? [])];
   const stock = (req.options?.stock ?? false) || syncType === 'STOCK';
   const counties = countiesIn.length ? countiesIn : stock ? [...defaults.counties] : [];
   const prices = (req.options?.prices ?? false) || mode === 'FULL' || syncType === 'PRICES';
