@@ -70,6 +70,11 @@ export const RUN_TRANSITIONS: readonly RunTransition[] = [
   { name: 'cancel', from: { statuses: ACTIVE_STATUSES, phases: ACTIVE_PHASES }, toStatuses: ['CANCELLED'], toPhase: 'done' },
 ];
 
+/** A new run's state: where the `start` transition begins. */
+export const NEW_RUN: RunState = { status: 'PENDING', phase: 'plan' };
+/** The phase of every ended run (and of a recorded operation). */
+export const END_PHASE: RunPhase = 'done';
+
 export function isFinal(status: string): boolean {
   return (FINAL_STATUSES as readonly string[]).includes(status);
 }
@@ -146,9 +151,17 @@ export function sqlActive(alias?: string): string {
   return sqlIn(col(alias, 'status'), ACTIVE_STATUSES);
 }
 
+/** The status of a run being worked on (planning, batches, finalising). */
+export const WORKING_STATUS: RunStatus = 'PROCESSING';
+
+/** `status = 'PROCESSING'` */
+export function sqlWorking(alias?: string): string {
+  return `${col(alias, 'status')} = ${lit(WORKING_STATUS)}`;
+}
+
 /** A run whose batches may be claimed now. */
 export function sqlBatchesClaimable(alias?: string): string {
-  return `${col(alias, 'status')} = ${lit('PROCESSING')} and ${sqlIn(col(alias, 'phase'), BATCH_PHASES)}`;
+  return `${sqlWorking(alias)} and ${sqlIn(col(alias, 'phase'), BATCH_PHASES)}`;
 }
 
 /** A run the phase loop may claim (when its lease is free). */
@@ -235,6 +248,16 @@ export const BATCH_TRANSITIONS: readonly BatchTransition[] = [
 
 export function batchTransition(name: BatchTransitionName): BatchTransition {
   return BATCH_TRANSITIONS.find((t) => t.name === name)!;
+}
+
+/** `alias.status = '<from>'` of a batch transition (the batch row it may be applied to). */
+export function sqlBatchFrom(name: BatchTransitionName, alias?: string): string {
+  return `${col(alias, 'status')} = ${lit(batchTransition(name).from)}`;
+}
+
+/** `status = '<to>'` of a batch transition, for SET lists. */
+export function sqlBatchTo(name: BatchTransitionName): string {
+  return `status = ${lit(batchTransition(name).to)}`;
 }
 
 /** A batch a worker may claim now: `[sql, bindings]` for `alias` (a row of sync.run_batches). */

@@ -4,6 +4,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { gateway } from '@haier-sync/contracts';
 import type { RunDeps } from './deps';
+import { NEW_RUN } from './lifecycle';
 import { toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
 import { BATCH_SIZE, chunk, planOfRow, selectListing, type RunPlan } from './plan';
@@ -20,7 +21,7 @@ function listingRecord(p: gateway.Product): Record<string, unknown> {
 
 export async function planBatches(run: RunRow, deps: RunDeps, heartbeat: () => Promise<void>): Promise<RunRow | undefined> {
   const { knex } = deps;
-  if (run.status === 'PENDING') {
+  if (run.status === NEW_RUN.status) {
     await knex.transaction(async (trx) => {
       const started = await markStarted(trx, run.id);
       if (started) await appendRunEvent(trx, 'started', toRunMessage(started));

@@ -2,7 +2,7 @@
 // them, retrying them, and failing them for good. The limits and the allowed moves are those of
 // lifecycle.ts: a worker's death spends a claim, only a try that ran and failed spends an attempt.
 import type { Knex } from '../../db';
-import { deadBatchReason, sqlBatchClaimable, sqlBatchDead, sqlBatchesClaimable, type BatchLimits } from '../lifecycle';
+import { deadBatchReason, sqlBatchClaimable, sqlBatchDead, sqlBatchesClaimable, sqlBatchFrom, sqlBatchTo, type BatchLimits } from '../lifecycle';
 import { itemRecords, unansweredFailures, type BatchOutcome } from '../item-outcomes';
 import type { FailureRow, RunRow } from '../model';
 import { ADD_ITEM_COUNTS, itemRows, recordFailedItems, recordItemsSql } from './items';
@@ -79,7 +79,7 @@ export async function claimBatches(db: Db, leaseSeconds: number, limits: BatchLi
   const [claimable, bindings] = sqlBatchClaimable('b2', limits);
   const claimed = await rows<Omit<ClaimedBatch, 'run'>>(
     db,
-    `update sync.run_batches b set status = 'claimed', lease_until = now() + make_interval(secs => ?), claims = b.claims + 1, updated_at = now()
+    `update sync.run_batches b set ${sqlBatchTo('claim')}, lease_until = now() + make_interval(secs => ?), claims = b.claims + 1, updated_at = now()
      from (select b2.run_id, b2.seq from sync.run_batches b2 join sync.runs r on r.id = b2.run_id
            where ${sqlBatchesClaimable('r')}${onlyRun ? ' and b2.run_id = ?' : ''} and ${claimable}
            order by b2.run_id, b2.seq limit ? for update of b2 skip locked) as pick
@@ -106,7 +106,7 @@ export async function claimBatches(db: Db, leaseSeconds: number, limits: BatchLi
 /** Keeps a batch being worked on owned (its worker is alive). */
 export async function renewBatchLease(db: Db, runId: string, seq: number, claim: number, leaseSeconds: number): Promise<void> {
   await db.raw(
-    `update sync.run_batches set lease_until = now() + make_interval(secs => ?) where run_id = ? and seq = ? and status = 'claimed' and claims = ?`,
+    `update sync.run_batches set lease_until = now() + make_interval(secs => ?) where run_id = ? and seq = ? and ${sqlBatchFrom('complete')} and claims = ?`,
     [leaseSeconds, runId, seq, claim],
   );
 }
@@ -135,8 +135,8 @@ export async function completeBatches(db: Db, runId: string, done: readonly Batc
     `with x as (
        select * from jsonb_to_recordset(?::jsonb) as x(seq int, claim int, result jsonb, failures jsonb, items jsonb, calls int, changes jsonb, changes_count int)),
      b as (
-       update sync.run_batches rb set status = 'done', lease_until = null, result = x.result, updated_at = now()
-       from x where rb.run_id = ? and rb.seq = x.seq and rb.status = 'claimed' and rb.claims = x.claim
+       update sync.run_batches rb set ${sqlBatchTo('complete')}, lease_until = null, result = x.result, updated_at = now()
+       from x where rb.run_id = ? and rb.seq = x.seq and ${sqlBatchFrom('complete', 'rb')} and rb.claims = x.claim
        returning rb.seq),
      xb as materialized (select x.* from x join b on b.seq = x.seq),
      f as (
@@ -198,8 +198,8 @@ export async function completeBatch(db: Db, runId: string, c: BatchCompletion): 
  */
 export async function retryBatchLater(db: Db, runId: string, seq: number, claim: number, error: string, retryAfterSeconds: number): Promise<void> {
   await db.raw(
-    `update sync.run_batches set status = 'pending', attempts = attempts + 1, lease_until = now() + make_interval(secs => ?), last_error = left(?, 1000), updated_at = now()
-     where run_id = ? and seq = ? and status = 'claimed' and claims = ?`,
+    `update sync.run_batches set ${sqlBatchTo('retry')}, attempts = attempts + 1, lease_until = now() + make_interval(secs => ?), last_error = left(?, 1000), updated_at = now()
+     where run_id = ? and seq = ? and ${sqlBatchFrom('retry')} and claims = ?`,
     [retryAfterSeconds, error, runId, seq, claim],
   );
 }
@@ -212,7 +212,7 @@ export async function exhaustBatches(trx: Knex.Transaction, limits: BatchLimits)
   const [dead, bindings] = sqlBatchDead('d', limits);
   const list = await rows<{ run_id: string; seq: number; codes: string[]; attempts: number; claims: number; last_error: string | null }>(
     trx,
-    `update sync.run_batches b set status = 'failed', lease_until = null, updated_at = now()
+    `update sync.run_batches b set ${sqlBatchTo('exhaust')}, lease_until = null, updated_at = now()
      from (select run_id, seq from sync.run_batches d where ${dead}
            order by run_id, seq limit 100 for update skip locked) as pick
      where b.run_id = pick.run_id and b.seq = pick.seq

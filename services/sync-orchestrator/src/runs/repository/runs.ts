@@ -2,7 +2,7 @@
 // finalising), progress numbering and the end of a run. Every move of its status or phase is a
 // transition of lifecycle.ts.
 import type { Knex } from '../../db';
-import { sqlActive, sqlBatchesClaimable, sqlPhaseAfterBatches, sqlPhaseClaimable, sqlRunFrom, sqlRunTo, type BatchLimits, type RunStatus } from '../lifecycle';
+import { NEW_RUN, sqlActive, sqlWorking, sqlBatchesClaimable, sqlPhaseAfterBatches, sqlPhaseClaimable, sqlRunFrom, sqlRunTo, type BatchLimits, type RunStatus } from '../lifecycle';
 import type { FailureRow, RunOptionsJson, RunRow, RunScopeJson } from '../model';
 import { rows, type Db } from './sql';
 
@@ -22,9 +22,9 @@ export interface NewRun {
 export async function insertRun(db: Db, r: NewRun): Promise<RunRow> {
   const [row] = await rows<RunRow>(
     db,
-    `insert into sync.runs (sync_type, mode, status, trigger, kind, scope, options, started_by, message)
-     values (?, ?, 'PENDING', ?, ?, ?::jsonb, ?::jsonb, ?, '') returning *`,
-    [r.syncType, r.mode, r.trigger, r.kind, JSON.stringify(r.scope), JSON.stringify(r.options), r.startedBy],
+    `insert into sync.runs (sync_type, mode, status, phase, trigger, kind, scope, options, started_by, message)
+     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, '') returning *`,
+    [r.syncType, r.mode, NEW_RUN.status, NEW_RUN.phase, r.trigger, r.kind, JSON.stringify(r.scope), JSON.stringify(r.options), r.startedBy],
   );
   return row!;
 }
@@ -151,7 +151,7 @@ export async function nextProgress(trx: Knex.Transaction, runId: string): Promis
   const [row] = await rows<RunRow & { progress_events: string }>(
     trx,
     `update sync.runs set progress_events = progress_events + 1, last_progress_at = now()
-     where id = ? and status = 'PROCESSING' and (last_progress_at is null or last_progress_at < now() - interval '900 milliseconds')
+     where id = ? and ${sqlWorking()} and (last_progress_at is null or last_progress_at < now() - interval '900 milliseconds')
      returning *`,
     [runId],
   );
