@@ -19,6 +19,7 @@ import {
   insertRun,
   markStarted,
   recordPlanFailures,
+  recordWritten,
   retryBatchLater,
 } from '../src/runs/repository';
 import { syncOrm } from './support/sync-db';
@@ -184,4 +185,38 @@ it('counts each product once: a listing failure later written, and a code a batc
     { code: 'L3', reason: 'the batch gave no result for this product; run again to retry it' },
     { code: 'L9', reason: 'listing: bad row again' },
   ]);
+});
+
+it('a batch retried after its write committed counts what the first try wrote, not the "unchanged" the retry hears; a batch that fails for good counts failed', async () => {
+  const runId = await newRun([['W1', 'W2', 'W3'], ['X1']]);
+  // try 1 of batch 0: the catalog created W1 and updated W2, then the try failed (e.g. the stock call)
+  const [b] = await claimBatches(knex, 30, LIMITS, 1, undefined, runId);
+  await recordWritten(knex, runId, [
+    { code: 'W1', outcome: 'created' },
+    { code: 'W2', outcome: 'updated' },
+  ]);
+  // nothing is counted before the batch completes
+  expect(await countItems(knex, runId)).toEqual({ created: 0, updated: 0, unchanged: 0, failed: 0, stock_changed: 0 });
+  await retryBatchLater(knex, runId, 0, b!.claim, 'stock call failed', 0);
+  await knex.raw(`update sync.run_batches set lease_until = now() - interval '1 second' where run_id = ?`, [runId]);
+  // try 2: the catalog now finds all three as they are
+  const [again] = await claimBatches(knex, 30, LIMITS, 1, undefined, runId);
+  expect([again!.seq, again!.attempts]).toEqual([0, 1]);
+  await completeBatches(knex, runId, [{ seq: 0, claim: again!.claim, codes: again!.codes, outcome: outcome({ items: { W1: 'unchanged', W2: 'unchanged', W3: 'unchanged' } }), result: {} }]);
+  expect(await countItems(knex, runId)).toEqual({ created: 1, updated: 1, unchanged: 1, failed: 0, stock_changed: 0 });
+
+  // batch 1 wrote X1, then ran out of attempts: X1 did not sync in full, it counts failed
+  const [x] = await claimBatches(knex, 30, LIMITS, 1, undefined, runId);
+  await recordWritten(knex, runId, [{ code: 'X1', outcome: 'created' }]);
+  await knex.raw(`update sync.run_batches set status = 'pending', attempts = 3, lease_until = null, last_error = 'stock call failed' where run_id = ? and seq = ?`, [runId, x!.seq]);
+  await knex.transaction((trx) => exhaustBatches(trx, LIMITS));
+  const row = (await getRunRow(knex, runId))!;
+  expect({ created: Number(row.created), updated: Number(row.updated), unchanged: Number(row.unchanged), failed: Number(row.failed), total: Number(row.total), phase: row.phase }).toEqual({
+    created: 1,
+    updated: 1,
+    unchanged: 1,
+    failed: 1,
+    total: 4,
+    phase: 'finalize',
+  });
 });

@@ -4,7 +4,8 @@ import { Migration } from '@mikro-orm/migrations';
 // - a batch's `claims` (every worker that took it, including ones that died) apart from its
 //   `attempts` (tries that ran and failed); the same for a run's leased phases (`phase_claims`);
 // - `run_items`: one row per run and product code with what happened to it, from which the run's
-//   created/updated/unchanged/failed counters move (idempotent across retried batches);
+//   created/updated/unchanged/failed counters move (idempotent across retried batches), and what
+//   the catalog wrote for the run as soon as it answered;
 // - `stock_changed` and `listing_duplicates` on the run row.
 export class Migration0003RunClaimsItems extends Migration {
   override async up(): Promise<void> {
@@ -18,7 +19,11 @@ export class Migration0003RunClaimsItems extends Migration {
     this.addSql(`create table if not exists sync.run_items (
       run_id bigint not null references sync.runs(id) on delete cascade,
       code text not null,
-      outcome text not null check (outcome in ('created', 'updated', 'unchanged', 'failed')),
+      -- what the run counts for it (null until its batch completes or fails for good)
+      outcome text check (outcome in ('created', 'updated', 'unchanged', 'failed')),
+      -- what the catalog said it wrote for this run, as soon as it said it (a batch retried after
+      -- its write committed hears "unchanged" the second time: this keeps the first answer)
+      written text check (written in ('created', 'updated')),
       stock_changed boolean not null default false,
       primary key (run_id, code));`);
   }

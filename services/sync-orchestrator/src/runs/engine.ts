@@ -34,6 +34,7 @@ import {
 import { processBatch } from './worker';
 import { createGroupCommit } from './group-commit';
 import { createUpsertCoalescer, upsertThroughCatalog } from './upsert-coalescer';
+import { notingWrites } from './written';
 
 export interface EngineOptions {
   /** Identifies this process in lease columns (default host:pid:random). */
@@ -90,7 +91,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     for (const f of w) f();
   };
   // concurrent batches' catalog writes go out together (group commit): see upsert-coalescer.ts
-  const deps: RunDeps = { ...depsIn, kick, upsert: depsIn.upsert ?? createUpsertCoalescer(upsertThroughCatalog(depsIn.catalog)).upsert };
+  const deps: RunDeps = { ...depsIn, kick, upsert: depsIn.upsert ?? createUpsertCoalescer(notingWrites(depsIn.knex, upsertThroughCatalog(depsIn.catalog))).upsert };
   const { knex, settings } = deps;
   const stats = { batches: 0, failedAttempts: 0, inFlight: 0 };
   const runCache = new Map<string, RunRow>();

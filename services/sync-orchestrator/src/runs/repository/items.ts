@@ -18,12 +18,16 @@ export function recordItemsSql(): string {
   const count = (cte: string, where: string): string => `(select count(*) from ${cte} where ${where})`;
   const delta = (where: string): string => `${count('up', where)} - ${count('old', where)}`;
   return `it as (select distinct on (code) code, outcome, stock_changed from it0 order by code, ${rank('outcome')} desc),
-     old as materialized (select ri.code, ri.outcome, ri.stock_changed from sync.run_items ri where ri.run_id = ? and ri.code in (select code from it)),
+     old as materialized (select ri.code, ri.outcome, ri.stock_changed from sync.run_items ri where ri.run_id = ? and ri.outcome is not null and ri.code in (select code from it)),
      up as (
        insert into sync.run_items as ri (run_id, code, outcome, stock_changed)
        select ?, code, outcome, stock_changed from it
        on conflict (run_id, code) do update set
-         outcome = case when ${rank('excluded.outcome')} >= ${rank('ri.outcome')} then excluded.outcome else ri.outcome end,
+         -- the best of: what was counted before, this outcome, and (for a product this outcome
+         -- found as it is) what the catalog wrote for this run on an earlier try
+         outcome = (select o from unnest(array[ri.outcome, excluded.outcome,
+             case when excluded.outcome in ('unchanged', 'updated') then ri.written end]) as o
+           where o is not null order by ${rank('o')} desc limit 1),
          stock_changed = ri.stock_changed or excluded.stock_changed
        returning ri.code, ri.outcome, ri.stock_changed),
      dn as (select ${ITEM_OUTCOMES.map((o) => `${delta(`outcome = '${o}'`)} as ${o}`).join(', ')},
@@ -68,11 +72,26 @@ export async function recordFailedItems(trx: Knex.Transaction, runId: string, fa
   return Number(row?.added ?? 0);
 }
 
+/**
+ * What the catalog wrote for a run (created or updated products), noted the moment it answered:
+ * if the rest of the batch then fails and is retried, the retry finds these products unchanged,
+ * and the completion counts them as written here. Counters do not move until the batch completes.
+ */
+export async function recordWritten(db: Knex | Knex.Transaction, runId: string, written: ReadonlyArray<{ code: string; outcome: 'created' | 'updated' }>): Promise<void> {
+  if (!written.length) return;
+  await db.raw(
+    `insert into sync.run_items as ri (run_id, code, written)
+     select distinct on (w.code) ?, w.code, w.outcome from jsonb_to_recordset(?::jsonb) as w(code text, outcome text) order by w.code, ${rank('w.outcome')} desc
+     on conflict (run_id, code) do update set written = case when ri.written is null or ${rank('excluded.written')} > ${rank('ri.written')} then excluded.written else ri.written end`,
+    [runId, JSON.stringify(written)],
+  );
+}
+
 /** A run's counts straight from its items (for tests and checks: the run row must agree). */
 export async function countItems(db: Knex | Knex.Transaction, runId: string): Promise<Record<string, number>> {
   const r = await rows<{ outcome: string; n: number; stock: number }>(
     db,
-    `select outcome, count(*)::int as n, count(*) filter (where stock_changed)::int as stock from sync.run_items where run_id = ? group by outcome`,
+    `select outcome, count(*)::int as n, count(*) filter (where stock_changed)::int as stock from sync.run_items where run_id = ? and outcome is not null group by outcome`,
     [runId],
   );
   const out: Record<string, number> = { failed: 0, unchanged: 0, updated: 0, created: 0, stock_changed: 0 };
