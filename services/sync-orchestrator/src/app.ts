@@ -90,6 +90,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
             concurrency: config.SYNC_CONCURRENCY,
             leaseSeconds: config.SYNC_LEASE_SECONDS,
             maxAttempts: config.SYNC_MAX_ATTEMPTS,
+            maxClaims: config.SYNC_MAX_CLAIMS,
             counties: config.SYNC_COUNTIES,
             lowStockThreshold: config.SYNC_LOW_STOCK_THRESHOLD,
           },

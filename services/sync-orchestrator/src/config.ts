@@ -16,8 +16,14 @@ export const configSchema = z.object({
   SYNC_CONCURRENCY: env.positiveInt(32),
   /** How long a claimed batch (or a planning run) stays owned without a heartbeat. */
   SYNC_LEASE_SECONDS: env.positiveInt(30),
-  /** How many times a batch is tried before its codes are marked failed. */
+  /** Tries of a batch that run and fail before its codes are marked failed (a worker's death is not one). */
   SYNC_MAX_ATTEMPTS: env.positiveInt(3),
+  /**
+   * The poison limit: claims of a batch (workers that took it, including ones that died with it)
+   * before its codes are marked failed. Higher than SYNC_MAX_ATTEMPTS: a rolling deploy or a few
+   * kills must not fail products, a batch that keeps killing its workers must stop.
+   */
+  SYNC_MAX_CLAIMS: env.positiveInt(10),
   SYNC_COUNTIES: env.csv(['110101']),
   SYNC_LOW_STOCK_THRESHOLD: env.nonNegativeInt(5),
   SYNC_SCHEDULE_FULL: env.string('0 3 * * *'),

@@ -7,11 +7,13 @@ import { configEntities } from './configs/entities';
 import { eventEntities } from './events/entities';
 import { Migration0001Runs } from './migrations/0001-runs';
 import { Migration0002ConfigsEvents } from './migrations/0002-configs-events';
+import { Migration0003RunClaimsItems } from './migrations/0003-run-claims-items';
 import { runEntities } from './runs/entities';
 
 export const migrationsList = [
   { name: '0001-runs', class: Migration0001Runs },
   { name: '0002-configs-events', class: Migration0002ConfigsEvents },
+  { name: '0003-run-claims-items', class: Migration0003RunClaimsItems },
 ];
 
 export interface OrmOptions {

@@ -93,3 +93,46 @@ describe('kill -9 in the middle of a full sync', () => {
     expect(runEvents.filter((e) => e.subject.endsWith('sync.run.progress')).length).toBeGreaterThan(0);
   });
 });
+
+// Issue: every claim used to spend an attempt, so a batch in flight at 3 kills failed its codes
+// ("failed after 3 attempts: the worker stopped (lease expired)"). A worker's death spends a
+// claim, not an attempt: five kills, each while a batch that was in flight at every kill before
+// is in flight again, end SUCCESS with no failed code and no attempt spent.
+describe('kill -9 five times during a run', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      orchestrator: 'child',
+      sim: { size: 600, seed: 22, latencyMs: 150 },
+      env: { SYNC_CONCURRENCY: '4', SYNC_LEASE_SECONDS: '3', SYNC_MAX_ATTEMPTS: '3' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  test('SUCCESS, no failed codes, no attempt spent; the batch killed under five times was claimed six times', async () => {
+    const started = await stack.sync.startRun({ mode: sync.RunMode.FULL, startedBy: 'test' });
+    const id = started.run!.id;
+    const maxClaims = (): Promise<number> => count(stack.pg, `select coalesce(max(claims), 0) as n from sync.run_batches where run_id = $1 and status = 'claimed'`, [id]);
+    for (let kill = 1; kill <= 5; kill++) {
+      // a batch that was in flight at every kill so far is in flight again (claimed kill times)
+      await waitFor(async () => (await maxClaims()) >= kill, { timeoutMs: 60_000, intervalMs: 50, what: `a batch claimed ${kill} times in flight` });
+      await stack.killChild();
+      expect((await stack.pg.query<{ status: string }>(`select status from sync.runs where id = $1`, [id])).rows[0]!.status).toBe('PROCESSING');
+      await stack.startChild();
+    }
+    const run = await waitForRun(stack.sync, id, 120_000);
+    expect(statusName(run.status)).toBe('SUCCESS');
+    const listed = stack.sim.control.products(0, 600).filter((p) => p.listed).length;
+    expect(run.counts?.failed).toBe(0n);
+    expect(run.failedItems).toEqual([]);
+    expect(run.counts?.succeeded).toBe(BigInt(listed));
+    expect(Number(run.counts?.created) + Number(run.counts?.updated) + Number(run.counts?.unchanged)).toBe(listed);
+    const batches = await stack.pg.query<{ attempts: number; claims: number; status: string }>(`select attempts, claims, status from sync.run_batches where run_id = $1`, [id]);
+    expect(batches.rows.every((b) => b.status === 'done')).toBe(true);
+    expect(batches.rows.every((b) => b.attempts === 0)).toBe(true);
+    expect(Math.max(...batches.rows.map((b) => b.claims))).toBeGreaterThanOrEqual(6);
+    expect(await count(stack.pg, `select count(*) as n from catalog.product`)).toBe(listed);
+  });
+});

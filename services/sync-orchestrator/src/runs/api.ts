@@ -7,10 +7,11 @@ import { rules, sync } from '@haier-sync/contracts';
 import { failedPrecondition, invalidArgument, notFound, type Logger } from '@haier-sync/runtime';
 import type { Knex } from '../db';
 import { FAILED_ITEMS_IN_ANSWER } from './finish';
-import { enumName, isFinal, toRunMessage, type RunRow } from './model';
+import { isFinal } from './lifecycle';
+import { enumName, toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
 import { RequestError, normaliseStartRun } from './request';
-import { findActiveRun, getFailures, getRunRow, insertOperation, insertRun, listRunRows, lockKind, type RunFilter } from './repository';
+import { cancelRunRow, findActiveRun, getFailures, getRunRow, insertOperation, insertRun, listRunRows, lockKind, type RunFilter } from './repository';
 
 export interface RunsApiDeps {
   knex: Knex;
@@ -116,16 +117,12 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
         const cur = await getRunRow(trx, runId, true);
         if (!cur) throw notFound(`there is no run ${runId}; list runs with ListRuns (haier-sync runs list)`);
         if (isFinal(cur.status)) throw failedPrecondition(`run ${runId} has already ended (${cur.status}); only a PENDING or PROCESSING run can be cancelled`);
-        const r = (await trx.raw(
-          `update sync.runs set status = 'CANCELLED', phase = 'done', lease_until = null, completed_at = now(),
-             started_at = coalesce(started_at, now()), updated_at = now(),
-             message = ? where id = ? returning *`,
-          [
-            `${cur.mode} ${cur.sync_type} run ${runId} cancelled by ${who} after ${cur.batches_done} of ${cur.batches_total} batches (${cur.succeeded} products synced, ${cur.failed} failed); what was done stays done`,
-            runId,
-          ],
-        )) as { rows: RunRow[] };
-        const updated = r.rows[0]!;
+        const updated = await cancelRunRow(
+          trx,
+          runId,
+          `${cur.mode} ${cur.sync_type} run ${runId} cancelled by ${who} after ${cur.batches_done} of ${cur.batches_total} batches (${cur.succeeded} products synced, ${cur.failed} failed); what was done stays done`,
+        );
+        if (!updated) throw failedPrecondition(`run ${runId} cannot be cancelled in its state (${cur.status}, ${cur.phase}); only a PENDING or PROCESSING run can be cancelled`);
         // open batches stay as they are: nothing claims batches of a run that is not PROCESSING
         const msg = toRunMessage(updated, await getFailures(trx, runId, FAILED_ITEMS_IN_ANSWER));
         await appendRunEvent(trx, 'completed', msg);

@@ -3,12 +3,12 @@ import type { Client } from '@connectrpc/connect';
 import type { catalog, gateway, sync } from '@haier-sync/contracts';
 import type { Logger } from '@haier-sync/runtime';
 import type { Knex } from '../db';
+import type { BatchLimits } from './lifecycle';
 import type { UpsertFn } from './upsert-coalescer';
 
-export interface EngineSettings {
+export interface EngineSettings extends BatchLimits {
   concurrency: number;
   leaseSeconds: number;
-  maxAttempts: number;
   counties: string[];
   lowStockThreshold: number;
 }

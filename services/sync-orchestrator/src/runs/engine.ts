@@ -10,6 +10,7 @@ import { endRun } from './finish';
 import { toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
 import { finalStatus, summaryMessage, type RunTotals } from './outcome';
+import { phaseGivenUp } from './lifecycle';
 import { planOfRow } from './plan';
 import { isFatal, planBatches } from './planner';
 import {
@@ -33,6 +34,7 @@ import {
 import { processBatch } from './worker';
 import { createGroupCommit } from './group-commit';
 import { createUpsertCoalescer, upsertThroughCatalog } from './upsert-coalescer';
+import { notingWrites } from './written';
 
 export interface EngineOptions {
   /** Identifies this process in lease columns (default host:pid:random). */
@@ -68,6 +70,8 @@ export function totalsOf(row: RunRow): RunTotals {
     unchanged: Number(row.unchanged),
     delisted: Number(row.delisted),
     upstreamCalls: Number(row.upstream_calls),
+    stockChanged: Number(row.stock_changed ?? 0),
+    duplicates: row.listing_duplicates ?? [],
   };
 }
 
@@ -87,7 +91,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     for (const f of w) f();
   };
   // concurrent batches' catalog writes go out together (group commit): see upsert-coalescer.ts
-  const deps: RunDeps = { ...depsIn, kick, upsert: depsIn.upsert ?? createUpsertCoalescer(upsertThroughCatalog(depsIn.catalog)).upsert };
+  const deps: RunDeps = { ...depsIn, kick, upsert: depsIn.upsert ?? createUpsertCoalescer(notingWrites(depsIn.knex, upsertThroughCatalog(depsIn.catalog))).upsert };
   const { knex, settings } = deps;
   const stats = { batches: 0, failedAttempts: 0, inFlight: 0 };
   const runCache = new Map<string, RunRow>();
@@ -97,7 +101,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       const r = await completeBatches(knex, items[0]!.runId, items);
       return items.map((i) => (r?.seqs.has(i.seq) ? { phase: r.phase } : undefined));
     },
-    (i) => completeBatch(knex, i.runId, i.seq, i.attempts, i.outcome, i.result),
+    (i) => completeBatch(knex, i.runId, i),
     { maxInFlight: 2, maxSize: 200, key: (i) => i.runId },
   );
   const touched = new Set<string>();
@@ -161,8 +165,8 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
         continue;
       }
       const runId = run.id;
-      if (Number(run.phase_attempts) > settings.maxAttempts) {
-        const why = `${run.phase === 'plan' ? 'planning' : 'finalising'} failed ${run.phase_attempts - 1} times: ${run.last_error ?? 'the process working on it stopped'}`;
+      const why = phaseGivenUp(run, settings);
+      if (why) {
         await failRun(runId, why).catch((e) => log.error({ err: errText(e), run_id: runId }, 'could not mark the run failed'));
         continue;
       }
@@ -201,13 +205,13 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   async function runBatch(b: ClaimedBatch): Promise<void> {
     stats.inFlight++;
     const beat = setInterval(
-      () => void renewBatchLease(knex, b.run_id, b.seq, b.attempts, settings.leaseSeconds).catch(() => undefined),
+      () => void renewBatchLease(knex, b.run_id, b.seq, b.claim, settings.leaseSeconds).catch(() => undefined),
       Math.max(1_000, (settings.leaseSeconds * 1000) / 3),
     );
     try {
       const { outcome, result } = await processBatch({ runId: b.run_id, run: b.run, codes: b.codes, payload: b.payload }, deps);
       clearInterval(beat);
-      const done = await completions.submit({ runId: b.run_id, seq: b.seq, attempts: b.attempts, outcome, result });
+      const done = await completions.submit({ runId: b.run_id, seq: b.seq, claim: b.claim, codes: b.codes, outcome, result });
       stats.batches++;
       if (done) touched.add(b.run_id);
       if (done?.phase === 'finalize') kick();
@@ -219,8 +223,8 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
         return;
       }
       const why = errText(err);
-      log.warn({ run_id: b.run_id, seq: b.seq, attempt: b.attempts, err: why }, `batch ${b.seq} failed (attempt ${b.attempts} of ${settings.maxAttempts}); it is retried`);
-      await retryBatchLater(knex, b.run_id, b.seq, b.attempts, why, retryDelay(b.attempts, settings.leaseSeconds)).catch(() => undefined);
+      log.warn({ run_id: b.run_id, seq: b.seq, attempt: b.attempts + 1, err: why }, `batch ${b.seq} failed (attempt ${b.attempts + 1} of ${settings.maxAttempts}); it is retried`);
+      await retryBatchLater(knex, b.run_id, b.seq, b.claim, why, retryDelay(b.attempts + 1, settings.leaseSeconds)).catch(() => undefined);
     } finally {
       clearInterval(beat);
       stats.inFlight--;
@@ -230,10 +234,10 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   // workers claiming together claim in one statement (a run's batches, or any run's: key '')
   const claims = createGroupCommit<string, ClaimedBatch | undefined>(
     async (runIds) => {
-      const got = await claimBatches(knex, settings.leaseSeconds, settings.maxAttempts, runIds.length, runCache, runIds[0] || undefined);
+      const got = await claimBatches(knex, settings.leaseSeconds, settings, runIds.length, runCache, runIds[0] || undefined);
       return runIds.map((_, i) => got[i]);
     },
-    (runId) => claimBatch(knex, settings.leaseSeconds, settings.maxAttempts, runCache, runId || undefined),
+    (runId) => claimBatch(knex, settings.leaseSeconds, settings, runCache, runId || undefined),
     { maxInFlight: 2, maxSize: 64, key: (runId) => runId },
   );
 
@@ -283,7 +287,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       await idle(Math.max(1_000, Math.min(5_000, settings.leaseSeconds * 250)));
       if (stopping) break;
       try {
-        const exhausted = await knex.transaction((trx) => exhaustBatches(trx, settings.maxAttempts));
+        const exhausted = await knex.transaction((trx) => exhaustBatches(trx, settings));
         for (const r of exhausted) touched.add(r.id);
         if (exhausted.some((r) => r.phase === 'finalize')) kick();
       } catch (err) {

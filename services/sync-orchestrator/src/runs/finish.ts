@@ -16,7 +16,7 @@ export async function endRun(deps: Pick<RunDeps, 'knex' | 'raiseAlert' | 'logger
     return run;
   });
   if (!msg) return undefined;
-  const level = f.status === 'SUCCESS' || f.status === 'CANCELLED' ? 'info' : f.status === 'PARTIAL' ? 'warn' : 'error';
+  const level = f.status === 'SUCCESS' ? 'info' : f.status === 'PARTIAL' ? 'warn' : 'error';
   deps.logger[level]({ run_id: runId, status: f.status }, f.message);
   if (f.status === 'FAILED' || f.status === 'PARTIAL') await deps.raiseAlert(msg);
   return msg;

@@ -2,6 +2,7 @@
 import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { sync } from '@haier-sync/contracts';
+import type { RunPhase, RunStatus } from './lifecycle';
 
 export interface RunScopeJson {
   codes: string[];
@@ -17,21 +18,22 @@ export interface RunOptionsJson {
   dryRun: boolean;
 }
 
-export type RunPhase = 'plan' | 'work' | 'finalize' | 'done';
-
 /** A row of sync.runs as the pg driver returns it (bigint columns as strings). */
 export interface RunRow {
   id: string;
   sync_type: string;
   mode: string;
-  status: string;
+  status: RunStatus;
   trigger: string;
   kind: string;
   scope: RunScopeJson;
   options: RunOptionsJson;
   started_by: string;
   phase: RunPhase;
+  /** Tries of the current leased phase that ran and failed. */
   phase_attempts: number;
+  /** Claims of the current leased phase (a process that died spent one). */
+  phase_claims: number;
   last_error: string | null;
   total: string;
   succeeded: string;
@@ -39,6 +41,8 @@ export interface RunRow {
   created: string;
   updated: string;
   unchanged: string;
+  /** Products whose stock changed (counted in updated unless created). */
+  stock_changed: string;
   delisted: string;
   batches_total: string;
   batches_done: string;
@@ -46,6 +50,8 @@ export interface RunRow {
   message: string;
   planned_changes: string[];
   planned_changes_count: string;
+  /** Codes the listing repeated (each planned once). */
+  listing_duplicates: string[];
   /** Date or ISO text (MikroORM's pg connection answers timestamps as text). */
   created_at: Date | string;
   started_at: Date | string | null;
@@ -55,13 +61,6 @@ export interface RunRow {
 export interface FailureRow {
   code: string;
   reason: string;
-}
-
-export const ACTIVE_STATUSES = ['PENDING', 'PROCESSING'] as const;
-export const FINAL_STATUSES = ['SUCCESS', 'FAILED', 'PARTIAL', 'CANCELLED'] as const;
-
-export function isFinal(status: string): boolean {
-  return (FINAL_STATUSES as readonly string[]).includes(status);
 }
 
 export function enumName<E extends Record<string, string | number>>(e: E, value: number): string {
@@ -76,13 +75,13 @@ export function enumValue<E extends Record<string, string | number>>(e: E, name:
 
 const big = (s: string | number | null | undefined): bigint => BigInt(s ?? 0);
 
-/** The answer for a run: the row, its failed items (already limited by the caller). */
 /** A timestamp column as a Date (the driver may answer text). */
 export function asDate(v: Date | string | null | undefined): Date | null {
   if (v === null || v === undefined) return null;
   return v instanceof Date ? v : new Date(v);
 }
 
+/** The answer for a run: the row, its failed items (already limited by the caller). */
 export function toRunMessage(row: RunRow, failures: FailureRow[] = []): sync.Run {
   const end = asDate(row.completed_at);
   const start = asDate(row.started_at);

@@ -8,6 +8,10 @@ export interface RunTotals {
   unchanged: number;
   delisted: number;
   upstreamCalls: number;
+  /** Products whose stock changed (already in updated, or created). */
+  stockChanged?: number;
+  /** Codes the listing repeated (each was planned once). */
+  duplicates?: readonly string[];
 }
 
 export function finalStatus(t: RunTotals, fatal?: string): 'SUCCESS' | 'PARTIAL' | 'FAILED' {
@@ -22,7 +26,10 @@ export function summaryMessage(label: string, t: RunTotals, status: string, opts
   const dry = opts.dryRun ? ' (dry run: nothing written)' : '';
   const parts = [`${t.created} created`, `${t.updated} updated`, `${t.unchanged} unchanged`, `${t.failed} failed`];
   if (t.delisted) parts.push(`${t.delisted} delisted`);
+  if (t.stockChanged) parts.push(`${t.stockChanged} with stock changes`);
   const lead = status === 'SUCCESS' ? 'completed' : status === 'PARTIAL' ? 'completed with failures' : 'failed';
   const hint = status === 'PARTIAL' || status === 'FAILED' ? '; see the failed items for reasons and run again to retry them' : '';
-  return `${label} ${lead}${dry}: ${t.total} products, ${parts.join(', ')}; ${t.upstreamCalls} calls to Haier${hint}`;
+  const dups = t.duplicates?.length ?? 0;
+  const repeated = dups ? `; ${dups} duplicate code${dups === 1 ? '' : 's'} in the listing, planned once (${t.duplicates!.slice(0, 5).join(', ')}${dups > 5 ? ', …' : ''})` : '';
+  return `${label} ${lead}${dry}: ${t.total} products, ${parts.join(', ')}; ${t.upstreamCalls} calls to Haier${repeated}${hint}`;
 }

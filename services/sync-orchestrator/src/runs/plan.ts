@@ -61,20 +61,34 @@ export interface ListingItem {
 /**
  * Keeps the listing records a run's scope asks for, skipping codes already planned (a re-plan
  * after a crash) and stopping at the limit. `taken` counts records planned so far (including
- * earlier chunks); returns the records to plan and the new count.
+ * earlier chunks); returns the records to plan and the new count. `seen` holds the codes of the
+ * listing so far (pass the same set for every chunk of one listing): a code the listing repeats
+ * is planned once and returned in `duplicates` (it does not count towards the limit).
  */
-export function selectListing<T extends ListingItem>(items: readonly T[], scope: RunScopeJson, already: ReadonlySet<string>, taken: number): { selected: T[]; taken: number } {
+export function selectListing<T extends ListingItem>(
+  items: readonly T[],
+  scope: RunScopeJson,
+  already: ReadonlySet<string>,
+  taken: number,
+  seen: Set<string> = new Set(),
+): { selected: T[]; taken: number; duplicates: string[] } {
   const selected: T[] = [];
+  const duplicates: string[] = [];
   let n = taken;
   for (const item of items) {
     if (scope.limit > 0 && n >= scope.limit) break;
     if (scope.category !== '' && item.productGroupName !== scope.category) continue;
     if (scope.brand !== '' && item.productBrandName !== scope.brand) continue;
+    if (seen.has(item.productCode)) {
+      duplicates.push(item.productCode);
+      continue;
+    }
+    seen.add(item.productCode);
     n++;
     if (already.has(item.productCode)) continue;
     selected.push(item);
   }
-  return { selected, taken: n };
+  return { selected, taken: n, duplicates };
 }
 
 /** Upstream calls one batch costs. */

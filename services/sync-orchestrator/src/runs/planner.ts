@@ -4,10 +4,11 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { gateway } from '@haier-sync/contracts';
 import type { RunDeps } from './deps';
+import { NEW_RUN } from './lifecycle';
 import { toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
 import { BATCH_SIZE, chunk, planOfRow, selectListing, type RunPlan } from './plan';
-import { endPlanning, insertBatches, markStarted, plannedSoFar, recordPlanFailures, type NewBatch } from './repository';
+import { endPlanning, insertBatches, markStarted, plannedSoFar, recordListingDuplicates, recordPlanFailures, type NewBatch } from './repository';
 
 const LISTING_CHUNK = 1000;
 const LISTING_TIMEOUT_MS = 30 * 60_000;
@@ -20,7 +21,7 @@ function listingRecord(p: gateway.Product): Record<string, unknown> {
 
 export async function planBatches(run: RunRow, deps: RunDeps, heartbeat: () => Promise<void>): Promise<RunRow | undefined> {
   const { knex } = deps;
-  if (run.status === 'PENDING') {
+  if (run.status === NEW_RUN.status) {
     await knex.transaction(async (trx) => {
       const started = await markStarted(trx, run.id);
       if (started) await appendRunEvent(trx, 'started', toRunMessage(started));
@@ -39,6 +40,7 @@ export async function planBatches(run: RunRow, deps: RunDeps, heartbeat: () => P
     let taken = 0;
     let first = already.size === 0 && nextSeq === 0;
     let unknown = 0;
+    const seen = new Set<string>();
     // our own deadline and cancel: breaking out early (a limit) must end the call and its timers
     const abort = new AbortController();
     const deadline = setTimeout(() => abort.abort(new Error(`the listing took longer than ${LISTING_TIMEOUT_MS / 60_000} minutes`)), LISTING_TIMEOUT_MS);
@@ -46,16 +48,18 @@ export async function planBatches(run: RunRow, deps: RunDeps, heartbeat: () => P
     try {
       const stream = deps.gateway.streamAllProducts({ chunkSize: LISTING_CHUNK }, { signal: abort.signal });
       for await (const msg of stream) {
-        const sel = selectListing(msg.products, run.scope, already, taken);
+        const sel = selectListing(msg.products, run.scope, already, taken, seen);
         taken = sel.taken;
         const payloads = new Map(sel.selected.map((p) => [p.productCode, listingRecord(p)]));
         const batches = cut(sel.selected.map((p) => p.productCode), payloads);
         const failures = msg.errors
-          .filter((e) => !already.has(e.productCode))
+          // a row that failed to map but whose code also came as a good record is that product's, not a failure
+          .filter((e) => !already.has(e.productCode) && !seen.has(e.productCode))
           .map((e) => ({ code: e.productCode || `(listing row without a code #${++unknown})`, reason: `listing: ${e.reason}` }));
         await knex.transaction(async (trx) => {
           await insertBatches(trx, run.id, batches, first ? 1 : 0);
           await recordPlanFailures(trx, run.id, failures);
+          await recordListingDuplicates(trx, run.id, sel.duplicates);
         });
         first = false;
         deps.kick();

@@ -9,7 +9,7 @@ import { changeLine, mergeBatch, rejectedIndex } from './merge';
 import type { RunRow } from './model';
 import { batchCalls, planOfRow } from './plan';
 import { upsertThroughCatalog } from './upsert-coalescer';
-import type { BatchOutcome } from './repository';
+import { emptyOutcome, itemRecords, type BatchOutcome } from './item-outcomes';
 
 export interface BatchWork {
   runId: string;
@@ -20,9 +20,9 @@ export interface BatchWork {
 
 function sumOutcome(results: readonly catalog.ItemResult[], o: BatchOutcome, failures: Map<string, string>, dryRun: boolean): void {
   for (const r of results) {
-    if (r.outcome === catalog.ItemOutcome.CREATED) o.created++;
-    else if (r.outcome === catalog.ItemOutcome.UPDATED) o.updated++;
-    else if (r.outcome === catalog.ItemOutcome.UNCHANGED) o.unchanged++;
+    if (r.outcome === catalog.ItemOutcome.CREATED) o.items[r.productCode] = 'created';
+    else if (r.outcome === catalog.ItemOutcome.UPDATED) o.items[r.productCode] = 'updated';
+    else if (r.outcome === catalog.ItemOutcome.UNCHANGED) o.items[r.productCode] = 'unchanged';
     else if (r.outcome === catalog.ItemOutcome.FAILED) failures.set(r.productCode, `catalog: ${r.reason || 'rejected'}`);
     const line = changeLine(r, dryRun);
     if (line) o.changes.push(line);
@@ -66,7 +66,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
   const plan = planOfRow(run, deps.settings.lowStockThreshold);
   const dryRun = run.options.dryRun;
   const failures = new Map<string, string>();
-  const o: BatchOutcome = { succeeded: 0, failed: 0, created: 0, updated: 0, unchanged: 0, upstreamCalls: 0, failures: [], changes: [] };
+  const o = emptyOutcome();
   const counties = run.options.counties ?? [];
 
   if (plan.strategy === 'listing' || plan.strategy === 'codes') {
@@ -117,23 +117,13 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
         );
       if (items.length) {
         const u = await deps.catalog.updateStock({ items, runId: w.runId, dryRun });
-        const stockOnly = plan.strategy === 'catalog_stock';
-        const seen = new Set<string>();
         for (const res of u.results) {
           if (res.outcome === catalog.ItemOutcome.FAILED) failures.set(res.productCode, `catalog stock: ${res.reason || 'rejected'}`);
-          if (!stockOnly || seen.has(res.productCode)) continue;
-          seen.add(res.productCode);
         }
-        if (stockOnly) {
-          // a product counts once: updated when any of its counties changed
-          const changed = new Set(u.results.filter((x) => x.outcome === catalog.ItemOutcome.UPDATED).map((x) => x.productCode));
-          for (const code of new Set(items.map((i) => i.productCode))) {
-            if (failures.has(code)) continue;
-            if (changed.has(code)) o.updated++;
-            else o.unchanged++;
-          }
-        }
+        // a stock-only product is unchanged unless its stock changed (item-outcomes.ts counts a product once)
+        if (plan.strategy === 'catalog_stock') for (const i of items) o.items[i.productCode] ??= 'unchanged';
         for (const res of u.results) {
+          if (res.outcome === catalog.ItemOutcome.UPDATED) o.stockChanged.push(res.productCode);
           if (res.outcome === catalog.ItemOutcome.UPDATED) o.changes.push(`${res.productCode} ${dryRun ? 'stock would change' : 'stock changed'}${res.changedFields.length ? `: ${res.changedFields.join(', ')}` : ''}`);
         }
       }
@@ -142,7 +132,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
 
   o.upstreamCalls = batchCalls(plan, w.codes.length, counties.length);
   o.failures = [...failures].map(([code, reason]) => ({ code, reason }));
-  o.failed = failures.size;
-  o.succeeded = w.codes.length - w.codes.filter((c) => failures.has(c)).length;
-  return { outcome: o, result: { created: o.created, updated: o.updated, unchanged: o.unchanged, failed: o.failed } };
+  const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
+  for (const r of itemRecords(w.codes, o)) counts[r.outcome]++;
+  return { outcome: o, result: counts };
 }
