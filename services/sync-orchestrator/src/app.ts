@@ -92,6 +92,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
             maxAttempts: config.SYNC_MAX_ATTEMPTS,
             counties: config.SYNC_COUNTIES,
             lowStockThreshold: config.SYNC_LOW_STOCK_THRESHOLD,
+            dependencyPatienceMs: config.SYNC_DEPENDENCY_PATIENCE,
           },
         },
         { idlePollMs: opts.idlePollMs },

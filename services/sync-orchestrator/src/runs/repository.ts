@@ -418,6 +418,18 @@ export async function retryBatchLater(db: Db, runId: string, seq: number, attemp
 }
 
 /**
+ * A try that could not run because a dependency was unavailable (runs/dependencies.ts): the batch
+ * goes back to the queue at once and the attempt its claim counted is given back.
+ */
+export async function returnBatchUnspent(db: Db, runId: string, seq: number, attempts: number, why: string): Promise<void> {
+  await db.raw(
+    `update sync.run_batches set status = 'pending', attempts = greatest(attempts - 1, 0), lease_until = null, last_error = left(?, 1000), updated_at = now()
+     where run_id = ? and seq = ? and status = 'claimed' and attempts = ?`,
+    [why, runId, seq, attempts],
+  );
+}
+
+/**
  * Batches whose last allowed attempt expired: their codes are failed with the last error and they
  * count as done. Returns the runs touched (for progress/finalise).
  */
