@@ -103,6 +103,14 @@ function toInt(raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number 
   return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+function toDurationMs(raw: string): number | undefined {
+  const m = /^(\d+)\s*(ms|s|m|h)?$/i.exec(raw);
+  if (!m) return undefined;
+  const n = Number(m[1]) * DURATION_UNITS[(m[2] ?? 's').toLowerCase()]!;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
@@ -133,6 +141,10 @@ export const env = {
       },
       dflt,
     );
+  },
+  /** A positive duration as milliseconds: `90s`, `5m`, `1h`, `500ms`; a bare number is seconds. */
+  durationMs(dflt?: number): z.ZodType<number, Raw> {
+    return parsed('a duration such as 90s, 5m or 1h (a bare number is seconds)', toDurationMs, dflt);
   },
   /** true/false, 1/0, yes/no, on/off (any case). */
   bool(dflt?: boolean): z.ZodType<boolean, Raw> {

@@ -6,6 +6,13 @@ import { redact } from './secrets';
 /** Response metadata key naming the offending request field of an INVALID_ARGUMENT. */
 export const FIELD_HEADER = 'x-invalid-field';
 
+/**
+ * Response metadata key set by the haier-gateway when an error is Haier's own unavailability
+ * (5xx, timeouts, throttling or a connection fault, after the gateway's retries): its value is
+ * the upstream (`haier`). Callers tell "Haier is down" from "the gateway is down" by it.
+ */
+export const UPSTREAM_FAULT_HEADER = 'x-upstream-fault';
+
 function err(code: Code, message: string, metadata?: Record<string, string>): ConnectError {
   return new ConnectError(redact(message), code, metadata);
 }

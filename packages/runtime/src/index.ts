@@ -23,4 +23,5 @@ export {
   internal,
   toConnectError,
   FIELD_HEADER,
+  UPSTREAM_FAULT_HEADER,
 } from './errors';

@@ -27,6 +27,23 @@ export class UpstreamError extends Error {
   }
 }
 
+/** The caller of an upstream call went away (its RPC was cancelled): the call was not made, or was cut off. */
+export class CallAbandoned extends Error {
+  constructor(readonly endpoint: string) {
+    super(`the caller cancelled the request, so the call to Haier (${endpoint}) was not made or was cut off`);
+    this.name = 'CallAbandoned';
+  }
+}
+
+/**
+ * Whether a failure (as the code a caller sees) is about the item asked for: Haier rejected that
+ * request (HTTP 400, a business error) or its record cannot be read. Anything else (Haier or
+ * the gateway unavailable, throttled, the account refused) is not the item's fault.
+ */
+export function isAboutTheItem(code: Code): boolean {
+  return code === Code.InvalidArgument || code === Code.FailedPrecondition || code === Code.DataLoss;
+}
+
 /** Faults worth another attempt with back-off: throttling, server faults, timeouts, connection faults. */
 export function isRetryable(err: unknown): boolean {
   if (!(err instanceof UpstreamError)) return false;

@@ -26,27 +26,27 @@ export class HaierApi {
   ) {}
 
   /** Products for codes (batched by 20, requested order), or the whole list when codes is empty. */
-  async getProducts(codes: readonly string[]): Promise<{ items: gateway.Product[]; errors: gateway.ItemError[] }> {
+  async getProducts(codes: readonly string[], signal?: AbortSignal): Promise<{ items: gateway.Product[]; errors: gateway.ItemError[] }> {
     const unique = dedupeCodes(codes);
     if (unique.length === 0) {
       const items: gateway.Product[] = [];
       const errors: gateway.ItemError[] = [];
-      for await (const chunk of this.streamAllProducts(5000)) {
+      for await (const chunk of this.streamAllProducts(5000, signal)) {
         items.push(...chunk.products);
         errors.push(...chunk.errors);
       }
       return { items, errors };
     }
     return runBatches(unique, HAIER_MAX_CODES, async (batch) => {
-      const data = await this.client.call(ENDPOINTS.products, productsBody(this.account, batch), { batchSize: batch.length });
+      const data = await this.client.call(ENDPOINTS.products, productsBody(this.account, batch), { batchSize: batch.length, signal });
       return matchBatch(batch, asList(data, 'products'), mapProduct);
     });
   }
 
   /** The whole procurable list from one upstream call, read as a stream, in chunks. */
-  async *streamAllProducts(chunkSize: number): AsyncGenerator<{ products: gateway.Product[]; errors: gateway.ItemError[]; seen: number }> {
+  async *streamAllProducts(chunkSize: number, signal?: AbortSignal): AsyncGenerator<{ products: gateway.Product[]; errors: gateway.ItemError[]; seen: number }> {
     let seen = 0;
-    for await (const records of this.client.streamList(ENDPOINTS.products, productsBody(this.account, []), chunkSize)) {
+    for await (const records of this.client.streamList(ENDPOINTS.products, productsBody(this.account, []), chunkSize, signal)) {
       seen += records.length;
       const { items, errors } = mapAll(records, mapProduct);
       yield { products: items, errors, seen };
@@ -54,32 +54,32 @@ export class HaierApi {
   }
 
   /** Prices for codes (at least one; batched by 20, requested order). */
-  getPrices(codes: readonly string[]): Promise<{ items: gateway.Price[]; errors: gateway.ItemError[] }> {
+  getPrices(codes: readonly string[], signal?: AbortSignal): Promise<{ items: gateway.Price[]; errors: gateway.ItemError[] }> {
     const unique = dedupeCodes(codes);
     return runBatches(unique, HAIER_MAX_CODES, async (batch) => {
-      const data = await this.client.call(ENDPOINTS.prices, pricesBody(this.account, batch), { batchSize: batch.length });
+      const data = await this.client.call(ENDPOINTS.prices, pricesBody(this.account, batch), { batchSize: batch.length, signal });
       return matchBatch(batch, asList(data, 'prices'), mapPrice);
     });
   }
 
   /** Stock of one product in one county (one upstream call). */
-  async getStock(productCode: string, countyCode: string): Promise<gateway.Stock> {
-    const data = await this.client.call(ENDPOINTS.stock, stockBody(this.account, productCode, countyCode), { batchSize: 1 });
+  async getStock(productCode: string, countyCode: string, signal?: AbortSignal): Promise<gateway.Stock> {
+    const data = await this.client.call(ENDPOINTS.stock, stockBody(this.account, productCode, countyCode), { batchSize: 1, signal });
     return mapStock(productCode, countyCode, data);
   }
 
   /** Stock of many pairs, each its own call, within the budget; outcomes in input order. */
-  getStocks(queries: ReadonlyArray<{ productCode: string; countyCode: string }>): Promise<PromiseSettledResult<gateway.Stock>[]> {
-    return mapSettled(queries, this.stockConcurrency, (q) => this.getStock(q.productCode, q.countyCode));
+  getStocks(queries: ReadonlyArray<{ productCode: string; countyCode: string }>, signal?: AbortSignal): Promise<PromiseSettledResult<gateway.Stock>[]> {
+    return mapSettled(queries, this.stockConcurrency, (q) => this.getStock(q.productCode, q.countyCode, signal));
   }
 
-  async getLogistics(q: { orderCode: string; deliveryRecordCode?: string; memberId?: bigint }): Promise<gateway.GetLogisticsResponse> {
-    const data = await this.client.call(ENDPOINTS.logistics, logisticsBody(this.account, q));
+  async getLogistics(q: { orderCode: string; deliveryRecordCode?: string; memberId?: bigint }, signal?: AbortSignal): Promise<gateway.GetLogisticsResponse> {
+    const data = await this.client.call(ENDPOINTS.logistics, logisticsBody(this.account, q), { signal });
     return mapLogistics(data);
   }
 
-  async getBalance(): Promise<gateway.PayerBalance[]> {
-    const data = await this.client.call(ENDPOINTS.balance, balanceBody(this.account));
+  async getBalance(signal?: AbortSignal): Promise<gateway.PayerBalance[]> {
+    const data = await this.client.call(ENDPOINTS.balance, balanceBody(this.account), { signal });
     return mapBalances(data);
   }
 

@@ -14,6 +14,37 @@ export class GateClosed extends Error {
   }
 }
 
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * A place at the end of `queue`, settled by whoever serves the queue (resolve) or closes it
+ * (reject); a `signal` aborting first takes the place out (rejects with the signal's reason).
+ */
+export function waitInQueue(queue: Waiter[], signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      const i = queue.indexOf(waiter);
+      if (i >= 0) queue.splice(i, 1);
+      reject(signal!.reason);
+    };
+    const waiter: Waiter = {
+      resolve: () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      reject: (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    queue.push(waiter);
+  });
+}
+
 export interface RateGateOptions {
   /** Call starts per second (a whole number >= 1). */
   rate: number;
@@ -31,7 +62,7 @@ export class RateGate {
   /** Start times of the last `rate` calls (a ring; `head` is the oldest once full). */
   private readonly starts: number[] = [];
   private head = 0;
-  private readonly waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private readonly waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly now: () => number;
@@ -45,13 +76,16 @@ export class RateGate {
     this.last = this.now();
   }
 
-  /** Resolves when a call may start now (FIFO); the caller must start it right away. */
-  take(): Promise<void> {
+  /**
+   * Resolves when a call may start now (FIFO); the caller must start it right away. A call whose
+   * `signal` aborts while it waits leaves the queue without spending a token.
+   */
+  take(signal?: AbortSignal): Promise<void> {
     if (this.closed) return Promise.reject(new GateClosed());
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.drain();
-    });
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const waiting = waitInQueue(this.waiters, signal);
+    this.drain();
+    return waiting;
   }
 
   /** Calls waiting for their turn. */

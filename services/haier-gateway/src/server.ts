@@ -1,16 +1,17 @@
 // Maps each HaierGatewayService RPC to the domain operations: validate input, call, shape the
 // answer, and turn failures into ConnectErrors an operator can act on.
+import { setMaxListeners } from 'node:events';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
+import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { invalidArgument, redact, toConnectError, type Logger } from '@haier-sync/runtime';
+import { invalidArgument, redact, toConnectError, UPSTREAM_FAULT_HEADER, type Logger } from '@haier-sync/runtime';
 import { credentialSources } from './account-check';
 import { BatchError, dedupeCodes } from './batching';
 import type { Endpoint } from './endpoints';
 import { ENDPOINTS } from './endpoints';
-import { toConnectError as upstreamToConnectError, UpstreamError, type ErrorContext } from './errors';
+import { CallAbandoned, isAboutTheItem, toConnectError as upstreamToConnectError, UpstreamError, type ErrorContext } from './errors';
 import type { HaierApi } from './haier-api';
 import { MalformedRecord } from './mapping';
 import { GateClosed } from './rate-gate';
@@ -27,19 +28,38 @@ export interface ServerDeps {
   rateLimit: number;
 }
 
+/** The codes that mean "Haier is unavailable for now" (5xx, timeouts, throttling, connection faults). */
+const HAIER_UNAVAILABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted]);
+
 /** Any failure of a gateway operation as the ConnectError the caller sees (message redacted). */
 export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number, credentials?: ErrorContext['credentials']): ConnectError {
   if (err instanceof ConnectError) return toConnectError(err);
   if (err instanceof InvalidInput) return invalidArgument(err.problem, err.field);
   if (err instanceof BatchError) {
     const inner = rpcError(err.cause, endpoint, maxRetries);
-    return toConnectError(new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code));
+    return toConnectError(new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code, inner.metadata));
   }
-  if (err instanceof UpstreamError) return toConnectError(upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries, credentials }));
+  if (err instanceof CallAbandoned) return toConnectError(new ConnectError(err.message, Code.Canceled));
+  if (err instanceof UpstreamError) {
+    const ce = upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries, credentials });
+    // Haier itself unavailable (after the retries): callers wait it out rather than fail items
+    if (!isAboutTheItem(ce.code) && HAIER_UNAVAILABLE.has(ce.code)) ce.metadata.set(UPSTREAM_FAULT_HEADER, 'haier');
+    return toConnectError(ce);
+  }
   if (err instanceof GateClosed) return toConnectError(new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable));
   if (err instanceof MalformedRecord)
     return toConnectError(new ConnectError(`Haier's ${endpoint?.name ?? ''} answer could not be read (${err.message}): report it to Haier if it persists`, Code.DataLoss));
   return toConnectError(err);
+}
+
+/**
+ * The RPC's abort signal, passed to every upstream call the RPC makes (waiting for a slot or the
+ * budget, and the exchange): a cancelled or dead caller stops spending Haier's budget. One RPC
+ * may have dozens of calls listening (a GetStocks of 60 pairs), hence no listener limit.
+ */
+function callerSignal(ctx: HandlerContext): AbortSignal {
+  setMaxListeners(0, ctx.signal);
+  return ctx.signal;
 }
 
 export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.HaierGatewayService> {
@@ -49,12 +69,12 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
   };
 
   return {
-    async getProducts(req) {
-      const r = await api.getProducts(dedupeCodes(req.productCodes)).catch(fail(ENDPOINTS.products));
+    async getProducts(req, ctx) {
+      const r = await api.getProducts(dedupeCodes(req.productCodes), callerSignal(ctx)).catch(fail(ENDPOINTS.products));
       return create(gateway.GetProductsResponseSchema, { products: r.items, errors: r.errors });
     },
 
-    async *streamAllProducts(req) {
+    async *streamAllProducts(req, ctx) {
       let chunkSize: number;
       try {
         chunkSize = checkChunkSize(req.chunkSize);
@@ -62,7 +82,7 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
         throw rpcError(err, undefined, deps.maxRetries);
       }
       try {
-        for await (const chunk of api.streamAllProducts(chunkSize)) {
+        for await (const chunk of api.streamAllProducts(chunkSize, callerSignal(ctx))) {
           yield create(gateway.StreamAllProductsResponseSchema, { products: chunk.products, errors: chunk.errors, seen: BigInt(chunk.seen) });
         }
       } catch (err) {
@@ -70,27 +90,33 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
       }
     },
 
-    async getPrices(req) {
-      const r = await api.getPrices(dedupeCodes(req.productCodes)).catch(fail(ENDPOINTS.prices));
+    async getPrices(req, ctx) {
+      const r = await api.getPrices(dedupeCodes(req.productCodes), callerSignal(ctx)).catch(fail(ENDPOINTS.prices));
       return create(gateway.GetPricesResponseSchema, { prices: r.items, errors: r.errors });
     },
 
-    async getStock(req) {
-      const stock = await api.getStock(req.productCode, req.countyCode).catch(fail(ENDPOINTS.stock));
+    async getStock(req, ctx) {
+      const stock = await api.getStock(req.productCode, req.countyCode, callerSignal(ctx)).catch(fail(ENDPOINTS.stock));
       return create(gateway.GetStockResponseSchema, { stock });
     },
 
-    async getStocks(req) {
+    async getStocks(req, ctx) {
       const queries = req.queries.map((q) => ({ productCode: q.productCode, countyCode: q.countyCode }));
-      const settled = await api.getStocks(queries);
+      const settled = await api.getStocks(queries, callerSignal(ctx));
       const stocks: gateway.Stock[] = [];
       const errors: gateway.StockError[] = [];
+      let notAboutTheItem: ConnectError | undefined;
       settled.forEach((s, i) => {
         const q = queries[i]!;
-        if (s.status === 'fulfilled') stocks.push(s.value);
-        else errors.push(create(gateway.StockErrorSchema, { ...q, reason: rpcError(s.reason, ENDPOINTS.stock, deps.maxRetries).rawMessage }));
+        if (s.status === 'fulfilled') return stocks.push(s.value);
+        const ce = rpcError(s.reason, ENDPOINTS.stock, deps.maxRetries);
+        if (isAboutTheItem(ce.code)) errors.push(create(gateway.StockErrorSchema, { ...q, reason: ce.rawMessage }));
+        else notAboutTheItem ??= ce;
       });
-      // Every pair failing means the gateway, not the pairs, is in trouble: fail the call.
+      // A pair that failed for a reason that is not about it (Haier unavailable, throttled, the
+      // gateway stopping) fails the call, as a failed prices call does: the caller retries the
+      // whole batch instead of failing that product. Likewise when every pair failed.
+      if (notAboutTheItem) throw notAboutTheItem;
       if (queries.length > 0 && stocks.length === 0) {
         const first = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
         throw rpcError(first?.reason, ENDPOINTS.stock, deps.maxRetries);
@@ -98,7 +124,7 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
       return create(gateway.GetStocksResponseSchema, { stocks, errors });
     },
 
-    async getLogistics(req) {
+    async getLogistics(req, ctx) {
       let orderCode: string;
       try {
         orderCode = checkOrderCode(req.orderCode);
@@ -106,12 +132,12 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
         throw rpcError(err, undefined, deps.maxRetries);
       }
       return api
-        .getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId })
+        .getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId }, callerSignal(ctx))
         .catch(fail(ENDPOINTS.logistics));
     },
 
-    async getBalance() {
-      const balances = await api.getBalance().catch(fail(ENDPOINTS.balance));
+    async getBalance(_req, ctx) {
+      const balances = await api.getBalance(callerSignal(ctx)).catch(fail(ENDPOINTS.balance));
       return create(gateway.GetBalanceResponseSchema, { balances });
     },
 

@@ -12,7 +12,7 @@ import type { GatewayConfig } from './config';
 import type { Endpoint } from './endpoints';
 import { loggableBody } from './endpoints';
 import { businessError, unwrapEnvelope } from './envelope';
-import { UpstreamError, type UpstreamFault } from './errors';
+import { CallAbandoned, UpstreamError, type UpstreamFault } from './errors';
 import { ListBusinessError, ListStreamError, streamListBatches } from './list-stream';
 import { CallSlots } from './call-slots';
 import { RateGate } from './rate-gate';
@@ -47,6 +47,8 @@ interface Judged {
 
 interface CallMeta {
   batchSize?: number;
+  /** The caller's abort signal (the RPC's): once aborted, waiting and running calls stop, and no retry follows. */
+  signal?: AbortSignal;
 }
 
 function errorCode(err: unknown): string {
@@ -183,8 +185,9 @@ export class UpstreamClient {
         attempt++;
         if (attempt > 1) this.usage.retry();
         return this.callOnce(endpoint, body, attempt, meta);
-      });
+      }, meta.signal);
     } catch (err) {
+      if (meta.signal?.aborted) throw new CallAbandoned(endpoint.name);
       if (err instanceof UpstreamError) err.retries = attempt - 1;
       throw err;
     }
@@ -203,19 +206,20 @@ export class UpstreamClient {
   /** One exchange through the rate limiter, logged and counted. */
   private async limited(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, meta: CallMeta): Promise<Exchange & Judged> {
     return this.slots.run(async () => {
-      await this.gate.take();
+      await this.gate.take(meta.signal);
       const started = performance.now();
       try {
-        const ex = await this.exchange(this.url(endpoint), body, token);
+        const ex = await this.exchange(this.url(endpoint), body, token, meta.signal);
         const judged = this.judge(ex);
         this.logCall(endpoint.name, endpoint.path, judged.fault, started, attempt, body, ex.status, { batchSize: meta.batchSize });
         return { ...ex, ...judged };
       } catch (err) {
+        if (err instanceof CallAbandoned) throw err;
         const f = err instanceof UpstreamError ? err.fault : ({ kind: 'network', code: errorCode(err), origin: this.base.origin } as UpstreamFault);
         this.logCall(endpoint.name, endpoint.path, f, started, attempt, body, undefined, { batchSize: meta.batchSize });
         throw new UpstreamError(f, endpoint.name);
       }
-    });
+    }, meta.signal);
   }
 
   /** What an exchange amounts to: the envelope's data, or the fault it represents. */
@@ -238,7 +242,7 @@ export class UpstreamClient {
    * A list answer read as a stream (the whole catalog): yields records in batches. Retries
    * apply until the answer starts; a fault in the middle of the list fails the stream.
    */
-  async *streamList(endpoint: Endpoint, body: Record<string, unknown>, batchSize: number): AsyncGenerator<unknown[], void> {
+  async *streamList(endpoint: Endpoint, body: Record<string, unknown>, batchSize: number, signal?: AbortSignal): AsyncGenerator<unknown[], void> {
     let attempt = 0;
     let open: OpenExchange;
     try {
@@ -246,19 +250,20 @@ export class UpstreamClient {
         attempt++;
         if (attempt > 1) this.usage.retry();
         let token = await this.tokens.get();
-        let o = await this.limitedOpen(endpoint, body, token, attempt);
+        let o = await this.limitedOpen(endpoint, body, token, attempt, signal);
         if (o.status === 401) {
           o.body.resume();
           token = await this.tokens.renewAfterUnauthorized(token);
-          o = await this.limitedOpen(endpoint, body, token, attempt);
+          o = await this.limitedOpen(endpoint, body, token, attempt, signal);
         }
         if (o.status !== 200) {
           const text = await readText(o.body);
           throw new UpstreamError({ kind: 'http', status: o.status, retryAfterMs: parseRetryAfter(o.headers['retry-after']), detail: describeErrorBody(text) }, endpoint.name);
         }
         return o;
-      });
+      }, signal);
     } catch (err) {
+      if (signal?.aborted) throw new CallAbandoned(endpoint.name);
       if (err instanceof UpstreamError) err.retries = attempt - 1;
       throw err;
     }
@@ -271,6 +276,10 @@ export class UpstreamClient {
       }
       this.logger.info({ endpoint: endpoint.name, records: seen, durationMs: Math.round(performance.now() - started) }, 'upstream list streamed');
     } catch (err) {
+      if (signal?.aborted) {
+        open.body.destroy();
+        throw new CallAbandoned(endpoint.name);
+      }
       let fault: Extract<UpstreamFault, { kind: 'business' | 'bad-body' | 'timeout' | 'network' }>;
       if (err instanceof ListBusinessError) fault = { kind: 'business', code: err.code, message: redact(err.description) };
       else if (err instanceof ListStreamError) fault = { kind: 'bad-body', detail: err.message };
@@ -282,9 +291,9 @@ export class UpstreamClient {
     }
   }
 
-  private limitedOpen(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number): Promise<OpenExchange> {
+  private limitedOpen(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, signal?: AbortSignal): Promise<OpenExchange> {
     return this.slots.run(async () => {
-      await this.gate.take();
+      await this.gate.take(signal);
       const started = performance.now();
       try {
         const res = await this.agent.request({
@@ -295,6 +304,7 @@ export class UpstreamClient {
           body: stringifyLossless(body) ?? '{}',
           headersTimeout: this.config.HAIER_TIMEOUT_MS,
           bodyTimeout: this.config.HAIER_TIMEOUT_MS,
+          signal,
         });
         const fault: UpstreamFault | undefined = res.statusCode === 200 ? undefined : { kind: 'http', status: res.statusCode };
         this.logCall(endpoint.name, endpoint.path, fault, started, attempt, body, res.statusCode, { streaming: true });
@@ -305,7 +315,7 @@ export class UpstreamClient {
         this.logCall(endpoint.name, endpoint.path, f, started, attempt, body);
         throw new UpstreamError(f, endpoint.name);
       }
-    });
+    }, signal);
   }
 
   // ---------------------------------------------------------------------------- HTTP
@@ -322,8 +332,11 @@ export class UpstreamClient {
   }
 
   /** POST JSON, read the whole answer, all within HAIER_TIMEOUT_MS. Throws UpstreamError for timeouts and connection faults. */
-  private async exchange(url: URL, body: Record<string, unknown>, token: Token | undefined): Promise<Exchange> {
+  private async exchange(url: URL, body: Record<string, unknown>, token: Token | undefined, caller?: AbortSignal): Promise<Exchange> {
+    if (caller?.aborted) throw new CallAbandoned(url.pathname);
     const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    caller?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -342,9 +355,11 @@ export class UpstreamClient {
       return { status: res.statusCode, headers: res.headers, text };
     } catch (err) {
       if (timedOut) throw new UpstreamError({ kind: 'timeout', timeoutMs: this.config.HAIER_TIMEOUT_MS }, url.pathname);
+      if (caller?.aborted) throw new CallAbandoned(url.pathname);
       throw new UpstreamError({ kind: 'network', code: errorCode(err), origin: url.origin }, url.pathname);
     } finally {
       clearTimeout(timer);
+      caller?.removeEventListener('abort', onAbort);
     }
   }
 

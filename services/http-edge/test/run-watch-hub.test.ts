@@ -1,5 +1,6 @@
 // RunWatchHub: one upstream watch per run, shared by its followers (in memory, no I/O).
 import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { sync } from '@haier-sync/contracts';
 import { RunWatchHub } from '../src/run-watch-hub';
 
@@ -116,4 +117,40 @@ test('an upstream failure reaches every follower as an error', async () => {
   expect(String(await db)).toContain('orchestrator gone');
   expect(a).toEqual(['1']);
   expect(hub.open).toBe(0);
+});
+
+test('with reconnect, a broken upstream is opened again: followers hear "reconnecting" once and keep following to the run\'s end', async () => {
+  let opened = 0;
+  const at = (n: number, status = sync.RunStatus.PROCESSING) => create(sync.RunSchema, { id: 'r1', message: String(n), status });
+  const watch = async function* () {
+    opened++;
+    if (opened === 1) {
+      yield at(1);
+      throw new ConnectError('http/2 stream closed', Code.Canceled); // the orchestrator was killed
+    }
+    if (opened === 2) throw new ConnectError('connect ECONNREFUSED', Code.Unavailable); // not up yet
+    if (opened === 3) return; // up, but ends the watch before the run ends (shutting down)
+    yield at(2);
+    yield at(3, sync.RunStatus.SUCCESS);
+  };
+  const hub = new RunWatchHub(watch, { isFinal: (r) => r.status === sync.RunStatus.SUCCESS, pauseMs: 10 });
+  const seen: string[] = [];
+  const notes: string[] = [];
+  for await (const r of hub.follow('r1', new AbortController().signal, (why) => notes.push(why))) seen.push(r.message);
+  expect(seen).toEqual(['1', '2', '3']);
+  expect(opened).toBe(4);
+  expect(notes).toEqual(['http/2 stream closed']);
+  expect(hub.open).toBe(0);
+});
+
+test('with reconnect, an answer about the run itself (not found) ends the followers with it', async () => {
+  let opened = 0;
+  const watch = async function* (): AsyncGenerator<sync.Run> {
+    opened++;
+    throw new ConnectError('no run r1', Code.NotFound);
+  };
+  const hub = new RunWatchHub(watch, { isFinal: () => false, pauseMs: 10 });
+  const err = await collect(hub.follow('r1', new AbortController().signal), []);
+  expect(ConnectError.from(err).code).toBe(Code.NotFound);
+  expect(opened).toBe(1);
 });

@@ -85,37 +85,86 @@ function renderRun(r) {
   $('run-failed').textContent = failed.map((f) => `✗ ${f.product_code}: ${f.reason}`).join('\n');
 }
 
-// Server-Sent Events read with fetch (EventSource cannot send the API key header).
+// Server-Sent Events read with fetch (EventSource cannot send the API key header). The run goes
+// on in the service when the stream breaks (the orchestrator restarting, the network): the page
+// shows "reconnecting…" and opens the stream again until the run's "end" event arrives.
+function connection(text) {
+  const el = $('run-connection');
+  el.hidden = !text;
+  el.textContent = text ? `reconnecting… (${text})` : '';
+  el.title = text || '';
+}
+
+class StreamBroken extends Error {}
+
+/** Reads one event stream of run `id`; answers true when the run's end arrived. */
+async function readEvents(id, ctl) {
+  let res;
+  try {
+    res = await fetch(`${API}/sync/${id}/events/`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' }, signal: ctl.signal });
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new StreamBroken(err.message || 'the service cannot be reached');
+  }
+  if (res.status >= 500) throw new StreamBroken(`event stream: HTTP ${res.status}`);
+  if (!res.ok || !res.body) throw new Error(`event stream: ${res.status}`); // 404, 401: not a broken stream
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      if (err.name === 'AbortError') throw err;
+      throw new StreamBroken(err.message || 'the stream broke');
+    }
+    if (chunk.done) return false;
+    buf += chunk.value;
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const frame = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+      if (!data) continue;
+      const event = (frame.split('\n').find((l) => l.startsWith('event:')) || 'event: progress').slice(6).trim();
+      const msg = JSON.parse(data);
+      if (event === 'reconnecting') { connection(msg.message); continue; }
+      if (event === 'error') {
+        const text = msg.error ? msg.error.message : data;
+        if (msg.error && msg.error.code === 'UNAVAILABLE') throw new StreamBroken(text);
+        throw new Error(text);
+      }
+      connection(null);
+      renderRun(msg);
+      if (event === 'end') return true;
+    }
+  }
+}
+
 async function follow(id) {
   if (watching) watching.abort();
   const ctl = new AbortController();
   watching = ctl;
   renderRun(one(await api(`/sync/${id}/`)));
   try {
-    const res = await fetch(`${API}/sync/${id}/events/`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' }, signal: ctl.signal });
-    if (!res.ok || !res.body) throw new Error(`event stream: ${res.status}`);
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
     for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += value;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const frame = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
-        if (!data) continue;
-        const event = (frame.split('\n').find((l) => l.startsWith('event:')) || 'event: progress').slice(6).trim();
-        const msg = JSON.parse(data);
-        if (event === 'error') throw new Error(`${msg.error ? msg.error.message : data}`);
-        renderRun(msg);
+      try {
+        if (await readEvents(id, ctl)) break;
+        connection('the progress stream closed before the run ended');
+      } catch (err) {
+        if (!(err instanceof StreamBroken)) throw err;
+        connection(err.message);
       }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      if (ctl.signal.aborted) break;
     }
   } catch (err) {
     if (err.name !== 'AbortError') throw err;
   } finally {
-    if (watching === ctl) watching = null;
+    if (watching === ctl) {
+      watching = null;
+      connection(null);
+    }
   }
   loadRuns().catch(showError);
 }

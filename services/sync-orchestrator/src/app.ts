@@ -93,6 +93,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
             maxClaims: config.SYNC_MAX_CLAIMS,
             counties: config.SYNC_COUNTIES,
             lowStockThreshold: config.SYNC_LOW_STOCK_THRESHOLD,
+            dependencyPatienceMs: config.SYNC_DEPENDENCY_PATIENCE,
           },
         },
         { idlePollMs: opts.idlePollMs },

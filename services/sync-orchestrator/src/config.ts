@@ -24,6 +24,11 @@ export const configSchema = z.object({
    * kills must not fail products, a batch that keeps killing its workers must stop.
    */
   SYNC_MAX_CLAIMS: env.positiveInt(10),
+  /**
+   * How long a run waits out an unavailable dependency (the catalog, the gateway, Haier) before it
+   * fails naming it: while one is away the engine claims nothing and no batch attempt is spent.
+   */
+  SYNC_DEPENDENCY_PATIENCE: env.durationMs(5 * 60_000),
   SYNC_COUNTIES: env.csv(['110101']),
   SYNC_LOW_STOCK_THRESHOLD: env.nonNegativeInt(5),
   SYNC_SCHEDULE_FULL: env.string('0 3 * * *'),

@@ -1,53 +1,10 @@
 // The haier-sync CLI as an operator runs it: a child process (node --import tsx src/cli.ts)
 // against a real stack (simulator, gateway, catalog, orchestrator, Postgres).
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { closeGrpcClients } from '@haier-sync/runtime';
 import { freePort, waitFor } from '@haier-sync/runtime/testing';
 import { sync } from '@haier-sync/contracts';
 import { startStack, waitForRun, type Stack } from './stack';
-
-const SERVICE_DIR = path.resolve(__dirname, '..');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI without blocking this process (the orchestrator under test lives in it). */
-function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 90_000): Promise<CliResult> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  delete childEnv['NODE_OPTIONS'];
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: SERVICE_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`haier-sync ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, timeoutMs);
-    p.once('error', reject);
-    p.once('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Starts the CLI and hands back the process (to signal it) and its end. */
-function cliProcess(args: string[], env: Record<string, string>) {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  delete childEnv['NODE_OPTIONS'];
-  const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: SERVICE_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  const io = { stdout: '', stderr: '' };
-  p.stdout.on('data', (b: Buffer) => (io.stdout += b.toString()));
-  p.stderr.on('data', (b: Buffer) => (io.stderr += b.toString()));
-  const ended = new Promise<CliResult>((resolve) => p.once('exit', (code) => resolve({ code, ...io })));
-  return { p, io, ended };
-}
+import { cli, cliProcess } from './support/cli';
 
 /** The value of a summary row ("  created      200"). */
 function row(summary: string, name: string): string | undefined {

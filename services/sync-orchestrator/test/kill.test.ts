@@ -1,7 +1,8 @@
 // kill -9 of the orchestrator process in the middle of a full sync, then a restart: the run is
 // taken up again (its leases expire), completes, the catalog is exact, and the event streams
 // hold one `created` event per product and one lifecycle event of each kind: none missing, none
-// twice (counted by Nats-Msg-Id).
+// twice (counted by Nats-Msg-Id); Haier served no more calls than the run reports beyond its
+// retries and the batches cut off by the kill.
 import { sync } from '@haier-sync/contracts';
 import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
@@ -65,6 +66,15 @@ describe('kill -9 in the middle of a full sync', () => {
       expect(r!.invoice_price === null ? undefined : Number(r!.invoice_price)).toBe(s.invoicePrice === undefined ? undefined : Number(s.invoicePrice));
     }
     expect(await count(stack.pg, `select count(*) as n from catalog.change_log where kind = 'created'`)).toBe(listed.length);
+
+    // Haier served the calls the run reports, plus the gateway's logged retries, plus at most the
+    // calls of the batches in flight at the kill (SYNC_CONCURRENCY of them, one prices call each):
+    // the calls the dead orchestrator had queued at the gateway were abandoned, not made
+    const served = stack.sim.control.stats().total;
+    const reported = Number(run.counts?.upstreamCalls);
+    const retries = Number((await stack.gateway.getUsage({})).retries);
+    expect(served).toBeGreaterThanOrEqual(reported);
+    expect(served - reported).toBeLessThanOrEqual(retries + 4);
 
     // events: wait until the publisher has relayed the whole change log and the run's end
     const specs = streamSpecs(stack.prefix);

@@ -203,7 +203,9 @@ describe('runs under upstream faults', () => {
   });
 
   test('a batch that keeps failing is tried SYNC_MAX_ATTEMPTS times, then its codes fail with the last error', async () => {
-    stack.sim.control.faults({ failNext: { status: 500, count: 10_000, endpoint: 'prices' } });
+    // a failure that is not "Haier is unavailable" (5xx, timeouts and throttling are waited out
+    // without spending attempts: outages.test.ts): prices answering 404 (a wrong HAIER_BASE_URL)
+    stack.sim.control.faults({ failNext: { status: 404, count: 10_000, endpoint: 'prices' } });
     try {
       const codes = stack.sim.control.products(0, 3).map((p) => p.productCode);
       const run = await runToEnd(stack, { scope: { productCodes: codes }, options: { prices: true }, startedBy: 'test' }, 60_000);

@@ -1,8 +1,10 @@
 // The catalog-write coalescer on its own: batches that arrive while a call is in flight go out
-// together, each gets exactly its own results, runs and dry runs never mix, and a failed combined
-// call falls back to one call per batch so one bad batch cannot fail its neighbours.
+// together, each gets exactly its own results, runs and dry runs never mix, a combined call the
+// catalog rejects (INVALID_ARGUMENT) falls back to one call per batch so one bad batch cannot fail
+// its neighbours, and a combined call that fails because the catalog is away fails them all at once.
 // (The end-to-end runs in runs*.test.ts and kill.test.ts go through it against the real catalog.)
 import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
 import { createUpsertCoalescer, type UpsertFn } from '../src/runs/upsert-coalescer';
 
@@ -15,13 +17,15 @@ interface Call {
   codes: string[];
 }
 
-/** A catalog stand-in answering one CREATED result per product after `ms`; rejects batches holding a code starting with "BAD". */
-function fakeCatalog(ms = 20): { send: UpsertFn; calls: Call[] } {
+/** A catalog stand-in answering one CREATED result per product after `ms`; rejects batches holding a code starting with "BAD" (INVALID_ARGUMENT), and is unavailable while `down.now`. */
+function fakeCatalog(ms = 20, down = { now: false }): { send: UpsertFn; calls: Call[] } {
   const calls: Call[] = [];
   const send: UpsertFn = async (req) => {
     calls.push({ runId: req.runId, dryRun: req.dryRun, codes: req.products.map((p) => p.productCode) });
     await new Promise((r) => setTimeout(r, ms));
-    if (req.products.some((p) => p.productCode.startsWith('BAD'))) throw new Error(`rejected: ${req.products.find((p) => p.productCode.startsWith('BAD'))!.productCode}`);
+    if (down.now) throw new ConnectError('connect ECONNREFUSED 127.0.0.1:1', Code.Unavailable);
+    if (req.products.some((p) => p.productCode.startsWith('BAD')))
+      throw new ConnectError(`rejected: ${req.products.find((p) => p.productCode.startsWith('BAD'))!.productCode}`, Code.InvalidArgument);
     return req.products.map((p) => create(catalog.ItemResultSchema, { productCode: p.productCode, outcome: catalog.ItemOutcome.CREATED, reason: req.runId }));
   };
   return { send, calls };
@@ -76,6 +80,19 @@ it('a combined call that fails is retried batch by batch: only the bad batch fai
   // the combined call, then each batch alone
   expect(calls.slice(1).map((x) => x.codes.length)).toEqual([8, 3, 2, 3]);
   expect(c.stats().fallbacks).toBe(1);
+});
+
+it('a combined call failing because the catalog is unavailable fails its batches at once, without a call per batch', async () => {
+  const down = { now: false };
+  const { send, calls } = fakeCatalog(20, down);
+  const c = createUpsertCoalescer(send, { maxInFlight: 1 });
+  const blocker = c.upsert({ runId: 'r1', dryRun: false, products: batch('Z', 1) });
+  const waiting = ['A', 'B', 'C'].map((p) => c.upsert({ runId: 'r1', dryRun: false, products: batch(p, 3) }));
+  await blocker;
+  down.now = true;
+  for (const w of waiting) await expect(w).rejects.toMatchObject({ code: Code.Unavailable });
+  expect(calls.slice(1).map((x) => x.codes.length)).toEqual([9]); // the combined call only
+  expect(c.stats().fallbacks).toBe(0);
 });
 
 it('keeps at most maxInFlight calls going', async () => {

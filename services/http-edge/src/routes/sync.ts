@@ -48,10 +48,13 @@ function stoppedEarly(runId: string) {
 
 export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   const client = ctx.clients.sync;
-  // SSE followers of one run share one upstream WatchRun
-  const watches = new RunWatchHub(async function* (id, signal) {
-    for await (const m of client.watchRun({ id }, { signal })) if (m.run) yield m.run;
-  });
+  // SSE followers of one run share one upstream WatchRun, reopened across orchestrator restarts
+  const watches = new RunWatchHub(
+    async function* (id, signal) {
+      for await (const m of client.watchRun({ id }, { signal })) if (m.run) yield m.run;
+    },
+    { isFinal: isFinished },
+  );
 
   async function getRun(id: string): Promise<sync.Run> {
     const r = await client.getRun({ id });
@@ -181,7 +184,8 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['sync'],
-        summary: 'Live progress of a run as Server-Sent Events ("progress" events with the run, then "end"); the stream closes when the run ends',
+        summary:
+          'Live progress of a run as Server-Sent Events ("progress" events with the run, then "end"; "reconnecting" while the orchestrator restarts); the stream closes when the run ends',
         params: idParam,
         response: { 200: { description: 'text/event-stream', type: 'string' }, ...errors },
       },
@@ -210,7 +214,9 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       send('progress', runOut(first));
       try {
         if (!isFinished(first)) {
-          for await (const run of watches.follow(first.id, abort.signal)) {
+          const reconnecting = (why: string) =>
+            send('reconnecting', { message: `Lost the orchestrator's progress stream for run ${first.id} (${why}); the run goes on; reconnecting…` });
+          for await (const run of watches.follow(first.id, abort.signal, reconnecting)) {
             last = run;
             send('progress', runOut(run));
             if (isFinished(run)) break;

@@ -1,5 +1,6 @@
-// Following a run to its end over WatchRun: progress as batches finish, reconnecting when the
-// stream breaks (the orchestrator restarted: runs are resumable, so the run goes on), and, with
+// Following a run to its end over WatchRun: progress as batches finish, reconnecting whenever the
+// stream breaks for any transport reason (the orchestrator restarted: runs are resumable, so the
+// run goes on; "reconnecting…" is shown until the stream is back), and, with
 // --verbose, a ✓/✗ line per product (changes from the catalog's change log for this run, failures
 // from the run itself).
 import { Code, ConnectError } from '@connectrpc/connect';
@@ -75,6 +76,13 @@ class ChangeTail {
   }
 }
 
+/**
+ * Codes with which the service answered the request itself (the run does not exist, the caller may
+ * not see it, ...): following stops. Every other failure is a broken stream (the orchestrator
+ * restarting cancels or resets it, refuses connections, times out) and is reconnected.
+ */
+const ANSWERED = new Set([Code.NotFound, Code.InvalidArgument, Code.PermissionDenied, Code.Unauthenticated, Code.FailedPrecondition, Code.Unimplemented]);
+
 /** Follows a run until it ends (or the signal aborts); answers its last state. Throws when the orchestrator stays unreachable. */
 export async function followRun(o: FollowOptions): Promise<sync.Run> {
   const seenFailures = new Set<string>();
@@ -102,6 +110,7 @@ export async function followRun(o: FollowOptions): Promise<sync.Run> {
     try {
       for await (const msg of o.client.watchRun({ id: o.run.id }, { signal: o.signal })) {
         if (!msg.run) continue;
+        if (downSince !== undefined) o.view.note(`reconnected after ${Math.round((Date.now() - downSince) / 1000)} s; following run ${o.run.id} again`);
         downSince = undefined;
         last = msg.run;
         const final = isFinalStatus(msg.run.status);
@@ -117,11 +126,11 @@ export async function followRun(o: FollowOptions): Promise<sync.Run> {
     } catch (e) {
       if (o.signal.aborted) break;
       const ce = ConnectError.from(e);
-      if (ce.code !== Code.Unavailable && ce.code !== Code.Internal && ce.code !== Code.Unknown && ce.code !== Code.DeadlineExceeded) throw e;
+      if (ANSWERED.has(ce.code)) throw e; // the service said no (unknown run, refused): not a broken stream
+      if (downSince === undefined) o.view.note(`lost the run's progress stream (${ce.rawMessage}); the run goes on in the service, reconnecting…`);
       downSince ??= Date.now();
       if (Date.now() - downSince > reconnectFor) throw e;
-      o.view.note(`lost the run's progress stream (${ce.rawMessage}); the run goes on in the service, reconnecting…`);
-      await sleep(2000, o.signal);
+      await sleep(1000, o.signal);
       continue;
     }
     await sleep(500, o.signal);

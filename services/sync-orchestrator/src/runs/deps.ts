@@ -4,6 +4,7 @@ import type { catalog, gateway, sync } from '@haier-sync/contracts';
 import type { Logger } from '@haier-sync/runtime';
 import type { Knex } from '../db';
 import type { BatchLimits } from './lifecycle';
+import type { Dependencies } from './dependencies';
 import type { UpsertFn } from './upsert-coalescer';
 
 export interface EngineSettings extends BatchLimits {
@@ -11,6 +12,8 @@ export interface EngineSettings extends BatchLimits {
   leaseSeconds: number;
   counties: string[];
   lowStockThreshold: number;
+  /** How long a run waits out an unavailable dependency before it fails (SYNC_DEPENDENCY_PATIENCE; default 5 min). */
+  dependencyPatienceMs?: number;
 }
 
 export interface RunDeps {
@@ -25,4 +28,6 @@ export interface RunDeps {
   kick: () => void;
   /** How batches write products (the engine's coalescer; default: one UpsertProducts call each). */
   upsert?: UpsertFn;
+  /** The engine's circuit breakers (dependencies.ts); without them calls go straight out. */
+  dependencies?: Dependencies;
 }

@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { ConnectError } from '@connectrpc/connect';
 import { redact } from '@haier-sync/runtime';
 import type { RunDeps } from './deps';
+import { createDependencies, DEPENDENCY_LABEL, DependencyUnavailable, type DependencyState, type DependencyName } from './dependencies';
 import { endRun } from './finish';
-import { toRunMessage, type RunRow } from './model';
+import { asDate, toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
 import { finalStatus, summaryMessage, type RunTotals } from './outcome';
 import { phaseGivenUp } from './lifecycle';
@@ -29,6 +30,7 @@ import {
   recordPhaseError,
   renewRunLease,
   retryBatchLater,
+  returnBatchUnspent,
   type ClaimedBatch,
 } from './repository';
 import { processBatch } from './worker';
@@ -49,8 +51,10 @@ export interface Engine {
   kick(): void;
   /** Stops claiming; waits for in-flight batches (their results commit) up to graceMs. */
   stop(graceMs?: number): Promise<void>;
-  /** Batches processed by this process since start (for tests and stats). */
-  stats(): { batches: number; failedAttempts: number; inFlight: number };
+  /** Batches processed by this process since start (for tests and stats); `waits`: tries given back because a dependency was unavailable. */
+  stats(): { batches: number; failedAttempts: number; inFlight: number; waits: number };
+  /** Each dependency's circuit breaker (closed, open, half-open) and since when it is away. */
+  dependencies(): Record<DependencyName, DependencyState>;
 }
 
 const errText = (err: unknown): string => redact(ConnectError.from(err).message);
@@ -90,10 +94,13 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     waiters = [];
     for (const f of w) f();
   };
+  // one circuit breaker per dependency; when one answers again the sleeping slots wake
+  const dependencies = depsIn.dependencies ?? createDependencies(log, { onResume: () => kick() });
   // concurrent batches' catalog writes go out together (group commit): see upsert-coalescer.ts
-  const deps: RunDeps = { ...depsIn, kick, upsert: depsIn.upsert ?? createUpsertCoalescer(notingWrites(depsIn.knex, upsertThroughCatalog(depsIn.catalog))).upsert };
+  const deps: RunDeps = { ...depsIn, kick, dependencies, upsert: depsIn.upsert ?? createUpsertCoalescer(notingWrites(depsIn.knex, upsertThroughCatalog(depsIn.catalog))).upsert };
   const { knex, settings } = deps;
-  const stats = { batches: 0, failedAttempts: 0, inFlight: 0 };
+  const patienceMs = settings.dependencyPatienceMs ?? 5 * 60_000;
+  const stats = { batches: 0, failedAttempts: 0, inFlight: 0, waits: 0 };
   const runCache = new Map<string, RunRow>();
   // batches finishing together commit together (one statement on the run row, not one each)
   const completions = createGroupCommit<BatchCompletion & { runId: string }, { phase: string } | undefined>(
@@ -200,9 +207,30 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     }
   }
 
+  /**
+   * Runs that waited out an outage longer than the patience end FAILED, naming the dependency and
+   * since when (a run started during the outage gets the whole patience from its start). Postgres
+   * is not among them: nothing can be recorded while it is away, and runs resume when it returns.
+   */
+  async function failRunsOutlastedBy(): Promise<void> {
+    const late = dependencies.outlasting(patienceMs).filter((d) => d.name !== 'postgres');
+    if (late.length === 0) return;
+    const dep = late.sort((a, b) => a.since.getTime() - b.since.getTime())[0]!;
+    for (const runId of await workableRunIds(knex)) {
+      const row = await getRunRow(knex, runId);
+      const started = asDate(row?.started_at)?.getTime() ?? 0;
+      if (!row || Date.now() - Math.max(started, dep.since.getTime()) <= patienceMs) continue;
+      const why =
+        `${DEPENDENCY_LABEL[dep.name]} has been unavailable since ${dep.since.toISOString()} (longer than SYNC_DEPENDENCY_PATIENCE, ${Math.round(patienceMs / 1000)} s)` +
+        `${dep.lastError ? `: ${dep.lastError}` : ''}; bring it back and start the run again`;
+      log.error({ run_id: runId, dependency: dep.name, since: dep.since.toISOString() }, why);
+      await failRun(runId, why);
+    }
+  }
+
   // ------------------------------------------------------------------------------------------
-  // Worker slots.
-  async function runBatch(b: ClaimedBatch): Promise<void> {
+  // Worker slots. Answers 'unavailable' when the batch was given back because a dependency is away.
+  async function runBatch(b: ClaimedBatch): Promise<'done' | 'unavailable'> {
     stats.inFlight++;
     const beat = setInterval(
       () => void renewBatchLease(knex, b.run_id, b.seq, b.claim, settings.leaseSeconds).catch(() => undefined),
@@ -217,10 +245,17 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       if (done?.phase === 'finalize') kick();
     } catch (err) {
       clearInterval(beat);
+      if (err instanceof DependencyUnavailable) {
+        // not the batch's fault: back to the queue, its attempt given back; the breaker holds the claims
+        stats.waits++;
+        log.debug({ run_id: b.run_id, seq: b.seq, dependency: err.dependency, err: err.reason }, `batch ${b.seq} waits: ${err.message}`);
+        await returnBatchUnspent(knex, b.run_id, b.seq, b.claim, err.message).catch(() => undefined);
+        return 'unavailable';
+      }
       stats.failedAttempts++;
       if (isFatal(err)) {
         await failRun(b.run_id, `Haier refused the account (${errText(err)}); check the active Haier config and its credentials`).catch(() => undefined);
-        return;
+        return 'done';
       }
       const why = errText(err);
       log.warn({ run_id: b.run_id, seq: b.seq, attempt: b.attempts + 1, err: why }, `batch ${b.seq} failed (attempt ${b.attempts + 1} of ${settings.maxAttempts}); it is retried`);
@@ -229,6 +264,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       clearInterval(beat);
       stats.inFlight--;
     }
+    return 'done';
   }
 
   // workers claiming together claim in one statement (a run's batches, or any run's: key '')
@@ -259,14 +295,41 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   // When there is no work, slot 0 alone polls (every idlePollMs: new runs are kicked, but a batch
   // whose lease expired elsewhere is only found by looking); the other slots sleep until it, or a
   // new run, kicks them, so an idle process does not poll Postgres once per slot.
+  // The catalog and the gateway, when their breaker is not closed, are asked cheaply (Stats,
+  // GetUsage: no Haier call) before a batch is spent on them; the breaker decides when to try.
+  const probes: Record<"catalog" | "gateway", () => Promise<unknown>> = {
+    catalog: () => deps.catalog.stats({}, { timeoutMs: 5_000 }),
+    gateway: () => deps.gateway.getUsage({}, { timeoutMs: 5_000 }),
+  };
+  async function servicesAnswer(): Promise<boolean> {
+    const states = dependencies.states();
+    for (const name of ['catalog', 'gateway'] as const) {
+      if (states[name].state === 'closed') continue;
+      try {
+        await dependencies.call(name, probes[name]);
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // While a dependency is away (a breaker not closed), slot 0 alone claims: its batch is the probe
+  // the breaker lets through when it tries the dependency again; the others sleep until kicked.
   async function workerLoop(slot: number): Promise<void> {
     let wasIdle = false;
     while (!stopping) {
+      if (dependencies.anyOpen()) {
+        if (slot !== 0 || !(await servicesAnswer())) {
+          await idle(slot !== 0 ? idlePollMs * 20 : idlePollMs);
+          continue;
+        }
+      }
       let b: ClaimedBatch | undefined;
       try {
-        b = await claimNext();
+        b = await dependencies.call('postgres', () => claimNext());
       } catch (err) {
-        log.error({ err: errText(err) }, 'cannot claim batches; retrying (is Postgres reachable?)');
+        if (slot === 0) log.warn({ err: errText(err) }, 'cannot claim batches; retrying (is Postgres reachable?)');
         await idle(2_000);
         continue;
       }
@@ -277,7 +340,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       }
       if (wasIdle) kick(); // work again: wake the sleeping slots
       wasIdle = false;
-      await runBatch(b);
+      if ((await runBatch(b)) === 'unavailable') await idle(idlePollMs);
     }
   }
 
@@ -290,6 +353,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
         const exhausted = await knex.transaction((trx) => exhaustBatches(trx, settings));
         for (const r of exhausted) touched.add(r.id);
         if (exhausted.some((r) => r.phase === 'finalize')) kick();
+        await failRunsOutlastedBy();
       } catch (err) {
         log.warn({ err: errText(err) }, 'could not expire exhausted batches; retrying');
       }
@@ -322,6 +386,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     owner,
     kick,
     stats: () => ({ ...stats }),
+    dependencies: () => dependencies.states(),
     async stop(graceMs = 10_000) {
       stopping = true;
       kick();

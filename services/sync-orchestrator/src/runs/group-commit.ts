@@ -16,6 +16,9 @@ export interface GroupCommitOptions<T> {
   /** Size of an item (default 1); a flush holds at most maxSize (a bigger item goes alone). */
   size?: (item: T) => number;
   maxSize: number;
+  /** Whether a failed flush is worth sending again item by item (default: always). A flush that
+   *  failed for a reason its items share (the peer is down) fails them all at once instead. */
+  fallback?: (err: unknown) => boolean;
 }
 
 export interface GroupCommit<T, R> {
@@ -74,7 +77,11 @@ export function createGroupCommit<T, R>(flush: (items: T[]) => Promise<R[]>, sin
     let results: R[] | undefined;
     try {
       results = await flush(group.map((w) => w.item));
-    } catch {
+    } catch (e) {
+      if (opts.fallback && !opts.fallback(e)) {
+        for (const w of group) w.reject(e);
+        return;
+      }
       results = undefined;
     }
     if (results && results.length === group.length) {

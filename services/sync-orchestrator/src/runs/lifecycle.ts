@@ -226,7 +226,7 @@ export interface BatchLimits {
   maxClaims: number;
 }
 
-export type BatchTransitionName = 'claim' | 'takeOver' | 'complete' | 'retry' | 'exhaust' | 'poison';
+export type BatchTransitionName = 'claim' | 'takeOver' | 'complete' | 'retry' | 'giveBack' | 'exhaust' | 'poison';
 
 export interface BatchTransition {
   name: BatchTransitionName;
@@ -242,6 +242,7 @@ export const BATCH_TRANSITIONS: readonly BatchTransition[] = [
   { name: 'takeOver', from: 'claimed', to: 'claimed', when: "its worker's lease expired (the worker died): no attempt is spent", spends: 'claim' },
   { name: 'complete', from: 'claimed', to: 'done', when: 'the claim that holds it reports the outcome' },
   { name: 'retry', from: 'claimed', to: 'pending', when: 'the try failed: back to the queue after a back-off', spends: 'attempt' },
+  { name: 'giveBack', from: 'claimed', to: 'pending', when: 'a dependency (catalog, gateway, Haier) was unavailable: the try could not run, so its claim is given back and no attempt is spent' },
   { name: 'exhaust', from: 'pending', to: 'failed', when: 'attempts reached maxAttempts: its codes fail with the last error' },
   { name: 'poison', from: 'claimed', to: 'failed', when: 'its lease expired and claims reached maxClaims: its workers kept dying' },
 ];

@@ -88,9 +88,3 @@ export function changeLine(r: catalog.ItemResult, dryRun: boolean): string | und
   if (r.outcome === catalog.ItemOutcome.UPDATED) return `${r.productCode} ${dryRun ? 'would be updated' : 'updated'}${fields}`;
   return undefined;
 }
-
-/** The index of the offending item in a catalog INVALID_ARGUMENT ("products[3]..."), if named. */
-export function rejectedIndex(field: string | null | undefined, message: string): number | undefined {
-  const m = /products\[(\d+)\]/.exec(field ?? '') ?? /products\[(\d+)\]/.exec(message) ?? /item (\d+)\b/i.exec(message);
-  return m ? Number(m[1]) : undefined;
-}

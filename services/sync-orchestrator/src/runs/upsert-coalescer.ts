@@ -4,8 +4,10 @@
 // times for 50,000 products, and concurrent calls queue on that lock. Grouped, the batches that
 // wait while a call is in flight go out as one call (same run, same dry-run flag, up to
 // maxProducts) and each batch gets exactly its own items' results. A combined call the catalog
-// rejects (one bad record) is sent again batch by batch, so the bad record fails only its batch.
-import type { Client } from '@connectrpc/connect';
+// rejects as a whole (INVALID_ARGUMENT: a catalog that does not yet answer FAILED per item) is
+// sent again batch by batch, so the bad record fails only its batch; any other failure (the
+// catalog unavailable) fails the combined batches at once, with no call per batch.
+import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import type { catalog } from '@haier-sync/contracts';
 import { createGroupCommit } from './group-commit';
 
@@ -38,7 +40,13 @@ export function createUpsertCoalescer(send: UpsertFn, opts: CoalescerOptions = {
       return reqs.map((r) => results.slice(at, (at += r.products.length)));
     },
     send,
-    { maxInFlight: opts.maxInFlight ?? 2, maxSize: opts.maxProducts ?? 500, key: (r) => `${r.runId}\n${r.dryRun}`, size: (r) => r.products.length },
+    {
+      maxInFlight: opts.maxInFlight ?? 2,
+      maxSize: opts.maxProducts ?? 500,
+      key: (r) => `${r.runId}\n${r.dryRun}`,
+      size: (r) => r.products.length,
+      fallback: (e) => ConnectError.from(e).code === Code.InvalidArgument,
+    },
   );
   return { upsert: (req: UpsertRequest) => group.submit(req), stats: group.stats };
 }

@@ -1,11 +1,14 @@
-// One batch of a run (I/O): Haier through the gateway, writes through the catalog. Failed items
-// are collected with their reasons; an RPC failure throws (the batch is retried by its lease).
+// One batch of a run (I/O): Haier through the gateway, writes through the catalog. An item fails
+// only for a reason about it (Haier's per-item error, a record it cannot map, the catalog's
+// per-item FAILED); every call of the batch (products, prices, stock, writes) that fails as a
+// whole throws, so the whole batch is tried again alike: without spending an attempt when a
+// dependency is unavailable (DependencyUnavailable, see dependencies.ts), else by its lease.
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, gateway } from '@haier-sync/contracts';
-import { FIELD_HEADER } from '@haier-sync/runtime';
 import type { RunDeps } from './deps';
-import { changeLine, mergeBatch, rejectedIndex } from './merge';
+import { DependencyUnavailable } from './dependencies';
+import { changeLine, mergeBatch } from './merge';
 import type { RunRow } from './model';
 import { batchCalls, planOfRow } from './plan';
 import { upsertThroughCatalog } from './upsert-coalescer';
@@ -30,36 +33,24 @@ function sumOutcome(results: readonly catalog.ItemResult[], o: BatchOutcome, fai
 }
 
 /**
- * UpsertProducts, isolating bad items: the catalog rejects a whole batch naming the bad item;
- * that item is failed with the catalog's reason and the rest is sent again.
+ * UpsertProducts: the catalog answers an outcome per item (FAILED with its reason for a bad
+ * one). A catalog that still refuses a whole call for one bad record (INVALID_ARGUMENT) fails
+ * the batch's items with its reason; they are not re-sent one by one.
  */
-async function upsertIsolating(deps: RunDeps, inputs: catalog.ProductInput[], runId: string, dryRun: boolean, failures: Map<string, string>): Promise<catalog.ItemResult[]> {
+async function upsert(deps: RunDeps, inputs: catalog.ProductInput[], runId: string, dryRun: boolean, failures: Map<string, string>): Promise<catalog.ItemResult[]> {
   const send = deps.upsert ?? upsertThroughCatalog(deps.catalog);
-  let pending = inputs;
-  for (let guard = 0; pending.length > 0 && guard <= inputs.length; guard++) {
-    try {
-      return await send({ products: pending, runId, dryRun });
-    } catch (err) {
-      const ce = ConnectError.from(err);
-      if (ce.code !== Code.InvalidArgument) throw err;
-      const idx = rejectedIndex(ce.metadata.get(FIELD_HEADER), ce.rawMessage);
-      if (idx !== undefined && idx < pending.length) {
-        failures.set(pending[idx]!.productCode, `catalog rejected the record: ${ce.rawMessage}`);
-        pending = pending.filter((_, i) => i !== idx);
-        continue;
-      }
-      if (pending.length === 1) {
-        failures.set(pending[0]!.productCode, `catalog rejected the record: ${ce.rawMessage}`);
-        return [];
-      }
-      // the catalog did not say which item: one at a time
-      const results: catalog.ItemResult[] = [];
-      for (const one of pending) results.push(...(await upsertIsolating(deps, [one], runId, dryRun, failures)));
-      return results;
-    }
+  try {
+    return await viaCatalog(deps, () => send({ products: inputs, runId, dryRun }));
+  } catch (err) {
+    const ce = ConnectError.from(err);
+    if (err instanceof DependencyUnavailable || ce.code !== Code.InvalidArgument) throw err;
+    for (const p of inputs) failures.set(p.productCode, `catalog rejected the batch: ${ce.rawMessage}`);
+    return [];
   }
-  return [];
 }
+
+const viaGateway = <T>(deps: RunDeps, fn: () => Promise<T>): Promise<T> => (deps.dependencies ? deps.dependencies.call('gateway', fn) : fn());
+const viaCatalog = <T>(deps: RunDeps, fn: () => Promise<T>): Promise<T> => (deps.dependencies ? deps.dependencies.call('catalog', fn) : fn());
 
 export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outcome: BatchOutcome; result: Record<string, unknown> }> {
   const run = w.run;
@@ -75,7 +66,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
     if (plan.strategy === 'listing') {
       products = ((w.payload as unknown[]) ?? []).map((p) => create(gateway.ProductSchema, p as Record<string, unknown>));
     } else {
-      const r = await deps.gateway.getProducts({ productCodes: w.codes });
+      const r = await viaGateway(deps, () => deps.gateway.getProducts({ productCodes: w.codes }));
       products = r.products;
       productErrors = r.errors;
     }
@@ -86,20 +77,20 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
       const priceCodes = products.map((p) => p.productCode).filter((c) => !bad.has(c));
       prices = [];
       if (priceCodes.length) {
-        const r = await deps.gateway.getPrices({ productCodes: priceCodes });
+        const r = await viaGateway(deps, () => deps.gateway.getPrices({ productCodes: priceCodes }));
         prices = r.prices;
         priceErrors = r.errors;
       }
     }
     const merged = mergeBatch(w.codes, products, productErrors, prices, priceErrors);
     for (const [c, r] of merged.failures) failures.set(c, r);
-    if (merged.inputs.length) sumOutcome(await upsertIsolating(deps, merged.inputs, w.runId, dryRun, failures), o, failures, dryRun);
+    if (merged.inputs.length) sumOutcome(await upsert(deps, merged.inputs, w.runId, dryRun, failures), o, failures, dryRun);
   }
 
   if (plan.stock && counties.length) {
     const queries = w.codes.filter((c) => !failures.has(c)).flatMap((productCode) => counties.map((countyCode) => ({ productCode, countyCode })));
     if (queries.length) {
-      const r = await deps.gateway.getStocks({ queries });
+      const r = await viaGateway(deps, () => deps.gateway.getStocks({ queries }));
       for (const e of r.errors) if (!failures.has(e.productCode)) failures.set(e.productCode, `stock in ${e.countyCode}: ${e.reason}`);
       const items = r.stocks
         .filter((s) => !failures.has(s.productCode))
@@ -116,7 +107,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
           }),
         );
       if (items.length) {
-        const u = await deps.catalog.updateStock({ items, runId: w.runId, dryRun });
+        const u = await viaCatalog(deps, () => deps.catalog.updateStock({ items, runId: w.runId, dryRun }));
         for (const res of u.results) {
           if (res.outcome === catalog.ItemOutcome.FAILED) failures.set(res.productCode, `catalog stock: ${res.reason || 'rejected'}`);
         }

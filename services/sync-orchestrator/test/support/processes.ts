@@ -80,8 +80,8 @@ export interface GatewayProcess extends ServiceProcess {
 }
 
 /** The haier-gateway (services/haier-gateway/src/main.ts) on a free port, talking to `haierBaseUrl`. */
-export async function startGatewayProcess(haierBaseUrl: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const port = await freePort();
+export async function startGatewayProcess(haierBaseUrl: string, env: Record<string, string> = {}, atPort?: number): Promise<GatewayProcess> {
+  const port = atPort ?? (await freePort());
   let client: Client<typeof gateway.HaierGatewayService> | undefined;
   const proc = await startService(
     'services/haier-gateway/src/main.ts',

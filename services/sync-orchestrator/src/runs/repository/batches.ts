@@ -205,6 +205,18 @@ export async function retryBatchLater(db: Db, runId: string, seq: number, claim:
 }
 
 /**
+ * A try that could not run because a dependency was unavailable (runs/dependencies.ts): the batch
+ * goes back to the queue at once, and the claim it took is given back (no attempt, no claim spent).
+ */
+export async function returnBatchUnspent(db: Db, runId: string, seq: number, claim: number, why: string): Promise<void> {
+  await db.raw(
+    `update sync.run_batches set ${sqlBatchTo('giveBack')}, claims = greatest(claims - 1, 0), lease_until = null, last_error = left(?, 1000), updated_at = now()
+     where run_id = ? and seq = ? and ${sqlBatchFrom('giveBack')} and claims = ?`,
+    [why, runId, seq, claim],
+  );
+}
+
+/**
  * Batches out of attempts, or poison (their workers kept dying): their codes fail with the
  * reason and they count as done. Returns the runs touched (for progress/finalise).
  */
