@@ -133,7 +133,7 @@ describe('SQL generated from the lifecycle', () => {
 describe('batch lifecycle and limits', () => {
   test("only a try that ran and failed spends an attempt; a claim (even a dead worker's) spends a claim", () => {
     const spends = Object.fromEntries(BATCH_TRANSITIONS.map((t) => [t.name, t.spends ?? 'nothing']));
-    expect(spends).toEqual({ claim: 'claim', takeOver: 'claim', complete: 'nothing', retry: 'attempt', exhaust: 'nothing', poison: 'nothing' });
+    expect(spends).toEqual({ claim: 'claim', takeOver: 'claim', complete: 'nothing', retry: 'attempt', giveBack: 'nothing', exhaust: 'nothing', poison: 'nothing' });
     // every batch that is not done can end: done or failed are reachable from claimed and pending
     const ends = BATCH_TRANSITIONS.filter((t) => t.to === 'done' || t.to === 'failed').map((t) => t.from);
     expect(new Set(ends)).toEqual(new Set(['pending', 'claimed']));
