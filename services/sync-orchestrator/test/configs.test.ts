@@ -4,12 +4,11 @@
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import { sync } from '@haier-sync/contracts';
 import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer } from '@haier-sync/runtime';
-import { createTestDatabase, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, startGatewayProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import { startSimulator } from '@haier-sync/haier-sim';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ACTOR_HEADER, configHandlers } from '../src/configs';
 import { recordingStartRun, type RecordingStartRun } from './support/fake-start-run';
-import { startGatewayProcess, type GatewayProcess } from './support/processes';
 import { syncOrm } from './support/sync-db';
 
 jest.setTimeout(180_000);
@@ -45,8 +44,8 @@ beforeAll(async () => {
   [orm, good, bad] = await Promise.all([
     syncOrm(db.url),
     // a second account's secret in the gateway's environment, as a pre-production one would be
-    startGatewayProcess(sim.url, { ...SIM_ACCOUNT, HAIER_PREPROD_CLIENT_SECRET: WRONG_SECRET }),
-    startGatewayProcess(sim.url, { ...SIM_ACCOUNT, HAIER_CLIENT_SECRET: WRONG_SECRET }),
+    startGatewayProcess(sim.url, { env: { ...SIM_ACCOUNT, HAIER_PREPROD_CLIENT_SECRET: WRONG_SECRET } }),
+    startGatewayProcess(sim.url, { env: { ...SIM_ACCOUNT, HAIER_CLIENT_SECRET: WRONG_SECRET } }),
   ]);
   startRun = recordingStartRun();
   server = await startGrpcServer({

@@ -1,15 +1,15 @@
 // The run engine's pure parts: merging Haier's answers into catalog inputs (merge.ts), planning a
 // run (plan.ts), how a run ends (outcome.ts) and the group commit of catalog writes (group-commit.ts).
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { catalog, gateway } from '@haier-sync/contracts';
 import { changeLine, isPlaceholder, mergeBatch, toProductInput } from '../src/runs/merge';
 import { batchCalls, chunk, planRun, selectListing, BATCH_SIZE } from '../src/runs/plan';
 import { finalStatus, summaryMessage, type RunTotals } from '../src/runs/outcome';
 import { createGroupCommit } from '../src/runs/group-commit';
 
-const product = (code: string, over: Partial<gateway.Product> = {}): gateway.Product =>
+const product = (code: string, over: MessageInitShape<typeof gateway.ProductSchema> = {}): gateway.Product =>
   create(gateway.ProductSchema, { productCode: code, productModel: `M-${code}`, productName: `Fridge ${code}`, productGroupName: 'Fridges', productBrandName: 'Haier', isSales: true, ...over });
-const price = (code: string, over: Partial<gateway.Price> = {}): gateway.Price =>
+const price = (code: string, over: MessageInitShape<typeof gateway.PriceSchema> = {}): gateway.Price =>
   create(gateway.PriceSchema, { productCode: code, supplyPrice: '1999.00', invoicePrice: '2099.50', stockRebatePolicy: '0.05', rebateMoney: '12.30', ...over });
 const itemError = (code: string, reason: string): gateway.ItemError => create(gateway.ItemErrorSchema, { productCode: code, reason });
 

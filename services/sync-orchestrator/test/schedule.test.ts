@@ -5,11 +5,10 @@
 import { create } from '@bufbuild/protobuf';
 import { catalog, sync } from '@haier-sync/contracts';
 import { ConfigError, createLogger } from '@haier-sync/runtime';
-import { captureLogs, createTestDatabase, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { captureLogs, createTestDatabase, startCatalogProcess, waitFor, type CatalogProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { DEFAULT_CRONS, loadSchedule, scheduleState, startScheduler, type Scheduler } from '../src/schedule';
 import { recordingStartRun } from './support/fake-start-run';
-import { startCatalogProcess, type CatalogProcess } from './support/processes';
 import { syncOrm } from './support/sync-db';
 
 jest.setTimeout(180_000);
@@ -130,7 +129,7 @@ describe('scheduler and triggers', () => {
     expect(startRun.calls).toHaveLength(0);
     // the catalog comes up (empty, on its own database): the first-deploy FULL follows
     const late = await createTestDatabase('hs_sync_late');
-    const lateCat = await startCatalogProcess(late.url, {}, port);
+    const lateCat = await startCatalogProcess(late.url, { port });
     try {
       const out = await s.startupDone();
       expect(out[0]).toMatchObject({ action: 'started', trigger: sync.RunTrigger.FIRST_DEPLOY });
