@@ -173,7 +173,7 @@ export interface ServiceProcessOptions {
   root: string;
   /** The service's directory relative to the root, e.g. "services/catalog". */
   dir: string;
-  /** Its environment on top of this process's (without NODE_OPTIONS: Jest's are not the child's); undefined removes a variable. */
+  /** Its environment on top of this process's (without NODE_OPTIONS and npm_*: the test runner's are not the child's); undefined removes a variable. */
   env: Record<string, string | undefined>;
   /** The port it listens on (the caller sets the service's port variable in `env`). */
   port: number;
@@ -193,7 +193,8 @@ export interface ServiceProcessOptions {
 export async function startServiceProcess(o: ServiceProcessOptions): Promise<ServiceProcess> {
   const { args, cwd } = deployedService(o.root, o.dir);
   const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NODE_OPTIONS;
+  // the test runner's, not the service's: Jest's NODE_OPTIONS, pnpm's npm_* (npm_package_name would name the service "haier-sync")
+  for (const k of Object.keys(env)) if (k === 'NODE_OPTIONS' || k.startsWith('npm_')) delete env[k];
   for (const [k, v] of Object.entries(o.env)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

@@ -45,6 +45,7 @@ function exposures(): Array<{ where: string; text: string }> {
     out.push({ where: `${what}: headers`, text: headers.join('\n') });
   }
   out.push({ where: 'logs of edge, gateway, catalog and orchestrator', text: stack.logs.text() });
+  out.push({ where: 'everything the gateway, catalog and orchestrator processes printed', text: stack.processOutput() });
   out.push({ where: 'printed by the edge at start', text: stack.printed.join('\n') });
   return out;
 }
