@@ -293,20 +293,7 @@ export function startCatalogProcess(databaseUrl: string, o: StartOptions = {}): 
   return startWithClient('services/catalog', catalog.CatalogService, 'CATALOG_PORT', { DATABASE_URL: databaseUrl }, o, (c) => c.stats({}, { timeoutMs: 2_000 }));
 }
 
-/** The Haier account variables of the gateway for a simulator's credentials (tools/haier-sim DEFAULT_CREDENTIALS or its `credentials`). */
-export function haierAccountEnv(c: { clientId: string; clientSecret: string; customerCode: string; sendToCode: string; passWord: string; sellerPassword: string; customerPassword: string }): Record<string, string> {
-  return {
-    HAIER_CLIENT_ID: c.clientId,
-    HAIER_CLIENT_SECRET: c.clientSecret,
-    HAIER_CUSTOMER_CODE: c.customerCode,
-    HAIER_SEND_TO_CODE: c.sendToCode,
-    HAIER_PASSWORD: c.passWord,
-    HAIER_SELLER_PASSWORD: c.sellerPassword,
-    HAIER_CUSTOMER_PASSWORD: c.customerPassword,
-  };
-}
-
-/** The haier-gateway (built) talking to `haierBaseUrl`; the account comes in `o.env` (haierAccountEnv). Ready when GetUsage answers. */
+/** The haier-gateway (built) talking to `haierBaseUrl`; the account comes in `o.env` (tools/haier-sim gatewayAccountEnv). Ready when GetUsage answers. */
 export function startGatewayProcess(haierBaseUrl: string, o: StartOptions = {}): Promise<GatewayProcess> {
   return startWithClient('services/haier-gateway', gateway.HaierGatewayService, 'GATEWAY_PORT', { HAIER_BASE_URL: haierBaseUrl }, o, (c) => c.getUsage({}, { timeoutMs: 2_000 }));
 }

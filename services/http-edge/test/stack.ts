@@ -6,12 +6,11 @@
 //   const stack = await startEdgeStack();
 //   const r = await stack.request('GET', '/api/haier/catalog/products/', { key: stack.keys.viewer });
 //   await stack.close();
-import { DEFAULT_CREDENTIALS, startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
+import { DEFAULT_CREDENTIALS, gatewayAccountEnv, startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
 import { closeGrpcClients, createLogger } from '@haier-sync/runtime';
 import {
   captureLogs,
   createTestDatabase,
-  haierAccountEnv,
   startAll,
   startCatalogProcess,
   startGatewayProcess,
@@ -107,7 +106,7 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
     };
     const base = { LOG_LEVEL: level, OTEL_SDK_DISABLED: 'true', ...opts.processEnv };
     const [gateway, catalog] = await startAll(
-      startGatewayProcess(sim.url, { env: { ...base, ...haierAccountEnv({ ...DEFAULT_CREDENTIALS, ...opts.sim?.credentials }), HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv }, onLine: collect }),
+      startGatewayProcess(sim.url, { env: { ...base, ...gatewayAccountEnv({ ...DEFAULT_CREDENTIALS, ...opts.sim?.credentials }), HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv }, onLine: collect }),
       startCatalogProcess(dbUrl, { env: { ...base, CATALOG_DEFAULT_COUNTY: '110101' }, onLine: collect }),
     );
     const processes: ServiceProcess[] = [gateway, catalog];

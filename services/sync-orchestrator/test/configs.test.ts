@@ -5,7 +5,7 @@ import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import { sync } from '@haier-sync/contracts';
 import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer } from '@haier-sync/runtime';
 import { createTestDatabase, startGatewayProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
-import { startSimulator } from '@haier-sync/haier-sim';
+import { gatewayAccountEnv, startSimulator } from '@haier-sync/haier-sim';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ACTOR_HEADER, configHandlers } from '../src/configs';
 import { recordingStartRun, type RecordingStartRun } from './support/fake-start-run';
@@ -14,15 +14,7 @@ import { syncOrm } from './support/sync-db';
 jest.setTimeout(180_000);
 
 type SimHandle = Awaited<ReturnType<typeof startSimulator>>;
-const SIM_ACCOUNT = {
-  HAIER_CLIENT_ID: 'sim-client',
-  HAIER_CLIENT_SECRET: 'sim-secret',
-  HAIER_CUSTOMER_CODE: '8800633175',
-  HAIER_SEND_TO_CODE: '8800633175',
-  HAIER_PASSWORD: 'sim-password',
-  HAIER_SELLER_PASSWORD: 'sim-seller-password',
-  HAIER_CUSTOMER_PASSWORD: 'sim-customer-password',
-};
+const SIM_ACCOUNT = gatewayAccountEnv();
 const WRONG_SECRET = 'wrong-secret-Zq81xK';
 
 let db: TestDatabase;

@@ -8,12 +8,11 @@ import * as path from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
-import { DEFAULT_CREDENTIALS, startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
+import { DEFAULT_CREDENTIALS, gatewayAccountEnv, startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
 import { closeGrpcClients, createGrpcClient, createLogger, type Logger } from '@haier-sync/runtime';
 import {
   createTestDatabase,
   freePort,
-  haierAccountEnv,
   startCatalogProcess,
   startAll,
   startGatewayProcess,
@@ -96,7 +95,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     cleanups.push(() => sim.close());
     const childLevel = level === 'silent' ? 'error' : level;
     const [gatewayProcess, catalogProcess] = await startAll(
-      startGatewayProcess(sim.url, { env: { ...haierAccountEnv({ ...DEFAULT_CREDENTIALS, ...opts.sim?.credentials }), HAIER_TIMEOUT_MS: '5000', LOG_LEVEL: childLevel, ...opts.gatewayEnv } }),
+      startGatewayProcess(sim.url, { env: { ...gatewayAccountEnv({ ...DEFAULT_CREDENTIALS, ...opts.sim?.credentials }), HAIER_TIMEOUT_MS: '5000', LOG_LEVEL: childLevel, ...opts.gatewayEnv } }),
       startCatalogProcess(db.url, { env: { CATALOG_DEFAULT_COUNTY: '110101', LOG_LEVEL: childLevel } }),
     );
     cleanups.push(() => gatewayProcess.stop(), () => catalogProcess.stop());
