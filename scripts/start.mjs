@@ -153,16 +153,7 @@ async function ensureNats() {
 /** HAIER_* variables for the simulator's demo account (tools/haier-sim), unless already set. */
 async function simulatorAccount() {
   const sim = await import(pathToFileURL(join(root, 'tools', 'haier-sim', 'dist', 'index.js')).href);
-  const c = sim.DEFAULT_CREDENTIALS ?? sim.default?.DEFAULT_CREDENTIALS;
-  const account = {
-    HAIER_CLIENT_ID: c.clientId,
-    HAIER_CLIENT_SECRET: c.clientSecret,
-    HAIER_CUSTOMER_CODE: c.customerCode,
-    HAIER_SEND_TO_CODE: c.sendToCode,
-    HAIER_PASSWORD: c.passWord,
-    HAIER_SELLER_PASSWORD: c.sellerPassword,
-    HAIER_CUSTOMER_PASSWORD: c.customerPassword,
-  };
+  const account = (sim.gatewayAccountEnv ?? sim.default?.gatewayAccountEnv)();
   return Object.fromEntries(Object.entries(account).filter(([k]) => !env[k]));
 }
 

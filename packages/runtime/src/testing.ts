@@ -1,10 +1,15 @@
 // Test helpers shared by every package's Jest suites. Each test run gets its own
 // Postgres database and its own NATS stream names, and removes them afterwards, so
 // runs can share the machine's servers with each other and with CI.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createServer as createHttpServer } from 'node:http';
+import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
+import type { Client as RpcClient } from '@connectrpc/connect';
+import { catalog, gateway, sync } from '@haier-sync/contracts';
+import { createGrpcClient } from './grpc-client';
 import { Client } from 'pg';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -146,4 +151,221 @@ export function deployedService(root: string, dir: string, nodeFlags: readonly s
   if (!existsSync(join(cwd, 'dist', 'main.js'))) throw new Error(`${dir}/dist/main.js is missing: build first (pnpm build; pnpm bench does)`);
   const preload = dir.startsWith('services/') ? ['--require', '@haier-sync/runtime/telemetry'] : [];
   return { args: [...nodeFlags, ...preload, 'dist/main.js'], cwd };
+}
+
+/** A service started as a process for a test (see startServiceProcess). */
+export interface ServiceProcess {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** The last 200,000 characters of its stdout and stderr. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (its graceful shutdown), SIGKILL after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** kill -9; resolves when it has exited. */
+  kill(): Promise<void>;
+}
+
+export interface ServiceProcessOptions {
+  /** The repository root. */
+  root: string;
+  /** The service's directory relative to the root, e.g. "services/catalog". */
+  dir: string;
+  /** Its environment on top of this process's (without NODE_OPTIONS and npm_*: the test runner's are not the child's); undefined removes a variable. */
+  env: Record<string, string | undefined>;
+  /** The port it listens on (the caller sets the service's port variable in `env`). */
+  port: number;
+  /** Resolves (truthy) once the service answers; errors and falsy values mean "not yet". */
+  ready: (url: string) => Promise<unknown>;
+  /** Each line it prints on stdout (its JSON log lines), e.g. to collect logs. */
+  onLine?: (line: string) => void;
+  timeoutMs?: number;
+}
+
+/**
+ * Starts a built service as deployed (`deployedService`: node --require telemetry dist/main.js)
+ * and waits until `ready` answers. Tests cross a service boundary this way, never by importing
+ * the other service's code. Build first (`pnpm build`): a missing dist/main.js is an error
+ * saying so.
+ */
+export async function startServiceProcess(o: ServiceProcessOptions): Promise<ServiceProcess> {
+  const { args, cwd } = deployedService(o.root, o.dir);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // the test runner's, not the service's: Jest's NODE_OPTIONS, pnpm's npm_* (npm_package_name would name the service "haier-sync")
+  for (const k of Object.keys(env)) if (k === 'NODE_OPTIONS' || k.startsWith('npm_')) delete env[k];
+  for (const [k, v] of Object.entries(o.env)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let partial = '';
+  const keep = (text: string): void => {
+    out += text;
+    if (out.length > 400_000) out = out.slice(-200_000);
+  };
+  child.stdout!.on('data', (b: Buffer) => {
+    const text = b.toString();
+    keep(text);
+    if (!o.onLine) return;
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') o.onLine(line);
+  });
+  child.stderr!.on('data', (b: Buffer) => keep(b.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const stop = async (graceMs = 10_000): Promise<void> => {
+    if (!running()) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(t);
+  };
+  const kill = async (): Promise<void> => {
+    if (!running()) return;
+    child.kill('SIGKILL');
+    await exited;
+  };
+  const url = `http://127.0.0.1:${o.port}`;
+  try {
+    await waitFor(
+      async () => {
+        if (!running()) throw new Error(`${o.dir} exited at start (code ${child.exitCode ?? child.signalCode})`);
+        return o.ready(url).catch(() => false);
+      },
+      { timeoutMs: o.timeoutMs ?? 60_000, intervalMs: 200, what: `${o.dir} to answer on ${url}` },
+    );
+  } catch (err) {
+    await kill();
+    throw new Error(`${(err as Error).message}\n--- ${o.dir} output ---\n${out.slice(-4000)}`);
+  }
+  return { url, port: o.port, child, output: () => out, exited, stop, kill };
+}
+
+/** The repository root (this file is packages/runtime/{src,dist}/testing). */
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+
+/** Options of the service starters below. */
+export interface StartOptions {
+  /** Extra environment (undefined removes a variable). Default: LOG_LEVEL=warn, no tracing. */
+  env?: Record<string, string | undefined>;
+  /** Each JSON log line the service prints. */
+  onLine?: (line: string) => void;
+  /** Listen here (to start a service again where it was); default a free port. */
+  port?: number;
+}
+
+const QUIET = { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true' };
+
+export type CatalogProcess = ServiceWithRpcClient<typeof catalog.CatalogService>;
+export type GatewayProcess = ServiceWithRpcClient<typeof gateway.HaierGatewayService>;
+export type OrchestratorProcess = ServiceWithRpcClient<typeof sync.SyncService>;
+
+/** A built service as a process, with a Connect client for its API. */
+export type ServiceWithRpcClient<S extends Parameters<typeof createGrpcClient>[0]> = ServiceProcess & { client: RpcClient<S> };
+
+async function startWithClient<S extends Parameters<typeof createGrpcClient>[0]>(
+  dir: string,
+  service: S,
+  portVar: string,
+  env: Record<string, string | undefined>,
+  o: StartOptions,
+  ready: (c: RpcClient<S>) => Promise<unknown>,
+): Promise<ServiceWithRpcClient<S>> {
+  const port = o.port ?? (await freePort());
+  let client: RpcClient<S> | undefined;
+  const proc = await startServiceProcess({
+    root: REPO_ROOT,
+    dir,
+    env: { ...QUIET, ...env, [portVar]: String(port), ...o.env },
+    port,
+    onLine: o.onLine,
+    ready: async (url) => ready((client ??= createGrpcClient(service, { baseUrl: url, timeoutMs: 60_000 }))),
+  });
+  return Object.assign(proc, { client: client! });
+}
+
+/** The catalog service (built) against `databaseUrl`; ready when Stats answers. */
+export function startCatalogProcess(databaseUrl: string, o: StartOptions = {}): Promise<CatalogProcess> {
+  return startWithClient('services/catalog', catalog.CatalogService, 'CATALOG_PORT', { DATABASE_URL: databaseUrl }, o, (c) => c.stats({}, { timeoutMs: 2_000 }));
+}
+
+/** The haier-gateway (built) talking to `haierBaseUrl`; the account comes in `o.env` (tools/haier-sim gatewayAccountEnv). Ready when GetUsage answers. */
+export function startGatewayProcess(haierBaseUrl: string, o: StartOptions = {}): Promise<GatewayProcess> {
+  return startWithClient('services/haier-gateway', gateway.HaierGatewayService, 'GATEWAY_PORT', { HAIER_BASE_URL: haierBaseUrl }, o, (c) => c.getUsage({}, { timeoutMs: 2_000 }));
+}
+
+/** The sync orchestrator (built); its DATABASE_URL, GATEWAY_URL, CATALOG_URL, SYNC_* come in `o.env`. Ready when ListRuns answers. */
+export function startOrchestratorProcess(o: StartOptions = {}): Promise<OrchestratorProcess> {
+  return startWithClient('services/sync-orchestrator', sync.SyncService, 'SYNC_PORT', {}, o, (c) => c.listRuns({ pageSize: 1 }, { timeoutMs: 2_000 }));
+}
+
+/**
+ * Starts services together; when one fails to start, the others are stopped again and the first
+ * error is thrown (so a failed start leaks no process).
+ */
+export async function startAll<T extends readonly Promise<ServiceProcess>[]>(...starts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(starts);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  return settled.map((r) => (r as PromiseFulfilledResult<ServiceProcess>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
+/** One span as a service exported it over OTLP/HTTP (JSON), with the exporting service's name. */
+export interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
+  kind: number;
+}
+
+/** An OTLP/HTTP trace receiver for services started as processes (OTEL_EXPORTER_OTLP_ENDPOINT = url). */
+export async function startOtlpReceiver(): Promise<{ url: string; spans(): ReceivedSpan[]; close(): Promise<void> }> {
+  const got: ReceivedSpan[] = [];
+  // the JSON encoding carries ids as hex; accept base64 too
+  const hex = (id: unknown): string => {
+    const s = typeof id === 'string' ? id : '';
+    return /^[0-9a-f]*$/i.test(s) && (s.length === 32 || s.length === 16 || s.length === 0) ? s.toLowerCase() : Buffer.from(s, 'base64').toString('hex');
+  };
+  interface OtlpJson {
+    resourceSpans?: Array<{
+      resource?: { attributes?: Array<{ key: string; value?: { stringValue?: string } }> };
+      scopeSpans?: Array<{ spans?: Array<{ traceId?: string; spanId?: string; parentSpanId?: string; name?: string; kind?: number }> }>;
+    }>;
+  }
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpJson;
+        for (const rs of body.resourceSpans ?? []) {
+          const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '';
+          for (const ss of rs.scopeSpans ?? []) {
+            for (const sp of ss.spans ?? []) got.push({ service, traceId: hex(sp.traceId), spanId: hex(sp.spanId), parentSpanId: hex(sp.parentSpanId), name: sp.name ?? '', kind: sp.kind ?? 0 });
+          }
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans: () => [...got],
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

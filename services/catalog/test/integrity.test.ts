@@ -1,4 +1,10 @@
+import { health } from '@haier-sync/contracts';
+import { createGrpcClient } from '@haier-sync/runtime';
+import { ADMIN_DATABASE_URL, createTestDatabase, startCatalogProcess, waitFor } from '@haier-sync/runtime/testing';
+import { Client as PgClient } from 'pg';
 import { product, startHarness, type Harness } from './harness';
+
+const { HealthCheckResponse_ServingStatus: Status } = health;
 
 let h: Harness;
 beforeAll(async () => {
@@ -25,7 +31,31 @@ describe('CheckIntegrity', () => {
       ['display_price_priority', 1n, ['IN2']],
     ]);
   });
-  it('reports healthy over gRPC health while the database answers', async () => {
-    expect(await h.cat.readiness()).toBe(true);
+  it('reports SERVING over gRPC health while the database answers, NOT_SERVING while it refuses connections, SERVING again after', async () => {
+    // the catalog as deployed, in its own process, on its own database
+    const db = await createTestDatabase('hs_catalog_health');
+    const proc = await startCatalogProcess(db.url);
+    const admin = new PgClient({ connectionString: ADMIN_DATABASE_URL });
+    await admin.connect();
+    try {
+      const hc = createGrpcClient(health.Health, { baseUrl: proc.url });
+      const check = async (service = '') => (await hc.check({ service }, { timeoutMs: 10_000 })).status;
+      expect(await check()).toBe(Status.SERVING);
+      expect(await check('haiersync.catalog.v1.CatalogService')).toBe(Status.SERVING);
+      // the database goes away for the catalog (the machine's Postgres stays up): no new
+      // connections to it, and the catalog's open ones are ended
+      await admin.query(`alter database "${db.name}" with allow_connections false`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [db.name]);
+      await waitFor(async () => (await check()) === Status.NOT_SERVING, { timeoutMs: 20_000, what: 'NOT_SERVING while the database refuses connections' });
+      expect(await check('haiersync.catalog.v1.CatalogService')).toBe(Status.NOT_SERVING);
+      expect(proc.child.exitCode).toBeNull(); // a database outage is no reason to die
+      await admin.query(`alter database "${db.name}" with allow_connections true`);
+      await waitFor(async () => (await check()) === Status.SERVING, { timeoutMs: 20_000, what: 'SERVING again once the database answers' });
+    } finally {
+      await admin.query(`alter database "${db.name}" with allow_connections true`).catch(() => undefined);
+      await admin.end();
+      await proc.stop();
+      await db.drop();
+    }
   });
 });

@@ -53,7 +53,7 @@ export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUr
 /** Which service a route mostly talks to, to word error messages. */
 function upstreamOf(url: string | undefined): Upstream {
   if (!url) return 'gateway';
-  if (url.startsWith('/api/haier/catalog/')) return url.includes('/sync-') ? 'gateway' : 'catalog';
+  if (url.startsWith('/api/haier/catalog/')) return url.includes('/sync-') ? 'sync' : 'catalog';
   if (/^\/api\/haier\/(sync|logs|config)\//.test(url)) return 'sync';
   return 'gateway';
 }

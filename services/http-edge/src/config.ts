@@ -16,6 +16,8 @@ export const edgeConfigSchema = z.object({
   EDGE_CORS_ORIGINS: env.csv([]),
   /** How long a looked-up API key is trusted before it is read again (ms); revocations through the API apply at once. */
   EDGE_AUTH_CACHE_MS: env.nonNegativeInt(2000),
+  /** How long a per-product action (sync-price, sync-stock) waits for its run before answering 504 with the run id (ms). */
+  EDGE_ACTION_TIMEOUT_MS: env.positiveInt(30_000),
 });
 
 export interface EdgeConfig {
@@ -29,6 +31,7 @@ export interface EdgeConfig {
   rateLimitPerMinute: number;
   corsOrigins: string[];
   keyCacheMs: number;
+  actionTimeoutMs: number;
 }
 
 /**
@@ -57,5 +60,6 @@ export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeCon
     rateLimitPerMinute: c.EDGE_RATE_LIMIT,
     corsOrigins: c.EDGE_CORS_ORIGINS,
     keyCacheMs: legacy ?? c.EDGE_AUTH_CACHE_MS,
+    actionTimeoutMs: c.EDGE_ACTION_TIMEOUT_MS,
   };
 }

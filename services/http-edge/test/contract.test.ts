@@ -5,13 +5,16 @@ import { startEdgeStack, type EdgeStack } from './stack';
 
 let s: EdgeStack;
 let code: string; // a product code the simulator lists
+let listing: Array<{ productCode: string; isSales: string; noSalesReason?: string }>; // the simulator's listing, through the edge
 let runId: string; // the full run started through REST
 const COUNTY = '110101';
 
 beforeAll(async () => {
-  s = await startEdgeStack({ sim: { size: 120, latencyMs: 5 } });
+  // a per-product action waits at most 4 s for its run (the 504 test makes Haier slower than that)
+  s = await startEdgeStack({ sim: { size: 120, latencyMs: 5 }, edgeEnv: { EDGE_ACTION_TIMEOUT_MS: '4000' } });
   const all = await s.request('GET', '/api/haier/products/', { key: s.keys.viewer });
-  code = all.json.data.find((p: { isSales: string }) => p.isSales === '1').productCode;
+  listing = all.json.data;
+  code = listing.find((p) => p.isSales === '1')!.productCode;
 }, 180_000);
 
 afterAll(async () => {
@@ -381,7 +384,10 @@ describe('catalog', () => {
     }
   });
 
-  test('POST sync-price picks up a Haier price change; price-history shows it', async () => {
+  /** The run a per-product action made, read back over REST. */
+  const runOf = async (id: string) => (await s.request('GET', `/api/haier/sync/${id}/`, { key: s.keys.viewer })).json.data;
+
+  test('POST sync-price is a MANUAL run of that product: the price change lands with the run id in price history and right counts', async () => {
     const before = (await s.request('GET', `/api/haier/catalog/products/${code}/`, { key: s.keys.viewer })).json.data;
     const newPrice = (Number(before.supply_price) + 100).toFixed(2);
     s.sim.control.setPrice(code, { supplyPrice: newPrice });
@@ -391,24 +397,111 @@ describe('catalog', () => {
     expect(r.json.changed_fields).toContain('supply_price');
     expect(Number(r.json.data.supply_price)).toBe(Number(newPrice));
     expect(r.json.data.version).toBeGreaterThan(before.version);
+    const runId = r.json.run_id as string;
+    expect(runId).toMatch(/\S/);
+    expect(r.json.message).toBe(`Prices of ${code} updated: ${r.json.changed_fields.join(', ')}; run ${runId}`);
+
+    // the run: MANUAL, this product only, one item updated, nothing failed
+    const run = await runOf(runId);
+    expect(run).toMatchObject({ sync_type: 'MANUAL', trigger: 'MANUAL', status: 'SUCCESS', started_by: 'stack-operator', finished: true });
+    expect(run.scope.product_codes).toEqual([code]);
+    expect(run.options).toMatchObject({ prices: true, stock: false });
+    expect(run.counts).toMatchObject({ total: 1, succeeded: 1, failed: 0, created: 0, updated: 1, unchanged: 0 });
+
+    // the latest price-history row is this change, carrying the run id
     const h = await s.request('GET', `/api/haier/catalog/products/${code}/price-history/`, { key: s.keys.viewer });
     expect(h.status).toBe(200);
     const change = h.json.data.find((c: { field: string }) => c.field === 'supply_price');
-    expect(change).toBeDefined();
+    expect(change).toMatchObject({ run_id: runId });
+    expect(h.json.data[0].run_id).toBe(runId);
     expect(Number(change.from)).toBe(Number(before.supply_price));
     expect(Number(change.to)).toBe(Number(newPrice));
     expect(change.changed_at).toMatch(isoRe);
-    // unchanged the second time
+
+    // unchanged the second time: a new run, counted unchanged
     const again = await s.request('POST', `/api/haier/catalog/products/${code}/sync-price/`, { key: s.keys.operator });
+    expect(again.status).toBe(200);
     expect(again.json.changed).toBe(false);
+    expect(again.json.changed_fields).toEqual([]);
+    expect(again.json.run_id).not.toBe(runId);
+    expect((await runOf(again.json.run_id)).counts).toMatchObject({ total: 1, succeeded: 1, failed: 0, updated: 0, unchanged: 1 });
     expectError(await s.request('GET', '/api/haier/catalog/products/NOSUCHCODE1/price-history/', { key: s.keys.viewer }), 404);
+  });
+
+  test("POST sync-price takes is_sales and its reason from Haier's product record (the orchestrator's merge), not from the price record", async () => {
+    // a product Haier lists as not procurable: its price record says "商品暂不可采", the product record its own reason
+    const notSold = listing.find((p) => p.isSales === '0' && p.noSalesReason);
+    expect(notSold).toBeDefined();
+    const sim = s.sim.control.product(notSold!.productCode)!;
+    expect(sim.reason).toBeDefined();
+    expect(sim.reason).not.toBe(notSold!.noSalesReason);
+    const r = await s.request('POST', `/api/haier/catalog/products/${notSold!.productCode}/sync-price/`, { key: s.keys.operator });
+    expect(r.status).toBe(200);
+    expect(r.json.data.is_sales).toBe(false);
+    expect(r.json.data.no_sales_reason).toBe(notSold!.noSalesReason);
+    expect((await runOf(r.json.run_id)).counts).toMatchObject({ total: 1, succeeded: 1, failed: 0 });
+  });
+
+  test('POST sync-price answers 504 with the run id when the run takes longer than EDGE_ACTION_TIMEOUT_MS; the run goes on and ends', async () => {
+    const other = listing.filter((p) => p.isSales === '1')[1]!.productCode;
+    s.sim.control.configure({ latencyMs: 2_500 }); // two calls to Haier: at least 5 s, above the edge's 4 s
+    let r;
+    try {
+      r = await s.request('POST', `/api/haier/catalog/products/${other}/sync-price/`, { key: s.keys.operator });
+    } finally {
+      s.sim.control.configure({ latencyMs: 5 });
+    }
+    expectError(r, 504);
+    expect(r.json.error.code).toBe('RUN_TIMEOUT');
+    const runId = r.json.error.run_id as string;
+    expect(r.json.error.message).toBe(`Syncing the prices of ${other} (run ${runId}) has not ended after 4 s; it goes on: follow it at /api/haier/sync/${runId}/.`);
+    const ended = await (async () => {
+      for (let i = 0; i < 150; i++) {
+        const run = await runOf(runId);
+        if (run.finished) return run;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      throw new Error(`run ${runId} did not end`);
+    })();
+    expect(ended).toMatchObject({ sync_type: 'MANUAL', status: 'SUCCESS' });
+    expect(ended.counts).toMatchObject({ total: 1, succeeded: 1, failed: 0 });
+  });
+
+  test('POST sync-price when Haier refuses the account is a failed run: 502 naming the run and what to check', async () => {
+    const other = listing.filter((p) => p.isSales === '1')[2]!.productCode;
+    s.sim.control.faults({ failNext: { status: 403, count: 10, endpoint: 'prices' } });
+    let r;
+    try {
+      r = await s.request('POST', `/api/haier/catalog/products/${other}/sync-price/`, { key: s.keys.operator });
+    } finally {
+      s.sim.control.clearFaults();
+    }
+    expectError(r, 502);
+    expect(r.json.error.code).toBe('SYNC_FAILED');
+    const runId = r.json.error.run_id as string;
+    const run = await runOf(runId);
+    expect(run).toMatchObject({ sync_type: 'MANUAL', status: 'FAILED' });
+    expect(r.json.error.message).toBe(`Syncing the prices of ${other} failed (run ${runId}): ${run.message}`);
+    expect(run.message).toMatch(/Haier refused the account .*check the active Haier config and its credentials/);
   });
 
   test('POST sync-stock refreshes one county; county_code is validated', async () => {
     const r = await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: { county_code: '110102' } });
     expect(r.status).toBe(200);
     expect(r.json.success).toBe(true);
-    expect(r.json.data.county_stock.map((c: { county_code: string }) => c.county_code)).toContain('110102');
+    const county = r.json.data.county_stock.find((c: { county_code: string }) => c.county_code === '110102');
+    expect(county).toBeDefined();
+    const haier = s.sim.control.stock(code, '110102').reduce((n, e) => n + Number(e.stock), 0);
+    expect(Number(county.quantity)).toBe(haier);
+    expect(r.json.changed).toBe(true); // the county had no stock row before
+    expect(r.json.message).toBe(`Stock of ${code} in 110102: ${haier} (updated); run ${r.json.run_id}`);
+    const run = await runOf(r.json.run_id);
+    expect(run).toMatchObject({ sync_type: 'MANUAL', status: 'SUCCESS' });
+    expect(run.scope.product_codes).toEqual([code]);
+    expect(run.options).toMatchObject({ prices: false, stock: true, county_codes: ['110102'] });
+    expect(run.counts).toMatchObject({ total: 1, succeeded: 1, failed: 0 });
+    const again = await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: { county_code: '110102' } });
+    expect(again.json.changed).toBe(false);
     expectError(await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: { county_code: '11010' } }), 400, 'county_code');
     expectError(await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: {} }), 400, 'county_code');
   });

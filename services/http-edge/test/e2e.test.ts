@@ -314,7 +314,7 @@ test('SSE: when the orchestrator goes away mid-run, the stream says so (an error
     const reading = readSse(`/api/haier/sync/${run.id}/events/`, viewer, { timeoutMs: 60_000 });
     await new Promise((r) => setTimeout(r, 1500)); // the stream is open and watching (its first event is checked below)
     const t0 = Date.now();
-    const closing = stack.orchestrator?.close();
+    const closing = stack.orchestrator?.stop();
     const { status, events } = await reading;
     expect(status).toBe(200);
     expect(Date.now() - t0).toBeLessThan(30_000);

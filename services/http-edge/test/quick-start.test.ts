@@ -32,10 +32,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
+  // the streams the run made: every stream whose subjects are all under this test's prefix
   const nc = await connect({ servers: TEST_NATS_URL });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { deleteStreams } = require('../../sync-orchestrator/src/events') as { deleteStreams: (nc: unknown, prefix: string) => Promise<void> };
-  await deleteStreams(nc, prefix).catch(() => undefined);
+  const jsm = await nc.jetstreamManager();
+  for await (const info of jsm.streams.list()) {
+    const subjects = info.config.subjects ?? [];
+    if (subjects.length > 0 && subjects.every((x) => x.startsWith(prefix))) await jsm.streams.delete(info.config.name).catch(() => undefined);
+  }
   await nc.close();
   await db?.drop();
 });

@@ -1,28 +1,29 @@
-// The shared test stack of the edge tests: the simulator as Haier, the gateway and the catalog
-// in-process behind real gRPC servers on loopback, the sync orchestrator (startOrchestrator),
-// one fresh Postgres database, and the edge itself listening on an ephemeral port.
+// The shared test stack of the edge tests: the simulator as Haier; the gateway, the catalog and
+// the sync orchestrator as built services, each in its own process (a test never imports another
+// service's code; build first); one fresh Postgres database; and the edge itself, in-process,
+// listening on an ephemeral port. The services' JSON log lines are collected for secret checks.
 //
 //   const stack = await startEdgeStack();
 //   const r = await stack.request('GET', '/api/haier/catalog/products/', { key: stack.keys.viewer });
 //   await stack.close();
-import { catalog as catalogPb } from '@haier-sync/contracts';
-import type { Client } from '@connectrpc/connect';
-import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
-import { closeGrpcClients, createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
-import { captureLogs, createTestDatabase, type TestDatabase } from '@haier-sync/runtime/testing';
+import { DEFAULT_CREDENTIALS, gatewayAccountEnv, startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
+import { closeGrpcClients, createLogger } from '@haier-sync/runtime';
+import {
+  captureLogs,
+  createTestDatabase,
+  startAll,
+  startCatalogProcess,
+  startGatewayProcess,
+  startOrchestratorProcess,
+  type CatalogProcess,
+  type GatewayProcess,
+  type OrchestratorProcess,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@haier-sync/runtime/testing';
 import { Client as PgClient } from 'pg';
-import { loadGatewayConfig, SIMULATOR_ACCOUNT } from '../../haier-gateway/src/config';
-import { buildGateway, type Gateway } from '../../haier-gateway/src/gateway';
-import { buildCatalog, type Catalog } from '../../catalog/src/catalog';
 import { startEdge, type EdgeHandle } from '../src/app';
 import type { Role } from '../src/domain/api-keys';
-
-/** The orchestrator is another service's code: loaded at run time, typed by what the stack uses. */
-interface OrchestratorLike {
-  url: string;
-  close(): Promise<void>;
-}
-type StartOrchestrator = (o: { env: Record<string, string | undefined>; logger?: Logger; port?: number; host?: string; idlePollMs?: number }) => Promise<OrchestratorLike>;
 
 export interface EdgeStackOptions {
   sim?: SimOptions;
@@ -40,6 +41,8 @@ export interface EdgeStackOptions {
   firstDeploy?: boolean;
   /** Log level of the captured logs (default 'debug', so secret checks see everything). */
   logLevel?: string;
+  /** Extra environment of every service process (e.g. OTEL_EXPORTER_OTLP_ENDPOINT for a trace test). */
+  processEnv?: Record<string, string | undefined>;
 }
 
 export interface EdgeStack {
@@ -53,11 +56,13 @@ export interface EdgeStack {
   pg: PgClient;
   db: TestDatabase;
   edge: EdgeHandle;
-  gateway: { gw: Gateway; server: GrpcServer };
-  catalog: { cat: Catalog; server: GrpcServer; client: Client<typeof catalogPb.CatalogService> };
-  orchestrator?: OrchestratorLike;
-  /** Every log line of every in-process service (JSON), for secret checks. */
+  gateway: GatewayProcess;
+  catalog: CatalogProcess;
+  orchestrator?: OrchestratorProcess;
+  /** Every JSON log line of every service (the edge here, the others from their stdout), for secret checks. */
   logs: ReturnType<typeof captureLogs>;
+  /** All the service processes printed (stdout and stderr, JSON or not), for secret checks. */
+  processOutput(): string;
   /** Lines the edge printed at start (the "Admin API key (shown once): ..." line). */
   printed: string[];
   /** Makes a key with that role through the REST API; returns the plain key. */
@@ -94,43 +99,39 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
     const sim = await startSimulator({ quiet: true, size: 200, ...opts.sim });
     cleanups.push(() => sim.close());
 
-    const gwConfig = loadGatewayConfig({ HAIER_BASE_URL: sim.url, ...SIMULATOR_ACCOUNT, HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv });
-    const gwLogger = logger.child({ service: 'haier-gateway' });
-    const gw = buildGateway(gwConfig, gwLogger, { backoff: { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0 });
-    cleanups.push(() => gw.close());
-    const gwServer = await startGrpcServer({ service: 'haier-gateway', port: 0, host: '127.0.0.1', routes: (r) => gw.routes(r), readiness: () => gw.readiness(), logger: gwLogger });
-    cleanups.push(() => gwServer.close(1000));
+    const level = opts.logLevel ?? 'debug';
+    // JSON lines into the captured logs (a partial or non-JSON line is in processOutput only)
+    const collect = (line: string): void => {
+      if (line.startsWith('{') && line.endsWith('}')) logs.stream.write(`${line}\n`);
+    };
+    const base = { LOG_LEVEL: level, OTEL_SDK_DISABLED: 'true', ...opts.processEnv };
+    const [gateway, catalog] = await startAll(
+      startGatewayProcess(sim.url, { env: { ...base, ...gatewayAccountEnv({ ...DEFAULT_CREDENTIALS, ...opts.sim?.credentials }), HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv }, onLine: collect }),
+      startCatalogProcess(dbUrl, { env: { ...base, CATALOG_DEFAULT_COUNTY: '110101' }, onLine: collect }),
+    );
+    const processes: ServiceProcess[] = [gateway, catalog];
+    cleanups.push(() => gateway.stop(), () => catalog.stop());
 
-    const catLogger = logger.child({ service: 'catalog' });
-    const cat = await buildCatalog({ databaseUrl: dbUrl, logger: catLogger, defaultCounty: '110101', poolMax: 10 });
-    cleanups.push(() => cat.close());
-    const catServer = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, logger: catLogger });
-    cleanups.push(() => catServer.close(1000));
-
-    let orchestrator: OrchestratorLike | undefined;
+    let orchestrator: OrchestratorProcess | undefined;
     let syncUrl = 'http://127.0.0.1:9'; // nothing listens there: sync routes answer 503
     if (opts.orchestrator !== false) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { startOrchestrator } = require('../../sync-orchestrator/src/app') as { startOrchestrator: StartOrchestrator };
-      orchestrator = await startOrchestrator({
+      const o = await startOrchestratorProcess({
         env: {
+          ...base,
           DATABASE_URL: dbUrl,
-          GATEWAY_URL: gwServer.url,
-          CATALOG_URL: catServer.url,
+          GATEWAY_URL: gateway.url,
+          CATALOG_URL: catalog.url,
           SYNC_SCHEDULER_ENABLED: 'false',
           SYNC_FIRST_DEPLOY: opts.firstDeploy ? 'true' : 'false',
           SYNC_PUBLISHER_ENABLED: 'false',
           SYNC_COUNTIES: '110101',
-          LOG_LEVEL: 'debug',
           ...opts.syncEnv,
         },
-        logger: logger.child({ service: 'sync-orchestrator' }),
-        port: 0,
-        host: '127.0.0.1',
-        idlePollMs: 50,
+        onLine: collect,
       });
-      const o = orchestrator;
-      cleanups.push(() => o.close());
+      orchestrator = o;
+      processes.push(o);
+      cleanups.push(() => o.stop());
       syncUrl = o.url;
     }
 
@@ -138,8 +139,8 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
     const edge = await startEdge({
       env: {
         DATABASE_URL: dbUrl,
-        GATEWAY_URL: gwServer.url,
-        CATALOG_URL: catServer.url,
+        GATEWAY_URL: gateway.url,
+        CATALOG_URL: catalog.url,
         SYNC_URL: syncUrl,
         EDGE_RATE_LIMIT: '100000',
         EDGE_AUTH_CACHE_MS: '0',
@@ -196,10 +197,11 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
       pg,
       db,
       edge,
-      gateway: { gw, server: gwServer },
-      catalog: { cat, server: catServer, client: createGrpcClient(catalogPb.CatalogService, { baseUrl: catServer.url }) },
+      gateway,
+      catalog,
       orchestrator,
       logs,
+      processOutput: () => processes.map((p) => p.output()).join('\n'),
       printed,
       makeKey,
       request,

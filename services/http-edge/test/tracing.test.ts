@@ -1,19 +1,24 @@
 // One trace from the REST call to the catalog: the edge continues the caller's W3C context,
-// makes a SERVER span named by the route, and its gRPC calls are children of it.
+// makes a SERVER span named by the route, and its gRPC calls are children of it; the catalog (its
+// own process) exports its SERVER span over OTLP as a child of the edge's CLIENT span.
 import { SpanKind } from '@opentelemetry/api';
-import { startTestTracing, type TestTracing } from '@haier-sync/runtime/testing';
+import { startOtlpReceiver, startTestTracing, waitFor, type TestTracing } from '@haier-sync/runtime/testing';
 import { startEdgeStack, type EdgeStack } from './stack';
 
 let tracing: TestTracing;
+let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let s: EdgeStack;
 
 beforeAll(async () => {
   tracing = startTestTracing();
-  s = await startEdgeStack({ orchestrator: false });
+  otlp = await startOtlpReceiver();
+  // the service processes trace and export to the receiver at once (OTEL_BSP_SCHEDULE_DELAY)
+  s = await startEdgeStack({ orchestrator: false, processEnv: { OTEL_SDK_DISABLED: undefined, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '50' } });
 }, 180_000);
 
 afterAll(async () => {
   await s?.close();
+  await otlp?.close();
   await tracing?.stop();
 });
 
@@ -26,7 +31,7 @@ test('a REST call is one trace with the caller, the edge route span and the cata
   const spans = await (async () => {
     for (let i = 0; i < 50; i++) {
       const found = tracing.spans().filter((x) => x.spanContext().traceId === traceId);
-      if (found.some((x) => x.name === 'GET /api/haier/catalog/categories/') && found.some((x) => x.kind === SpanKind.SERVER && x.name.includes('ListCategories'))) return found;
+      if (found.some((x) => x.name === 'GET /api/haier/catalog/categories/') && found.some((x) => x.kind === SpanKind.CLIENT && x.name.includes('ListCategories'))) return found;
       await new Promise((res) => setTimeout(res, 50));
     }
     return tracing.spans().filter((x) => x.spanContext().traceId === traceId);
@@ -39,8 +44,10 @@ test('a REST call is one trace with the caller, the edge route span and the cata
   expect(edge!.attributes['http.route']).toBe('/api/haier/catalog/categories/');
   const client = spans.find((x) => x.kind === SpanKind.CLIENT && x.name.includes('ListCategories'));
   expect(client?.parentSpanContext?.spanId).toBe(edge!.spanContext().spanId);
-  const server = spans.find((x) => x.kind === SpanKind.SERVER && x.name.includes('ListCategories'));
-  expect(server?.parentSpanContext?.spanId).toBe(client!.spanContext().spanId);
+  // the catalog's span, from its process: same trace, a child of the edge's CLIENT span
+  const server = await waitFor(() => otlp.spans().find((x) => x.traceId === traceId && x.kind === 2 && x.name.includes('ListCategories')), { timeoutMs: 10_000, what: "the catalog's SERVER span over OTLP" });
+  expect(server.service).toBe('catalog');
+  expect(server.parentSpanId).toBe(client!.spanContext().spanId);
   // no key material in any span
   expect(JSON.stringify(spans.map((x) => x.attributes))).not.toContain(s.keys.viewer);
 });

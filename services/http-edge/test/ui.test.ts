@@ -1,6 +1,6 @@
 // The operator console in a real headless Chromium (Debian's package, driven by playwright-core)
-// against the real stack: paste a key, start a full sync, watch it finish, find a product and
-// read its price history.
+// against the real stack: paste a key, start a full sync, watch it finish, find a product, make
+// Haier change its price, sync it, and read the change in its price history.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startEdgeStack, type EdgeStack } from './stack';
@@ -50,18 +50,36 @@ it('starts a full sync, follows it to SUCCESS, then finds a product and its pric
   await page.click('#refresh-runs');
   await page.locator('#runs tr .status-SUCCESS').first().waitFor();
 
-  const { rows } = await stack.pg.query<{ product_code: string }>(
-    'SELECT code AS product_code FROM catalog.product WHERE delisted_at IS NULL ORDER BY code LIMIT 1',
-  );
-  const code = rows[0]!.product_code;
+  // a procurable product with a Haier price
+  const listed = await stack.request('GET', '/api/haier/catalog/products/?is_sales=true&sort=code&page_size=50', { key: stack.keys.viewer });
+  const code = (listed.json.results as Array<{ product_code: string; supply_price: string | null }>).find((p) => p.supply_price !== null)!.product_code;
   await page.click('button[data-tab=catalog]');
   await page.fill('input[name=q]', code);
   await page.click('#search-form button');
   await page.locator('#products tr', { hasText: code }).first().click();
   await page.locator('#product-title', { hasText: code }).waitFor();
   expect(await page.locator('#product-json').textContent()).toContain(`"product_code": "${code}"`);
-  const history = await stack.request('GET', `/api/haier/catalog/products/${code}/price-history/`, { key: stack.keys.viewer });
-  expect(await page.locator('#history tr').count()).toBe((history.json as { data: unknown[] }).data.length);
+  expect(await page.locator('#error').isHidden()).toBe(true);
+
+  // Haier raises the price; a price sync of the product (a MANUAL run) records the change
+  const before = (await stack.request('GET', `/api/haier/catalog/products/${code}/`, { key: stack.keys.viewer })).json.data as { supply_price: string };
+  const newPrice = (Number(before.supply_price) + 123.45).toFixed(2);
+  stack.sim.control.setPrice(code, { supplyPrice: newPrice });
+  const synced = await stack.request('POST', `/api/haier/catalog/products/${code}/sync-price/`, { key: stack.keys.operator });
+  expect(synced.status).toBe(200);
+  expect(synced.json.changed_fields).toContain('supply_price');
+  const runId = synced.json.run_id as string;
+
+  // the console shows it: reopen the product, the history's supply_price row has the old and new price and the run
+  await page.click('#search-form button');
+  await page.locator('#products tr', { hasText: code }).first().click();
+  const change = page.locator('#history tr', { hasText: 'supply_price' }).filter({ hasText: runId });
+  await change.first().waitFor({ timeout: 10_000 });
+  const cells = await change.first().locator('td').allTextContents();
+  expect(cells[1]).toBe('supply_price');
+  expect(Number(cells[2])).toBe(Number(before.supply_price));
+  expect(Number(cells[3])).toBe(Number(newPrice));
+  expect(cells[4]).toBe(runId);
   expect(await page.locator('#error').isHidden()).toBe(true);
 }, 120_000);
 

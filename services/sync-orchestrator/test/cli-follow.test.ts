@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 test('the CLI follows a run across an orchestrator restart and exits 0 on SUCCESS', async () => {
-  const c = cliProcess(['sync', '--full'], { SYNC_URL: stack.child!.url, CATALOG_URL: stack.catalogServer.url, HAIER_SYNC_USER: 'cli-follow-test' });
+  const c = cliProcess(['sync', '--full'], { SYNC_URL: stack.child!.url, CATALOG_URL: stack.catalogProcess.url, HAIER_SYNC_USER: 'cli-follow-test' });
   const id = await waitFor(() => /Started run (\S+)/.exec(c.io.stderr)?.[1], { timeoutMs: 60_000, intervalMs: 100, what: 'the run to start' });
   await waitFor(async () => Number((await stack.sync.getRun({ id })).run?.counts?.batchesDone ?? 0) >= 2, { timeoutMs: 60_000, intervalMs: 100, what: '2 batches done' });
   await stack.killChild();

@@ -51,7 +51,7 @@ describe('haier-sync CLI against a running stack', () => {
 
   beforeAll(async () => {
     stack = await startStack({ sim: { size: SIZE, seed: 7, rateLimit: 0 } });
-    env = { SYNC_URL: stack.orch!.url, CATALOG_URL: stack.catalogServer.url, HAIER_SYNC_USER: 'cli-test' };
+    env = { SYNC_URL: stack.orch!.url, CATALOG_URL: stack.catalogProcess.url, HAIER_SYNC_USER: 'cli-test' };
   }, 120_000);
 
   afterAll(async () => {

@@ -4,26 +4,17 @@
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import { sync } from '@haier-sync/contracts';
 import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer } from '@haier-sync/runtime';
-import { createTestDatabase, type TestDatabase } from '@haier-sync/runtime/testing';
-import { startSimulator } from '@haier-sync/haier-sim';
+import { createTestDatabase, startGatewayProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
+import { gatewayAccountEnv, startSimulator } from '@haier-sync/haier-sim';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ACTOR_HEADER, configHandlers } from '../src/configs';
 import { recordingStartRun, type RecordingStartRun } from './support/fake-start-run';
-import { startGatewayProcess, type GatewayProcess } from './support/processes';
 import { syncOrm } from './support/sync-db';
 
 jest.setTimeout(180_000);
 
 type SimHandle = Awaited<ReturnType<typeof startSimulator>>;
-const SIM_ACCOUNT = {
-  HAIER_CLIENT_ID: 'sim-client',
-  HAIER_CLIENT_SECRET: 'sim-secret',
-  HAIER_CUSTOMER_CODE: '8800633175',
-  HAIER_SEND_TO_CODE: '8800633175',
-  HAIER_PASSWORD: 'sim-password',
-  HAIER_SELLER_PASSWORD: 'sim-seller-password',
-  HAIER_CUSTOMER_PASSWORD: 'sim-customer-password',
-};
+const SIM_ACCOUNT = gatewayAccountEnv();
 const WRONG_SECRET = 'wrong-secret-Zq81xK';
 
 let db: TestDatabase;
@@ -45,8 +36,8 @@ beforeAll(async () => {
   [orm, good, bad] = await Promise.all([
     syncOrm(db.url),
     // a second account's secret in the gateway's environment, as a pre-production one would be
-    startGatewayProcess(sim.url, { ...SIM_ACCOUNT, HAIER_PREPROD_CLIENT_SECRET: WRONG_SECRET }),
-    startGatewayProcess(sim.url, { ...SIM_ACCOUNT, HAIER_CLIENT_SECRET: WRONG_SECRET }),
+    startGatewayProcess(sim.url, { env: { ...SIM_ACCOUNT, HAIER_PREPROD_CLIENT_SECRET: WRONG_SECRET } }),
+    startGatewayProcess(sim.url, { env: { ...SIM_ACCOUNT, HAIER_CLIENT_SECRET: WRONG_SECRET } }),
   ]);
   startRun = recordingStartRun();
   server = await startGrpcServer({

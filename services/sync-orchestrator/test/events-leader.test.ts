@@ -4,14 +4,13 @@
 import { create } from '@bufbuild/protobuf';
 import { catalog } from '@haier-sync/contracts';
 import { createLogger } from '@haier-sync/runtime';
-import { createTestDatabase, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, startCatalogProcess, TEST_NATS_URL, uniqueId, waitFor, type CatalogProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect, type NatsConnection } from 'nats';
 import { Client } from 'pg';
 import { deleteStreams, startPublisher, streamSpecs, type Publisher } from '../src/events';
 import { ormCursorStore } from '../src/events/cursor-store';
 import { PUBLISHER_LOCK_KEY } from '../src/events/leadership';
-import { startCatalogProcess, type CatalogProcess } from './support/processes';
 import { allMessages, msgIdOf } from './support/streams';
 import { syncOrm } from './support/sync-db';
 

@@ -4,12 +4,12 @@
 import { create } from '@bufbuild/protobuf';
 import { catalog } from '@haier-sync/contracts';
 import { createLogger } from '@haier-sync/runtime';
-import { createTestDatabase, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, startCatalogProcess, waitFor, type CatalogProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect } from 'nats';
 import { startPublisher, streamSpecs } from '../src/events';
 import { ormCursorStore } from '../src/events/cursor-store';
-import { startCatalogProcess, startNatsServer, type CatalogProcess, type NatsServerProcess } from './support/processes';
+import { startNatsServer, type NatsServerProcess } from './support/processes';
 import { allMessages, msgIdOf, streamCount } from './support/streams';
 import { syncOrm } from './support/sync-db';
 

@@ -5,7 +5,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { catalog, events, sync } from '@haier-sync/contracts';
 import { createLogger } from '@haier-sync/runtime';
-import { createTestDatabase, startTestTracing, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase, type TestTracing } from '@haier-sync/runtime/testing';
+import { createTestDatabase, startCatalogProcess, startTestTracing, TEST_NATS_URL, uniqueId, waitFor, type CatalogProcess, type TestDatabase, type TestTracing } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
@@ -13,7 +13,6 @@ import { deleteStreams, ensureStreams, startPublisher, streamSpecs } from '../sr
 import { ormCursorStore, type CursorStore } from '../src/events/cursor-store';
 import { createManagedNats } from '../src/events/nats-connection';
 import { Relay } from '../src/events/relay';
-import { startCatalogProcess, type CatalogProcess } from './support/processes';
 import { allMessages, msgIdOf, productEvent, streamCount } from './support/streams';
 import { syncOrm } from './support/sync-db';
 

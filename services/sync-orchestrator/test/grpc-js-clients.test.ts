@@ -36,7 +36,7 @@ afterAll(async () => {
 
 it('calls CatalogService: ListProducts, GetProduct and a bad request answered INVALID_ARGUMENT', async () => {
   const pkg = load('haiersync/catalog/v1/catalog.proto');
-  const client = new pkg.haiersync.catalog.v1.CatalogService(`127.0.0.1:${stack.catalogServer.port}`, grpc.credentials.createInsecure());
+  const client = new pkg.haiersync.catalog.v1.CatalogService(`127.0.0.1:${stack.catalogProcess.port}`, grpc.credentials.createInsecure());
   clients.push(client);
   const list = await unary<{ products: { productCode: string; supplyPrice?: string }[] }>(client, 'ListProducts', { pageSize: 5 });
   expect(list.products).toHaveLength(5);

@@ -8,12 +8,11 @@
 import { DEFAULT_CREDENTIALS, startSimulator, type SimHandle } from '@haier-sync/haier-sim';
 import { sync } from '@haier-sync/contracts';
 import { closeGrpcClients, createGrpcClient, createLogger } from '@haier-sync/runtime';
-import { createTestDatabase, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, startCatalogProcess, startGatewayProcess, waitFor, type CatalogProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import type { Client } from '@connectrpc/connect';
 import { Client as PgClient } from 'pg';
 import { startOrchestrator, type Orchestrator } from '../src/app';
 import { count, statusName, waitForRun } from './stack';
-import { startCatalogProcess, startGatewayProcess, type CatalogProcess, type GatewayProcess } from './support/processes';
 
 jest.setTimeout(240_000);
 
@@ -68,7 +67,7 @@ beforeAll(async () => {
   pg = new PgClient({ connectionString: db.url });
   await pg.connect();
   sim = await startSimulator({ quiet: true, size: SIZE, seed: 17, latencyMs: 60 });
-  [cat, gw] = await Promise.all([startCatalogProcess(db.url), startGatewayProcess(sim.url, GATEWAY_ENV)]);
+  [cat, gw] = await Promise.all([startCatalogProcess(db.url), startGatewayProcess(sim.url, { env: GATEWAY_ENV })]);
   await startOrch();
 });
 
@@ -124,7 +123,7 @@ test('the catalog stopped mid-run and started again: the run waits, then complet
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
   expect(statusName((await client.getRun({ id })).run!.status)).toBe('PROCESSING');
   expect(orch!.engine!.dependencies().catalog.state).not.toBe('closed');
-  cat = await startCatalogProcess(db.url, {}, cat.port);
+  cat = await startCatalogProcess(db.url, { port: cat.port });
   await expectRodeItOut(id, /the catalog service is unavailable/);
   expect(orch!.engine!.dependencies().catalog.state).toBe('closed');
 });
@@ -134,7 +133,7 @@ test('the gateway stopped mid-run and started again: the run waits, then complet
   await gw.stop();
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
   expect(statusName((await client.getRun({ id })).run!.status)).toBe('PROCESSING');
-  gw = await startGatewayProcess(sim.url, GATEWAY_ENV, gw.port);
+  gw = await startGatewayProcess(sim.url, { env: GATEWAY_ENV, port: gw.port });
   await expectRodeItOut(id, /the haier-gateway is unavailable/);
 });
 
@@ -179,7 +178,7 @@ test('an outage longer than SYNC_DEPENDENCY_PATIENCE fails the run naming the de
   // the products it did not reach are not failed for it
   expect(await count(pg, `select count(*) as n from sync.run_failures where run_id = $1`, [id])).toBe(0);
 
-  cat = await startCatalogProcess(db.url, {}, cat.port);
+  cat = await startCatalogProcess(db.url, { port: cat.port });
   const rerun = await waitForRun(client, (await client.startRun({ mode: sync.RunMode.FULL, startedBy: 'outage-test' })).run!.id, 120_000);
   expect(statusName(rerun.status)).toBe('SUCCESS');
   expect(await count(pg, `select count(*) as n from catalog.product`)).toBe(listed().length);

@@ -1,15 +1,17 @@
 // Triggers and schedule: cron settings from the environment (defaults, a bad one named), cron
 // ticks fired once across replicas, FIRST_DEPLOY FULL on an empty catalog, INTEGRITY FULL when
-// the catalog's integrity check fails. Real catalog process, real Postgres; the engine's
-// startRun is a recording stand-in (the engine has its own tests).
+// the catalog's integrity check fails. Real catalog process, real Postgres, the real scheduler
+// (short crons, and fire() at a given instant) and the real runs API's StartRun (its runs stay
+// PENDING: no engine works on them here; the engine has its own tests), with each request
+// recorded.
 import { create } from '@bufbuild/protobuf';
 import { catalog, sync } from '@haier-sync/contracts';
 import { ConfigError, createLogger } from '@haier-sync/runtime';
-import { captureLogs, createTestDatabase, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { captureLogs, createTestDatabase, startCatalogProcess, waitFor, type CatalogProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { DEFAULT_CRONS, loadSchedule, scheduleState, startScheduler, type Scheduler } from '../src/schedule';
-import { recordingStartRun } from './support/fake-start-run';
-import { startCatalogProcess, type CatalogProcess } from './support/processes';
+import { knexOf } from '../src/db';
+import { createRunsApi, type RunsApi } from '../src/runs/api';
 import { syncOrm } from './support/sync-db';
 
 jest.setTimeout(180_000);
@@ -67,15 +69,26 @@ describe('scheduler and triggers', () => {
   let db: TestDatabase;
   let cat: CatalogProcess;
   let orm: MikroORM;
+  let runs: RunsApi;
   const running: Scheduler[] = [];
+
+  /** The runs API's StartRun, recording each request. */
+  function recordingStartRun() {
+    const calls: sync.StartRunRequest[] = [];
+    return Object.assign((req: sync.StartRunRequest) => (calls.push(req), runs.startRun(req)), { calls });
+  }
 
   beforeAll(async () => {
     db = await createTestDatabase('hs_sync_schedule');
     [cat, orm] = await Promise.all([startCatalogProcess(db.url), syncOrm(db.url)]);
+    runs = createRunsApi({ knex: knexOf(orm), logger, counties: ['110101'], kick: () => undefined });
   });
 
   afterEach(async () => {
     for (const s of running.splice(0)) await s.stop();
+    // runs a test started end here (cancelled), so the next test's FULL is a new run
+    const active = await runs.listRuns(create(sync.ListRunsRequestSchema, { pageSize: 100 }));
+    for (const r of active.runs) if (r.status === sync.RunStatus.PENDING || r.status === sync.RunStatus.PROCESSING) await runs.cancelRun(r.id, 'schedule-test');
   });
 
   afterAll(async () => {
@@ -97,7 +110,9 @@ describe('scheduler and triggers', () => {
     const s = startScheduler({ orm, catalog: cat.client, startRun, logger, counties: ['110101'], schedule: off });
     running.push(s);
     const outcomes = await s.startupDone();
-    expect(outcomes[0]).toMatchObject({ action: 'started', trigger: sync.RunTrigger.FIRST_DEPLOY, runId: 'run-1' });
+    expect(outcomes[0]).toMatchObject({ action: 'started', trigger: sync.RunTrigger.FIRST_DEPLOY, runId: expect.stringMatching(/^\d+$/) });
+    const firstId = (outcomes[0] as { runId: string }).runId;
+    expect(await runs.getRun(firstId)).toMatchObject({ mode: sync.RunMode.FULL, trigger: sync.RunTrigger.FIRST_DEPLOY, status: sync.RunStatus.PENDING });
     expect(outcomes[1]).toMatchObject({ action: 'none' });
     expect(startRun.calls).toHaveLength(1);
     expect(startRun.calls[0]).toMatchObject({ mode: sync.RunMode.FULL, trigger: sync.RunTrigger.FIRST_DEPLOY, syncType: sync.SyncType.PRODUCTS });
@@ -106,7 +121,9 @@ describe('scheduler and triggers', () => {
     // a second replica starting at the same time is answered the active FULL run, not a new one
     const s2 = startScheduler({ orm, catalog: cat.client, startRun, logger, counties: ['110101'], schedule: off });
     running.push(s2);
-    expect((await s2.startupDone())[0]).toMatchObject({ action: 'joined', runId: 'run-1' });
+    expect((await s2.startupDone())[0]).toMatchObject({ action: 'joined', runId: firstId });
+    expect(startRun.calls).toHaveLength(2);
+    expect((await runs.listRuns(create(sync.ListRunsRequestSchema, { pageSize: 10 }))).runs).toHaveLength(1);
 
     // SYNC_FIRST_DEPLOY=false: nothing
     const quiet = recordingStartRun();
@@ -130,7 +147,7 @@ describe('scheduler and triggers', () => {
     expect(startRun.calls).toHaveLength(0);
     // the catalog comes up (empty, on its own database): the first-deploy FULL follows
     const late = await createTestDatabase('hs_sync_late');
-    const lateCat = await startCatalogProcess(late.url, {}, port);
+    const lateCat = await startCatalogProcess(late.url, { port });
     try {
       const out = await s.startupDone();
       expect(out[0]).toMatchObject({ action: 'started', trigger: sync.RunTrigger.FIRST_DEPLOY });
@@ -191,7 +208,8 @@ describe('scheduler and triggers', () => {
     const rows = await scheduleState(orm).all();
     const prices = rows.find((r) => r.job === 'prices')!;
     expect(['replica-a', 'replica-b']).toContain(prices.fired_by);
-    expect(prices.last_run_id).toMatch(/^run-\d+$/);
+    expect(prices.last_run_id).toMatch(/^\d+$/);
+    expect((await runs.getRun(prices.last_run_id!)).syncType).toBe(sync.SyncType.PRICES);
     // one run per tick: every fired tick is distinct, and there is one call per fired tick
     const ticks = logs.lines().filter((l) => l.msg === 'scheduled prices job fired').map((l) => String(l.tick));
     expect(ticks).toHaveLength(n);
@@ -208,9 +226,16 @@ describe('scheduler and triggers', () => {
     const s = startScheduler({ orm, catalog: cat.client, startRun, logger, counties: ['110101', '310101'], schedule: off, firstDeploy: false, integrityAtStart: false, cronEnabled: false });
     running.push(s);
     const at = new Date('2030-01-01T03:00:00Z');
-    expect((await s.fire('full', at)).runId).toBe('run-1');
-    expect((await s.fire('prices', at)).runId).toBe('run-2');
-    expect((await s.fire('low_stock', at)).runId).toBe('run-3');
+    const ids = [(await s.fire('full', at)).runId, (await s.fire('prices', at)).runId, (await s.fire('low_stock', at)).runId];
+    expect(new Set(ids).size).toBe(3);
+    // what was stored is what was asked: a FULL, an hourly prices run and a low-stock run
+    const stored = await Promise.all(ids.map((id) => runs.getRun(id!)));
+    expect(stored.map((r) => [r.mode, r.syncType, r.trigger])).toEqual([
+      [sync.RunMode.FULL, sync.SyncType.PRODUCTS, sync.RunTrigger.SCHEDULE],
+      [sync.RunMode.INCREMENTAL, sync.SyncType.PRICES, sync.RunTrigger.SCHEDULE],
+      [sync.RunMode.INCREMENTAL, sync.SyncType.STOCK, sync.RunTrigger.LOW_STOCK],
+    ]);
+    expect(stored[2]!.options?.countyCodes).toEqual(['110101', '310101']);
     const [full, prices, low] = startRun.calls;
     expect(full).toMatchObject({ mode: sync.RunMode.FULL, trigger: sync.RunTrigger.SCHEDULE, syncType: sync.SyncType.PRODUCTS });
     expect(full!.options).toMatchObject({ prices: true, stock: true, countyCodes: ['110101', '310101'] });

@@ -1,20 +1,30 @@
-// The whole sync path for tests: the simulator (as Haier), the gateway and the catalog behind
-// real gRPC servers on loopback, a fresh database, and the orchestrator, in-process
-// (startOrchestrator) or as a child process (node --conditions=source --import tsx src/main.ts)
-// that a test may kill -9 and start again. NATS subjects and streams are unique per stack.
+// The whole sync path for tests: the simulator (as Haier), the gateway and the catalog as built
+// processes (startGatewayProcess, startCatalogProcess: a test never imports another service's
+// code; build first), a fresh database, and the orchestrator, in-process (startOrchestrator) or as
+// a child process (node --conditions=source --import tsx src/main.ts) that a test may kill -9 and
+// start again. NATS subjects and streams are unique per stack.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
-import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
-import { closeGrpcClients, createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
-import { createTestDatabase, freePort, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { DEFAULT_CREDENTIALS, gatewayAccountEnv, startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
+import { closeGrpcClients, createGrpcClient, createLogger, type Logger } from '@haier-sync/runtime';
+import {
+  createTestDatabase,
+  freePort,
+  startCatalogProcess,
+  startAll,
+  startGatewayProcess,
+  TEST_NATS_URL,
+  uniqueId,
+  waitFor,
+  type CatalogProcess,
+  type GatewayProcess,
+  type TestDatabase,
+} from '@haier-sync/runtime/testing';
 import { DeliverPolicy, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
-import { buildCatalog, type Catalog } from '../../catalog/src/catalog';
-import { loadGatewayConfig, SIMULATOR_ACCOUNT } from '../../haier-gateway/src/config';
-import { buildGateway, type Gateway } from '../../haier-gateway/src/gateway';
 import { startOrchestrator, type Orchestrator } from '../src/app';
 
 export interface StackOptions {
@@ -25,7 +35,7 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** 'inprocess' (default) starts the orchestrator here; 'child' in a child process; 'none' not at all. */
   orchestrator?: 'inprocess' | 'child' | 'none';
-  /** Log level of the in-process services (default silent; STACK_LOG_LEVEL overrides). */
+  /** Log level of the services (default silent; STACK_LOG_LEVEL overrides). */
   logLevel?: string;
 }
 
@@ -42,10 +52,9 @@ export interface Stack {
   db: TestDatabase;
   pg: PgClient;
   sim: SimHandle;
-  gw: Gateway;
-  gatewayServer: GrpcServer;
-  cat: Catalog;
-  catalogServer: GrpcServer;
+  /** The gateway and the catalog, each a built service in its own process. */
+  gatewayProcess: GatewayProcess;
+  catalogProcess: CatalogProcess;
   gateway: Client<typeof gateway.HaierGatewayService>;
   catalog: Client<typeof catalog.CatalogService>;
   /** The SyncService of the current orchestrator (in-process or child). */
@@ -84,24 +93,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     const sim = await startSimulator({ quiet: true, ...opts.sim });
     cleanups.push(() => sim.close());
-    const gwConfig = loadGatewayConfig({ HAIER_BASE_URL: sim.url, ...SIMULATOR_ACCOUNT, HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv });
-    const gw = buildGateway(gwConfig, logger.child({ svc: 'gateway' }), { backoff: { initialDelayMs: 20, maxDelayMs: 300 }, readinessCacheMs: 0 });
-    cleanups.push(() => gw.close());
-    const gatewayServer = await startGrpcServer({ service: 'haier-gateway', port: 0, host: '127.0.0.1', routes: (r) => gw.routes(r), readiness: () => gw.readiness(), logger });
-    cleanups.push(() => gatewayServer.close(1000));
-
-    const cat = await buildCatalog({ databaseUrl: db.url, logger: logger.child({ svc: 'catalog' }), defaultCounty: '110101' });
-    cleanups.push(() => cat.close());
-    const catalogServer = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, logger });
-    cleanups.push(() => catalogServer.close(1000));
+    const childLevel = level === 'silent' ? 'error' : level;
+    const [gatewayProcess, catalogProcess] = await startAll(
+      startGatewayProcess(sim.url, { env: { ...gatewayAccountEnv({ ...DEFAULT_CREDENTIALS, ...opts.sim?.credentials }), HAIER_TIMEOUT_MS: '5000', LOG_LEVEL: childLevel, ...opts.gatewayEnv } }),
+      startCatalogProcess(db.url, { env: { CATALOG_DEFAULT_COUNTY: '110101', LOG_LEVEL: childLevel } }),
+    );
+    cleanups.push(() => gatewayProcess.stop(), () => catalogProcess.stop());
 
     const prefix = uniqueId('hs').toLowerCase();
     const env: Record<string, string> = {
       DATABASE_URL: db.url,
       NATS_URL: TEST_NATS_URL,
       NATS_SUBJECT_PREFIX: prefix,
-      GATEWAY_URL: gatewayServer.url,
-      CATALOG_URL: catalogServer.url,
+      GATEWAY_URL: gatewayProcess.url,
+      CATALOG_URL: catalogProcess.url,
       SYNC_SCHEDULER_ENABLED: 'false',
       SYNC_FIRST_DEPLOY: 'false',
       SYNC_PUBLISHER_ENABLED: 'false',
@@ -115,12 +120,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       db,
       pg,
       sim,
-      gw,
-      gatewayServer,
-      cat,
-      catalogServer,
-      gateway: createGrpcClient(gateway.HaierGatewayService, { baseUrl: gatewayServer.url, timeoutMs: 60_000 }),
-      catalog: createGrpcClient(catalog.CatalogService, { baseUrl: catalogServer.url, timeoutMs: 60_000 }),
+      gatewayProcess,
+      catalogProcess,
+      gateway: gatewayProcess.client,
+      catalog: catalogProcess.client,
       sync: undefined as unknown as Client<typeof sync.SyncService>,
       prefix,
       env,

@@ -16,6 +16,19 @@ export const DEFAULT_CREDENTIALS: SimCredentials = {
   sendToCode: '8800633175',
 };
 
+/** The haier-gateway's HAIER_* account variables for a simulator's credentials (default: the demo account). */
+export function gatewayAccountEnv(c: SimCredentials = DEFAULT_CREDENTIALS): Record<string, string> {
+  return {
+    HAIER_CLIENT_ID: c.clientId,
+    HAIER_CLIENT_SECRET: c.clientSecret,
+    HAIER_CUSTOMER_CODE: c.customerCode,
+    HAIER_SEND_TO_CODE: c.sendToCode,
+    HAIER_PASSWORD: c.passWord,
+    HAIER_SELLER_PASSWORD: c.sellerPassword,
+    HAIER_CUSTOMER_PASSWORD: c.customerPassword,
+  };
+}
+
 function nonNegative(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new Error(`${name} must be a number >= 0, got ${v}`);
 }

@@ -1,11 +1,14 @@
 // The synced catalog: products (filters, sort, cursor pages), one product, its price history,
-// categories, brands; the per-product actions (sync stock / price now) and the pinned price.
+// categories, brands; the per-product actions (sync stock / price now: MANUAL runs of one product
+// through the orchestrator) and the pinned price.
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { catalog, sync, type gateway } from '@haier-sync/contracts';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { catalog, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
 import { catalogProductSchema, codeParam, countySchema, errors, moneySchema } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
+import { isFinished } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
 
 const SORTS: Record<string, catalog.ProductSort> = {
@@ -34,63 +37,8 @@ interface ListQuery {
 const ok = (data: object, extra: Record<string, object> = {}) =>
   ({ 200: { type: 'object', properties: { success: { type: 'boolean' }, data, ...extra } }, ...errors }) as const;
 
-/** The stored product back as an upsert input (keeps listing fields; prices replaced by the caller). */
-function asInput(p: catalog.Product): Omit<catalog.ProductInput, '$typeName'> {
-  return {
-    productCode: p.productCode,
-    productModel: p.productModel,
-    productName: p.name,
-    productGroupName: p.category,
-    productBrandName: p.brand,
-    productImageUrl: p.productImageUrl,
-    productPageUrls: [...p.productPageUrls],
-    isSales: p.isSales,
-    noSalesReason: p.noSalesReason,
-    supplyPrice: p.supplyPrice,
-    invoicePrice: p.invoicePrice,
-    marketPrice: p.marketPrice,
-    stockRebate: p.stockRebate,
-    rebateMoney: p.rebateMoney,
-    rebateType: p.rebateType || undefined,
-    hasPrices: false,
-  };
-}
-
-/** Haier's price record on top of a stored product (what a price sync of that product writes). */
-function withPrice(p: catalog.Product, price: gateway.Price): Omit<catalog.ProductInput, '$typeName'> {
-  const numeric = /^-?[0-9]+(\.[0-9]+)?$/;
-  return {
-    ...asInput(p),
-    isSales: price.isSales,
-    noSalesReason: price.reason || p.noSalesReason,
-    supplyPrice: price.supplyPrice,
-    invoicePrice: price.invoicePrice,
-    marketPrice: price.marketPrice,
-    stockRebate: numeric.test(price.stockRebatePolicy) ? price.stockRebatePolicy : undefined,
-    rebateMoney: price.rebateMoney !== '' ? price.rebateMoney : undefined,
-    rebateType: price.rebateType !== '' ? price.rebateType : undefined,
-    hasPrices: true,
-  };
-}
-
 export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
-  const { catalog: cat, gateway: gw } = ctx.clients;
-
-  async function record(req: FastifyRequest, type: sync.SyncType, status: sync.RunStatus, message: string, startedAt: Date, n: { total: number; ok: number; failed: number }) {
-    await ctx.clients.sync
-      .recordOperation({
-        syncType: type,
-        status,
-        message,
-        startedBy: req.auth?.name ?? '',
-        total: BigInt(n.total),
-        succeeded: BigInt(n.ok),
-        failed: BigInt(n.failed),
-        startedAt: timestampFromDate(startedAt),
-        completedAt: timestampFromDate(new Date()),
-      })
-      .catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'Could not record the product action in the sync log; is the sync orchestrator running (SYNC_URL)?'));
-  }
+  const { catalog: cat, sync: runs } = ctx.clients;
 
   async function product(code: string): Promise<catalog.Product> {
     const r = await cat.getProduct({ productCode: code });
@@ -200,48 +148,69 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
 
+  /**
+   * One product through the orchestrator: a MANUAL run scoped to its code (the same merge, counts
+   * and run id as any sync), waited for until it ends. Longer than EDGE_ACTION_TIMEOUT_MS: 504
+   * naming the run, which goes on. A run that failed: 502 with Haier's (or the catalog's) reason.
+   */
+  async function syncOne(req: FastifyRequest, code: string, what: string, options: { prices?: boolean; stock?: boolean; countyCodes?: string[] }): Promise<sync.Run> {
+    const started = await runs.startRun({
+      syncType: sync.SyncType.MANUAL,
+      mode: sync.RunMode.INCREMENTAL,
+      trigger: sync.RunTrigger.MANUAL,
+      scope: { productCodes: [code] },
+      options,
+      startedBy: req.auth?.name ?? '',
+    });
+    if (!started.run) throw new EdgeError(502, 'UPSTREAM_ERROR', 'The sync orchestrator answered without a run; see its log.');
+    const id = started.run.id;
+    // the same request while one runs answers that run (already_active): waiting for it is right too
+    let run = started.run;
+    const timeoutMs = app.edge.config.actionTimeoutMs;
+    try {
+      for await (const m of runs.watchRun({ id }, { signal: AbortSignal.timeout(timeoutMs), timeoutMs })) if (m.run) run = m.run;
+      if (!isFinished(run)) run = (await runs.getRun({ id })).run ?? run;
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      if (ce.code !== Code.Canceled && ce.code !== Code.DeadlineExceeded) throw err;
+    }
+    if (!isFinished(run)) {
+      throw new EdgeError(504, 'RUN_TIMEOUT', `Syncing ${what} of ${code} (run ${id}) has not ended after ${timeoutMs / 1000} s; it goes on: follow it at /api/haier/sync/${id}/.`, undefined, { runId: id });
+    }
+    if (run.status !== sync.RunStatus.SUCCESS) {
+      const why = run.failedItems.find((f) => f.productCode === code)?.reason ?? run.message;
+      throw new EdgeError(502, 'SYNC_FAILED', `Syncing ${what} of ${code} failed (run ${id}): ${why}`, undefined, { runId: id });
+    }
+    return run;
+  }
+
+  const stockEntry = (p: catalog.Product, county: string) => {
+    const c = p.countyStock.find((x) => x.countyCode === county);
+    return c ? JSON.stringify([c.quantity.toString(), c.bestSecCode, c.bestWarehouseGrade, c.cutTime, c.achieveUserOrderCut, c.hour]) : undefined;
+  };
+
   app.post<{ Params: { code: string }; Body: { county_code: string } }>(
     '/api/haier/catalog/products/:code/sync-stock/',
     {
       config: { role: 'operator' },
       schema: {
         tags: ['catalog'],
-        summary: "Sync this product's stock in one county from Haier now",
+        summary: "Sync this product's stock in one county from Haier now (a MANUAL run of this product; waits for it)",
         params: codeParam,
         body: { type: 'object', properties: { county_code: countySchema }, required: ['county_code'], additionalProperties: false },
-        response: ok(catalogProductSchema, { changed: { type: 'boolean' }, message: { type: 'string' } }),
+        response: ok(catalogProductSchema, { changed: { type: 'boolean' }, message: { type: 'string' }, run_id: { type: 'string' } }),
       },
     },
     async (req) => {
       const { code } = req.params;
       const county = req.body.county_code;
-      const startedAt = new Date();
-      await product(code);
-      try {
-        const r = await gw.getStock({ productCode: code, countyCode: county });
-        const s = r.stock;
-        const up = await cat.updateStock({
-          items: [
-            {
-              productCode: code,
-              countyCode: county,
-              quantity: s?.quantity ?? 0n,
-              bestSecCode: s?.best?.secCode ?? '',
-              bestWarehouseGrade: s?.best?.warehouseGrade ?? '',
-              cutTime: s?.best?.cutTime ?? '',
-              achieveUserOrderCut: s?.best?.achieveUserOrderCut ?? '',
-              hour: s?.best?.hour ?? '',
-            },
-          ],
-        });
-        const changed = up.updated > 0;
-        const message = `Stock of ${code} in ${county}: ${String(s?.quantity ?? 0n)}${changed ? ' (updated)' : ' (unchanged)'}`;
-        await record(req, sync.SyncType.STOCK, sync.RunStatus.SUCCESS, `REST sync-stock: ${message}`, startedAt, { total: 1, ok: 1, failed: 0 });
-        return { success: true, data: productOut(await product(code)), changed, message };
-      } catch (e) {
-        await record(req, sync.SyncType.STOCK, sync.RunStatus.FAILED, `REST sync-stock of ${code} in ${county} failed: ${(e as Error).message}`, startedAt, { total: 1, ok: 0, failed: 1 });
-        throw e;
-      }
+      const before = await product(code); // 404 for an unknown code, before any run
+      const run = await syncOne(req, code, 'the stock', { stock: true, countyCodes: [county] });
+      const after = await product(code);
+      const changed = stockEntry(before, county) !== stockEntry(after, county);
+      const quantity = after.countyStock.find((x) => x.countyCode === county)?.quantity ?? 0n;
+      const message = `Stock of ${code} in ${county}: ${String(quantity)}${changed ? ' (updated)' : ' (unchanged)'}; run ${run.id}`;
+      return { success: true, data: productOut(after), changed, message, run_id: run.id };
     },
   );
 
@@ -251,34 +220,21 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'operator' },
       schema: {
         tags: ['catalog'],
-        summary: "Sync this product's prices from Haier now (a pinned price stays)",
+        summary: "Sync this product's prices from Haier now (a MANUAL run of this product; waits for it; a pinned price stays)",
         params: codeParam,
-        response: ok(catalogProductSchema, { changed: { type: 'boolean' }, changed_fields: { type: 'array', items: { type: 'string' } }, message: { type: 'string' } }),
+        response: ok(catalogProductSchema, { changed: { type: 'boolean' }, changed_fields: { type: 'array', items: { type: 'string' } }, message: { type: 'string' }, run_id: { type: 'string' } }),
       },
     },
     async (req) => {
       const { code } = req.params;
-      const startedAt = new Date();
-      const stored = await product(code);
-      try {
-        const r = await gw.getPrices({ productCodes: [code] });
-        const price = r.prices.find((p) => p.productCode === code);
-        if (!price) {
-          const why = r.errors.find((e) => e.productCode === code)?.reason ?? 'Haier returned no price for it';
-          throw new EdgeError(502, 'UPSTREAM_NO_PRICE', `Haier gave no price for ${code}: ${why}.`);
-        }
-        const up = await cat.upsertProducts({ products: [withPrice(stored, price)] });
-        const item = up.results[0];
-        if (item?.outcome === catalog.ItemOutcome.FAILED) throw new EdgeError(502, 'UPSTREAM_BAD_PRICE', `Haier's price for ${code} could not be stored: ${item.reason}`);
-        const fields = item ? [...item.changedFields] : [];
-        const changed = up.updated + up.created > 0;
-        const message = changed ? `Prices of ${code} updated: ${fields.join(', ')}` : `Prices of ${code} unchanged`;
-        await record(req, sync.SyncType.PRICES, sync.RunStatus.SUCCESS, `REST sync-price: ${message}`, startedAt, { total: 1, ok: 1, failed: 0 });
-        return { success: true, data: productOut(await product(code)), changed, changed_fields: fields, message };
-      } catch (e) {
-        await record(req, sync.SyncType.PRICES, sync.RunStatus.FAILED, `REST sync-price of ${code} failed: ${(e as Error).message}`, startedAt, { total: 1, ok: 0, failed: 1 });
-        throw e;
-      }
+      await product(code); // 404 for an unknown code, before any run
+      const run = await syncOne(req, code, 'the prices', { prices: true });
+      const changed = (run.counts?.created ?? 0n) + (run.counts?.updated ?? 0n) > 0n;
+      // the price fields this run changed: the product's price history rows carrying its id
+      const history = changed ? await cat.getPriceHistory({ productCode: code, limit: 50 }) : undefined;
+      const fields = [...new Set((history?.changes ?? []).filter((c) => c.runId === run.id).map((c) => c.field))];
+      const message = changed ? `Prices of ${code} updated${fields.length ? `: ${fields.join(', ')}` : ' (no price field changed)'}; run ${run.id}` : `Prices of ${code} unchanged; run ${run.id}`;
+      return { success: true, data: productOut(await product(code)), changed, changed_fields: fields, message, run_id: run.id };
     },
   );
 
