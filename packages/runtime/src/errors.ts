@@ -1,6 +1,12 @@
-// Shared mapping of domain failures to ConnectError (gRPC status codes). Messages pass
-// through redact() so a secret can never reach a client in an error.
-import { Code, ConnectError } from '@connectrpc/connect';
+// Domain failures as ConnectErrors (gRPC status codes), in one place: constructors for the
+// codes, and the one server interceptor (`errorInterceptor`, installed by startGrpcServer)
+// that turns whatever a handler throws into the status its caller sees: a service names its
+// own domain errors in an ErrorMapper; anything else is logged and answered INTERNAL without
+// internals. Messages pass through redact() so a secret can never reach a client in an error.
+import type { DescMethod } from '@bufbuild/protobuf';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import type { Logger } from './logger';
+import { rpcName } from './rpc-tracing';
 import { redact } from './secrets';
 
 /** Response metadata key naming the offending request field of an INVALID_ARGUMENT. */
@@ -53,6 +59,71 @@ export function toConnectError(e: unknown): ConnectError {
   }
   const ce = ConnectError.from(e, Code.Internal);
   return new ConnectError(redact(ce.rawMessage), ce.code, ce.metadata, undefined, e);
+}
+
+/** A service's domain errors as ConnectErrors: answers the ones it knows, undefined for the rest. */
+export type ErrorMapper = (err: unknown, method: DescMethod) => ConnectError | undefined;
+
+export interface ErrorInterceptorOptions {
+  /** The service's name, for the INTERNAL answer and the log ("catalog", "haier-gateway"). */
+  service: string;
+  logger: Logger;
+  /** The service's own errors (checked after ConnectErrors, which pass through redacted). */
+  map?: ErrorMapper;
+  /**
+   * The answer (UNAVAILABLE) when a connection to a dependency is refused or lost (ECONNREFUSED,
+   * Postgres' admin shutdown, …), e.g. "the catalog database is unreachable; check DATABASE_URL …".
+   * Unset: such errors are unexpected (INTERNAL).
+   */
+  connectionLost?: string;
+}
+
+/** Node's and Postgres' codes for a connection refused, reset, timed out or closed by the server. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '3D000']);
+
+function connectionCode(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 4) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  return connectionCode((err as { cause?: unknown }).cause, depth + 1);
+}
+
+/** Whatever a handler threw, as the ConnectError its caller sees (logging the unexpected). */
+export function answerFor(err: unknown, method: DescMethod, opts: ErrorInterceptorOptions): ConnectError {
+  if (err instanceof ConnectError) return toConnectError(err);
+  const mapped = opts.map?.(err, method);
+  if (mapped) return toConnectError(mapped);
+  // a call the client cancelled (or whose deadline passed) is not the service's fault
+  if (ConnectError.from(err).code === Code.Canceled) return toConnectError(err);
+  const rpc = rpcName({ service: method.parent, method });
+  if (opts.connectionLost && connectionCode(err)) {
+    opts.logger.error({ err, rpc }, `${rpc}: a dependency is unreachable`);
+    return unavailable(opts.connectionLost);
+  }
+  opts.logger.error({ err, rpc }, `${rpc} failed unexpectedly`);
+  return internal(`${opts.service} ${method.name} failed unexpectedly; see the ${opts.service} service log`);
+}
+
+/** The server interceptor applying answerFor to unary calls and to streams, also mid-stream. */
+export function errorInterceptor(opts: ErrorInterceptorOptions): Interceptor {
+  return (next) => async (req) => {
+    let res;
+    try {
+      res = await next(req);
+    } catch (err) {
+      throw answerFor(err, req.method, opts);
+    }
+    if (!res.stream) return res;
+    const src = res.message;
+    async function* mapped() {
+      try {
+        yield* src;
+      } catch (err) {
+        throw answerFor(err, req.method, opts);
+      }
+    }
+    return { ...res, message: mapped() };
+  };
 }
 
 export { Code, ConnectError };

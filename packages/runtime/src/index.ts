@@ -8,6 +8,9 @@ export { tracingInterceptor, rpcName, headerGetter, headerSetter } from './rpc-t
 export { loggingInterceptor, grpcCodeName } from './rpc-logging';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server';
 export { createGrpcClient, closeGrpcClients, type GrpcClientOptions } from './grpc-client';
+export { LIVENESS_SERVICE } from './health';
+export { sleep } from './sleep';
+export { enumName, enumNames, enumValue } from './enums';
 export { onShutdown, runShutdown, setShutdownLogger, type ShutdownOptions } from './shutdown';
 export {
   invalidArgument,
@@ -21,5 +24,7 @@ export {
   deadlineExceeded,
   internal,
   toConnectError,
+  errorInterceptor,
   FIELD_HEADER,
+  type ErrorMapper,
 } from './errors';

@@ -1,8 +1,8 @@
 // The catalog as a unit: ORM (one per process), migrations, the service routes, readiness.
 // main.ts serves it; tests and benchmarks build it in-process.
 import type { ConnectRouter } from '@connectrpc/connect';
-import type { Logger } from '@haier-sync/runtime';
-import { registerCatalog } from './catalog-service';
+import type { ErrorMapper, Logger } from '@haier-sync/runtime';
+import { catalogErrors, DATABASE_UNREACHABLE, registerCatalog } from './catalog-service';
 import { initOrm } from './orm';
 import { query } from './sql';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -21,6 +21,9 @@ export interface Catalog {
   orm: MikroORM;
   routes(router: ConnectRouter): void;
   readiness(): Promise<boolean>;
+  /** For startGrpcServer: the catalog's domain errors as status codes, and its answer when Postgres is unreachable. */
+  errors: ErrorMapper;
+  connectionLost: string;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,8 @@ export async function buildCatalog(opts: BuildCatalogOptions): Promise<Catalog> 
   return {
     orm,
     routes: (router) => registerCatalog(router, deps),
+    errors: catalogErrors,
+    connectionLost: DATABASE_UNREACHABLE,
     async readiness() {
       try {
         await query(orm.em.fork(), 'select 1 from catalog.mikro_orm_migrations limit 1');

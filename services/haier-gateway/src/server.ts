@@ -1,11 +1,12 @@
 // Maps each HaierGatewayService RPC to the domain operations: validate input, call, shape the
-// answer, and turn failures into ConnectErrors an operator can act on.
+// answer. Failures become ConnectErrors an operator can act on in rpcError, which the runtime's
+// error interceptor applies to every RPC (gatewayErrors).
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { invalidArgument, redact, toConnectError, type Logger } from '@haier-sync/runtime';
+import { invalidArgument, redact, toConnectError, type ErrorMapper, type Logger } from '@haier-sync/runtime';
 import { credentialSources } from './account-check';
 import { BatchError } from './batching';
 import type { Endpoint } from './endpoints';
@@ -27,85 +28,71 @@ export interface ServerDeps {
   rateLimit: number;
 }
 
-/** Any failure of a gateway operation as the ConnectError the caller sees (message redacted). */
-export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number, credentials?: ErrorContext['credentials']): ConnectError {
-  if (err instanceof ConnectError) return toConnectError(err);
+/** The gateway's own failures as the ConnectError the caller sees; undefined for anything else. */
+export function gatewayError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number, credentials?: ErrorContext['credentials']): ConnectError | undefined {
   if (err instanceof InvalidInput) return invalidArgument(err.problem, err.field);
   if (err instanceof BatchError) {
     const inner = rpcError(err.cause, endpoint, maxRetries);
-    return toConnectError(new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code));
+    return new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code);
   }
-  if (err instanceof UpstreamError) return toConnectError(upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries, credentials }));
-  if (err instanceof GateClosed) return toConnectError(new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable));
-  if (err instanceof MalformedRecord)
-    return toConnectError(new ConnectError(`Haier's ${endpoint?.name ?? ''} answer could not be read (${err.message}): report it to Haier if it persists`, Code.DataLoss));
-  return toConnectError(err);
+  if (err instanceof UpstreamError) return upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries, credentials });
+  if (err instanceof GateClosed) return new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable);
+  if (err instanceof MalformedRecord) return new ConnectError(`Haier's ${endpoint?.name ?? ''} answer could not be read (${err.message}): report it to Haier if it persists`, Code.DataLoss);
+  return undefined;
+}
+
+/** Any failure as a ConnectError (redacted), for answers that carry a failure in their body (GetStocks, CheckAuth). */
+export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number, credentials?: ErrorContext['credentials']): ConnectError {
+  return toConnectError(gatewayError(err, endpoint, maxRetries, credentials) ?? err);
+}
+
+/** The upstream endpoint each RPC calls, for the hints in its errors. */
+const ENDPOINT_OF: Record<string, Endpoint> = {
+  getProducts: ENDPOINTS.products,
+  streamAllProducts: ENDPOINTS.products,
+  getPrices: ENDPOINTS.prices,
+  getStock: ENDPOINTS.stock,
+  getStocks: ENDPOINTS.stock,
+  getLogistics: ENDPOINTS.logistics,
+  getBalance: ENDPOINTS.balance,
+};
+
+/** The gateway's errors as status codes, for the runtime's error interceptor (every RPC). */
+export function gatewayErrors(maxRetries: number): ErrorMapper {
+  return (err, method) => gatewayError(err, ENDPOINT_OF[method.localName], maxRetries);
 }
 
 export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.HaierGatewayService> {
   const { api, tokens } = deps;
-  const fail = (endpoint: Endpoint | undefined) => (err: unknown) => {
-    throw rpcError(err, endpoint, deps.maxRetries);
-  };
 
   return {
     async getProducts(req) {
-      const codes = (() => {
-        try {
-          return checkProductCodes(req.productCodes, 'product_codes', { required: false });
-        } catch (err) {
-          throw rpcError(err, undefined, deps.maxRetries);
-        }
-      })();
-      const r = await api.getProducts(codes).catch(fail(ENDPOINTS.products));
+      const codes = checkProductCodes(req.productCodes, 'product_codes', { required: false });
+      const r = await api.getProducts(codes);
       return create(gateway.GetProductsResponseSchema, { products: r.items, errors: r.errors });
     },
 
     async *streamAllProducts(req) {
-      let chunkSize: number;
-      try {
-        chunkSize = checkChunkSize(req.chunkSize);
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
-      try {
-        for await (const chunk of api.streamAllProducts(chunkSize)) {
-          yield create(gateway.StreamAllProductsResponseSchema, { products: chunk.products, errors: chunk.errors, seen: BigInt(chunk.seen) });
-        }
-      } catch (err) {
-        throw rpcError(err, ENDPOINTS.products, deps.maxRetries);
+      const chunkSize = checkChunkSize(req.chunkSize);
+      for await (const chunk of api.streamAllProducts(chunkSize)) {
+        yield create(gateway.StreamAllProductsResponseSchema, { products: chunk.products, errors: chunk.errors, seen: BigInt(chunk.seen) });
       }
     },
 
     async getPrices(req) {
-      let codes: string[];
-      try {
-        codes = checkProductCodes(req.productCodes, 'product_codes', { required: true });
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
-      const r = await api.getPrices(codes).catch(fail(ENDPOINTS.prices));
+      const codes = checkProductCodes(req.productCodes, 'product_codes', { required: true });
+      const r = await api.getPrices(codes);
       return create(gateway.GetPricesResponseSchema, { prices: r.items, errors: r.errors });
     },
 
     async getStock(req) {
-      let q: { productCode: string; countyCode: string };
-      try {
-        q = checkStockQuery(req.productCode, req.countyCode);
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
-      const stock = await api.getStock(q.productCode, q.countyCode).catch(fail(ENDPOINTS.stock));
+      const q = checkStockQuery(req.productCode, req.countyCode);
+      const stock = await api.getStock(q.productCode, q.countyCode);
       return create(gateway.GetStockResponseSchema, { stock });
     },
 
     async getStocks(req) {
-      let queries: Array<{ productCode: string; countyCode: string }>;
-      try {
-        queries = req.queries.map((q, i) => checkStockQuery(q.productCode, q.countyCode, `queries[${i}].`));
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
+      const queries = req.queries.map((q, i) => checkStockQuery(q.productCode, q.countyCode, `queries[${i}].`));
       const settled = await api.getStocks(queries);
       const stocks: gateway.Stock[] = [];
       const errors: gateway.StockError[] = [];
@@ -116,26 +103,18 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
       });
       // Every pair failing means the gateway, not the pairs, is in trouble: fail the call.
       if (queries.length > 0 && stocks.length === 0) {
-        const first = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-        throw rpcError(first?.reason, ENDPOINTS.stock, deps.maxRetries);
+        throw settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
       }
       return create(gateway.GetStocksResponseSchema, { stocks, errors });
     },
 
     async getLogistics(req) {
-      let orderCode: string;
-      try {
-        orderCode = checkOrderCode(req.orderCode);
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
-      return api
-        .getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId })
-        .catch(fail(ENDPOINTS.logistics));
+      const orderCode = checkOrderCode(req.orderCode);
+      return api.getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId });
     },
 
     async getBalance() {
-      const balances = await api.getBalance().catch(fail(ENDPOINTS.balance));
+      const balances = await api.getBalance();
       return create(gateway.GetBalanceResponseSchema, { balances });
     },
 

@@ -98,13 +98,13 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
     const gwLogger = logger.child({ service: 'haier-gateway' });
     const gw = buildGateway(gwConfig, gwLogger, { backoff: { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0 });
     cleanups.push(() => gw.close());
-    const gwServer = await startGrpcServer({ service: 'haier-gateway', port: 0, host: '127.0.0.1', routes: (r) => gw.routes(r), readiness: () => gw.readiness(), logger: gwLogger });
+    const gwServer = await startGrpcServer({ service: 'haier-gateway', port: 0, host: '127.0.0.1', routes: (r) => gw.routes(r), readiness: () => gw.readiness(), errors: gw.errors, logger: gwLogger });
     cleanups.push(() => gwServer.close(1000));
 
     const catLogger = logger.child({ service: 'catalog' });
     const cat = await buildCatalog({ databaseUrl: dbUrl, logger: catLogger, defaultCounty: '110101', poolMax: 10 });
     cleanups.push(() => cat.close());
-    const catServer = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, logger: catLogger });
+    const catServer = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger: catLogger });
     cleanups.push(() => catServer.close(1000));
 
     let orchestrator: OrchestratorLike | undefined;

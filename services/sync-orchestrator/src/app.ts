@@ -13,7 +13,7 @@ import { startPublisher, type Publisher } from './events';
 import { createRunsApi, type RunsApi } from './runs/api';
 import { startEngine, type Engine } from './runs/engine';
 import { loadSchedule, startScheduler, type Scheduler } from './schedule';
-import { syncRoutes } from './service';
+import { DATABASE_UNREACHABLE, syncErrors, syncRoutes } from './service';
 
 export interface OrchestratorOptions {
   env: Record<string, string | undefined>;
@@ -137,6 +137,8 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
         configs: configHandlers({ orm, gateway: gatewayClient, startRun: (req) => runs.startRun(req), logger, counties: config.SYNC_COUNTIES }),
       }),
       readiness,
+      errors: syncErrors,
+      connectionLost: DATABASE_UNREACHABLE,
       logger,
     });
     stops.push(['gRPC server', () => server.close(5_000)]);

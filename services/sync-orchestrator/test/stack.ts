@@ -87,12 +87,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const gwConfig = loadGatewayConfig({ HAIER_BASE_URL: sim.url, ...SIMULATOR_ACCOUNT, HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv });
     const gw = buildGateway(gwConfig, logger.child({ svc: 'gateway' }), { backoff: { initialDelayMs: 20, maxDelayMs: 300 }, readinessCacheMs: 0 });
     cleanups.push(() => gw.close());
-    const gatewayServer = await startGrpcServer({ service: 'haier-gateway', port: 0, host: '127.0.0.1', routes: (r) => gw.routes(r), readiness: () => gw.readiness(), logger });
+    const gatewayServer = await startGrpcServer({ service: 'haier-gateway', port: 0, host: '127.0.0.1', routes: (r) => gw.routes(r), readiness: () => gw.readiness(), errors: gw.errors, logger });
     cleanups.push(() => gatewayServer.close(1000));
 
     const cat = await buildCatalog({ databaseUrl: db.url, logger: logger.child({ svc: 'catalog' }), defaultCounty: '110101' });
     cleanups.push(() => cat.close());
-    const catalogServer = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, logger });
+    const catalogServer = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger });
     cleanups.push(() => catalogServer.close(1000));
 
     const prefix = uniqueId('hs').toLowerCase();
