@@ -3,7 +3,8 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import type { ErrorMapper, Logger } from '@haier-sync/runtime';
 import { catalogErrors, DATABASE_UNREACHABLE, registerCatalog } from './catalog-service';
-import { initOrm } from './orm';
+import { initOrm, migrate } from '@haier-sync/runtime/orm';
+import { CATALOG_SCHEMA } from './orm';
 import { query } from './sql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
@@ -11,9 +12,6 @@ export interface BuildCatalogOptions {
   databaseUrl: string;
   logger: Logger;
   defaultCounty?: string;
-  lowStockThreshold?: number;
-  /** Apply pending migrations first (default true). */
-  migrate?: boolean;
   poolMax?: number;
 }
 
@@ -28,12 +26,11 @@ export interface Catalog {
 }
 
 export async function buildCatalog(opts: BuildCatalogOptions): Promise<Catalog> {
-  const orm = await initOrm({ databaseUrl: opts.databaseUrl, poolMax: opts.poolMax });
+  const orm = await initOrm(CATALOG_SCHEMA, { databaseUrl: opts.databaseUrl, poolMax: opts.poolMax });
   try {
-    if (opts.migrate !== false) {
-      const done = await orm.getMigrator().up();
-      if (done.length) opts.logger.info({ migrations: done.map((m) => m.name) }, 'catalog migrations applied');
-    }
+    // replicas starting together take turns under the schema's lock (deploy/k8s migrates first)
+    const done = await migrate(orm, CATALOG_SCHEMA);
+    if (done.length) opts.logger.info({ migrations: done }, 'catalog migrations applied');
   } catch (err) {
     await orm.close(true);
     throw err;

@@ -10,7 +10,6 @@ async function main(): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     logger,
     defaultCounty: config.CATALOG_DEFAULT_COUNTY,
-    lowStockThreshold: config.CATALOG_LOW_STOCK_THRESHOLD,
   });
   const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger });
   logger.info({ port: server.port }, 'catalog serving');
