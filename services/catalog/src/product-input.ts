@@ -1,6 +1,6 @@
 // Validates and normalises what a sync sends for one product (the mapping in mission.md).
 // Pure: no I/O. A bad item rejects the whole batch (BatchRejection names the item).
-import { DecimalError, normaliseDecimal } from './decimal';
+import { DecimalError, canonicalDecimal } from './stored-decimal';
 
 export const MAX_BATCH = 1000;
 export const MAX_CODE_LENGTH = 64;
@@ -84,7 +84,7 @@ function isHttpUrl(text: string): boolean {
 function optionalDecimal(value: string | undefined, field: string, index: number, code: string): string | null {
   if (value === undefined || value.trim() === '') return null;
   try {
-    return normaliseDecimal(value);
+    return canonicalDecimal(value);
   } catch (err) {
     const why = err instanceof DecimalError ? err.message : String(err);
     throw new BatchRejection(`item ${index} (product_code "${code}"): ${field} ${why}; fix the value or leave it unset`, index, code);

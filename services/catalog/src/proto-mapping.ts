@@ -2,7 +2,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { catalog } from '@haier-sync/contracts';
-import { canonicalOrNull } from './decimal';
+import { canonicalOrNull } from './stored-decimal';
 import type { ChangeRow, CountyStockRow } from './product-queries';
 import type { ProductRow } from './sql';
 

@@ -3,7 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { priceHistoryRows, type LogEntry } from './change-log';
 import { decide, isUnchanged, type Decision, type StoredDigest, type StoredState } from './change-detection';
-import { canonicalOrNull } from './decimal';
+import { canonicalOrNull } from './stored-decimal';
 import type { NormalisedInput } from './product-input';
 import { CHANGE_LOG_LOCK, PRODUCT_FROM, PRODUCT_SELECT, TEXT_ARRAY, pgArray, productSnapshot, query, unnestAs, unnestParams, type ProductRow } from './sql';
 import { RetryableConflict, withRetry } from './transaction';
