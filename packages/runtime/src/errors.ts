@@ -40,13 +40,6 @@ export function unauthenticated(message: string): ConnectError {
 export function unavailable(message: string): ConnectError {
   return err(Code.Unavailable, message);
 }
-/** A budget or quota is exhausted; the caller should back off. */
-export function resourceExhausted(message: string): ConnectError {
-  return err(Code.ResourceExhausted, message);
-}
-export function deadlineExceeded(message: string): ConnectError {
-  return err(Code.DeadlineExceeded, message);
-}
 export function internal(message: string): ConnectError {
   return err(Code.Internal, message);
 }
