@@ -4,7 +4,7 @@
 // own domain errors in an ErrorMapper; anything else is logged and answered INTERNAL without
 // internals. Messages pass through redact() so a secret can never reach a client in an error.
 import type { DescMethod } from '@bufbuild/protobuf';
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from '@connectrpc/connect';
 import type { Logger } from './logger';
 import { rpcName } from './rpc-tracing';
 import { redact } from './secrets';
@@ -71,14 +71,42 @@ export interface ErrorInterceptorOptions {
   connectionLost?: string;
 }
 
-/** Node's and Postgres' codes for a connection refused, reset, timed out or closed by the server. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '3D000']);
+/** Node's, HTTP/2's and Postgres' codes for a connection refused, reset, unresolvable or closed by the server. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE',
+  'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_SESSION_ERROR',
+  '57P01', '57P02', '57P03', '08000', '08003', '08006', '3D000',
+]);
 
-function connectionCode(err: unknown, depth = 0): boolean {
-  if (!err || typeof err !== 'object' || depth > 4) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
-  return connectionCode((err as { cause?: unknown }).cause, depth + 1);
+/** The code of a lost or refused connection in `e` or its causes, if that is what it is. */
+export function connectionCode(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return code;
+  }
+  return undefined;
+}
+
+/** An interceptor replacing what a call throws by `map(err, req)`: unary calls and streams, also mid-stream. */
+export function mapErrors(map: (err: unknown, req: UnaryRequest | StreamRequest) => unknown): Interceptor {
+  return (next) => async (req) => {
+    let res;
+    try {
+      res = await next(req);
+    } catch (err) {
+      throw map(err, req);
+    }
+    if (!res.stream) return res;
+    const src = res.message;
+    async function* mapped() {
+      try {
+        yield* src;
+      } catch (err) {
+        throw map(err, req);
+      }
+    }
+    return { ...res, message: mapped() };
+  };
 }
 
 /** Whatever a handler threw, as the ConnectError its caller sees (logging the unexpected). */
@@ -89,7 +117,7 @@ export function answerFor(err: unknown, method: DescMethod, opts: ErrorIntercept
   // a call the client cancelled (or whose deadline passed) is not the service's fault
   if (ConnectError.from(err).code === Code.Canceled) return toConnectError(err);
   const rpc = rpcName({ service: method.parent, method });
-  if (opts.connectionLost && connectionCode(err)) {
+  if (opts.connectionLost && connectionCode(err) !== undefined) {
     opts.logger.error({ err, rpc }, `${rpc}: a dependency is unreachable`);
     return unavailable(opts.connectionLost);
   }
@@ -97,26 +125,9 @@ export function answerFor(err: unknown, method: DescMethod, opts: ErrorIntercept
   return internal(`${opts.service} ${method.name} failed unexpectedly; see the ${opts.service} service log`);
 }
 
-/** The server interceptor applying answerFor to unary calls and to streams, also mid-stream. */
+/** The server interceptor applying answerFor to every call (startGrpcServer installs it). */
 export function errorInterceptor(opts: ErrorInterceptorOptions): Interceptor {
-  return (next) => async (req) => {
-    let res;
-    try {
-      res = await next(req);
-    } catch (err) {
-      throw answerFor(err, req.method, opts);
-    }
-    if (!res.stream) return res;
-    const src = res.message;
-    async function* mapped() {
-      try {
-        yield* src;
-      } catch (err) {
-        throw answerFor(err, req.method, opts);
-      }
-    }
-    return { ...res, message: mapped() };
-  };
+  return mapErrors((err, req) => answerFor(err, req.method, opts));
 }
 
 export { Code, ConnectError };

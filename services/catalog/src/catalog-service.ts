@@ -13,7 +13,7 @@ import { checkIntegrity } from './integrity';
 import { parsePin, setPin } from './pinning';
 import { BatchRejection, normaliseProducts } from './product-input';
 import { getPriceHistory, getProduct, listNamed, listProducts, readChanges, stats, type SortKey } from './product-queries';
-import { OUTCOMES, toChange, toProduct, ts } from './proto-mapping';
+import { toChange, toItemResult, toProduct, ts } from './proto-mapping';
 import { aggregateStock } from './stock';
 import { upsertProducts } from './upsert-products';
 import { updateStock } from './update-stock';
@@ -57,9 +57,7 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       }
       const r = await upsertProducts(em(), items, { runId: req.runId, dryRun: req.dryRun, warnings: warnByCode });
       return create(catalog.UpsertProductsResponseSchema, {
-        results: r.results.map((x) =>
-          create(catalog.ItemResultSchema, { productCode: x.code, outcome: OUTCOMES[x.outcome], changedFields: x.changedFields, version: BigInt(x.version), reason: x.reason }),
-        ),
+        results: r.results.map(toItemResult),
         created: r.created,
         updated: r.updated,
         unchanged: r.unchanged,
@@ -70,9 +68,7 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       const entries = aggregateStock(req.items);
       const r = await updateStock(em(), entries, { runId: req.runId, dryRun: req.dryRun, defaultCounty: deps.defaultCounty });
       return create(catalog.UpdateStockResponseSchema, {
-        results: r.results.map((x) =>
-          create(catalog.ItemResultSchema, { productCode: x.code, outcome: OUTCOMES[x.outcome], changedFields: x.changedFields, version: BigInt(x.version), reason: x.reason }),
-        ),
+        results: r.results.map(toItemResult),
         updated: r.updated,
         unchanged: r.unchanged,
         failed: r.failed,

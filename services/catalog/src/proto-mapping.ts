@@ -5,6 +5,7 @@ import { catalog } from '@haier-sync/contracts';
 import { canonicalOrNull } from './stored-decimal';
 import type { ChangeRow, CountyStockRow } from './product-queries';
 import type { ProductRow } from './sql';
+import type { UpsertItemResult } from './upsert-products';
 
 export function ts(v: Date | string | null | undefined): Timestamp | undefined {
   if (v === null || v === undefined) return undefined;
@@ -76,9 +77,14 @@ export function toChange(c: ChangeRow): catalog.Change {
   });
 }
 
-export const OUTCOMES: Record<'created' | 'updated' | 'unchanged' | 'failed', catalog.ItemOutcome> = {
+const OUTCOMES: Record<'created' | 'updated' | 'unchanged' | 'failed', catalog.ItemOutcome> = {
   created: catalog.ItemOutcome.CREATED,
   updated: catalog.ItemOutcome.UPDATED,
   unchanged: catalog.ItemOutcome.UNCHANGED,
   failed: catalog.ItemOutcome.FAILED,
 };
+
+/** One item's outcome of UpsertProducts or UpdateStock as the answer carries it. */
+export function toItemResult(x: UpsertItemResult): catalog.ItemResult {
+  return create(catalog.ItemResultSchema, { productCode: x.code, outcome: OUTCOMES[x.outcome], changedFields: x.changedFields, version: BigInt(x.version), reason: x.reason });
+}
