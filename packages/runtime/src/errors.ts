@@ -1,6 +1,12 @@
-// Shared mapping of domain failures to ConnectError (gRPC status codes). Messages pass
-// through redact() so a secret can never reach a client in an error.
-import { Code, ConnectError } from '@connectrpc/connect';
+// Domain failures as ConnectErrors (gRPC status codes), in one place: constructors for the
+// codes, and the one server interceptor (`errorInterceptor`, installed by startGrpcServer)
+// that turns whatever a handler throws into the status its caller sees: a service names its
+// own domain errors in an ErrorMapper; anything else is logged and answered INTERNAL without
+// internals. Messages pass through redact() so a secret can never reach a client in an error.
+import type { DescMethod } from '@bufbuild/protobuf';
+import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from '@connectrpc/connect';
+import type { Logger } from './logger';
+import { rpcName } from './rpc-tracing';
 import { redact } from './secrets';
 
 /** Response metadata key naming the offending request field of an INVALID_ARGUMENT. */
@@ -41,13 +47,6 @@ export function unauthenticated(message: string): ConnectError {
 export function unavailable(message: string): ConnectError {
   return err(Code.Unavailable, message);
 }
-/** A budget or quota is exhausted; the caller should back off. */
-export function resourceExhausted(message: string): ConnectError {
-  return err(Code.ResourceExhausted, message);
-}
-export function deadlineExceeded(message: string): ConnectError {
-  return err(Code.DeadlineExceeded, message);
-}
 export function internal(message: string): ConnectError {
   return err(Code.Internal, message);
 }
@@ -60,6 +59,82 @@ export function toConnectError(e: unknown): ConnectError {
   }
   const ce = ConnectError.from(e, Code.Internal);
   return new ConnectError(redact(ce.rawMessage), ce.code, ce.metadata, undefined, e);
+}
+
+/** A service's domain errors as ConnectErrors: answers the ones it knows, undefined for the rest. */
+export type ErrorMapper = (err: unknown, method: DescMethod) => ConnectError | undefined;
+
+export interface ErrorInterceptorOptions {
+  /** The service's name, for the INTERNAL answer and the log ("catalog", "haier-gateway"). */
+  service: string;
+  logger: Logger;
+  /** The service's own errors (checked after ConnectErrors, which pass through redacted). */
+  map?: ErrorMapper;
+  /**
+   * The answer (UNAVAILABLE) when a connection to a dependency is refused or lost (ECONNREFUSED,
+   * Postgres' admin shutdown, …), e.g. "the catalog database is unreachable; check DATABASE_URL …".
+   * Unset: such errors are unexpected (INTERNAL).
+   */
+  connectionLost?: string;
+}
+
+/** Node's, HTTP/2's and Postgres' codes for a connection refused, reset, unresolvable or closed by the server. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE',
+  'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_SESSION_ERROR',
+  '57P01', '57P02', '57P03', '08000', '08003', '08006', '3D000',
+]);
+
+/** The code of a lost or refused connection in `e` or its causes, if that is what it is. */
+export function connectionCode(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return code;
+  }
+  return undefined;
+}
+
+/** An interceptor replacing what a call throws by `map(err, req)`: unary calls and streams, also mid-stream. */
+export function mapErrors(map: (err: unknown, req: UnaryRequest | StreamRequest) => unknown): Interceptor {
+  return (next) => async (req) => {
+    let res;
+    try {
+      res = await next(req);
+    } catch (err) {
+      throw map(err, req);
+    }
+    if (!res.stream) return res;
+    const src = res.message;
+    async function* mapped() {
+      try {
+        yield* src;
+      } catch (err) {
+        throw map(err, req);
+      }
+    }
+    return { ...res, message: mapped() };
+  };
+}
+
+/** Whatever a handler threw, as the ConnectError its caller sees (logging the unexpected). */
+export function answerFor(err: unknown, method: DescMethod, opts: ErrorInterceptorOptions): ConnectError {
+  if (err instanceof ConnectError) return toConnectError(err);
+  const mapped = opts.map?.(err, method);
+  if (mapped) return toConnectError(mapped);
+  // a call the client cancelled (or whose deadline passed) is not the service's fault
+  if (ConnectError.from(err).code === Code.Canceled) return toConnectError(err);
+  const rpc = rpcName({ service: method.parent, method });
+  if (opts.connectionLost && connectionCode(err) !== undefined) {
+    opts.logger.error({ err, rpc }, `${rpc}: a dependency is unreachable`);
+    return unavailable(opts.connectionLost);
+  }
+  opts.logger.error({ err, rpc }, `${rpc} failed unexpectedly`);
+  return internal(`${opts.service} ${method.name} failed unexpectedly; see the ${opts.service} service log`);
+}
+
+/** The server interceptor applying answerFor to every call (startGrpcServer installs it). */
+export function errorInterceptor(opts: ErrorInterceptorOptions): Interceptor {
+  return mapErrors((err, req) => answerFor(err, req.method, opts));
 }
 
 export { Code, ConnectError };

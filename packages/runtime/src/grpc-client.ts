@@ -3,6 +3,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from '@connectrpc/connect';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
+import { connectionCode, mapErrors } from './errors';
 import { tracingInterceptor } from './rpc-tracing';
 
 export interface GrpcClientOptions {
@@ -26,16 +27,6 @@ function sessionFor(baseUrl: string): Http2SessionManager {
   return sm;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_SESSION_ERROR']);
-
-function connectionCode(e: unknown): string | undefined {
-  for (let c: unknown = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
-    const code = (c as { code?: unknown }).code;
-    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return code;
-  }
-  return undefined;
-}
-
 /** Failing to reach the server is UNAVAILABLE (retryable), whatever the transport called it. */
 function asUnavailable(e: unknown, origin: string): unknown {
   const ce = ConnectError.from(e);
@@ -46,26 +37,9 @@ function asUnavailable(e: unknown, origin: string): unknown {
 }
 
 /** Maps connection failures (refused, reset, unresolvable) to UNAVAILABLE with an operator's message. */
-export function connectionErrorInterceptor(baseUrl: string): Interceptor {
+function connectionErrorInterceptor(baseUrl: string): Interceptor {
   const origin = new URL(baseUrl).origin;
-  return (next) => async (req) => {
-    let res;
-    try {
-      res = await next(req);
-    } catch (e) {
-      throw asUnavailable(e, origin);
-    }
-    if (!res.stream) return res;
-    const src = res.message;
-    async function* mapped() {
-      try {
-        yield* src;
-      } catch (e) {
-        throw asUnavailable(e, origin);
-      }
-    }
-    return { ...res, message: mapped() };
-  };
+  return mapErrors((e) => asUnavailable(e, origin));
 }
 
 export function createGrpcClient<T extends DescService>(service: T, opts: GrpcClientOptions): Client<T> {

@@ -1,10 +1,12 @@
 // A Connect server speaking gRPC (and gRPC-Web, Connect) over cleartext HTTP/2, with
-// tracing, logging and input-validation interceptors, the standard health and reflection services and a graceful close.
+// tracing, logging, error-mapping and input-validation interceptors, the standard health and
+// reflection services and a graceful close.
 import { setMaxListeners } from 'node:events';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { errorInterceptor, type ErrorMapper } from './errors';
 import { registerHealth } from './health';
 import { registerReflection } from './reflection';
 import type { Logger } from './logger';
@@ -23,8 +25,12 @@ export interface GrpcServerOptions {
   /** Health reports SERVING only when this answers true (checked on each Check; Watch re-checks every second). */
   readiness?: () => Promise<boolean> | boolean;
   logger: Logger;
-  /** Added after tracing, logging and validation. */
+  /** Added after tracing, logging, error mapping and validation. */
   interceptors?: Interceptor[];
+  /** The service's domain errors as ConnectErrors (see errorInterceptor; anything unmapped is INTERNAL). */
+  errors?: ErrorMapper;
+  /** The UNAVAILABLE answer when a dependency's connection is refused or lost (see errorInterceptor). */
+  connectionLost?: string;
 }
 
 export interface GrpcServer {
@@ -50,7 +56,13 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       registerReflection(router, () => router.handlers.map((h) => h.service));
       for (const h of router.handlers) serviceNames.add(h.service.typeName);
     },
-    interceptors: [tracingInterceptor('server'), loggingInterceptor(logger, 'server'), validationInterceptor(), ...(opts.interceptors ?? [])],
+    interceptors: [
+      tracingInterceptor('server'),
+      loggingInterceptor(logger, 'server'),
+      errorInterceptor({ service: opts.service, logger, map: opts.errors, connectionLost: opts.connectionLost }),
+      validationInterceptor(),
+      ...(opts.interceptors ?? []),
+    ],
     shutdownSignal: shutdown.signal,
     // Answers go uncompressed whatever the caller accepts (grpc-js offers gzip by default):
     // inside the cluster gzip costs more CPU than it saves.
@@ -100,7 +112,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       clearTimeout(timer);
       if (result === 'timeout') {
         logger.warn({ sessions: sessions.size }, `${opts.service}: calls still running after ${graceMs} ms; cancelling them`);
-        shutdown.abort(new Error('server shutting down'));
+        shutdown.abort(new ConnectError(`${opts.service} is shutting down; retry the call`, Code.Unavailable));
         await new Promise((r) => setTimeout(r, 50));
         for (const s of sessions) s.destroy();
         await serverClosed;

@@ -1,15 +1,15 @@
 // The shared runtime every service uses. Telemetry's side-effect entry point is
-// '@haier-sync/runtime/telemetry'; test helpers are in '@haier-sync/runtime/testing'.
+// '@haier-sync/runtime/telemetry'; test helpers are in '@haier-sync/runtime/testing'; the ORM
+// set-up and the migration step in '@haier-sync/runtime/orm'.
 export { ConfigError, loadConfig, env } from './config';
 export { registerSecret, redact, isSecretName, registerSecretsFromEnv, REDACTED } from './secrets';
 export { createLogger, maskSecretKeys, secretRedactPaths, SECRET_KEYS, type Logger, type LoggerOptions } from './logger';
-export { startTelemetry, shutdownTelemetry, serviceNameFrom, type TelemetryOptions } from './telemetry-sdk';
-export { tracingInterceptor, rpcName, headerGetter, headerSetter } from './rpc-tracing';
-export { loggingInterceptor, grpcCodeName } from './rpc-logging';
-export { validationInterceptor } from './validation';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server';
 export { createGrpcClient, closeGrpcClients, type GrpcClientOptions } from './grpc-client';
-export { onShutdown, runShutdown, setShutdownLogger, type ShutdownOptions } from './shutdown';
+export { LIVENESS_SERVICE } from './health';
+export { sleep } from './sleep';
+export { enumName, enumNames, enumValue } from './enums';
+export { onShutdown, setShutdownLogger, type ShutdownOptions } from './shutdown';
 export {
   invalidArgument,
   notFound,
@@ -18,10 +18,9 @@ export {
   permissionDenied,
   unauthenticated,
   unavailable,
-  resourceExhausted,
-  deadlineExceeded,
   internal,
   toConnectError,
   FIELD_HEADER,
   UPSTREAM_FAULT_HEADER,
+  type ErrorMapper,
 } from './errors';

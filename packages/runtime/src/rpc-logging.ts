@@ -49,5 +49,3 @@ export function loggingInterceptor(logger: Logger, kind: 'server' | 'client' = '
     return { ...res, message: logged() };
   };
 }
-
-export { codeName as grpcCodeName };

@@ -18,13 +18,13 @@ import { redact } from './secrets';
 
 const TRACER = '@haier-sync/runtime/rpc';
 
-export const headerSetter: TextMapSetter<Headers> = {
+const headerSetter: TextMapSetter<Headers> = {
   set(carrier, key, value) {
     carrier.set(key, value);
   },
 };
 
-export const headerGetter: TextMapGetter<Headers> = {
+const headerGetter: TextMapGetter<Headers> = {
   keys(carrier) {
     return [...carrier.keys()];
   },

@@ -10,5 +10,3 @@ onShutdown('telemetry', shutdownTelemetry);
 process.once('beforeExit', () => {
   void shutdownTelemetry();
 });
-
-export { startTelemetry, shutdownTelemetry, type TelemetryOptions } from './telemetry-sdk';

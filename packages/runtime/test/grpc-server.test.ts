@@ -7,7 +7,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { gateway, health, reflection } from '@haier-sync/contracts';
-import { closeGrpcClients, createGrpcClient, createLogger, startGrpcServer, type GrpcServer } from '../src/index';
+import { closeGrpcClients, createGrpcClient, createLogger, FIELD_HEADER, invalidArgument, LIVENESS_SERVICE, notFound, REDACTED, registerSecret, startGrpcServer, type GrpcServer } from '../src/index';
 import { captureLogs } from '../src/testing';
 
 const { HealthCheckResponse_ServingStatus: Status } = health;
@@ -48,10 +48,12 @@ describe('gRPC server: health', () => {
     expect((await gw.getUsage({})).totalCalls).toBe(7n);
   });
 
-  it('reports NOT_SERVING while readiness answers false (or throws)', async () => {
+  it('reports NOT_SERVING while readiness answers false (or throws); liveness stays SERVING', async () => {
     const client = createGrpcClient(health.Health, { baseUrl: server.url });
     ready = false;
     expect((await client.check({})).status).toBe(Status.NOT_SERVING);
+    // liveness does not ask readiness: the process runs
+    expect((await client.check({ service: LIVENESS_SERVICE })).status).toBe(Status.SERVING);
     ready = true;
     expect((await client.check({})).status).toBe(Status.SERVING);
   });
@@ -227,5 +229,86 @@ describe('gRPC server: graceful close', () => {
     } finally {
       closeGrpcClients();
     }
+  });
+});
+
+describe('gRPC server: one error interceptor', () => {
+  class NoSuchThing extends Error {}
+  let server: GrpcServer;
+  const logs = captureLogs();
+  registerSecret('s3cr3t-value-for-errors');
+
+  beforeAll(async () => {
+    server = await startGrpcServer({
+      service: 'mapper',
+      port: 0,
+      host: '127.0.0.1',
+      logger: createLogger('mapper', { level: 'debug', destination: logs.stream }),
+      errors: (err, method) => (err instanceof NoSuchThing ? notFound(`${method.name}: ${err.message}`) : undefined),
+      connectionLost: 'the test database is unreachable; check DATABASE_URL',
+      routes: (router) =>
+        router.service(gateway.HaierGatewayService, {
+          getUsage: () => {
+            throw new NoSuchThing('no such thing');
+          },
+          getBalance: () => {
+            throw new Error('internal detail with s3cr3t-value-for-errors');
+          },
+          getLogistics: () => {
+            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+          },
+          getStock: () => {
+            throw invalidArgument('must be 6 digits, got s3cr3t-value-for-errors', 'county_code');
+          },
+          async *streamAllProducts() {
+            yield { seen: 1n };
+            throw new NoSuchThing('gone mid-stream');
+          },
+        }),
+    });
+  });
+  afterAll(async () => {
+    closeGrpcClients();
+    await server.close(1000);
+  });
+
+  const failure = (p: Promise<unknown>): Promise<ConnectError> =>
+    p.then(
+      () => {
+        throw new Error('the call succeeded');
+      },
+      (e: unknown) => ConnectError.from(e),
+    );
+
+  it("maps the service's domain errors with its mapper, on unary calls and mid-stream", async () => {
+    const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl: server.url });
+    const unary = await failure(client.getUsage({}));
+    expect([unary.code, unary.rawMessage]).toEqual([Code.NotFound, 'GetUsage: no such thing']);
+    const seen: bigint[] = [];
+    const streamed = await failure(
+      (async () => {
+        for await (const m of client.streamAllProducts({})) seen.push(m.seen);
+      })(),
+    );
+    expect(seen).toEqual([1n]);
+    expect([streamed.code, streamed.rawMessage]).toEqual([Code.NotFound, 'StreamAllProducts: gone mid-stream']);
+  });
+
+  it('answers anything unmapped as INTERNAL without internals, logging it; a lost connection is UNAVAILABLE', async () => {
+    const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl: server.url });
+    const internalErr = await failure(client.getBalance({}));
+    expect([internalErr.code, internalErr.rawMessage]).toEqual([Code.Internal, 'mapper GetBalance failed unexpectedly; see the mapper service log']);
+    expect(logs.lines()).toContainEqual(expect.objectContaining({ level: 'error', rpc: 'haiersync.gateway.v1.HaierGatewayService/GetBalance', msg: expect.stringContaining('failed unexpectedly') }));
+    const down = await failure(client.getLogistics({ orderCode: 'X' }));
+    expect([down.code, down.rawMessage]).toEqual([Code.Unavailable, 'the test database is unreachable; check DATABASE_URL']);
+  });
+
+  it('passes ConnectErrors through with their code and field, secrets redacted', async () => {
+    const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl: server.url });
+    const bad = await failure(client.getStock({ productCode: 'A', countyCode: 'B' }));
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.rawMessage).toBe(`county_code: must be 6 digits, got ${REDACTED}`);
+    expect(bad.metadata.get(FIELD_HEADER)).toBe('county_code');
+    expect(logs.text()).not.toContain('s3cr3t-value-for-errors');
   });
 });

@@ -239,7 +239,7 @@ async function startServer(databaseUrl: string): Promise<{ url: string; pid?: nu
   const logger = createLogger('catalog-bench', { level: 'warn' });
   if (MODE === 'inprocess') {
     const cat = await buildCatalog({ databaseUrl, logger });
-    const server = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, logger });
+    const server = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger });
     return {
       url: server.url,
       async stop() {

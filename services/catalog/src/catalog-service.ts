@@ -1,10 +1,11 @@
 // Maps CatalogService RPCs to the domain and data functions. Each call gets its own forked
-// EntityManager; domain errors become gRPC status codes here, in one place.
+// EntityManager; domain errors become gRPC status codes in catalogErrors, which the runtime's
+// error interceptor applies to every RPC.
 import { create } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
+import type { ConnectError, ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
-import { invalidArgument, notFound, toConnectError, unavailable, internal, type Logger } from '@haier-sync/runtime';
+import { invalidArgument, notFound, type Logger } from '@haier-sync/runtime';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { markDelisted } from './delisting';
 import { NotFound } from './errors';
@@ -32,21 +33,15 @@ const SORTS: Record<number, SortKey> = {
   [catalog.ProductSort.STOCK]: 'stock',
 };
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08000', '08003', '08006']);
-
-/** Domain errors -> status codes; anything unexpected is logged and answered without internals. */
-export function toRpcError(err: unknown, logger: Logger, method: string): Error {
+/** The catalog's domain errors as status codes (the runtime's error interceptor applies it to every RPC). */
+export function catalogErrors(err: unknown): ConnectError | undefined {
   if (err instanceof BatchRejection) return invalidArgument(err.message, err.index !== undefined ? `item[${err.index}]` : undefined);
   if (err instanceof NotFound) return notFound(err.message);
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
-    logger.error({ err, method }, 'catalog database unreachable');
-    return unavailable('the catalog database is unreachable; check DATABASE_URL and that Postgres is up, then retry');
-  }
-  if (err && typeof err === 'object' && err.constructor?.name === 'ConnectError') return toConnectError(err);
-  logger.error({ err, method }, 'catalog call failed');
-  return internal(`catalog ${method} failed unexpectedly; see the catalog service log`);
+  return undefined;
 }
+
+/** The UNAVAILABLE answer when Postgres cannot be reached. */
+export const DATABASE_UNREACHABLE = 'the catalog database is unreachable; check DATABASE_URL and that Postgres is up, then retry';
 
 export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof catalog.CatalogService> {
   const { orm, logger } = deps;
@@ -164,21 +159,6 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
   };
 }
 
-/** Wraps every method so domain errors map to status codes in one place. */
-export function guarded(impl: ServiceImpl<typeof catalog.CatalogService>, logger: Logger): ServiceImpl<typeof catalog.CatalogService> {
-  const out: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(impl) as [string, (...a: unknown[]) => Promise<unknown>][]) {
-    out[name] = async (...args: unknown[]) => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        throw toRpcError(err, logger, name);
-      }
-    };
-  }
-  return out as ServiceImpl<typeof catalog.CatalogService>;
-}
-
 export function registerCatalog(router: ConnectRouter, deps: CatalogServiceDeps): void {
-  router.service(catalog.CatalogService, guarded(catalogServiceImpl(deps), deps.logger));
+  router.service(catalog.CatalogService, catalogServiceImpl(deps));
 }

@@ -1,9 +1,10 @@
 // The catalog as a unit: ORM (one per process), migrations, the service routes, readiness.
 // main.ts serves it; tests and benchmarks build it in-process.
 import type { ConnectRouter } from '@connectrpc/connect';
-import type { Logger } from '@haier-sync/runtime';
-import { registerCatalog } from './catalog-service';
-import { initOrm } from './orm';
+import type { ErrorMapper, Logger } from '@haier-sync/runtime';
+import { catalogErrors, DATABASE_UNREACHABLE, registerCatalog } from './catalog-service';
+import { initOrm, migrate } from '@haier-sync/runtime/orm';
+import { CATALOG_SCHEMA } from './orm';
 import { query } from './sql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
@@ -11,9 +12,6 @@ export interface BuildCatalogOptions {
   databaseUrl: string;
   logger: Logger;
   defaultCounty?: string;
-  lowStockThreshold?: number;
-  /** Apply pending migrations first (default true). */
-  migrate?: boolean;
   poolMax?: number;
 }
 
@@ -21,16 +19,18 @@ export interface Catalog {
   orm: MikroORM;
   routes(router: ConnectRouter): void;
   readiness(): Promise<boolean>;
+  /** For startGrpcServer: the catalog's domain errors as status codes, and its answer when Postgres is unreachable. */
+  errors: ErrorMapper;
+  connectionLost: string;
   close(): Promise<void>;
 }
 
 export async function buildCatalog(opts: BuildCatalogOptions): Promise<Catalog> {
-  const orm = await initOrm({ databaseUrl: opts.databaseUrl, poolMax: opts.poolMax });
+  const orm = await initOrm(CATALOG_SCHEMA, { databaseUrl: opts.databaseUrl, poolMax: opts.poolMax });
   try {
-    if (opts.migrate !== false) {
-      const done = await orm.getMigrator().up();
-      if (done.length) opts.logger.info({ migrations: done.map((m) => m.name) }, 'catalog migrations applied');
-    }
+    // replicas starting together take turns under the schema's lock (deploy/k8s migrates first)
+    const done = await migrate(orm, CATALOG_SCHEMA);
+    if (done.length) opts.logger.info({ migrations: done }, 'catalog migrations applied');
   } catch (err) {
     await orm.close(true);
     throw err;
@@ -39,6 +39,8 @@ export async function buildCatalog(opts: BuildCatalogOptions): Promise<Catalog> 
   return {
     orm,
     routes: (router) => registerCatalog(router, deps),
+    errors: catalogErrors,
+    connectionLost: DATABASE_UNREACHABLE,
     async readiness() {
       try {
         await query(orm.em.fork(), 'select 1 from catalog.mikro_orm_migrations limit 1');

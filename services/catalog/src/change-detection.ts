@@ -1,7 +1,7 @@
 // Exact change detection: merges an incoming product with what is stored, and names the
 // fields that really changed (decimals compared by value). Pure functions.
 import { createHash } from 'node:crypto';
-import { decimalEquals } from './decimal';
+import { decimalEquals } from './stored-decimal';
 import { displayPrice } from './display-price';
 import type { NormalisedInput } from './product-input';
 import { DECIMAL_COLUMNS, PRICE_COLUMNS, PRICE_FIELDS, SYNCED_FIELDS, isHashedWhenSet, type Descriptive, type Prices, type ProductColumn } from './product-table';

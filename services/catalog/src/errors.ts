@@ -1,2 +1,3 @@
-// Domain errors the RPC layer maps to gRPC codes (BatchRejection -> INVALID_ARGUMENT lives in product-input).
+// The catalog's NOT_FOUND (BatchRejection, INVALID_ARGUMENT, is in product-input); catalogErrors
+// in catalog-service.ts gives both their status codes.
 export class NotFound extends Error {}

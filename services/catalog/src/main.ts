@@ -10,9 +10,8 @@ async function main(): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     logger,
     defaultCounty: config.CATALOG_DEFAULT_COUNTY,
-    lowStockThreshold: config.CATALOG_LOW_STOCK_THRESHOLD,
   });
-  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, routes: cat.routes, readiness: cat.readiness, logger });
+  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger });
   logger.info({ port: server.port }, 'catalog serving');
   // hooks run in reverse order: stop serving first, then close the database
   onShutdown('catalog database', () => cat.close());

@@ -3,7 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { appendChanges, appendPriceHistory } from './change-log';
 import { diffFields } from './change-detection';
-import { DecimalError, canonicalOrNull, normaliseDecimal } from './decimal';
+import { DecimalError, canonicalOrNull, canonicalDecimal } from './stored-decimal';
 import { displayPrice } from './display-price';
 import { BatchRejection } from './product-input';
 import { NotFound } from './errors';
@@ -13,7 +13,7 @@ import { withRetry } from './transaction';
 export function parsePin(price: string): string {
   let v: string;
   try {
-    v = normaliseDecimal(price);
+    v = canonicalDecimal(price);
   } catch (err) {
     throw new BatchRejection(`price ${err instanceof DecimalError ? err.message : String(err)}`);
   }

@@ -1,7 +1,7 @@
 // Validates and normalises what a sync sends for one product (the mapping in mission.md).
 // Pure: no I/O. A bad item fails on its own (ItemFailure); only an oversized batch is rejected.
 import { rules, type catalog } from '@haier-sync/contracts';
-import { DecimalError, normaliseDecimal } from './decimal';
+import { DecimalError, canonicalDecimal } from './stored-decimal';
 import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, type Descriptive, type Prices } from './product-table';
 
 export const MAX_BATCH = rules.MAX_ITEMS_PER_WRITE;
@@ -59,7 +59,7 @@ function isHttpUrl(text: string): boolean {
 function optionalDecimal(value: string | undefined, field: string): string | null {
   if (value === undefined || value.trim() === '') return null;
   try {
-    return normaliseDecimal(value);
+    return canonicalDecimal(value);
   } catch (err) {
     const why = err instanceof DecimalError ? err.message : String(err);
     throw new ItemRejection(`${field} ${why}; fix the value in Haier's price answer or leave it unset, then sync the product again`);

@@ -2,7 +2,7 @@
 // price history (through the ORM), the change log and stats.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeCursor, encodeCursor } from './cursor';
-import { DecimalError, normaliseDecimal } from './decimal';
+import { DecimalError, canonicalDecimal } from './stored-decimal';
 import { PriceHistory, type PriceHistoryEntity } from './entities';
 import { NotFound } from './errors';
 import { BatchRejection } from './product-input';
@@ -67,7 +67,7 @@ function sortExpr(sort: SortKey, desc: boolean): { expr: string; cast: string } 
 function price(text: string | undefined, field: string): string | undefined {
   if (text === undefined || text === '') return undefined;
   try {
-    return normaliseDecimal(text);
+    return canonicalDecimal(text);
   } catch (err) {
     throw new BatchRejection(`${field}: ${err instanceof DecimalError ? err.message : String(err)}`);
   }

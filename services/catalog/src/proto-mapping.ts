@@ -2,7 +2,7 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { catalog } from '@haier-sync/contracts';
-import { canonicalOrNull } from './decimal';
+import { canonicalOrNull } from './stored-decimal';
 import type { ChangeRow, CountyStockRow } from './product-queries';
 import { STOCK_COLUMNS } from './stock';
 import { PRODUCT_TABLE, protoName, type ProductColumn, type ProductRow } from './product-table';
@@ -63,7 +63,7 @@ export function toChange(c: ChangeRow): catalog.Change {
   });
 }
 
-export const OUTCOMES: Record<'created' | 'updated' | 'unchanged' | 'failed', catalog.ItemOutcome> = {
+const OUTCOMES: Record<'created' | 'updated' | 'unchanged' | 'failed', catalog.ItemOutcome> = {
   created: catalog.ItemOutcome.CREATED,
   updated: catalog.ItemOutcome.UPDATED,
   unchanged: catalog.ItemOutcome.UNCHANGED,

@@ -1,4 +1,5 @@
 // Retrying a whole transaction on the conflicts Postgres (or a concurrent batch) can cause.
+import { sleep } from '@haier-sync/runtime';
 
 /** A conflict our own code detected (e.g. a concurrent batch created the same code first): retry the transaction. */
 export class RetryableConflict extends Error {}
@@ -7,7 +8,7 @@ const RETRYABLE_PG = new Set(['40001', '40P01']); // serialization failure, dead
 
 export function isRetryable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
-  const e = err as { code?: unknown; name?: unknown; constructor?: { name?: string } };
+  const e = err as { code?: unknown };
   if (err instanceof RetryableConflict) return true;
   if (typeof e.code === 'string' && RETRYABLE_PG.has(e.code)) return true;
   const cause = (err as { cause?: unknown }).cause;
@@ -20,7 +21,7 @@ export async function withRetry<T>(fn: () => Promise<T>, attempts = 4): Promise<
       return await fn();
     } catch (err) {
       if (i >= attempts || !isRetryable(err)) throw err;
-      await new Promise((r) => setTimeout(r, 5 * i + Math.floor(Math.random() * 10)));
+      await sleep(5 * i + Math.floor(Math.random() * 10));
     }
   }
 }

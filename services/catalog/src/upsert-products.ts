@@ -3,7 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { HISTORY_COLUMNS, HISTORY_INSERT, priceHistoryRows, type LogEntry } from './change-log';
 import { decide, isUnchanged, type Decision, type StoredDigest, type StoredState } from './change-detection';
-import { canonicalOrNull } from './decimal';
+import { canonicalOrNull } from './stored-decimal';
 import type { NormalisedInput } from './product-input';
 import { DECIMAL_COLUMNS, PRICE_COLUMNS, SYNCED_FIELDS, readExpr, storedColumn, writeType, type ProductColumn, type ProductRow } from './product-table';
 import { CHANGE_LOG_LOCK, PRODUCT_FROM, PRODUCT_SELECT, TEXT_ARRAY, pgArray, productSnapshot, query, unnestAs, unnestParams } from './sql';

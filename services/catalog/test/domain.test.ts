@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { contentHash, decide, mergeInput, type StoredState } from '../src/change-detection';
 import { decodeCursor, encodeCursor } from '../src/cursor';
-import { DecimalError, compareDecimals, decimalEquals, fromScaled, normaliseDecimal, toScaled } from '../src/decimal';
+import { DecimalError, compareDecimals, decimalEquals, fromScaled, canonicalDecimal, toScaled } from '../src/stored-decimal';
 import { displayPrice } from '../src/display-price';
 import { BatchRejection, isFailure, normaliseProducts, type ProductInputData } from '../src/product-input';
 import { aggregateStock } from '../src/stock';
@@ -32,15 +32,15 @@ function stored(over: Partial<StoredState> = {}): StoredState {
 
 describe('decimal', () => {
   it('normalises by value and rejects what is not a decimal', () => {
-    expect(normaliseDecimal('12.50')).toBe('12.5');
-    expect(normaliseDecimal('0012.0000')).toBe('12');
-    expect(normaliseDecimal('-0.0')).toBe('0');
-    expect(normaliseDecimal('12345678901234.5678')).toBe('12345678901234.5678');
-    expect(() => normaliseDecimal('1e3')).toThrow(DecimalError);
-    expect(() => normaliseDecimal('12,5')).toThrow(DecimalError);
-    expect(() => normaliseDecimal('.')).toThrow(DecimalError);
-    expect(() => normaliseDecimal('1.23456')).toThrow(/decimal places/);
-    expect(() => normaliseDecimal('12345678901234567')).toThrow(/too large/);
+    expect(canonicalDecimal('12.50')).toBe('12.5');
+    expect(canonicalDecimal('0012.0000')).toBe('12');
+    expect(canonicalDecimal('-0.0')).toBe('0');
+    expect(canonicalDecimal('12345678901234.5678')).toBe('12345678901234.5678');
+    expect(() => canonicalDecimal('1e3')).toThrow(DecimalError);
+    expect(() => canonicalDecimal('12,5')).toThrow(DecimalError);
+    expect(() => canonicalDecimal('.')).toThrow(DecimalError);
+    expect(() => canonicalDecimal('1.23456')).toThrow(/decimal places/);
+    expect(() => canonicalDecimal('12345678901234567')).toThrow(/too large/);
   });
   it('does exact scaled arithmetic', () => {
     expect(toScaled('0.1') + toScaled('0.2')).toBe(toScaled('0.3'));

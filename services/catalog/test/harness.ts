@@ -20,7 +20,7 @@ export async function startHarness(): Promise<Harness> {
   const db = await createTestDatabase('hs_catalog');
   const logger = createLogger('catalog-test', { level: 'silent' });
   const cat = await buildCatalog({ databaseUrl: db.url, logger, defaultCounty: '110101' });
-  const server = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, logger });
+  const server = await startGrpcServer({ service: 'catalog', port: 0, host: '127.0.0.1', routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger });
   const client = createGrpcClient(catalog.CatalogService, { baseUrl: server.url });
   const pg = new PgClient({ connectionString: db.url });
   await pg.connect();

@@ -1,7 +1,7 @@
 // Haier's answer envelope: `{success: true, data: …}`, a bare list, or `{success: false, code,
 // message/description}` — a business error even under HTTP 200 (the original passed those through
 // as data; we do not).
-import { scalarText } from './decimal';
+import { scalarText } from './haier-numbers';
 
 export type Unwrapped = { ok: true; data: unknown } | { ok: false; code: string; message: string };
 

@@ -3,15 +3,17 @@
 // tests run the same thing in-process behind startGrpcServer on port 0.
 import type { ConnectRouter } from '@connectrpc/connect';
 import type { gateway } from '@haier-sync/contracts';
-import { registerSecret, type Logger } from '@haier-sync/runtime';
+import { registerSecret, type ErrorMapper, type Logger } from '@haier-sync/runtime';
 import { resolveAccount } from './account-check';
 import type { GatewayConfig } from './config';
 import { HaierApi } from './haier-api';
-import { routes } from './server';
+import { gatewayErrors, routes } from './server';
 import { UpstreamClient, type UpstreamClientOptions } from './upstream-client';
 
 export interface Gateway {
   routes(router: ConnectRouter): void;
+  /** For startGrpcServer: the gateway's errors as status codes. */
+  errors: ErrorMapper;
   /** True when a token can be obtained (a cached valid token counts; answers are cached briefly). */
   readiness(): Promise<boolean>;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export function buildGateway(config: GatewayConfig, logger: Logger, opts: Gatewa
   return {
     client,
     api,
+    errors: gatewayErrors(config.HAIER_MAX_RETRIES),
     routes: routes({
       api,
       tokens: client.tokens,

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     port: config.GATEWAY_PORT,
     routes: (router) => gw.routes(router),
     readiness: () => gw.readiness(),
+    errors: gw.errors,
     logger,
   });
   onShutdown('grpc server', () => server.close());

@@ -4,7 +4,7 @@
 import { create, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { isLosslessNumber } from 'lossless-json';
 import { gateway } from '@haier-sync/contracts';
-import { normaliseDecimal, parseWholeNumber, scalarText } from './decimal';
+import { plainDecimal, parseWholeNumber, scalarText } from './haier-numbers';
 
 export type Mapped<T> = { ok: true; value: T } | { ok: false; error: gateway.ItemError };
 
@@ -48,7 +48,7 @@ function decimal(rec: Record<string, unknown>, field: string): string | undefine
   const t = scalarText(v);
   if (t === undefined) throw new MalformedRecord(`${field} is ${describe(v)}, expected a decimal number`);
   if (t.trim() === '') return undefined;
-  const d = normaliseDecimal(t);
+  const d = plainDecimal(t);
   if (d === undefined) throw new MalformedRecord(`${field} is ${describe(v)}, expected a decimal number`);
   return d;
 }
@@ -107,7 +107,7 @@ export function mapPrice(raw: unknown): Mapped<gateway.Price> {
     const policyText = policy === undefined || policy === null ? '' : scalarText(policy);
     if (policyText === undefined) throw new MalformedRecord(`stockRebatePolicy is ${describe(policy)}, expected a rate or a rebate type`);
     if (policyText.trim() !== '') {
-      const rate = normaliseDecimal(policyText);
+      const rate = plainDecimal(policyText);
       if (rate !== undefined) stockRebatePolicy = rate;
       else if (REBATE_TYPE.test(policyText.trim())) rebateType = policyText.trim();
       else throw new MalformedRecord(`stockRebatePolicy is ${describe(policy)}, expected a rate or a rebate type`);

@@ -1,12 +1,13 @@
 // Maps each HaierGatewayService RPC to the domain operations: validate input, call, shape the
-// answer, and turn failures into ConnectErrors an operator can act on.
+// answer. Failures become ConnectErrors an operator can act on in rpcError, which the runtime's
+// error interceptor applies to every RPC (gatewayErrors).
 import { setMaxListeners } from 'node:events';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { invalidArgument, redact, toConnectError, UPSTREAM_FAULT_HEADER, type Logger } from '@haier-sync/runtime';
+import { invalidArgument, redact, toConnectError, UPSTREAM_FAULT_HEADER, type ErrorMapper, type Logger } from '@haier-sync/runtime';
 import { credentialSources } from './account-check';
 import { BatchError, dedupeCodes } from './batching';
 import type { Endpoint } from './endpoints';
@@ -31,25 +32,44 @@ export interface ServerDeps {
 /** The codes that mean "Haier is unavailable for now" (5xx, timeouts, throttling, connection faults). */
 const HAIER_UNAVAILABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted]);
 
-/** Any failure of a gateway operation as the ConnectError the caller sees (message redacted). */
-export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number, credentials?: ErrorContext['credentials']): ConnectError {
-  if (err instanceof ConnectError) return toConnectError(err);
+/** The gateway's own failures as the ConnectError the caller sees; undefined for anything else. */
+export function gatewayError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number, credentials?: ErrorContext['credentials']): ConnectError | undefined {
   if (err instanceof InvalidInput) return invalidArgument(err.problem, err.field);
   if (err instanceof BatchError) {
     const inner = rpcError(err.cause, endpoint, maxRetries);
-    return toConnectError(new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code, inner.metadata));
+    return new ConnectError(`${err.message}, so the request failed rather than answer partially: ${inner.rawMessage}`, inner.code, inner.metadata);
   }
-  if (err instanceof CallAbandoned) return toConnectError(new ConnectError(err.message, Code.Canceled));
+  if (err instanceof CallAbandoned) return new ConnectError(err.message, Code.Canceled);
   if (err instanceof UpstreamError) {
     const ce = upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries, credentials });
     // Haier itself unavailable (after the retries): callers wait it out rather than fail items
     if (!isAboutTheItem(ce.code) && HAIER_UNAVAILABLE.has(ce.code)) ce.metadata.set(UPSTREAM_FAULT_HEADER, 'haier');
-    return toConnectError(ce);
+    return ce;
   }
-  if (err instanceof GateClosed) return toConnectError(new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable));
-  if (err instanceof MalformedRecord)
-    return toConnectError(new ConnectError(`Haier's ${endpoint?.name ?? ''} answer could not be read (${err.message}): report it to Haier if it persists`, Code.DataLoss));
-  return toConnectError(err);
+  if (err instanceof GateClosed) return new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable);
+  if (err instanceof MalformedRecord) return new ConnectError(`Haier's ${endpoint?.name ?? ''} answer could not be read (${err.message}): report it to Haier if it persists`, Code.DataLoss);
+  return undefined;
+}
+
+/** Any failure as a ConnectError (redacted), for answers that carry a failure in their body (GetStocks, CheckAuth). */
+export function rpcError(err: unknown, endpoint: Endpoint | undefined, maxRetries: number, credentials?: ErrorContext['credentials']): ConnectError {
+  return toConnectError(gatewayError(err, endpoint, maxRetries, credentials) ?? err);
+}
+
+/** The upstream endpoint each RPC calls, for the hints in its errors. */
+const ENDPOINT_OF: Record<string, Endpoint> = {
+  getProducts: ENDPOINTS.products,
+  streamAllProducts: ENDPOINTS.products,
+  getPrices: ENDPOINTS.prices,
+  getStock: ENDPOINTS.stock,
+  getStocks: ENDPOINTS.stock,
+  getLogistics: ENDPOINTS.logistics,
+  getBalance: ENDPOINTS.balance,
+};
+
+/** The gateway's errors as status codes, for the runtime's error interceptor (every RPC). */
+export function gatewayErrors(maxRetries: number): ErrorMapper {
+  return (err, method) => gatewayError(err, ENDPOINT_OF[method.localName], maxRetries);
 }
 
 /**
@@ -64,39 +84,27 @@ function callerSignal(ctx: HandlerContext): AbortSignal {
 
 export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.HaierGatewayService> {
   const { api, tokens } = deps;
-  const fail = (endpoint: Endpoint | undefined) => (err: unknown) => {
-    throw rpcError(err, endpoint, deps.maxRetries);
-  };
 
   return {
     async getProducts(req, ctx) {
-      const r = await api.getProducts(dedupeCodes(req.productCodes), callerSignal(ctx)).catch(fail(ENDPOINTS.products));
+      const r = await api.getProducts(dedupeCodes(req.productCodes), callerSignal(ctx));
       return create(gateway.GetProductsResponseSchema, { products: r.items, errors: r.errors });
     },
 
     async *streamAllProducts(req, ctx) {
-      let chunkSize: number;
-      try {
-        chunkSize = checkChunkSize(req.chunkSize);
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
-      try {
-        for await (const chunk of api.streamAllProducts(chunkSize, callerSignal(ctx))) {
-          yield create(gateway.StreamAllProductsResponseSchema, { products: chunk.products, errors: chunk.errors, seen: BigInt(chunk.seen) });
-        }
-      } catch (err) {
-        throw rpcError(err, ENDPOINTS.products, deps.maxRetries);
+      const chunkSize = checkChunkSize(req.chunkSize);
+      for await (const chunk of api.streamAllProducts(chunkSize, callerSignal(ctx))) {
+        yield create(gateway.StreamAllProductsResponseSchema, { products: chunk.products, errors: chunk.errors, seen: BigInt(chunk.seen) });
       }
     },
 
     async getPrices(req, ctx) {
-      const r = await api.getPrices(dedupeCodes(req.productCodes), callerSignal(ctx)).catch(fail(ENDPOINTS.prices));
+      const r = await api.getPrices(dedupeCodes(req.productCodes), callerSignal(ctx));
       return create(gateway.GetPricesResponseSchema, { prices: r.items, errors: r.errors });
     },
 
     async getStock(req, ctx) {
-      const stock = await api.getStock(req.productCode, req.countyCode, callerSignal(ctx)).catch(fail(ENDPOINTS.stock));
+      const stock = await api.getStock(req.productCode, req.countyCode, callerSignal(ctx));
       return create(gateway.GetStockResponseSchema, { stock });
     },
 
@@ -118,26 +126,18 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
       // whole batch instead of failing that product. Likewise when every pair failed.
       if (notAboutTheItem) throw notAboutTheItem;
       if (queries.length > 0 && stocks.length === 0) {
-        const first = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-        throw rpcError(first?.reason, ENDPOINTS.stock, deps.maxRetries);
+        throw settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
       }
       return create(gateway.GetStocksResponseSchema, { stocks, errors });
     },
 
     async getLogistics(req, ctx) {
-      let orderCode: string;
-      try {
-        orderCode = checkOrderCode(req.orderCode);
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
-      return api
-        .getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId }, callerSignal(ctx))
-        .catch(fail(ENDPOINTS.logistics));
+      const orderCode = checkOrderCode(req.orderCode);
+      return api.getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId }, callerSignal(ctx));
     },
 
     async getBalance(_req, ctx) {
-      const balances = await api.getBalance(callerSignal(ctx)).catch(fail(ENDPOINTS.balance));
+      const balances = await api.getBalance(callerSignal(ctx));
       return create(gateway.GetBalanceResponseSchema, { balances });
     },
 

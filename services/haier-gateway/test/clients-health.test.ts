@@ -10,7 +10,7 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { gateway, health } from '@haier-sync/contracts';
 import { startSimulator } from '@haier-sync/haier-sim';
-import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
+import { closeGrpcClients, createGrpcClient, LIVENESS_SERVICE } from '@haier-sync/runtime';
 import { freePort } from '@haier-sync/runtime/testing';
 import { rpcFailure, startGateway, startStack, type GatewayUnderTest, type Stack } from './harness';
 
@@ -105,7 +105,7 @@ describe('clients and health', () => {
     expect(err.rawMessage).toMatch(/check HAIER_CLIENT_ID and HAIER_CLIENT_SECRET/);
   });
 
-  it('health turns NOT_SERVING when the token has expired and Haier cannot issue another, SERVING when it can again', async () => {
+  it('health turns NOT_SERVING when the token has expired and Haier cannot issue another (liveness stays SERVING), SERVING when it can again', async () => {
     const port = await freePort();
     let sim2 = await startSimulator({ quiet: true, port, size: 10, tokenTtlSeconds: 1 });
     const g = await startGateway(sim2.url, { HAIER_TIMEOUT_MS: '500', HAIER_MAX_RETRIES: '0' });
@@ -115,6 +115,8 @@ describe('clients and health', () => {
       await sim2.close();
       await new Promise((r) => setTimeout(r, 1100)); // the 1-second token has expired
       expect((await h.check({})).status).toBe(Status.NOT_SERVING);
+      // liveness asks no dependency: Haier being down must not get the gateway restarted
+      expect((await h.check({ service: LIVENESS_SERVICE })).status).toBe(Status.SERVING);
       sim2 = await startSimulator({ quiet: true, port, size: 10 });
       expect((await h.check({})).status).toBe(Status.SERVING);
     } finally {

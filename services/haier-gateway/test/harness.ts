@@ -53,6 +53,7 @@ export async function startGateway(baseUrl: string, env: Record<string, string> 
     host: '127.0.0.1',
     routes: (r) => gw.routes(r),
     readiness: () => gw.readiness(),
+    errors: gw.errors,
     logger,
   });
   const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl: server.url, timeoutMs: 60_000 });

@@ -1,19 +1,19 @@
 import { parse, LosslessNumber } from 'lossless-json';
 import { mapBalances, mapLogistics, mapPrice, mapProduct, mapStock, matchBatch, MalformedRecord, toJsonValue } from '../src/mapping';
-import { normaliseDecimal, parseWholeNumber } from '../src/decimal';
+import { plainDecimal, parseWholeNumber } from '../src/haier-numbers';
 
 const n = (t: string) => new LosslessNumber(t);
 
 describe('decimals', () => {
   it('keeps a number token or a string verbatim and writes exponents out exactly', () => {
-    expect(normaliseDecimal('12345678901234.5678')).toBe('12345678901234.5678');
-    expect(normaliseDecimal(' +0.030 ')).toBe('0.030');
-    expect(normaliseDecimal('1E+3')).toBe('1000');
-    expect(normaliseDecimal('1.25e-3')).toBe('0.00125');
-    expect(normaliseDecimal('-12.5E1')).toBe('-125');
-    expect(normaliseDecimal('abc')).toBeUndefined();
-    expect(normaliseDecimal('1.2.3')).toBeUndefined();
-    expect(normaliseDecimal('')).toBeUndefined();
+    expect(plainDecimal('12345678901234.5678')).toBe('12345678901234.5678');
+    expect(plainDecimal(' +0.030 ')).toBe('0.030');
+    expect(plainDecimal('1E+3')).toBe('1000');
+    expect(plainDecimal('1.25e-3')).toBe('0.00125');
+    expect(plainDecimal('-12.5E1')).toBe('-125');
+    expect(plainDecimal('abc')).toBeUndefined();
+    expect(plainDecimal('1.2.3')).toBeUndefined();
+    expect(plainDecimal('')).toBeUndefined();
   });
   it('reads whole numbers for stock', () => {
     expect(parseWholeNumber('30')).toBe(30n);

@@ -16,7 +16,8 @@ import { loadEdgeConfig, type EdgeConfig } from './config';
 import type { Clients, EdgeContext } from './context';
 import { AuditStore } from './db/audit-store';
 import { KeyStore } from './db/key-store';
-import { initOrm, runMigrations } from './db/orm';
+import { initOrm, migrate, withSchemaLock } from '@haier-sync/runtime/orm';
+import { EDGE_SCHEMA } from './db/orm';
 import { hashApiKey, keyFromHeaders } from './domain/api-keys';
 import { badRequest, body as errorBody, EdgeError, mapError, type Upstream } from './domain/errors';
 import { nonFiniteField } from './domain/finite';
@@ -241,31 +242,18 @@ export interface EdgeHandle {
 
 export const ADMIN_KEY_LINE = 'Admin API key (shown once): ';
 
-/** Runs `fn` holding a Postgres session advisory lock (one edge replica at a time). */
-async function withStartLock<T>(databaseUrl: string, fn: () => Promise<T>): Promise<T> {
-  const c = new PgClient({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    await c.query(`select pg_advisory_lock(hashtext('haier-sync:edge:start'))`);
-    return await fn();
-  } finally {
-    await c.end(); // ending the session releases the lock
-  }
-}
-
 export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
   const config = loadEdgeConfig(opts.env ?? process.env);
   if (opts.port !== undefined) config.port = opts.port;
   if (opts.host !== undefined) config.host = opts.host;
   const { logger } = opts;
-  const orm = await initOrm(config.databaseUrl);
+  const orm = await initOrm(EDGE_SCHEMA, { databaseUrl: config.databaseUrl });
   let app: FastifyInstance | undefined;
   try {
-    // replicas starting together: one migrates and bootstraps the admin key, the others wait
-    const { applied, boot } = await withStartLock(config.databaseUrl, async () => ({
-      applied: await runMigrations(orm),
-      boot: await new KeyStore(orm).ensureAdmin(config.bootstrapAdminKey),
-    }));
+    // replicas starting together take turns under the schema's lock (deploy/k8s migrates first);
+    // the first admin key is made under the same lock, so only one replica makes it
+    const applied = await migrate(orm, EDGE_SCHEMA);
+    const boot = await withSchemaLock(config.databaseUrl, EDGE_SCHEMA.schema, () => new KeyStore(orm).ensureAdmin(config.bootstrapAdminKey));
     if (applied.length) logger.info({ migrations: applied }, 'edge migrations applied');
     if (boot.note) logger.warn(boot.note);
     if (boot.created) logger.info({ name: boot.name, from: boot.generatedKey ? 'generated' : 'EDGE_BOOTSTRAP_ADMIN_KEY' }, 'first admin API key registered');

@@ -4,16 +4,17 @@ import { Command, InvalidArgumentError } from 'commander';
 import { env, loadConfig, redact } from '@haier-sync/runtime';
 import { z } from 'zod';
 import { KeyStore, KeyStoreError } from './db/key-store';
-import { initOrm, runMigrations } from './db/orm';
+import { initOrm, migrate } from '@haier-sync/runtime/orm';
+import { EDGE_SCHEMA } from './db/orm';
 import { isRole, ROLES, type Role } from './domain/api-keys';
 
 const cliEnv = z.object({ DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/haier_sync') });
 
 async function withStore<T>(fn: (keys: KeyStore) => Promise<T>): Promise<T> {
   const { DATABASE_URL } = loadConfig(cliEnv, process.env);
-  const orm = await initOrm(DATABASE_URL, 2);
+  const orm = await initOrm(EDGE_SCHEMA, { databaseUrl: DATABASE_URL, poolMax: 2 });
   try {
-    await runMigrations(orm);
+    await migrate(orm, EDGE_SCHEMA);
     return await fn(new KeyStore(orm));
   } finally {
     await orm.close(true);

@@ -2,7 +2,7 @@
 // JSON POST to it. (The run's own event goes out through the outbox.) Never throws.
 import { toJson } from '@bufbuild/protobuf';
 import { sync } from '@haier-sync/contracts';
-import { redact, type Logger } from '@haier-sync/runtime';
+import { enumName, redact, type Logger } from '@haier-sync/runtime';
 import { request } from 'undici';
 
 export interface AlertOptions {
@@ -35,8 +35,6 @@ function redactDeep(v: unknown): unknown {
   return v;
 }
 
-const enumName = (e: Record<number, string>, v: number, prefix: string) => (e[v] ?? String(v)).replace(prefix, '');
-
 /** The alert body for a run, or undefined when the run is not an alert (not FAILED/PARTIAL). Pure. */
 export function alertPayload(run: sync.Run): AlertPayload | undefined {
   if (run.status !== sync.RunStatus.FAILED && run.status !== sync.RunStatus.PARTIAL) return undefined;
@@ -44,7 +42,7 @@ export function alertPayload(run: sync.Run): AlertPayload | undefined {
   const c = run.counts;
   const total = Number(c?.total ?? 0n);
   const bad = Number(c?.failed ?? 0n);
-  const kind = `${enumName(sync.RunMode, run.mode, 'RUN_MODE_')} ${enumName(sync.SyncType, run.syncType, 'SYNC_TYPE_')}`;
+  const kind = `${(enumName(sync.RunMode, run.mode) ?? 'UNSPECIFIED')} ${(enumName(sync.SyncType, run.syncType) ?? 'UNSPECIFIED')}`;
   const summary = failed
     ? `Sync run ${run.id} (${kind}) FAILED: ${redact(run.message) || 'no message'}`
     : `Sync run ${run.id} (${kind}) finished PARTIAL: ${bad} of ${total} products failed; rerun to heal them`;
@@ -52,10 +50,10 @@ export function alertPayload(run: sync.Run): AlertPayload | undefined {
     alert: failed ? 'sync_run_failed' : 'sync_run_partial',
     summary,
     run_id: run.id,
-    status: enumName(sync.RunStatus, run.status, 'RUN_STATUS_'),
-    sync_type: enumName(sync.SyncType, run.syncType, 'SYNC_TYPE_'),
-    mode: enumName(sync.RunMode, run.mode, 'RUN_MODE_'),
-    trigger: enumName(sync.RunTrigger, run.trigger, 'RUN_TRIGGER_'),
+    status: (enumName(sync.RunStatus, run.status) ?? 'UNSPECIFIED'),
+    sync_type: (enumName(sync.SyncType, run.syncType) ?? 'UNSPECIFIED'),
+    mode: (enumName(sync.RunMode, run.mode) ?? 'UNSPECIFIED'),
+    trigger: (enumName(sync.RunTrigger, run.trigger) ?? 'UNSPECIFIED'),
     counts: { total, succeeded: Number(c?.succeeded ?? 0n), failed: bad },
     failed_items: run.failedItems.slice(0, 100).map((f) => ({ product_code: f.productCode, reason: redact(f.reason) })),
     message: redact(run.message),

@@ -8,12 +8,13 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { createAlerter } from './alerts';
 import { loadSyncConfig, type SyncConfig } from './config';
 import { configHandlers } from './configs';
-import { initOrm, knexOf, runMigrations, type Knex } from './db';
+import { initOrm, migrate } from '@haier-sync/runtime/orm';
+import { knexOf, SYNC_SCHEMA, type Knex } from './db';
 import { startPublisher, type Publisher } from './events';
 import { createRunsApi, type RunsApi } from './runs/api';
 import { startEngine, type Engine } from './runs/engine';
 import { loadSchedule, startScheduler, type Scheduler } from './schedule';
-import { syncRoutes } from './service';
+import { DATABASE_UNREACHABLE, syncErrors, syncRoutes } from './service';
 
 export interface OrchestratorOptions {
   env: Record<string, string | undefined>;
@@ -51,7 +52,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
 
   // Worker slots hold no connection while they wait on Haier or the catalog, and their claims and
   // completions are grouped: a slot per connection is not needed (Postgres' default limit is 100).
-  const orm = await initOrm(config.DATABASE_URL, { poolMax: Math.min(config.SYNC_CONCURRENCY, 16) + 8 });
+  const orm = await initOrm(SYNC_SCHEMA, { databaseUrl: config.DATABASE_URL, poolMax: Math.min(config.SYNC_CONCURRENCY, 16) + 8 });
   const stops: Array<[string, () => Promise<void>]> = [['database', () => orm.close(true)]];
   const closeAll = async (): Promise<void> => {
     for (const [name, stop] of stops.reverse()) {
@@ -66,12 +67,9 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
 
   try {
     const knex = knexOf(orm);
-    // replicas starting together: one migrates, the others wait for it
-    await knex.transaction(async (trx) => {
-      await trx.raw(`select pg_advisory_xact_lock(hashtext('haier-sync:sync:migrations'))`);
-      const done = await runMigrations(orm);
-      if (done.length) logger.info({ migrations: done }, 'database migrated');
-    });
+    // replicas starting together take turns under the schema's lock (deploy/k8s migrates first)
+    const done = await migrate(orm, SYNC_SCHEMA);
+    if (done.length) logger.info({ migrations: done }, 'database migrated');
 
     const gatewayClient = createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.GATEWAY_URL, timeoutMs: 120_000 });
     const catalogClient = createGrpcClient(catalog.CatalogService, { baseUrl: config.CATALOG_URL, timeoutMs: 60_000 });
@@ -139,6 +137,8 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
         configs: configHandlers({ orm, gateway: gatewayClient, startRun: (req) => runs.startRun(req), logger, counties: config.SYNC_COUNTIES }),
       }),
       readiness,
+      errors: syncErrors,
+      connectionLost: DATABASE_UNREACHABLE,
       logger,
     });
     stops.push(['gRPC server', () => server.close(5_000)]);

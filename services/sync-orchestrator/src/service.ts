@@ -1,10 +1,22 @@
 // The gRPC SyncService: maps RPCs to the runs API (src/runs/api.ts) and spreads in the config
-// RPCs (src/configs). No rules here.
-import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
+// RPCs (src/configs). No rules here; the domain errors' status codes are in syncErrors, which the
+// runtime's error interceptor applies to every RPC.
+import type { ConnectError, ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { create } from '@bufbuild/protobuf';
 import { sync } from '@haier-sync/contracts';
+import { invalidArgument } from '@haier-sync/runtime';
 import { ACTOR_HEADER, type ConfigHandlers } from './configs';
 import type { RunsApi } from './runs/api';
+import { RequestError } from './runs/request';
+
+/** The orchestrator's domain errors as status codes. */
+export function syncErrors(err: unknown): ConnectError | undefined {
+  if (err instanceof RequestError) return invalidArgument(err.message, err.field);
+  return undefined;
+}
+
+/** The UNAVAILABLE answer when Postgres cannot be reached. */
+export const DATABASE_UNREACHABLE = 'the sync database is unreachable; check DATABASE_URL and that Postgres is up, then retry';
 
 export interface SyncServiceDeps {
   runs: RunsApi;

@@ -1,7 +1,7 @@
 // The simulator's catalog: generated products (pure function of seed and index) plus sparse overlays
 // for what mutations and setPrice changed. Never holds the whole catalog in memory.
 import { indexOfBody } from './codes';
-import { invoicePrice, isDecimal, parseDecimal, formatScaled, roundHalfUp, mul } from './decimal';
+import { invoicePrice, isDecimal, parseDecimal, formatScaled, roundHalfUp, mul } from './price-math';
 import { codeOf, generateProduct, isGroupPrefix } from './generate';
 import { hash32, hashString, intIn, sequence, unit } from './hash';
 import type { Mutation, MutationResult, PricePatch, SimProduct, StockEntry } from './types';

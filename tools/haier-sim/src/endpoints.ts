@@ -2,7 +2,7 @@
 // Pure of I/O except for the full-list stream, which is handed back as rows to write.
 import type { Catalog } from './catalog';
 import { hash32, hashString, intIn } from './hash';
-import { fromCents } from './decimal';
+import { fromCents } from './price-math';
 import type { Endpoint } from './paths';
 import { MAX_CODES } from './paths';
 import type { SimCredentials } from './types';

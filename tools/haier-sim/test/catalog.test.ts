@@ -1,6 +1,6 @@
 import { Catalog } from '../src/catalog';
 import { codeBody, indexOfBody } from '../src/codes';
-import { formatScaled, invoicePrice, parseDecimal, roundHalfUp } from '../src/decimal';
+import { formatScaled, invoicePrice, parseDecimal, roundHalfUp } from '../src/price-math';
 import { generateProduct } from '../src/generate';
 
 describe('decimal', () => {

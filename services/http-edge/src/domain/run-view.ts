@@ -1,7 +1,8 @@
 // Runs as REST answers: the run resource of /sync/ and the original's log entry of /logs/ (pure).
 import { sync } from '@haier-sync/contracts';
 import type { Duration, Timestamp } from '@bufbuild/protobuf/wkt';
-import { enumName, STATUS_LABELS, SYNC_TYPE_LABELS } from './enums';
+import { enumName } from '@haier-sync/runtime';
+import { STATUS_LABELS, SYNC_TYPE_LABELS } from './enums';
 
 export function iso(t: Timestamp | undefined): string | null {
   if (!t) return null;
@@ -46,10 +47,10 @@ export function isFinished(run: sync.Run): boolean {
 export function runOut(run: sync.Run) {
   return {
     id: run.id,
-    sync_type: enumName(sync.SyncType, run.syncType),
-    mode: enumName(sync.RunMode, run.mode),
-    status: enumName(sync.RunStatus, run.status),
-    trigger: enumName(sync.RunTrigger, run.trigger),
+    sync_type: (enumName(sync.SyncType, run.syncType) ?? ''),
+    mode: (enumName(sync.RunMode, run.mode) ?? ''),
+    status: (enumName(sync.RunStatus, run.status) ?? ''),
+    trigger: (enumName(sync.RunTrigger, run.trigger) ?? ''),
     scope: {
       product_codes: [...(run.scope?.productCodes ?? [])],
       category: run.scope?.category ?? '',
@@ -77,8 +78,8 @@ export function runOut(run: sync.Run) {
 
 /** One entry of the original HaierSyncLog listing. */
 export function logEntryOut(run: sync.Run) {
-  const type = enumName(sync.SyncType, run.syncType);
-  const status = enumName(sync.RunStatus, run.status);
+  const type = (enumName(sync.SyncType, run.syncType) ?? '');
+  const status = (enumName(sync.RunStatus, run.status) ?? '');
   return {
     id: run.id,
     sync_type: type,

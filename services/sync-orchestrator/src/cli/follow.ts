@@ -7,7 +7,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { sync } from '@haier-sync/contracts';
 import { catalog } from '@haier-sync/contracts';
 import type { CatalogClient, SyncClient } from './client';
-import { sleep } from '../events/backoff';
+import { sleep } from '@haier-sync/runtime';
 import { isFinalStatus } from './exit-codes';
 import type { ProgressView } from './progress';
 

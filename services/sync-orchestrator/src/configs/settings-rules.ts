@@ -3,7 +3,6 @@
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 
 export const ENVIRONMENTS = ['test', 'pre-production', 'production'] as const;
-export type ConfigEnvironment = (typeof ENVIRONMENTS)[number];
 
 /** Keys that hold a secret when given a literal value. */
 const SECRET_KEY = /(pass(word|wd)?|pwd|secret|token|api[_-]?key|private[_-]?key|credential|authorization)/i;

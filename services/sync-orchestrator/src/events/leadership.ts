@@ -4,8 +4,8 @@
 // connection of its own; when that connection dies (process killed, network cut) Postgres
 // releases the lock and another replica takes over from the stored cursor.
 import { Client } from 'pg';
-import type { Logger } from '@haier-sync/runtime';
-import { backoffDelay, sleep } from './backoff';
+import { sleep, type Logger } from '@haier-sync/runtime';
+import { backoffDelay } from './backoff';
 
 /** The advisory lock key (any fixed bigint; this one spells "hsPUBLSH"). */
 export const PUBLISHER_LOCK_KEY = '7526447729380971336';

@@ -2,8 +2,8 @@
 // back-off (NATS may be down when we start), after that nats.js reconnects forever. Callers
 // ask for the live connection with `ready()`; nothing here throws into the process.
 import { connect, type NatsConnection } from 'nats';
-import type { Logger } from '@haier-sync/runtime';
-import { backoffDelay, sleep } from './backoff';
+import { sleep, type Logger } from '@haier-sync/runtime';
+import { backoffDelay } from './backoff';
 
 export interface NatsConnectionOptions {
   url: string;

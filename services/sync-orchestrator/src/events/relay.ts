@@ -1,14 +1,14 @@
 // One relay: read a log after the cursor, publish each entry in order, await each ack, and store
 // the cursor only after the acks. Any failure (NATS down, catalog down, DB down) backs off and
 // starts again from the stored cursor; JetStream's dedupe window absorbs what gets resent.
-import type { Logger } from '@haier-sync/runtime';
+import { sleep, type Logger } from '@haier-sync/runtime';
 import type { JetStreamClient, PubAck } from 'nats';
 import type { CursorStore } from './cursor-store';
 import type { ManagedNats } from './nats-connection';
 import type { RelaySource, SourcePage } from './sources';
 import { contiguousCount, type GapState } from './gap';
 import { publishTraced } from './traced-publish';
-import { backoffDelay, sleep } from './backoff';
+import { backoffDelay } from './backoff';
 
 export interface RelayOptions {
   pageSize: number;

@@ -4,11 +4,11 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { rules, sync } from '@haier-sync/contracts';
-import { failedPrecondition, invalidArgument, notFound, type Logger } from '@haier-sync/runtime';
+import { enumName, failedPrecondition, invalidArgument, notFound, sleep, type Logger } from '@haier-sync/runtime';
 import type { Knex } from '../db';
 import { FAILED_ITEMS_IN_ANSWER } from './finish';
 import { isFinal } from './lifecycle';
-import { enumName, toRunMessage, type RunRow } from './model';
+import { toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
 import { RequestError, normaliseStartRun } from './request';
 import { cancelRunRow, findActiveRun, getFailures, getRunRow, insertOperation, insertRun, listRunRows, lockKind, type RunFilter } from './repository';
@@ -53,13 +53,7 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
 
   return {
     async startRun(req) {
-      let n;
-      try {
-        n = normaliseStartRun(req, { counties: deps.counties });
-      } catch (err) {
-        if (err instanceof RequestError) throw invalidArgument(err.message, err.field);
-        throw err;
-      }
+      const n = normaliseStartRun(req, { counties: deps.counties }); // a RequestError is INVALID_ARGUMENT (syncErrors)
       const { row, alreadyActive } = await knex.transaction(async (trx) => {
         // the advisory lock serialises StartRuns of one kind: the second sees the first
         await lockKind(trx, n.kind);
@@ -83,17 +77,17 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
       const f: RunFilter = {};
       if (req.syncType !== sync.SyncType.UNSPECIFIED) {
         const name = enumName(sync.SyncType, req.syncType);
-        if (name === 'UNSPECIFIED') throw invalidArgument(`unknown sync_type ${req.syncType}`, 'sync_type');
+        if (!name) throw invalidArgument(`unknown sync_type ${req.syncType}`, 'sync_type');
         f.syncType = name;
       }
       if (req.status !== sync.RunStatus.UNSPECIFIED) {
         const name = enumName(sync.RunStatus, req.status);
-        if (name === 'UNSPECIFIED') throw invalidArgument(`unknown status ${req.status}`, 'status');
+        if (!name) throw invalidArgument(`unknown status ${req.status}`, 'status');
         f.status = name;
       }
       if (req.trigger !== sync.RunTrigger.UNSPECIFIED) {
         const name = enumName(sync.RunTrigger, req.trigger);
-        if (name === 'UNSPECIFIED') throw invalidArgument(`unknown trigger ${req.trigger}`, 'trigger');
+        if (!name) throw invalidArgument(`unknown trigger ${req.trigger}`, 'trigger');
         f.trigger = name;
       }
       if (req.since) f.since = timestampDate(req.since);
@@ -142,17 +136,7 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
           yield isFinal(row.status) ? await answer(row) : toRunMessage(row);
         }
         if (isFinal(row.status) || signal.aborted) return;
-        await new Promise<void>((resolve) => {
-          const onAbort = (): void => {
-            clearTimeout(t);
-            resolve();
-          };
-          const t = setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, pollMs);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
+        await sleep(pollMs, signal);
         if (signal.aborted) return;
         row = (await getRunRow(knex, row.id)) ?? row;
       }
@@ -161,9 +145,9 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
     async recordOperation(req) {
       if (req.syncType === sync.SyncType.UNSPECIFIED) throw invalidArgument('sync_type is required (e.g. ORDER, LOGISTICS, PRODUCTS)', 'sync_type');
       const syncType = enumName(sync.SyncType, req.syncType);
-      if (syncType === 'UNSPECIFIED') throw invalidArgument(`unknown sync_type ${req.syncType}`, 'sync_type');
+      if (!syncType) throw invalidArgument(`unknown sync_type ${req.syncType}`, 'sync_type');
       const status = enumName(sync.RunStatus, req.status);
-      if (!isFinal(status)) throw invalidArgument('status must be a final status (SUCCESS, FAILED, PARTIAL or CANCELLED) for a finished operation', 'status');
+      if (!status || !isFinal(status)) throw invalidArgument('status must be a final status (SUCCESS, FAILED, PARTIAL or CANCELLED) for a finished operation', 'status');
       if (req.message.length > 4000) throw invalidArgument('message: at most 4000 characters', 'message');
       const startedAt = req.startedAt ? timestampDate(req.startedAt) : new Date();
       const completedAt = req.completedAt ? timestampDate(req.completedAt) : new Date();

@@ -3,8 +3,9 @@
 // of state lives in Postgres: any process (this one after a restart, or another replica) takes up
 // a run whose owner died once its leases expire.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { ConnectError } from '@connectrpc/connect';
-import { redact } from '@haier-sync/runtime';
+import { redact, sleep } from '@haier-sync/runtime';
 import type { RunDeps } from './deps';
 import { createDependencies, DEPENDENCY_LABEL, DependencyUnavailable, type DependencyState, type DependencyName } from './dependencies';
 import { endRun } from './finish';
@@ -88,11 +89,18 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   const idlePollMs = opts.idlePollMs ?? 500;
   const log = depsIn.logger.child({ component: 'engine', owner });
   let stopping = false;
-  let waiters: Array<() => void> = [];
+  // idle slots sleep on `wake` (one listener each, hence no listener limit); kick() aborts it,
+  // waking them all, and arms a fresh one
+  const armed = (): AbortController => {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
+  };
+  let wake = armed();
   const kick = (): void => {
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
+    const w = wake;
+    wake = armed();
+    w.abort();
   };
   // one circuit breaker per dependency; when one answers again the sleeping slots wake
   const dependencies = depsIn.dependencies ?? createDependencies(log, { onResume: () => kick() });
@@ -113,15 +121,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   );
   const touched = new Set<string>();
 
-  const idle = (ms = idlePollMs): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        resolve();
-      }
-      waiters.push(done);
-    });
+  const idle = (ms = idlePollMs): Promise<void> => sleep(ms, wake.signal);
 
   // ------------------------------------------------------------------------------------------
   // Finalising: delist what a complete listing lacked, then the final status, in one place.

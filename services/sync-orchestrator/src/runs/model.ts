@@ -3,6 +3,7 @@ import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { sync } from '@haier-sync/contracts';
 import type { RunPhase, RunStatus } from './lifecycle';
+import { enumValue } from '@haier-sync/runtime';
 
 export interface RunScopeJson {
   codes: string[];
@@ -61,16 +62,6 @@ export interface RunRow {
 export interface FailureRow {
   code: string;
   reason: string;
-}
-
-export function enumName<E extends Record<string, string | number>>(e: E, value: number): string {
-  const name = (e as Record<number, string>)[value];
-  return typeof name === 'string' ? name : 'UNSPECIFIED';
-}
-
-export function enumValue<E extends Record<string, string | number>>(e: E, name: string): number {
-  const v = (e as Record<string, string | number>)[name];
-  return typeof v === 'number' ? v : 0;
 }
 
 const big = (s: string | number | null | undefined): bigint => BigInt(s ?? 0);

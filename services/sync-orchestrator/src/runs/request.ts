@@ -2,7 +2,8 @@
 // the same kind of run answer the active one. Pure.
 import { createHash } from 'node:crypto';
 import { sync } from '@haier-sync/contracts';
-import { enumName, type RunOptionsJson, type RunScopeJson } from './model';
+import { enumName } from '@haier-sync/runtime';
+import { type RunOptionsJson, type RunScopeJson } from './model';
 
 export class RequestError extends Error {
   constructor(
@@ -38,14 +39,14 @@ export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDe
   const scoped = codes.length > 0 || category !== '' || brand !== '' || limit > 0;
 
   const mode = req.mode === sync.RunMode.UNSPECIFIED ? (scoped ? 'INCREMENTAL' : 'FULL') : enumName(sync.RunMode, req.mode);
-  if (mode === 'UNSPECIFIED') throw new RequestError('mode', `unknown mode ${req.mode}; use FULL or INCREMENTAL`);
+  if (!mode) throw new RequestError('mode', `unknown mode ${req.mode}; use FULL or INCREMENTAL`);
   const syncType = req.syncType === sync.SyncType.UNSPECIFIED ? (codes.length ? 'MANUAL' : mode === 'FULL' ? 'PRODUCTS' : 'PRICES') : enumName(sync.SyncType, req.syncType);
-  if (syncType === 'UNSPECIFIED') throw new RequestError('sync_type', `unknown sync type ${req.syncType}`);
+  if (!syncType) throw new RequestError('sync_type', `unknown sync type ${req.syncType}`);
   if (syncType === 'ORDER' || syncType === 'LOGISTICS') {
     throw new RequestError('sync_type', `${syncType} is a live operation, not a sync run; record it with RecordOperation`);
   }
   const trigger = req.trigger === sync.RunTrigger.UNSPECIFIED ? 'MANUAL' : enumName(sync.RunTrigger, req.trigger);
-  if (trigger === 'UNSPECIFIED') throw new RequestError('trigger', `unknown trigger ${req.trigger}`);
+  if (!trigger) throw new RequestError('trigger', `unknown trigger ${req.trigger}`);
 
   const countiesIn = [...new Set(req.options?.countyCodes ?? [])];
   const stock = (req.options?.stock ?? false) || syncType === 'STOCK';

@@ -12,8 +12,6 @@ export interface ScheduleStateRow {
   fired_by: string | null;
 }
 
-export type ScheduleState = ReturnType<typeof scheduleState>;
-
 export function scheduleState(orm: MikroORM) {
   const conn = () => orm.em.getConnection();
   return {

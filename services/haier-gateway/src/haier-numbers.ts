@@ -1,5 +1,7 @@
-// Exact decimal text handling. Haier's money fields arrive as JSON number tokens (kept as
-// their verbatim text by the lossless parsers) or as strings; neither ever becomes a float.
+// Haier's numbers as they arrive: money, rates and quantities come as JSON number tokens (kept
+// as their verbatim text by the lossless parsers) or as strings; this reads them as exact text,
+// never a float. Not the catalog's stored form (that is the catalog's stored-decimal.ts): the
+// gateway keeps Haier's digits ("0.030" stays "0.030") and only writes exponents out.
 import { isLosslessNumber } from 'lossless-json';
 
 const PLAIN = /^([+-]?)(\d+)(?:\.(\d+))?$/;
@@ -13,11 +15,11 @@ export function scalarText(v: unknown): string | undefined {
 }
 
 /**
- * Normalises a decimal's text trivially: trims, drops a leading "+", and writes an exponent
+ * A Haier decimal as plain digits: trims, drops a leading "+", and writes an exponent
  * form (Java's BigDecimal may print "1E+3") out in plain digits — exactly, by moving the point.
  * Returns undefined when the text is not a decimal number.
  */
-export function normaliseDecimal(raw: string): string | undefined {
+export function plainDecimal(raw: string): string | undefined {
   const text = raw.trim();
   const plain = PLAIN.exec(text);
   if (plain) {
@@ -45,7 +47,7 @@ export function normaliseDecimal(raw: string): string | undefined {
 
 /** A whole number from text such as "30", 30 or "30.000"; undefined when not a whole number. */
 export function parseWholeNumber(raw: string): bigint | undefined {
-  const d = normaliseDecimal(raw);
+  const d = plainDecimal(raw);
   if (d === undefined) return undefined;
   const [int, frac] = d.split('.');
   if (frac !== undefined && /[^0]/.test(frac)) return undefined;

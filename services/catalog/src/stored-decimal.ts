@@ -1,5 +1,6 @@
-// Exact decimal handling for money and rates. Values travel as strings and are compared by
-// value ("12.50" == "12.5"); arithmetic uses BigInt on values scaled by 10^SCALE. Never a float.
+// Decimals as the catalog stores them (money and rates in numeric(20,4)): one canonical text per
+// value, checked to fit the column; compared by value ("12.50" == "12.5"); arithmetic uses
+// BigInt on values scaled by 10^SCALE. Never a float.
 
 /** Fraction digits stored (Postgres numeric(20,4)). */
 export const SCALE = 4;
@@ -14,7 +15,7 @@ export class DecimalError extends Error {}
  * Canonical text of a decimal: no leading zeros, no trailing fraction zeros, no "+", "-0" -> "0".
  * Throws DecimalError when the text is not a plain decimal that fits numeric(20,4).
  */
-export function normaliseDecimal(text: string): string {
+export function canonicalDecimal(text: string): string {
   const t = text.trim();
   const m = DECIMAL_RE.exec(t);
   if (!m || (!m[2] && !m[3]) || t === '.' || t.endsWith('.') && !m[2]) {
@@ -36,12 +37,12 @@ export function normaliseDecimal(text: string): string {
 /** Normalises a value read back from Postgres (e.g. "12.5000"), keeping null. */
 export function canonicalOrNull(text: string | null | undefined): string | null {
   if (text === null || text === undefined) return null;
-  return normaliseDecimal(String(text));
+  return canonicalDecimal(String(text));
 }
 
 /** The decimal multiplied by 10^SCALE, as an exact BigInt. */
 export function toScaled(text: string): bigint {
-  const canon = normaliseDecimal(text);
+  const canon = canonicalDecimal(text);
   const neg = canon.startsWith('-');
   const [i, f = ''] = (neg ? canon.slice(1) : canon).split('.');
   const v = BigInt(i ?? '0') * 10n ** BigInt(SCALE) + BigInt((f + '0'.repeat(SCALE)).slice(0, SCALE));

@@ -1,4 +1,6 @@
-// Exact decimal arithmetic on strings, via scaled BigInt. Money never touches a JS float.
+// The simulator's price arithmetic (Haier's invoice price formula), exact on strings via scaled
+// BigInt; money never touches a JS float. Its own on purpose: the simulator stands in for Haier,
+// so it shares no parsing or arithmetic with the gateway or the catalog it is used to test.
 
 /** A decimal as an integer mantissa and a count of fraction digits: value = units / 10^scale. */
 export interface Scaled {
