@@ -6,28 +6,12 @@
 import { create } from '@bufbuild/protobuf';
 import { gateway } from '@haier-sync/contracts';
 import { createLogger } from '@haier-sync/runtime';
-import { createTestDatabase, type TestDatabase } from '@haier-sync/runtime/testing';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { knexOf, type Knex } from '../src/db';
 import type { RunDeps } from '../src/runs/deps';
 import { planBatches } from '../src/runs/planner';
 import { getRunRow, insertRun } from '../src/runs/repository';
-import { syncOrm } from './support/sync-db';
+import { freshSyncDb } from './support/sync-db';
 
-let db: TestDatabase;
-let orm: MikroORM;
-let knex: Knex;
-
-beforeAll(async () => {
-  db = await createTestDatabase('hs_sync_plan_dups');
-  orm = await syncOrm(db.url);
-  knex = knexOf(orm);
-});
-
-afterAll(async () => {
-  await orm?.close(true);
-  await db?.drop();
-});
+const sync = freshSyncDb('hs_sync_plan_dups');
 
 const product = (code: string): gateway.Product => create(gateway.ProductSchema, { productCode: code, productModel: `M-${code}`, productName: code, productGroupName: 'G', productBrandName: 'B', isSales: true });
 
@@ -38,7 +22,7 @@ function depsWithListing(chunks: string[][]): RunDeps {
     },
   } as unknown as RunDeps['gateway'];
   return {
-    knex,
+    knex: sync.knex(),
     gateway: standIn,
     catalog: {} as RunDeps['catalog'],
     logger: createLogger('test', { level: 'silent' }),
@@ -49,22 +33,22 @@ function depsWithListing(chunks: string[][]): RunDeps {
 }
 
 test('a listing that repeats codes plans each once and keeps the repeats for the message; a re-plan adds nothing', async () => {
-  const run = await insertRun(knex, { syncType: 'PRODUCTS', mode: 'FULL', trigger: 'MANUAL', kind: 'FULL', scope: { codes: [], category: '', brand: '', limit: 0 }, options: { prices: true, stock: false, counties: [], dryRun: false }, startedBy: 'test' });
+  const run = await insertRun(sync.knex(), { syncType: 'PRODUCTS', mode: 'FULL', trigger: 'MANUAL', kind: 'FULL', scope: { codes: [], category: '', brand: '', limit: 0 }, options: { prices: true, stock: false, counties: [], dryRun: false }, startedBy: 'test' });
   const deps = depsWithListing([
     ['A', 'B', 'A'],
     ['C', 'B'],
   ]);
   await planBatches(run, deps, async () => undefined);
-  const codes = (await knex.raw(`select unnest(codes) as code from sync.run_batches where run_id = ? order by seq`, [run.id])).rows.map((r: { code: string }) => r.code);
+  const codes = (await sync.knex().raw(`select unnest(codes) as code from sync.run_batches where run_id = ? order by seq`, [run.id])).rows.map((r: { code: string }) => r.code);
   expect(codes).toEqual(['A', 'B', 'C']);
-  let row = (await getRunRow(knex, run.id))!;
+  let row = (await getRunRow(sync.knex(), run.id))!;
   expect([Number(row.total), row.listing_duplicates, row.phase]).toEqual([3, ['A', 'B'], 'work']);
   const batches = Number(row.batches_total);
 
   // the process crashed before planning ended: the next one plans again from the start of the listing
-  await knex.raw(`update sync.runs set phase = 'plan' where id = ?`, [run.id]);
-  await planBatches((await getRunRow(knex, run.id))!, deps, async () => undefined);
-  row = (await getRunRow(knex, run.id))!;
+  await sync.knex().raw(`update sync.runs set phase = 'plan' where id = ?`, [run.id]);
+  await planBatches((await getRunRow(sync.knex(), run.id))!, deps, async () => undefined);
+  row = (await getRunRow(sync.knex(), run.id))!;
   expect([Number(row.total), Number(row.batches_total), row.listing_duplicates]).toEqual([3, batches, ['A', 'B']]);
-  expect((await knex.raw(`select unnest(codes) as code from sync.run_batches where run_id = ?`, [run.id])).rows).toHaveLength(3);
+  expect((await sync.knex().raw(`select unnest(codes) as code from sync.run_batches where run_id = ?`, [run.id])).rows).toHaveLength(3);
 });
