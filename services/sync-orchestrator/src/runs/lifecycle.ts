@@ -15,6 +15,7 @@ export const ACTIVE_STATUSES = ['PENDING', 'PROCESSING'] as const satisfies read
 export const FINAL_STATUSES = ['SUCCESS', 'FAILED', 'PARTIAL', 'CANCELLED'] as const satisfies readonly RunStatus[];
 /** How a finished run can end on its own (CANCELLED only comes from an operator). */
 export const OUTCOME_STATUSES = ['SUCCESS', 'PARTIAL', 'FAILED'] as const satisfies readonly RunStatus[];
+export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
 
 export const RUN_PHASES = ['plan', 'work', 'finalize', 'done'] as const;
 export type RunPhase = (typeof RUN_PHASES)[number];

@@ -1,4 +1,6 @@
 // How a run ends: its final status and a summary an operator can read. Pure.
+import type { OutcomeStatus } from './lifecycle';
+
 export interface RunTotals {
   total: number;
   succeeded: number;
@@ -14,7 +16,7 @@ export interface RunTotals {
   duplicates?: readonly string[];
 }
 
-export function finalStatus(t: RunTotals, fatal?: string): 'SUCCESS' | 'PARTIAL' | 'FAILED' {
+export function finalStatus(t: RunTotals, fatal?: string): OutcomeStatus {
   if (fatal) return 'FAILED';
   if (t.failed === 0) return 'SUCCESS';
   if (t.succeeded === 0) return 'FAILED';

@@ -114,8 +114,9 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
         // a stock-only product is unchanged unless its stock changed (item-outcomes.ts counts a product once)
         if (plan.strategy === 'catalog_stock') for (const i of items) o.items[i.productCode] ??= 'unchanged';
         for (const res of u.results) {
-          if (res.outcome === catalog.ItemOutcome.UPDATED) o.stockChanged.push(res.productCode);
-          if (res.outcome === catalog.ItemOutcome.UPDATED) o.changes.push(`${res.productCode} ${dryRun ? 'stock would change' : 'stock changed'}${res.changedFields.length ? `: ${res.changedFields.join(', ')}` : ''}`);
+          if (res.outcome !== catalog.ItemOutcome.UPDATED) continue;
+          o.stockChanged.push(res.productCode);
+          o.changes.push(`${res.productCode} ${dryRun ? 'stock would change' : 'stock changed'}${res.changedFields.length ? `: ${res.changedFields.join(', ')}` : ''}`);
         }
       }
     }

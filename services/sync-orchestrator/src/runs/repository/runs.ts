@@ -2,7 +2,7 @@
 // finalising), progress numbering and the end of a run. Every move of its status or phase is a
 // transition of lifecycle.ts.
 import type { Knex } from '../../db';
-import { NEW_RUN, sqlActive, sqlWorking, sqlBatchesClaimable, sqlPhaseAfterBatches, sqlPhaseClaimable, sqlRunFrom, sqlRunTo, type BatchLimits, type RunStatus } from '../lifecycle';
+import { NEW_RUN, sqlActive, sqlWorking, sqlBatchesClaimable, sqlPhaseAfterBatches, sqlPhaseClaimable, sqlRunFrom, sqlRunTo, type OutcomeStatus } from '../lifecycle';
 import type { FailureRow, RunOptionsJson, RunRow, RunScopeJson } from '../model';
 import { rows, type Db } from './sql';
 
@@ -159,7 +159,7 @@ export async function nextProgress(trx: Knex.Transaction, runId: string): Promis
 }
 
 export interface FinalUpdate {
-  status: Extract<RunStatus, 'SUCCESS' | 'PARTIAL' | 'FAILED'>;
+  status: OutcomeStatus;
   message: string;
   delisted?: number;
   changes?: string[];
@@ -198,5 +198,3 @@ export async function cancelRunRow(trx: Knex.Transaction, runId: string, message
 export function batchesDoneSets(doneExpr: string, alias: string): string {
   return sqlPhaseAfterBatches('batchesDone', doneExpr, alias);
 }
-
-export type { BatchLimits };
