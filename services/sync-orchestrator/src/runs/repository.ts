@@ -133,6 +133,18 @@ export async function recordPhaseError(db: Db, runId: string, owner: string, err
   await db.raw(`update sync.runs set last_error = left(?, 1000) where id = ? and owner = ?`, [error, runId, owner]);
 }
 
+/**
+ * A planning/finalising try that could not run because a dependency was unavailable: the attempt
+ * its claim counted is given back; the lease is kept `retryAfterSeconds` as the back-off.
+ */
+export async function returnPhaseUnspent(db: Db, runId: string, owner: string, error: string, retryAfterSeconds: number): Promise<void> {
+  await db.raw(
+    `update sync.runs set phase_attempts = greatest(phase_attempts - 1, 0), last_error = left(?, 1000), lease_until = now() + make_interval(secs => ?)
+     where id = ? and owner = ?`,
+    [error, retryAfterSeconds, runId, owner],
+  );
+}
+
 /** Keeps a batch being worked on owned (its worker is alive). */
 export async function renewBatchLease(db: Db, runId: string, seq: number, attempts: number, leaseSeconds: number): Promise<void> {
   await db.raw(
