@@ -71,6 +71,15 @@ describe('loadConfig', () => {
     expect(redact('login with very-secret-value-1')).toBe('login with [REDACTED]');
   });
 
+  it('durations: 90s, 5m, 1h, 500ms, a bare number of seconds; the default when unset; anything else named', () => {
+    const d = z.object({ SYNC_DEPENDENCY_PATIENCE: env.durationMs(300_000) });
+    const ms = (v?: string) => loadConfig(d, v === undefined ? {} : { SYNC_DEPENDENCY_PATIENCE: v }).SYNC_DEPENDENCY_PATIENCE;
+    expect([ms(), ms('90s'), ms('5m'), ms('1h'), ms('500ms'), ms('45'), ms(' 2M ')]).toEqual([300_000, 90_000, 300_000, 3_600_000, 500, 45_000, 120_000]);
+    for (const bad of ['5 minutes', '-5s', '0', '1.5m']) {
+      expect(configError(() => ms(bad)).message).toContain('SYNC_DEPENDENCY_PATIENCE: expected a duration such as 90s, 5m or 1h (a bare number is seconds)');
+    }
+  });
+
   it('works with plain zod schemas too', () => {
     const s = z.object({ MODE: z.enum(['full', 'delta']), NAME: z.string().default('x') });
     expect(loadConfig(s, { MODE: 'full' })).toEqual({ MODE: 'full', NAME: 'x' });

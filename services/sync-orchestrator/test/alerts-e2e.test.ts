@@ -26,7 +26,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
-  stack = await startStack({ sim: { size: 40, seed: 99 }, env: { ALERT_WEBHOOK_URL: url, SYNC_MAX_ATTEMPTS: '1' }, gatewayEnv: { HAIER_MAX_RETRIES: '0' } });
+  stack = await startStack({ sim: { size: 40, seed: 99 }, env: { ALERT_WEBHOOK_URL: url, SYNC_MAX_ATTEMPTS: '1', SYNC_DEPENDENCY_PATIENCE: '8s' }, gatewayEnv: { HAIER_MAX_RETRIES: '0' } });
 });
 
 afterAll(async () => {
@@ -50,10 +50,12 @@ test('a run with malformed upstream rows ends PARTIAL: webhook gets sync_run_par
 });
 
 test('a run whose every upstream call fails ends FAILED: webhook gets sync_run_failed', async () => {
+  // Haier answering 500 to everything is waited out for SYNC_DEPENDENCY_PATIENCE (8 s here), then the run fails naming it
   stack.sim.control.faults({ failNext: { status: 500, count: 100_000 } });
   try {
     const run = await runToEnd(stack, { syncType: sync.SyncType.PRODUCTS, mode: sync.RunMode.FULL, trigger: sync.RunTrigger.MANUAL, options: { prices: true }, startedBy: 'alerts-e2e' }, 180_000);
     expect(sync.RunStatus[run.status]).toBe('FAILED');
+    expect(run.message).toMatch(/Haier \(through the gateway\) has been unavailable since .* \(longer than SYNC_DEPENDENCY_PATIENCE, 8 s\)/);
     const body = await waitFor(() => bodies.find((b) => b.run_id === run.id), { timeoutMs: 30_000, what: 'the FAILED alert' });
     expect(body.alert).toBe('sync_run_failed');
     expect(String(body.summary)).toContain(`Sync run ${run.id}`);

@@ -165,13 +165,13 @@ test('a stock call failing twice then succeeding: the product is synced, not fai
 
 test('an outage longer than SYNC_DEPENDENCY_PATIENCE fails the run naming the dependency and since when; a rerun completes', async () => {
   await orch!.close();
-  await startOrch({ SYNC_DEPENDENCY_PATIENCE: '3s' });
+  await startOrch({ SYNC_DEPENDENCY_PATIENCE: '8s' }); // more than the breaker's longest wait between probes (5 s)
   const id = await fullRunUnderWay(2);
   const before = Date.now();
   await cat.stop();
   const run = await waitForRun(client, id, 60_000);
   expect(statusName(run.status)).toBe('FAILED');
-  expect(run.message).toMatch(/the catalog service has been unavailable since \d{4}-\d\d-\d\dT[\d:.]+Z \(longer than SYNC_DEPENDENCY_PATIENCE, 3 s\).*bring it back and start the run again/);
+  expect(run.message).toMatch(/the catalog service has been unavailable since \d{4}-\d\d-\d\dT[\d:.]+Z \(longer than SYNC_DEPENDENCY_PATIENCE, 8 s\).*bring it back and start the run again/);
   const since = Date.parse(/since (\S+) /.exec(run.message)![1]!);
   expect(since).toBeGreaterThanOrEqual(before - 1_000);
   expect(Date.now() - since).toBeLessThan(30_000);

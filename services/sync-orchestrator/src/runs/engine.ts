@@ -32,6 +32,7 @@ import {
   renewRunLease,
   retryBatchLater,
   returnBatchUnspent,
+  returnPhaseUnspent,
   type ClaimedBatch,
 } from './repository';
 import { processBatch } from './worker';
@@ -181,15 +182,28 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
         if (!(await renewRunLease(knex, runId, owner, settings.leaseSeconds))) throw new LeaseLost(runId);
       };
       const beat = setInterval(() => void heartbeat().catch(() => undefined), Math.max(1_000, (settings.leaseSeconds * 1000) / 3));
+      // planning asks the gateway (the catalog for a stock run of catalog codes); finalising, the catalog
+      const via = run.phase === 'finalize' || planOfRow(run, settings.lowStockThreshold).strategy === 'catalog_stock' ? 'catalog' : 'gateway';
+      const phaseRun = run;
       try {
         if (run.phase === 'plan') {
           log.info({ run_id: runId, kind: run.kind }, `planning ${runLabel(run)}`);
-          await planBatches(run, deps, heartbeat);
+          await dependencies.call(via, () => planBatches(phaseRun, deps, heartbeat));
         } else {
-          await finalize(run);
+          await dependencies.call(via, () => finalize(phaseRun));
         }
       } catch (err) {
-        if (err instanceof LeaseLost) {
+        if (err instanceof DependencyUnavailable) {
+          // not the run's fault: the phase attempt is given back, until the outage outlasts the patience
+          const late = dependencies.outlasting(patienceMs).find((d) => d.name === err.dependency);
+          const started = asDate(run.started_at ?? run.created_at)?.getTime() ?? 0;
+          if (late && Date.now() - Math.max(started, late.since.getTime()) > patienceMs) {
+            await failRun(runId, outageReason(late)).catch((e) => log.error({ err: errText(e), run_id: runId }, 'could not mark the run failed'));
+          } else {
+            log.info({ run_id: runId, phase: run.phase, dependency: err.dependency }, `${run.phase === 'plan' ? 'planning' : 'finalising'} waits: ${err.message}`);
+            await returnPhaseUnspent(knex, runId, owner, err.message, 2).catch(() => undefined);
+          }
+        } else if (err instanceof LeaseLost) {
           log.info({ run_id: runId }, 'run no longer ours (cancelled or taken over); stopped working on it');
         } else if (isFatal(err)) {
           await failRun(runId, `Haier refused the account (${errText(err)}); check the active Haier config and its credentials`).catch((e) =>
@@ -207,6 +221,13 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     }
   }
 
+  function outageReason(dep: { name: DependencyName; since: Date; lastError?: string }): string {
+    return (
+      `${DEPENDENCY_LABEL[dep.name]} has been unavailable since ${dep.since.toISOString()} (longer than SYNC_DEPENDENCY_PATIENCE, ${Math.round(patienceMs / 1000)} s)` +
+      `${dep.lastError ? `: ${dep.lastError}` : ''}; bring it back and start the run again`
+    );
+  }
+
   /**
    * Runs that waited out an outage longer than the patience end FAILED, naming the dependency and
    * since when (a run started during the outage gets the whole patience from its start). Postgres
@@ -220,9 +241,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       const row = await getRunRow(knex, runId);
       const started = asDate(row?.started_at)?.getTime() ?? 0;
       if (!row || Date.now() - Math.max(started, dep.since.getTime()) <= patienceMs) continue;
-      const why =
-        `${DEPENDENCY_LABEL[dep.name]} has been unavailable since ${dep.since.toISOString()} (longer than SYNC_DEPENDENCY_PATIENCE, ${Math.round(patienceMs / 1000)} s)` +
-        `${dep.lastError ? `: ${dep.lastError}` : ''}; bring it back and start the run again`;
+      const why = outageReason(dep);
       log.error({ run_id: runId, dependency: dep.name, since: dep.since.toISOString() }, why);
       await failRun(runId, why);
     }

@@ -104,6 +104,18 @@ export async function recordPhaseError(db: Db, runId: string, owner: string, err
   await db.raw(`update sync.runs set last_error = left(?, 1000), phase_attempts = phase_attempts + 1 where id = ? and owner = ?`, [error, runId, owner]);
 }
 
+/**
+ * A planning/finalising try that could not run because a dependency was unavailable: no attempt
+ * is spent and the claim it took is given back; the lease is kept `retryAfterSeconds` as the back-off.
+ */
+export async function returnPhaseUnspent(db: Db, runId: string, owner: string, error: string, retryAfterSeconds: number): Promise<void> {
+  await db.raw(
+    `update sync.runs set phase_claims = greatest(phase_claims - 1, 0), last_error = left(?, 1000), lease_until = now() + make_interval(secs => ?)
+     where id = ? and owner = ?`,
+    [error, retryAfterSeconds, runId, owner],
+  );
+}
+
 /** Runs whose batches may be claimed now. */
 export async function workableRunIds(db: Db): Promise<string[]> {
   const r = await rows<{ id: string }>(db, `select id from sync.runs where ${sqlBatchesClaimable()} order by id`);
