@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { decimalEquals } from './decimal';
 import { displayPrice } from './display-price';
 import type { NormalisedInput } from './product-input';
-import { DECIMAL_COLUMNS, PRICE_COLUMNS, PRICE_FIELDS, SYNCED_FIELDS, isHashedWhenSet, type Descriptive, type Prices, type ProductColumn } from './product-table';
+import { DECIMAL_COLUMNS, LISTING_FIELDS, PRICE_COLUMNS, PRICE_FIELDS, SYNCED_FIELDS, isHashedWhenSet, type Descriptive, type Prices, type ProductColumn } from './product-table';
 
 /** The fields a sync owns (plus the derived display price). */
 export interface SyncedState extends Prices, Descriptive {}
@@ -75,8 +75,11 @@ function keptPrices(stored: Prices | null): Prices {
 
 /** What a sync writes: the input's listing fields, its prices (or the stored ones when it carries none). */
 export function mergeInput(input: NormalisedInput, stored: Prices | null): SyncedState {
-  const { code: _code, prices, ...listing } = input;
-  return { ...(listing satisfies Descriptive), ...(prices ?? keptPrices(stored)) };
+  const out: Record<string, unknown> = {};
+  for (const f of LISTING_FIELDS) out[f] = input[f];
+  const prices = input.prices ?? keptPrices(stored);
+  for (const f of PRICE_COLUMNS) out[f] = prices[f];
+  return out as unknown as SyncedState;
 }
 
 function sameValue(field: string, a: unknown, b: unknown): boolean {

@@ -120,7 +120,9 @@ export function normaliseProducts(inputs: readonly ProductInputData[], maxBatch 
   const positions = new Map<string, number[]>();
   inputs.forEach((p, index) => {
     const code = p.productCode.trim();
-    positions.set(code, [...(positions.get(code) ?? []), index]);
+    const at = positions.get(code);
+    if (at) at.push(index);
+    else positions.set(code, [index]);
   });
   const warnings = new Map<string, string>();
   const slots = inputs.map((p, index): NormalisedInput | ItemFailure => {
