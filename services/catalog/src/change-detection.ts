@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { decimalEquals } from './stored-decimal';
 import { displayPrice } from './display-price';
 import type { NormalisedInput } from './product-input';
-import { DECIMAL_COLUMNS, PRICE_COLUMNS, PRICE_FIELDS, SYNCED_FIELDS, isHashedWhenSet, type Descriptive, type Prices, type ProductColumn } from './product-table';
+import { DECIMAL_COLUMNS, LISTING_FIELDS, PRICE_COLUMNS, PRICE_FIELDS, SYNCED_FIELDS, isHashedWhenSet, type Descriptive, type Prices, type ProductColumn } from './product-table';
 
 /** The fields a sync owns (plus the derived display price). */
 export interface SyncedState extends Prices, Descriptive {}
@@ -53,22 +53,33 @@ const isSet = (v: unknown): boolean => v !== null && v !== undefined && v !== ''
  * sha256 over the normalised synced fields in table order; a field marked hashWhenSet counts
  * (with its name) only when set, so adding a synced field keeps the stored hashes valid.
  */
+const HASH_PLAN = SYNCED_FIELDS.map((f) => [f, isHashedWhenSet(f)] as const);
+
 export function contentHash(state: SyncedState): string {
   const h = createHash('sha256');
   const values: unknown[] = [];
-  for (const f of SYNCED_FIELDS) {
-    if (!isHashedWhenSet(f)) values.push(state[f]);
+  for (const [f, whenSet] of HASH_PLAN) {
+    if (!whenSet) values.push(state[f]);
     else if (isSet(state[f])) values.push([f, state[f]]);
   }
   h.update(JSON.stringify(values));
   return h.digest('hex');
 }
 
+/** The stored prices (or none) for an input that carries no prices. */
+function keptPrices(stored: Prices | null): Prices {
+  const out: Record<string, string | null> = {};
+  for (const n of PRICE_COLUMNS) out[n] = stored?.[n] ?? (DECIMAL_FIELDS.has(n) ? null : '');
+  return out as Prices;
+}
+
 /** What a sync writes: the input's listing fields, its prices (or the stored ones when it carries none). */
 export function mergeInput(input: NormalisedInput, stored: Prices | null): SyncedState {
-  const { code: _code, prices, ...listing } = input;
-  const kept = Object.fromEntries(PRICE_COLUMNS.map((n) => [n, stored?.[n] ?? (DECIMAL_FIELDS.has(n) ? null : '')])) as Prices;
-  return { ...(listing satisfies Descriptive), ...(prices ?? kept) };
+  const out: Record<string, unknown> = {};
+  for (const f of LISTING_FIELDS) out[f] = input[f];
+  const prices = input.prices ?? keptPrices(stored);
+  for (const f of PRICE_COLUMNS) out[f] = prices[f];
+  return out as unknown as SyncedState;
 }
 
 function sameValue(field: string, a: unknown, b: unknown): boolean {

@@ -71,14 +71,15 @@ export function displayName(code: string, model: string, name: string): string {
   return name || model || code;
 }
 
-/** The price fields of an input (same names in ProductInput as in the table): decimals canonical, text trimmed. */
+/** The price columns as ProductInput names them (same names), and whether each is a decimal. */
+const PRICE_WIRE = PRICE_COLUMNS.map((n) => [n, protoName(n), PRODUCT_TABLE[n].pg === 'numeric'] as const);
+
+/** The price fields of an input: decimals canonical, text trimmed. */
 function normalisePrices(p: ProductInputData): Prices {
   const wire = p as unknown as Record<string, string | undefined>;
-  const entries = PRICE_COLUMNS.map((n) => {
-    const v = wire[protoName(n)];
-    return [n, PRODUCT_TABLE[n].pg === 'numeric' ? optionalDecimal(v, n) : (v ?? '').trim()];
-  });
-  return Object.fromEntries(entries) as Prices;
+  const out: Record<string, string | null> = {};
+  for (const [n, field, decimal] of PRICE_WIRE) out[n] = decimal ? optionalDecimal(wire[field], n) : (wire[field] ?? '').trim();
+  return out as Prices;
 }
 
 /** One input, normalised; throws ItemRejection when it cannot be stored. */
@@ -119,7 +120,9 @@ export function normaliseProducts(inputs: readonly ProductInputData[], maxBatch 
   const positions = new Map<string, number[]>();
   inputs.forEach((p, index) => {
     const code = p.productCode.trim();
-    positions.set(code, [...(positions.get(code) ?? []), index]);
+    const at = positions.get(code);
+    if (at) at.push(index);
+    else positions.set(code, [index]);
   });
   const warnings = new Map<string, string>();
   const slots = inputs.map((p, index): NormalisedInput | ItemFailure => {

@@ -29,8 +29,10 @@ export class ConcurrentInsert extends RetryableConflict {}
 
 /** A read row as change detection compares it: decimals canonical, version a number. */
 export function storedFromRow(r: ProductRow): StoredState {
-  const out: Record<string, unknown> = { ...r, version: Number(r.version) };
-  for (const n of DECIMAL_COLUMNS) out[n] = canonicalOrNull(r[n] as string | null);
+  const out: Record<string, unknown> = {};
+  for (const k in r) out[k] = r[k as ProductColumn];
+  out['version'] = Number(r.version);
+  for (const n of DECIMAL_COLUMNS) if (n in r) out[n] = canonicalOrNull(r[n] as string | null);
   return out as unknown as StoredState;
 }
 
@@ -92,18 +94,19 @@ const SET_COLUMNS = [...WRITTEN_FIELDS.map(([n]) => n), 'display_price', 'conten
 
 function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<string, string>): Record<string, unknown> {
   const s = d.state;
-  return {
-    ...s,
+  const row: Record<string, unknown> = {
     op: d.outcome === 'created' ? 'c' : 'u',
     ord,
     kind: d.outcome === 'created' ? 'created' : d.kind,
     fields: d.outcome === 'created' ? [] : d.fields,
     code: d.code,
-    category_id: cats.get(s.category) ?? null,
-    brand_id: brands.get(s.brand) ?? null,
-    display_price: d.display_price,
-    content_hash: d.content_hash,
   };
+  for (const f of SYNCED_FIELDS) row[f] = s[f];
+  row['category_id'] = cats.get(s.category) ?? null;
+  row['brand_id'] = brands.get(s.brand) ?? null;
+  row['display_price'] = d.display_price;
+  row['content_hash'] = d.content_hash;
+  return row;
 }
 
 /**
