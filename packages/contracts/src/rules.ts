@@ -279,15 +279,14 @@ export const jsonSchemaFormats = {
 };
 
 /** The JSON Schema of a text rule (a string the same values pass). */
-export function jsonSchema(rule: TextRule): { type: 'string'; minLength: 1; maxLength: number; pattern: string; format?: string; description: string; examples: string[] } {
+export function jsonSchema(rule: TextRule): { type: 'string'; minLength: 1; maxLength: number; pattern: string; format?: string; description: string } {
   return {
     type: 'string',
     minLength: 1,
     maxLength: rule.maxLength,
     pattern: rule.pattern,
     ...(rule.max !== undefined ? { format: ID_FORMAT } : {}),
-    description: `${rule.what[0]!.toUpperCase()}${rule.what.slice(1)}: ${rule.explain}.`,
-    examples: [rule.example],
+    description: `${rule.what[0]!.toUpperCase()}${rule.what.slice(1)}: ${rule.explain} (e.g. ${rule.example}).`,
   };
 }
 
