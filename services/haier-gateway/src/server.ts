@@ -15,7 +15,7 @@ import type { HaierApi } from './haier-api';
 import { MalformedRecord } from './mapping';
 import { GateClosed } from './rate-gate';
 import type { FetchedToken, TokenManager } from './token-manager';
-import { checkChunkSize, checkOrderCode, InvalidInput } from './validation';
+import { checkChunkSize, InvalidInput } from './validation';
 
 export interface ServerDeps {
   api: HaierApi;
@@ -99,14 +99,8 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
     },
 
     async getLogistics(req) {
-      let orderCode: string;
-      try {
-        orderCode = checkOrderCode(req.orderCode);
-      } catch (err) {
-        throw rpcError(err, undefined, deps.maxRetries);
-      }
       return api
-        .getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId })
+        .getLogistics({ orderCode: req.orderCode, deliveryRecordCode: req.deliveryRecordCode || undefined, memberId: req.memberId })
         .catch(fail(ENDPOINTS.logistics));
     },
 
