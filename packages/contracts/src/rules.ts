@@ -49,9 +49,10 @@ export interface ListRule {
 
 /**
  * The rule of one field. A text field that is not set (an unset `optional string`) passes; an
- * empty one is missing.
+ * empty one is missing, unless the field may be left empty (`mayBeEmpty`: a plain proto3 string
+ * whose empty value means "not given").
  */
-export type FieldRule = { text: TextRule } | { int: IntRule } | { list: ListRule };
+export type FieldRule = { text: TextRule; mayBeEmpty?: boolean } | { int: IntRule } | { list: ListRule };
 
 /**
  * Haier product codes are short identifiers (`GA0SZC00U`, 9 characters). 40 leaves room for any
@@ -64,6 +65,15 @@ export const productCode: TextRule = {
   example: 'GA0SZC00U',
   pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$',
   maxLength: 40,
+};
+
+/** Haier order and delivery-record codes (`SO.20190106.000003`, `SO.20190106.000003.F1`). */
+export const orderCode: TextRule = {
+  what: 'an order code',
+  explain: '1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  example: 'SO.20190106.000003',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+  maxLength: 64,
 };
 
 /** China's national county codes (GB/T 2260) are 6 digits; Haier's stock query takes one. */
@@ -104,7 +114,7 @@ export const configId: TextRule = {
 };
 
 /** Every text rule, for finding the rule a derived JSON schema came from (by its pattern). */
-export const textRules: readonly TextRule[] = [productCode, countyCode, money, runId, configId];
+export const textRules: readonly TextRule[] = [productCode, orderCode, countyCode, money, runId, configId];
 
 export const configIdNumber: IntRule = { what: 'a config id', min: 1n, max: INT64_MAX };
 
@@ -146,6 +156,7 @@ export const requestRules: Readonly<Record<string, Readonly<Record<string, Field
   [`${gw}GetPricesRequest`]: { product_codes: { list: codeList(1) } },
   [`${gw}GetStockRequest`]: { product_code: code, county_code: county },
   [`${gw}StockQuery`]: { product_code: code, county_code: county },
+  [`${gw}GetLogisticsRequest`]: { order_code: { text: orderCode }, delivery_record_code: { text: orderCode, mayBeEmpty: true } },
   [`${gw}GetStocksRequest`]: { queries: { list: { minItems: 0, maxItems: MAX_STOCK_QUERIES, tooMany: 'split the queries over several calls' } } },
 
   [`${cat}UpsertProductsRequest`]: { products: { list: { minItems: 0, maxItems: MAX_ITEMS_PER_WRITE, perItem: true, tooMany: 'split the batch' } } },
@@ -216,7 +227,7 @@ export function checkList(rule: ListRule, values: readonly unknown[], field: str
 
 function checkField(f: DescField, rule: FieldRule | undefined, value: unknown, path: string): Violation | undefined {
   if (rule && 'text' in rule) {
-    if (value === undefined) return undefined;
+    if (value === undefined || (rule.mayBeEmpty && value === '')) return undefined;
     const problem = checkText(rule.text, String(value));
     return problem ? { field: path, problem } : undefined;
   }
@@ -279,15 +290,14 @@ export const jsonSchemaFormats = {
 };
 
 /** The JSON Schema of a text rule (a string the same values pass). */
-export function jsonSchema(rule: TextRule): { type: 'string'; minLength: 1; maxLength: number; pattern: string; format?: string; description: string; examples: string[] } {
+export function jsonSchema(rule: TextRule): { type: 'string'; minLength: 1; maxLength: number; pattern: string; format?: string; description: string } {
   return {
     type: 'string',
     minLength: 1,
     maxLength: rule.maxLength,
     pattern: rule.pattern,
     ...(rule.max !== undefined ? { format: ID_FORMAT } : {}),
-    description: `${rule.what[0]!.toUpperCase()}${rule.what.slice(1)}: ${rule.explain}.`,
-    examples: [rule.example],
+    description: `${rule.what[0]!.toUpperCase()}${rule.what.slice(1)}: ${rule.explain} (e.g. ${rule.example}).`,
   };
 }
 

@@ -1,11 +1,12 @@
 // The catalog's environment configuration.
 import { z } from 'zod';
+import { rules } from '@haier-sync/contracts';
 import { env, loadConfig } from '@haier-sync/runtime';
 
 export const catalogConfigSchema = z.object({
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
   CATALOG_PORT: env.port('CATALOG_PORT', 50052),
-  CATALOG_DEFAULT_COUNTY: z.string().regex(/^\d{6}$/, 'expected a 6-digit county code such as 110101').default('110101'),
+  CATALOG_DEFAULT_COUNTY: z.string().regex(new RegExp(rules.countyCode.pattern), `expected ${rules.countyCode.what}: ${rules.countyCode.explain} (e.g. ${rules.countyCode.example})`).default('110101'),
 });
 
 export type CatalogConfig = z.infer<typeof catalogConfigSchema>;

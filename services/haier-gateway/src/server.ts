@@ -17,7 +17,7 @@ import type { HaierApi } from './haier-api';
 import { MalformedRecord } from './mapping';
 import { GateClosed } from './rate-gate';
 import type { FetchedToken, TokenManager } from './token-manager';
-import { checkChunkSize, checkOrderCode, InvalidInput } from './validation';
+import { checkChunkSize, InvalidInput } from './validation';
 
 export interface ServerDeps {
   api: HaierApi;
@@ -132,8 +132,7 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
     },
 
     async getLogistics(req, ctx) {
-      const orderCode = checkOrderCode(req.orderCode);
-      return api.getLogistics({ orderCode, deliveryRecordCode: req.deliveryRecordCode.trim() || undefined, memberId: req.memberId }, callerSignal(ctx));
+      return api.getLogistics({ orderCode: req.orderCode, deliveryRecordCode: req.deliveryRecordCode || undefined, memberId: req.memberId }, callerSignal(ctx));
     },
 
     async getBalance(_req, ctx) {

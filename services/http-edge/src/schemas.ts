@@ -5,6 +5,7 @@ import { rules } from '@haier-sync/contracts';
 
 export const codeSchema = rules.jsonSchema(rules.productCode);
 export const countySchema = rules.jsonSchema(rules.countyCode);
+export const orderCodeSchema = rules.jsonSchema(rules.orderCode);
 /** A decimal amount as a string (numeric(20,4), not negative). */
 export const moneySchema = rules.jsonSchema(rules.money);
 /** A run's product codes and county codes (JSON arrays). */

@@ -1,6 +1,7 @@
 // Pure domain modules of the edge: API keys, role ranks, audit sanitizing, error mapping,
 // config masking and code lists.
 import { Code, ConnectError } from '@connectrpc/connect';
+import { rules } from '@haier-sync/contracts';
 import { invalidArgument, registerSecret } from '@haier-sync/runtime';
 import { displayPrefix, generateApiKey, hashApiKey, isWellFormedKey, keyFromHeaders, roleAllows } from '../src/domain/api-keys';
 import { EdgeError, mapError, mapValidationError } from '../src/domain/errors';
@@ -111,6 +112,9 @@ describe('error mapping', () => {
   test('validation errors name the field; client faults stay 4xx; only unknown errors are 500', () => {
     expect(mapValidationError([{ instancePath: '/scope/product_codes/3', keyword: 'pattern', message: 'must match pattern' }], 'body').body.error.field).toBe('scope.product_codes[3]');
     expect(mapValidationError([{ instancePath: '', keyword: 'required', params: { missingProperty: 'order_code' } }], 'querystring').body.error).toMatchObject({ field: 'order_code', message: 'query parameter order_code is required' });
+    // a schema derived from the rulebook answers in the rulebook's words, as the gRPC services do
+    const derived = { instancePath: '/scope/product_codes/0', keyword: 'pattern', message: 'must match pattern', parentSchema: { pattern: rules.productCode.pattern }, data: 'GA0 SZC00U' };
+    expect(mapValidationError([derived], 'body').body.error).toMatchObject({ field: 'scope.product_codes[0]', message: `field scope.product_codes[0] ${rules.checkText(rules.productCode, 'GA0 SZC00U')}` });
     expect(mapError({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'x' }).status).toBe(413);
     expect(mapError(new EdgeError(409, 'RUN_ACTIVE', 'busy', undefined, { runId: '7' })).body.error.run_id).toBe('7');
     expect(mapError(new TypeError('bug')).status).toBe(500);

@@ -4,6 +4,7 @@
 // answered 4xx with {success:false, error:{code, message}}; none may reach a write.
 
 import { sequence } from '@haier-sync/haier-sim';
+import { rules } from '@haier-sync/contracts';
 
 export interface FuzzRequest {
   /** The route it aims at (for coverage), e.g. "GET /api/haier/stock/". */
@@ -80,14 +81,16 @@ export const BAD_RUN_IDS: readonly string[] = ["' OR '1'='1", '<script>', '../x'
 /** Not enum values of any of our enums. */
 export const BAD_ENUMS: readonly string[] = ['bogus', 'SUCCESSFUL', 'full ', 'PRODUCTS,PRICES', '1', '-1', '99', '', "' OR 1=1--", '<b>', 'UNSPECIFIED', '__proto__', 'null', 'Ｆｕｌｌ'];
 
-/** Definitely not product codes (pattern [A-Za-z0-9][A-Za-z0-9._-]{0,39}), even trimmed; no blanks (a list drops them). */
-export const BAD_CODES: readonly string[] = INJECTIONS.filter((s) => s.trim() !== '' && !s.includes(',') && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(s.trim()));
+/** Definitely not product codes (the rulebook's pattern), even trimmed; no blanks (a list drops them). */
+const CODE_RE = new RegExp(rules.productCode.pattern);
+export const BAD_CODES: readonly string[] = INJECTIONS.filter((s) => s.trim() !== '' && !s.includes(',') && !CODE_RE.test(s.trim()));
 
 /** Bad codes for a path segment: no dot-only values (a client resolves /x/./ to /x/ before sending). */
 export const BAD_PATH_CODES: readonly string[] = BAD_CODES.filter((s) => !/^\.+$/.test(s));
 
-/** Not order codes (pattern [A-Za-z0-9][A-Za-z0-9._-]{0,63}). */
-export const BAD_ORDER_CODES: readonly string[] = [...BAD_CODES.filter((s) => !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(s)), 'S'.repeat(65)];
+/** Not order codes (the rulebook's pattern). */
+const ORDER_RE = new RegExp(rules.orderCode.pattern);
+export const BAD_ORDER_CODES: readonly string[] = [...BAD_CODES.filter((s) => !ORDER_RE.test(s)), 'S'.repeat(65)];
 
 /** Bodies that are not JSON at all, or not the JSON an object-taking route takes. */
 export const BROKEN_JSON: readonly string[] = ['{', '{"a":', '{"a" 1}', "{'a': 1}", 'nul', 'undefined', '{"a":1,}', '[1,2', '\u0000', '{"a":"\\x"}', '{"__proto__":', '<xml/>', 'NaN', '{}}', '{"a":1}{"b":2}'];

@@ -1,7 +1,7 @@
 // One table of edge cases for the input rulebook (@haier-sync/contracts rules), fed to every door
 // a value can come in by: the edge (REST over HTTP), the CLI (its option parsing, as a process),
-// the orchestrator (StartRun, GetRun, GetConfig over gRPC), the gateway (GetPrices, GetStock over
-// gRPC) and the catalog (GetProduct, ListProducts, PinPrice, UpsertProducts, UpdateStock over
+// the orchestrator (StartRun, GetRun, GetConfig over gRPC), the gateway (GetPrices, GetStock,
+// GetLogistics over gRPC) and the catalog (GetProduct, ListProducts, PinPrice, UpsertProducts, UpdateStock over
 // gRPC). Every door must give the same verdict, and a refusal must name the field.
 //
 // All built services run as processes on loopback, as deployed (build first: `pnpm build`), with
@@ -66,6 +66,16 @@ const codeCases: Case<string>[] = [
   { name: 'a non-ASCII letter', value: 'GA0SZC00Ü', verdict: 'bad' },
   { name: 'CJK characters', value: '海尔冰箱', verdict: 'bad' },
   { name: 'SQL', value: "A1';DROP TABLE x;--", verdict: 'bad' },
+];
+
+const orderCodeCases: Case<string>[] = [
+  { name: 'length 0', value: '', verdict: 'bad' },
+  { name: 'a Haier order code', value: 'SO.20190106.000003', verdict: 'ok' },
+  { name: 'length 64', value: `SO.${'1'.repeat(61)}`, verdict: 'ok' },
+  { name: 'length 65', value: `SO.${'1'.repeat(62)}`, verdict: 'bad' },
+  { name: 'a space inside', value: 'SO 20190106', verdict: 'bad' },
+  { name: 'a NUL byte', value: 'SO.2019\u0000', verdict: 'bad' },
+  { name: 'starting with "."', value: '.SO', verdict: 'bad' },
 ];
 
 const distinctCodes = (n: number) => Array.from({ length: n }, (_, i) => `L${String(i).padStart(6, '0')}`);
@@ -340,6 +350,17 @@ test('product codes: the same verdict at the edge, CLI, orchestrator, gateway an
     { name: 'catalog UpsertProducts (dry run)', feed: (v) => viaCatalogWrite(() => cat.upsertProducts({ products: [{ productCode: v, productName: 'x' }], dryRun: true }), 'product_code'), field: () => 'product_code' },
   ];
   expect(await disagreements(codeCases, doors)).toEqual([]);
+});
+
+test('order codes: the same verdict at the edge and the gateway', async () => {
+  const doors: Door<string>[] = [
+    { name: 'edge GET /logistics order_code', feed: (v) => viaHttp('GET', `/api/haier/logistics/?${q({ order_code: v })}`), field: () => 'order_code' },
+    { name: 'edge GET /logistics delivery_record_code', feed: (v) => viaHttp('GET', `/api/haier/logistics/?${q({ order_code: 'SO.20190106.000003', delivery_record_code: v })}`), field: () => 'delivery_record_code', skip: (v) => v === '' },
+    { name: 'gateway GetLogistics order_code', feed: (v) => viaGrpc(() => gw.getLogistics({ orderCode: v })), field: () => 'order_code' },
+    // an empty delivery record code is "not given" on gRPC (a plain proto3 string)
+    { name: 'gateway GetLogistics delivery_record_code', feed: (v) => viaGrpc(() => gw.getLogistics({ orderCode: 'SO.20190106.000003', deliveryRecordCode: v })), field: () => 'delivery_record_code', skip: (v) => v === '' },
+  ];
+  expect(await disagreements(orderCodeCases, doors)).toEqual([]);
 });
 
 test('lists of product codes: 1 to 1000 per request everywhere; a list that must be given may not be empty', async () => {

@@ -1,4 +1,5 @@
 // The orchestrator's environment, validated once at start (one message naming every bad variable).
+import { rules } from '@haier-sync/contracts';
 import { env, loadConfig } from '@haier-sync/runtime';
 import { z } from 'zod';
 
@@ -29,7 +30,10 @@ export const configSchema = z.object({
    * fails naming it: while one is away the engine claims nothing and no batch attempt is spent.
    */
   SYNC_DEPENDENCY_PATIENCE: env.durationMs(5 * 60_000),
-  SYNC_COUNTIES: env.csv(['110101']),
+  /** Counties a stock run asks for when the request names none (the rulebook's county codes and count). */
+  SYNC_COUNTIES: env.csv(['110101']).refine((list) => !rules.checkList(rules.countyList, list, 'SYNC_COUNTIES'), {
+    message: `expected at most ${rules.MAX_COUNTIES} comma-separated county codes, each ${rules.countyCode.explain} (e.g. 110101,310104)`,
+  }),
   SYNC_LOW_STOCK_THRESHOLD: env.nonNegativeInt(5),
   SYNC_SCHEDULE_FULL: env.string('0 3 * * *'),
   SYNC_SCHEDULE_PRICES: env.string('0 * * * *'),

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
 import { badRequest, mapConnectError } from '../domain/errors';
 import { balanceOut, logisticsOut, priceOut, productOut, stockOut } from '../domain/haier-shape';
-import { codeSchema, CODES_LIST, countySchema, errors } from '../schemas';
+import { codeSchema, CODES_LIST, countySchema, errors, orderCodeSchema } from '../schemas';
 
 /** "A, B,,C" → ["A","B","C"] (deduplicated, order kept), checked by the rulebook; 400 naming the field (`product_codes[3]`). */
 export function parseCodes(raw: string | undefined, field: string, required: boolean): string[] {
@@ -204,8 +204,8 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         querystring: {
           type: 'object',
           properties: {
-            order_code: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'e.g. SO.20190106.000003' },
-            delivery_record_code: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'e.g. SO.20190106.000003.F1' },
+            order_code: orderCodeSchema,
+            delivery_record_code: { ...orderCodeSchema, description: 'A delivery record code of the order, e.g. SO.20190106.000003.F1.' },
             member_id: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
           },
           required: ['order_code'],
