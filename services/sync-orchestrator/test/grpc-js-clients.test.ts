@@ -42,7 +42,7 @@ it('calls CatalogService: ListProducts, GetProduct and a bad request answered IN
   expect(list.products).toHaveLength(5);
   const one = await unary<{ product: { productCode: string } }>(client, 'GetProduct', { productCode: list.products[0]!.productCode });
   expect(one.product.productCode).toBe(list.products[0]!.productCode);
-  const err = await unary(client, 'UpsertProducts', { products: [{ productCode: '' }], runId: 'x' }).catch((e: grpc.ServiceError) => e);
+  const err = await unary(client, 'GetProduct', { productCode: 'not a code' }).catch((e: grpc.ServiceError) => e);
   expect((err as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
 });
 
