@@ -305,7 +305,7 @@ describe('gRPC server: one error interceptor', () => {
 
   it('passes ConnectErrors through with their code and field, secrets redacted', async () => {
     const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl: server.url });
-    const bad = await failure(client.getStock({ productCode: 'A', countyCode: 'B' }));
+    const bad = await failure(client.getStock({ productCode: 'A', countyCode: '110101' }));
     expect(bad.code).toBe(Code.InvalidArgument);
     expect(bad.rawMessage).toBe(`county_code: must be 6 digits, got ${REDACTED}`);
     expect(bad.metadata.get(FIELD_HEADER)).toBe('county_code');
