@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@haier-sync/runtime/testing';
+import { CATALOG_SCHEMA } from '../src/orm';
 
 const CATALOG = join(__dirname, '..');
 const run = promisify(execFile);
@@ -45,7 +46,8 @@ describe('haier-sync migrate (catalog)', () => {
     const outcomes = await Promise.all([migrateOnce(db.url), migrateOnce(db.url), migrateOnce(db.url)]);
     expect(outcomes.map((o) => o.code)).toEqual([0, 0, 0]);
     const applied = outcomes.flatMap((o) => o.lines.flatMap((l) => l.applied ?? []));
-    expect(applied).toEqual(['Migration20250601000000_initial', 'Migration20251125000000_batch_guard']);
+    expect(applied).toEqual(CATALOG_SCHEMA.migrations.map((m) => m.name));
+    expect(applied).toHaveLength(3);
     expect(outcomes.flatMap((o) => o.lines.map((l) => l.msg)).filter((m) => m?.includes('is up to date'))).toHaveLength(2);
     const pg = new Client({ connectionString: db.url });
     await pg.connect();
