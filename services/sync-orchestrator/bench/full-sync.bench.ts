@@ -123,7 +123,10 @@ async function runToEnd(client: Client<typeof sync.SyncService>, req: MessageIni
           const c = last.counts;
           process.stderr.write(`  … ${((performance.now() - t0) / 1000).toFixed(0)} s: batches ${c?.batchesDone}/${c?.batchesTotal}, ${c?.total} products, ${c?.upstreamCalls} calls\n`);
         }
-        if (FINAL.has(m.run.status)) return { run: m.run, wallMs: performance.now() - t0 };
+        if (FINAL.has(m.run.status)) {
+          if (m.run.status !== sync.RunStatus.SUCCESS) process.stderr.write(`  run ${sync.RunStatus[m.run.status]}: ${m.run.message}\n`);
+          return { run: m.run, wallMs: performance.now() - t0 };
+        }
       }
     } catch (e) {
       process.stderr.write(`  (watch stream broke: ${String(e)}; polling)\n`);
