@@ -9,14 +9,13 @@
 // workers are off, so an accepted StartRun stays PENDING and writes nothing else. The CLI is
 // pointed at a port where nothing listens: an accepted command line exits 69 (orchestrator
 // unreachable), a refused one 64 before any call.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import { catalog, gateway, health, sync } from '@haier-sync/contracts';
 import { DEFAULT_CREDENTIALS } from '@haier-sync/haier-sim';
 import { closeGrpcClients, createGrpcClient, FIELD_HEADER } from '@haier-sync/runtime';
-import { createTestDatabase, deployedService, freePort, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, freePort, startServiceProcess, TEST_NATS_URL, uniqueId, type ServiceProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 
 jest.setTimeout(300_000);
 
@@ -141,48 +140,16 @@ const idCases: Case<string>[] = [
 
 // ---- the stack -------------------------------------------------------------------------------
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<void>;
-}
-
-function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
-  delete childEnv['NODE_OPTIONS'];
-  const { args, cwd } = deployedService(ROOT, dir);
-  const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString()).slice(-50_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { name, child, output: () => out, exited };
-}
-
-async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-  await p.exited;
-  clearTimeout(t);
-}
-
-async function waitServing(p: Proc, url: string): Promise<void> {
+/** A built service as deployed, serving once its gRPC readiness says SERVING. */
+function grpcServing(url: string): Promise<boolean> {
   const h = createGrpcClient(health.Health, { baseUrl: url, timeoutMs: 2000 });
-  await waitFor(
-    async () => {
-      if (p.child.exitCode !== null) throw new Error(`${p.name} exited at start:\n${p.output().slice(-3000)}`);
-      return h.check({ service: '' }).then((r) => r.status === health.HealthCheckResponse_ServingStatus.SERVING, () => false);
-    },
-    { timeoutMs: 90_000, intervalMs: 250, what: `${p.name} to serve at ${url}` },
-  );
+  return h.check({ service: '' }).then((r) => r.status === health.HealthCheckResponse_ServingStatus.SERVING);
 }
+const start = (dir: string, port: number, env: Record<string, string>, ready: (url: string) => Promise<unknown>): Promise<ServiceProcess> =>
+  startServiceProcess({ root: ROOT, dir, port, env: { LOG_LEVEL: 'warn', ...env }, ready, timeoutMs: 90_000 });
+const httpOk = (path: string) => (url: string) => fetch(`${url}${path}`).then((r) => r.ok);
 
-const procs: Proc[] = [];
+const procs: ServiceProcess[] = [];
 let db: TestDatabase;
 let edgeUrl = '';
 let cliSyncUrl = '';
@@ -192,9 +159,6 @@ let cat: Client<typeof catalog.CatalogService>;
 let orch: Client<typeof sync.SyncService>;
 
 beforeAll(async () => {
-  for (const dir of ['tools/haier-sim', 'services/haier-gateway', 'services/catalog', 'services/sync-orchestrator', 'services/http-edge']) {
-    if (!existsSync(join(ROOT, dir, 'dist', 'main.js'))) throw new Error(`${dir}/dist/main.js is missing: run \`pnpm build\` first`);
-  }
   db = await createTestDatabase('hs_rules');
   const [simPort, gwPort, catPort, syncPort, edgePort, closedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const simUrl = `http://127.0.0.1:${simPort}`;
@@ -202,38 +166,24 @@ beforeAll(async () => {
   cliSyncUrl = `http://127.0.0.1:${closedPort}`;
   edgeUrl = `http://127.0.0.1:${edgePort}`;
 
-  const sim = startProcess('haier-sim', 'tools/haier-sim', { SIM_PORT: String(simPort), SIM_SIZE: '30', SIM_SEED: '8', SIM_RATE_LIMIT: '1000' });
-  procs.push(sim);
-  await waitFor(async () => {
-    if (sim.child.exitCode !== null) throw new Error(`haier-sim exited:\n${sim.output()}`);
-    return fetch(`${simUrl}/__sim/config`).then((r) => r.ok, () => false);
-  }, { timeoutMs: 60_000, intervalMs: 200, what: 'the simulator' });
+  procs.push(await start('tools/haier-sim', simPort, { SIM_PORT: String(simPort), SIM_SIZE: '30', SIM_SEED: '8', SIM_RATE_LIMIT: '1000' }, httpOk('/__sim/config')));
 
   const c = DEFAULT_CREDENTIALS;
-  const gwProc = startProcess('haier-gateway', 'services/haier-gateway', {
+  const [gwProc, catProc] = await Promise.all([start('services/haier-gateway', gwPort, {
     GATEWAY_PORT: String(gwPort), HAIER_BASE_URL: simUrl, HAIER_RATE_LIMIT: '1000',
     HAIER_CLIENT_ID: c.clientId, HAIER_CLIENT_SECRET: c.clientSecret, HAIER_CUSTOMER_CODE: c.customerCode, HAIER_SEND_TO_CODE: c.sendToCode,
     HAIER_PASSWORD: c.passWord, HAIER_SELLER_PASSWORD: c.sellerPassword, HAIER_CUSTOMER_PASSWORD: c.customerPassword,
-  });
-  const catProc = startProcess('catalog', 'services/catalog', { CATALOG_PORT: String(catPort), DATABASE_URL: db.url });
+  }, grpcServing), start('services/catalog', catPort, { CATALOG_PORT: String(catPort), DATABASE_URL: db.url }, grpcServing)]);
   procs.push(gwProc, catProc);
-  await Promise.all([waitServing(gwProc, gwUrl), waitServing(catProc, catUrl)]);
-  const orchProc = startProcess('sync-orchestrator', 'services/sync-orchestrator', {
+  procs.push(await start('services/sync-orchestrator', syncPort, {
     SYNC_PORT: String(syncPort), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: uniqueId('rules').toLowerCase(),
     GATEWAY_URL: gwUrl, CATALOG_URL: catUrl,
     SYNC_SCHEDULER_ENABLED: 'false', SYNC_FIRST_DEPLOY: 'false', SYNC_WORKERS_ENABLED: 'false', SYNC_PUBLISHER_ENABLED: 'false',
-  });
-  procs.push(orchProc);
-  await waitServing(orchProc, syncUrl);
-  const edgeProc = startProcess('http-edge', 'services/http-edge', {
+  }, grpcServing));
+  procs.push(await start('services/http-edge', edgePort, {
     EDGE_PORT: String(edgePort), EDGE_HOST: '127.0.0.1', DATABASE_URL: db.url, EDGE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, EDGE_RATE_LIMIT: '1000000',
     GATEWAY_URL: gwUrl, CATALOG_URL: catUrl, SYNC_URL: syncUrl,
-  });
-  procs.push(edgeProc);
-  await waitFor(async () => {
-    if (edgeProc.child.exitCode !== null) throw new Error(`http-edge exited:\n${edgeProc.output()}`);
-    return fetch(`${edgeUrl}/healthz`).then((r) => r.ok, () => false);
-  }, { timeoutMs: 60_000, intervalMs: 200, what: 'the edge' });
+  }, httpOk('/healthz')));
 
   gw = createGrpcClient(gateway.HaierGatewayService, { baseUrl: gwUrl, timeoutMs: 30_000 });
   cat = createGrpcClient(catalog.CatalogService, { baseUrl: catUrl, timeoutMs: 30_000 });
@@ -245,7 +195,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   closeGrpcClients();
-  for (const p of [...procs].reverse()) await stop(p);
+  for (const p of [...procs].reverse()) await p.stop();
   await db?.drop();
 });
 
