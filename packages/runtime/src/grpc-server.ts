@@ -12,6 +12,7 @@ import { registerReflection } from './reflection';
 import type { Logger } from './logger';
 import { loggingInterceptor } from './rpc-logging';
 import { tracingInterceptor } from './rpc-tracing';
+import { rpcMetricsInterceptor, type Registry } from './metrics';
 import { validationInterceptor } from './validation';
 
 export interface GrpcServerOptions {
@@ -25,6 +26,8 @@ export interface GrpcServerOptions {
   /** Health reports SERVING only when this answers true (checked on each Check; Watch re-checks every second). */
   readiness?: () => Promise<boolean> | boolean;
   logger: Logger;
+  /** When given, RED per RPC (rpc_server_requests_total, rpc_server_duration_seconds) goes here. */
+  metrics?: Registry;
   /** Added after tracing, logging, error mapping and validation. */
   interceptors?: Interceptor[];
   /** The service's domain errors as ConnectErrors (see errorInterceptor; anything unmapped is INTERNAL). */
@@ -59,6 +62,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     interceptors: [
       tracingInterceptor('server'),
       loggingInterceptor(logger, 'server'),
+      ...(opts.metrics ? [rpcMetricsInterceptor(opts.metrics, 'server')] : []),
       errorInterceptor({ service: opts.service, logger, map: opts.errors, connectionLost: opts.connectionLost }),
       validationInterceptor(),
       ...(opts.interceptors ?? []),

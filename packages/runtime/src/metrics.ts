@@ -1,0 +1,101 @@
+// Prometheus metrics shared by every service: one registry per service (Node defaults plus a
+// `service` label), RED per RPC through a Connect interceptor, and a small HTTP listener that
+// answers GET /metrics on `<SERVICE>_METRICS_PORT`.
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { rpcName } from './rpc-tracing';
+
+export { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** A registry with Node's default metrics, every series labelled with `service`. */
+export function createMetricsRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+const RPC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+function codeName(code: number): string {
+  const n = Code[code];
+  return n ? n.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() : String(code);
+}
+
+/** RED per RPC: `rpc_<kind>_requests_total{method,code}` and `rpc_<kind>_duration_seconds{method}`. */
+export function rpcMetricsInterceptor(registry: Registry, kind: 'server' | 'client' = 'server'): Interceptor {
+  const name = `rpc_${kind}_requests_total`;
+  const requests =
+    (registry.getSingleMetric(name) as Counter<'method' | 'code'> | undefined) ??
+    new Counter({ name, help: `RPCs ${kind === 'server' ? 'answered' : 'made'}, by method and gRPC code`, labelNames: ['method', 'code'] as const, registers: [registry] });
+  const hname = `rpc_${kind}_duration_seconds`;
+  const duration =
+    (registry.getSingleMetric(hname) as Histogram<'method'> | undefined) ??
+    new Histogram({ name: hname, help: `RPC duration (${kind} side), by method`, labelNames: ['method'] as const, buckets: RPC_BUCKETS, registers: [registry] });
+  return (next) => async (req) => {
+    const method = rpcName(req);
+    const end = duration.startTimer({ method });
+    const done = (code: string) => {
+      end();
+      requests.inc({ method, code });
+    };
+    let res;
+    try {
+      res = await next(req);
+    } catch (e) {
+      done(codeName(ConnectError.from(e).code));
+      throw e;
+    }
+    if (!res.stream) {
+      done('OK');
+      return res;
+    }
+    const src = res.message;
+    async function* counted() {
+      let finished = false;
+      try {
+        for await (const m of src) yield m;
+        finished = true;
+        done('OK');
+      } catch (e) {
+        finished = true;
+        done(codeName(ConnectError.from(e).code));
+        throw e;
+      } finally {
+        if (!finished) done('CANCELLED');
+      }
+    }
+    return { ...res, message: counted() };
+  };
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Answers GET /metrics with the registry in Prometheus text format; 0 = an ephemeral port. */
+export async function startMetricsServer(registry: Registry, port: number, host = '0.0.0.0'): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Only GET /metrics is served on this port\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${err.message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`metrics port ${port} on ${host} is already in use; set a different <SERVICE>_METRICS_PORT`) : err),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
