@@ -31,6 +31,7 @@ interface ListQuery {
   until?: string;
   page_size?: number;
   cursor?: string;
+  include?: string;
 }
 
 const runAnswer = (status: number) => ({ [status]: { type: 'object', properties: { success: { type: 'boolean' }, data: runSchema } }, ...errors });
@@ -139,6 +140,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             until: { type: 'string', format: 'date-time' },
             page_size: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
             cursor: { type: 'string', maxLength: 500 },
+            include: { type: 'string', enum: ['operations'], description: 'operations: list recorded live lookups too (left out by default)' },
           },
           additionalProperties: false,
         },
@@ -158,6 +160,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         until: date('until', q.until),
         pageSize: q.page_size ?? 50,
         cursor: q.cursor ?? '',
+        includeOperations: q.include === 'operations',
       });
       return { success: true, count: Number(r.total), results: r.runs.map(runOut), next_cursor: r.nextCursor || null };
     },
@@ -264,7 +267,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     },
     async (req) => {
       const q = req.query;
-      const r = await client.listRuns({ syncType: enumValue(sync.SyncType, q.sync_type), status: enumValue(sync.RunStatus, q.status), pageSize: q.limit ?? 50 });
+      const r = await client.listRuns({ syncType: enumValue(sync.SyncType, q.sync_type), status: enumValue(sync.RunStatus, q.status), pageSize: q.limit ?? 50, includeOperations: true });
       return { count: Number(r.total), results: r.runs.map(logEntryOut) };
     },
   );

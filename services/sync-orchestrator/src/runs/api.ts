@@ -93,6 +93,7 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
       if (req.since) f.since = timestampDate(req.since);
       if (req.until) f.until = timestampDate(req.until);
       if (f.since && f.until && f.since >= f.until) throw invalidArgument('since must be before until', 'since');
+      if (req.includeOperations) f.includeOperations = true;
       if (req.cursor !== '') f.beforeId = checkId(req.cursor, 'cursor');
       const { rows, total } = await listRunRows(knex, f, size + 1);
       const page = rows.slice(0, size);

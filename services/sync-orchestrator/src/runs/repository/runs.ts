@@ -56,6 +56,8 @@ export interface RunFilter {
   until?: Date;
   /** Rows with id below this (the cursor). */
   beforeId?: string;
+  /** Recorded live operations (kind OPERATION:*) too; sync runs only when unset. */
+  includeOperations?: boolean;
 }
 
 export async function listRunRows(db: Db, f: RunFilter, limit: number): Promise<{ rows: RunRow[]; total: number }> {
@@ -66,6 +68,7 @@ export async function listRunRows(db: Db, f: RunFilter, limit: number): Promise<
   if (f.trigger) (where.push('trigger = ?'), b.push(f.trigger));
   if (f.since) (where.push('created_at >= ?'), b.push(f.since));
   if (f.until) (where.push('created_at < ?'), b.push(f.until));
+  if (!f.includeOperations) where.push("kind not like 'OPERATION:%'");
   const filter = where.length ? `where ${where.join(' and ')}` : '';
   const [count] = await rows<{ n: string }>(db, `select count(*) as n from sync.runs ${filter}`, b);
   const page = f.beforeId ? (where.length ? `${filter} and id < ?` : 'where id < ?') : filter;
