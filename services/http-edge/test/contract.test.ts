@@ -193,6 +193,20 @@ describe('live Haier surface (the original answer shapes)', () => {
     expectError(await s.request('GET', '/api/haier/logs/?limit=100000', { key: s.keys.viewer }), 400, 'limit');
     expectError(await s.request('GET', '/api/haier/logs/?sync_type=NOPE', { key: s.keys.viewer }), 400, 'sync_type');
   });
+
+  test('recorded live lookups stay out of the default run list (GET /sync/) and appear with ?include=operations', async () => {
+    const logs = await s.request('GET', '/api/haier/logs/?sync_type=LOGISTICS&limit=50', { key: s.keys.viewer });
+    expect(logs.status).toBe(200);
+    expect(logs.json.results.length).toBeGreaterThan(0);
+    const lookupIds = new Set<string>(logs.json.results.map((e: { id: string }) => String(e.id)));
+    const runs = await s.request('GET', '/api/haier/sync/?page_size=200', { key: s.keys.viewer });
+    expect(runs.status).toBe(200);
+    expect(runs.json.results.filter((r: { id: string }) => lookupIds.has(String(r.id)))).toEqual([]);
+    const withOps = await s.request('GET', '/api/haier/sync/?page_size=200&include=operations', { key: s.keys.viewer });
+    expect(withOps.status).toBe(200);
+    expect(withOps.json.results.filter((r: { id: string }) => lookupIds.has(String(r.id))).length).toBe(lookupIds.size);
+    expectError(await s.request('GET', '/api/haier/sync/?include=everything', { key: s.keys.viewer }), 400, 'include');
+  });
 });
 
 describe('sync runs', () => {
