@@ -3,11 +3,11 @@
 // over each logged object, any depth) and by value (every registered secret, in the final line).
 import { trace } from '@opentelemetry/api';
 import pino from 'pino';
-import { REDACTED, redact } from './secrets';
+import { REDACTED, isSecretName, redact } from './secrets';
 
 export type Logger = pino.Logger;
 
-/** Keys whose values are always masked, whatever their content. */
+/** Examples of keys whose values are always masked (the rule is isSecretName). */
 export const SECRET_KEYS = [
   'password',
   'passWord',
@@ -34,7 +34,6 @@ function pathFor(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
 }
 
-const SECRET_KEY_SET = new Set<string>(SECRET_KEYS);
 const MAX_MASK_DEPTH = 8;
 
 function isPlainObject(v: object): v is Record<string, unknown> {
@@ -43,7 +42,7 @@ function isPlainObject(v: object): v is Record<string, unknown> {
 }
 
 /**
- * `value` with every SECRET_KEYS field (at any depth up to 8, in plain objects and arrays)
+ * `value` with every secret-named field (isSecretName) (at any depth up to 8, in plain objects and arrays)
  * replaced by "[REDACTED]"; copies only what changes, so a line without secrets costs one walk.
  * Errors and other class instances are left to their serializers (their text is still masked
  * by value). One walk replaces pino's wildcard `redact` paths, which cost ~0.2-0.8 ms per line
@@ -65,7 +64,7 @@ export function maskSecretKeys<T>(value: T, depth = 0): T {
   for (const key of Object.keys(value)) {
     const v = value[key];
     let m: unknown = v;
-    if (SECRET_KEY_SET.has(key)) {
+    if (isSecretName(key)) {
       if (v !== undefined) m = REDACTED;
     } else if (typeof v === 'object' && v !== null) {
       m = maskSecretKeys(v, depth + 1);

@@ -67,7 +67,7 @@ describe('loadConfig', () => {
     expect(e.message).not.toContain('sk_live_zz9');
     expect(e.message).toContain('HAIER_CLIENT_SECRET: expected a positive integer, got (value hidden)');
     expect(e.message).toContain('API_KEY: expected an absolute URL such as http://host:port, got (value hidden)');
-    expect(e.message).toContain('HAIER_TOKEN_TTL: expected a positive integer, got (value hidden)');
+    expect(e.message).toContain('HAIER_TOKEN_TTL: expected a positive integer, got "x"');
     expect(redact('login with very-secret-value-1')).toBe('login with [REDACTED]');
   });
 

@@ -1,4 +1,5 @@
 // Haier's business endpoints (paths and request bodies exactly as haier-upstream.md gives them).
+import { REDACTED, isSecretName } from '@haier-sync/runtime';
 import type { GatewayConfig } from './config';
 
 export interface Endpoint {
@@ -37,8 +38,6 @@ export const ENDPOINTS = {
   },
 } as const satisfies Record<string, Endpoint>;
 
-/** Request-body fields that hold secrets (masked in logs). */
-export const SECRET_FIELDS = ['passWord', 'sellerPassword', 'customerPassword', 'client_secret'] as const;
 
 export type Account = Pick<
   GatewayConfig,
@@ -94,7 +93,7 @@ export function balanceBody(a: Account): Record<string, unknown> {
 export function loggableBody(body: Record<string, unknown>): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
-    if ((SECRET_FIELDS as readonly string[]).includes(k)) copy[k] = '[REDACTED]';
+    if (isSecretName(k)) copy[k] = REDACTED;
     else if (Array.isArray(v) && v.length > 20) copy[k] = [...v.slice(0, 20), `… ${v.length - 20} more`];
     else copy[k] = typeof v === 'bigint' ? v.toString() : v;
   }

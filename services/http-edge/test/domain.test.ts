@@ -50,7 +50,7 @@ describe('audit sanitizing', () => {
     expect(text).not.toContain(key);
     expect(out).toEqual({
       query: { product_codes: 'A,B', token: REMOVED },
-      body: { settings: { client_secret: REMOVED, password: REMOVED, client_secret_env: REMOVED, note: `my key is ${REMOVED}` } },
+      body: { settings: { client_secret: REMOVED, password: REMOVED, client_secret_env: 'HAIER_CLIENT_SECRET', note: `my key is ${REMOVED}` } },
     });
   });
 

@@ -1,18 +1,15 @@
 // What the audit log may keep of a request's parameters: secret-looking fields removed,
 // key-looking values masked, everything bounded in size (pure).
-import { redact } from '@haier-sync/runtime';
+import { isSecretName, redact } from '@haier-sync/runtime';
 
 export const REMOVED = '[REMOVED]';
-const SECRET_FIELD = /pass|secret|token|auth|api[-_]?key|^key$|credential|cookie|session/i;
 const KEY_VALUE = /hs_[0-9A-Za-z]{16,}/g;
 const MAX_STRING = 200;
 const MAX_ITEMS = 50;
 const MAX_DEPTH = 4;
 
-/** True when a field of this name must not be stored or shown. */
-export function isSecretField(name: string): boolean {
-  return SECRET_FIELD.test(name);
-}
+/** True when a field of this name must not be stored or shown (the runtime's one rule). */
+export const isSecretField = isSecretName;
 
 // Postgres text and jsonb hold neither NUL nor a lone UTF-16 surrogate: one such character in a
 // request (the fuzz cases send them) would make the whole audit batch fail to insert

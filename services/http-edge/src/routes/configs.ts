@@ -3,37 +3,18 @@
 // like a secret is masked on the way out.
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import type { sync } from '@haier-sync/contracts';
+import { SETTINGS_MASK, maskSecretSettings } from '@haier-sync/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { EdgeContext } from '../context';
 import { EdgeError } from '../domain/errors';
 import { iso } from '../domain/run-view';
-import { isSecretField } from '../domain/sanitize';
 import { configIdParam, configSchema, errors, successMessage } from '../schemas';
 
-export const MASK = '********';
+export const MASK = SETTINGS_MASK;
 
-/** token_url, auth_url, ...: an http(s) URL without credentials in it is no secret. */
-function isPlainUrl(v: JsonValue): boolean {
-  if (typeof v !== 'string' || !/^https?:\/\//i.test(v)) return false;
-  try {
-    const u = new URL(v);
-    return u.username === '' && u.password === '' && !/token|secret|key|pass/i.test(u.search);
-  } catch {
-    return false;
-  }
-}
-
-/** A settings document fit to answer: secret-named values masked unless they name an env var. */
-export function maskSettings(v: JsonValue | undefined, depth = 0): JsonValue {
-  if (v === undefined || v === null) return null;
-  if (Array.isArray(v)) return depth > 8 ? [] : v.map((x) => maskSettings(x, depth + 1));
-  if (typeof v !== 'object') return v;
-  const out: JsonObject = {};
-  for (const [k, x] of Object.entries(v)) {
-    const namesEnv = /_env$/i.test(k) && typeof x === 'string' && /^[A-Z_][A-Z0-9_]*$/.test(x);
-    out[k] = isSecretField(k) && !namesEnv && !isPlainUrl(x) && x !== null && x !== '' ? MASK : maskSettings(x, depth + 1);
-  }
-  return out;
+/** A settings document fit to answer: the same masking the orchestrator's GetConfig applies. */
+export function maskSettings(v: JsonValue | undefined): JsonValue {
+  return maskSecretSettings(v ?? null);
 }
 
 export function configOut(c: sync.HaierConfig) {

@@ -1,13 +1,10 @@
 // What a Haier config may hold. Secrets live in the environment: a settings document names the
 // variable (`password_env: "HAIER_PASSWORD"`) and never carries the value. Pure.
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
+import { isSecretName, maskSecretSettings } from '@haier-sync/runtime';
 
 export const ENVIRONMENTS = ['test', 'pre-production', 'production'] as const;
 
-/** Keys that hold a secret when given a literal value. */
-const SECRET_KEY = /(pass(word|wd)?|pwd|secret|token|api[_-]?key|private[_-]?key|credential|authorization)/i;
-/** Suffixes that make such a key harmless: a reference to a variable, an address, a duration, ... */
-const SAFE_SUFFIX = /(_env|Env|_url|Url|_uri|Uri|_endpoint|Endpoint|_path|Path|_ttl|Ttl|_type|Type|_seconds|Seconds|_ms|Ms|_header|Header|_expiry|Expiry|_lifetime|Lifetime)$/;
 const ENV_SUFFIX = /(_env|Env)$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -27,9 +24,8 @@ export interface SettingsProblem {
   message: string;
 }
 
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key) && !SAFE_SUFFIX.test(key);
-}
+/** Keys that hold a secret when given a literal value: the runtime's one secret-name rule. */
+export const isSecretKey = isSecretName;
 
 function envKeyFor(key: string): string {
   return /[A-Z]/.test(key) && !key.includes('_') ? `${key}Env` : `${key}_env`;
@@ -73,16 +69,9 @@ export function settingsProblems(settings: JsonObject): SettingsProblem[] {
   return out;
 }
 
-/** A copy safe to show: any secret-looking literal that slipped into storage is masked. */
+/** A copy safe to show (the masking REST answers use too): secret-looking literals masked. */
 export function maskSettings(settings: JsonObject): JsonObject {
-  const mask = (value: JsonValue, key: string): JsonValue => {
-    if (value !== null && typeof value === 'object') {
-      if (Array.isArray(value)) return value.map((v) => mask(v, key));
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
-    }
-    return key !== '' && isSecretKey(key) && !ENV_SUFFIX.test(key) && value !== '' && value !== null ? '[REDACTED]' : value;
-  };
-  return mask(settings, '') as JsonObject;
+  return maskSecretSettings(settings);
 }
 
 /** The variable names a config references (values of its `*_env` keys). */
