@@ -138,16 +138,20 @@ describe('runs: dedupe, dry run, cancel, watch', () => {
   test('the run log lists runs newest first, filtered and paginated; live operations are recorded', async () => {
     const op = await stack.sync.recordOperation({ syncType: sync.SyncType.LOGISTICS, status: sync.RunStatus.SUCCESS, message: 'logistics of order SO1', startedBy: 'edge', total: 1n, succeeded: 1n });
     expect(statusName(op.run!.status)).toBe('SUCCESS');
-    const all = await stack.sync.listRuns({ pageSize: 2 });
+    // recorded operations are asked for; the default list holds sync runs only
+    const runsOnly = await stack.sync.listRuns({ pageSize: 200 });
+    expect(runsOnly.runs.map((r) => r.id)).not.toContain(op.run!.id);
+    const all = await stack.sync.listRuns({ pageSize: 2, includeOperations: true });
     expect(all.runs).toHaveLength(2);
     expect(all.runs[0]!.id).toBe(op.run!.id);
     expect(Number(all.total)).toBeGreaterThanOrEqual(6);
-    const next = await stack.sync.listRuns({ pageSize: 2, cursor: all.nextCursor });
+    expect(Number(all.total)).toBe(Number(runsOnly.total) + 1);
+    const next = await stack.sync.listRuns({ pageSize: 2, cursor: all.nextCursor, includeOperations: true });
     expect(Number(next.runs[0]!.id)).toBeLessThan(Number(all.runs[1]!.id));
     const cancelled = await stack.sync.listRuns({ status: sync.RunStatus.CANCELLED });
     expect(cancelled.runs.length).toBe(2);
     expect(cancelled.runs.every((r) => r.status === sync.RunStatus.CANCELLED)).toBe(true);
-    const logistics = await stack.sync.listRuns({ syncType: sync.SyncType.LOGISTICS });
+    const logistics = await stack.sync.listRuns({ syncType: sync.SyncType.LOGISTICS, includeOperations: true });
     expect(logistics.runs.map((r) => r.id)).toEqual([op.run!.id]);
     const bad = await stack.sync.recordOperation({ syncType: sync.SyncType.ORDER, status: sync.RunStatus.PROCESSING }).catch((e: unknown) => ConnectError.from(e));
     expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
