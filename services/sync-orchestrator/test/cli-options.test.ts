@@ -69,6 +69,11 @@ describe('cli options', () => {
     expect(buildListRuns({ status: sync.RunStatus.FAILED }).pageSize).toBe(20);
   });
 
+  it('runs list leaves recorded lookups out unless --operations asks for them', () => {
+    expect(buildListRuns({}).includeOperations).toBe(false);
+    expect(buildListRuns({ operations: true }).includeOperations).toBe(true);
+  });
+
   it('maps final statuses to distinct exit codes', () => {
     expect(exitForStatus(sync.RunStatus.SUCCESS)).toBe(EXIT.OK);
     expect(exitForStatus(sync.RunStatus.FAILED)).toBe(1);

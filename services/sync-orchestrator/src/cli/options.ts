@@ -130,6 +130,8 @@ export interface ListOptions {
   until?: Date;
   limit?: number;
   cursor?: string;
+  /** also list the recorded live lookups and per-product operations (left out by default) */
+  operations?: boolean;
 }
 
 export function buildListRuns(o: ListOptions): sync.ListRunsRequest {
@@ -142,5 +144,6 @@ export function buildListRuns(o: ListOptions): sync.ListRunsRequest {
     until: o.until ? timestampFromDate(o.until) : undefined,
     pageSize: o.limit ?? 20,
     cursor: o.cursor ?? '',
+    includeOperations: o.operations === true,
   });
 }

@@ -103,6 +103,7 @@ ${EXIT_HELP}`,
     .option('--until <time>', 'started before', parser((v) => parseTime('--until', v)))
     .option('--limit <n>', 'runs per page, 1 to 200 (default 20)', parser((v) => parseWholeNumber('--limit', v, 1, 200)))
     .option('--cursor <cursor>', 'the next page (printed under the list)')
+    .option('--operations', 'also list recorded live lookups (left out by default; /api/haier/logs/ shows them too)')
     .option('--json', 'print the page as JSON')
     .action(async (o) => runsList(ctx, o));
   runs

@@ -12,7 +12,7 @@ export async function runsList(ctx: CliContext, o: ListOptions & { json?: boolea
   if (o.json) return ctx.printJson(toJson(sync.ListRunsResponseSchema, res, { alwaysEmitImplicit: true }));
   ctx.print(runsTable(res.runs));
   ctx.print(`(${res.runs.length} of ${res.total} matching run${res.total === 1n ? '' : 's'})`);
-  if (res.nextCursor) ctx.print(`more: haier-sync runs list --cursor ${res.nextCursor}${o.limit ? ` --limit ${o.limit}` : ''} (with the same filters)`);
+  if (res.nextCursor) ctx.print(`more: haier-sync runs list --cursor ${res.nextCursor}${o.limit ? ` --limit ${o.limit}` : ''}${o.operations ? ' --operations' : ''} (with the same filters)`);
 }
 
 async function getRun(ctx: CliContext, id: string): Promise<sync.Run> {
