@@ -3,8 +3,9 @@
 // answers GET /metrics on `<SERVICE>_METRICS_PORT`.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import type { Interceptor } from '@connectrpc/connect';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { observeOutcome } from './rpc-outcome';
 import { rpcName } from './rpc-tracing';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -19,11 +20,6 @@ export function createMetricsRegistry(service: string): Registry {
 
 const RPC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-function codeName(code: number): string {
-  const n = Code[code];
-  return n ? n.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() : String(code);
-}
-
 /** RED per RPC: `rpc_<kind>_requests_total{method,code}` and `rpc_<kind>_duration_seconds{method}`. */
 export function rpcMetricsInterceptor(registry: Registry, kind: 'server' | 'client' = 'server'): Interceptor {
   const name = `rpc_${kind}_requests_total`;
@@ -34,41 +30,14 @@ export function rpcMetricsInterceptor(registry: Registry, kind: 'server' | 'clie
   const duration =
     (registry.getSingleMetric(hname) as Histogram<'method'> | undefined) ??
     new Histogram({ name: hname, help: `RPC duration (${kind} side), by method`, labelNames: ['method'] as const, buckets: RPC_BUCKETS, registers: [registry] });
-  return (next) => async (req) => {
+  return observeOutcome((req) => {
     const method = rpcName(req);
     const end = duration.startTimer({ method });
-    const done = (code: string) => {
+    return (code) => {
       end();
       requests.inc({ method, code });
     };
-    let res;
-    try {
-      res = await next(req);
-    } catch (e) {
-      done(codeName(ConnectError.from(e).code));
-      throw e;
-    }
-    if (!res.stream) {
-      done('OK');
-      return res;
-    }
-    const src = res.message;
-    async function* counted() {
-      let finished = false;
-      try {
-        for await (const m of src) yield m;
-        finished = true;
-        done('OK');
-      } catch (e) {
-        finished = true;
-        done(codeName(ConnectError.from(e).code));
-        throw e;
-      } finally {
-        if (!finished) done('CANCELLED');
-      }
-    }
-    return { ...res, message: counted() };
-  };
+  });
 }
 
 export interface MetricsServer {
