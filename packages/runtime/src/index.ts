@@ -3,7 +3,7 @@
 // set-up and the migration step in '@haier-sync/runtime/orm'.
 export { ConfigError, loadConfig, env } from './config';
 export { registerSecret, redact, isSecretName, maskSecretSettings, registerSecretsFromEnv, REDACTED, SETTINGS_MASK } from './secrets';
-export { createLogger, maskSecretKeys, secretRedactPaths, SECRET_KEYS, type Logger, type LoggerOptions } from './logger';
+export { createLogger, maskSecretKeys, type Logger, type LoggerOptions } from './logger';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server';
 export { createGrpcClient, closeGrpcClients, type GrpcClientOptions } from './grpc-client';
 export { LIVENESS_SERVICE } from './health';

@@ -7,33 +7,6 @@ import { REDACTED, isSecretName, redact } from './secrets';
 
 export type Logger = pino.Logger;
 
-/** Examples of keys whose values are always masked (the rule is isSecretName). */
-export const SECRET_KEYS = [
-  'password',
-  'passWord',
-  'Password',
-  'sellerPassword',
-  'customerPassword',
-  'client_secret',
-  'clientSecret',
-  'secret',
-  'token',
-  'accessToken',
-  'access_token',
-  'refreshToken',
-  'refresh_token',
-  'authorization',
-  'Authorization',
-  'apiKey',
-  'api_key',
-  'x-api-key',
-  'cookie',
-];
-
-function pathFor(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
-}
-
 const MAX_MASK_DEPTH = 8;
 
 function isPlainObject(v: object): v is Record<string, unknown> {
@@ -72,19 +45,6 @@ export function maskSecretKeys<T>(value: T, depth = 0): T {
     if (m !== v) (out ??= { ...value })[key] = m;
   }
   return (out ?? value) as T;
-}
-
-/** pino redact paths for SECRET_KEYS at depth 0 to 4 (kept for callers that configure pino themselves). */
-export function secretRedactPaths(keys: readonly string[] = SECRET_KEYS, depth = 4): string[] {
-  const paths: string[] = [];
-  for (const key of keys) {
-    const p = pathFor(key);
-    for (let d = 0; d <= depth; d++) {
-      const prefix = '*.'.repeat(d);
-      paths.push(p.startsWith('[') ? (d === 0 ? p : `${prefix.slice(0, -1)}${p}`) : `${prefix}${p}`);
-    }
-  }
-  return paths;
 }
 
 export interface LoggerOptions {
