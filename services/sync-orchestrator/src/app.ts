@@ -10,7 +10,8 @@ import { loadSyncConfig, type SyncConfig } from './config';
 import { configHandlers } from './configs';
 import { initOrm, migrate } from '@haier-sync/runtime/orm';
 import { knexOf, SYNC_SCHEMA, type Knex } from './db';
-import { startPublisher, type Publisher } from './events';
+import { createManagedNats, startPublisher, type ManagedNats, type Publisher } from './events';
+import { eventsStatus } from './events/status';
 import { createRunsApi, type RunsApi } from './runs/api';
 import { startEngine, type Engine } from './runs/engine';
 import { loadSchedule, startScheduler, type Scheduler } from './schedule';
@@ -102,9 +103,21 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     const kick = (): void => engine?.kick();
     const runs = createRunsApi({ knex, logger, counties: config.SYNC_COUNTIES, kick });
 
+    // one NATS connection per process: the publisher's, and GetEventsStatus's (made on first use
+    // when this replica does not publish)
+    let nats: ManagedNats | undefined;
+    const natsConnection = (): ManagedNats => {
+      if (!nats) {
+        const n = createManagedNats({ url: config.NATS_URL, logger, name: 'sync-orchestrator' });
+        nats = n;
+        stops.push(['NATS connection', () => n.close()]);
+      }
+      return nats;
+    };
     let publisher: Publisher | undefined;
     if (config.SYNC_PUBLISHER_ENABLED) {
       const p = startPublisher({
+        nats: natsConnection(),
         catalog: catalogClient,
         orm,
         natsUrl: config.NATS_URL,
@@ -135,6 +148,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       routes: syncRoutes({
         runs,
         configs: configHandlers({ orm, gateway: gatewayClient, startRun: (req) => runs.startRun(req), logger, counties: config.SYNC_COUNTIES }),
+        eventsStatus: () => eventsStatus({ knex, catalog: catalogClient, nats: natsConnection, subjectPrefix: config.NATS_SUBJECT_PREFIX }),
       }),
       readiness,
       errors: syncErrors,

@@ -21,6 +21,8 @@ export const DATABASE_UNREACHABLE = 'the sync database is unreachable; check DAT
 export interface SyncServiceDeps {
   runs: RunsApi;
   configs: ConfigHandlers;
+  /** GetEventsStatus (src/events/status.ts). */
+  eventsStatus: () => Promise<sync.GetEventsStatusResponse>;
   /** How often WatchRun looks at the run row (default 250 ms). */
   watchPollMs?: number;
 }
@@ -52,6 +54,9 @@ export function syncServiceImpl(deps: SyncServiceDeps): ServiceImpl<typeof sync.
     },
     async recordOperation(req) {
       return create(sync.RecordOperationResponseSchema, { run: await runs.recordOperation(req) });
+    },
+    async getEventsStatus() {
+      return deps.eventsStatus();
     },
     ...deps.configs,
   };

@@ -22,6 +22,7 @@ import {
 import { configActivate, configList, configShow, configTest } from './commands/config';
 import { runsCancel, runsList, runsShow, runsWatch } from './commands/runs';
 import { syncCommand } from './commands/sync';
+import { eventsStatus, eventsTail, parseSince } from './commands/events';
 
 /** Commander calls parsers with (value, previous); ours throw UsageError, commander wants InvalidArgumentError. */
 function parser<T>(fn: (v: string) => T): (v: string) => T {
@@ -52,7 +53,8 @@ Exit status:
 
 Environment:
   SYNC_URL     the sync-orchestrator (default ${DEFAULT_SYNC_URL})
-  CATALOG_URL  the catalog, read by --verbose for the per-product lines (default ${DEFAULT_CATALOG_URL})`;
+  CATALOG_URL  the catalog, read by --verbose for the per-product lines (default ${DEFAULT_CATALOG_URL})
+  NATS_URL     NATS, read by \`events tail\` (default nats://127.0.0.1:4222)`;
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('haier-sync')
@@ -146,6 +148,33 @@ ${EXIT_HELP}`,
     .argument('<id>', 'config id', argument(parseConfigId))
     .option('--json', 'print as JSON')
     .action(async (id: bigint, o) => configTest(ctx, id, o));
+
+  const events = program.command('events').description('The event streams on NATS: follow them, and see how far the publisher and the consumers are.');
+  events
+    .command('tail')
+    .description('Print events as they are published, one decoded line each (new ones only, unless --since).\nReads NATS directly (NATS_URL, NATS_SUBJECT_PREFIX) with an ephemeral consumer: nothing is acknowledged.')
+    .option('--subject <subject>', 'only this subject (wildcards * and > allowed), e.g. catalog.product.price_changed or sync.run.*')
+    .option('--since <seq|time>', 'start at this stream sequence (with --subject), or at a time (2026-11-25T10:00:00Z, or an age: 30m, 12h)', parser((v) => parseSince(v, parseTime)))
+    .option('--max <n>', 'stop after this many events', parser((v) => parseWholeNumber('--max', v, 1, 1_000_000)))
+    .option('--json', 'one JSON object per line: stream, streamSeq, subject, msgId, time, and the payload in proto3 JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  haier-sync events tail                                        everything from now on
+  haier-sync events tail --subject catalog.product.price_changed --since 1h
+  haier-sync events tail --subject 'sync.run.>' --since 1 --max 20 --json
+
+Environment:
+  NATS_URL             the NATS server (default nats://127.0.0.1:4222)
+  NATS_SUBJECT_PREFIX  the deployment's subject prefix (default none)`,
+    )
+    .action(async (o: { subject?: string; since?: ReturnType<typeof parseSince>; max?: number; json?: boolean }) => eventsTail(ctx, o));
+  events
+    .command('status')
+    .description("The publisher's position in the catalog change log and the run outbox (head, published, lag), and each stream with its consumers (pending, awaiting ack).\nExit 1 when NATS or the change log could not be read.")
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }) => eventsStatus(ctx, o));
 
   return program;
 }

@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file haiersync/sync/v1/sync.proto.
  */
 export const file_haiersync_sync_v1_sync: GenFile = /*@__PURE__*/
-  fileDesc("ChxoYWllcnN5bmMvc3luYy92MS9zeW5jLnByb3RvEhFoYWllcnN5bmMuc3luYy52MSJRCghSdW5TY29wZRIVCg1wcm9kdWN0X2NvZGVzGAEgAygJEhAKCGNhdGVnb3J5GAIgASgJEg0KBWJyYW5kGAMgASgJEg0KBWxpbWl0GAQgASgNIlIKClJ1bk9wdGlvbnMSDgoGcHJpY2VzGAEgASgIEg0KBXN0b2NrGAIgASgIEhQKDGNvdW50eV9jb2RlcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIIskBCglSdW5Db3VudHMSDQoFdG90YWwYASABKAQSEQoJc3VjY2VlZGVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBIPCgdjcmVhdGVkGAQgASgEEg8KB3VwZGF0ZWQYBSABKAQSEQoJdW5jaGFuZ2VkGAYgASgEEhAKCGRlbGlzdGVkGAcgASgEEhUKDWJhdGNoZXNfdG90YWwYCCABKAQSFAoMYmF0Y2hlc19kb25lGAkgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAogASgEIjIKCkZhaWxlZEl0ZW0SFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKFBQoDUnVuEgoKAmlkGAEgASgJEi4KCXN5bmNfdHlwZRgCIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAyABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEiwKBnN0YXR1cxgEIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAUgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIqCgVzY29wZRgGIAEoCzIbLmhhaWVyc3luYy5zeW5jLnYxLlJ1blNjb3BlEi4KB29wdGlvbnMYByABKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5PcHRpb25zEhIKCnN0YXJ0ZWRfYnkYCCABKAkSLAoGY291bnRzGAkgASgLMhwuaGFpZXJzeW5jLnN5bmMudjEuUnVuQ291bnRzEg8KB21lc3NhZ2UYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIzCgxmYWlsZWRfaXRlbXMYDyADKAsyHS5oYWllcnN5bmMuc3luYy52MS5GYWlsZWRJdGVtEhcKD3BsYW5uZWRfY2hhbmdlcxgQIAMoCSKLAgoPU3RhcnRSdW5SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAiABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEi4KB3RyaWdnZXIYAyABKA4yHS5oYWllcnN5bmMuc3luYy52MS5SdW5UcmlnZ2VyEioKBXNjb3BlGAQgASgLMhsuaGFpZXJzeW5jLnN5bmMudjEuUnVuU2NvcGUSLgoHb3B0aW9ucxgFIAEoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bk9wdGlvbnMSEgoKc3RhcnRlZF9ieRgGIAEoCSJPChBTdGFydFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjUKDkdldFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biK0AgoPTGlzdFJ1bnNSZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAMgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoDRIOCgZjdXJzb3IYByABKAkSGgoSaW5jbHVkZV9vcGVyYXRpb25zGAggASgIIlwKEExpc3RSdW5zUmVzcG9uc2USJAoEcnVucxgBIAMoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhITCgtuZXh0X2N1cnNvchgCIAEoCRINCgV0b3RhbBgDIAEoBCI0ChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhQKDGNhbmNlbGxlZF9ieRgCIAEoCSI4ChFDYW5jZWxSdW5SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjcKEFdhdGNoUnVuUmVzcG9uc2USIwoDcnVuGAEgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuIq8CChZSZWNvcmRPcGVyYXRpb25SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAMgASgJEhIKCnN0YXJ0ZWRfYnkYBCABKAkSDQoFdG90YWwYBSABKAQSEQoJc3VjY2VlZGVkGAYgASgEEg4KBmZhaWxlZBgHIAEoBBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KF1JlY29yZE9wZXJhdGlvblJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biLXAQoLSGFpZXJDb25maWcSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIpCghzZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGYWN0aXZlGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhQKEkxpc3RDb25maWdzUmVxdWVzdCJGChNMaXN0Q29uZmlnc1Jlc3BvbnNlEi8KB2NvbmZpZ3MYASADKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIeChBHZXRDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIkMKEUdldENvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnImMKE0NyZWF0ZUNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIpCghzZXR0aW5ncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRgoUQ3JlYXRlQ29uZmlnUmVzcG9uc2USLgoGY29uZmlnGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWcibwoTVXBkYXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEikKCHNldHRpbmdzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJGChRVcGRhdGVDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIhChNEZWxldGVDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIhYKFERlbGV0ZUNvbmZpZ1Jlc3BvbnNlIiMKFUFjdGl2YXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyJiChZBY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnEhgKEHRyaWdnZXJlZF9ydW5faWQYAiABKAkiHwoRVGVzdENvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMiNgoSVGVzdENvbmZpZ1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHbWVzc2FnZRgCIAEoCSqsAQoIU3luY1R5cGUSGQoVU1lOQ19UWVBFX1VOU1BFQ0lGSUVEEAASFgoSU1lOQ19UWVBFX1BST0RVQ1RTEAESFAoQU1lOQ19UWVBFX1BSSUNFUxACEhMKD1NZTkNfVFlQRV9TVE9DSxADEhMKD1NZTkNfVFlQRV9PUkRFUhAEEhcKE1NZTkNfVFlQRV9MT0dJU1RJQ1MQBRIUChBTWU5DX1RZUEVfTUFOVUFMEAYqUAoHUnVuTW9kZRIYChRSVU5fTU9ERV9VTlNQRUNJRklFRBAAEhEKDVJVTl9NT0RFX0ZVTEwQARIYChRSVU5fTU9ERV9JTkNSRU1FTlRBTBACKrsBCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJVTl9TVEFUVVNfUEVORElORxABEhkKFVJVTl9TVEFUVVNfUFJPQ0VTU0lORxACEhYKElJVTl9TVEFUVVNfU1VDQ0VTUxADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSFgoSUlVOX1NUQVRVU19QQVJUSUFMEAUSGAoUUlVOX1NUQVRVU19DQU5DRUxMRUQQBirsAQoKUnVuVHJpZ2dlchIbChdSVU5fVFJJR0dFUl9VTlNQRUNJRklFRBAAEhwKGFJVTl9UUklHR0VSX0ZJUlNUX0RFUExPWRABEh0KGVJVTl9UUklHR0VSX0NPTkZJR19DSEFOR0UQAhIZChVSVU5fVFJJR0dFUl9JTlRFR1JJVFkQAxIYChRSVU5fVFJJR0dFUl9TQ0hFRFVMRRAEEhwKGFJVTl9UUklHR0VSX1BSSUNFX0NIQU5HRRAFEhkKFVJVTl9UUklHR0VSX0xPV19TVE9DSxAGEhYKElJVTl9UUklHR0VSX01BTlVBTBAHMroJCgtTeW5jU2VydmljZRJTCghTdGFydFJ1bhIiLmhhaWVyc3luYy5zeW5jLnYxLlN0YXJ0UnVuUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLlN0YXJ0UnVuUmVzcG9uc2USTQoGR2V0UnVuEiAuaGFpZXJzeW5jLnN5bmMudjEuR2V0UnVuUmVxdWVzdBohLmhhaWVyc3luYy5zeW5jLnYxLkdldFJ1blJlc3BvbnNlElMKCExpc3RSdW5zEiIuaGFpZXJzeW5jLnN5bmMudjEuTGlzdFJ1bnNSZXF1ZXN0GiMuaGFpZXJzeW5jLnN5bmMudjEuTGlzdFJ1bnNSZXNwb25zZRJWCglDYW5jZWxSdW4SIy5oYWllcnN5bmMuc3luYy52MS5DYW5jZWxSdW5SZXF1ZXN0GiQuaGFpZXJzeW5jLnN5bmMudjEuQ2FuY2VsUnVuUmVzcG9uc2USVQoIV2F0Y2hSdW4SIi5oYWllcnN5bmMuc3luYy52MS5XYXRjaFJ1blJlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5XYXRjaFJ1blJlc3BvbnNlMAESaAoPUmVjb3JkT3BlcmF0aW9uEikuaGFpZXJzeW5jLnN5bmMudjEuUmVjb3JkT3BlcmF0aW9uUmVxdWVzdBoqLmhhaWVyc3luYy5zeW5jLnYxLlJlY29yZE9wZXJhdGlvblJlc3BvbnNlElwKC0xpc3RDb25maWdzEiUuaGFpZXJzeW5jLnN5bmMudjEuTGlzdENvbmZpZ3NSZXF1ZXN0GiYuaGFpZXJzeW5jLnN5bmMudjEuTGlzdENvbmZpZ3NSZXNwb25zZRJWCglHZXRDb25maWcSIy5oYWllcnN5bmMuc3luYy52MS5HZXRDb25maWdSZXF1ZXN0GiQuaGFpZXJzeW5jLnN5bmMudjEuR2V0Q29uZmlnUmVzcG9uc2USXwoMQ3JlYXRlQ29uZmlnEiYuaGFpZXJzeW5jLnN5bmMudjEuQ3JlYXRlQ29uZmlnUmVxdWVzdBonLmhhaWVyc3luYy5zeW5jLnYxLkNyZWF0ZUNvbmZpZ1Jlc3BvbnNlEl8KDFVwZGF0ZUNvbmZpZxImLmhhaWVyc3luYy5zeW5jLnYxLlVwZGF0ZUNvbmZpZ1JlcXVlc3QaJy5oYWllcnN5bmMuc3luYy52MS5VcGRhdGVDb25maWdSZXNwb25zZRJfCgxEZWxldGVDb25maWcSJi5oYWllcnN5bmMuc3luYy52MS5EZWxldGVDb25maWdSZXF1ZXN0GicuaGFpZXJzeW5jLnN5bmMudjEuRGVsZXRlQ29uZmlnUmVzcG9uc2USZQoOQWN0aXZhdGVDb25maWcSKC5oYWllcnN5bmMuc3luYy52MS5BY3RpdmF0ZUNvbmZpZ1JlcXVlc3QaKS5oYWllcnN5bmMuc3luYy52MS5BY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlElkKClRlc3RDb25maWcSJC5oYWllcnN5bmMuc3luYy52MS5UZXN0Q29uZmlnUmVxdWVzdBolLmhhaWVyc3luYy5zeW5jLnYxLlRlc3RDb25maWdSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChxoYWllcnN5bmMvc3luYy92MS9zeW5jLnByb3RvEhFoYWllcnN5bmMuc3luYy52MSJRCghSdW5TY29wZRIVCg1wcm9kdWN0X2NvZGVzGAEgAygJEhAKCGNhdGVnb3J5GAIgASgJEg0KBWJyYW5kGAMgASgJEg0KBWxpbWl0GAQgASgNIlIKClJ1bk9wdGlvbnMSDgoGcHJpY2VzGAEgASgIEg0KBXN0b2NrGAIgASgIEhQKDGNvdW50eV9jb2RlcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIIskBCglSdW5Db3VudHMSDQoFdG90YWwYASABKAQSEQoJc3VjY2VlZGVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBIPCgdjcmVhdGVkGAQgASgEEg8KB3VwZGF0ZWQYBSABKAQSEQoJdW5jaGFuZ2VkGAYgASgEEhAKCGRlbGlzdGVkGAcgASgEEhUKDWJhdGNoZXNfdG90YWwYCCABKAQSFAoMYmF0Y2hlc19kb25lGAkgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAogASgEIjIKCkZhaWxlZEl0ZW0SFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKFBQoDUnVuEgoKAmlkGAEgASgJEi4KCXN5bmNfdHlwZRgCIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAyABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEiwKBnN0YXR1cxgEIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAUgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIqCgVzY29wZRgGIAEoCzIbLmhhaWVyc3luYy5zeW5jLnYxLlJ1blNjb3BlEi4KB29wdGlvbnMYByABKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5PcHRpb25zEhIKCnN0YXJ0ZWRfYnkYCCABKAkSLAoGY291bnRzGAkgASgLMhwuaGFpZXJzeW5jLnN5bmMudjEuUnVuQ291bnRzEg8KB21lc3NhZ2UYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIzCgxmYWlsZWRfaXRlbXMYDyADKAsyHS5oYWllcnN5bmMuc3luYy52MS5GYWlsZWRJdGVtEhcKD3BsYW5uZWRfY2hhbmdlcxgQIAMoCSKLAgoPU3RhcnRSdW5SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAiABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEi4KB3RyaWdnZXIYAyABKA4yHS5oYWllcnN5bmMuc3luYy52MS5SdW5UcmlnZ2VyEioKBXNjb3BlGAQgASgLMhsuaGFpZXJzeW5jLnN5bmMudjEuUnVuU2NvcGUSLgoHb3B0aW9ucxgFIAEoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bk9wdGlvbnMSEgoKc3RhcnRlZF9ieRgGIAEoCSJPChBTdGFydFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjUKDkdldFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biK0AgoPTGlzdFJ1bnNSZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAMgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoDRIOCgZjdXJzb3IYByABKAkSGgoSaW5jbHVkZV9vcGVyYXRpb25zGAggASgIIlwKEExpc3RSdW5zUmVzcG9uc2USJAoEcnVucxgBIAMoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhITCgtuZXh0X2N1cnNvchgCIAEoCRINCgV0b3RhbBgDIAEoBCI0ChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhQKDGNhbmNlbGxlZF9ieRgCIAEoCSI4ChFDYW5jZWxSdW5SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjcKEFdhdGNoUnVuUmVzcG9uc2USIwoDcnVuGAEgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuIq8CChZSZWNvcmRPcGVyYXRpb25SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAMgASgJEhIKCnN0YXJ0ZWRfYnkYBCABKAkSDQoFdG90YWwYBSABKAQSEQoJc3VjY2VlZGVkGAYgASgEEg4KBmZhaWxlZBgHIAEoBBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KF1JlY29yZE9wZXJhdGlvblJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biLXAQoLSGFpZXJDb25maWcSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIpCghzZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGYWN0aXZlGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhQKEkxpc3RDb25maWdzUmVxdWVzdCJGChNMaXN0Q29uZmlnc1Jlc3BvbnNlEi8KB2NvbmZpZ3MYASADKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIeChBHZXRDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIkMKEUdldENvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnImMKE0NyZWF0ZUNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIpCghzZXR0aW5ncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRgoUQ3JlYXRlQ29uZmlnUmVzcG9uc2USLgoGY29uZmlnGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWcibwoTVXBkYXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEikKCHNldHRpbmdzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJGChRVcGRhdGVDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIhChNEZWxldGVDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIhYKFERlbGV0ZUNvbmZpZ1Jlc3BvbnNlIiMKFUFjdGl2YXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyJiChZBY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnEhgKEHRyaWdnZXJlZF9ydW5faWQYAiABKAkiHwoRVGVzdENvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMiNgoSVGVzdENvbmZpZ1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHbWVzc2FnZRgCIAEoCSIYChZHZXRFdmVudHNTdGF0dXNSZXF1ZXN0IpYBCgpSZWxheWVkTG9nEgwKBG5hbWUYASABKAkSEAoIaGVhZF9zZXEYAiABKAQSFQoNcHVibGlzaGVkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSNQoRY3Vyc29yX3VwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAYgASgJIqsBCg1FdmVudENvbnN1bWVyEgwKBG5hbWUYASABKAkSDwoHZHVyYWJsZRgCIAEoCBIWCg5maWx0ZXJfc3ViamVjdBgDIAEoCRITCgtudW1fcGVuZGluZxgEIAEoBBIXCg9udW1fYWNrX3BlbmRpbmcYBSABKAQSFwoPbnVtX3JlZGVsaXZlcmVkGAYgASgEEhwKFGRlbGl2ZXJlZF9zdHJlYW1fc2VxGAcgASgEIocCCgtFdmVudFN0cmVhbRIMCgRuYW1lGAEgASgJEhAKCHN1YmplY3RzGAIgAygJEhAKCG1lc3NhZ2VzGAMgASgEEg0KBWJ5dGVzGAQgASgEEhEKCWZpcnN0X3NlcRgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIuCgpmaXJzdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCWNvbnN1bWVycxgJIAMoCzIgLmhhaWVyc3luYy5zeW5jLnYxLkV2ZW50Q29uc3VtZXIiwAEKF0dldEV2ZW50c1N0YXR1c1Jlc3BvbnNlEisKBGxvZ3MYASADKAsyHS5oYWllcnN5bmMuc3luYy52MS5SZWxheWVkTG9nEi8KB3N0cmVhbXMYAiADKAsyHi5oYWllcnN5bmMuc3luYy52MS5FdmVudFN0cmVhbRIWCg5zdWJqZWN0X3ByZWZpeBgDIAEoCRISCgpuYXRzX2Vycm9yGAQgASgJEhsKE25hdHNfc2VydmVyX3ZlcnNpb24YBSABKAkqrAEKCFN5bmNUeXBlEhkKFVNZTkNfVFlQRV9VTlNQRUNJRklFRBAAEhYKElNZTkNfVFlQRV9QUk9EVUNUUxABEhQKEFNZTkNfVFlQRV9QUklDRVMQAhITCg9TWU5DX1RZUEVfU1RPQ0sQAxITCg9TWU5DX1RZUEVfT1JERVIQBBIXChNTWU5DX1RZUEVfTE9HSVNUSUNTEAUSFAoQU1lOQ19UWVBFX01BTlVBTBAGKlAKB1J1bk1vZGUSGAoUUlVOX01PREVfVU5TUEVDSUZJRUQQABIRCg1SVU5fTU9ERV9GVUxMEAESGAoUUlVOX01PREVfSU5DUkVNRU5UQUwQAiq7AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1BFTkRJTkcQARIZChVSVU5fU1RBVFVTX1BST0NFU1NJTkcQAhIWChJSVU5fU1RBVFVTX1NVQ0NFU1MQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfUEFSVElBTBAFEhgKFFJVTl9TVEFUVVNfQ0FOQ0VMTEVEEAYq7AEKClJ1blRyaWdnZXISGwoXUlVOX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIcChhSVU5fVFJJR0dFUl9GSVJTVF9ERVBMT1kQARIdChlSVU5fVFJJR0dFUl9DT05GSUdfQ0hBTkdFEAISGQoVUlVOX1RSSUdHRVJfSU5URUdSSVRZEAMSGAoUUlVOX1RSSUdHRVJfU0NIRURVTEUQBBIcChhSVU5fVFJJR0dFUl9QUklDRV9DSEFOR0UQBRIZChVSVU5fVFJJR0dFUl9MT1dfU1RPQ0sQBhIWChJSVU5fVFJJR0dFUl9NQU5VQUwQBzKkCgoLU3luY1NlcnZpY2USUwoIU3RhcnRSdW4SIi5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlc3BvbnNlEk0KBkdldFJ1bhIgLmhhaWVyc3luYy5zeW5jLnYxLkdldFJ1blJlcXVlc3QaIS5oYWllcnN5bmMuc3luYy52MS5HZXRSdW5SZXNwb25zZRJTCghMaXN0UnVucxIiLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVzcG9uc2USVgoJQ2FuY2VsUnVuEiMuaGFpZXJzeW5jLnN5bmMudjEuQ2FuY2VsUnVuUmVxdWVzdBokLmhhaWVyc3luYy5zeW5jLnYxLkNhbmNlbFJ1blJlc3BvbnNlElUKCFdhdGNoUnVuEiIuaGFpZXJzeW5jLnN5bmMudjEuV2F0Y2hSdW5SZXF1ZXN0GiMuaGFpZXJzeW5jLnN5bmMudjEuV2F0Y2hSdW5SZXNwb25zZTABEmgKD1JlY29yZE9wZXJhdGlvbhIpLmhhaWVyc3luYy5zeW5jLnYxLlJlY29yZE9wZXJhdGlvblJlcXVlc3QaKi5oYWllcnN5bmMuc3luYy52MS5SZWNvcmRPcGVyYXRpb25SZXNwb25zZRJcCgtMaXN0Q29uZmlncxIlLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RDb25maWdzUmVxdWVzdBomLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RDb25maWdzUmVzcG9uc2USVgoJR2V0Q29uZmlnEiMuaGFpZXJzeW5jLnN5bmMudjEuR2V0Q29uZmlnUmVxdWVzdBokLmhhaWVyc3luYy5zeW5jLnYxLkdldENvbmZpZ1Jlc3BvbnNlEl8KDENyZWF0ZUNvbmZpZxImLmhhaWVyc3luYy5zeW5jLnYxLkNyZWF0ZUNvbmZpZ1JlcXVlc3QaJy5oYWllcnN5bmMuc3luYy52MS5DcmVhdGVDb25maWdSZXNwb25zZRJfCgxVcGRhdGVDb25maWcSJi5oYWllcnN5bmMuc3luYy52MS5VcGRhdGVDb25maWdSZXF1ZXN0GicuaGFpZXJzeW5jLnN5bmMudjEuVXBkYXRlQ29uZmlnUmVzcG9uc2USXwoMRGVsZXRlQ29uZmlnEiYuaGFpZXJzeW5jLnN5bmMudjEuRGVsZXRlQ29uZmlnUmVxdWVzdBonLmhhaWVyc3luYy5zeW5jLnYxLkRlbGV0ZUNvbmZpZ1Jlc3BvbnNlEmUKDkFjdGl2YXRlQ29uZmlnEiguaGFpZXJzeW5jLnN5bmMudjEuQWN0aXZhdGVDb25maWdSZXF1ZXN0GikuaGFpZXJzeW5jLnN5bmMudjEuQWN0aXZhdGVDb25maWdSZXNwb25zZRJZCgpUZXN0Q29uZmlnEiQuaGFpZXJzeW5jLnN5bmMudjEuVGVzdENvbmZpZ1JlcXVlc3QaJS5oYWllcnN5bmMuc3luYy52MS5UZXN0Q29uZmlnUmVzcG9uc2USaAoPR2V0RXZlbnRzU3RhdHVzEikuaGFpZXJzeW5jLnN5bmMudjEuR2V0RXZlbnRzU3RhdHVzUmVxdWVzdBoqLmhhaWVyc3luYy5zeW5jLnYxLkdldEV2ZW50c1N0YXR1c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message haiersync.sync.v1.RunScope
@@ -911,6 +911,228 @@ export const TestConfigResponseSchema: GenMessage<TestConfigResponse> = /*@__PUR
   messageDesc(file_haiersync_sync_v1_sync, 31);
 
 /**
+ * @generated from message haiersync.sync.v1.GetEventsStatusRequest
+ */
+export type GetEventsStatusRequest = Message<"haiersync.sync.v1.GetEventsStatusRequest"> & {
+};
+
+/**
+ * Describes the message haiersync.sync.v1.GetEventsStatusRequest.
+ * Use `create(GetEventsStatusRequestSchema)` to create a new message.
+ */
+export const GetEventsStatusRequestSchema: GenMessage<GetEventsStatusRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 32);
+
+/**
+ * One log the publisher relays: the catalog's change log ("catalog") or the run outbox ("runs").
+ *
+ * @generated from message haiersync.sync.v1.RelayedLog
+ */
+export type RelayedLog = Message<"haiersync.sync.v1.RelayedLog"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The highest seq written to the log.
+   *
+   * @generated from field: uint64 head_seq = 2;
+   */
+  headSeq: bigint;
+
+  /**
+   * The highest seq NATS has acknowledged (the publisher's stored cursor).
+   *
+   * @generated from field: uint64 published_seq = 3;
+   */
+  publishedSeq: bigint;
+
+  /**
+   * head_seq - published_seq: entries written and not yet on NATS.
+   *
+   * @generated from field: uint64 lag = 4;
+   */
+  lag: bigint;
+
+  /**
+   * When the cursor last moved (unset before the first event).
+   *
+   * @generated from field: google.protobuf.Timestamp cursor_updated_at = 5;
+   */
+  cursorUpdatedAt?: Timestamp | undefined;
+
+  /**
+   * Why head_seq could not be read (e.g. the catalog is down); head_seq and lag are then 0.
+   *
+   * @generated from field: string error = 6;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.RelayedLog.
+ * Use `create(RelayedLogSchema)` to create a new message.
+ */
+export const RelayedLogSchema: GenMessage<RelayedLog> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 33);
+
+/**
+ * @generated from message haiersync.sync.v1.EventConsumer
+ */
+export type EventConsumer = Message<"haiersync.sync.v1.EventConsumer"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Durable consumers survive restarts; ephemeral ones (tails, ordered consumers) do not.
+   *
+   * @generated from field: bool durable = 2;
+   */
+  durable: boolean;
+
+  /**
+   * @generated from field: string filter_subject = 3;
+   */
+  filterSubject: string;
+
+  /**
+   * Messages in the stream the consumer has not been delivered yet.
+   *
+   * @generated from field: uint64 num_pending = 4;
+   */
+  numPending: bigint;
+
+  /**
+   * Delivered and not yet acknowledged.
+   *
+   * @generated from field: uint64 num_ack_pending = 5;
+   */
+  numAckPending: bigint;
+
+  /**
+   * @generated from field: uint64 num_redelivered = 6;
+   */
+  numRedelivered: bigint;
+
+  /**
+   * The stream sequence of the last message delivered.
+   *
+   * @generated from field: uint64 delivered_stream_seq = 7;
+   */
+  deliveredStreamSeq: bigint;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.EventConsumer.
+ * Use `create(EventConsumerSchema)` to create a new message.
+ */
+export const EventConsumerSchema: GenMessage<EventConsumer> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 34);
+
+/**
+ * @generated from message haiersync.sync.v1.EventStream
+ */
+export type EventStream = Message<"haiersync.sync.v1.EventStream"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string subjects = 2;
+   */
+  subjects: string[];
+
+  /**
+   * @generated from field: uint64 messages = 3;
+   */
+  messages: bigint;
+
+  /**
+   * @generated from field: uint64 bytes = 4;
+   */
+  bytes: bigint;
+
+  /**
+   * @generated from field: uint64 first_seq = 5;
+   */
+  firstSeq: bigint;
+
+  /**
+   * @generated from field: uint64 last_seq = 6;
+   */
+  lastSeq: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp first_time = 7;
+   */
+  firstTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_time = 8;
+   */
+  lastTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated haiersync.sync.v1.EventConsumer consumers = 9;
+   */
+  consumers: EventConsumer[];
+};
+
+/**
+ * Describes the message haiersync.sync.v1.EventStream.
+ * Use `create(EventStreamSchema)` to create a new message.
+ */
+export const EventStreamSchema: GenMessage<EventStream> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 35);
+
+/**
+ * @generated from message haiersync.sync.v1.GetEventsStatusResponse
+ */
+export type GetEventsStatusResponse = Message<"haiersync.sync.v1.GetEventsStatusResponse"> & {
+  /**
+   * @generated from field: repeated haiersync.sync.v1.RelayedLog logs = 1;
+   */
+  logs: RelayedLog[];
+
+  /**
+   * @generated from field: repeated haiersync.sync.v1.EventStream streams = 2;
+   */
+  streams: EventStream[];
+
+  /**
+   * The subject prefix of this deployment ("" in production).
+   *
+   * @generated from field: string subject_prefix = 3;
+   */
+  subjectPrefix: string;
+
+  /**
+   * Why the streams could not be read (NATS unreachable); logs are still answered.
+   *
+   * @generated from field: string nats_error = 4;
+   */
+  natsError: string;
+
+  /**
+   * The NATS server version the streams were read from.
+   *
+   * @generated from field: string nats_server_version = 5;
+   */
+  natsServerVersion: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.GetEventsStatusResponse.
+ * Use `create(GetEventsStatusResponseSchema)` to create a new message.
+ */
+export const GetEventsStatusResponseSchema: GenMessage<GetEventsStatusResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 36);
+
+/**
  * @generated from enum haiersync.sync.v1.SyncType
  */
 export enum SyncType {
@@ -1192,6 +1414,16 @@ export const SyncService: GenService<{
     methodKind: "unary";
     input: typeof TestConfigRequestSchema;
     output: typeof TestConfigResponseSchema;
+  },
+  /**
+   * The event publisher's position in each log it relays, and the NATS streams and consumers.
+   *
+   * @generated from rpc haiersync.sync.v1.SyncService.GetEventsStatus
+   */
+  getEventsStatus: {
+    methodKind: "unary";
+    input: typeof GetEventsStatusRequestSchema;
+    output: typeof GetEventsStatusResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_haiersync_sync_v1_sync, 0);
