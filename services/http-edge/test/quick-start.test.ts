@@ -37,7 +37,8 @@ afterAll(async () => {
   const jsm = await nc.jetstreamManager();
   for await (const info of jsm.streams.list()) {
     const subjects = info.config.subjects ?? [];
-    if (subjects.length > 0 && subjects.every((x) => x.startsWith(prefix))) await jsm.streams.delete(info.config.name).catch(() => undefined);
+    const ours = subjects.length > 0 && subjects.every((x) => x.startsWith(prefix) || x.startsWith(`$KV.${prefix.replace(/\.$/, '').toUpperCase()}_`));
+    if (ours) await jsm.streams.delete(info.config.name).catch(() => undefined);
   }
   await nc.close();
   await db?.drop();

@@ -4,7 +4,7 @@ import { closeGrpcClients } from '@haier-sync/runtime';
 import { freePort, TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
 import { sync } from '@haier-sync/contracts';
 import { connect, type NatsConnection } from 'nats';
-import { createManagedNats } from '../src/events';
+import { createManagedNats, deleteStreams } from '../src/events';
 import { eventsStatus } from '../src/events/status';
 import { statusText } from '../src/cli/commands/events';
 import { streamSpecs } from '../src/events/subjects';
@@ -44,8 +44,7 @@ describe('haier-sync events', () => {
   afterAll(async () => {
     for (const stop of stopAfter) stop();
     if (nc) {
-      const jsm = await nc.jetstreamManager();
-      for (const s of [specs.catalog.name, specs.sync.name]) await jsm.streams.delete(s).catch(() => undefined);
+      await deleteStreams(nc, stack.prefix).catch(() => undefined);
       await nc.close();
     }
     await stack?.close();

@@ -7,7 +7,7 @@ import { leadershipTerm } from '../src/events/leadership';
 import { changeToMessages, stockLowOf } from '../src/events/messages';
 import { firstMissing } from '../src/events/sources';
 import { desiredConfig } from '../src/events/streams';
-import { normalisePrefix, productSubject, runSubject, streamName, streamSpecs } from '../src/events/subjects';
+import { normalisePrefix, productKey, productsBucket, productSubject, runSubject, streamName, streamSpecs } from '../src/events/subjects';
 
 describe('leadership term', () => {
   const never = new Promise<void>(() => undefined);
@@ -107,9 +107,12 @@ describe('messages', () => {
       product: create(catalog.ProductSchema, { productCode: 'GA0SZC00U', ...(stock !== undefined ? { stock } : {}), countyStock: [{ countyCode: '110101', quantity: stock ?? 0n }] }),
     });
 
-  test('a change becomes one ProductChanged with msg id code:version', () => {
-    const [m, ...rest] = changeToMessages(change(catalog.ChangeKind.UPDATED), '', { threshold: 5 });
+  test('a change becomes one ProductChanged with msg id code:version, on its subject and as the product\'s bucket value', () => {
+    const [m, kv, ...rest] = changeToMessages(change(catalog.ChangeKind.UPDATED), '', { threshold: 5 });
     expect(rest).toHaveLength(0);
+    expect(kv).toEqual({ ...m, subject: '$KV.CATALOG_PRODUCTS.GA0SZC00U' });
+    // already in the bucket (a replay): the stream only
+    expect(changeToMessages(change(catalog.ChangeKind.UPDATED), 't_x7.', { threshold: 5 }, false).map((x) => x.subject)).toEqual(['t_x7.catalog.product.updated']);
     expect(m!.subject).toBe('catalog.product.updated');
     expect(m!.msgId).toBe('GA0SZC00U:3');
     const ev = fromBinary(events.ProductChangedSchema, m!.data);
@@ -118,10 +121,18 @@ describe('messages', () => {
 
   test('a stock change below the threshold adds catalog.stock.low; at or above it does not', () => {
     const low = changeToMessages(change(catalog.ChangeKind.STOCK_CHANGED, 4n), '', { threshold: 5, defaultCounty: '110101' });
-    expect(low.map((m) => m.subject)).toEqual(['catalog.product.stock_changed', 'catalog.stock.low']);
-    expect(low[1]!.msgId).toBe('GA0SZC00U:3:low');
-    expect(fromBinary(events.StockLowSchema, low[1]!.data)).toMatchObject({ quantity: 4n, threshold: 5n, countyCode: '110101' });
-    expect(changeToMessages(change(catalog.ChangeKind.STOCK_CHANGED, 5n), '', { threshold: 5 })).toHaveLength(1);
+    expect(low.map((m) => m.subject)).toEqual(['catalog.product.stock_changed', '$KV.CATALOG_PRODUCTS.GA0SZC00U', 'catalog.stock.low']);
+    expect(low[2]!.msgId).toBe('GA0SZC00U:3:low');
+    expect(fromBinary(events.StockLowSchema, low[2]!.data)).toMatchObject({ quantity: 4n, threshold: 5n, countyCode: '110101' });
+    expect(changeToMessages(change(catalog.ChangeKind.STOCK_CHANGED, 5n), '', { threshold: 5 })).toHaveLength(2);
     expect(stockLowOf(change(catalog.ChangeKind.PRICE_CHANGED, 0n), { threshold: 5 })).toBeUndefined();
+  });
+
+  test('bucket keys: a code a subject can carry is its own key; any other is "=" + base64url', () => {
+    expect(productKey('GA0SZC00U')).toBe('GA0SZC00U');
+    expect(productKey('BH0.Z5-A_0')).toBe('BH0.Z5-A_0');
+    expect(productKey('A..B')).toBe(`=${Buffer.from('A..B').toString('base64url')}`);
+    expect(productKey('A.')).toMatch(/^=[A-Za-z0-9_-]+$/);
+    expect(productsBucket('t_x7.')).toBe('T_X7_CATALOG_PRODUCTS');
   });
 });

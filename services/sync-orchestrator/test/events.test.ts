@@ -10,6 +10,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
 import { deleteStreams, ensureStreams, startPublisher, streamSpecs } from '../src/events';
+import { productsBucket } from '../src/events/subjects';
 import { ormCursorStore, type CursorStore } from '../src/events/cursor-store';
 import { createManagedNats } from '../src/events/nats-connection';
 import { Relay } from '../src/events/relay';
@@ -332,17 +333,25 @@ describe('streams', () => {
     const prefix = newPrefix();
     const specs = streamSpecs(prefix);
     const first = await ensureStreams(nc, { prefix, duplicateWindowS: 120, maxAgeH: 24, maxBytes: 10_000_000 });
-    expect(first).toEqual({ catalog: { name: specs.catalog.name, action: 'created' }, sync: { name: specs.sync.name, action: 'created' } });
+    expect(first).toEqual({
+      catalog: { name: specs.catalog.name, action: 'created' },
+      sync: { name: specs.sync.name, action: 'created' },
+      products: { name: productsBucket(prefix), action: 'created' },
+    });
     let info = await jsm.streams.info(specs.catalog.name);
     expect(info.config.duplicate_window).toBe(nanos(120_000));
     expect(info.config.max_age).toBe(nanos(24 * 3_600_000));
     expect(info.config.max_bytes).toBe(10_000_000);
     expect([...info.config.subjects].sort()).toEqual([`${prefix}catalog.product.*`, `${prefix}catalog.stock.low`]);
     expect((await jsm.streams.info(specs.sync.name)).config.subjects).toEqual([`${prefix}sync.run.*`]);
+    // the products bucket keeps one value per product, with no age limit (it is the whole catalog)
+    const bucket = (await jsm.streams.info(`KV_${productsBucket(prefix)}`)).config;
+    expect({ perSubject: bucket.max_msgs_per_subject, maxAge: bucket.max_age }).toEqual({ perSubject: 1, maxAge: 0 });
 
     const same = await ensureStreams(nc, { prefix, duplicateWindowS: 120, maxAgeH: 24, maxBytes: 10_000_000 });
     expect(same.catalog.action).toBe('unchanged');
     expect(same.sync.action).toBe('unchanged');
+    expect(same.products.action).toBe('unchanged');
 
     // a message survives an update of the limits
     await (nc.jetstream()).publish(`${prefix}catalog.product.created`, new Uint8Array([1]), { msgID: 'keep:1' });

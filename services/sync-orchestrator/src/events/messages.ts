@@ -2,7 +2,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { catalog, events } from '@haier-sync/contracts';
 import type { OutgoingMessage } from './traced-publish';
-import { CONTENT_TYPES, productMsgId, productSubject, stockLowMsgId, stockLowSubject } from './subjects';
+import { CONTENT_TYPES, productKeySubject, productMsgId, productSubject, stockLowMsgId, stockLowSubject } from './subjects';
 
 export interface LowStockRule {
   /** Headline quantity strictly below this raises catalog.stock.low. */
@@ -11,8 +11,12 @@ export interface LowStockRule {
   defaultCounty?: string;
 }
 
-/** A catalog change -> ProductChanged, plus StockLow when a stock change leaves the headline below the threshold. */
-export function changeToMessages(change: catalog.Change, prefix: string, rule: LowStockRule): OutgoingMessage[] {
+/**
+ * A catalog change -> ProductChanged on its subject; the same ProductChanged as the product's
+ * value in the products bucket (unless `withBucket` is false: already written there); and
+ * StockLow when a stock change leaves the headline below the threshold.
+ */
+export function changeToMessages(change: catalog.Change, prefix: string, rule: LowStockRule, withBucket = true): OutgoingMessage[] {
   const subject = productSubject(prefix, change.kind);
   if (!subject) return [];
   const out: OutgoingMessage[] = [];
@@ -26,12 +30,12 @@ export function changeToMessages(change: catalog.Change, prefix: string, rule: L
     occurredAt: change.occurredAt,
     product: change.product,
   });
-  out.push({
-    subject,
-    data: toBinary(events.ProductChangedSchema, event),
-    msgId: productMsgId(change.productCode, change.version),
-    contentType: CONTENT_TYPES.productChanged,
-  });
+  const data = toBinary(events.ProductChangedSchema, event);
+  const msgId = productMsgId(change.productCode, change.version);
+  out.push({ subject, data, msgId, contentType: CONTENT_TYPES.productChanged });
+  // a delisted product stays in the bucket as a tombstone (kind DELISTED): every value carries
+  // its change seq, which is how a new term of the publisher finds where the bucket stands
+  if (withBucket) out.push({ subject: productKeySubject(prefix, change.productCode), data, msgId, contentType: CONTENT_TYPES.productChanged });
   const low = stockLowOf(change, rule);
   if (low) {
     out.push({

@@ -25,7 +25,10 @@ export interface RelayOptions {
 
 export interface RelayStats {
   name: string;
+  /** Events acknowledged by their stream (not counting duplicates or bucket values). */
   published: number;
+  /** Values written to the products bucket. */
+  bucketWrites: number;
   duplicates: number;
   cursor: string;
   headSeq: string;
@@ -36,6 +39,7 @@ export interface RelayStats {
 
 export class Relay {
   private published = 0;
+  private bucketWrites = 0;
   private duplicates = 0;
   private cursor = 0n;
   private stored = 0n;
@@ -59,6 +63,7 @@ export class Relay {
     return {
       name: this.source.name,
       published: this.published,
+      bucketWrites: this.bucketWrites,
       duplicates: this.duplicates,
       cursor: this.cursor.toString(),
       headSeq: this.headSeq.toString(),
@@ -72,13 +77,15 @@ export class Relay {
     let loaded = false;
     while (!signal.aborted) {
       try {
-        if (!loaded) {
-          this.cursor = this.stored = await this.store.load(this.source.name);
-          loaded = true;
-        }
         const nc = await untilAborted(this.nats.ready(), signal);
         if (!nc || signal.aborted) break;
         await this.opts.prepare();
+        if (!loaded) {
+          this.cursor = this.stored = await this.store.load(this.source.name);
+          this.readAhead = undefined;
+          await this.source.reset?.(nc);
+          loaded = true;
+        }
         const js = nc.jetstream();
         const moved = await this.pass(js, signal);
         failures = 0;
@@ -131,7 +138,7 @@ export class Relay {
     const window = Math.max(1, this.opts.publishWindow ?? 1);
     let i = 0;
     while (i < n && !signal.aborted) {
-      const batch: Array<{ item: (typeof items)[number]; acks: Array<Promise<PubAck>> }> = [];
+      const batch: Array<{ item: (typeof items)[number]; acks: Array<Promise<{ ack: PubAck; bucket: boolean }>> }> = [];
       let inFlight = 0;
       for (; i < n && (inFlight === 0 || inFlight + items[i]!.messages.length <= window); i++) {
         const item = items[i]!;
@@ -142,15 +149,16 @@ export class Relay {
             'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
           );
         }
-        const acks = item.messages.map((m) => publishTraced(js, m, this.opts.publishTimeoutMs));
+        const acks = item.messages.map((m) => publishTraced(js, m, this.opts.publishTimeoutMs).then((ack) => ({ ack, bucket: m.subject.startsWith('$KV.') })));
         for (const a of acks) a.catch(() => undefined); // settled below, in order
         batch.push({ item, acks });
         inFlight += item.messages.length;
       }
       for (const { item, acks } of batch) {
         for (const a of acks) {
-          const ack = await a; // the first failure stops here: the cursor stays before this entry
+          const { ack, bucket } = await a; // the first failure stops here: the cursor stays before this entry
           if (ack.duplicate) this.duplicates++;
+          else if (bucket) this.bucketWrites++;
           else this.published++;
         }
         this.cursor = item.seq;

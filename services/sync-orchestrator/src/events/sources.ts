@@ -1,11 +1,14 @@
 // The two logs the publisher relays: the catalog's change log (through CatalogService.ReadChanges)
 // and this service's own run_events outbox (table sync.run_events, written by the runs engine).
+import { fromBinary } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
-import type { catalog } from '@haier-sync/contracts';
+import { events, type catalog } from '@haier-sync/contracts';
+import type { NatsConnection } from 'nats';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { OutgoingMessage } from './traced-publish';
 import { changeToMessages, type LowStockRule } from './messages';
-import { CONTENT_TYPES, runSubject } from './subjects';
+import { bucketStream } from './streams';
+import { CONTENT_TYPES, productsBucket, runSubject } from './subjects';
 
 export interface RelayItem {
   seq: bigint;
@@ -16,6 +19,8 @@ export interface RelaySource {
   /** Cursor name in sync.publisher_cursor. */
   name: string;
   read(afterSeq: bigint, limit: number): Promise<SourcePage>;
+  /** Called each time the relay (re)starts from its stored cursor, with the live connection. */
+  reset?(nc: NatsConnection): Promise<void>;
 }
 
 export interface SourcePage {
@@ -31,9 +36,29 @@ export interface SourcePage {
   holeWaitMs?: (missing: bigint) => number;
 }
 
+/**
+ * The change seq of the newest value in the products bucket (0 when empty). One writer puts the
+ * values in change-log order, so every change up to it is in the bucket already.
+ */
+export async function bucketHead(nc: NatsConnection, prefix: string): Promise<bigint> {
+  const jsm = await nc.jetstreamManager();
+  const stream = bucketStream(productsBucket(prefix));
+  const info = await jsm.streams.info(stream).catch(() => undefined);
+  if (!info || info.state.messages === 0) return 0n;
+  const last = await jsm.streams.getMessage(stream, { seq: info.state.last_seq });
+  return fromBinary(events.ProductChangedSchema, last.data).seq;
+}
+
 export function catalogChangeSource(client: Client<typeof catalog.CatalogService>, prefix: string, rule: LowStockRule): RelaySource {
+  // changes at or below this seq are in the bucket already: a replay after a crash (from a cursor
+  // stored a little behind) resends them to the stream, where dedupe drops them, but never
+  // rewrites the bucket, so a value's revision moves only with a new product version
+  let inBucket = 0n;
   return {
     name: 'catalog',
+    async reset(nc) {
+      inBucket = await bucketHead(nc, prefix);
+    },
     async read(afterSeq, limit) {
       const res = await client.readChanges({ afterSeq, limit });
       // the relay needs ascending seqs; never trust the order of an answer blindly
@@ -43,7 +68,7 @@ export function catalogChangeSource(client: Client<typeof catalog.CatalogService
       const untrusted = !ordered && res.changes.length >= limit;
       return {
         headSeq: res.headSeq,
-        items: changes.map((c) => ({ seq: c.seq, messages: changeToMessages(c, prefix, rule) })),
+        items: changes.map((c) => ({ seq: c.seq, messages: changeToMessages(c, prefix, rule, c.seq > inBucket) })),
         ...(untrusted
           ? {
               untrustedGaps: `catalog ReadChanges answered the changes after seq ${afterSeq} out of order (a full page of ${limit}); events wait at the first missing seq instead of skipping it. The catalog must answer ascending seq (ORDER BY the bigint seq, not its text)`,

@@ -1,7 +1,7 @@
 // Creates or updates the CATALOG and SYNC streams with the dedupe window and limits from the
 // environment. Idempotent: an existing stream whose settings already match is left alone.
 import { nanos, RetentionPolicy, StorageType, type NatsConnection, type StreamConfig } from 'nats';
-import { streamSpecs, type StreamSpec } from './subjects';
+import { productsBucket, streamSpecs, type StreamSpec } from './subjects';
 
 export interface StreamLimits {
   /** Subject prefix ("" in production, "t_x7." in tests). */
@@ -19,6 +19,8 @@ export type StreamAction = 'created' | 'updated' | 'unchanged';
 export interface EnsuredStreams {
   catalog: { name: string; action: StreamAction };
   sync: { name: string; action: StreamAction };
+  /** The products KV bucket (latest ProductChanged per product). */
+  products: { name: string; action: 'created' | 'unchanged' };
 }
 
 function isNotFound(err: unknown): boolean {
@@ -70,22 +72,45 @@ async function ensureOne(nc: NatsConnection, spec: StreamSpec, limits: StreamLim
   }
 }
 
-/** Creates (or updates the limits of) the CATALOG and SYNC streams for the prefix. */
+/** The stream under a KV bucket (the KV protocol's naming). */
+export const bucketStream = (bucket: string): string => `KV_${bucket}`;
+
+/**
+ * The products bucket: one value per product (history 1), kept on file without an age limit, so
+ * it holds the whole catalog however old the stream's messages get.
+ */
+async function ensureProductsBucket(nc: NatsConnection, prefix: string): Promise<'created' | 'unchanged'> {
+  const bucket = productsBucket(prefix);
+  const jsm = await nc.jetstreamManager();
+  const exists = await jsm.streams.info(bucketStream(bucket)).then(
+    () => true,
+    (err: unknown) => {
+      if (isNotFound(err)) return false;
+      throw err;
+    },
+  );
+  if (exists) return 'unchanged';
+  await nc.jetstream().views.kv(bucket, { history: 1, storage: StorageType.File, description: 'haier-sync: the latest ProductChanged of every product (docs/events.md)' });
+  return 'created';
+}
+
+/** Creates (or updates the limits of) the CATALOG and SYNC streams for the prefix, and the products bucket. */
 export async function ensureStreams(nc: NatsConnection, limits: StreamLimits): Promise<EnsuredStreams> {
   const specs = streamSpecs(limits.prefix);
   return {
     catalog: { name: specs.catalog.name, action: await ensureOne(nc, specs.catalog, limits) },
     sync: { name: specs.sync.name, action: await ensureOne(nc, specs.sync, limits) },
+    products: { name: productsBucket(limits.prefix), action: await ensureProductsBucket(nc, limits.prefix) },
   };
 }
 
-/** Deletes the two streams of a prefix (tests clean up with this). Missing streams are fine. */
+/** Deletes the two streams and the products bucket of a prefix (tests clean up with this). Missing ones are fine. */
 export async function deleteStreams(nc: NatsConnection, prefix: string): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const specs = streamSpecs(prefix);
-  for (const s of [specs.catalog, specs.sync]) {
+  for (const name of [specs.catalog.name, specs.sync.name, bucketStream(productsBucket(prefix))]) {
     try {
-      await jsm.streams.delete(s.name);
+      await jsm.streams.delete(name);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -29,6 +29,29 @@ export function streamSpecs(prefix: string): { catalog: StreamSpec; sync: Stream
   };
 }
 
+/**
+ * The KV bucket holding the latest ProductChanged per product ("CATALOG_PRODUCTS", or
+ * "T_X7_CATALOG_PRODUCTS" under a prefix): a subscriber's bootstrap (docs/events.md).
+ */
+export function productsBucket(prefix: string): string {
+  return `${streamName(prefix, 'CATALOG')}_PRODUCTS`;
+}
+
+const SAFE_KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * A product's key in the bucket: the code itself, or, for a code a NATS subject cannot carry
+ * ("A..B", "A."), "=" and the code in base64url. Subscribers read the code from the value.
+ */
+export function productKey(code: string): string {
+  return SAFE_KEY.test(code) ? code : `=${Buffer.from(code, 'utf8').toString('base64url')}`;
+}
+
+/** The subject a KV put for the product goes to ($KV.<bucket>.<key>, the KV protocol's own). */
+export function productKeySubject(prefix: string, code: string): string {
+  return `$KV.${productsBucket(prefix)}.${productKey(code)}`;
+}
+
 const KIND_TOKENS: Partial<Record<catalog.ChangeKind, string>> = {
   [catalog.ChangeKind.CREATED]: 'created',
   [catalog.ChangeKind.UPDATED]: 'updated',
