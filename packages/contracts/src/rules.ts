@@ -171,6 +171,7 @@ export const requestRules: Readonly<Record<string, Readonly<Record<string, Field
   [`${syn}RunOptions`]: { county_codes: { list: countyList } },
   [`${syn}GetRunRequest`]: { id: run },
   [`${syn}CancelRunRequest`]: { id: run },
+  [`${syn}RetryFailedRequest`]: { id: run },
   [`${syn}WatchRunRequest`]: { id: run },
   [`${syn}GetConfigRequest`]: { id: config },
   [`${syn}UpdateConfigRequest`]: { id: config },

@@ -83,6 +83,7 @@ export const runSchema = {
     finished: { type: 'boolean' },
     failed_items: { type: 'array', items: { type: 'object', properties: { product_code: { type: 'string' }, reason: { type: 'string' } } } },
     planned_changes: { type: 'array', items: { type: 'string' } },
+    retry_of: { ...nullableString, description: 'the run whose failed products this run retries (POST /api/haier/sync/{id}/retry-failed/)' },
   },
 } as const;
 

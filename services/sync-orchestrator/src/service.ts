@@ -47,6 +47,10 @@ export function syncServiceImpl(deps: SyncServiceDeps): ServiceImpl<typeof sync.
     async cancelRun(req, ctx) {
       return create(sync.CancelRunResponseSchema, { run: await runs.cancelRun(req.id, actorOf(ctx.requestHeader, req.cancelledBy)) });
     },
+    async retryFailed(req, ctx) {
+      const r = await runs.retryFailed(req.id, actorOf(ctx.requestHeader, req.startedBy) || 'unknown');
+      return create(sync.RetryFailedResponseSchema, { run: r.run, alreadyActive: r.alreadyActive });
+    },
     async *watchRun(req, ctx) {
       for await (const run of runs.watchRun(req.id, ctx.signal, deps.watchPollMs)) {
         yield create(sync.WatchRunResponseSchema, { run });

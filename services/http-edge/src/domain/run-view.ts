@@ -73,6 +73,7 @@ export function runOut(run: sync.Run) {
     finished: isFinished(run),
     failed_items: run.failedItems.map((f) => ({ product_code: f.productCode, reason: f.reason })),
     planned_changes: [...run.plannedChanges],
+    retry_of: run.retryOf || null,
   };
 }
 

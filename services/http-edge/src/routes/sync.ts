@@ -182,6 +182,27 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     },
   );
 
+  app.post<{ Params: { id: string } }>(
+    '/api/haier/sync/:id/retry-failed/',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['sync'],
+        summary: 'Retry the failed products of an ended run: a MANUAL run over exactly those codes, linked by retry_of (202; 409 when that retry is already running)',
+        params: idParam,
+        response: runAnswer(202),
+      },
+    },
+    async (req, reply) => {
+      const r = await client.retryFailed({ id: req.params.id, startedBy: req.auth?.name ?? '' });
+      if (!r.run) throw new EdgeError(502, 'UPSTREAM_ERROR', 'The sync orchestrator answered without a run; see its log.');
+      if (r.alreadyActive) {
+        throw new EdgeError(409, 'RUN_ACTIVE', `The retry of run ${req.params.id} is already running (${r.run.id}); follow it at /api/haier/sync/${r.run.id}/.`, undefined, { runId: r.run.id });
+      }
+      return reply.status(202).header('location', `/api/haier/sync/${r.run.id}/`).send({ success: true, data: runOut(r.run) });
+    },
+  );
+
   app.get<{ Params: { id: string } }>(
     '/api/haier/sync/:id/events/',
     {

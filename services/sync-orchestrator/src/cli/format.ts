@@ -58,7 +58,7 @@ function scopeText(run: sync.Run): string {
 
 /** `run 42 FULL PRODUCTS (MANUAL by cli:ana) — whole catalog, prices`. */
 export function runHeadline(run: sync.Run): string {
-  return `run ${run.id} ${modeLabel(run.mode)} ${typeLabel(run.syncType)} (${triggerLabel(run.trigger)} by ${run.startedBy || 'unknown'}): ${scopeText(run)}`;
+  return `run ${run.id} ${modeLabel(run.mode)} ${typeLabel(run.syncType)} (${triggerLabel(run.trigger)} by ${run.startedBy || 'unknown'}): ${scopeText(run)}${run.retryOf ? ` (retry of run ${run.retryOf})` : ''}`;
 }
 
 /** One line of progress for logs and pipes (no TTY). */

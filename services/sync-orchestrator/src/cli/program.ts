@@ -20,7 +20,7 @@ import {
   parseWholeNumber,
 } from './options';
 import { configActivate, configList, configShow, configTest } from './commands/config';
-import { runsCancel, runsList, runsShow, runsWatch } from './commands/runs';
+import { runsCancel, runsList, runsRetry, runsShow, runsWatch } from './commands/runs';
 import { syncCommand } from './commands/sync';
 import { eventsStatus, eventsTail, parseSince } from './commands/events';
 
@@ -127,6 +127,14 @@ ${EXIT_HELP}`,
     .argument('<id>', 'run id', argument(parseRunId))
     .option('--json', 'print the run as JSON')
     .action(async (id: string, o) => runsCancel(ctx, id, o));
+
+  runs
+    .command('retry')
+    .description('Retry the products that failed in an ended run: a MANUAL run over exactly those codes, linked to it (retry_of),\nfollowed to its end like `sync` (same exit status).')
+    .argument('<id>', 'run id of the ended run', argument(parseRunId))
+    .option('--json', 'print only the final run as JSON')
+    .option('--verbose', 'a ✓/✗ line per product')
+    .action(async (id: string, o: { json?: boolean; verbose?: boolean }) => runsRetry(ctx, id, { json: o.json, verbose: o.verbose === true && o.json !== true }));
 
   const config = program.command('config').description('Named Haier configs (one active; secrets are environment variable names, never values).');
   config.command('list').description('List the configs; * marks the active one.').option('--json', 'print as JSON').action(async (o) => configList(ctx, o));

@@ -10,8 +10,8 @@ import { FAILED_ITEMS_IN_ANSWER } from './finish';
 import { isFinal } from './lifecycle';
 import { toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
-import { RequestError, normaliseStartRun } from './request';
-import { cancelRunRow, findActiveRun, getFailures, getRunRow, insertOperation, insertRun, listRunRows, lockKind, type RunFilter } from './repository';
+import { RequestError, normaliseStartRun, type NormalisedRun } from './request';
+import { cancelRunRow, failedCodes, findActiveRun, getFailures, getRunRow, insertOperation, insertRun, listRunRows, lockKind, type RunFilter } from './repository';
 
 export interface RunsApiDeps {
   knex: Knex;
@@ -33,6 +33,8 @@ export interface RunsApi {
   getRun(id: string): Promise<sync.Run>;
   listRuns(req: sync.ListRunsRequest): Promise<sync.ListRunsResponse>;
   cancelRun(id: string, by: string): Promise<sync.Run>;
+  /** A MANUAL run over exactly the products that failed in an ended run, linked to it. */
+  retryFailed(id: string, by: string): Promise<{ run: sync.Run; alreadyActive: boolean }>;
   watchRun(id: string, signal: AbortSignal, pollMs?: number): AsyncGenerator<sync.Run>;
   recordOperation(req: sync.RecordOperationRequest): Promise<sync.Run>;
 }
@@ -51,20 +53,46 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
     return row;
   }
 
+  async function start(n: NormalisedRun, retryOf?: string): Promise<{ run: sync.Run; alreadyActive: boolean }> {
+    const { row, alreadyActive } = await knex.transaction(async (trx) => {
+      // the advisory lock serialises StartRuns of one kind: the second sees the first
+      await lockKind(trx, n.kind);
+      const active = await findActiveRun(trx, n.kind);
+      if (active) return { row: active, alreadyActive: true };
+      return { row: await insertRun(trx, { ...n, retryOf }), alreadyActive: false };
+    });
+    if (alreadyActive) log.info({ run_id: row.id, kind: n.kind }, `a ${n.mode} ${n.syncType} run of this kind is already active (run ${row.id}); answering it`);
+    else
+      log.info(
+        { run_id: row.id, kind: n.kind, started_by: n.startedBy, trigger: n.trigger, scope: n.scope, options: n.options, ...(retryOf ? { retry_of: retryOf } : {}) },
+        `${n.mode} ${n.syncType} run ${row.id} requested${retryOf ? ` (retrying the failed products of run ${retryOf})` : ''}`,
+      );
+    deps.kick();
+    return { run: await answer(row), alreadyActive };
+  }
+
   return {
     async startRun(req) {
-      const n = normaliseStartRun(req, { counties: deps.counties }); // a RequestError is INVALID_ARGUMENT (syncErrors)
-      const { row, alreadyActive } = await knex.transaction(async (trx) => {
-        // the advisory lock serialises StartRuns of one kind: the second sees the first
-        await lockKind(trx, n.kind);
-        const active = await findActiveRun(trx, n.kind);
-        if (active) return { row: active, alreadyActive: true };
-        return { row: await insertRun(trx, n), alreadyActive: false };
+      return start(normaliseStartRun(req, { counties: deps.counties })); // a RequestError is INVALID_ARGUMENT (syncErrors)
+    },
+
+    async retryFailed(id, by) {
+      const original = await load(id);
+      if (!isFinal(original.status)) {
+        throw failedPrecondition(`run ${id} is still ${original.status}; retry its failed products once it has ended (haier-sync runs watch ${id})`);
+      }
+      if (original.kind.startsWith('OPERATION:')) throw failedPrecondition(`run ${id} is a recorded live lookup, not a sync run; there is nothing to retry`);
+      const codes = await failedCodes(knex, original.id);
+      if (!codes.length) throw failedPrecondition(`run ${id} ended ${original.status} with no failed products; there is nothing to retry`);
+      const o = original.options;
+      const req = create(sync.StartRunRequestSchema, {
+        trigger: sync.RunTrigger.MANUAL,
+        scope: { productCodes: codes },
+        // what the run would have done for them: prices with a FULL run, stock where it was asked
+        options: { prices: o.prices || original.mode === 'FULL', stock: o.stock, countyCodes: o.stock ? o.counties : [], dryRun: o.dryRun },
+        startedBy: by,
       });
-      if (alreadyActive) log.info({ run_id: row.id, kind: n.kind }, `a ${n.mode} ${n.syncType} run of this kind is already active (run ${row.id}); answering it`);
-      else log.info({ run_id: row.id, kind: n.kind, started_by: n.startedBy, trigger: n.trigger, scope: n.scope, options: n.options }, `${n.mode} ${n.syncType} run ${row.id} requested`);
-      deps.kick();
-      return { run: await answer(row), alreadyActive };
+      return start(normaliseStartRun(req, { counties: deps.counties }), original.id);
     },
 
     async getRun(id) {

@@ -53,6 +53,8 @@ export interface RunRow {
   planned_changes_count: string;
   /** Codes the listing repeated (each planned once). */
   listing_duplicates: string[];
+  /** The run whose failed products this one retries (RetryFailed). */
+  retry_of?: string | null;
   /** Date or ISO text (MikroORM's pg connection answers timestamps as text). */
   created_at: Date | string;
   started_at: Date | string | null;
@@ -118,5 +120,6 @@ export function toRunMessage(row: RunRow, failures: FailureRow[] = []): sync.Run
     duration: start ? durationFromMs(Math.max(0, durationMs)) : undefined,
     failedItems: failures.map((f) => ({ productCode: f.code, reason: f.reason })),
     plannedChanges: planned,
+    retryOf: row.retry_of ? String(row.retry_of) : '',
   });
 }

@@ -2,10 +2,10 @@
 import { toJson } from '@bufbuild/protobuf';
 import { sync } from '@haier-sync/contracts';
 import { EXIT } from '../exit-codes';
-import { runJson, runSummary, runsTable, statusLabel } from '../format';
+import { runHeadline, runJson, runSummary, runsTable, statusLabel } from '../format';
 import { buildListRuns, type ListOptions } from '../options';
 import type { CliContext } from '../context';
-import { followAndReport } from './sync';
+import { changeLogHead, followAndReport } from './sync';
 
 export async function runsList(ctx: CliContext, o: ListOptions & { json?: boolean }): Promise<void> {
   const res = await ctx.sync().listRuns(buildListRuns(o));
@@ -49,6 +49,19 @@ export async function runsWatch(ctx: CliContext, id: string, o: { json?: boolean
     } catch {
       afterSeq = undefined;
     }
+  }
+  await followAndReport(ctx, run, { json: o.json, verbose: o.verbose, verboseAfterSeq: afterSeq });
+}
+
+/** `runs retry ID`: a MANUAL run over exactly the products that failed in run ID, followed like `sync`. */
+export async function runsRetry(ctx: CliContext, id: string, o: { json?: boolean; verbose?: boolean }): Promise<void> {
+  const afterSeq = o.verbose ? await changeLogHead(ctx) : undefined;
+  const res = await ctx.sync().retryFailed({ id, startedBy: ctx.whoAmI() });
+  const run = res.run;
+  if (!run) throw new Error('the service answered RetryFailed without a run');
+  if (!o.json) {
+    if (res.alreadyActive) ctx.note(`The retry of run ${id} is already running; following it:\n  ${runHeadline(run)}`);
+    else ctx.note(`Retrying the ${run.scope?.productCodes.length ?? 0} failed product(s) of run ${id}:\n  ${runHeadline(run)}`);
   }
   await followAndReport(ctx, run, { json: o.json, verbose: o.verbose, verboseAfterSeq: afterSeq });
 }

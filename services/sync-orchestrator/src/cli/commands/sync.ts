@@ -57,7 +57,7 @@ export async function followAndReport(ctx: CliContext, run: sync.Run, o: { json?
 }
 
 /** Where the catalog's change log is now, so --verbose lists only this run's changes. */
-async function changeLogHead(ctx: CliContext): Promise<bigint | undefined> {
+export async function changeLogHead(ctx: CliContext): Promise<bigint | undefined> {
   try {
     return (await ctx.catalog().stats({}, { timeoutMs: 5000 })).headSeq;
   } catch (e) {

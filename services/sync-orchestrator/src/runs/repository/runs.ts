@@ -17,14 +17,16 @@ export interface NewRun {
   scope: RunScopeJson;
   options: RunOptionsJson;
   startedBy: string;
+  /** The run whose failed products this one retries. */
+  retryOf?: string;
 }
 
 export async function insertRun(db: Db, r: NewRun): Promise<RunRow> {
   const [row] = await rows<RunRow>(
     db,
-    `insert into sync.runs (sync_type, mode, status, phase, trigger, kind, scope, options, started_by, message)
-     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, '') returning *`,
-    [r.syncType, r.mode, NEW_RUN.status, NEW_RUN.phase, r.trigger, r.kind, JSON.stringify(r.scope), JSON.stringify(r.options), r.startedBy],
+    `insert into sync.runs (sync_type, mode, status, phase, trigger, kind, scope, options, started_by, message, retry_of)
+     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, '', ?) returning *`,
+    [r.syncType, r.mode, NEW_RUN.status, NEW_RUN.phase, r.trigger, r.kind, JSON.stringify(r.scope), JSON.stringify(r.options), r.startedBy, r.retryOf ?? null],
   );
   return row!;
 }
@@ -42,6 +44,11 @@ export async function findActiveRun(db: Db, kind: string): Promise<RunRow | unde
 export async function getRunRow(db: Db, id: string, forUpdate = false): Promise<RunRow | undefined> {
   const [row] = await rows<RunRow>(db, `select * from sync.runs where id = ?${forUpdate ? ' for update' : ''}`, [id]);
   return row;
+}
+
+/** Every code that failed in a run (RetryFailed), in code order. */
+export async function failedCodes(db: Db, runId: string): Promise<string[]> {
+  return (await rows<{ code: string }>(db, `select code from sync.run_failures where run_id = ? order by code`, [runId])).map((r) => r.code);
 }
 
 export async function getFailures(db: Db, runId: string, limit = 1000): Promise<FailureRow[]> {

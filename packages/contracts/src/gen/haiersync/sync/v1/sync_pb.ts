@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file haiersync/sync/v1/sync.proto.
  */
 export const file_haiersync_sync_v1_sync: GenFile = /*@__PURE__*/
-  fileDesc("ChxoYWllcnN5bmMvc3luYy92MS9zeW5jLnByb3RvEhFoYWllcnN5bmMuc3luYy52MSJRCghSdW5TY29wZRIVCg1wcm9kdWN0X2NvZGVzGAEgAygJEhAKCGNhdGVnb3J5GAIgASgJEg0KBWJyYW5kGAMgASgJEg0KBWxpbWl0GAQgASgNIlIKClJ1bk9wdGlvbnMSDgoGcHJpY2VzGAEgASgIEg0KBXN0b2NrGAIgASgIEhQKDGNvdW50eV9jb2RlcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIIskBCglSdW5Db3VudHMSDQoFdG90YWwYASABKAQSEQoJc3VjY2VlZGVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBIPCgdjcmVhdGVkGAQgASgEEg8KB3VwZGF0ZWQYBSABKAQSEQoJdW5jaGFuZ2VkGAYgASgEEhAKCGRlbGlzdGVkGAcgASgEEhUKDWJhdGNoZXNfdG90YWwYCCABKAQSFAoMYmF0Y2hlc19kb25lGAkgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAogASgEIjIKCkZhaWxlZEl0ZW0SFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKFBQoDUnVuEgoKAmlkGAEgASgJEi4KCXN5bmNfdHlwZRgCIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAyABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEiwKBnN0YXR1cxgEIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAUgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIqCgVzY29wZRgGIAEoCzIbLmhhaWVyc3luYy5zeW5jLnYxLlJ1blNjb3BlEi4KB29wdGlvbnMYByABKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5PcHRpb25zEhIKCnN0YXJ0ZWRfYnkYCCABKAkSLAoGY291bnRzGAkgASgLMhwuaGFpZXJzeW5jLnN5bmMudjEuUnVuQ291bnRzEg8KB21lc3NhZ2UYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIzCgxmYWlsZWRfaXRlbXMYDyADKAsyHS5oYWllcnN5bmMuc3luYy52MS5GYWlsZWRJdGVtEhcKD3BsYW5uZWRfY2hhbmdlcxgQIAMoCSKLAgoPU3RhcnRSdW5SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAiABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEi4KB3RyaWdnZXIYAyABKA4yHS5oYWllcnN5bmMuc3luYy52MS5SdW5UcmlnZ2VyEioKBXNjb3BlGAQgASgLMhsuaGFpZXJzeW5jLnN5bmMudjEuUnVuU2NvcGUSLgoHb3B0aW9ucxgFIAEoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bk9wdGlvbnMSEgoKc3RhcnRlZF9ieRgGIAEoCSJPChBTdGFydFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjUKDkdldFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biK0AgoPTGlzdFJ1bnNSZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAMgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoDRIOCgZjdXJzb3IYByABKAkSGgoSaW5jbHVkZV9vcGVyYXRpb25zGAggASgIIlwKEExpc3RSdW5zUmVzcG9uc2USJAoEcnVucxgBIAMoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhITCgtuZXh0X2N1cnNvchgCIAEoCRINCgV0b3RhbBgDIAEoBCI0ChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhQKDGNhbmNlbGxlZF9ieRgCIAEoCSI4ChFDYW5jZWxSdW5SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjcKEFdhdGNoUnVuUmVzcG9uc2USIwoDcnVuGAEgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuIq8CChZSZWNvcmRPcGVyYXRpb25SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAMgASgJEhIKCnN0YXJ0ZWRfYnkYBCABKAkSDQoFdG90YWwYBSABKAQSEQoJc3VjY2VlZGVkGAYgASgEEg4KBmZhaWxlZBgHIAEoBBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KF1JlY29yZE9wZXJhdGlvblJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biLXAQoLSGFpZXJDb25maWcSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIpCghzZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGYWN0aXZlGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhQKEkxpc3RDb25maWdzUmVxdWVzdCJGChNMaXN0Q29uZmlnc1Jlc3BvbnNlEi8KB2NvbmZpZ3MYASADKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIeChBHZXRDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIkMKEUdldENvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnImMKE0NyZWF0ZUNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIpCghzZXR0aW5ncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRgoUQ3JlYXRlQ29uZmlnUmVzcG9uc2USLgoGY29uZmlnGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWcibwoTVXBkYXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEikKCHNldHRpbmdzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJGChRVcGRhdGVDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIhChNEZWxldGVDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIhYKFERlbGV0ZUNvbmZpZ1Jlc3BvbnNlIiMKFUFjdGl2YXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyJiChZBY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnEhgKEHRyaWdnZXJlZF9ydW5faWQYAiABKAkiHwoRVGVzdENvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMiNgoSVGVzdENvbmZpZ1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHbWVzc2FnZRgCIAEoCSIYChZHZXRFdmVudHNTdGF0dXNSZXF1ZXN0IpYBCgpSZWxheWVkTG9nEgwKBG5hbWUYASABKAkSEAoIaGVhZF9zZXEYAiABKAQSFQoNcHVibGlzaGVkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSNQoRY3Vyc29yX3VwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAYgASgJIqsBCg1FdmVudENvbnN1bWVyEgwKBG5hbWUYASABKAkSDwoHZHVyYWJsZRgCIAEoCBIWCg5maWx0ZXJfc3ViamVjdBgDIAEoCRITCgtudW1fcGVuZGluZxgEIAEoBBIXCg9udW1fYWNrX3BlbmRpbmcYBSABKAQSFwoPbnVtX3JlZGVsaXZlcmVkGAYgASgEEhwKFGRlbGl2ZXJlZF9zdHJlYW1fc2VxGAcgASgEIocCCgtFdmVudFN0cmVhbRIMCgRuYW1lGAEgASgJEhAKCHN1YmplY3RzGAIgAygJEhAKCG1lc3NhZ2VzGAMgASgEEg0KBWJ5dGVzGAQgASgEEhEKCWZpcnN0X3NlcRgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIuCgpmaXJzdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCWNvbnN1bWVycxgJIAMoCzIgLmhhaWVyc3luYy5zeW5jLnYxLkV2ZW50Q29uc3VtZXIiwAEKF0dldEV2ZW50c1N0YXR1c1Jlc3BvbnNlEisKBGxvZ3MYASADKAsyHS5oYWllcnN5bmMuc3luYy52MS5SZWxheWVkTG9nEi8KB3N0cmVhbXMYAiADKAsyHi5oYWllcnN5bmMuc3luYy52MS5FdmVudFN0cmVhbRIWCg5zdWJqZWN0X3ByZWZpeBgDIAEoCRISCgpuYXRzX2Vycm9yGAQgASgJEhsKE25hdHNfc2VydmVyX3ZlcnNpb24YBSABKAkqrAEKCFN5bmNUeXBlEhkKFVNZTkNfVFlQRV9VTlNQRUNJRklFRBAAEhYKElNZTkNfVFlQRV9QUk9EVUNUUxABEhQKEFNZTkNfVFlQRV9QUklDRVMQAhITCg9TWU5DX1RZUEVfU1RPQ0sQAxITCg9TWU5DX1RZUEVfT1JERVIQBBIXChNTWU5DX1RZUEVfTE9HSVNUSUNTEAUSFAoQU1lOQ19UWVBFX01BTlVBTBAGKlAKB1J1bk1vZGUSGAoUUlVOX01PREVfVU5TUEVDSUZJRUQQABIRCg1SVU5fTU9ERV9GVUxMEAESGAoUUlVOX01PREVfSU5DUkVNRU5UQUwQAiq7AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1BFTkRJTkcQARIZChVSVU5fU1RBVFVTX1BST0NFU1NJTkcQAhIWChJSVU5fU1RBVFVTX1NVQ0NFU1MQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfUEFSVElBTBAFEhgKFFJVTl9TVEFUVVNfQ0FOQ0VMTEVEEAYq7AEKClJ1blRyaWdnZXISGwoXUlVOX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIcChhSVU5fVFJJR0dFUl9GSVJTVF9ERVBMT1kQARIdChlSVU5fVFJJR0dFUl9DT05GSUdfQ0hBTkdFEAISGQoVUlVOX1RSSUdHRVJfSU5URUdSSVRZEAMSGAoUUlVOX1RSSUdHRVJfU0NIRURVTEUQBBIcChhSVU5fVFJJR0dFUl9QUklDRV9DSEFOR0UQBRIZChVSVU5fVFJJR0dFUl9MT1dfU1RPQ0sQBhIWChJSVU5fVFJJR0dFUl9NQU5VQUwQBzKkCgoLU3luY1NlcnZpY2USUwoIU3RhcnRSdW4SIi5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlc3BvbnNlEk0KBkdldFJ1bhIgLmhhaWVyc3luYy5zeW5jLnYxLkdldFJ1blJlcXVlc3QaIS5oYWllcnN5bmMuc3luYy52MS5HZXRSdW5SZXNwb25zZRJTCghMaXN0UnVucxIiLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVzcG9uc2USVgoJQ2FuY2VsUnVuEiMuaGFpZXJzeW5jLnN5bmMudjEuQ2FuY2VsUnVuUmVxdWVzdBokLmhhaWVyc3luYy5zeW5jLnYxLkNhbmNlbFJ1blJlc3BvbnNlElUKCFdhdGNoUnVuEiIuaGFpZXJzeW5jLnN5bmMudjEuV2F0Y2hSdW5SZXF1ZXN0GiMuaGFpZXJzeW5jLnN5bmMudjEuV2F0Y2hSdW5SZXNwb25zZTABEmgKD1JlY29yZE9wZXJhdGlvbhIpLmhhaWVyc3luYy5zeW5jLnYxLlJlY29yZE9wZXJhdGlvblJlcXVlc3QaKi5oYWllcnN5bmMuc3luYy52MS5SZWNvcmRPcGVyYXRpb25SZXNwb25zZRJcCgtMaXN0Q29uZmlncxIlLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RDb25maWdzUmVxdWVzdBomLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RDb25maWdzUmVzcG9uc2USVgoJR2V0Q29uZmlnEiMuaGFpZXJzeW5jLnN5bmMudjEuR2V0Q29uZmlnUmVxdWVzdBokLmhhaWVyc3luYy5zeW5jLnYxLkdldENvbmZpZ1Jlc3BvbnNlEl8KDENyZWF0ZUNvbmZpZxImLmhhaWVyc3luYy5zeW5jLnYxLkNyZWF0ZUNvbmZpZ1JlcXVlc3QaJy5oYWllcnN5bmMuc3luYy52MS5DcmVhdGVDb25maWdSZXNwb25zZRJfCgxVcGRhdGVDb25maWcSJi5oYWllcnN5bmMuc3luYy52MS5VcGRhdGVDb25maWdSZXF1ZXN0GicuaGFpZXJzeW5jLnN5bmMudjEuVXBkYXRlQ29uZmlnUmVzcG9uc2USXwoMRGVsZXRlQ29uZmlnEiYuaGFpZXJzeW5jLnN5bmMudjEuRGVsZXRlQ29uZmlnUmVxdWVzdBonLmhhaWVyc3luYy5zeW5jLnYxLkRlbGV0ZUNvbmZpZ1Jlc3BvbnNlEmUKDkFjdGl2YXRlQ29uZmlnEiguaGFpZXJzeW5jLnN5bmMudjEuQWN0aXZhdGVDb25maWdSZXF1ZXN0GikuaGFpZXJzeW5jLnN5bmMudjEuQWN0aXZhdGVDb25maWdSZXNwb25zZRJZCgpUZXN0Q29uZmlnEiQuaGFpZXJzeW5jLnN5bmMudjEuVGVzdENvbmZpZ1JlcXVlc3QaJS5oYWllcnN5bmMuc3luYy52MS5UZXN0Q29uZmlnUmVzcG9uc2USaAoPR2V0RXZlbnRzU3RhdHVzEikuaGFpZXJzeW5jLnN5bmMudjEuR2V0RXZlbnRzU3RhdHVzUmVxdWVzdBoqLmhhaWVyc3luYy5zeW5jLnYxLkdldEV2ZW50c1N0YXR1c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChxoYWllcnN5bmMvc3luYy92MS9zeW5jLnByb3RvEhFoYWllcnN5bmMuc3luYy52MSJRCghSdW5TY29wZRIVCg1wcm9kdWN0X2NvZGVzGAEgAygJEhAKCGNhdGVnb3J5GAIgASgJEg0KBWJyYW5kGAMgASgJEg0KBWxpbWl0GAQgASgNIlIKClJ1bk9wdGlvbnMSDgoGcHJpY2VzGAEgASgIEg0KBXN0b2NrGAIgASgIEhQKDGNvdW50eV9jb2RlcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIIskBCglSdW5Db3VudHMSDQoFdG90YWwYASABKAQSEQoJc3VjY2VlZGVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBIPCgdjcmVhdGVkGAQgASgEEg8KB3VwZGF0ZWQYBSABKAQSEQoJdW5jaGFuZ2VkGAYgASgEEhAKCGRlbGlzdGVkGAcgASgEEhUKDWJhdGNoZXNfdG90YWwYCCABKAQSFAoMYmF0Y2hlc19kb25lGAkgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAogASgEIjIKCkZhaWxlZEl0ZW0SFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKXBQoDUnVuEgoKAmlkGAEgASgJEi4KCXN5bmNfdHlwZRgCIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAyABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEiwKBnN0YXR1cxgEIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAUgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIqCgVzY29wZRgGIAEoCzIbLmhhaWVyc3luYy5zeW5jLnYxLlJ1blNjb3BlEi4KB29wdGlvbnMYByABKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5PcHRpb25zEhIKCnN0YXJ0ZWRfYnkYCCABKAkSLAoGY291bnRzGAkgASgLMhwuaGFpZXJzeW5jLnN5bmMudjEuUnVuQ291bnRzEg8KB21lc3NhZ2UYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIzCgxmYWlsZWRfaXRlbXMYDyADKAsyHS5oYWllcnN5bmMuc3luYy52MS5GYWlsZWRJdGVtEhcKD3BsYW5uZWRfY2hhbmdlcxgQIAMoCRIQCghyZXRyeV9vZhgRIAEoCSKLAgoPU3RhcnRSdW5SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAiABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEi4KB3RyaWdnZXIYAyABKA4yHS5oYWllcnN5bmMuc3luYy52MS5SdW5UcmlnZ2VyEioKBXNjb3BlGAQgASgLMhsuaGFpZXJzeW5jLnN5bmMudjEuUnVuU2NvcGUSLgoHb3B0aW9ucxgFIAEoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bk9wdGlvbnMSEgoKc3RhcnRlZF9ieRgGIAEoCSJPChBTdGFydFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCI0ChJSZXRyeUZhaWxlZFJlcXVlc3QSCgoCaWQYASABKAkSEgoKc3RhcnRlZF9ieRgCIAEoCSJSChNSZXRyeUZhaWxlZFJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjUKDkdldFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biK0AgoPTGlzdFJ1bnNSZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAMgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoDRIOCgZjdXJzb3IYByABKAkSGgoSaW5jbHVkZV9vcGVyYXRpb25zGAggASgIIlwKEExpc3RSdW5zUmVzcG9uc2USJAoEcnVucxgBIAMoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhITCgtuZXh0X2N1cnNvchgCIAEoCRINCgV0b3RhbBgDIAEoBCI0ChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhQKDGNhbmNlbGxlZF9ieRgCIAEoCSI4ChFDYW5jZWxSdW5SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjcKEFdhdGNoUnVuUmVzcG9uc2USIwoDcnVuGAEgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuIq8CChZSZWNvcmRPcGVyYXRpb25SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAMgASgJEhIKCnN0YXJ0ZWRfYnkYBCABKAkSDQoFdG90YWwYBSABKAQSEQoJc3VjY2VlZGVkGAYgASgEEg4KBmZhaWxlZBgHIAEoBBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KF1JlY29yZE9wZXJhdGlvblJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biLXAQoLSGFpZXJDb25maWcSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIpCghzZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGYWN0aXZlGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhQKEkxpc3RDb25maWdzUmVxdWVzdCJGChNMaXN0Q29uZmlnc1Jlc3BvbnNlEi8KB2NvbmZpZ3MYASADKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIeChBHZXRDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIkMKEUdldENvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnImMKE0NyZWF0ZUNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIpCghzZXR0aW5ncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRgoUQ3JlYXRlQ29uZmlnUmVzcG9uc2USLgoGY29uZmlnGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWcibwoTVXBkYXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEikKCHNldHRpbmdzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJGChRVcGRhdGVDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIhChNEZWxldGVDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIhYKFERlbGV0ZUNvbmZpZ1Jlc3BvbnNlIiMKFUFjdGl2YXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyJiChZBY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnEhgKEHRyaWdnZXJlZF9ydW5faWQYAiABKAkiHwoRVGVzdENvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMiNgoSVGVzdENvbmZpZ1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHbWVzc2FnZRgCIAEoCSIYChZHZXRFdmVudHNTdGF0dXNSZXF1ZXN0IpYBCgpSZWxheWVkTG9nEgwKBG5hbWUYASABKAkSEAoIaGVhZF9zZXEYAiABKAQSFQoNcHVibGlzaGVkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSNQoRY3Vyc29yX3VwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAYgASgJIqsBCg1FdmVudENvbnN1bWVyEgwKBG5hbWUYASABKAkSDwoHZHVyYWJsZRgCIAEoCBIWCg5maWx0ZXJfc3ViamVjdBgDIAEoCRITCgtudW1fcGVuZGluZxgEIAEoBBIXCg9udW1fYWNrX3BlbmRpbmcYBSABKAQSFwoPbnVtX3JlZGVsaXZlcmVkGAYgASgEEhwKFGRlbGl2ZXJlZF9zdHJlYW1fc2VxGAcgASgEIocCCgtFdmVudFN0cmVhbRIMCgRuYW1lGAEgASgJEhAKCHN1YmplY3RzGAIgAygJEhAKCG1lc3NhZ2VzGAMgASgEEg0KBWJ5dGVzGAQgASgEEhEKCWZpcnN0X3NlcRgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIuCgpmaXJzdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCWNvbnN1bWVycxgJIAMoCzIgLmhhaWVyc3luYy5zeW5jLnYxLkV2ZW50Q29uc3VtZXIiwAEKF0dldEV2ZW50c1N0YXR1c1Jlc3BvbnNlEisKBGxvZ3MYASADKAsyHS5oYWllcnN5bmMuc3luYy52MS5SZWxheWVkTG9nEi8KB3N0cmVhbXMYAiADKAsyHi5oYWllcnN5bmMuc3luYy52MS5FdmVudFN0cmVhbRIWCg5zdWJqZWN0X3ByZWZpeBgDIAEoCRISCgpuYXRzX2Vycm9yGAQgASgJEhsKE25hdHNfc2VydmVyX3ZlcnNpb24YBSABKAkqrAEKCFN5bmNUeXBlEhkKFVNZTkNfVFlQRV9VTlNQRUNJRklFRBAAEhYKElNZTkNfVFlQRV9QUk9EVUNUUxABEhQKEFNZTkNfVFlQRV9QUklDRVMQAhITCg9TWU5DX1RZUEVfU1RPQ0sQAxITCg9TWU5DX1RZUEVfT1JERVIQBBIXChNTWU5DX1RZUEVfTE9HSVNUSUNTEAUSFAoQU1lOQ19UWVBFX01BTlVBTBAGKlAKB1J1bk1vZGUSGAoUUlVOX01PREVfVU5TUEVDSUZJRUQQABIRCg1SVU5fTU9ERV9GVUxMEAESGAoUUlVOX01PREVfSU5DUkVNRU5UQUwQAiq7AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1BFTkRJTkcQARIZChVSVU5fU1RBVFVTX1BST0NFU1NJTkcQAhIWChJSVU5fU1RBVFVTX1NVQ0NFU1MQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfUEFSVElBTBAFEhgKFFJVTl9TVEFUVVNfQ0FOQ0VMTEVEEAYq7AEKClJ1blRyaWdnZXISGwoXUlVOX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIcChhSVU5fVFJJR0dFUl9GSVJTVF9ERVBMT1kQARIdChlSVU5fVFJJR0dFUl9DT05GSUdfQ0hBTkdFEAISGQoVUlVOX1RSSUdHRVJfSU5URUdSSVRZEAMSGAoUUlVOX1RSSUdHRVJfU0NIRURVTEUQBBIcChhSVU5fVFJJR0dFUl9QUklDRV9DSEFOR0UQBRIZChVSVU5fVFJJR0dFUl9MT1dfU1RPQ0sQBhIWChJSVU5fVFJJR0dFUl9NQU5VQUwQBzKCCwoLU3luY1NlcnZpY2USUwoIU3RhcnRSdW4SIi5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlc3BvbnNlEk0KBkdldFJ1bhIgLmhhaWVyc3luYy5zeW5jLnYxLkdldFJ1blJlcXVlc3QaIS5oYWllcnN5bmMuc3luYy52MS5HZXRSdW5SZXNwb25zZRJTCghMaXN0UnVucxIiLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVzcG9uc2USVgoJQ2FuY2VsUnVuEiMuaGFpZXJzeW5jLnN5bmMudjEuQ2FuY2VsUnVuUmVxdWVzdBokLmhhaWVyc3luYy5zeW5jLnYxLkNhbmNlbFJ1blJlc3BvbnNlElwKC1JldHJ5RmFpbGVkEiUuaGFpZXJzeW5jLnN5bmMudjEuUmV0cnlGYWlsZWRSZXF1ZXN0GiYuaGFpZXJzeW5jLnN5bmMudjEuUmV0cnlGYWlsZWRSZXNwb25zZRJVCghXYXRjaFJ1bhIiLmhhaWVyc3luYy5zeW5jLnYxLldhdGNoUnVuUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLldhdGNoUnVuUmVzcG9uc2UwARJoCg9SZWNvcmRPcGVyYXRpb24SKS5oYWllcnN5bmMuc3luYy52MS5SZWNvcmRPcGVyYXRpb25SZXF1ZXN0GiouaGFpZXJzeW5jLnN5bmMudjEuUmVjb3JkT3BlcmF0aW9uUmVzcG9uc2USXAoLTGlzdENvbmZpZ3MSJS5oYWllcnN5bmMuc3luYy52MS5MaXN0Q29uZmlnc1JlcXVlc3QaJi5oYWllcnN5bmMuc3luYy52MS5MaXN0Q29uZmlnc1Jlc3BvbnNlElYKCUdldENvbmZpZxIjLmhhaWVyc3luYy5zeW5jLnYxLkdldENvbmZpZ1JlcXVlc3QaJC5oYWllcnN5bmMuc3luYy52MS5HZXRDb25maWdSZXNwb25zZRJfCgxDcmVhdGVDb25maWcSJi5oYWllcnN5bmMuc3luYy52MS5DcmVhdGVDb25maWdSZXF1ZXN0GicuaGFpZXJzeW5jLnN5bmMudjEuQ3JlYXRlQ29uZmlnUmVzcG9uc2USXwoMVXBkYXRlQ29uZmlnEiYuaGFpZXJzeW5jLnN5bmMudjEuVXBkYXRlQ29uZmlnUmVxdWVzdBonLmhhaWVyc3luYy5zeW5jLnYxLlVwZGF0ZUNvbmZpZ1Jlc3BvbnNlEl8KDERlbGV0ZUNvbmZpZxImLmhhaWVyc3luYy5zeW5jLnYxLkRlbGV0ZUNvbmZpZ1JlcXVlc3QaJy5oYWllcnN5bmMuc3luYy52MS5EZWxldGVDb25maWdSZXNwb25zZRJlCg5BY3RpdmF0ZUNvbmZpZxIoLmhhaWVyc3luYy5zeW5jLnYxLkFjdGl2YXRlQ29uZmlnUmVxdWVzdBopLmhhaWVyc3luYy5zeW5jLnYxLkFjdGl2YXRlQ29uZmlnUmVzcG9uc2USWQoKVGVzdENvbmZpZxIkLmhhaWVyc3luYy5zeW5jLnYxLlRlc3RDb25maWdSZXF1ZXN0GiUuaGFpZXJzeW5jLnN5bmMudjEuVGVzdENvbmZpZ1Jlc3BvbnNlEmgKD0dldEV2ZW50c1N0YXR1cxIpLmhhaWVyc3luYy5zeW5jLnYxLkdldEV2ZW50c1N0YXR1c1JlcXVlc3QaKi5oYWllcnN5bmMuc3luYy52MS5HZXRFdmVudHNTdGF0dXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message haiersync.sync.v1.RunScope
@@ -252,6 +252,13 @@ export type Run = Message<"haiersync.sync.v1.Run"> & {
    * @generated from field: repeated string planned_changes = 16;
    */
   plannedChanges: string[];
+
+  /**
+   * The run whose failed products this run retries (RetryFailed); "" otherwise.
+   *
+   * @generated from field: string retry_of = 17;
+   */
+  retryOf: string;
 };
 
 /**
@@ -326,6 +333,54 @@ export const StartRunResponseSchema: GenMessage<StartRunResponse> = /*@__PURE__*
   messageDesc(file_haiersync_sync_v1_sync, 6);
 
 /**
+ * @generated from message haiersync.sync.v1.RetryFailedRequest
+ */
+export type RetryFailedRequest = Message<"haiersync.sync.v1.RetryFailedRequest"> & {
+  /**
+   * The ended run whose failed products to retry.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string started_by = 2;
+   */
+  startedBy: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.RetryFailedRequest.
+ * Use `create(RetryFailedRequestSchema)` to create a new message.
+ */
+export const RetryFailedRequestSchema: GenMessage<RetryFailedRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 7);
+
+/**
+ * @generated from message haiersync.sync.v1.RetryFailedResponse
+ */
+export type RetryFailedResponse = Message<"haiersync.sync.v1.RetryFailedResponse"> & {
+  /**
+   * @generated from field: haiersync.sync.v1.Run run = 1;
+   */
+  run?: Run | undefined;
+
+  /**
+   * The same retry was already running: this is it.
+   *
+   * @generated from field: bool already_active = 2;
+   */
+  alreadyActive: boolean;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.RetryFailedResponse.
+ * Use `create(RetryFailedResponseSchema)` to create a new message.
+ */
+export const RetryFailedResponseSchema: GenMessage<RetryFailedResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 8);
+
+/**
  * @generated from message haiersync.sync.v1.GetRunRequest
  */
 export type GetRunRequest = Message<"haiersync.sync.v1.GetRunRequest"> & {
@@ -340,7 +395,7 @@ export type GetRunRequest = Message<"haiersync.sync.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 7);
+  messageDesc(file_haiersync_sync_v1_sync, 9);
 
 /**
  * @generated from message haiersync.sync.v1.GetRunResponse
@@ -357,7 +412,7 @@ export type GetRunResponse = Message<"haiersync.sync.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 8);
+  messageDesc(file_haiersync_sync_v1_sync, 10);
 
 /**
  * @generated from message haiersync.sync.v1.ListRunsRequest
@@ -413,7 +468,7 @@ export type ListRunsRequest = Message<"haiersync.sync.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 9);
+  messageDesc(file_haiersync_sync_v1_sync, 11);
 
 /**
  * @generated from message haiersync.sync.v1.ListRunsResponse
@@ -440,7 +495,7 @@ export type ListRunsResponse = Message<"haiersync.sync.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 10);
+  messageDesc(file_haiersync_sync_v1_sync, 12);
 
 /**
  * @generated from message haiersync.sync.v1.CancelRunRequest
@@ -462,7 +517,7 @@ export type CancelRunRequest = Message<"haiersync.sync.v1.CancelRunRequest"> & {
  * Use `create(CancelRunRequestSchema)` to create a new message.
  */
 export const CancelRunRequestSchema: GenMessage<CancelRunRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 11);
+  messageDesc(file_haiersync_sync_v1_sync, 13);
 
 /**
  * @generated from message haiersync.sync.v1.CancelRunResponse
@@ -479,7 +534,7 @@ export type CancelRunResponse = Message<"haiersync.sync.v1.CancelRunResponse"> &
  * Use `create(CancelRunResponseSchema)` to create a new message.
  */
 export const CancelRunResponseSchema: GenMessage<CancelRunResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 12);
+  messageDesc(file_haiersync_sync_v1_sync, 14);
 
 /**
  * @generated from message haiersync.sync.v1.WatchRunRequest
@@ -496,7 +551,7 @@ export type WatchRunRequest = Message<"haiersync.sync.v1.WatchRunRequest"> & {
  * Use `create(WatchRunRequestSchema)` to create a new message.
  */
 export const WatchRunRequestSchema: GenMessage<WatchRunRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 13);
+  messageDesc(file_haiersync_sync_v1_sync, 15);
 
 /**
  * @generated from message haiersync.sync.v1.WatchRunResponse
@@ -513,7 +568,7 @@ export type WatchRunResponse = Message<"haiersync.sync.v1.WatchRunResponse"> & {
  * Use `create(WatchRunResponseSchema)` to create a new message.
  */
 export const WatchRunResponseSchema: GenMessage<WatchRunResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 14);
+  messageDesc(file_haiersync_sync_v1_sync, 16);
 
 /**
  * @generated from message haiersync.sync.v1.RecordOperationRequest
@@ -570,7 +625,7 @@ export type RecordOperationRequest = Message<"haiersync.sync.v1.RecordOperationR
  * Use `create(RecordOperationRequestSchema)` to create a new message.
  */
 export const RecordOperationRequestSchema: GenMessage<RecordOperationRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 15);
+  messageDesc(file_haiersync_sync_v1_sync, 17);
 
 /**
  * @generated from message haiersync.sync.v1.RecordOperationResponse
@@ -587,7 +642,7 @@ export type RecordOperationResponse = Message<"haiersync.sync.v1.RecordOperation
  * Use `create(RecordOperationResponseSchema)` to create a new message.
  */
 export const RecordOperationResponseSchema: GenMessage<RecordOperationResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 16);
+  messageDesc(file_haiersync_sync_v1_sync, 18);
 
 /**
  * A named Haier config: account settings and environment-variable NAMES for secrets.
@@ -641,7 +696,7 @@ export type HaierConfig = Message<"haiersync.sync.v1.HaierConfig"> & {
  * Use `create(HaierConfigSchema)` to create a new message.
  */
 export const HaierConfigSchema: GenMessage<HaierConfig> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 17);
+  messageDesc(file_haiersync_sync_v1_sync, 19);
 
 /**
  * @generated from message haiersync.sync.v1.ListConfigsRequest
@@ -654,7 +709,7 @@ export type ListConfigsRequest = Message<"haiersync.sync.v1.ListConfigsRequest">
  * Use `create(ListConfigsRequestSchema)` to create a new message.
  */
 export const ListConfigsRequestSchema: GenMessage<ListConfigsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 18);
+  messageDesc(file_haiersync_sync_v1_sync, 20);
 
 /**
  * @generated from message haiersync.sync.v1.ListConfigsResponse
@@ -671,7 +726,7 @@ export type ListConfigsResponse = Message<"haiersync.sync.v1.ListConfigsResponse
  * Use `create(ListConfigsResponseSchema)` to create a new message.
  */
 export const ListConfigsResponseSchema: GenMessage<ListConfigsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 19);
+  messageDesc(file_haiersync_sync_v1_sync, 21);
 
 /**
  * @generated from message haiersync.sync.v1.GetConfigRequest
@@ -688,7 +743,7 @@ export type GetConfigRequest = Message<"haiersync.sync.v1.GetConfigRequest"> & {
  * Use `create(GetConfigRequestSchema)` to create a new message.
  */
 export const GetConfigRequestSchema: GenMessage<GetConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 20);
+  messageDesc(file_haiersync_sync_v1_sync, 22);
 
 /**
  * @generated from message haiersync.sync.v1.GetConfigResponse
@@ -705,7 +760,7 @@ export type GetConfigResponse = Message<"haiersync.sync.v1.GetConfigResponse"> &
  * Use `create(GetConfigResponseSchema)` to create a new message.
  */
 export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 21);
+  messageDesc(file_haiersync_sync_v1_sync, 23);
 
 /**
  * @generated from message haiersync.sync.v1.CreateConfigRequest
@@ -732,7 +787,7 @@ export type CreateConfigRequest = Message<"haiersync.sync.v1.CreateConfigRequest
  * Use `create(CreateConfigRequestSchema)` to create a new message.
  */
 export const CreateConfigRequestSchema: GenMessage<CreateConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 22);
+  messageDesc(file_haiersync_sync_v1_sync, 24);
 
 /**
  * @generated from message haiersync.sync.v1.CreateConfigResponse
@@ -749,7 +804,7 @@ export type CreateConfigResponse = Message<"haiersync.sync.v1.CreateConfigRespon
  * Use `create(CreateConfigResponseSchema)` to create a new message.
  */
 export const CreateConfigResponseSchema: GenMessage<CreateConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 23);
+  messageDesc(file_haiersync_sync_v1_sync, 25);
 
 /**
  * @generated from message haiersync.sync.v1.UpdateConfigRequest
@@ -781,7 +836,7 @@ export type UpdateConfigRequest = Message<"haiersync.sync.v1.UpdateConfigRequest
  * Use `create(UpdateConfigRequestSchema)` to create a new message.
  */
 export const UpdateConfigRequestSchema: GenMessage<UpdateConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 24);
+  messageDesc(file_haiersync_sync_v1_sync, 26);
 
 /**
  * @generated from message haiersync.sync.v1.UpdateConfigResponse
@@ -798,7 +853,7 @@ export type UpdateConfigResponse = Message<"haiersync.sync.v1.UpdateConfigRespon
  * Use `create(UpdateConfigResponseSchema)` to create a new message.
  */
 export const UpdateConfigResponseSchema: GenMessage<UpdateConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 25);
+  messageDesc(file_haiersync_sync_v1_sync, 27);
 
 /**
  * @generated from message haiersync.sync.v1.DeleteConfigRequest
@@ -815,7 +870,7 @@ export type DeleteConfigRequest = Message<"haiersync.sync.v1.DeleteConfigRequest
  * Use `create(DeleteConfigRequestSchema)` to create a new message.
  */
 export const DeleteConfigRequestSchema: GenMessage<DeleteConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 26);
+  messageDesc(file_haiersync_sync_v1_sync, 28);
 
 /**
  * @generated from message haiersync.sync.v1.DeleteConfigResponse
@@ -828,7 +883,7 @@ export type DeleteConfigResponse = Message<"haiersync.sync.v1.DeleteConfigRespon
  * Use `create(DeleteConfigResponseSchema)` to create a new message.
  */
 export const DeleteConfigResponseSchema: GenMessage<DeleteConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 27);
+  messageDesc(file_haiersync_sync_v1_sync, 29);
 
 /**
  * @generated from message haiersync.sync.v1.ActivateConfigRequest
@@ -845,7 +900,7 @@ export type ActivateConfigRequest = Message<"haiersync.sync.v1.ActivateConfigReq
  * Use `create(ActivateConfigRequestSchema)` to create a new message.
  */
 export const ActivateConfigRequestSchema: GenMessage<ActivateConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 28);
+  messageDesc(file_haiersync_sync_v1_sync, 30);
 
 /**
  * @generated from message haiersync.sync.v1.ActivateConfigResponse
@@ -869,7 +924,7 @@ export type ActivateConfigResponse = Message<"haiersync.sync.v1.ActivateConfigRe
  * Use `create(ActivateConfigResponseSchema)` to create a new message.
  */
 export const ActivateConfigResponseSchema: GenMessage<ActivateConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 29);
+  messageDesc(file_haiersync_sync_v1_sync, 31);
 
 /**
  * @generated from message haiersync.sync.v1.TestConfigRequest
@@ -886,7 +941,7 @@ export type TestConfigRequest = Message<"haiersync.sync.v1.TestConfigRequest"> &
  * Use `create(TestConfigRequestSchema)` to create a new message.
  */
 export const TestConfigRequestSchema: GenMessage<TestConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 30);
+  messageDesc(file_haiersync_sync_v1_sync, 32);
 
 /**
  * @generated from message haiersync.sync.v1.TestConfigResponse
@@ -908,7 +963,7 @@ export type TestConfigResponse = Message<"haiersync.sync.v1.TestConfigResponse">
  * Use `create(TestConfigResponseSchema)` to create a new message.
  */
 export const TestConfigResponseSchema: GenMessage<TestConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 31);
+  messageDesc(file_haiersync_sync_v1_sync, 33);
 
 /**
  * @generated from message haiersync.sync.v1.GetEventsStatusRequest
@@ -921,7 +976,7 @@ export type GetEventsStatusRequest = Message<"haiersync.sync.v1.GetEventsStatusR
  * Use `create(GetEventsStatusRequestSchema)` to create a new message.
  */
 export const GetEventsStatusRequestSchema: GenMessage<GetEventsStatusRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 32);
+  messageDesc(file_haiersync_sync_v1_sync, 34);
 
 /**
  * One log the publisher relays: the catalog's change log ("catalog") or the run outbox ("runs").
@@ -975,7 +1030,7 @@ export type RelayedLog = Message<"haiersync.sync.v1.RelayedLog"> & {
  * Use `create(RelayedLogSchema)` to create a new message.
  */
 export const RelayedLogSchema: GenMessage<RelayedLog> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 33);
+  messageDesc(file_haiersync_sync_v1_sync, 35);
 
 /**
  * @generated from message haiersync.sync.v1.EventConsumer
@@ -1030,7 +1085,7 @@ export type EventConsumer = Message<"haiersync.sync.v1.EventConsumer"> & {
  * Use `create(EventConsumerSchema)` to create a new message.
  */
 export const EventConsumerSchema: GenMessage<EventConsumer> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 34);
+  messageDesc(file_haiersync_sync_v1_sync, 36);
 
 /**
  * @generated from message haiersync.sync.v1.EventStream
@@ -1087,7 +1142,7 @@ export type EventStream = Message<"haiersync.sync.v1.EventStream"> & {
  * Use `create(EventStreamSchema)` to create a new message.
  */
 export const EventStreamSchema: GenMessage<EventStream> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 35);
+  messageDesc(file_haiersync_sync_v1_sync, 37);
 
 /**
  * @generated from message haiersync.sync.v1.GetEventsStatusResponse
@@ -1130,7 +1185,7 @@ export type GetEventsStatusResponse = Message<"haiersync.sync.v1.GetEventsStatus
  * Use `create(GetEventsStatusResponseSchema)` to create a new message.
  */
 export const GetEventsStatusResponseSchema: GenMessage<GetEventsStatusResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 36);
+  messageDesc(file_haiersync_sync_v1_sync, 38);
 
 /**
  * @generated from enum haiersync.sync.v1.SyncType
@@ -1338,6 +1393,17 @@ export const SyncService: GenService<{
     methodKind: "unary";
     input: typeof CancelRunRequestSchema;
     output: typeof CancelRunResponseSchema;
+  },
+  /**
+   * Starts a MANUAL run over exactly the products that failed in an ended run (linked to it by
+   * retry_of), or answers the retry already active.
+   *
+   * @generated from rpc haiersync.sync.v1.SyncService.RetryFailed
+   */
+  retryFailed: {
+    methodKind: "unary";
+    input: typeof RetryFailedRequestSchema;
+    output: typeof RetryFailedResponseSchema;
   },
   /**
    * Progress as batches finish, until the run ends (the last message is the final state).
