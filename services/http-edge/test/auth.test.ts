@@ -48,6 +48,7 @@ const VIEWER_ROUTES: Array<[string, string]> = [
 const OPERATOR_ROUTES: Array<[string, string]> = [
   ['POST', '/api/haier/sync/'],
   ['POST', '/api/haier/sync/1/cancel/'],
+  ['POST', '/api/haier/sync/1/retry-failed/'],
   ['POST', '/api/haier/catalog/products/A1/sync-price/'],
   ['POST', '/api/haier/catalog/products/A1/sync-stock/'],
   ['PUT', '/api/haier/catalog/products/A1/pinned-price/'],

@@ -298,6 +298,36 @@ describe('sync runs', () => {
     }
   }, 90_000);
 
+  test('POST /sync/{id}/retry-failed/ starts a MANUAL run over exactly the failed codes (202, retry_of); nothing failed is 409', async () => {
+    const codes = listing.slice(40, 52).map((p) => p.productCode);
+    s.sim.control.faults({ malformedRate: 1 }); // one malformed row in every answer: those products fail
+    let failedRun: { id: string; status: string; failed_items: Array<{ product_code: string }> };
+    try {
+      const r = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { mode: 'INCREMENTAL', scope: { product_codes: codes }, options: { prices: true } } });
+      expect(r.status).toBe(202);
+      const sse = await readSse(`${s.baseUrl}/api/haier/sync/${r.json.data.id}/events/`, s.keys.viewer, { timeoutMs: 60_000 });
+      failedRun = sse.events[sse.events.length - 1]!.json;
+    } finally {
+      s.sim.control.clearFaults();
+    }
+    expect(failedRun.status).toBe('PARTIAL');
+    const failed = failedRun.failed_items.map((f) => f.product_code).sort();
+    const viewer = await s.request('POST', `/api/haier/sync/${failedRun.id}/retry-failed/`, { key: s.keys.viewer });
+    expect(viewer.status).toBe(403);
+    const retry = await s.request('POST', `/api/haier/sync/${failedRun.id}/retry-failed/`, { key: s.keys.operator });
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('location')).toBe(`/api/haier/sync/${retry.json.data.id}/`);
+    expect(retry.json.data).toMatchObject({ sync_type: 'MANUAL', retry_of: failedRun.id });
+    expect([...retry.json.data.scope.product_codes].sort()).toEqual(failed);
+    const sse = await readSse(`${s.baseUrl}/api/haier/sync/${retry.json.data.id}/events/`, s.keys.viewer, { timeoutMs: 60_000 });
+    const end = sse.events[sse.events.length - 1]!.json;
+    expect(end).toMatchObject({ status: 'SUCCESS', retry_of: failedRun.id });
+    const nothing = await s.request('POST', `/api/haier/sync/${retry.json.data.id}/retry-failed/`, { key: s.keys.operator });
+    expect(nothing.status).toBe(409);
+    expect(nothing.json.error).toMatchObject({ code: 'FAILED_PRECONDITION', message: `run ${retry.json.data.id} ended SUCCESS with no failed products; there is nothing to retry` });
+    expectError(await s.request('POST', '/api/haier/sync/abc/retry-failed/', { key: s.keys.operator }), 400);
+  }, 120_000);
+
   test('a dry run (scoped to codes) plans the changes and writes nothing', async () => {
     const all = await s.request('GET', '/api/haier/catalog/products/?page_size=5&sort=code&is_sales=true', { key: s.keys.viewer });
     const target = all.json.results.find((p: { product_code: string }) => p.product_code !== code);
