@@ -85,8 +85,8 @@ export function buildProgram(ctx: CliContext): Command {
       `
 Examples:
   haier-sync sync                                  full sync of the whole catalog
-  haier-sync sync --codes GA0SZC00U,BH0Z5A00J --prices --verbose
-  haier-sync sync --incremental --category "Refrigerators" --stock --county 110101
+  haier-sync sync --codes CE0X2Y2IS,MW1DMBJGR --prices --verbose
+  haier-sync sync --incremental --category 冰箱 --stock --county 110101
   haier-sync sync --full --dry-run --json > plan.json
 ${EXIT_HELP}`,
     )
