@@ -225,6 +225,10 @@ describe('sync runs', () => {
     const again = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body });
     expectError(again, 409);
     expect(again.json.error.run_id).toBe(run.id);
+    // no mode and no scope is a FULL run, the one default of REST, the CLI and gRPC: it meets the active FULL
+    const dflt = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: {} });
+    expectError(dflt, 409);
+    expect(dflt.json.error.run_id).toBe(run.id);
   });
 
   test('GET /sync/{id}/events/ streams progress as SSE until the run ends', async () => {

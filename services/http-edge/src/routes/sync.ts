@@ -74,8 +74,8 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         body: {
           type: 'object',
           properties: {
-            mode: { ...upperOrLower(RUN_MODES), default: 'INCREMENTAL' },
-            sync_type: { ...upperOrLower(SYNC_TYPES), default: 'PRODUCTS' },
+            mode: { ...upperOrLower(RUN_MODES), description: 'Default as in the CLI and gRPC: FULL without a scope, INCREMENTAL with one' },
+            sync_type: { ...upperOrLower(SYNC_TYPES), description: 'Default: MANUAL with product_codes, PRODUCTS for a FULL run, PRICES otherwise' },
             scope: {
               type: 'object',
               properties: {
@@ -108,8 +108,9 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       const o = b.options ?? {};
       if (o.stock && (o.county_codes?.length ?? 0) === 0) throw badRequest('options.county_codes', 'give at least one county code when options.stock is true');
       const r = await client.startRun({
-        syncType: enumValue(sync.SyncType, b.sync_type ?? 'PRODUCTS'),
-        mode: enumValue(sync.RunMode, b.mode ?? 'INCREMENTAL'),
+        // absent: the orchestrator's one default (normaliseStartRun), the same for REST, CLI and gRPC
+        syncType: enumValue(sync.SyncType, b.sync_type),
+        mode: enumValue(sync.RunMode, b.mode),
         trigger: sync.RunTrigger.MANUAL,
         scope: { productCodes: b.scope?.product_codes ?? [], category: b.scope?.category ?? '', brand: b.scope?.brand ?? '', limit: b.scope?.limit ?? 0 },
         options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county_codes ?? [], dryRun: (o.dry_run ?? false) || (b.dry_run ?? false) },
