@@ -16,12 +16,11 @@ export interface NormalisedInput extends Descriptive {
   prices: Prices | null;
 }
 
-/** A request that must be rejected as a whole (a batch too large, a bad argument of a read). */
+/** A request that must be rejected as a whole (a batch too large, a bad argument of a read), naming the field when one is to blame. */
 export class BatchRejection extends Error {
   constructor(
     message: string,
-    readonly index?: number,
-    readonly code?: string,
+    readonly field?: string,
   ) {
     super(message);
   }

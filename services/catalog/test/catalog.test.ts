@@ -342,13 +342,39 @@ describe('prices, pins, delisting, stock', () => {
     const again = await h.client.updateStock({ items: items.slice(0, 3), runId: 'st2' });
     expect(again.unchanged).toBe(1);
     expect(await logRows('ST1')).toBe(2);
-    const bad = await rpcError(h.client.updateStock({ items: [wh('110101', 'HFR1', 1n), wh('310101', 'SH1', -2n)], runId: 'st-bad' }));
-    expect(bad.code).toBe(Code.InvalidArgument);
-    expect(bad.message).toMatch(/item 1 \(product_code "ST1"\).*negative/);
+    const bad = await h.client.updateStock({ items: [wh('110101', 'HFR1', 1n), wh('310101', 'SH1', -2n)], runId: 'st-bad' });
+    expect(bad.results.map((x) => [x.productCode, catalog.ItemOutcome[x.outcome], x.reason])).toEqual([['ST1', 'FAILED', 'item 1: quantity -2 is negative; check the stock Haier sent']]);
+    expect([bad.updated, bad.unchanged, bad.failed]).toEqual([0, 0, 1]);
     expect(await logRows('ST1')).toBe(2);
     const only = await h.client.updateStock({ items: [wh('310101', 'SH1', 9n)], runId: 'st3' });
     expect(only.results[0]?.changedFields).toEqual(['county_stock.310101']);
     expect((await h.client.getProduct({ productCode: 'ST1' })).product?.stock).toBe(35n);
+  });
+  it('UpdateStock answers FAILED with a reason per bad product and writes the rest, in one call', async () => {
+    await h.client.upsertProducts({ products: [product('SF1'), product('SF2'), product('SF3')], runId: 'sf' });
+    const st = (code: string, county: string, q: bigint) => create(catalog.StockInputSchema, { productCode: code, countyCode: county, quantity: q, bestSecCode: 'W' });
+    const r = await h.client.updateStock({
+      items: [st('SF1', '110101', 5n), st('SF2', '110101', 3n), st('SF2', '31010', 1n), st('SF3', '110101', -1n), st('SF3', '310101', 2n), st('SF-NONE', '110101', 1n), st('', '110101', 1n)],
+      runId: 'sf-stock',
+    });
+    expect(r.results.map((x) => [x.productCode, catalog.ItemOutcome[x.outcome], x.reason])).toEqual([
+      ['', 'FAILED', "item 6: product_code is empty; every stock entry needs Haier's productCode"],
+      ['SF-NONE', 'FAILED', 'unknown product_code "SF-NONE": upsert the product before its stock'],
+      ['SF1', 'UPDATED', ''],
+      ['SF2', 'FAILED', 'item 2: county_code "31010" is not a county code: 6 digits, the national county code (e.g. 110101); check the county the stock was asked for'],
+      ['SF3', 'FAILED', 'item 3: quantity -1 is negative; check the stock Haier sent'],
+    ]);
+    expect([r.updated, r.unchanged, r.failed]).toEqual([1, 0, 4]);
+    const stocked = await h.pg.query<{ product_code: string }>(`select product_code from catalog.product_stock where product_code like 'SF%' order by 1`);
+    expect(stocked.rows.map((x) => x.product_code)).toEqual(['SF1']);
+    expect(await count(h.pg, `select count(*) as n from catalog.change_log where run_id = 'sf-stock'`)).toBe(1);
+  });
+
+  it('MarkDelisted refuses an empty code in codes_seen as a whole, naming the entry', async () => {
+    const err = await rpcError(h.client.markDelisted({ codesSeen: ['A', 'A', ''], runId: 'dl-bad' }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toBe('codes_seen[2]: is empty: every code seen in the listing is a product code; drop the empty entry');
+    expect(err.metadata.get('x-invalid-field')).toBe('codes_seen[2]');
   });
 });
 
