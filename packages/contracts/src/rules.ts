@@ -281,6 +281,16 @@ export function violation(desc: DescMessage, message: Record<string, unknown>, p
   return undefined;
 }
 
+/** `text` as an http(s) URL (an image link, a Haier endpoint), or undefined when it is not one. */
+export function httpUrl(text: string): URL | undefined {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Name of the JSON-Schema format that checks an id's upper bound (register `jsonSchemaFormats` with ajv). */
 export const ID_FORMAT = 'bigint-id';
 
