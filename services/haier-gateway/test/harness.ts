@@ -8,16 +8,6 @@ import { captureLogs } from '@haier-sync/runtime/testing';
 import { loadGatewayConfig, SIMULATOR_ACCOUNT, type GatewayConfig } from '../src/config';
 import { buildGateway, type Gateway } from '../src/gateway';
 
-export interface Stack {
-  sim: SimHandle;
-  gw: Gateway;
-  server: GrpcServer;
-  client: Client<typeof gateway.HaierGatewayService>;
-  config: GatewayConfig;
-  logs: ReturnType<typeof captureLogs>;
-  logger: Logger;
-  close(): Promise<void>;
-}
 
 export interface StackOptions {
   sim?: SimOptions;
@@ -33,6 +23,11 @@ export interface GatewayUnderTest {
   logs: ReturnType<typeof captureLogs>;
   logger: Logger;
   close(): Promise<void>;
+}
+
+/** The gateway in front of its own simulator. */
+export interface Stack extends GatewayUnderTest {
+  sim: SimHandle;
 }
 
 /** The gateway for an upstream at `baseUrl` (simulator account unless `env` says otherwise), behind a real gRPC server on port 0. */

@@ -6,7 +6,7 @@
 import { sync } from '@haier-sync/contracts';
 import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
-import { streamSpecs } from '../src/events';
+import { deleteStreams, streamSpecs } from '../src/events';
 import { count, readStream, startStack, statusName, waitForRun, type Stack } from './stack';
 
 jest.setTimeout(180_000);
@@ -26,9 +26,7 @@ describe('kill -9 in the middle of a full sync', () => {
   });
   afterAll(async () => {
     if (nc) {
-      const jsm = await nc.jetstreamManager();
-      const specs = streamSpecs(stack.prefix);
-      for (const s of [specs.catalog.name, specs.sync.name]) await jsm.streams.delete(s).catch(() => undefined);
+      if (stack) await deleteStreams(nc, stack.prefix).catch(() => undefined);
       await nc.close();
     }
     await stack?.close();

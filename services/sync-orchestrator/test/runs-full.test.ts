@@ -5,7 +5,7 @@ import { sync, type catalog } from '@haier-sync/contracts';
 import type { SimProduct } from '@haier-sync/haier-sim';
 import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
-import { streamSpecs } from '../src/events';
+import { deleteStreams, streamSpecs } from '../src/events';
 import { count, lastSeq, readStream, runToEnd, startStack, statusName, type Stack } from './stack';
 
 jest.setTimeout(120_000);
@@ -86,9 +86,7 @@ describe('full and incremental runs against the simulator', () => {
   });
   afterAll(async () => {
     if (nc) {
-      const jsm = await nc.jetstreamManager();
-      const specs = streamSpecs(stack.prefix);
-      for (const s of [specs.catalog.name, specs.sync.name]) await jsm.streams.delete(s).catch(() => undefined);
+      if (stack) await deleteStreams(nc, stack.prefix).catch(() => undefined);
       await nc.close();
     }
     await stack?.close();
