@@ -11,6 +11,7 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { Client as RpcClient } from '@connectrpc/connect';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
 import { createGrpcClient } from './grpc-client';
+import { sleep } from './sleep';
 import { Client } from 'pg';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -112,7 +113,7 @@ export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_0
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }
 
