@@ -311,6 +311,15 @@ export function jsonSchema(rule: TextRule): { type: 'string'; minLength: 1; maxL
   };
 }
 
+/**
+ * The text rule a schema made by `jsonSchema` came from, by its pattern and (when the schema has
+ * one) its description: rules may share a pattern (run ids and config ids do).
+ */
+export function textRuleOf(schema: { pattern?: string; description?: string } | undefined): TextRule | undefined {
+  if (schema?.pattern === undefined) return undefined;
+  return textRules.find((r) => r.pattern === schema.pattern && (schema.description === undefined || schema.description === jsonSchema(r).description));
+}
+
 /** The JSON Schema of a list of text items. */
 export function jsonListSchema(rule: ListRule): Record<string, unknown> {
   return { type: 'array', minItems: rule.minItems, maxItems: rule.maxItems, ...(rule.items ? { items: jsonSchema(rule.items) } : {}) };

@@ -124,7 +124,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             since: { type: 'string', format: 'date-time' },
             until: { type: 'string', format: 'date-time' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            cursor: { type: 'string', pattern: '^[1-9][0-9]{0,17}$', description: 'next_cursor of the previous page' },
+            cursor: { type: 'string', pattern: '^[1-9][0-9]{0,17}$', description: 'pass the next_cursor of the previous page unchanged' },
           },
           additionalProperties: false,
         },
