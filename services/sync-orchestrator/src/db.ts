@@ -1,17 +1,16 @@
 // The orchestrator's Postgres schema ("sync") as the runtime's initOrm and migrate take it:
-// the entities of configs and the publisher's cursor (the run tables are read and written with SQL
+// the configs' entity (the run tables and the publisher's cursors are read and written with SQL
 // through knex: SKIP LOCKED claims, bulk completions), the committed migrations, and that knex.
 import type { Knex, MikroORM } from '@mikro-orm/postgresql';
 import type { SchemaDefinition } from '@haier-sync/runtime/orm';
 import { configEntities } from './configs/entities';
-import { eventEntities } from './events/entities';
 import { Migration0001Runs } from './migrations/0001-runs';
 import { Migration0002ConfigsEvents } from './migrations/0002-configs-events';
 import { Migration0003RunClaimsItems } from './migrations/0003-run-claims-items';
 
 export const SYNC_SCHEMA: SchemaDefinition = {
   schema: 'sync',
-  entities: [...configEntities, ...eventEntities],
+  entities: configEntities,
   migrations: [
     { name: '0001-runs', class: Migration0001Runs },
     { name: '0002-configs-events', class: Migration0002ConfigsEvents },
