@@ -8,7 +8,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import type { Client as RpcClient } from '@connectrpc/connect';
+import { ConnectError, type Client as RpcClient } from '@connectrpc/connect';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
 import { createGrpcClient } from './grpc-client';
 import { sleep } from './sleep';
@@ -44,6 +44,16 @@ export function sampleProduct(code: string, over: Omit<MessageInitShape<typeof c
     hasPrices: true,
     ...over,
   });
+}
+
+/** The ConnectError a call failed with (fails the test when the call succeeds). */
+export async function rpcFailure(call: Promise<unknown>): Promise<ConnectError> {
+  return call.then(
+    () => {
+      throw new Error('expected the call to fail, but it succeeded');
+    },
+    (e: unknown) => ConnectError.from(e),
+  );
 }
 
 /** A short random id, safe inside database, stream and subject names. */

@@ -1,7 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
+import { rpcFailure } from '@haier-sync/runtime/testing';
 import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, storedColumn, writeType, type ProductColumn } from '../src/product-table';
 import { PRODUCT_FROM, PRODUCT_SNAPSHOT, pgArray } from '../src/sql';
 import { STOCK_COLUMNS, stockColumn } from '../src/stock';
@@ -17,14 +18,6 @@ afterAll(async () => {
 
 const logRows = (code: string) => count(h.pg, `select count(*) as n from catalog.change_log where product_code = $1`, [code]);
 
-async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (e) {
-    return ConnectError.from(e);
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('migrations', () => {
   it('create catalog.product and catalog.product_stock with exactly the columns product-table.ts and stock.ts describe, each with its type', async () => {
@@ -148,8 +141,8 @@ describe('UpsertProducts change detection', () => {
     expect(r.results[0]?.changedFields).toEqual(['invoice_price']);
     const hist = await h.client.getPriceHistory({ productCode: 'PR1' });
     expect(hist.changes.map((c) => [c.field, c.from, c.to, c.runId])).toEqual([['invoice_price', '950', '949.5', 'p2']]);
-    expect((await rpcError(h.client.getPriceHistory({ productCode: 'NOPE' }))).code).toBe(Code.NotFound);
-    expect((await rpcError(h.client.getPriceHistory({ productCode: ' ' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.getPriceHistory({ productCode: 'NOPE' }))).code).toBe(Code.NotFound);
+    expect((await rpcFailure(h.client.getPriceHistory({ productCode: ' ' }))).code).toBe(Code.InvalidArgument);
     const ch = await h.client.readChanges({ afterSeq: 0n, limit: 1000 });
     const last = ch.changes.filter((c) => c.productCode === 'PR1').pop();
     expect(last?.kind).toBe(catalog.ChangeKind.PRICE_CHANGED);
@@ -216,7 +209,7 @@ describe('UpsertProducts change detection', () => {
   });
 
   it('rejects a batch over the size limit as a whole with INVALID_ARGUMENT', async () => {
-    const err = await rpcError(h.client.upsertProducts({ products: Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), runId: 'bad' }));
+    const err = await rpcFailure(h.client.upsertProducts({ products: Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), runId: 'bad' }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toMatch(/^products: has 1001 items, more than the 1000 allowed in one request/);
     expect(await count(h.pg, `select count(*) as n from catalog.product where code like 'BIG%'`)).toBe(0);
@@ -234,7 +227,7 @@ describe('UpsertProducts change detection', () => {
     await h.pg.query(`create function catalog.test_fail() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`);
     await h.pg.query(`create trigger test_fail before insert on catalog.change_log for each row when (new.product_code = 'TX2') execute function catalog.test_fail()`);
     try {
-      const err = await rpcError(h.client.upsertProducts({ products: [product('TX1', { productModel: 'NEW' }), product('TX2', { productModel: 'NEW' }), product('TX3')], runId: 'tx-fail' }));
+      const err = await rpcFailure(h.client.upsertProducts({ products: [product('TX1', { productModel: 'NEW' }), product('TX2', { productModel: 'NEW' }), product('TX3')], runId: 'tx-fail' }));
       expect(err.code).toBe(Code.Internal);
       expect(err.message).not.toMatch(/injected|insert|select/);
     } finally {
@@ -300,8 +293,8 @@ describe('prices, pins, delisting, stock', () => {
       { actor: 'ops-key', kind: 'price_changed' },
       { actor: 'ops-key', kind: 'price_changed' },
     ]);
-    expect((await rpcError(h.client.pinPrice({ productCode: 'DP1', price: 'abc' }))).code).toBe(Code.InvalidArgument);
-    expect((await rpcError(h.client.pinPrice({ productCode: 'NOPE', price: '1' }))).code).toBe(Code.NotFound);
+    expect((await rpcFailure(h.client.pinPrice({ productCode: 'DP1', price: 'abc' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.pinPrice({ productCode: 'NOPE', price: '1' }))).code).toBe(Code.NotFound);
   });
 
   it('delists what a full listing no longer has, and relists it when it comes back', async () => {
@@ -322,7 +315,7 @@ describe('prices, pins, delisting, stock', () => {
     expect(back).toMatchObject({ delisted: [], relisted: ['DL2'] });
     const kinds = await h.pg.query(`select kind from catalog.change_log where product_code = 'DL2' order by seq`);
     expect(kinds.rows.map((k) => k.kind)).toEqual(['created', 'delisted', 'relisted']);
-    expect((await rpcError(h.client.markDelisted({ codesSeen: [], runId: 'x' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.markDelisted({ codesSeen: [], runId: 'x' }))).code).toBe(Code.InvalidArgument);
   });
 
   it('stock sums over warehouses, headline from the default county, unchanged stock writes nothing', async () => {
@@ -371,7 +364,7 @@ describe('prices, pins, delisting, stock', () => {
   });
 
   it('MarkDelisted refuses an empty code in codes_seen as a whole, naming the entry', async () => {
-    const err = await rpcError(h.client.markDelisted({ codesSeen: ['A', 'A', ''], runId: 'dl-bad' }));
+    const err = await rpcFailure(h.client.markDelisted({ codesSeen: ['A', 'A', ''], runId: 'dl-bad' }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toBe('codes_seen[2]: is empty: every code seen in the listing is a product code; drop the empty entry');
     expect(err.metadata.get('x-invalid-field')).toBe('codes_seen[2]');
@@ -400,9 +393,9 @@ describe('reads', () => {
         expect(new Set(seen).size).toBe(90);
       }
     }
-    const bad = await rpcError(h.client.listProducts({ cursor: 'garbage', pageSize: 5 }));
+    const bad = await rpcFailure(h.client.listProducts({ cursor: 'garbage', pageSize: 5 }));
     expect(bad.code).toBe(Code.InvalidArgument);
-    expect((await rpcError(h.client.listProducts({ pageSize: 501 }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.listProducts({ pageSize: 501 }))).code).toBe(Code.InvalidArgument);
   });
 
   it('filters by category, procurable, text, price range and changed since; sorts by price', async () => {
@@ -425,7 +418,7 @@ describe('reads', () => {
     expect(await codes({ sort: catalog.ProductSort.DISPLAY_PRICE, pageSize: 2 })).toEqual(['FL1', 'FL2']);
     expect(await codes({ changedSince: timestampFromDate(since) })).toEqual(['FL1', 'FL2', 'FL3']);
     expect(await codes({ changedSince: timestampFromDate(new Date(Date.now() + 60_000)) })).toEqual([]);
-    expect((await rpcError(h.client.listProducts({ minPrice: '1,5' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.listProducts({ minPrice: '1,5' }))).code).toBe(Code.InvalidArgument);
     const cats = await h.client.listCategories({});
     expect(cats.categories.find((c) => c.name === 'Fridge')?.productCount).toBe(3n);
   });
@@ -447,7 +440,7 @@ describe('reads', () => {
     expect(seqs.every((q, k) => q > 3n && (k === 0 || q > seqs[k - 1]!))).toBe(true);
     expect(page.changes[0]?.product?.productCode).toBe(page.changes[0]?.productCode);
     expect(page.headSeq).toBe(s.headSeq);
-    expect((await rpcError(h.client.readChanges({ limit: 1001 }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.readChanges({ limit: 1001 }))).code).toBe(Code.InvalidArgument);
     // numeric order across a power of ten (99 < 100)
     expect(s.headSeq).toBeGreaterThan(110n);
     const across = (await h.client.readChanges({ afterSeq: 95n, limit: 10 })).changes.map((c) => c.seq);

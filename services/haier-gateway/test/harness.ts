@@ -1,6 +1,6 @@
 // Test harness: the simulator in-process as Haier, the gateway behind a real gRPC server on
 // port 0, and a Connect client over loopback.
-import { ConnectError, type Client } from '@connectrpc/connect';
+import type { Client } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
 import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
@@ -79,15 +79,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 }
 
-/** The ConnectError a call failed with (fails the test when the call succeeds). */
-export async function rpcFailure(call: Promise<unknown>): Promise<ConnectError> {
-  return call.then(
-    () => {
-      throw new Error('expected the call to fail, but it succeeded');
-    },
-    (e: unknown) => ConnectError.from(e),
-  );
-}
+/** The ConnectError a call failed with (runtime/testing's). */
+export { rpcFailure } from '@haier-sync/runtime/testing';
 
 /** Business calls the simulator saw for an endpoint (all outcomes). */
 export function simCalls(sim: SimHandle, endpoint: string, outcome?: string): number {
