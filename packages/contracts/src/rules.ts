@@ -282,6 +282,16 @@ export function violation(desc: DescMessage, message: Record<string, unknown>, p
   return undefined;
 }
 
+/** `text` as an http(s) URL (an image link, a Haier endpoint), or undefined when it is not one. */
+export function httpUrl(text: string): URL | undefined {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Name of the JSON-Schema format that checks an id's upper bound (register `jsonSchemaFormats` with ajv). */
 export const ID_FORMAT = 'bigint-id';
 
@@ -300,6 +310,15 @@ export function jsonSchema(rule: TextRule): { type: 'string'; minLength: 1; maxL
     ...(rule.max !== undefined ? { format: ID_FORMAT } : {}),
     description: `${rule.what[0]!.toUpperCase()}${rule.what.slice(1)}: ${rule.explain} (e.g. ${rule.example}).`,
   };
+}
+
+/**
+ * The text rule a schema made by `jsonSchema` came from, by its pattern and (when the schema has
+ * one) its description: rules may share a pattern (run ids and config ids do).
+ */
+export function textRuleOf(schema: { pattern?: string; description?: string } | undefined): TextRule | undefined {
+  if (schema?.pattern === undefined) return undefined;
+  return textRules.find((r) => r.pattern === schema.pattern && (schema.description === undefined || schema.description === jsonSchema(r).description));
 }
 
 /** The JSON Schema of a list of text items. */

@@ -108,8 +108,3 @@ export function registerSecretsFromEnv(env: NodeJS.ProcessEnv = process.env): vo
     if (isSecretName(name)) registerSecret(value);
   }
 }
-
-/** Number of registered secret strings (for diagnostics and tests; never the values). */
-export function registeredSecretCount(): number {
-  return secrets.size;
-}

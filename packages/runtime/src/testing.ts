@@ -7,9 +7,11 @@ import { existsSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
-import type { Client as RpcClient } from '@connectrpc/connect';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { ConnectError, type Client as RpcClient } from '@connectrpc/connect';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
 import { createGrpcClient } from './grpc-client';
+import { sleep } from './sleep';
 import { Client } from 'pg';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -20,6 +22,39 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** The machine's NATS. Override with TEST_NATS_URL. */
 export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/**
+ * A procurable product as a sync sends it to UpsertProducts, prices included and consistent with
+ * the integrity check's invoice formula (1000 × (1 − 0.05) − 0 = 950); `over` replaces any field.
+ */
+export function sampleProduct(code: string, over: Omit<MessageInitShape<typeof catalog.ProductInputSchema>, '$typeName'> = {}): catalog.ProductInput {
+  return create(catalog.ProductInputSchema, {
+    productCode: code,
+    productModel: `M-${code}`,
+    productName: `Product ${code}`,
+    productGroupName: '电热水器',
+    productBrandName: '海尔',
+    productImageUrl: `https://img.example/${code}.jpg`,
+    productPageUrls: [`https://img.example/${code}-1.jpg`],
+    isSales: true,
+    supplyPrice: '1000',
+    invoicePrice: '950',
+    stockRebate: '0.05',
+    rebateMoney: '0',
+    hasPrices: true,
+    ...over,
+  });
+}
+
+/** The ConnectError a call failed with (fails the test when the call succeeds). */
+export async function rpcFailure(call: Promise<unknown>): Promise<ConnectError> {
+  return call.then(
+    () => {
+      throw new Error('expected the call to fail, but it succeeded');
+    },
+    (e: unknown) => ConnectError.from(e),
+  );
+}
 
 /** A short random id, safe inside database, stream and subject names. */
 export function uniqueId(prefix = 't'): string {
@@ -88,7 +123,7 @@ export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_0
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }
 

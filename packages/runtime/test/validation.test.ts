@@ -51,3 +51,9 @@ test('ids stop at the bigint maximum; the derived JSON schema says the same thro
   const format = rules.jsonSchemaFormats[schema.format as keyof typeof rules.jsonSchemaFormats];
   expect([format('9223372036854775807'), format('9223372036854775808')]).toEqual([true, false]);
 });
+
+test('an http(s) URL is the one kind of link the rulebook accepts (image links, Haier endpoints, config URLs)', () => {
+  expect(rules.httpUrl('https://img.example/a.jpg')?.host).toBe('img.example');
+  expect(rules.httpUrl('http://127.0.0.1:8080/x')?.port).toBe('8080');
+  for (const bad of ['javascript:alert(1)', 'ftp://host/file', 'img.example/a.jpg', '', 'http//missing-colon']) expect(rules.httpUrl(bad)).toBeUndefined();
+});

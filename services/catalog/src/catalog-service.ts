@@ -35,7 +35,7 @@ const SORTS: Record<number, SortKey> = {
 
 /** The catalog's domain errors as status codes (the runtime's error interceptor applies it to every RPC). */
 export function catalogErrors(err: unknown): ConnectError | undefined {
-  if (err instanceof BatchRejection) return invalidArgument(err.message, err.index !== undefined ? `item[${err.index}]` : undefined);
+  if (err instanceof BatchRejection) return invalidArgument(err.message, err.field);
   if (err instanceof NotFound) return notFound(err.message);
   return undefined;
 }
@@ -61,8 +61,9 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       return create(catalog.UpsertProductsResponseSchema, { results, created: r.created, updated: r.updated, unchanged: r.unchanged, failed: slots.length - items.length });
     },
     async updateStock(req) {
-      const entries = aggregateStock(req.items);
-      const r = await updateStock(em(), entries, { runId: req.runId, dryRun: req.dryRun, defaultCounty: deps.defaultCounty });
+      const batch = aggregateStock(req.items);
+      for (const [code, reason] of batch.failures) logger.warn({ run_id: req.runId, product_code: code }, `stock not written: ${reason}`);
+      const r = await updateStock(em(), batch, { runId: req.runId, dryRun: req.dryRun, defaultCounty: deps.defaultCounty });
       return create(catalog.UpdateStockResponseSchema, {
         results: r.results.map(itemResult),
         updated: r.updated,

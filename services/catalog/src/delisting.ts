@@ -20,8 +20,8 @@ export async function markDelisted(em: EntityManager, codesSeen: readonly string
   if (codes.length === 0) {
     throw new BatchRejection('codes_seen is empty: that would delist every product; pass the complete list of procurable codes from a full listing');
   }
-  const bad = codes.indexOf('');
-  if (bad >= 0) throw new BatchRejection(`codes_seen item ${bad}: empty product code`, bad, '');
+  const bad = codesSeen.findIndex((c) => c.trim() === '');
+  if (bad >= 0) throw new BatchRejection(`is empty: every code seen in the listing is a product code; drop the empty entry`, `codes_seen[${bad}]`);
   const seen = JSON.stringify(codes);
   return withRetry(() =>
     em.transactional(async (tem) => {

@@ -16,12 +16,11 @@ export interface NormalisedInput extends Descriptive {
   prices: Prices | null;
 }
 
-/** A request that must be rejected as a whole (a batch too large, a bad argument of a read). */
+/** A request that must be rejected as a whole (a batch too large, a bad argument of a read), naming the field when one is to blame. */
 export class BatchRejection extends Error {
   constructor(
     message: string,
-    readonly index?: number,
-    readonly code?: string,
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -46,15 +45,6 @@ export interface NormaliseResult {
 }
 
 export const isFailure = (s: NormalisedInput | ItemFailure): s is ItemFailure => 'reason' in s;
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 function optionalDecimal(value: string | undefined, field: string): string | null {
   if (value === undefined || value.trim() === '') return null;
@@ -89,7 +79,7 @@ function normaliseOne(p: ProductInputData, code: string, warn: (w: string) => vo
   if (codeProblem) throw new ItemRejection(`product_code ${codeProblem}; check the code Haier sent`);
   const model = p.productModel.trim();
   let image = p.productImageUrl.trim();
-  if (image && !isHttpUrl(image)) {
+  if (image && !rules.httpUrl(image)) {
     warn('product_image_url is not an http(s) URL; stored as empty');
     image = '';
   }

@@ -34,19 +34,42 @@ export const stockColumn = (n: StockColumn): string => (n === 'code' ? 'product_
 /** The select list of product_stock rows `s` as CountyStockState (quantity as text). */
 export const STOCK_SELECT = STOCK_COLUMNS.map(([n, t]) => `s.${stockColumn(n)}${t === 'bigint' ? '::text' : ''} as ${n}`).join(', ');
 
-export function aggregateStock(items: readonly StockInputData[], maxBatch = rules.MAX_STOCK_ITEMS_PER_WRITE): CountyStockState[] {
+/** A stock batch summed per product and county, and the products that cannot be written. */
+export interface StockBatch {
+  entries: CountyStockState[];
+  /** product code -> why none of its stock is written (the first bad entry of it). */
+  failures: Map<string, string>;
+}
+
+/** Why one stock entry cannot be written, or undefined. */
+function entryProblem(it: StockInputData, index: number, code: string, county: string): string | undefined {
+  if (!code) return `item ${index}: product_code is empty; every stock entry needs Haier's productCode`;
+  const codeProblem = rules.checkText(rules.productCode, code);
+  if (codeProblem) return `item ${index}: product_code ${codeProblem}; check the code Haier sent`;
+  const countyProblem = rules.checkText(rules.countyCode, county);
+  if (countyProblem) return `item ${index}: county_code ${countyProblem}; check the county the stock was asked for`;
+  if (it.quantity < 0n) return `item ${index}: quantity ${it.quantity} is negative; check the stock Haier sent`;
+  return undefined;
+}
+
+/**
+ * Sums a batch per product and county. Only a batch over the size limit is rejected as a whole
+ * (BatchRejection); a bad entry (empty or malformed code, a bad county code, a negative
+ * quantity) fails its product alone: none of that product's stock is written, the rest is.
+ */
+export function aggregateStock(items: readonly StockInputData[], maxBatch = rules.MAX_STOCK_ITEMS_PER_WRITE): StockBatch {
   if (items.length > maxBatch) {
     throw new BatchRejection(`batch of ${items.length} stock entries is larger than the limit of ${maxBatch}; split it into smaller batches`);
   }
   const groups = new Map<string, { state: CountyStockState; best: bigint; total: bigint }>();
+  const failures = new Map<string, string>();
   items.forEach((it, index) => {
     const code = it.productCode.trim();
-    if (!code) throw new BatchRejection(`item ${index}: product_code is empty`, index, '');
     const county = it.countyCode.trim();
-    const countyProblem = rules.checkText(rules.countyCode, county);
-    if (countyProblem) throw new BatchRejection(`item ${index} (product_code "${code}"): county_code ${countyProblem}`, index, code);
-    if (it.quantity < 0n) {
-      throw new BatchRejection(`item ${index} (product_code "${code}"): quantity ${it.quantity} is negative`, index, code);
+    const problem = entryProblem(it, index, code, county);
+    if (problem) {
+      if (!failures.has(code)) failures.set(code, problem);
+      return;
     }
     const key = `${code}\u0000${county}`;
     const g = groups.get(key);
@@ -67,5 +90,6 @@ export function aggregateStock(items: readonly StockInputData[], maxBatch = rule
       }
     }
   });
-  return [...groups.values()].map((g) => ({ ...g.state, quantity: g.total.toString() }));
+  const entries = [...groups.values()].filter((g) => !failures.has(g.state.code)).map((g) => ({ ...g.state, quantity: g.total.toString() }));
+  return { entries, failures };
 }

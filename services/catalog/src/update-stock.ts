@@ -1,9 +1,11 @@
 // UpdateStock: per product per county stock, with the headline stock from the default county.
-// Changed products get one version bump and one stock_changed log row each.
+// Changed products get one version bump and one stock_changed log row each. A product whose
+// entries are bad (stock.ts) or that is not in the catalog is answered FAILED with the reason;
+// the rest is written.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { appendChanges, type LogEntry } from './change-log';
 import { json, type FieldChange } from './change-detection';
-import { STOCK_COLUMNS, STOCK_FIELDS, STOCK_SELECT, stockColumn, type CountyStockState } from './stock';
+import { STOCK_COLUMNS, STOCK_FIELDS, STOCK_SELECT, stockColumn, type CountyStockState, type StockBatch } from './stock';
 import { TEXT_ARRAY, query, unnestAs, unnestParams } from './sql';
 import { withRetry } from './transaction';
 
@@ -30,11 +32,12 @@ function countyJson(s: StoredCounty | undefined): string {
 
 export async function updateStock(
   em: EntityManager,
-  entries: readonly CountyStockState[],
+  batch: StockBatch,
   opts: { runId: string; dryRun?: boolean; defaultCounty: string },
 ): Promise<StockOutcome> {
   return withRetry(() =>
     em.transactional(async (tem) => {
+      const { entries } = batch;
       const codes = [...new Set(entries.map((e) => e.code))].sort();
       const products = await query<{ code: string; stock: string | null; version: string }>(
         tem,
@@ -51,7 +54,7 @@ export async function updateStock(
 
       const perProduct = new Map<string, { fields: FieldChange[]; headline?: string }>();
       const rowsToWrite: CountyStockState[] = [];
-      const failed = new Map<string, string>();
+      const failed = new Map(batch.failures);
       for (const e of entries) {
         const p = byCode.get(e.code);
         if (!p) {
@@ -90,7 +93,7 @@ export async function updateStock(
         await appendChanges(tem, log, opts.runId);
       }
       const out: StockOutcome = { results: [], updated: 0, unchanged: 0, failed: 0 };
-      for (const code of codes) {
+      for (const code of [...new Set([...codes, ...batch.failures.keys()])].sort()) {
         const why = failed.get(code);
         const p = byCode.get(code);
         if (why || !p) {

@@ -1,7 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
+import { rpcFailure } from '@haier-sync/runtime/testing';
 import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, storedColumn, writeType, type ProductColumn } from '../src/product-table';
 import { PRODUCT_FROM, PRODUCT_SNAPSHOT, pgArray } from '../src/sql';
 import { STOCK_COLUMNS, stockColumn } from '../src/stock';
@@ -17,14 +18,6 @@ afterAll(async () => {
 
 const logRows = (code: string) => count(h.pg, `select count(*) as n from catalog.change_log where product_code = $1`, [code]);
 
-async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (e) {
-    return ConnectError.from(e);
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('migrations', () => {
   it('create catalog.product and catalog.product_stock with exactly the columns product-table.ts and stock.ts describe, each with its type', async () => {
@@ -148,8 +141,8 @@ describe('UpsertProducts change detection', () => {
     expect(r.results[0]?.changedFields).toEqual(['invoice_price']);
     const hist = await h.client.getPriceHistory({ productCode: 'PR1' });
     expect(hist.changes.map((c) => [c.field, c.from, c.to, c.runId])).toEqual([['invoice_price', '950', '949.5', 'p2']]);
-    expect((await rpcError(h.client.getPriceHistory({ productCode: 'NOPE' }))).code).toBe(Code.NotFound);
-    expect((await rpcError(h.client.getPriceHistory({ productCode: ' ' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.getPriceHistory({ productCode: 'NOPE' }))).code).toBe(Code.NotFound);
+    expect((await rpcFailure(h.client.getPriceHistory({ productCode: ' ' }))).code).toBe(Code.InvalidArgument);
     const ch = await h.client.readChanges({ afterSeq: 0n, limit: 1000 });
     const last = ch.changes.filter((c) => c.productCode === 'PR1').pop();
     expect(last?.kind).toBe(catalog.ChangeKind.PRICE_CHANGED);
@@ -216,7 +209,7 @@ describe('UpsertProducts change detection', () => {
   });
 
   it('rejects a batch over the size limit as a whole with INVALID_ARGUMENT', async () => {
-    const err = await rpcError(h.client.upsertProducts({ products: Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), runId: 'bad' }));
+    const err = await rpcFailure(h.client.upsertProducts({ products: Array.from({ length: 1001 }, (_, i) => product(`BIG${i}`)), runId: 'bad' }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toMatch(/^products: has 1001 items, more than the 1000 allowed in one request/);
     expect(await count(h.pg, `select count(*) as n from catalog.product where code like 'BIG%'`)).toBe(0);
@@ -234,7 +227,7 @@ describe('UpsertProducts change detection', () => {
     await h.pg.query(`create function catalog.test_fail() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`);
     await h.pg.query(`create trigger test_fail before insert on catalog.change_log for each row when (new.product_code = 'TX2') execute function catalog.test_fail()`);
     try {
-      const err = await rpcError(h.client.upsertProducts({ products: [product('TX1', { productModel: 'NEW' }), product('TX2', { productModel: 'NEW' }), product('TX3')], runId: 'tx-fail' }));
+      const err = await rpcFailure(h.client.upsertProducts({ products: [product('TX1', { productModel: 'NEW' }), product('TX2', { productModel: 'NEW' }), product('TX3')], runId: 'tx-fail' }));
       expect(err.code).toBe(Code.Internal);
       expect(err.message).not.toMatch(/injected|insert|select/);
     } finally {
@@ -300,8 +293,8 @@ describe('prices, pins, delisting, stock', () => {
       { actor: 'ops-key', kind: 'price_changed' },
       { actor: 'ops-key', kind: 'price_changed' },
     ]);
-    expect((await rpcError(h.client.pinPrice({ productCode: 'DP1', price: 'abc' }))).code).toBe(Code.InvalidArgument);
-    expect((await rpcError(h.client.pinPrice({ productCode: 'NOPE', price: '1' }))).code).toBe(Code.NotFound);
+    expect((await rpcFailure(h.client.pinPrice({ productCode: 'DP1', price: 'abc' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.pinPrice({ productCode: 'NOPE', price: '1' }))).code).toBe(Code.NotFound);
   });
 
   it('delists what a full listing no longer has, and relists it when it comes back', async () => {
@@ -322,7 +315,7 @@ describe('prices, pins, delisting, stock', () => {
     expect(back).toMatchObject({ delisted: [], relisted: ['DL2'] });
     const kinds = await h.pg.query(`select kind from catalog.change_log where product_code = 'DL2' order by seq`);
     expect(kinds.rows.map((k) => k.kind)).toEqual(['created', 'delisted', 'relisted']);
-    expect((await rpcError(h.client.markDelisted({ codesSeen: [], runId: 'x' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.markDelisted({ codesSeen: [], runId: 'x' }))).code).toBe(Code.InvalidArgument);
   });
 
   it('stock sums over warehouses, headline from the default county, unchanged stock writes nothing', async () => {
@@ -342,13 +335,39 @@ describe('prices, pins, delisting, stock', () => {
     const again = await h.client.updateStock({ items: items.slice(0, 3), runId: 'st2' });
     expect(again.unchanged).toBe(1);
     expect(await logRows('ST1')).toBe(2);
-    const bad = await rpcError(h.client.updateStock({ items: [wh('110101', 'HFR1', 1n), wh('310101', 'SH1', -2n)], runId: 'st-bad' }));
-    expect(bad.code).toBe(Code.InvalidArgument);
-    expect(bad.message).toMatch(/item 1 \(product_code "ST1"\).*negative/);
+    const bad = await h.client.updateStock({ items: [wh('110101', 'HFR1', 1n), wh('310101', 'SH1', -2n)], runId: 'st-bad' });
+    expect(bad.results.map((x) => [x.productCode, catalog.ItemOutcome[x.outcome], x.reason])).toEqual([['ST1', 'FAILED', 'item 1: quantity -2 is negative; check the stock Haier sent']]);
+    expect([bad.updated, bad.unchanged, bad.failed]).toEqual([0, 0, 1]);
     expect(await logRows('ST1')).toBe(2);
     const only = await h.client.updateStock({ items: [wh('310101', 'SH1', 9n)], runId: 'st3' });
     expect(only.results[0]?.changedFields).toEqual(['county_stock.310101']);
     expect((await h.client.getProduct({ productCode: 'ST1' })).product?.stock).toBe(35n);
+  });
+  it('UpdateStock answers FAILED with a reason per bad product and writes the rest, in one call', async () => {
+    await h.client.upsertProducts({ products: [product('SF1'), product('SF2'), product('SF3')], runId: 'sf' });
+    const st = (code: string, county: string, q: bigint) => create(catalog.StockInputSchema, { productCode: code, countyCode: county, quantity: q, bestSecCode: 'W' });
+    const r = await h.client.updateStock({
+      items: [st('SF1', '110101', 5n), st('SF2', '110101', 3n), st('SF2', '31010', 1n), st('SF3', '110101', -1n), st('SF3', '310101', 2n), st('SF-NONE', '110101', 1n), st('', '110101', 1n)],
+      runId: 'sf-stock',
+    });
+    expect(r.results.map((x) => [x.productCode, catalog.ItemOutcome[x.outcome], x.reason])).toEqual([
+      ['', 'FAILED', "item 6: product_code is empty; every stock entry needs Haier's productCode"],
+      ['SF-NONE', 'FAILED', 'unknown product_code "SF-NONE": upsert the product before its stock'],
+      ['SF1', 'UPDATED', ''],
+      ['SF2', 'FAILED', 'item 2: county_code "31010" is not a county code: 6 digits, the national county code (e.g. 110101); check the county the stock was asked for'],
+      ['SF3', 'FAILED', 'item 3: quantity -1 is negative; check the stock Haier sent'],
+    ]);
+    expect([r.updated, r.unchanged, r.failed]).toEqual([1, 0, 4]);
+    const stocked = await h.pg.query<{ product_code: string }>(`select product_code from catalog.product_stock where product_code like 'SF%' order by 1`);
+    expect(stocked.rows.map((x) => x.product_code)).toEqual(['SF1']);
+    expect(await count(h.pg, `select count(*) as n from catalog.change_log where run_id = 'sf-stock'`)).toBe(1);
+  });
+
+  it('MarkDelisted refuses an empty code in codes_seen as a whole, naming the entry', async () => {
+    const err = await rpcFailure(h.client.markDelisted({ codesSeen: ['A', 'A', ''], runId: 'dl-bad' }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toBe('codes_seen[2]: is empty: every code seen in the listing is a product code; drop the empty entry');
+    expect(err.metadata.get('x-invalid-field')).toBe('codes_seen[2]');
   });
 });
 
@@ -374,9 +393,9 @@ describe('reads', () => {
         expect(new Set(seen).size).toBe(90);
       }
     }
-    const bad = await rpcError(h.client.listProducts({ cursor: 'garbage', pageSize: 5 }));
+    const bad = await rpcFailure(h.client.listProducts({ cursor: 'garbage', pageSize: 5 }));
     expect(bad.code).toBe(Code.InvalidArgument);
-    expect((await rpcError(h.client.listProducts({ pageSize: 501 }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.listProducts({ pageSize: 501 }))).code).toBe(Code.InvalidArgument);
   });
 
   it('filters by category, procurable, text, price range and changed since; sorts by price', async () => {
@@ -399,7 +418,7 @@ describe('reads', () => {
     expect(await codes({ sort: catalog.ProductSort.DISPLAY_PRICE, pageSize: 2 })).toEqual(['FL1', 'FL2']);
     expect(await codes({ changedSince: timestampFromDate(since) })).toEqual(['FL1', 'FL2', 'FL3']);
     expect(await codes({ changedSince: timestampFromDate(new Date(Date.now() + 60_000)) })).toEqual([]);
-    expect((await rpcError(h.client.listProducts({ minPrice: '1,5' }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.listProducts({ minPrice: '1,5' }))).code).toBe(Code.InvalidArgument);
     const cats = await h.client.listCategories({});
     expect(cats.categories.find((c) => c.name === 'Fridge')?.productCount).toBe(3n);
   });
@@ -421,7 +440,7 @@ describe('reads', () => {
     expect(seqs.every((q, k) => q > 3n && (k === 0 || q > seqs[k - 1]!))).toBe(true);
     expect(page.changes[0]?.product?.productCode).toBe(page.changes[0]?.productCode);
     expect(page.headSeq).toBe(s.headSeq);
-    expect((await rpcError(h.client.readChanges({ limit: 1001 }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(h.client.readChanges({ limit: 1001 }))).code).toBe(Code.InvalidArgument);
     // numeric order across a power of ten (99 < 100)
     expect(s.headSeq).toBeGreaterThan(110n);
     const across = (await h.client.readChanges({ afterSeq: 95n, limit: 10 })).changes.map((c) => c.seq);

@@ -145,15 +145,29 @@ describe('decide (change detection)', () => {
 });
 
 describe('aggregateStock', () => {
+  const w = (sec: string, q: bigint, county = '110101', code = 'P') => ({ productCode: code, countyCode: county, quantity: q, bestSecCode: sec, bestWarehouseGrade: '0', cutTime: '', achieveUserOrderCut: '', hour: '' });
+
   it('sums warehouses per product and county and keeps the best warehouse', () => {
-    const w = (sec: string, q: bigint, county = '110101') => ({ productCode: 'P', countyCode: county, quantity: q, bestSecCode: sec, bestWarehouseGrade: '0', cutTime: '', achieveUserOrderCut: '', hour: '' });
     const r = aggregateStock([w('HFR1', 5n), w('HFR2', 30n), w('HFR3', 7n), w('X', 2n, '310101')]);
-    expect(r).toEqual([
+    expect(r.entries).toEqual([
       expect.objectContaining({ code: 'P', county_code: '110101', quantity: '42', best_sec_code: 'HFR2' }),
       expect.objectContaining({ code: 'P', county_code: '310101', quantity: '2', best_sec_code: 'X' }),
     ]);
-    expect(() => aggregateStock([w('A', -1n)])).toThrow(/negative/);
-    expect(() => aggregateStock([w('A', 1n, '1101')])).toThrow(/county_code "1101" is not a county code/);
+    expect(r.failures.size).toBe(0);
+  });
+
+  it('fails a product with a bad entry alone (none of its counties kept) and keeps the others', () => {
+    const r = aggregateStock([w('A1', 1n, '110101', 'A'), w('A2', -1n, '310101', 'A'), w('B1', 3n, '1101', 'B'), w('C1', 4n, '110101', 'C'), w('E', 1n, '110101', ' ')]);
+    expect(r.entries.map((e) => [e.code, e.county_code, e.quantity])).toEqual([['C', '110101', '4']]);
+    expect([...r.failures]).toEqual([
+      ['A', 'item 1: quantity -1 is negative; check the stock Haier sent'],
+      ['B', 'item 2: county_code "1101" is not a county code: 6 digits, the national county code (e.g. 110101); check the county the stock was asked for'],
+      ['', "item 4: product_code is empty; every stock entry needs Haier's productCode"],
+    ]);
+  });
+
+  it('rejects only a batch over the size limit as a whole', () => {
+    expect(() => aggregateStock([w('A', 1n), w('B', 1n)], 1)).toThrow(/batch of 2 stock entries is larger than the limit of 1/);
   });
 });
 

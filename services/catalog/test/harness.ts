@@ -1,9 +1,8 @@
 // Starts the catalog on a fresh database and a real gRPC server over loopback.
-import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
 import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer } from '@haier-sync/runtime';
-import { createTestDatabase, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, sampleProduct, type TestDatabase } from '@haier-sync/runtime/testing';
 import { Client as PgClient } from 'pg';
 import { buildCatalog, type Catalog } from '../src/catalog';
 
@@ -39,24 +38,8 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-export function product(code: string, over: Omit<Partial<catalog.ProductInput>, '$typeName'> = {}): catalog.ProductInput {
-  return create(catalog.ProductInputSchema, {
-    productCode: code,
-    productModel: `M-${code}`,
-    productName: `Product ${code}`,
-    productGroupName: '电热水器',
-    productBrandName: '海尔',
-    productImageUrl: `https://img.example/${code}.jpg`,
-    productPageUrls: [`https://img.example/${code}-1.jpg`],
-    isSales: true,
-    supplyPrice: '1000',
-    invoicePrice: '950',
-    stockRebate: '0.05',
-    rebateMoney: '0',
-    hasPrices: true,
-    ...over,
-  });
-}
+/** A product as a sync sends it (runtime/testing's sampleProduct). */
+export const product = sampleProduct;
 
 export async function count(pg: PgClient, sql: string, params: unknown[] = []): Promise<number> {
   const r = await pg.query<{ n: string }>(sql, params);

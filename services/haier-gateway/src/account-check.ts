@@ -4,7 +4,7 @@
 // HAIER_BASE_URL and HAIER_TOKEN_URL, and HAIER_ALLOWED_HOSTS. Otherwise a config (which an
 // admin can write) could name HAIER_CLIENT_SECRET and a token URL of its own, and the test would
 // hand the secret to that host. Pure but for the environment passed in.
-import type { gateway } from '@haier-sync/contracts';
+import { rules, type gateway } from '@haier-sync/contracts';
 import type { GatewayConfig } from './config';
 import type { TokenAccount } from './upstream-client';
 
@@ -31,13 +31,7 @@ export function allowedHosts(own: Own): Set<string> {
 }
 
 function httpUrl(text: string, field: string): URL | string {
-  try {
-    const u = new URL(text);
-    if (u.protocol === 'http:' || u.protocol === 'https:') return u;
-  } catch {
-    // below
-  }
-  return `${field} "${text}" is not an http(s) URL; fix it in the config`;
+  return rules.httpUrl(text) ?? `${field} "${text}" is not an http(s) URL; fix it in the config`;
 }
 
 /** The token request a config asks for, or why it cannot be made. */

@@ -5,33 +5,19 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { gateway, health } from '@haier-sync/contracts';
 import { startSimulator } from '@haier-sync/haier-sim';
 import { closeGrpcClients, createGrpcClient, LIVENESS_SERVICE } from '@haier-sync/runtime';
 import { freePort } from '@haier-sync/runtime/testing';
+import { grpcJsClient } from '@haier-sync/runtime/testing-grpc-js';
 import { rpcFailure, startGateway, startStack, type GatewayUnderTest, type Stack } from './harness';
 
 const REPO = join(__dirname, '..', '..', '..');
 const PROTO = join(REPO, 'proto');
 const run = promisify(execFile);
 const { HealthCheckResponse_ServingStatus: Status } = health;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Loaded = any;
-
-function loadPackage(file: string): Loaded {
-  const def = protoLoader.loadSync(join(PROTO, file), { includeDirs: [PROTO], longs: String, enums: String, defaults: true });
-  return grpc.loadPackageDefinition(def);
-}
-
-function unary<Res>(client: Loaded, method: string, req: unknown): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    client[method](req, { deadline: Date.now() + 20_000 }, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res))),
-  );
-}
 
 describe('clients and health', () => {
   let s: Stack;
@@ -49,20 +35,19 @@ describe('clients and health', () => {
   });
 
   it('a @grpc/grpc-js client (proto-loader on proto/) calls GetPrices, GetProducts and GetUsage', async () => {
-    const pkg = loadPackage('haiersync/gateway/v1/gateway.proto');
-    const client = new pkg.haiersync.gateway.v1.HaierGatewayService(`127.0.0.1:${s.server.port}`, grpc.credentials.createInsecure());
+    const client = grpcJsClient('haiersync/gateway/v1/gateway.proto', 'haiersync.gateway.v1.HaierGatewayService', s.server.port);
     try {
-      const prices = await unary<{ prices: Array<{ productCode: string; supplyPrice?: string }> }>(client, 'GetPrices', { productCodes: codes });
+      const prices = await client.call<{ prices: Array<{ productCode: string; supplyPrice?: string }> }>('GetPrices', { productCodes: codes });
       expect(prices.prices.map((p) => p.productCode)).toEqual(codes);
       const truth = s.sim.control.product(codes[0]!)!;
       expect(prices.prices[0]!.supplyPrice).toBe(truth.supplyPrice);
-      const products = await unary<{ products: Array<{ productCode: string; isSales: boolean }> }>(client, 'GetProducts', { productCodes: codes.slice(0, 3) });
+      const products = await client.call<{ products: Array<{ productCode: string; isSales: boolean }> }>('GetProducts', { productCodes: codes.slice(0, 3) });
       expect(products.products.map((p) => p.productCode)).toEqual(codes.slice(0, 3));
-      const usage = await unary<{ totalCalls: string; rateLimitPerSecond: number }>(client, 'GetUsage', {});
+      const usage = await client.call<{ totalCalls: string; rateLimitPerSecond: number }>('GetUsage', {});
       expect(Number(usage.totalCalls)).toBeGreaterThanOrEqual(3);
       expect(usage.rateLimitPerSecond).toBe(1000);
       // errors arrive as gRPC status codes
-      const err = await unary(client, 'GetPrices', { productCodes: [] }).catch((e: grpc.ServiceError) => e);
+      const err = await client.call('GetPrices', { productCodes: [] }).catch((e: grpc.ServiceError) => e);
       expect((err as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
     } finally {
       client.close();
@@ -70,13 +55,12 @@ describe('clients and health', () => {
   });
 
   it('a @grpc/grpc-js health client sees SERVING with good credentials and NOT_SERVING with bad ones', async () => {
-    const pkg = loadPackage('grpc/health/v1/health.proto');
-    const good = new pkg.grpc.health.v1.Health(`127.0.0.1:${s.server.port}`, grpc.credentials.createInsecure());
-    const wrong = new pkg.grpc.health.v1.Health(`127.0.0.1:${bad.server.port}`, grpc.credentials.createInsecure());
+    const good = grpcJsClient('grpc/health/v1/health.proto', 'grpc.health.v1.Health', s.server.port);
+    const wrong = grpcJsClient('grpc/health/v1/health.proto', 'grpc.health.v1.Health', bad.server.port);
     try {
-      expect(await unary(good, 'Check', { service: '' })).toEqual({ status: 'SERVING' });
-      expect(await unary(good, 'Check', { service: 'haiersync.gateway.v1.HaierGatewayService' })).toEqual({ status: 'SERVING' });
-      expect(await unary(wrong, 'Check', { service: '' })).toEqual({ status: 'NOT_SERVING' });
+      expect(await good.call('Check', { service: '' })).toEqual({ status: 'SERVING' });
+      expect(await good.call('Check', { service: 'haiersync.gateway.v1.HaierGatewayService' })).toEqual({ status: 'SERVING' });
+      expect(await wrong.call('Check', { service: '' })).toEqual({ status: 'NOT_SERVING' });
     } finally {
       good.close();
       wrong.close();

@@ -1,6 +1,6 @@
 // Test harness: the simulator in-process as Haier, the gateway behind a real gRPC server on
 // port 0, and a Connect client over loopback.
-import { ConnectError, type Client } from '@connectrpc/connect';
+import type { Client } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
 import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
@@ -8,16 +8,6 @@ import { captureLogs } from '@haier-sync/runtime/testing';
 import { loadGatewayConfig, SIMULATOR_ACCOUNT, type GatewayConfig } from '../src/config';
 import { buildGateway, type Gateway } from '../src/gateway';
 
-export interface Stack {
-  sim: SimHandle;
-  gw: Gateway;
-  server: GrpcServer;
-  client: Client<typeof gateway.HaierGatewayService>;
-  config: GatewayConfig;
-  logs: ReturnType<typeof captureLogs>;
-  logger: Logger;
-  close(): Promise<void>;
-}
 
 export interface StackOptions {
   sim?: SimOptions;
@@ -33,6 +23,11 @@ export interface GatewayUnderTest {
   logs: ReturnType<typeof captureLogs>;
   logger: Logger;
   close(): Promise<void>;
+}
+
+/** The gateway in front of its own simulator. */
+export interface Stack extends GatewayUnderTest {
+  sim: SimHandle;
 }
 
 /** The gateway for an upstream at `baseUrl` (simulator account unless `env` says otherwise), behind a real gRPC server on port 0. */
@@ -84,15 +79,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 }
 
-/** The ConnectError a call failed with (fails the test when the call succeeds). */
-export async function rpcFailure(call: Promise<unknown>): Promise<ConnectError> {
-  return call.then(
-    () => {
-      throw new Error('expected the call to fail, but it succeeded');
-    },
-    (e: unknown) => ConnectError.from(e),
-  );
-}
+/** The ConnectError a call failed with (runtime/testing's). */
+export { rpcFailure } from '@haier-sync/runtime/testing';
 
 /** Business calls the simulator saw for an endpoint (all outcomes). */
 export function simCalls(sim: SimHandle, endpoint: string, outcome?: string): number {

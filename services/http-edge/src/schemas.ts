@@ -39,6 +39,16 @@ export const errorSchema = {
 
 export const errors = { '4xx': errorSchema, '5xx': errorSchema } as const;
 
+/** A route's answers: `{success, data, …extra}` with `status` (default 200), and the error shapes. */
+export function dataAnswer(data: object, extra: Record<string, object> = {}, status = 200) {
+  return { [status]: { type: 'object', properties: { success: { type: 'boolean' }, data, ...extra } }, ...errors } as const;
+}
+
+/** A listing route's answers: `{success, count, results: [items], …extra}`, and the error shapes. */
+export function listAnswer(items: object, extra: Record<string, object> = {}) {
+  return { 200: { type: 'object', properties: { success: { type: 'boolean' }, count: { type: 'integer' }, results: { type: 'array', items }, ...extra } }, ...errors } as const;
+}
+
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableNumber = { type: ['number', 'null'] } as const;
 

@@ -24,12 +24,17 @@ afterAll(async () => {
 const isoRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const decimalRe = /^-?\d+(\.\d+)?$/;
 
-function expectError(r: { status: number; json: { success: boolean; error: { code: string; message: string; field?: string } } }, status: number, field?: string) {
+/** The error shape, the field it names and, where the test knows it, the operator's exact message. */
+function expectError(r: { status: number; json: { success: boolean; error: { code: string; message: string; field?: string } } }, status: number, field?: string, message?: string) {
   expect(r.status).toBe(status);
   expect(r.json.success).toBe(false);
-  expect(typeof r.json.error.code).toBe('string');
-  expect(r.json.error.message.length).toBeGreaterThan(10);
-  if (field) expect(r.json.error.field).toBe(field);
+  expect(r.json.error.code).toMatch(/^[A-Z_]+$/);
+  if (message !== undefined) expect(r.json.error.message).toBe(message);
+  else expect(r.json.error.message).not.toBe('');
+  if (field) {
+    expect(r.json.error.field).toBe(field);
+    expect(r.json.error.message).toContain(field);
+  }
 }
 
 describe('ops', () => {
@@ -92,7 +97,7 @@ describe('ops', () => {
 
   test('an unknown path is a 404 in the error shape', async () => {
     const r = await s.request('GET', '/api/haier/nope/', { key: s.keys.viewer });
-    expectError(r, 404);
+    expectError(r, 404, undefined, 'No such endpoint: GET /api/haier/nope/. See the API documentation at /api/docs.');
     expect(r.json.error.code).toBe('NOT_FOUND');
   });
 });
@@ -127,8 +132,8 @@ describe('live Haier surface (the original answer shapes)', () => {
     expect(p.productCode).toBe(code);
     for (const k of ['supplyPrice', 'invoicePrice', 'marketPrice', 'stockRebatePolicy', 'rebateMoney', 'isSales']) expect(p).toHaveProperty(k);
     expect(p.supplyPrice).toMatch(decimalRe);
-    expectError(await s.request('GET', '/api/haier/prices/', { key: s.keys.viewer }), 400, 'product_codes');
-    expectError(await s.request('GET', '/api/haier/prices/?product_codes=,,', { key: s.keys.viewer }), 400, 'product_codes');
+    expectError(await s.request('GET', '/api/haier/prices/', { key: s.keys.viewer }), 400, 'product_codes', 'query parameter product_codes is required');
+    expectError(await s.request('GET', '/api/haier/prices/?product_codes=,,', { key: s.keys.viewer }), 400, 'product_codes', 'product_codes: is empty: give at least one Haier product code');
   });
 
   test('GET /stock/ answers one product in one county; county_code must be 6 digits', async () => {
@@ -139,8 +144,8 @@ describe('live Haier surface (the original answer shapes)', () => {
     expect(Array.isArray(r.json.data.warehouses)).toBe(true);
     const sum = r.json.data.warehouses.reduce((a: number, w: { stock: number }) => a + w.stock, 0);
     expect(r.json.data.stock).toBe(sum);
-    expectError(await s.request('GET', `/api/haier/stock/?product_code=${code}&county_code=12345`, { key: s.keys.viewer }), 400, 'county_code');
-    expectError(await s.request('GET', `/api/haier/stock/?county_code=${COUNTY}`, { key: s.keys.viewer }), 400, 'product_code');
+    expectError(await s.request('GET', `/api/haier/stock/?product_code=${code}&county_code=12345`, { key: s.keys.viewer }), 400, 'county_code', 'query parameter county_code "12345" is not a county code: 6 digits, the national county code (e.g. 110101)');
+    expectError(await s.request('GET', `/api/haier/stock/?county_code=${COUNTY}`, { key: s.keys.viewer }), 400, 'product_code', 'query parameter product_code is required');
   });
 
   test('GET /balance/ answers the payer accounts', async () => {
@@ -157,7 +162,7 @@ describe('live Haier surface (the original answer shapes)', () => {
     expect(r.status).toBe(200);
     expect(Object.keys(r.json.data).sort()).toEqual(['getAllLogisticsInfoByOrderCode', 'getStockDeliveryLogisticsRecord', 'getStockDeliveryLogisticsRecordThirdparty']);
     expect(r.json.data.getAllLogisticsInfoByOrderCode.length).toBeGreaterThan(0);
-    expectError(await s.request('GET', '/api/haier/logistics/', { key: s.keys.viewer }), 400, 'order_code');
+    expectError(await s.request('GET', '/api/haier/logistics/', { key: s.keys.viewer }), 400, 'order_code', 'query parameter order_code is required');
   });
 
   test('when Haier fails the answer is 502/503/504 with success:false, never 200 with null data', async () => {
@@ -190,8 +195,8 @@ describe('live Haier surface (the original answer shapes)', () => {
     expect(f.status).toBe(200);
     expect(f.json.results).toHaveLength(1);
     expect(f.json.results[0].sync_type).toBe('PRICES');
-    expectError(await s.request('GET', '/api/haier/logs/?limit=100000', { key: s.keys.viewer }), 400, 'limit');
-    expectError(await s.request('GET', '/api/haier/logs/?sync_type=NOPE', { key: s.keys.viewer }), 400, 'sync_type');
+    expectError(await s.request('GET', '/api/haier/logs/?limit=100000', { key: s.keys.viewer }), 400, 'limit', 'query parameter limit must be <= 200');
+    expectError(await s.request('GET', '/api/haier/logs/?sync_type=NOPE', { key: s.keys.viewer }), 400, 'sync_type', 'query parameter sync_type "NOPE" is not one of PRODUCTS, PRICES, STOCK, ORDER, LOGISTICS, MANUAL (any case)');
   });
 
   test('recorded live lookups stay out of the default run list (GET /sync/) and appear with ?include=operations', async () => {
@@ -205,7 +210,7 @@ describe('live Haier surface (the original answer shapes)', () => {
     const withOps = await s.request('GET', '/api/haier/sync/?page_size=200&include=operations', { key: s.keys.viewer });
     expect(withOps.status).toBe(200);
     expect(withOps.json.results.filter((r: { id: string }) => lookupIds.has(String(r.id))).length).toBe(lookupIds.size);
-    expectError(await s.request('GET', '/api/haier/sync/?include=everything', { key: s.keys.viewer }), 400, 'include');
+    expectError(await s.request('GET', '/api/haier/sync/?include=everything', { key: s.keys.viewer }), 400, 'include', 'query parameter include "everything" is not one of operations');
   });
 });
 
@@ -223,7 +228,7 @@ describe('sync runs', () => {
     for (const k of ['total', 'succeeded', 'failed', 'batches_total', 'batches_done']) expect(run.counts).toHaveProperty(k);
 
     const again = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body });
-    expectError(again, 409);
+    expectError(again, 409, undefined, `A FULL run is already active (${run.id}); follow it at /api/haier/sync/${run.id}/ or cancel it first.`);
     expect(again.json.error.run_id).toBe(run.id);
     // no mode and no scope is a FULL run, the one default of REST, the CLI and gRPC: it meets the active FULL
     const dflt = await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: {} });
@@ -257,9 +262,9 @@ describe('sync runs', () => {
     expect(r.json.data).toMatchObject({ id: runId, status: 'SUCCESS', finished: true, mode: 'FULL' });
     expect(r.json.data.completed_at).toMatch(isoRe);
     expect(typeof r.json.data.duration).toBe('number');
-    expectError(await s.request('GET', '/api/haier/sync/999999/', { key: s.keys.viewer }), 404);
-    expectError(await s.request('GET', "/api/haier/sync/1'%20or%201=1/", { key: s.keys.viewer }), 400, 'id');
-    expectError(await s.request('GET', `/api/haier/sync/999999/events/`, { key: s.keys.viewer }), 404);
+    expectError(await s.request('GET', '/api/haier/sync/999999/', { key: s.keys.viewer }), 404, undefined, 'there is no run 999999; list runs with ListRuns (haier-sync runs list)');
+    expectError(await s.request('GET', "/api/haier/sync/1'%20or%201=1/", { key: s.keys.viewer }), 400, 'id', 'path parameter id "1\' or 1=1" is not a run id: a whole number from 1 to 9223372036854775807 (see the list of runs) (e.g. 42)');
+    expectError(await s.request('GET', `/api/haier/sync/999999/events/`, { key: s.keys.viewer }), 404, undefined, 'there is no run 999999; list runs with ListRuns (haier-sync runs list)');
   });
 
   test('GET /sync/ lists runs with filters: {success, count, results, next_cursor}', async () => {
@@ -276,14 +281,14 @@ describe('sync runs', () => {
     const next = await s.request('GET', `/api/haier/sync/?page_size=1&include=operations&cursor=${encodeURIComponent(page.json.next_cursor)}`, { key: s.keys.viewer });
     expect(next.status).toBe(200);
     expect(next.json.results[0].id).not.toBe(page.json.results[0].id);
-    expectError(await s.request('GET', '/api/haier/sync/?status=SOMETIMES', { key: s.keys.viewer }), 400, 'status');
+    expectError(await s.request('GET', '/api/haier/sync/?status=SOMETIMES', { key: s.keys.viewer }), 400, 'status', 'query parameter status "SOMETIMES" is not one of PENDING, PROCESSING, SUCCESS, FAILED, PARTIAL, CANCELLED (any case)');
   });
 
   test('POST /sync/ validates its body with the field named', async () => {
-    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { mode: 'SOMETIMES' } }), 400, 'mode');
-    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { scope: { product_codes: ['ok', 'no spaces'] } } }), 400, 'scope.product_codes[1]');
-    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { options: { stock: true } } }), 400, 'options.county_codes');
-    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: '{not json' }), 400);
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { mode: 'SOMETIMES' } }), 400, 'mode', 'field mode "SOMETIMES" is not one of FULL, INCREMENTAL (any case)');
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { scope: { product_codes: ['ok', 'no spaces'] } } }), 400, 'scope.product_codes[1]', 'field scope.product_codes[1] "no spaces" is not a Haier product code: 1 to 40 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. GA0SZC00U)');
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: { options: { stock: true } } }), 400, 'options.county_codes', 'options.county_codes: give at least one county code when options.stock is true');
+    expectError(await s.request('POST', '/api/haier/sync/', { key: s.keys.operator, body: '{not json' }), 400, undefined, 'The request body is not valid JSON (or is empty while Content-Type says JSON).');
   });
 
   test('POST /sync/{id}/cancel/ cancels an active run', async () => {
@@ -402,9 +407,9 @@ describe('catalog', () => {
     for (const x of r.json.results) expect(x).toMatchObject({ category, brand, is_sales: true });
     const q = await s.request('GET', `/api/haier/catalog/products/?q=${code.toLowerCase()}`, { key: s.keys.viewer });
     expect(q.json.results.map((x: { product_code: string }) => x.product_code)).toContain(code);
-    expectError(await s.request('GET', '/api/haier/catalog/products/?page_size=0', { key: s.keys.viewer }), 400, 'page_size');
-    expectError(await s.request('GET', '/api/haier/catalog/products/?sort=price;drop', { key: s.keys.viewer }), 400, 'sort');
-    expectError(await s.request('GET', '/api/haier/catalog/products/?min_price=abc', { key: s.keys.viewer }), 400, 'min_price');
+    expectError(await s.request('GET', '/api/haier/catalog/products/?page_size=0', { key: s.keys.viewer }), 400, 'page_size', 'query parameter page_size must be >= 1');
+    expectError(await s.request('GET', '/api/haier/catalog/products/?sort=price;drop', { key: s.keys.viewer }), 400, 'sort', 'query parameter sort "price;drop" is not valid: One of code, name, display_price, updated_at, stock; prefix "-" for descending');
+    expectError(await s.request('GET', '/api/haier/catalog/products/?min_price=abc', { key: s.keys.viewer }), 400, 'min_price', 'query parameter min_price "abc" is not a decimal amount: digits with an optional "." and at most 4 decimals, at most 16 digits before the point, no sign or exponent (e.g. 1299.50)');
     const badCursor = await s.request('GET', '/api/haier/catalog/products/?cursor=not-a-cursor', { key: s.keys.viewer });
     expect(badCursor.status).toBe(400);
   });
@@ -419,7 +424,7 @@ describe('catalog', () => {
     expect(p.display_price).toBe(p.supply_price);
     expect(p.county_stock.map((c: { county_code: string }) => c.county_code)).toContain(COUNTY);
     expect(p.last_synced_at).toMatch(isoRe);
-    expectError(await s.request('GET', '/api/haier/catalog/products/NOSUCHCODE1/', { key: s.keys.viewer }), 404);
+    expectError(await s.request('GET', '/api/haier/catalog/products/NOSUCHCODE1/', { key: s.keys.viewer }), 404, undefined, 'product "NOSUCHCODE1" is not in the catalog; check the code or run a sync first');
   });
 
   test('GET categories and brands answer names with product counts', async () => {
@@ -474,7 +479,7 @@ describe('catalog', () => {
     expect(again.json.changed_fields).toEqual([]);
     expect(again.json.run_id).not.toBe(runId);
     expect((await runOf(again.json.run_id)).counts).toMatchObject({ total: 1, succeeded: 1, failed: 0, updated: 0, unchanged: 1 });
-    expectError(await s.request('GET', '/api/haier/catalog/products/NOSUCHCODE1/price-history/', { key: s.keys.viewer }), 404);
+    expectError(await s.request('GET', '/api/haier/catalog/products/NOSUCHCODE1/price-history/', { key: s.keys.viewer }), 404, undefined, 'product "NOSUCHCODE1" is not in the catalog; check the code or run a sync first');
   });
 
   test("POST sync-price takes is_sales and its reason from Haier's product record (the orchestrator's merge), not from the price record", async () => {
@@ -551,8 +556,8 @@ describe('catalog', () => {
     expect(run.counts).toMatchObject({ total: 1, succeeded: 1, failed: 0 });
     const again = await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: { county_code: '110102' } });
     expect(again.json.changed).toBe(false);
-    expectError(await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: { county_code: '11010' } }), 400, 'county_code');
-    expectError(await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: {} }), 400, 'county_code');
+    expectError(await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: { county_code: '11010' } }), 400, 'county_code', 'field county_code "11010" is not a county code: 6 digits, the national county code (e.g. 110101)');
+    expectError(await s.request('POST', `/api/haier/catalog/products/${code}/sync-stock/`, { key: s.keys.operator, body: {} }), 400, 'county_code', 'field county_code is required');
   });
 
   test('PUT/DELETE pinned-price: the pin is displayed and survives a price sync', async () => {
@@ -568,9 +573,9 @@ describe('catalog', () => {
     expect(unpin.status).toBe(200);
     expect(unpin.json.data.pinned_price).toBeNull();
     expect(Number(unpin.json.data.display_price)).toBe(4321);
-    expectError(await s.request('PUT', `/api/haier/catalog/products/${code}/pinned-price/`, { key: s.keys.operator, body: { price: 'free' } }), 400, 'price');
-    expectError(await s.request('PUT', `/api/haier/catalog/products/${code}/pinned-price/`, { key: s.keys.operator, body: { price: '0' } }), 400, 'price');
-    expectError(await s.request('PUT', '/api/haier/catalog/products/NOSUCHCODE1/pinned-price/', { key: s.keys.operator, body: { price: '10' } }), 404);
+    expectError(await s.request('PUT', `/api/haier/catalog/products/${code}/pinned-price/`, { key: s.keys.operator, body: { price: 'free' } }), 400, 'price', 'field price "free" is not a decimal amount: digits with an optional "." and at most 4 decimals, at most 16 digits before the point, no sign or exponent (e.g. 1299.50)');
+    expectError(await s.request('PUT', `/api/haier/catalog/products/${code}/pinned-price/`, { key: s.keys.operator, body: { price: '0' } }), 400, 'price', 'price: must be greater than 0');
+    expectError(await s.request('PUT', '/api/haier/catalog/products/NOSUCHCODE1/pinned-price/', { key: s.keys.operator, body: { price: '10' } }), 404, undefined, 'product "NOSUCHCODE1" is not in the catalog; check the code or run a sync first');
   });
 });
 
@@ -583,7 +588,7 @@ describe('Haier configs', () => {
     });
     if (r.status !== 201) {
       // the orchestrator may refuse a secret value in settings outright: that is also right
-      expectError(r, 400);
+      expectError(r, 400, undefined, 'settings.client_secret: client_secret looks like a secret with a literal value; secrets are not stored in configs. Put it in an environment variable and reference it as "client_secret_env": "<VARIABLE_NAME>"');
       const ok = await s.request('POST', '/api/haier/config/', { key: s.keys.admin, body: { name: 'contract-test', environment: 'test', settings: { base_url: s.sim.url, customer_code: '8800633175', client_secret_env: 'HAIER_CLIENT_SECRET' } } });
       expect(ok.status).toBe(201);
       id = ok.json.data.id;
@@ -605,15 +610,15 @@ describe('Haier configs', () => {
     expect(one.status).toBe(200);
     expect(one.json.data.id).toBe(id);
     expect(one.json.data.created_at).toMatch(isoRe);
-    expectError(await s.request('GET', '/api/haier/config/999999/', { key: s.keys.admin }), 404);
-    expectError(await s.request('GET', '/api/haier/config/abc/', { key: s.keys.admin }), 400, 'id');
+    expectError(await s.request('GET', '/api/haier/config/999999/', { key: s.keys.admin }), 404, undefined, 'no Haier config with id 999999; list them with ListConfigs (haier-sync config list)');
+    expectError(await s.request('GET', '/api/haier/config/abc/', { key: s.keys.admin }), 400, 'id', 'path parameter id "abc" is not a config id: a whole number from 1 to 9223372036854775807 (see the list of configs) (e.g. 1)');
   });
 
   test('PATCH/PUT /config/{id}/ update it', async () => {
     const r = await s.request('PATCH', `/api/haier/config/${id}/`, { key: s.keys.admin, body: { name: 'contract-test-2' } });
     expect(r.status).toBe(200);
     expect(r.json.data.name).toBe('contract-test-2');
-    expectError(await s.request('PUT', `/api/haier/config/${id}/`, { key: s.keys.admin, body: { name: 'x' } }), 400);
+    expectError(await s.request('PUT', `/api/haier/config/${id}/`, { key: s.keys.admin, body: { name: 'x' } }), 400, undefined, 'field environment is required');
   });
 
   test('POST /config/{id}/test/ answers {success, message}', async () => {
@@ -635,8 +640,8 @@ describe('Haier configs', () => {
     expect(made.status).toBe(201);
     const d = await s.request('DELETE', `/api/haier/config/${made.json.data.id}/`, { key: s.keys.admin });
     expect(d.status).toBe(204);
-    expectError(await s.request('GET', `/api/haier/config/${made.json.data.id}/`, { key: s.keys.admin }), 404);
-    expectError(await s.request('DELETE', '/api/haier/config/999999/', { key: s.keys.admin }), 404);
+    expectError(await s.request('GET', `/api/haier/config/${made.json.data.id}/`, { key: s.keys.admin }), 404, undefined, `no Haier config with id ${made.json.data.id}; list them with ListConfigs (haier-sync config list)`);
+    expectError(await s.request('DELETE', '/api/haier/config/999999/', { key: s.keys.admin }), 404, undefined, 'no Haier config with id 999999; list them with ListConfigs (haier-sync config list)');
   });
 });
 
@@ -652,12 +657,12 @@ describe('keys and audit (admin)', () => {
     expect(list.text).not.toContain(r.json.key);
     expect(list.text).not.toContain(s.keys.viewer);
     const dup = await s.request('POST', '/api/haier/keys/', { key: s.keys.admin, body: { name: 'contract-key', role: 'viewer' } });
-    expectError(dup, 409);
-    expectError(await s.request('POST', '/api/haier/keys/', { key: s.keys.admin, body: { name: 'x', role: 'root' } }), 400, 'role');
+    expectError(dup, 409, undefined, 'A key named "contract-key" already exists (or the key itself is already registered); choose another name.');
+    expectError(await s.request('POST', '/api/haier/keys/', { key: s.keys.admin, body: { name: 'x', role: 'root' } }), 400, 'role', 'field role "root" is not one of viewer, operator, admin');
     const del = await s.request('DELETE', '/api/haier/keys/contract-key/', { key: s.keys.admin });
     expect(del.status).toBe(200);
     expect(del.json.data.revoked_at).toMatch(isoRe);
-    expectError(await s.request('DELETE', '/api/haier/keys/no-such-key/', { key: s.keys.admin }), 404);
+    expectError(await s.request('DELETE', '/api/haier/keys/no-such-key/', { key: s.keys.admin }), 404, undefined, 'No key named "no-such-key"; see the names with `haier-sync keys list`.');
   });
 
   test('GET /audit/ answers {count, results} with the calls made, without secrets', async () => {
@@ -679,13 +684,13 @@ describe('keys and audit (admin)', () => {
     const f = await s.request('GET', '/api/haier/audit/?method=POST&path=/api/haier/sync/&limit=5', { key: s.keys.admin });
     expect(f.json.results.length).toBeGreaterThan(0);
     for (const x of f.json.results) expect(x).toMatchObject({ method: 'POST' });
-    expectError(await s.request('GET', '/api/haier/audit/?limit=5000', { key: s.keys.admin }), 400, 'limit');
+    expectError(await s.request('GET', '/api/haier/audit/?limit=5000', { key: s.keys.admin }), 400, 'limit', 'query parameter limit must be <= 1000');
     // cursor pages: newest first, no overlap
     const p1 = await s.request('GET', '/api/haier/audit/?limit=3', { key: s.keys.admin });
     expect(p1.json.results).toHaveLength(3);
     const p2 = await s.request('GET', `/api/haier/audit/?limit=3&cursor=${p1.json.next_cursor}`, { key: s.keys.admin });
     expect(p2.json.results).toHaveLength(3);
     expect(Number(p2.json.results[0].id)).toBeLessThan(Number(p1.json.results[2].id));
-    expectError(await s.request('GET', '/api/haier/audit/?cursor=abc', { key: s.keys.admin }), 400, 'cursor');
+    expectError(await s.request('GET', '/api/haier/audit/?cursor=abc', { key: s.keys.admin }), 400, 'cursor', 'query parameter cursor "abc" is not valid: pass the next_cursor of the previous page unchanged');
   });
 });

@@ -115,6 +115,15 @@ describe('error mapping', () => {
     // a schema derived from the rulebook answers in the rulebook's words, as the gRPC services do
     const derived = { instancePath: '/scope/product_codes/0', keyword: 'pattern', message: 'must match pattern', parentSchema: { pattern: rules.productCode.pattern }, data: 'GA0 SZC00U' };
     expect(mapValidationError([derived], 'body').body.error).toMatchObject({ field: 'scope.product_codes[0]', message: `field scope.product_codes[0] ${rules.checkText(rules.productCode, 'GA0 SZC00U')}` });
+    // run ids and config ids share a pattern: the schema's description tells which rule it is
+    const configPath = { instancePath: '/id', keyword: 'pattern', message: 'must match pattern', parentSchema: rules.jsonSchema(rules.configId), data: 'abc' };
+    expect(mapValidationError([configPath], 'params').body.error.message).toBe(`path parameter id ${rules.checkText(rules.configId, 'abc')}`);
+    expect(rules.checkText(rules.configId, 'abc')).toContain('is not a config id');
+    // another pattern says what a good value is, not the regular expression; an enum lists its values
+    const sort = { instancePath: '/sort', keyword: 'pattern', message: 'must match pattern "^x$"', parentSchema: { pattern: '^x$', description: 'One of code, name; prefix "-" for descending' }, data: 'price;drop' };
+    expect(mapValidationError([sort], 'querystring').body.error.message).toBe('query parameter sort "price;drop" is not valid: One of code, name; prefix "-" for descending');
+    const status = { instancePath: '/status', keyword: 'enum', message: 'must be equal to one of the allowed values', params: { allowedValues: ['SUCCESS', 'FAILED'] }, data: 'SOMETIMES' };
+    expect(mapValidationError([status], 'querystring').body.error.message).toBe('query parameter status "SOMETIMES" is not one of SUCCESS, FAILED');
     expect(mapError({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'x' }).status).toBe(413);
     expect(mapError(new EdgeError(409, 'RUN_ACTIVE', 'busy', undefined, { runId: '7' })).body.error.run_id).toBe('7');
     expect(mapError(new TypeError('bug')).status).toBe(500);

@@ -1,19 +1,17 @@
 // The orchestrator's Postgres schema ("sync") as the runtime's initOrm and migrate take it:
-// entities of runs, configs and events and the committed migrations; and the knex handle the run
-// engine uses for its hot paths (SKIP LOCKED claims).
+// the configs' entity (the run tables and the publisher's cursors are read and written with SQL
+// through knex: SKIP LOCKED claims, bulk completions), the committed migrations, and that knex.
 import type { Knex, MikroORM } from '@mikro-orm/postgresql';
 import type { SchemaDefinition } from '@haier-sync/runtime/orm';
 import { configEntities } from './configs/entities';
-import { eventEntities } from './events/entities';
 import { Migration0001Runs } from './migrations/0001-runs';
 import { Migration0002ConfigsEvents } from './migrations/0002-configs-events';
 import { Migration0003RunClaimsItems } from './migrations/0003-run-claims-items';
 import { Migration0006RunRetryOf } from './migrations/0006-run-retry-of';
-import { runEntities } from './runs/entities';
 
 export const SYNC_SCHEMA: SchemaDefinition = {
   schema: 'sync',
-  entities: [...runEntities, ...configEntities, ...eventEntities],
+  entities: configEntities,
   migrations: [
     { name: '0001-runs', class: Migration0001Runs },
     { name: '0002-configs-events', class: Migration0002ConfigsEvents },

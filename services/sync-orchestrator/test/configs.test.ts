@@ -1,10 +1,10 @@
 // Haier configs over real gRPC (the config RPCs of SyncService) with real Postgres and a real
 // gateway process in front of the simulator: CRUD, one active, secrets only as env-var names,
 // activation (and new settings on the active config) start a FULL run, test = does it authenticate.
-import { Code, ConnectError, type Client } from '@connectrpc/connect';
+import { Code, type Client } from '@connectrpc/connect';
 import { sync } from '@haier-sync/contracts';
 import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer } from '@haier-sync/runtime';
-import { createTestDatabase, startGatewayProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, rpcFailure, startGatewayProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import { gatewayAccountEnv, startSimulator } from '@haier-sync/haier-sim';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ACTOR_HEADER, configHandlers } from '../src/configs';
@@ -67,14 +67,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error('expected the call to fail');
-}
 
 const settings = (over: Record<string, unknown> = {}) => ({
   base_url: 'https://openapi.haier.example',
@@ -98,21 +90,21 @@ describe('Haier configs', () => {
     expect((await client.getConfig({ id: created.id })).config?.name).toBe('crud-test');
     expect((await client.listConfigs({})).configs.map((c) => c.name)).toContain('crud-test');
 
-    const dup = await rpcError(client.createConfig({ name: 'crud-test', environment: 'test', settings: settings() }));
+    const dup = await rpcFailure(client.createConfig({ name: 'crud-test', environment: 'test', settings: settings() }));
     expect(dup.code).toBe(Code.AlreadyExists);
     expect(dup.rawMessage).toMatch(/already exists/);
 
-    const badEnv = await rpcError(client.createConfig({ name: 'x-env', environment: 'staging', settings: {} }));
+    const badEnv = await rpcFailure(client.createConfig({ name: 'x-env', environment: 'staging', settings: {} }));
     expect(badEnv.code).toBe(Code.InvalidArgument);
     expect(badEnv.rawMessage).toMatch(/environment must be one of test, pre-production, production/);
-    const badName = await rpcError(client.createConfig({ name: '  ', environment: 'test', settings: {} }));
+    const badName = await rpcFailure(client.createConfig({ name: '  ', environment: 'test', settings: {} }));
     expect(badName.code).toBe(Code.InvalidArgument);
     expect(badName.rawMessage).toMatch(/^name: /);
 
-    const badUrl = await rpcError(client.createConfig({ name: 'x-url', environment: 'test', settings: settings({ token_url: 'not a url' }) }));
+    const badUrl = await rpcFailure(client.createConfig({ name: 'x-url', environment: 'test', settings: settings({ token_url: 'not a url' }) }));
     expect(badUrl.code).toBe(Code.InvalidArgument);
     expect(badUrl.rawMessage).toMatch(/^settings\.token_url: token_url must be an http\(s\) URL/);
-    const credUrl = await rpcError(client.createConfig({ name: 'x-url2', environment: 'test', settings: settings({ base_url: 'https://user:pw@haier.example' }) }));
+    const credUrl = await rpcFailure(client.createConfig({ name: 'x-url2', environment: 'test', settings: settings({ base_url: 'https://user:pw@haier.example' }) }));
     expect(credUrl.code).toBe(Code.InvalidArgument);
     expect(credUrl.rawMessage).not.toContain('pw@');
 
@@ -122,28 +114,28 @@ describe('Haier configs', () => {
     expect(updated.settings?.supplier_code).toBe('88001234');
 
     await client.deleteConfig({ id: created.id });
-    expect((await rpcError(client.getConfig({ id: created.id }))).code).toBe(Code.NotFound);
-    expect((await rpcError(client.deleteConfig({ id: created.id }))).code).toBe(Code.NotFound);
-    expect((await rpcError(client.getConfig({ id: 0n }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcFailure(client.getConfig({ id: created.id }))).code).toBe(Code.NotFound);
+    expect((await rpcFailure(client.deleteConfig({ id: created.id }))).code).toBe(Code.NotFound);
+    expect((await rpcFailure(client.getConfig({ id: 0n }))).code).toBe(Code.InvalidArgument);
     // nothing of this started a run
     expect(startRun.calls).toHaveLength(0);
   });
 
   test('secrets only by environment-variable name: a literal secret is refused without echoing it, and never stored', async () => {
     const literal = 'S3cr3t-Literal-Value';
-    const e = await rpcError(client.createConfig({ name: 'leaky', environment: 'production', settings: settings({ client_secret: literal }) }));
+    const e = await rpcFailure(client.createConfig({ name: 'leaky', environment: 'production', settings: settings({ client_secret: literal }) }));
     expect(e.code).toBe(Code.InvalidArgument);
     expect(e.rawMessage).toContain('client_secret');
     expect(e.rawMessage).toContain('"client_secret_env"');
     expect(e.rawMessage).not.toContain(literal);
     // nested and camelCase too
-    const nested = await rpcError(client.createConfig({ name: 'leaky2', environment: 'production', settings: { account: { sellerPassword: literal } } }));
+    const nested = await rpcFailure(client.createConfig({ name: 'leaky2', environment: 'production', settings: { account: { sellerPassword: literal } } }));
     expect(nested.code).toBe(Code.InvalidArgument);
     expect(nested.rawMessage).toContain('account.sellerPassword');
     expect(nested.rawMessage).toContain('"sellerPasswordEnv"');
     expect(nested.rawMessage).not.toContain(literal);
     // an *_env key must hold a variable name, not a value
-    const value = await rpcError(client.createConfig({ name: 'leaky3', environment: 'production', settings: { password_env: 'my password!' } }));
+    const value = await rpcFailure(client.createConfig({ name: 'leaky3', environment: 'production', settings: { password_env: 'my password!' } }));
     expect(value.code).toBe(Code.InvalidArgument);
     expect(value.rawMessage).not.toContain('my password!');
     const rows = await orm.em.getConnection().execute<{ n: string }[]>(`select count(*)::text as n from sync.haier_configs where settings::text like ?`, [`%${literal}%`]);
@@ -191,7 +183,7 @@ describe('Haier configs', () => {
     expect(all.filter((c) => c.active).map((c) => c.name)).toEqual(['prod-b']);
 
     // the active config cannot be deleted
-    const del = await rpcError(client.deleteConfig({ id: b.id }));
+    const del = await rpcFailure(client.deleteConfig({ id: b.id }));
     expect(del.code).toBe(Code.FailedPrecondition);
     expect(del.rawMessage).toMatch(/activate another config before deleting it/);
 
@@ -216,7 +208,7 @@ describe('Haier configs', () => {
     const c = (await client.createConfig({ name: 'prod-c', environment: 'production', settings: settings() })).config!;
     startRun.failWith(new Error('the runs engine is not ready'));
     try {
-      const e = await rpcError(client.activateConfig({ id: c.id }));
+      const e = await rpcFailure(client.activateConfig({ id: c.id }));
       expect(e.code).toBe(Code.FailedPrecondition);
       expect(e.rawMessage).toMatch(/config "prod-c" is now active, but the FULL sync it needs could not be started .*haier-sync sync --full/);
     } finally {
@@ -262,6 +254,6 @@ describe('Haier configs', () => {
     }
     expect(await tokenRequests()).toBe(before);
 
-    expect((await rpcError(client.testConfig({ id: 999_999n }))).code).toBe(Code.NotFound);
+    expect((await rpcFailure(client.testConfig({ id: 999_999n }))).code).toBe(Code.NotFound);
   });
 });

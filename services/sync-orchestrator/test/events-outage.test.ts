@@ -4,7 +4,7 @@
 import { create } from '@bufbuild/protobuf';
 import { catalog } from '@haier-sync/contracts';
 import { createLogger } from '@haier-sync/runtime';
-import { createTestDatabase, startCatalogProcess, waitFor, type CatalogProcess, type TestDatabase } from '@haier-sync/runtime/testing';
+import { type CatalogProcess, createTestDatabase, sampleProduct, startCatalogProcess, type TestDatabase, waitFor } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect } from 'nats';
 import { startPublisher, streamSpecs } from '../src/events';
@@ -17,21 +17,7 @@ jest.setTimeout(240_000);
 
 const logger = createLogger('events-outage-test', { level: 'silent' });
 
-function product(code: string, supplyPrice: string): catalog.ProductInput {
-  return create(catalog.ProductInputSchema, {
-    productCode: code,
-    productModel: `M-${code}`,
-    productName: `Product ${code}`,
-    productGroupName: '冰箱',
-    productBrandName: '海尔',
-    isSales: true,
-    supplyPrice,
-    invoicePrice: supplyPrice,
-    stockRebate: '0',
-    rebateMoney: '0',
-    hasPrices: true,
-  });
-}
+const product = (code: string, supplyPrice: string): catalog.ProductInput => sampleProduct(code, { supplyPrice });
 
 let db: TestDatabase;
 let cat: CatalogProcess;

@@ -5,7 +5,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { catalog, events, sync } from '@haier-sync/contracts';
 import { createLogger } from '@haier-sync/runtime';
-import { createTestDatabase, startCatalogProcess, startTestTracing, TEST_NATS_URL, uniqueId, waitFor, type CatalogProcess, type TestDatabase, type TestTracing } from '@haier-sync/runtime/testing';
+import { type CatalogProcess, createTestDatabase, sampleProduct, startCatalogProcess, startTestTracing, TEST_NATS_URL, type TestDatabase, type TestTracing, uniqueId, waitFor } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { connect, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
@@ -21,23 +21,7 @@ jest.setTimeout(180_000);
 
 const logger = createLogger('events-test', { level: 'silent' });
 
-function product(code: string, supplyPrice = '1000'): catalog.ProductInput {
-  return create(catalog.ProductInputSchema, {
-    productCode: code,
-    productModel: `M-${code}`,
-    productName: `Product ${code}`,
-    productGroupName: '电热水器',
-    productBrandName: '海尔',
-    productImageUrl: `https://img.example/${code}.jpg`,
-    productPageUrls: [],
-    isSales: true,
-    supplyPrice,
-    invoicePrice: supplyPrice,
-    stockRebate: '0',
-    rebateMoney: '0',
-    hasPrices: true,
-  });
-}
+const product = (code: string, supplyPrice = '1000'): catalog.ProductInput => sampleProduct(code, { supplyPrice });
 
 let db: TestDatabase;
 let cat: CatalogProcess;

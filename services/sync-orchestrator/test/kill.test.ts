@@ -26,7 +26,7 @@ describe('kill -9 in the middle of a full sync', () => {
   });
   afterAll(async () => {
     if (nc) {
-      await deleteStreams(nc, stack.prefix).catch(() => undefined);
+      if (stack) await deleteStreams(nc, stack.prefix).catch(() => undefined);
       await nc.close();
     }
     await stack?.close();

@@ -86,9 +86,7 @@ describe('full and incremental runs against the simulator', () => {
   });
   afterAll(async () => {
     if (nc) {
-      const jsm = await nc.jetstreamManager();
-      const specs = streamSpecs(stack.prefix);
-      await deleteStreams(nc, stack.prefix).catch(() => undefined);
+      if (stack) await deleteStreams(nc, stack.prefix).catch(() => undefined);
       await nc.close();
     }
     await stack?.close();

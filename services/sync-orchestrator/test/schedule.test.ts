@@ -7,7 +7,7 @@
 import { create } from '@bufbuild/protobuf';
 import { catalog, sync } from '@haier-sync/contracts';
 import { ConfigError, createLogger } from '@haier-sync/runtime';
-import { captureLogs, createTestDatabase, startCatalogProcess, waitFor, type CatalogProcess, type TestDatabase } from '@haier-sync/runtime/testing';
+import { captureLogs, type CatalogProcess, createTestDatabase, sampleProduct, startCatalogProcess, type TestDatabase, waitFor } from '@haier-sync/runtime/testing';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { DEFAULT_CRONS, loadSchedule, scheduleState, startScheduler, type Scheduler } from '../src/schedule';
 import { knexOf } from '../src/db';
@@ -18,21 +18,7 @@ jest.setTimeout(180_000);
 
 const logger = createLogger('schedule-test', { level: 'silent' });
 
-function product(code: string, over: Partial<{ supplyPrice: string; invoicePrice: string }> = {}): catalog.ProductInput {
-  return create(catalog.ProductInputSchema, {
-    productCode: code,
-    productModel: `M-${code}`,
-    productName: `Product ${code}`,
-    productGroupName: '洗衣机',
-    productBrandName: '海尔',
-    isSales: true,
-    supplyPrice: over.supplyPrice ?? '1000',
-    invoicePrice: over.invoicePrice ?? '1000',
-    stockRebate: '0',
-    rebateMoney: '0',
-    hasPrices: true,
-  });
-}
+const product = sampleProduct;
 
 describe('schedule settings (pure)', () => {
   test('defaults: daily FULL, hourly prices, 15-minute low stock, hourly integrity (UTC)', () => {

@@ -89,7 +89,7 @@ interface ValidationItem {
   message?: string;
   params?: Record<string, unknown>;
   /** With ajv's `verbose` option: the schema that failed and the value. */
-  parentSchema?: { pattern?: string };
+  parentSchema?: { pattern?: string; description?: string };
   data?: unknown;
 }
 
@@ -108,9 +108,17 @@ export function mapValidationError(validation: ValidationItem[], context?: strin
   const first = validation[0] ?? {};
   const field = fieldOf(first);
   let why = first.message ?? 'is not valid';
+  const value = typeof first.data === 'string' ? `${rules.shown(first.data)} ` : '';
   // a schema derived from the rulebook: the rulebook's own words, as the gRPC services say them
-  const rule = rules.textRules.find((r) => r.pattern === first.parentSchema?.pattern);
+  const rule = rules.textRuleOf(first.parentSchema);
   if (rule && typeof first.data === 'string') why = rules.checkText(rule, first.data) ?? why;
+  // another pattern: what the schema says a good value is, never the regular expression
+  else if (first.keyword === 'pattern' && first.parentSchema?.description) why = `${value}is not valid: ${first.parentSchema.description}`;
+  const allowed = first.params?.allowedValues;
+  if (first.keyword === 'enum' && Array.isArray(allowed)) {
+    const names = allowed.map(String).filter((a, i, all) => all.findIndex((b) => b.toLowerCase() === a.toLowerCase()) === i);
+    why = `${value}is not one of ${names.join(', ')}${names.length < allowed.length ? ' (any case)' : ''}`;
+  }
   if (first.keyword === 'required') why = 'is required';
   if (first.keyword === 'additionalProperties') why = 'is not a known parameter';
   const where = context === 'querystring' ? 'query parameter' : context === 'params' ? 'path parameter' : context === 'headers' ? 'header' : 'field';

@@ -4,7 +4,7 @@ import type { EdgeContext } from '../context';
 import { KeyStoreError } from '../db/key-store';
 import { ROLES, type Role } from '../domain/api-keys';
 import { badRequest, EdgeError } from '../domain/errors';
-import { errors, keyInfoSchema } from '../schemas';
+import { dataAnswer, errors, keyInfoSchema, listAnswer } from '../schemas';
 
 const KEY_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
 
@@ -36,7 +36,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       schema: {
         tags: ['admin'],
         summary: 'API keys (names, roles, prefixes; never the keys)',
-        response: { 200: { type: 'object', properties: { success: { type: 'boolean' }, count: { type: 'integer' }, results: { type: 'array', items: keyInfoSchema } } }, ...errors },
+        response: listAnswer(keyInfoSchema),
       },
     },
     async () => {
@@ -78,7 +78,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         tags: ['admin'],
         summary: 'Revoke an API key by name (it answers 401 from then on)',
         params: { type: 'object', properties: { name: { type: 'string', pattern: KEY_NAME_PATTERN } }, required: ['name'], additionalProperties: false },
-        response: { 200: { type: 'object', properties: { success: { type: 'boolean' }, data: keyInfoSchema } }, ...errors },
+        response: dataAnswer(keyInfoSchema),
       },
     },
     async (req) => {
@@ -124,7 +124,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             since: { type: 'string', format: 'date-time' },
             until: { type: 'string', format: 'date-time' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            cursor: { type: 'string', pattern: '^[1-9][0-9]{0,17}$', description: 'next_cursor of the previous page' },
+            cursor: { type: 'string', pattern: '^[1-9][0-9]{0,17}$', description: 'pass the next_cursor of the previous page unchanged' },
           },
           additionalProperties: false,
         },

@@ -6,7 +6,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
-import { catalogProductSchema, codeParam, countySchema, errors, moneySchema } from '../schemas';
+import { catalogProductSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
 import { isFinished } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
@@ -34,8 +34,6 @@ interface ListQuery {
   include_delisted?: boolean;
 }
 
-const ok = (data: object, extra: Record<string, object> = {}) =>
-  ({ 200: { type: 'object', properties: { success: { type: 'boolean' }, data, ...extra } }, ...errors }) as const;
 
 export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   const { catalog: cat, sync: runs } = ctx.clients;
@@ -70,13 +68,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           },
           additionalProperties: false,
         },
-        response: {
-          200: {
-            type: 'object',
-            properties: { success: { type: 'boolean' }, count: { type: 'integer' }, results: { type: 'array', items: catalogProductSchema }, next_cursor: { type: ['string', 'null'] } },
-          },
-          ...errors,
-        },
+        response: listAnswer(catalogProductSchema, { next_cursor: { type: ['string', 'null'] } }),
       },
     },
     async (req) => {
@@ -111,7 +103,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.get<{ Params: { code: string } }>(
     '/api/haier/catalog/products/:code/',
-    { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'One synced product, with its stock per county', params: codeParam, response: ok(catalogProductSchema) } },
+    { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'One synced product, with its stock per county', params: codeParam, response: dataAnswer(catalogProductSchema) } },
     async (req) => ({ success: true, data: productOut(await product(req.params.code)) }),
   );
 
@@ -124,7 +116,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         summary: "A product's price changes, newest first",
         params: codeParam,
         querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } }, additionalProperties: false },
-        response: ok({
+        response: dataAnswer({
           type: 'array',
           items: { type: 'object', properties: { field: { type: 'string' }, from: { type: ['string', 'null'] }, to: { type: ['string', 'null'] }, changed_at: { type: ['string', 'null'] }, run_id: { type: 'string' } } },
         }),
@@ -139,11 +131,11 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   const named = { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, product_count: { type: 'integer' } } } } as const;
   const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
-  app.get('/api/haier/catalog/categories/', { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'Categories with their product counts', querystring: noQuery, response: ok(named) } }, async () => {
+  app.get('/api/haier/catalog/categories/', { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listCategories({});
     return { success: true, data: r.categories.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
-  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'Brands with their product counts', querystring: noQuery, response: ok(named) } }, async () => {
+  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listBrands({});
     return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
@@ -198,7 +190,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         summary: "Sync this product's stock in one county from Haier now (a MANUAL run of this product; waits for it)",
         params: codeParam,
         body: { type: 'object', properties: { county_code: countySchema }, required: ['county_code'], additionalProperties: false },
-        response: ok(catalogProductSchema, { changed: { type: 'boolean' }, message: { type: 'string' }, run_id: { type: 'string' } }),
+        response: dataAnswer(catalogProductSchema, { changed: { type: 'boolean' }, message: { type: 'string' }, run_id: { type: 'string' } }),
       },
     },
     async (req) => {
@@ -222,7 +214,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         tags: ['catalog'],
         summary: "Sync this product's prices from Haier now (a MANUAL run of this product; waits for it; a pinned price stays)",
         params: codeParam,
-        response: ok(catalogProductSchema, { changed: { type: 'boolean' }, changed_fields: { type: 'array', items: { type: 'string' } }, message: { type: 'string' }, run_id: { type: 'string' } }),
+        response: dataAnswer(catalogProductSchema, { changed: { type: 'boolean' }, changed_fields: { type: 'array', items: { type: 'string' } }, message: { type: 'string' }, run_id: { type: 'string' } }),
       },
     },
     async (req) => {
@@ -247,7 +239,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         summary: 'Pin a price by hand: it is displayed instead of the Haier prices, and no sync overwrites it',
         params: codeParam,
         body: { type: 'object', properties: { price: moneySchema }, required: ['price'], additionalProperties: false },
-        response: ok(catalogProductSchema),
+        response: dataAnswer(catalogProductSchema),
       },
     },
     async (req) => {
@@ -260,7 +252,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.delete<{ Params: { code: string } }>(
     '/api/haier/catalog/products/:code/pinned-price/',
-    { config: { role: 'operator' }, schema: { tags: ['catalog'], summary: 'Remove the pinned price (the Haier price is displayed again)', params: codeParam, response: ok(catalogProductSchema) } },
+    { config: { role: 'operator' }, schema: { tags: ['catalog'], summary: 'Remove the pinned price (the Haier price is displayed again)', params: codeParam, response: dataAnswer(catalogProductSchema) } },
     async (req) => {
       const r = await cat.unpinPrice({ productCode: req.params.code, actor: req.auth?.name ?? '' });
       if (!r.product) throw new EdgeError(404, 'NOT_FOUND', `No product ${req.params.code} in the catalog.`);

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EdgeContext } from '../context';
 import { EdgeError } from '../domain/errors';
 import { iso } from '../domain/run-view';
-import { configIdParam, configSchema, errors, successMessage } from '../schemas';
+import { configIdParam, configSchema, dataAnswer, errors, listAnswer, successMessage } from '../schemas';
 
 export const MASK = SETTINGS_MASK;
 
@@ -46,7 +46,7 @@ const bodySchema = (required: string[]) =>
     additionalProperties: false,
   }) as const;
 
-const one = (status = 200) => ({ [status]: { type: 'object', properties: { success: { type: 'boolean' }, data: configSchema } }, ...errors });
+const one = (status = 200) => dataAnswer(configSchema, {}, status);
 
 interface ConfigBody {
   name?: string;
@@ -69,7 +69,7 @@ export function configRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       schema: {
         tags: ['config'],
         summary: 'Haier configs (secrets masked)',
-        response: { 200: { type: 'object', properties: { success: { type: 'boolean' }, count: { type: 'integer' }, results: { type: 'array', items: configSchema } } }, ...errors },
+        response: listAnswer(configSchema),
       },
     },
     async () => {
@@ -135,7 +135,7 @@ export function configRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         tags: ['config'],
         summary: 'Make this config the active one (a change of active config triggers a full sync)',
         params: configIdParam,
-        response: { 200: { type: 'object', properties: { success: { type: 'boolean' }, data: configSchema, triggered_run_id: { type: ['string', 'null'] } } }, ...errors },
+        response: dataAnswer(configSchema, { triggered_run_id: { type: ['string', 'null'] } }),
       },
     },
     async (req) => {

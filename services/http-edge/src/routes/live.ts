@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
 import { badRequest, mapConnectError } from '../domain/errors';
 import { balanceOut, logisticsOut, priceOut, productOut, stockOut } from '../domain/haier-shape';
-import { codeSchema, CODES_LIST, countySchema, errors, orderCodeSchema } from '../schemas';
+import { CODES_LIST, codeSchema, countySchema, dataAnswer, errors, orderCodeSchema } from '../schemas';
 
 /** "A, B,,C" → ["A","B","C"] (deduplicated, order kept), checked by the rulebook; 400 naming the field (`product_codes[3]`). */
 export function parseCodes(raw: string | undefined, field: string, required: boolean): string[] {
@@ -46,8 +46,6 @@ const priceItem = {
   },
 } as const;
 const itemErrors = { type: 'array', items: { type: 'object', properties: { productCode: str, reason: str } } } as const;
-const ok = (data: object, extra: Record<string, object> = {}) =>
-  ({ 200: { type: 'object', properties: { success: { type: 'boolean' }, data, ...extra } }, ...errors }) as const;
 
 type SyncTypeName = 'PRODUCTS' | 'PRICES' | 'STOCK' | 'LOGISTICS' | 'ORDER' | 'MANUAL';
 
@@ -90,7 +88,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         tags: ['live'],
         summary: 'Procurable products, live from Haier (all of them when no codes are given)',
         querystring: { type: 'object', properties: { product_codes: CODES_LIST }, additionalProperties: false },
-        response: ok({ type: 'array', items: productItem }, { errors: itemErrors }),
+        response: dataAnswer({ type: 'array', items: productItem }, { errors: itemErrors }),
       },
     },
     async (req) => {
@@ -111,7 +109,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         tags: ['live'],
         summary: 'Prices, live from Haier',
         querystring: { type: 'object', properties: { product_codes: CODES_LIST }, required: ['product_codes'], additionalProperties: false },
-        response: ok({ type: 'array', items: priceItem }, { errors: itemErrors }),
+        response: dataAnswer({ type: 'array', items: priceItem }, { errors: itemErrors }),
       },
     },
     async (req) => {
@@ -137,7 +135,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           required: ['product_code', 'county_code'],
           additionalProperties: false,
         },
-        response: ok({
+        response: dataAnswer({
           type: 'object',
           properties: {
             productCode: str,
@@ -178,7 +176,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         tags: ['live'],
         summary: "The payer account's balance, live from Haier",
         querystring: { type: 'object', properties: {}, additionalProperties: false },
-        response: ok({
+        response: dataAnswer({
           type: 'array',
           items: { type: 'object', properties: { saleGroupCode: str, saleGroupName: str, payerAccountCode: str, payerAccountName: str, payerAccountBalance: str } },
         }),
@@ -211,7 +209,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           required: ['order_code'],
           additionalProperties: false,
         },
-        response: ok({
+        response: dataAnswer({
           type: 'object',
           properties: { getAllLogisticsInfoByOrderCode: anyList, getStockDeliveryLogisticsRecord: anyList, getStockDeliveryLogisticsRecordThirdparty: anyList },
         }),

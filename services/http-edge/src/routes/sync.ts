@@ -11,7 +11,7 @@ import { RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '../domain/enu
 import { badRequest, body as errorBody, EdgeError, mapConnectError } from '../domain/errors';
 import { isFinished, logEntryOut, runOut } from '../domain/run-view';
 import { RunWatchHub } from '../run-watch-hub';
-import { countyCodesSchema, errors, idParam, logEntrySchema, runSchema, scopeCodesSchema, scopeLimitSchema } from '../schemas';
+import { countyCodesSchema, dataAnswer, errors, idParam, listAnswer, logEntrySchema, runSchema, scopeCodesSchema, scopeLimitSchema } from '../schemas';
 
 const upperOrLower = (names: string[]) => ({ type: 'string', enum: [...names, ...names.map((n) => n.toLowerCase())] }) as const;
 
@@ -34,7 +34,7 @@ interface ListQuery {
   include?: string;
 }
 
-const runAnswer = (status: number) => ({ [status]: { type: 'object', properties: { success: { type: 'boolean' }, data: runSchema } }, ...errors });
+const runAnswer = (status: number) => dataAnswer(runSchema, {}, status);
 
 function date(field: string, v: string | undefined) {
   if (!v) return undefined;
@@ -145,10 +145,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           },
           additionalProperties: false,
         },
-        response: {
-          200: { type: 'object', properties: { success: { type: 'boolean' }, count: { type: 'integer' }, results: { type: 'array', items: runSchema }, next_cursor: { type: ['string', 'null'] } } },
-          ...errors,
-        },
+        response: listAnswer(runSchema, { next_cursor: { type: ['string', 'null'] } }),
       },
     },
     async (req) => {

@@ -8,6 +8,7 @@ import type { sync } from '@haier-sync/contracts';
 import { catalog } from '@haier-sync/contracts';
 import type { CatalogClient, SyncClient } from './client';
 import { sleep } from '@haier-sync/runtime';
+import { changeKindToken } from '../events/subjects';
 import { isFinalStatus } from './exit-codes';
 import type { ProgressView } from './progress';
 
@@ -25,20 +26,11 @@ export interface FollowOptions {
   reconnectForMs?: number;
 }
 
-const KIND_WORD: Partial<Record<catalog.ChangeKind, string>> = {
-  [catalog.ChangeKind.CREATED]: 'created',
-  [catalog.ChangeKind.UPDATED]: 'updated',
-  [catalog.ChangeKind.PRICE_CHANGED]: 'price changed',
-  [catalog.ChangeKind.STOCK_CHANGED]: 'stock changed',
-  [catalog.ChangeKind.DELISTED]: 'delisted',
-  [catalog.ChangeKind.RELISTED]: 'relisted',
-};
-
 /** The old command's success line, from one change of the catalog. */
 export function changeLine(c: catalog.Change): string {
   const name = c.product?.name || c.product?.productModel || c.productCode;
   const fields = c.kind === catalog.ChangeKind.UPDATED || c.kind === catalog.ChangeKind.PRICE_CHANGED ? c.fields.map((f) => f.field) : [];
-  return `✓ ${name} (${c.productCode}) ${KIND_WORD[c.kind] ?? 'changed'}${fields.length ? `: ${fields.join(', ')}` : ''}`;
+  return `✓ ${name} (${c.productCode}) ${changeKindToken(c.kind)?.replace('_', ' ') ?? 'changed'}${fields.length ? `: ${fields.join(', ')}` : ''}`;
 }
 
 export function failureLine(f: sync.FailedItem): string {

@@ -3,10 +3,11 @@
 import { toJson } from '@bufbuild/protobuf';
 import { timestampDate, type Duration, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { sync } from '@haier-sync/contracts';
+import { enumName } from '@haier-sync/runtime';
 
-export function enumLabel<E extends Record<string, string | number>>(e: E, value: number): string {
-  const name = (e as Record<number, string>)[value];
-  return typeof name === 'string' ? name : `UNKNOWN(${value})`;
+/** An enum value's name for a person (the runtime's enumName), UNSPECIFIED for 0 and UNKNOWN(n) for a value this build lacks. */
+function enumLabel(e: Record<string, string | number>, value: number): string {
+  return enumName(e, value) ?? (value === 0 ? 'UNSPECIFIED' : `UNKNOWN(${value})`);
 }
 
 export const statusLabel = (s: sync.RunStatus) => enumLabel(sync.RunStatus, s);

@@ -138,24 +138,19 @@ ${EXIT_HELP}`,
 
   const config = program.command('config').description('Named Haier configs (one active; secrets are environment variable names, never values).');
   config.command('list').description('List the configs; * marks the active one.').option('--json', 'print as JSON').action(async (o) => configList(ctx, o));
-  config
-    .command('show')
-    .description('Show one config and its settings.')
-    .argument('<id>', 'config id', argument(parseConfigId))
-    .option('--json', 'print as JSON')
-    .action(async (id: bigint, o) => configShow(ctx, id, o));
-  config
-    .command('activate')
-    .description('Make a config the active one (a change of active config starts a FULL run).')
-    .argument('<id>', 'config id', argument(parseConfigId))
-    .option('--json', 'print as JSON')
-    .action(async (id: bigint, o) => configActivate(ctx, id, o));
-  config
-    .command('test')
-    .description('Does this config authenticate against Haier? (exit 0 yes, 1 no)')
-    .argument('<id>', 'config id', argument(parseConfigId))
-    .option('--json', 'print as JSON')
-    .action(async (id: bigint, o) => configTest(ctx, id, o));
+  const onOneConfig = [
+    ['show', 'Show one config and its settings.', configShow],
+    ['activate', 'Make a config the active one (a change of active config starts a FULL run).', configActivate],
+    ['test', 'Does this config authenticate against Haier? (exit 0 yes, 1 no)', configTest],
+  ] as const;
+  for (const [name, description, action] of onOneConfig) {
+    config
+      .command(name)
+      .description(description)
+      .argument('<id>', 'config id', argument(parseConfigId))
+      .option('--json', 'print as JSON')
+      .action(async (id: bigint, o) => action(ctx, id, o));
+  }
 
   const events = program.command('events').description('The event streams on NATS: follow them, and see how far the publisher and the consumers are.');
   events

@@ -28,7 +28,7 @@ export function startedRun(res: Awaited<ReturnType<StartRun>>): { run?: sync.Run
 export interface ConfigServiceDeps {
   orm: MikroORM;
   gateway: Client<typeof gateway.HaierGatewayService>;
-  /** The runs engine's startRun (src/runs/service.ts). */
+  /** The runs API's startRun (src/runs/api.ts). */
   startRun: StartRun;
   logger: Logger;
   /** Counties whose stock a triggered FULL run syncs (SYNC_COUNTIES). */

@@ -1,6 +1,7 @@
 // What a Haier config may hold. Secrets live in the environment: a settings document names the
 // variable (`password_env: "HAIER_PASSWORD"`) and never carries the value. Pure.
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
+import { rules } from '@haier-sync/contracts';
 import { isSecretName, maskSecretSettings } from '@haier-sync/runtime';
 
 export const ENVIRONMENTS = ['test', 'pre-production', 'production'] as const;
@@ -10,14 +11,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const URL_KEY = /(_url|Url)$/;
 
-function isHttpUrl(v: string): boolean {
-  try {
-    const u = new URL(v);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 export interface SettingsProblem {
   path: string;
@@ -51,7 +44,7 @@ export function settingsProblems(settings: JsonObject): SettingsProblem[] {
       return;
     }
     if (URL_KEY.test(key) && value !== null && value !== '') {
-      if (typeof value !== 'string' || !isHttpUrl(value)) {
+      if (typeof value !== 'string' || !rules.httpUrl(value)) {
         out.push({ path, message: 'must be an http(s) URL such as "https://openapi.haier.example/oauth2/auth"' });
       } else if (/\/\/[^/]*@/.test(value)) {
         out.push({ path, message: 'must not carry a user or password in the URL; put secrets in environment variables and reference them with a "*_env" key' });

@@ -4,4 +4,3 @@ export { ensureStreams, deleteStreams, desiredConfig, type StreamLimits, type En
 export { createManagedNats, type ManagedNats } from './nats-connection';
 export { streamSpecs, streamName, normalisePrefix, productSubject, runSubject, CONTENT_TYPES } from './subjects';
 export { changeToMessages, stockLowOf } from './messages';
-export { eventEntities } from './entities';

@@ -23,9 +23,12 @@ export interface EnsuredStreams {
   products: { name: string; action: 'created' | 'unchanged' };
 }
 
+/** JetStream's error code for "stream not found" (the API error nats.js attaches as `api_error`). */
+const STREAM_NOT_FOUND = 10059;
+
 function isNotFound(err: unknown): boolean {
-  const e = err as { api_error?: { err_code?: number }; code?: string; message?: string };
-  return e?.api_error?.err_code === 10059 || e?.code === '404' || /stream not found/i.test(String(e?.message ?? ''));
+  const e = err as { api_error?: { err_code?: number }; code?: string };
+  return e?.api_error?.err_code === STREAM_NOT_FOUND || e?.code === '404';
 }
 
 /** The settings we own on a stream (what `ensureStreams` creates and keeps in step). */

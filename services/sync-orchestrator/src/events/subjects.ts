@@ -1,5 +1,6 @@
 // Subject, stream and message-id naming for everything this service publishes. Pure functions.
 import { catalog } from '@haier-sync/contracts';
+import { enumName } from '@haier-sync/runtime';
 
 /** Normalises a subject prefix: "" stays "", "t_x7" and "t_x7." both become "t_x7.". */
 export function normalisePrefix(prefix: string | undefined): string {
@@ -52,18 +53,14 @@ export function productKeySubject(prefix: string, code: string): string {
   return `$KV.${productsBucket(prefix)}.${productKey(code)}`;
 }
 
-const KIND_TOKENS: Partial<Record<catalog.ChangeKind, string>> = {
-  [catalog.ChangeKind.CREATED]: 'created',
-  [catalog.ChangeKind.UPDATED]: 'updated',
-  [catalog.ChangeKind.PRICE_CHANGED]: 'price_changed',
-  [catalog.ChangeKind.STOCK_CHANGED]: 'stock_changed',
-  [catalog.ChangeKind.DELISTED]: 'delisted',
-  [catalog.ChangeKind.RELISTED]: 'relisted',
-};
+/** A change kind as its subject token ("price_changed"); undefined for one this build does not know. */
+export function changeKindToken(kind: catalog.ChangeKind): string | undefined {
+  return enumName(catalog.ChangeKind, kind)?.toLowerCase();
+}
 
 /** "catalog.product.<kind>" under the prefix; undefined for a kind we do not know (never published). */
 export function productSubject(prefix: string, kind: catalog.ChangeKind): string | undefined {
-  const token = KIND_TOKENS[kind];
+  const token = changeKindToken(kind);
   return token ? `${normalisePrefix(prefix)}catalog.product.${token}` : undefined;
 }
 

@@ -3,10 +3,10 @@
 // pay its per-call cost (a statement to plan, the change-log lock, a commit, a round trip) 2,500
 // times for 50,000 products, and concurrent calls queue on that lock. Grouped, the batches that
 // wait while a call is in flight go out as one call (same run, same dry-run flag, up to
-// maxProducts) and each batch gets exactly its own items' results. A combined call the catalog
-// rejects as a whole (INVALID_ARGUMENT: a catalog that does not yet answer FAILED per item) is
-// sent again batch by batch, so the bad record fails only its batch; any other failure (the
-// catalog unavailable) fails the combined batches at once, with no call per batch.
+// maxProducts) and each batch gets exactly its own items' results. A bad record is answered
+// FAILED on its own by the catalog; only a call the catalog rejects as a whole (INVALID_ARGUMENT,
+// a request-level rule) is sent again batch by batch, so it fails only the batch to blame; any
+// other failure (the catalog unavailable) fails the combined batches at once, with no call per batch.
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import type { catalog } from '@haier-sync/contracts';
 import { createGroupCommit } from './group-commit';

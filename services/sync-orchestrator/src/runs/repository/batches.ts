@@ -6,7 +6,7 @@ import { deadBatchReason, sqlBatchClaimable, sqlBatchDead, sqlBatchesClaimable, 
 import { itemRecords, unansweredFailures, type BatchOutcome } from '../item-outcomes';
 import type { FailureRow, RunRow } from '../model';
 import { ADD_ITEM_COUNTS, itemRows, recordFailedItems, recordItemsSql } from './items';
-import { batchesDoneSets, getRunRow, PLANNED_CHANGES_CAP } from './runs';
+import { batchesDoneSets, getRunRow, PLANNED_CHANGES_CAP, plannedChangesSets } from './runs';
 import { rows, type Db } from './sql';
 
 export type { BatchOutcome };
@@ -151,8 +151,7 @@ export async function completeBatches(db: Db, runId: string, done: readonly Batc
      c as (select coalesce(jsonb_agg(ch), '[]'::jsonb) as changes from (select ch from xb, jsonb_array_elements(xb.changes) as ch limit ?) s)
      update sync.runs r set ${ADD_ITEM_COUNTS}, upstream_calls = r.upstream_calls + n.calls,
        batches_done = r.batches_done + n.batches,
-       planned_changes = case when jsonb_array_length(r.planned_changes) < ? then r.planned_changes || c.changes else r.planned_changes end,
-       planned_changes_count = r.planned_changes_count + n.changes_count,
+       ${plannedChangesSets('r', 'c.changes', 'n.changes_count')},
        ${batchesDoneSets('r.batches_done + n.batches', 'r')},
        updated_at = now()
      from n, c, dn
@@ -178,7 +177,6 @@ export async function completeBatches(db: Db, runId: string, done: readonly Batc
       runId,
       runId,
       runId,
-      PLANNED_CHANGES_CAP,
       PLANNED_CHANGES_CAP,
       runId,
     ],

@@ -197,10 +197,9 @@ export async function finishRun(trx: Knex.Transaction, runId: string, f: FinalUp
     trx,
     `update sync.runs set ${sqlRunTo(how, f.status)}, message = left(?, 4000),
        delisted = delisted + ?, completed_at = now(), started_at = coalesce(started_at, now()),
-       planned_changes = case when jsonb_array_length(planned_changes) < ? then planned_changes || ?::jsonb else planned_changes end,
-       planned_changes_count = planned_changes_count + ?, updated_at = now()
+       ${plannedChangesSets('', '?::jsonb', '?')}, updated_at = now()
      where id = ? and ${sqlRunFrom(how)} returning *`,
-    [f.message, f.delisted ?? 0, PLANNED_CHANGES_CAP, JSON.stringify((f.changes ?? []).slice(0, PLANNED_CHANGES_CAP)), f.changes?.length ?? 0, runId],
+    [f.message, f.delisted ?? 0, JSON.stringify((f.changes ?? []).slice(0, PLANNED_CHANGES_CAP)), f.changes?.length ?? 0, runId],
   );
   return row;
 }
@@ -214,6 +213,16 @@ export async function cancelRunRow(trx: Knex.Transaction, runId: string, message
     [message, runId],
   );
   return row;
+}
+
+/**
+ * SET clauses adding change lines to a run's preview (kept at PLANNED_CHANGES_CAP lines; whole
+ * additions only) and their number to its count. `alias` qualifies the run's columns ('' for none).
+ */
+export function plannedChangesSets(alias: string, changes: string, count: string): string {
+  const col = (c: string) => (alias ? `${alias}.${c}` : c);
+  return `planned_changes = case when jsonb_array_length(${col('planned_changes')}) < ${PLANNED_CHANGES_CAP} then ${col('planned_changes')} || ${changes} else ${col('planned_changes')} end,
+       planned_changes_count = ${col('planned_changes_count')} + ${count}`;
 }
 
 /** The run phase's counters after batches are done (the `batchesDone` transition), for SET lists. */

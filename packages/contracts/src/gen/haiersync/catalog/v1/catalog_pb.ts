@@ -326,7 +326,7 @@ export const CountyStockSchema: GenMessage<CountyStock> = /*@__PURE__*/
   messageDesc(file_haiersync_catalog_v1_catalog, 2);
 
 /**
- * One per input item, in request order.
+ * One per input item, in request order (UpsertProducts); one per product, in code order (UpdateStock).
  *
  * @generated from message haiersync.catalog.v1.ItemResult
  */
@@ -1445,6 +1445,11 @@ export const CatalogService: GenService<{
     output: typeof UpsertProductsResponseSchema;
   },
   /**
+   * Stock per product and county (warehouse entries summed). One result per product, in code
+   * order: a product with a bad entry (empty or malformed code, a bad county code, a negative
+   * quantity) or not in the catalog is answered FAILED with the reason and none of its stock is
+   * written; the rest is written. Only a batch over the size limit (2000) is rejected as a whole.
+   *
    * @generated from rpc haiersync.catalog.v1.CatalogService.UpdateStock
    */
   updateStock: {
