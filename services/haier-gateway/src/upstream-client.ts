@@ -15,6 +15,7 @@ import { businessError, unwrapEnvelope } from './envelope';
 import { CallAbandoned, UpstreamError, type UpstreamFault } from './errors';
 import { ListBusinessError, ListStreamError, streamListBatches } from './list-stream';
 import { CallSlots } from './call-slots';
+import { budgetFor, type CallBudget } from './budget';
 import { RateGate } from './rate-gate';
 import { parseRetryAfter, upstreamRetryPolicy } from './retry-policy';
 import { extractToken, TokenManager, type FetchedToken, type Token } from './token-manager';
@@ -26,6 +27,8 @@ export interface UpstreamClientOptions {
   usage?: UsageCounters;
   /** Back-off tuning (tests shorten it); defaults 200 ms initial, 10 s max. */
   backoff?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** This process's share of the account's calls per window (budget.ts); default the whole budget of a single gateway. Closed with the client. */
+  budget?: CallBudget;
 }
 
 interface Exchange {
@@ -86,6 +89,7 @@ export class UpstreamClient {
   private readonly agent: Agent;
   private readonly slots: CallSlots;
   private readonly gate: RateGate;
+  readonly budget: CallBudget;
   private readonly policy: RetryPolicy;
   private readonly config: GatewayConfig;
   private readonly logger: Logger;
@@ -100,9 +104,12 @@ export class UpstreamClient {
     this.tokenUrl = new URL(this.config.HAIER_TOKEN_URL);
     this.agent = new Agent({ connections: this.config.HAIER_MAX_CONCURRENCY, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
     // The slots cap the calls in flight; the gate (taken inside a slot, right before the
-    // exchange starts) keeps every 1-second window within HAIER_RATE_LIMIT.
+    // exchange starts, retries included) keeps every sliding window of 1 s + HAIER_RATE_JITTER_MS
+    // within this process's share of HAIER_RATE_LIMIT, so every 1-second window at Haier is too.
     this.slots = new CallSlots(this.config.HAIER_MAX_CONCURRENCY);
-    this.gate = new RateGate({ rate: this.config.HAIER_RATE_LIMIT });
+    this.budget = opts.budget ?? budgetFor(this.config, this.logger);
+    this.gate = new RateGate({ limit: () => this.budget.limit(), windowMs: 1000 + this.config.HAIER_RATE_JITTER_MS });
+    this.budget.onRaise(() => this.gate.wake());
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
     this.tokens = new TokenManager({
       fetchToken: () => this.fetchToken(),
@@ -404,6 +411,7 @@ export class UpstreamClient {
     this.closing ??= (async () => {
       this.slots.close();
       this.gate.close();
+      await this.budget.close(); // after the gate: no call starts once the others may count this replica out
       await this.agent.close();
     })();
     return this.closing;

@@ -31,7 +31,7 @@ describe('waiting for a slot or the budget', () => {
   });
 
   it('a call whose signal aborts leaves the rate gate without spending a token', async () => {
-    const gate = new RateGate({ rate: 2, burst: 1 });
+    const gate = new RateGate({ limit: 2, burst: 1 });
     await gate.take(); // the only token
     const ac = new AbortController();
     const abandoned = gate.take(ac.signal);

@@ -21,7 +21,7 @@ function maxInWindow(times: number[], ms: number): number {
 
 describe('RateGate', () => {
   it('under steady demand starts close to `rate` per second and never more than `rate` in any second', async () => {
-    const gate = new RateGate({ rate: 50 });
+    const gate = new RateGate({ limit: 50 });
     const times: number[] = [];
     const t0 = performance.now();
     await Promise.all(Array.from({ length: 150 }, () => gate.take().then(() => times.push(performance.now()))));
@@ -33,7 +33,7 @@ describe('RateGate', () => {
   });
 
   it('makes up for a blocked event loop with a small burst, still within the 1-second window', async () => {
-    const gate = new RateGate({ rate: 100, burst: 10 });
+    const gate = new RateGate({ limit: 100, burst: 10 });
     const times: number[] = [];
     const all = Promise.all(Array.from({ length: 120 }, () => gate.take().then(() => times.push(performance.now()))));
     await new Promise((r) => setImmediate(r)); // the initial burst has started
@@ -51,7 +51,7 @@ describe('RateGate', () => {
 
   it('counts time from the clock, not from timer ticks; close() refuses waiting and new calls', async () => {
     let now = 0;
-    const gate = new RateGate({ rate: 10, burst: 2, now: () => now });
+    const gate = new RateGate({ limit: 10, burst: 2, now: () => now });
     const started: number[] = [];
     const outcomes = Array.from({ length: 4 }, (_, i) =>
       gate.take().then(
@@ -71,7 +71,71 @@ describe('RateGate', () => {
     await expect(gate.take()).rejects.toBeInstanceOf(GateClosed);
   });
 
-  it('rejects a rate that is not a whole number of at least 1', () => {
-    expect(() => new RateGate({ rate: 0 })).toThrow(/rate must be a whole number >= 1/);
+  it('rejects a limit that is not a whole number of at least 0', () => {
+    expect(() => new RateGate({ limit: -1 })).toThrow(/limit must be a whole number >= 0, got -1/);
+    expect(() => new RateGate({ limit: 1.5 })).toThrow(/limit must be a whole number >= 0, got 1.5/);
+  });
+
+  it('is a strict sliding window: never more than `limit` starts in any window of windowMs, wherever it starts', async () => {
+    let now = 0;
+    const gate = new RateGate({ limit: 10, windowMs: 1025, burst: 10, now: () => now });
+    const starts: number[] = [];
+    let pending = 0;
+    const ask = (): void => {
+      pending++;
+      gate.take().then(
+        () => {
+          pending--;
+          starts.push(now);
+        },
+        () => undefined,
+      );
+    };
+    // demand far above the limit, with the clock moving in uneven steps (late timers, stalls)
+    const steps = [1, 3, 7, 250, 1, 1, 400, 13, 2, 900, 5, 5, 5, 1100, 1, 30];
+    for (let i = 0; i < 400; i++) {
+      while (pending < 30) ask();
+      now += steps[i % steps.length]!;
+      gate.wake();
+      await new Promise((r) => setImmediate(r));
+    }
+    gate.close();
+    expect(starts.length).toBeGreaterThan(100);
+    // the busiest windows begin at a start: each [t, t + 1025) holds at most 10
+    for (const t of starts) expect(starts.filter((u) => u >= t && u < t + 1025).length).toBeLessThanOrEqual(10);
+  });
+
+  it('reads the limit before every start: lowered at once (the window keeps earlier starts), 0 holds every call, raised after wake()', async () => {
+    let now = 0;
+    let limit = 4;
+    const gate = new RateGate({ limit: () => limit, windowMs: 1000, burst: 4, now: () => now });
+    const started: number[] = [];
+    const calls = Array.from({ length: 12 }, (_, i) => gate.take().then(() => void started.push(i), () => undefined));
+    const settle = () => new Promise((r) => setTimeout(r, 5));
+    await settle();
+    expect(started).toHaveLength(4); // the burst, the whole limit
+    limit = 2;
+    now = 500;
+    gate.wake();
+    await settle();
+    expect(started).toHaveLength(4); // 4 starts in the window, more than the new limit of 2
+    now = 1001; // the first 4 have left the window
+    gate.wake();
+    await settle();
+    expect(started).toHaveLength(6); // 2 more: the lowered limit
+    limit = 0;
+    now = 3000;
+    gate.wake();
+    await settle();
+    expect(started).toHaveLength(6); // nothing at limit 0
+    expect(gate.waiting()).toBe(6);
+    expect(gate.inWindow()).toBe(0);
+    limit = 3;
+    now = 4000; // tokens accrue at the raised limit (none accrued while it was 0)
+    gate.wake();
+    await settle();
+    expect(started).toHaveLength(9); // raised: 3 more, the new limit (and the burst, capped at the limit)
+    gate.close();
+    await Promise.all(calls);
   });
 });
