@@ -305,7 +305,7 @@ export function budgetFor(config: GatewayConfig, logger: Logger): CallBudget {
     marginPct: config.HAIER_RATE_MARGIN_PCT,
     heartbeatMs,
     expiryMs: 4 * heartbeatMs,
-    holdMs: 1000 + config.HAIER_RATE_JITTER_MS + heartbeatMs,
+    holdMs: 1000 + heartbeatMs, // the gate's window, and a heartbeat for the news to spread
   });
   b.start();
   return b;

@@ -33,7 +33,6 @@ const mainSchema = z.object({
   HAIER_CUSTOMER_PASSWORD: env.optionalString(),
   HAIER_RATE_LIMIT: env.positiveInt(100),
   HAIER_RATE_MARGIN_PCT: env.nonNegativeInt(5),
-  HAIER_RATE_JITTER_MS: env.nonNegativeInt(25),
   NATS_URL: env.optionalString(),
   HAIER_BUDGET_BUCKET: env.string('haier_gateway_budget'),
   HAIER_BUDGET_HEARTBEAT_MS: env.positiveInt(500),
@@ -108,8 +107,6 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): Gate
 
   if (main.HAIER_RATE_MARGIN_PCT > 50)
     throw new ConfigError(`Invalid configuration: HAIER_RATE_MARGIN_PCT: expected the percent of HAIER_RATE_LIMIT held back, 0 to 50 (default 5), got ${main.HAIER_RATE_MARGIN_PCT}.`, ['HAIER_RATE_MARGIN_PCT']);
-  if (main.HAIER_RATE_JITTER_MS > 1000)
-    throw new ConfigError(`Invalid configuration: HAIER_RATE_JITTER_MS: expected 0 to 1000 ms (default 25), got ${main.HAIER_RATE_JITTER_MS}.`, ['HAIER_RATE_JITTER_MS']);
   if (main.HAIER_BUDGET_HEARTBEAT_MS < 50 || main.HAIER_BUDGET_HEARTBEAT_MS > 10_000)
     throw new ConfigError(`Invalid configuration: HAIER_BUDGET_HEARTBEAT_MS: expected 50 to 10000 ms (default 500), got ${main.HAIER_BUDGET_HEARTBEAT_MS}.`, ['HAIER_BUDGET_HEARTBEAT_MS']);
   if (!/^[A-Za-z0-9_-]+$/.test(main.HAIER_BUDGET_BUCKET))

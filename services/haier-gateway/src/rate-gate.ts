@@ -1,23 +1,24 @@
-// The pace of upstream calls: at most `limit` call starts in ANY sliding window of `windowMs`,
-// spread out by a token bucket (refilled continuously at `limit` per `windowMs`, holding at most
-// `burst`).
+// The pace of upstream calls: a call may start only while fewer than `limit` calls are in flight
+// or ended within the last `windowMs`; starts are spread out by a token bucket (refilled
+// continuously at `limit` per `windowMs`, holding at most `burst`).
 //
-// Why the window is longer than Haier's second: Haier counts calls when they ARRIVE, and the time
-// from a start here to its arrival there varies (connection reuse, the event loop, the network).
-// If that delay varies by at most J ms, every 1-second window of arrivals holds only calls that
-// started within 1000 + J ms of each other, so `windowMs` = 1000 + HAIER_RATE_JITTER_MS keeps the
-// arrivals within `limit` as well (config.ts; README, "The call budget").
+// Why count by when calls END, not when they start: Haier counts calls when they ARRIVE, in any
+// sliding second, and a call arrives somewhere between its start here and its answer. Counting a
+// call from its start until one window after its answer covers every moment it may have arrived
+// at, so no 1-second window at Haier can hold more than `limit` of this process's calls, whatever
+// the network or Haier's own pauses do (proof in README, "The call budget"). Counting starts
+// instead (what this gate did before) holds at the gateway, but a stall anywhere on the way
+// bunches the arrivals: a window at Haier then saw up to 1.5x the limit. The cost: each call
+// holds its place for its round trip longer, about limit x 1000 / (1000 + round trip) calls/s.
 //
 // Why not a fixed spacing (Bottleneck's minTime)? A timer asked for 10 ms fires after 12-15 ms
 // on a loaded machine, and fixed spacing never makes up the lost time: 100 calls/s became 78.
 // Here tokens accrue from the clock, so a late wake-up starts the calls that are due (a small
-// catch-up burst), while the sliding window still guarantees the limit is never exceeded: the
-// burst only spends what the window allows. Time is read from the clock, never counted in timer
-// ticks, so there is no drift.
+// catch-up burst), while the window still guarantees the limit: the burst only spends what the
+// window allows. Time is read from the clock, never counted in timer ticks, so there is no drift.
 //
-// The limit may change at run time (a replica's share of the account's budget, budget.ts): it is
-// read before every start, so lowering it takes effect at once (no start until fewer than the new
-// limit started in the last window) and raising it after wake().
+// The limit may change at run time (this replica's share of the account's budget, budget.ts): it
+// is read before every start, so lowering it takes effect at once and raising it after wake().
 
 export class GateClosed extends Error {
   constructor() {
@@ -74,8 +75,10 @@ export class RateGate {
   private readonly burstOpt: number | undefined;
   private tokens: number;
   private last: number;
-  /** Start times (ascending) from `head` on: those within the last window, and a few older. */
-  private starts: number[] = [];
+  /** Calls started and not yet ended. */
+  private inFlight = 0;
+  /** End times (ascending) from `head` on: those within the last window, and a few older. */
+  private ends: number[] = [];
   private head = 0;
   private readonly waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -100,15 +103,25 @@ export class RateGate {
   }
 
   /**
-   * Resolves when a call may start now (FIFO); the caller must start it right away. A call whose
-   * `signal` aborts while it waits leaves the queue without spending a token.
+   * Resolves when a call may start now (FIFO); the caller must start it right away, and call the
+   * function it resolves with once the call has ended (answered, failed or abandoned: from then on
+   * it counts for one more window). A call whose `signal` aborts while it waits leaves the queue
+   * without spending a token.
    */
-  take(signal?: AbortSignal): Promise<void> {
-    if (this.closed) return Promise.reject(new GateClosed());
-    if (signal?.aborted) return Promise.reject(signal.reason);
+  async take(signal?: AbortSignal): Promise<() => void> {
+    if (this.closed) throw new GateClosed();
+    if (signal?.aborted) throw signal.reason;
     const waiting = waitInQueue(this.waiters, signal);
     this.drain();
-    return waiting;
+    await waiting;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.inFlight--;
+      this.ends.push(this.now());
+      this.drain();
+    };
   }
 
   /** The limit may have risen: start what is now due. */
@@ -123,10 +136,10 @@ export class RateGate {
     return this.waiters.length;
   }
 
-  /** Starts within the last window (as of now). */
+  /** Calls that count against the limit now: in flight, or ended within the last window. */
   inWindow(): number {
     this.prune(this.now());
-    return this.starts.length - this.head;
+    return this.inFlight + this.ends.length - this.head;
   }
 
   /** Fails every waiting call and refuses new ones. */
@@ -151,7 +164,7 @@ export class RateGate {
     this.prune(t);
     while (this.waiters.length > 0) {
       const wait = this.waitMs(t, limit);
-      if (wait === Infinity) return; // limit 0: nothing starts until wake() after a raise
+      if (wait === Infinity) return; // nothing starts until a call ends or wake() after a raise
       if (wait > 0) {
         this.timer = setTimeout(() => {
           this.timer = undefined;
@@ -160,25 +173,26 @@ export class RateGate {
         return;
       }
       this.tokens -= 1;
-      this.starts.push(t);
+      this.inFlight++;
       this.waiters.shift()!.resolve();
     }
   }
 
-  /** How long until one more start keeps both rules (0 = now, Infinity = not at this limit). */
+  /** How long until one more start keeps both rules (0 = now, Infinity = not until a call ends or the limit rises). */
   private waitMs(t: number, limit: number): number {
-    if (limit <= 0) return Infinity;
+    const free = limit - this.inFlight; // places the calls that ended recently may hold
+    if (free <= 0) return Infinity;
     const forToken = this.tokens >= 1 ? 0 : ((1 - this.tokens) * this.windowMs) / limit;
-    const inWindow = this.starts.length - this.head;
-    // fewer than `limit` starts in (t - windowMs, t] once the oldest extra ones have left
-    const forWindow = inWindow < limit ? 0 : this.starts[this.starts.length - limit]! + this.windowMs - t;
+    const recent = this.ends.length - this.head;
+    // fewer than `free` ends in (t - windowMs, t] once the oldest extra ones have left
+    const forWindow = recent < free ? 0 : this.ends[this.ends.length - free]! + this.windowMs - t;
     return Math.max(0, forToken, forWindow);
   }
 
   private prune(t: number): void {
-    while (this.head < this.starts.length && this.starts[this.head]! <= t - this.windowMs) this.head++;
+    while (this.head < this.ends.length && this.ends[this.head]! <= t - this.windowMs) this.head++;
     if (this.head > 1024) {
-      this.starts = this.starts.slice(this.head);
+      this.ends = this.ends.slice(this.head);
       this.head = 0;
     }
   }

@@ -104,11 +104,11 @@ export class UpstreamClient {
     this.tokenUrl = new URL(this.config.HAIER_TOKEN_URL);
     this.agent = new Agent({ connections: this.config.HAIER_MAX_CONCURRENCY, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
     // The slots cap the calls in flight; the gate (taken inside a slot, right before the
-    // exchange starts, retries included) keeps every sliding window of 1 s + HAIER_RATE_JITTER_MS
-    // within this process's share of HAIER_RATE_LIMIT, so every 1-second window at Haier is too.
+    // exchange starts, retries included; a call counts until 1 s after it ended) keeps every
+    // sliding second at Haier within this process's share of HAIER_RATE_LIMIT.
     this.slots = new CallSlots(this.config.HAIER_MAX_CONCURRENCY);
     this.budget = opts.budget ?? budgetFor(this.config, this.logger);
-    this.gate = new RateGate({ limit: () => this.budget.limit(), windowMs: 1000 + this.config.HAIER_RATE_JITTER_MS });
+    this.gate = new RateGate({ limit: () => this.budget.limit() });
     this.budget.onRaise(() => this.gate.wake());
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
     this.tokens = new TokenManager({
@@ -213,10 +213,10 @@ export class UpstreamClient {
   /** One exchange through the rate limiter, logged and counted. */
   private async limited(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, meta: CallMeta): Promise<Exchange & Judged> {
     return this.slots.run(async () => {
-      await this.gate.take(meta.signal);
+      const ended = await this.gate.take(meta.signal);
       const started = performance.now();
       try {
-        const ex = await this.exchange(this.url(endpoint), body, token, meta.signal);
+        const ex = await this.exchange(this.url(endpoint), body, token, meta.signal).finally(ended);
         const judged = this.judge(ex);
         this.logCall(endpoint.name, endpoint.path, judged.fault, started, attempt, body, ex.status, { batchSize: meta.batchSize });
         return { ...ex, ...judged };
@@ -300,9 +300,10 @@ export class UpstreamClient {
 
   private limitedOpen(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, signal?: AbortSignal): Promise<OpenExchange> {
     return this.slots.run(async () => {
-      await this.gate.take(signal);
+      const ended = await this.gate.take(signal);
       const started = performance.now();
       try {
+        // the call has arrived once its answer's headers are here: it ends then for the gate
         const res = await this.agent.request({
           origin: this.base.origin,
           path: this.url(endpoint).pathname,
@@ -312,7 +313,7 @@ export class UpstreamClient {
           headersTimeout: this.config.HAIER_TIMEOUT_MS,
           bodyTimeout: this.config.HAIER_TIMEOUT_MS,
           signal,
-        });
+        }).finally(ended);
         const fault: UpstreamFault | undefined = res.statusCode === 200 ? undefined : { kind: 'http', status: res.statusCode };
         this.logCall(endpoint.name, endpoint.path, fault, started, attempt, body, res.statusCode, { streaming: true });
         return { status: res.statusCode, headers: res.headers, body: res.body };
