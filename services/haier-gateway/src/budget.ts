@@ -29,9 +29,14 @@ export interface CallBudget {
   close(): Promise<void>;
 }
 
-/** The whole budget for a single gateway (no NATS_URL): floor(limit x (1 - margin)). */
+/** What the replicas of one account may spend together: the limit less the margin (in whole calls, rounded down: none below 100/margin calls/s). */
+export function usable(limit: number, marginPct: number): number {
+  return limit - Math.floor((limit * marginPct) / 100);
+}
+
+/** The whole budget for a single gateway (no NATS_URL). */
 export function soleBudget(limit: number, marginPct: number): CallBudget {
-  const share = Math.floor((limit * (100 - marginPct)) / 100);
+  const share = usable(limit, marginPct);
   return { limit: () => share, onRaise: () => undefined, close: async () => undefined };
 }
 
@@ -96,7 +101,7 @@ export class ShareState {
     const n = this.live(now);
     let limit = this.opts.limit;
     for (const m of this.members.values()) limit = Math.min(limit, m.limit); // replicas that disagree: the lowest wins
-    return Math.floor((limit * (100 - this.opts.marginPct)) / 100 / n);
+    return Math.floor(usable(limit, this.opts.marginPct) / n);
   }
 
   /** The share to use at `now`: lowered at once, raised after the membership held for holdMs. */

@@ -13,7 +13,7 @@ function replica(until = 60_000): ShareState {
 }
 
 describe('ShareState', () => {
-  it('alone: floor(limit x (1 - margin)); with n live members: floor of that / n', () => {
+  it('alone: the limit less the margin; with n live members: a whole nth of that', () => {
     const s = replica();
     expect(s.target(10)).toBe(95);
     s.seen('b', 100, 10);
@@ -121,9 +121,11 @@ describe('ShareState', () => {
 });
 
 describe('soleBudget and accountKey', () => {
-  it('a single gateway spends floor(limit x (1 - margin)); the account key hides the account', () => {
+  it('a single gateway spends the limit less the margin (whole calls); the account key hides the account', () => {
     expect(soleBudget(100, 5).limit()).toBe(95);
     expect(soleBudget(20, 0).limit()).toBe(20);
+    expect(soleBudget(20, 5).limit()).toBe(19);
+    expect(soleBudget(1, 5).limit()).toBe(1); // the margin is whole calls: none below 20 calls/s at 5%
     expect(accountKey('http://h|client|8800633175')).toMatch(/^[0-9a-f]{16}$/);
     expect(accountKey('http://h|client|8800633175')).not.toBe(accountKey('http://h|client|8800633176'));
   });
