@@ -1,7 +1,8 @@
 // Full sync (products + prices) of 50,000 simulator products at 100 calls/s and 50 ms latency,
 // each service in its own process as deployed (simulator, gateway, catalog, orchestrator:
 // `node --require @haier-sync/runtime/telemetry dist/main.js`, built by `pnpm build`, which
-// `pnpm bench` runs first), a fresh database, a unique NATS prefix.
+// `pnpm bench` runs first), a fresh database, a unique NATS prefix. The simulator counts its limit
+// strictly (any sliding second, at arrival: SIM_RATE_LIMIT_MODE=sliding).
 //
 // Reports:
 //   - wall time ÷ ceiling time, ceiling = calls needed (1 listing + ⌈N/20⌉ price calls) ÷ rate limit   (target ≤ 1.1)
@@ -164,7 +165,7 @@ async function main(): Promise<void> {
   try {
     process.stderr.write(`starting simulator (${PRODUCTS} products, ${RATE} calls/s, ${LATENCY_MS} ms), gateway, catalog, orchestrator…\n`);
     const sim = startProcess('haier-sim', 'tools/haier-sim', {
-      SIM_PORT: String(simPort), SIM_SIZE: String(PRODUCTS), SIM_RATE_LIMIT: String(RATE), SIM_LATENCY_MS: String(LATENCY_MS), SIM_SEED: '42',
+      SIM_PORT: String(simPort), SIM_SIZE: String(PRODUCTS), SIM_RATE_LIMIT: String(RATE), SIM_RATE_LIMIT_MODE: 'sliding', SIM_LATENCY_MS: String(LATENCY_MS), SIM_SEED: '42',
     });
     procs.push(sim);
     await waitFor(async () => {
