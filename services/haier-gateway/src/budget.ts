@@ -1,20 +1,23 @@
-// The account's call budget across gateway replicas: how many call starts per window THIS
-// process may make (its share), kept so that the shares of all live replicas of one Haier account
-// never add up to more than HAIER_RATE_LIMIT x (1 - margin). README, "The call budget".
+// The account's call budget across gateway replicas: how many calls THIS process may have in
+// flight or ended within the last second (its share, read by the rate gate), kept so that the
+// shares of all live replicas of one Haier account never add up to more than HAIER_RATE_LIMIT
+// less the margin. README, "The call budget".
 //
-// Membership lives in a NATS JetStream KV bucket: each replica puts its key every heartbeat and
-// watches the others'. Nothing is asked of NATS per call: the rate gate reads `limit()`, a local
-// computation. The rules that keep the sum under the limit while members come and go:
-//  - a replica LOWERS its share as soon as it sees a new member (the gate reads the limit before
-//    every start); a lowered share has fully taken effect one window later, once the starts made
-//    under the old share have left the window;
-//  - it RAISES its share only after the new membership has held for `holdMs` (one window plus a
-//    heartbeat): by then every other replica has seen the newcomer and lowered, or the leaver's
-//    last starts have left every window. A newcomer starts at 0 and raises by the same rule;
+// Membership lives in a NATS JetStream KV bucket: each replica puts its key every heartbeat
+// (saying whether it has calls waiting: busy) and watches the others'. Nothing is asked of NATS
+// per call: the gate reads `limit()`, a local computation. Busy replicas split what idle ones
+// leave (an idle one keeps a tenth of an equal share). The rules that keep the sum within the
+// budget while members come, go, and turn busy or idle:
+//  - a replica LOWERS its share as soon as what it sees calls for it (a newcomer, a member turning
+//    busy, its own idle announcement stored); the gate reads the share before every start, and a
+//    lowered share has fully taken effect one window later;
+//  - it RAISES its share only after the new view has held for `holdMs` (one window plus a
+//    heartbeat): by then every other replica has seen the same and lowered, or the leaver's last
+//    calls have left every window. A newcomer starts at 0 and raises by the same rule;
 //  - a member is gone when it deletes its key (graceful stop: its gate is closed first) or when
 //    no heartbeat came for `expiryMs` (killed, stalled, cut off);
-//  - a replica whose own heartbeat has not been acknowledged for `expiryMs - heartbeatMs` stops
-//    spending (share 0): the others are about to count it gone and raise theirs.
+//  - a replica whose own heartbeat has not been acknowledged for `expiryMs - heartbeatMs`, or that
+//    cannot watch the others, spends nothing (share 0): the others are about to count it gone.
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { connect, type KV, type NatsConnection } from 'nats';
@@ -26,6 +29,8 @@ export interface CallBudget {
   limit(): number;
   /** `fn` runs when the limit may have risen (the gate starts what is now due). */
   onRaise(fn: () => void): void;
+  /** How many calls wait for the limit now (a replica with calls waiting asks for a bigger share). */
+  demand(fn: () => number): void;
   close(): Promise<void>;
 }
 
@@ -37,7 +42,7 @@ export function usable(limit: number, marginPct: number): number {
 /** The whole budget for a single gateway (no NATS_URL). */
 export function soleBudget(limit: number, marginPct: number): CallBudget {
   const share = usable(limit, marginPct);
-  return { limit: () => share, onRaise: () => undefined, close: async () => undefined };
+  return { limit: () => share, onRaise: () => undefined, demand: () => undefined, close: async () => undefined };
 }
 
 export interface ShareOptions {
@@ -57,17 +62,18 @@ export interface ShareOptions {
  * this replica's share out. Times are this process's clock (ms), read when events arrive.
  */
 export class ShareState {
-  private readonly members = new Map<string, { limit: number; seenAt: number }>();
+  private readonly members = new Map<string, { limit: number; seenAt: number; busy: boolean }>();
   private granted = 0;
   private pending: { value: number; since: number } | undefined;
-  /** When the latest acknowledged heartbeat of this replica was sent. */
+  /** When the latest acknowledged heartbeat of this replica was sent, and whether it said busy. */
   private ackedSentAt = -Infinity;
+  private ackedBusy = true;
 
   constructor(readonly opts: ShareOptions) {}
 
-  /** Another replica's heartbeat (its limit, as it is configured). */
-  seen(id: string, limit: number, now: number): void {
-    this.members.set(id, { limit, seenAt: now });
+  /** Another replica's heartbeat (its limit, as it is configured; whether it has calls waiting). */
+  seen(id: string, limit: number, now: number, busy = true): void {
+    this.members.set(id, { limit, seenAt: now, busy });
   }
 
   /** Another replica deleted its key (stopped). */
@@ -75,14 +81,23 @@ export class ShareState {
     this.members.delete(id);
   }
 
-  /** This replica's heartbeat sent at `sentAt` was stored. */
-  acked(sentAt: number): void {
-    this.ackedSentAt = Math.max(this.ackedSentAt, sentAt);
+  /** This replica's heartbeat sent at `sentAt` (saying `busy`) was stored: the others know what it says. */
+  acked(sentAt: number, busy = true): void {
+    if (sentAt < this.ackedSentAt) return;
+    this.ackedSentAt = sentAt;
+    this.ackedBusy = busy;
   }
 
   /** Members can no longer be seen: spend nothing until a heartbeat is acknowledged again. */
   blind(): void {
     this.ackedSentAt = -Infinity;
+  }
+
+  /** Replicas with calls waiting, as announced (this one included). */
+  busyMembers(): number {
+    let n = this.ackedBusy ? 1 : 0;
+    for (const m of this.members.values()) if (m.busy) n++;
+    return n;
   }
 
   /** Live replicas (this one included) as of `now`. */
@@ -95,13 +110,27 @@ export class ShareState {
     return n;
   }
 
-  /** What the share should be for the membership seen at `now` (0 while this replica's heartbeat is not acknowledged). */
+  /**
+   * What the share should be for the membership seen at `now` (0 while this replica's heartbeat
+   * is not acknowledged). Replicas with calls waiting (busy) split what the idle ones leave; an
+   * idle replica keeps a tenth of an equal share for the calls it gets (at least 1), and when none
+   * is busy all split equally. Every replica computes the same split from the same announcements,
+   * and its own busy flag counts only once announced, so the shares add up to the budget at most.
+   */
   target(now: number): number {
     if (now - this.ackedSentAt > this.opts.expiryMs - this.opts.heartbeatMs) return 0;
     const n = this.live(now);
     let limit = this.opts.limit;
-    for (const m of this.members.values()) limit = Math.min(limit, m.limit); // replicas that disagree: the lowest wins
-    return Math.floor(usable(limit, this.opts.marginPct) / n);
+    let busy = this.ackedBusy ? 1 : 0;
+    for (const m of this.members.values()) {
+      limit = Math.min(limit, m.limit); // replicas that disagree: the lowest wins
+      if (m.busy) busy++;
+    }
+    const total = usable(limit, this.opts.marginPct);
+    if (busy === 0 || busy === n) return Math.floor(total / n);
+    const idleShare = Math.max(1, Math.floor(total / n / 10));
+    if (!this.ackedBusy) return Math.min(idleShare, Math.floor(total / n));
+    return Math.max(0, Math.floor((total - (n - busy) * idleShare) / busy));
   }
 
   /** The share to use at `now`: lowered at once, raised after the membership held for holdMs. */
@@ -156,6 +185,9 @@ export class SharedBudget implements CallBudget {
   private beatTimer: NodeJS.Timeout | undefined;
   private tick: NodeJS.Timeout | undefined;
   private failingSince: number | undefined;
+  private waitingCalls: () => number = () => 1;
+  /** When calls were last seen waiting for the limit (sampled every tick): busy for 2 heartbeats after. */
+  private waitedAt = -Infinity;
   /** A heartbeat counts only while the others' are watched (a replica that cannot see newcomers must not spend). */
   private watching = false;
 
@@ -172,13 +204,20 @@ export class SharedBudget implements CallBudget {
     this.raised.push(fn);
   }
 
+  demand(fn: () => number): void {
+    this.waitingCalls = fn;
+  }
+
   /** Replicas of this account seen alive (this one included). */
   members(): number {
     return this.state.live(performance.now());
   }
 
   start(): void {
-    this.tick = setInterval(() => this.evaluate(), this.opts.tickMs ?? 100);
+    this.tick = setInterval(() => {
+      if (this.waitingCalls() > 0) this.waitedAt = performance.now();
+      this.evaluate();
+    }, this.opts.tickMs ?? 100);
     this.tick.unref();
     void this.connectLoop();
   }
@@ -201,7 +240,7 @@ export class SharedBudget implements CallBudget {
     if (share !== this.last) {
       const before = this.last;
       this.last = share;
-      this.opts.logger.info({ share, before, replicas: this.state.live(performance.now()), limit: this.opts.limit }, "this gateway's share of the Haier call budget changed");
+      this.opts.logger.info({ share, before, replicas: this.state.live(performance.now()), busy: this.state.busyMembers(), limit: this.opts.limit }, "this gateway's share of the Haier call budget changed");
       if (share > before) for (const fn of this.raised) fn();
     }
     return share;
@@ -236,12 +275,14 @@ export class SharedBudget implements CallBudget {
   private beat(): void {
     if (this.closing || !this.kv) return;
     const sentAt = performance.now();
-    const value = JSON.stringify({ limit: this.opts.limit, heartbeatMs: this.opts.heartbeatMs, host: hostname(), pid: process.pid });
+    if (this.waitingCalls() > 0) this.waitedAt = sentAt;
+    const busy = sentAt - this.waitedAt < 2 * this.opts.heartbeatMs;
+    const value = JSON.stringify({ limit: this.opts.limit, busy, heartbeatMs: this.opts.heartbeatMs, host: hostname(), pid: process.pid });
     this.kv
       .put(`${this.prefix}.${this.id}`, value)
       .then(
         () => {
-          if (this.watching) this.state.acked(sentAt);
+          if (this.watching) this.state.acked(sentAt, busy);
           if (this.failingSince !== undefined) this.opts.logger.info('heartbeat to NATS KV stored again; sharing the Haier call budget');
           this.failingSince = undefined;
           this.evaluate();
@@ -272,13 +313,15 @@ export class SharedBudget implements CallBudget {
           const id = e.key.slice(this.prefix.length + 1);
           if (e.operation === 'PUT') {
             let limit = this.opts.limit;
+            let busy = true;
             try {
-              const v = JSON.parse(e.string()) as { limit?: unknown };
+              const v = JSON.parse(e.string()) as { limit?: unknown; busy?: unknown };
               if (typeof v.limit === 'number' && v.limit > 0) limit = v.limit;
+              if (v.busy === false) busy = false;
             } catch {
-              // an unreadable value still counts as a member, at this replica's limit
+              // an unreadable value still counts as a busy member, at this replica's limit
             }
-            this.state.seen(id, limit, performance.now());
+            this.state.seen(id, limit, performance.now(), busy);
           } else this.state.gone(id);
           this.evaluate();
           if (this.closing) break;

@@ -113,6 +113,39 @@ describe('ShareState', () => {
     expect(s.current(4700)).toBe(0);
   });
 
+  it('busy replicas split what idle ones leave; turning busy raises only after holdMs, turning idle lowers at once', () => {
+    // a (this one) and c idle, b busy; every 500 ms each heartbeat is stored and seen
+    const a = new ShareState(OPTS);
+    const busy = { a: false, b: true, c: false };
+    const beat = (t: number) => {
+      a.acked(t, busy.a);
+      a.seen('b', 100, t, busy.b);
+      a.seen('c', 100, t, busy.c);
+    };
+    for (let t = 0; t <= 2000; t += 500) beat(t), a.current(t);
+    expect(a.current(2000)).toBe(3); // idle: a tenth of an equal share (31)
+    const b = new ShareState(OPTS);
+    b.acked(0, true);
+    b.seen('a', 100, 0, false);
+    b.seen('c', 100, 0, false);
+    expect(b.target(0)).toBe(89); // the busy one: 95 less 2 idle x 3
+    busy.a = true; // calls wait here: announced with the next heartbeat
+    beat(2500);
+    expect(a.current(2500)).toBe(3); // raised only after the hold: b may not have lowered yet
+    for (let t = 3000; t <= 4000; t += 500) beat(t), expect(a.current(t)).toBe(3);
+    expect(a.current(2500 + 1525)).toBe(46); // 2 busy split 95 less 1 idle x 3
+    b.acked(2500, true);
+    b.seen('c', 100, 2500, false);
+    b.seen('a', 100, 2505, true);
+    expect(b.target(2505)).toBe(46); // b lowers as soon as it sees a busy
+    busy.a = false;
+    beat(4500);
+    expect(a.current(4500)).toBe(3); // idle again: lowered at once
+    busy.b = false;
+    beat(5000);
+    expect(a.target(5000)).toBe(31); // nobody busy: an equal split
+  });
+
   it('takes the lowest limit among members that disagree', () => {
     const s = replica();
     s.seen('b', 60, 0);
