@@ -185,6 +185,7 @@ export class SharedBudget implements CallBudget {
   private beatTimer: NodeJS.Timeout | undefined;
   private tick: NodeJS.Timeout | undefined;
   private failingSince: number | undefined;
+  private unusableLoggedAt = -Infinity;
   private waitingCalls: () => number = () => 1;
   /** When calls were last seen waiting for the limit (sampled every tick): busy for 2 heartbeats after. */
   private waitedAt = -Infinity;
@@ -213,7 +214,16 @@ export class SharedBudget implements CallBudget {
     return this.state.live(performance.now());
   }
 
+  /** The NATS URL without any user or password in it, for messages. */
+  private where(): string {
+    return this.opts.natsUrl.replace(/\/\/[^@/]*@/, '//');
+  }
+
   start(): void {
+    setTimeout(() => {
+      if (!this.kv && !this.closing)
+        this.opts.logger.warn({ nats: this.where() }, 'still waiting for NATS to share the Haier call budget with the other gateway replicas; no Haier calls until it answers (check NATS_URL)');
+    }, 5000).unref();
     this.tick = setInterval(() => {
       if (this.waitingCalls() > 0) this.waitedAt = performance.now();
       this.evaluate();
@@ -265,7 +275,12 @@ export class SharedBudget implements CallBudget {
       this.beat();
     } catch (err) {
       if (this.closing) return;
-      log.error({ err: String(err) }, `cannot share the Haier call budget: NATS KV bucket ${this.opts.bucket} at ${this.opts.natsUrl} is not usable; no Haier calls are made until it is. Check NATS_URL and that JetStream is enabled; retrying in 2 s`);
+      // said once, then every 30 s while it lasts
+      const now = performance.now();
+      if (now - this.unusableLoggedAt >= 30_000) {
+        this.unusableLoggedAt = now;
+        log.error({ err: String(err) }, `cannot share the Haier call budget: NATS KV bucket ${this.opts.bucket} at ${this.where()} is not usable; no Haier calls are made until it is. Check NATS_URL and that JetStream is enabled; retrying every 2 s`);
+      }
       await this.nc?.close().catch(() => undefined);
       this.nc = undefined;
       setTimeout(() => void this.connectLoop(), 2000).unref();
