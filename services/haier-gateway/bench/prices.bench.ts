@@ -7,8 +7,11 @@
 // bench process plays the simulator and a client that splits the codes into requests of
 // BENCH_REQUEST_CODES (default 500) with BENCH_IN_FLIGHT (default 8) requests in flight.
 //
-// Reports: upstream calls/s achieved as a share of the limit (target >= 95%), throttled
-// answers at the simulator (target 0), the gateway's peak RSS. Writes
+// Reports: upstream calls/s achieved as a share of what the gate allows (target >= 95%): the
+// limit less the 5% margin, each call holding its place for its round trip more than a second
+// (README, "The call budget"); also as a share of the limit; throttled answers at the simulator,
+// which counts strictly (any sliding second, at arrival; target 0), its busiest second (target
+// <= the limit); the gateway's peak RSS. Writes
 // bench-results/haier-gateway-prices-figures.json (from the repo root).
 //
 //   node --conditions=source --import tsx services/haier-gateway/bench/prices.bench.ts
@@ -20,6 +23,7 @@ import { gateway, health } from '@haier-sync/contracts';
 import { startSimulator } from '@haier-sync/haier-sim';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
 import { freePort, waitFor } from '@haier-sync/runtime/testing';
+import { usable } from '../src/budget';
 import { SIMULATOR_ACCOUNT } from '../src/config';
 
 const CODES = Number(process.env.BENCH_CODES ?? 20_000);
@@ -53,7 +57,7 @@ function cpuSeconds(pid: number): number {
 const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
 
 async function main(): Promise<void> {
-  const sim = await startSimulator({ quiet: true, size: CODES, rateLimit: LIMIT, latencyMs: LATENCY_MS });
+  const sim = await startSimulator({ quiet: true, size: CODES, rateLimit: LIMIT, rateLimitMode: 'sliding', latencyMs: LATENCY_MS });
   const port = await freePort();
   // BENCH_GATEWAY_NODE_OPTIONS adds node flags to the gateway (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
   const logPath = join(tmpdir(), `haier-gateway-bench-${process.pid}.log`);
@@ -172,6 +176,7 @@ async function main(): Promise<void> {
       cpuPressure = undefined;
     }
 
+    const allowed = (usable(LIMIT, 5) * 1000) / (1000 + upct(0.5));
     const figures = {
       bench: 'haier-gateway-prices',
       at: new Date().toISOString(),
@@ -181,6 +186,8 @@ async function main(): Promise<void> {
       expectedCalls: Math.ceil(CODES / 20),
       callsPerSecond: Math.round(callsPerSecond * 10) / 10,
       shareOfLimit: Math.round((callsPerSecond / LIMIT) * 1000) / 1000,
+      allowedCallsPerSecond: Math.round(allowed * 10) / 10,
+      shareOfAllowed: Math.round((callsPerSecond / allowed) * 1000) / 1000,
       throttled: stats.throttled,
       maxObservedRps: stats.maxObservedRps,
       gatewayRetries: Number(usage.retries),
@@ -200,16 +207,16 @@ async function main(): Promise<void> {
         callsPerCoreSecond: gatewayCpu > 0 ? Math.round(upstreamCalls / gatewayCpu) : null,
         loadAverage1m: { before: Math.round(load0 * 10) / 10, after: Math.round(load1 * 10) / 10 },
       },
-      targets: { shareOfLimit: '>= 0.95', throttled: 0 },
-      met: callsPerSecond / LIMIT >= 0.95 && stats.throttled === 0 && failedRequests === 0,
+      targets: { shareOfAllowed: '>= 0.95', throttled: 0, maxObservedRps: `<= ${LIMIT}` },
+      met: callsPerSecond / allowed >= 0.95 && stats.throttled === 0 && stats.maxObservedRps <= LIMIT && failedRequests === 0,
     };
 
     console.log(
       [
         `haier-gateway GetPrices bench: ${CODES} codes in ${requests.length} requests of ${REQUEST_CODES} (${IN_FLIGHT} in flight); simulator at ${LIMIT} calls/s, ${LATENCY_MS} ms latency`,
         `  upstream calls     ${upstreamCalls} (expected ${figures.expectedCalls}) in ${figures.seconds} s`,
-        `  achieved           ${figures.callsPerSecond} calls/s = ${(figures.shareOfLimit * 100).toFixed(1)}% of the limit (target >= 95%)`,
-        `  throttled (429)    ${stats.throttled} (target 0); max observed at the simulator ${stats.maxObservedRps}/s; gateway retries ${figures.gatewayRetries}`,
+        `  achieved           ${figures.callsPerSecond} calls/s = ${(figures.shareOfAllowed * 100).toFixed(1)}% of the ${figures.allowedCallsPerSecond}/s the gate allows (target >= 95%), ${(figures.shareOfLimit * 100).toFixed(1)}% of the limit`,
+        `  throttled (429)    ${stats.throttled} (target 0, strict simulator); busiest sliding second at the simulator ${stats.maxObservedRps} (target <= ${LIMIT}); gateway retries ${figures.gatewayRetries}`,
         `  upstream call      p50 ${figures.upstreamCallMs.p50} ms, p95 ${figures.upstreamCallMs.p95} ms (simulated latency ${LATENCY_MS} ms; ${upstreamMs.length} logged by the gateway)`,
         `  answers            ${prices} prices, ${itemErrors} item errors, ${failedRequests} failed requests; request p50 ${figures.requestMs.p50} ms, p95 ${figures.requestMs.p95} ms`,
         `  CPU                gateway ${figures.cpu.gatewaySeconds} s (${figures.cpu.gatewayMsPerUpstreamCall} ms per upstream call, i.e. ~${figures.cpu.callsPerCoreSecond} calls/s per core), simulator+client ${figures.cpu.benchProcessSeconds} s; machine: ${figures.cpu.machineCores} cores, load ${figures.cpu.loadAverage1m.before} -> ${figures.cpu.loadAverage1m.after}, CPU pressure ${figures.cpu.cpuPressureSomeAvg10 ?? '?'}%`,

@@ -32,6 +32,10 @@ const mainSchema = z.object({
   HAIER_SELLER_PASSWORD: env.optionalString(),
   HAIER_CUSTOMER_PASSWORD: env.optionalString(),
   HAIER_RATE_LIMIT: env.positiveInt(100),
+  HAIER_RATE_MARGIN_PCT: env.nonNegativeInt(5),
+  NATS_URL: env.optionalString(),
+  HAIER_BUDGET_BUCKET: env.string('haier_gateway_budget'),
+  HAIER_BUDGET_HEARTBEAT_MS: env.positiveInt(500),
   HAIER_MAX_CONCURRENCY: env.positiveInt(32),
   HAIER_TIMEOUT_MS: env.positiveInt(30_000),
   HAIER_MAX_RETRIES: env.nonNegativeInt(3),
@@ -100,6 +104,15 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): Gate
       ['HAIER_ALLOWED_HOSTS'],
     );
   }
+
+  if (main.HAIER_RATE_MARGIN_PCT > 50)
+    throw new ConfigError(`Invalid configuration: HAIER_RATE_MARGIN_PCT: expected the percent of HAIER_RATE_LIMIT held back, 0 to 50 (default 5), got ${main.HAIER_RATE_MARGIN_PCT}.`, ['HAIER_RATE_MARGIN_PCT']);
+  if (main.HAIER_BUDGET_HEARTBEAT_MS < 50 || main.HAIER_BUDGET_HEARTBEAT_MS > 10_000)
+    throw new ConfigError(`Invalid configuration: HAIER_BUDGET_HEARTBEAT_MS: expected 50 to 10000 ms (default 500), got ${main.HAIER_BUDGET_HEARTBEAT_MS}.`, ['HAIER_BUDGET_HEARTBEAT_MS']);
+  if (!/^[A-Za-z0-9_-]+$/.test(main.HAIER_BUDGET_BUCKET))
+    throw new ConfigError(`Invalid configuration: HAIER_BUDGET_BUCKET: expected a NATS KV bucket name (letters, digits, - and _), got ${JSON.stringify(main.HAIER_BUDGET_BUCKET)}.`, ['HAIER_BUDGET_BUCKET']);
+  if (main.NATS_URL !== undefined && !/^(nats|tls|wss?):\/\/[^\s]+$/.test(main.NATS_URL))
+    throw new ConfigError(`Invalid configuration: NATS_URL: expected a NATS URL such as nats://nats:4222 (or leave it unset for a single gateway), got ${JSON.stringify(main.NATS_URL)}.`, ['NATS_URL']);
 
   const base = main.HAIER_BASE_URL.replace(/\/+$/, '');
   return {

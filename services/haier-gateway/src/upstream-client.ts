@@ -15,6 +15,7 @@ import { businessError, unwrapEnvelope } from './envelope';
 import { CallAbandoned, UpstreamError, type UpstreamFault } from './errors';
 import { ListBusinessError, ListStreamError, streamListBatches } from './list-stream';
 import { CallSlots } from './call-slots';
+import { budgetFor, type CallBudget } from './budget';
 import { RateGate } from './rate-gate';
 import { parseRetryAfter, upstreamRetryPolicy } from './retry-policy';
 import { extractToken, TokenManager, type FetchedToken, type Token } from './token-manager';
@@ -26,6 +27,8 @@ export interface UpstreamClientOptions {
   usage?: UsageCounters;
   /** Back-off tuning (tests shorten it); defaults 200 ms initial, 10 s max. */
   backoff?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** This process's share of the account's calls per window (budget.ts); default the whole budget of a single gateway. Closed with the client. */
+  budget?: CallBudget;
 }
 
 interface Exchange {
@@ -86,6 +89,7 @@ export class UpstreamClient {
   private readonly agent: Agent;
   private readonly slots: CallSlots;
   private readonly gate: RateGate;
+  readonly budget: CallBudget;
   private readonly policy: RetryPolicy;
   private readonly config: GatewayConfig;
   private readonly logger: Logger;
@@ -100,9 +104,13 @@ export class UpstreamClient {
     this.tokenUrl = new URL(this.config.HAIER_TOKEN_URL);
     this.agent = new Agent({ connections: this.config.HAIER_MAX_CONCURRENCY, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
     // The slots cap the calls in flight; the gate (taken inside a slot, right before the
-    // exchange starts) keeps every 1-second window within HAIER_RATE_LIMIT.
+    // exchange starts, retries included; a call counts until 1 s after it ended) keeps every
+    // sliding second at Haier within this process's share of HAIER_RATE_LIMIT.
     this.slots = new CallSlots(this.config.HAIER_MAX_CONCURRENCY);
-    this.gate = new RateGate({ rate: this.config.HAIER_RATE_LIMIT });
+    this.budget = opts.budget ?? budgetFor(this.config, this.logger);
+    this.gate = new RateGate({ limit: () => this.budget.limit() });
+    this.budget.onRaise(() => this.gate.wake());
+    this.budget.demand(() => this.gate.waiting());
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
     this.tokens = new TokenManager({
       fetchToken: () => this.fetchToken(),
@@ -206,10 +214,10 @@ export class UpstreamClient {
   /** One exchange through the rate limiter, logged and counted. */
   private async limited(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, meta: CallMeta): Promise<Exchange & Judged> {
     return this.slots.run(async () => {
-      await this.gate.take(meta.signal);
+      const ended = await this.gate.take(meta.signal);
       const started = performance.now();
       try {
-        const ex = await this.exchange(this.url(endpoint), body, token, meta.signal);
+        const ex = await this.exchange(this.url(endpoint), body, token, meta.signal).finally(ended);
         const judged = this.judge(ex);
         this.logCall(endpoint.name, endpoint.path, judged.fault, started, attempt, body, ex.status, { batchSize: meta.batchSize });
         return { ...ex, ...judged };
@@ -293,9 +301,10 @@ export class UpstreamClient {
 
   private limitedOpen(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, signal?: AbortSignal): Promise<OpenExchange> {
     return this.slots.run(async () => {
-      await this.gate.take(signal);
+      const ended = await this.gate.take(signal);
       const started = performance.now();
       try {
+        // the call has arrived once its answer's headers are here: it ends then for the gate
         const res = await this.agent.request({
           origin: this.base.origin,
           path: this.url(endpoint).pathname,
@@ -305,7 +314,7 @@ export class UpstreamClient {
           headersTimeout: this.config.HAIER_TIMEOUT_MS,
           bodyTimeout: this.config.HAIER_TIMEOUT_MS,
           signal,
-        });
+        }).finally(ended);
         const fault: UpstreamFault | undefined = res.statusCode === 200 ? undefined : { kind: 'http', status: res.statusCode };
         this.logCall(endpoint.name, endpoint.path, fault, started, attempt, body, res.statusCode, { streaming: true });
         return { status: res.statusCode, headers: res.headers, body: res.body };
@@ -404,6 +413,7 @@ export class UpstreamClient {
     this.closing ??= (async () => {
       this.slots.close();
       this.gate.close();
+      await this.budget.close(); // after the gate: no call starts once the others may count this replica out
       await this.agent.close();
     })();
     return this.closing;

@@ -31,8 +31,8 @@ describe('waiting for a slot or the budget', () => {
   });
 
   it('a call whose signal aborts leaves the rate gate without spending a token', async () => {
-    const gate = new RateGate({ rate: 2, burst: 1 });
-    await gate.take(); // the only token
+    const gate = new RateGate({ limit: 2, burst: 1 });
+    const ended = await gate.take(); // the only token
     const ac = new AbortController();
     const abandoned = gate.take(ac.signal);
     expect(gate.waiting()).toBe(1);
@@ -40,6 +40,8 @@ describe('waiting for a slot or the budget', () => {
     await expect(abandoned).rejects.toThrow('caller gone');
     expect(gate.waiting()).toBe(0);
     await expect(gate.take(AbortSignal.abort(new Error('already gone')))).rejects.toThrow('already gone');
+    ended();
+    expect(gate.inWindow()).toBe(1); // only the call that started counts
     gate.close();
   });
 });

@@ -1,6 +1,7 @@
 // The rate budget: callers asking for twice Haier's limit for 10 s are paced by the gateway,
-// so the simulator (which answers 429 beyond its limit) never throttles a call, and the
-// gateway still uses nearly all of the budget. A low limit (20/s) keeps the test cheap.
+// so the simulator (strict: 429 beyond its limit in any sliding second, counted at arrival)
+// never throttles a call, no second there holds more than the limit, and the gateway still uses
+// nearly all of the budget (19 of 20/s: a 5% margin). A low limit (20/s) keeps the test cheap.
 import { startStack, simCalls, type Stack } from './harness';
 
 const LIMIT = 20;
@@ -62,7 +63,7 @@ describe('rate budget', () => {
     // and a starved process loses time it cannot make up without exceeding the limit)
     expect(achieved).toBeGreaterThan(LIMIT * 0.6);
     expect(achieved).toBeLessThanOrEqual(LIMIT * 1.1); // <= LIMIT per 1-s window: 400 calls need >= 19 s + latency
-    expect(stats.maxObservedRps).toBeLessThanOrEqual(LIMIT * 1.5); // at the gateway <= LIMIT in any second; arrival jitter only
+    expect(stats.maxObservedRps).toBeLessThanOrEqual(LIMIT); // every sliding second at the simulator, counted at arrival
     // the gateway's own counters agree
     const usage = await s.client.getUsage({});
     expect(usage.throttled).toBe(0n);

@@ -5,7 +5,7 @@ import { readBody, sendJson } from './http-io';
 import type { Simulator } from './simulator';
 
 const share = z.number().min(0).max(1);
-const ConfigPatch = z.strictObject({ latencyMs: z.number().min(0), latencyJitterMs: z.number().min(0), rateLimit: z.number().min(0), tokenTtlSeconds: z.number().int().min(1) }).partial();
+const ConfigPatch = z.strictObject({ latencyMs: z.number().min(0), latencyJitterMs: z.number().min(0), rateLimit: z.number().min(0), rateLimitMode: z.enum(['sliding', 'bucket']), tokenTtlSeconds: z.number().int().min(1) }).partial();
 const FaultsPatch = z
   .strictObject({
     rate500: share, rate503: share, timeoutRate: share, timeoutMs: z.number().int().min(0), timeoutAction: z.enum(['respond504', 'drop', 'alternate']),
@@ -50,6 +50,11 @@ export async function handleControl(sim: Simulator, req: IncomingMessage, res: S
     switch (route) {
       case 'GET /__sim/stats':
         return json(res, 200, sim.stats());
+      case 'GET /__sim/arrivals': {
+        const since = url.searchParams.get('since');
+        if (since !== null && !/^\d+(\.\d+)?$/.test(since)) throw new BadControlRequest(`since: expected epoch milliseconds such as 1764680000000, got ${JSON.stringify(since)}`);
+        return json(res, 200, { arrivals: sim.arrivals(since === null ? undefined : Number(since)) });
+      }
       case 'POST /__sim/stats/reset':
         sim.resetStats();
         return json(res, 200, { ok: true });

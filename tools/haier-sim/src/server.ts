@@ -108,7 +108,8 @@ function parseForm(text: string, contentType: string | undefined): Record<string
 }
 
 async function business(sim: Simulator, log: Logger, sleep: (ms: number) => Promise<void>, endpoint: Endpoint, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  sim.recorder.arrival();
+  const arrivedAt = performance.now();
+  sim.recorder.arrival(arrivedAt);
   const started = Date.now();
   const settings = sim.config();
   const latency = () => sleep(settings.latencyMs + (settings.latencyJitterMs > 0 ? Math.random() * settings.latencyJitterMs : 0));
@@ -131,7 +132,7 @@ async function business(sim: Simulator, log: Logger, sleep: (ms: number) => Prom
 
   const auth = sim.tokens.check(req.headers.authorization);
   if ('refused' in auth) return fail(401, auth.refused);
-  const take = sim.limiter.take(auth.clientId);
+  const take = sim.limiter.take(auth.clientId, arrivedAt);
   if (!take.ok) return fail(429, `too many requests: over ${settings.rateLimit} calls/s for this account; retry after ${take.retryAfterSeconds} s`, { 'retry-after': String(take.retryAfterSeconds) });
 
   const fault = sim.faultState.decide(endpoint, path);

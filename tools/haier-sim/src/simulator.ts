@@ -1,7 +1,7 @@
 // The simulator's state and its programmatic control (SimControl): catalog, settings, faults, tokens, counters.
 import { Catalog } from './catalog';
 import { Faults } from './faults';
-import { RateLimiter } from './rate-limit';
+import { RATE_LIMIT_MODES, RateLimiter } from './rate-limit';
 import { StatsRecorder } from './stats';
 import { TokenStore } from './tokens';
 import type { Mutation, MutationResult, PricePatch, SimConfig, SimControl, SimCredentials, SimFaults, SimOptions, SimProduct, SimStats, StockEntry } from './types';
@@ -48,16 +48,19 @@ export class Simulator implements SimControl {
     this.catalog = new Catalog(seed, opts.size ?? 5000);
     this.credentials = { ...DEFAULT_CREDENTIALS, ...stripUndefined(opts.credentials ?? {}) };
     this.faultState = new Faults(seed);
-    this.settings = { latencyMs: 0, latencyJitterMs: 0, rateLimit: 100, tokenTtlSeconds: 3600 };
-    this.configure({ latencyMs: opts.latencyMs, latencyJitterMs: opts.latencyJitterMs, rateLimit: opts.rateLimit, tokenTtlSeconds: opts.tokenTtlSeconds });
-    this.limiter = new RateLimiter(this.settings.rateLimit);
+    this.settings = { latencyMs: 0, latencyJitterMs: 0, rateLimit: 100, rateLimitMode: 'sliding', tokenTtlSeconds: 3600 };
+    this.configure({ latencyMs: opts.latencyMs, latencyJitterMs: opts.latencyJitterMs, rateLimit: opts.rateLimit, rateLimitMode: opts.rateLimitMode, tokenTtlSeconds: opts.tokenTtlSeconds });
+    this.limiter = new RateLimiter(this.settings.rateLimit, this.settings.rateLimitMode);
   }
 
   configure(patch: Partial<SimConfig>): void {
     for (const k of ['latencyMs', 'latencyJitterMs', 'rateLimit', 'tokenTtlSeconds'] as const) nonNegative(k, patch[k]);
     if (patch.tokenTtlSeconds === 0) throw new Error('tokenTtlSeconds must be at least 1');
+    if (patch.rateLimitMode !== undefined && !RATE_LIMIT_MODES.includes(patch.rateLimitMode))
+      throw new Error(`rateLimitMode must be one of ${RATE_LIMIT_MODES.join(', ')}, got ${JSON.stringify(patch.rateLimitMode)}`);
     this.settings = { ...this.settings, ...stripUndefined(patch) };
     if (patch.rateLimit !== undefined) this.limiter?.setRate(patch.rateLimit);
+    if (patch.rateLimitMode !== undefined) this.limiter?.setMode(patch.rateLimitMode);
   }
 
   config(): SimConfig {
@@ -106,6 +109,10 @@ export class Simulator implements SimControl {
 
   stats(): SimStats {
     return this.recorder.snapshot();
+  }
+
+  arrivals(sinceMs?: number): number[] {
+    return this.recorder.arrivals(sinceMs);
   }
 
   resetStats(): void {

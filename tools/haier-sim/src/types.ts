@@ -1,4 +1,7 @@
 // The simulator's public types (re-exported from index.ts).
+import type { RateLimitMode } from './rate-limit';
+
+export type { RateLimitMode };
 
 export interface SimCredentials {
   clientId: string;
@@ -21,6 +24,8 @@ export interface SimOptions {
   size?: number;
   /** business calls per second per account, default 100; 0 = unlimited */
   rateLimit?: number;
+  /** how calls are counted against rateLimit: 'sliding' (default: any sliding 1-second window, at arrival) or 'bucket' (token bucket, up to 2x in a second) */
+  rateLimitMode?: RateLimitMode;
   latencyMs?: number;
   latencyJitterMs?: number;
   /** default 3600 */
@@ -34,6 +39,7 @@ export interface SimConfig {
   latencyMs: number;
   latencyJitterMs: number;
   rateLimit: number;
+  rateLimitMode: RateLimitMode;
   tokenTtlSeconds: number;
 }
 
@@ -146,6 +152,8 @@ export interface SimControl {
   listedCount(): number;
   stock(code: string, countyCode: string): StockEntry[];
   stats(): SimStats;
+  /** Arrival times (epoch ms, ascending) of the business calls since `sinceMs` (default: all kept, the last 262,144), throttled ones included. */
+  arrivals(sinceMs?: number): number[];
   resetStats(): void;
 }
 
