@@ -93,6 +93,14 @@ export class RateGate {
     return this.waiters.length;
   }
 
+  /** Call starts in the last second (of the `rate` the window allows): the budget in use. */
+  startedInLastSecond(): number {
+    const t = this.now();
+    let n = 0;
+    for (const s of this.starts) if (t - s < 1000) n++;
+    return n;
+  }
+
   /** Fails every waiting call and refuses new ones. */
   close(): void {
     this.closed = true;

@@ -19,6 +19,8 @@ export interface RelayOptions {
   /** Store the cursor at least every this many acked entries within a page. */
   persistEvery: number;
   gapWaitMs: number;
+  /** Each message NATS acknowledged as new (not a duplicate), by subject: for the metrics. */
+  onPublished?: (subject: string) => void;
   /** Called once per NATS connection before publishing (stream set-up). */
   prepare: () => Promise<void>;
 }
@@ -148,10 +150,13 @@ export class Relay {
         inFlight += item.messages.length;
       }
       for (const { item, acks } of batch) {
-        for (const a of acks) {
+        for (const [k, a] of acks.entries()) {
           const ack = await a; // the first failure stops here: the cursor stays before this entry
           if (ack.duplicate) this.duplicates++;
-          else this.published++;
+          else {
+            this.published++;
+            this.opts.onPublished?.(item.messages[k]!.subject);
+          }
         }
         this.cursor = item.seq;
         if (++sinceSave >= this.opts.persistEvery) {
