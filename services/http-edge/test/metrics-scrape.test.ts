@@ -5,8 +5,7 @@
 // run (a counter or histogram went up; a gauge has a value), so that no panel or alert silently
 // points at nothing.
 import { freePort, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
-import { connect } from 'nats';
-import { startEdgeStack, type EdgeStack } from './stack';
+import { deleteStreamsUnder, startEdgeStack, type EdgeStack } from './stack';
 import { familyOf, parseScrape, referencedMetrics, type Scrape } from './observability-refs';
 
 jest.setTimeout(180_000);
@@ -55,13 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
   // the streams the run made: every stream whose subjects are all under this test's prefix
-  const nc = await connect({ servers: TEST_NATS_URL });
-  const jsm = await nc.jetstreamManager();
-  for await (const info of jsm.streams.list()) {
-    const subjects = info.config.subjects ?? [];
-    if (subjects.length > 0 && subjects.every((x) => x.startsWith(prefix))) await jsm.streams.delete(info.config.name).catch(() => undefined);
-  }
-  await nc.close();
+  await deleteStreamsUnder(TEST_NATS_URL, prefix);
 });
 
 test('after a small FULL run, every metric the dashboards and alert rules read is in a service scrape and moved', async () => {

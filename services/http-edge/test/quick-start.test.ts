@@ -6,7 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, freePort, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
-import { connect } from 'nats';
+import { deleteStreamsUnder } from './stack';
 
 jest.setTimeout(300_000);
 
@@ -33,13 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
   // the streams the run made: every stream whose subjects are all under this test's prefix
-  const nc = await connect({ servers: TEST_NATS_URL });
-  const jsm = await nc.jetstreamManager();
-  for await (const info of jsm.streams.list()) {
-    const subjects = info.config.subjects ?? [];
-    if (subjects.length > 0 && subjects.every((x) => x.startsWith(prefix))) await jsm.streams.delete(info.config.name).catch(() => undefined);
-  }
-  await nc.close();
+  await deleteStreamsUnder(TEST_NATS_URL, prefix);
   await db?.drop();
 });
 

@@ -260,7 +260,8 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       clearInterval(beat);
       const done = await completions.submit({ runId: b.run_id, seq: b.seq, claim: b.claim, codes: b.codes, outcome, result });
       stats.batches++;
-      deps.metrics?.batch('done', result as { created: number; updated: number; unchanged: number; failed: number });
+      // counted once: a completion refused (the lease was lost, another worker completed it) is not this one's
+      if (done) deps.metrics?.batch('done', result as { created: number; updated: number; unchanged: number; failed: number });
       if (done) touched.add(b.run_id);
       if (done?.phase === 'finalize') kick();
     } catch (err) {
