@@ -84,8 +84,8 @@ export async function serveMetrics(registry: Registry, port: number | undefined,
 /**
  * A counter that follows a running total kept elsewhere (read at each scrape): for totals that
  * already exist as plain numbers (NATS connections, usage counters) without a second count on
- * their hot path. A total that goes down (its source restarted) starts the counter's count again
- * from the new value, as a counter reset does.
+ * their hot path. A total that goes down was started again from 0 (its source restarted): all of
+ * the new value is added, so the counter never goes down.
  */
 export function counterFrom(registry: Registry, name: string, help: string, read: () => number): Counter {
   let last = 0;
@@ -95,7 +95,9 @@ export function counterFrom(registry: Registry, name: string, help: string, read
     registers: [registry],
     collect() {
       const now = read();
-      if (now > last) this.inc(now - last);
+      // a total below the last one was started again from 0: all of it is new
+      const added = now >= last ? now - last : now;
+      if (added > 0) this.inc(added);
       last = now;
     },
   });

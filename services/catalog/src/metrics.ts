@@ -26,12 +26,12 @@ const STATE_SQL = `select count(*) filter (where delisted_at is null and is_sale
 
 export function catalogMetrics(registry: Registry, orm: MikroORM): UpsertObserver {
   ormPoolMetrics(registry, orm);
-  // both gauges come from one query, shared by the scrape that reads them
-  let reading: { at: number; rows: Promise<StateRow | undefined> } | undefined;
-  const state = (): Promise<StateRow | undefined> => {
-    if (!reading || Date.now() - reading.at > 1000) reading = { at: Date.now(), rows: query<StateRow>(orm.em.fork(), STATE_SQL).then((r) => r[0]) };
-    return reading.rows;
-  };
+  // both gauges come from one query: a scrape collects them together, and they share the one in flight
+  let reading: Promise<StateRow | undefined> | undefined;
+  const state = (): Promise<StateRow | undefined> =>
+    (reading ??= query<StateRow>(orm.em.fork(), STATE_SQL)
+      .then((r) => r[0])
+      .finally(() => (reading = undefined)));
   gaugeFrom(
     registry,
     'catalog_products',
