@@ -37,3 +37,23 @@ if [ ! -x "$CHROMIUM" ]; then
   [ -x "$CHROMIUM" ] || { echo "Chromium is not installed at $CHROMIUM. Install it (apt-get install chromium) or set CHROMIUM_PATH." >&2; exit 1; }
 fi
 echo "Chromium: $CHROMIUM"
+
+# The alert rules and the Prometheus config in deploy/observability are checked by promtool
+# (`promtool check config`, `promtool test rules`), from Debian's prometheus package. Only the
+# binary is used: the package's own Prometheus service is stopped and disabled again if apt
+# started it (nothing else of the machine is touched).
+PROMTOOL=${PROMTOOL:-$(command -v promtool || echo /usr/bin/promtool)}
+if [ ! -x "$PROMTOOL" ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "promtool is missing; installing Debian's prometheus package for the alert-rule tests…"
+    # policy-rc.d 101: apt does not start the package's Prometheus server (only promtool is wanted)
+    had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+    if [ "$had_policy" = 0 ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; } || true
+    [ "$had_policy" = 1 ] || rm -f /usr/sbin/policy-rc.d
+    PROMTOOL=/usr/bin/promtool
+  fi
+  [ -x "$PROMTOOL" ] || { echo "promtool is not installed. Install it (apt-get install prometheus) or set PROMTOOL to its path." >&2; exit 1; }
+fi
+echo "promtool: $PROMTOOL"

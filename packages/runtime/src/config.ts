@@ -119,6 +119,10 @@ export const env = {
   port(name: string, dflt: number): z.ZodType<number, Raw> {
     return parsed(`a TCP port number 0-65535${name ? ` for ${name}` : ''}`, (r) => toInt(r, 0, 65535), dflt);
   },
+  /** A TCP port 1-65535 that may be unset or empty (then what it would open stays off), e.g. `<SERVICE>_METRICS_PORT`. */
+  optionalPort(name: string): z.ZodType<number | undefined, Raw> {
+    return optionalParsed(`a TCP port number 1-65535${name ? ` for ${name}` : ''} (or leave it unset to turn it off)`, (r) => toInt(r, 1, 65535));
+  },
   /** An integer >= 1. */
   positiveInt(dflt?: number): z.ZodType<number, Raw> {
     return parsed('a positive integer', (r) => toInt(r, 1), dflt);

@@ -8,7 +8,7 @@ export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc
 export { createGrpcClient, closeGrpcClients, type GrpcClientOptions } from './grpc-client';
 export { LIVENESS_SERVICE } from './health';
 export { sleep } from './sleep';
-export { createMetricsRegistry, rpcMetricsInterceptor, startMetricsServer, Counter, Gauge, Histogram, Registry, type MetricsServer } from './metrics';
+export { createMetricsRegistry, rpcMetricsInterceptor, startMetricsServer, serveMetrics, counterFrom, gaugeFrom, Counter, Gauge, Histogram, Registry, type MetricsServer } from './metrics';
 export { enumName, enumNames, enumValue } from './enums';
 export { onShutdown, setShutdownLogger, type ShutdownOptions } from './shutdown';
 export {

@@ -4,7 +4,8 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Interceptor } from '@connectrpc/connect';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from './logger';
 import { observeOutcome } from './rpc-outcome';
 import { rpcName } from './rpc-tracing';
 
@@ -67,4 +68,65 @@ export async function startMetricsServer(registry: Registry, port: number, host 
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Serves the registry on `port` (a service's `<SERVICE>_METRICS_PORT`) and says so in the log;
+ * `undefined` (the variable unset) serves nothing. The caller closes it at shutdown.
+ */
+export async function serveMetrics(registry: Registry, port: number | undefined, logger: Logger, host = '0.0.0.0'): Promise<MetricsServer | undefined> {
+  if (port === undefined) return undefined;
+  const server = await startMetricsServer(registry, port, host);
+  logger.info({ metricsPort: server.port }, `Prometheus metrics on http://${host}:${server.port}/metrics`);
+  return server;
+}
+
+/**
+ * A counter that follows a running total kept elsewhere (read at each scrape): for totals that
+ * already exist as plain numbers (NATS connections, usage counters) without a second count on
+ * their hot path. A total that goes down was started again from 0 (its source restarted): all of
+ * the new value is added, so the counter never goes down.
+ */
+export function counterFrom(registry: Registry, name: string, help: string, read: () => number): Counter {
+  let last = 0;
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      // a total below the last one was started again from 0: all of it is new
+      const added = now >= last ? now - last : now;
+      if (added > 0) this.inc(added);
+      last = now;
+    },
+  });
+}
+
+/** One value, or one value per label set. */
+export type GaugeReading<L extends string> = number | Array<{ labels: Partial<Record<L, string>>; value: number }>;
+
+/** A gauge read at each scrape (`read` answers its value, or one value per label set). */
+export function gaugeFrom<L extends string = never>(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => GaugeReading<L> | Promise<GaugeReading<L>>,
+  labelNames: readonly L[] = [],
+): Gauge<L> {
+  return new Gauge<L>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      const v = await read();
+      if (typeof v === 'number') {
+        this.set(v);
+        return;
+      }
+      this.reset();
+      for (const s of v) this.set(s.labels as never, s.value);
+    },
+  });
 }

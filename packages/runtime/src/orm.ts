@@ -12,6 +12,7 @@ import { Client } from 'pg';
 import { ConfigError } from './config';
 import { createLogger } from './logger';
 import { redact } from './secrets';
+import { gaugeFrom, type Registry } from './metrics';
 
 export interface SchemaDefinition {
   /** The service's Postgres schema ("catalog", "sync", "edge"): its tables and its migrations table live there. */
@@ -111,4 +112,25 @@ export async function migrateMain(service: string, def: SchemaDefinition, databa
   } finally {
     await orm?.close(true);
   }
+}
+
+/**
+ * The connection pool of an ORM as gauges read at each scrape: `db_pool_connections{state}`
+ * (in_use, idle), `db_pool_acquires_waiting` (callers waiting for a connection) and
+ * `db_pool_connections_max`. A pool that waits often is too small (see poolMax).
+ */
+export function ormPoolMetrics(registry: Registry, orm: MikroORM): void {
+  interface TarnPool {
+    numUsed(): number;
+    numFree(): number;
+    numPendingAcquires(): number;
+    max: number;
+  }
+  const pool = (): TarnPool | undefined => (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
+  gaugeFrom(registry, 'db_pool_connections', 'Database connections of this process, by state (in_use, idle)', () => {
+    const p = pool();
+    return p ? [{ labels: { state: 'in_use' }, value: p.numUsed() }, { labels: { state: 'idle' }, value: p.numFree() }] : [];
+  }, ['state'] as const);
+  gaugeFrom(registry, 'db_pool_acquires_waiting', 'Callers waiting for a database connection', () => pool()?.numPendingAcquires() ?? 0);
+  gaugeFrom(registry, 'db_pool_connections_max', 'Most database connections this process opens', () => pool()?.max ?? 0);
 }

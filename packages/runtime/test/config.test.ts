@@ -80,6 +80,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('an optional port (<SERVICE>_METRICS_PORT): unset or empty is off, 1-65535 is a port, anything else is named', () => {
+    const s = z.object({ GATEWAY_METRICS_PORT: env.optionalPort('GATEWAY_METRICS_PORT') });
+    expect(loadConfig(s, {}).GATEWAY_METRICS_PORT).toBeUndefined();
+    expect(loadConfig(s, { GATEWAY_METRICS_PORT: ' ' }).GATEWAY_METRICS_PORT).toBeUndefined();
+    expect(loadConfig(s, { GATEWAY_METRICS_PORT: '9464' }).GATEWAY_METRICS_PORT).toBe(9464);
+    for (const bad of ['0', '70000', 'metrics']) {
+      const e = configError(() => loadConfig(s, { GATEWAY_METRICS_PORT: bad }));
+      expect(e.message).toBe(
+        `Invalid configuration: GATEWAY_METRICS_PORT: expected a TCP port number 1-65535 for GATEWAY_METRICS_PORT (or leave it unset to turn it off), got "${bad}". Set it in the environment (see README, Configuration).`,
+      );
+    }
+  });
+
   it('works with plain zod schemas too', () => {
     const s = z.object({ MODE: z.enum(['full', 'delta']), NAME: z.string().default('x') });
     expect(loadConfig(s, { MODE: 'full' })).toEqual({ MODE: 'full', NAME: 'x' });

@@ -1,5 +1,5 @@
 import { gateway } from '@haier-sync/contracts';
-import { closeGrpcClients, createGrpcClient, createLogger, createMetricsRegistry, notFound, rpcMetricsInterceptor, startGrpcServer, startMetricsServer, type GrpcServer, type MetricsServer } from '../src/index';
+import { closeGrpcClients, counterFrom, createGrpcClient, createLogger, createMetricsRegistry, gaugeFrom, notFound, rpcMetricsInterceptor, startGrpcServer, startMetricsServer, type GrpcServer, type MetricsServer } from '../src/index';
 import { captureLogs } from '../src/testing';
 
 describe('metrics: RPC RED and the /metrics listener', () => {
@@ -60,5 +60,29 @@ describe('metrics: RPC RED and the /metrics listener', () => {
     const res = await fetch(`http://127.0.0.1:${metrics.port}/other`);
     expect(res.status).toBe(404);
     expect(await res.text()).toContain('GET /metrics');
+  });
+});
+
+describe('metrics read at scrape time', () => {
+  it('counterFrom follows a running total kept elsewhere (a total that drops starts the count again); gaugeFrom answers one value or one per label set', async () => {
+    const registry = createMetricsRegistry('scrape-svc');
+    let total = 0;
+    counterFrom(registry, 'things_total', 'things', () => total);
+    let rows: Array<{ labels: { state: string }; value: number }> = [{ labels: { state: 'a' }, value: 3 }];
+    gaugeFrom(registry, 'things_by_state', 'things by state', async () => rows, ['state'] as const);
+    gaugeFrom(registry, 'things_waiting', 'waiting', () => total * 2);
+    total = 5;
+    let text = await registry.metrics();
+    expect(text).toContain('things_total{service="scrape-svc"} 5');
+    expect(text).toContain('things_by_state{state="a",service="scrape-svc"} 3');
+    expect(text).toContain('things_waiting{service="scrape-svc"} 10');
+    total = 7;
+    rows = [{ labels: { state: 'b' }, value: 1 }];
+    text = await registry.metrics();
+    expect(text).toContain('things_total{service="scrape-svc"} 7');
+    expect(text).not.toContain('state="a"'); // a label set no longer read is gone
+    expect(text).toContain('things_by_state{state="b",service="scrape-svc"} 1');
+    total = 2; // its source restarted: 2 more than before, as a counter reset would count
+    expect(await registry.metrics()).toContain('things_total{service="scrape-svc"} 9');
   });
 });

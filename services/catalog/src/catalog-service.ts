@@ -16,12 +16,15 @@ import { getPriceHistory, getProduct, listNamed, listProducts, readChanges, stat
 import { itemResult, toChange, toProduct, ts } from './proto-mapping';
 import { aggregateStock } from './stock';
 import { upsertProducts } from './upsert-products';
+import type { UpsertObserver } from './metrics';
 import { updateStock } from './update-stock';
 
 export interface CatalogServiceDeps {
   orm: MikroORM;
   logger: Logger;
   defaultCounty: string;
+  /** UpsertProducts' duration and outcomes (metrics.ts); none when unset. */
+  metrics?: UpsertObserver;
 }
 
 const SORTS: Record<number, SortKey> = {
@@ -48,6 +51,7 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
   const em = () => orm.em.fork();
   return {
     async upsertProducts(req) {
+      const started = performance.now();
       const { items, slots, warnings } = normaliseProducts(req.products);
       for (const [code, w] of warnings) logger.warn({ run_id: req.runId, product_code: code }, w);
       for (const f of slots.filter(isFailure)) logger.warn({ run_id: req.runId, product_code: f.code }, `product not written: ${f.reason}`);
@@ -58,7 +62,9 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
           ? create(catalog.ItemResultSchema, { productCode: s.code, outcome: catalog.ItemOutcome.FAILED, reason: s.reason })
           : itemResult(written.get(s.code)!),
       );
-      return create(catalog.UpsertProductsResponseSchema, { results, created: r.created, updated: r.updated, unchanged: r.unchanged, failed: slots.length - items.length });
+      const counts = { created: r.created, updated: r.updated, unchanged: r.unchanged, failed: slots.length - items.length };
+      deps.metrics?.upserted((performance.now() - started) / 1000, counts);
+      return create(catalog.UpsertProductsResponseSchema, { results, ...counts });
     },
     async updateStock(req) {
       const batch = aggregateStock(req.items);

@@ -1,7 +1,8 @@
 // The catalog as a unit: ORM (one per process), migrations, the service routes, readiness.
 // main.ts serves it; tests and benchmarks build it in-process.
 import type { ConnectRouter } from '@connectrpc/connect';
-import type { ErrorMapper, Logger } from '@haier-sync/runtime';
+import type { ErrorMapper, Logger, Registry } from '@haier-sync/runtime';
+import { catalogMetrics } from './metrics';
 import { catalogErrors, DATABASE_UNREACHABLE, registerCatalog } from './catalog-service';
 import { initOrm, migrate } from '@haier-sync/runtime/orm';
 import { CATALOG_SCHEMA } from './orm';
@@ -13,6 +14,8 @@ export interface BuildCatalogOptions {
   logger: Logger;
   defaultCounty?: string;
   poolMax?: number;
+  /** Where the catalog's metrics go (metrics.ts); none when unset. */
+  metrics?: Registry;
 }
 
 export interface Catalog {
@@ -35,7 +38,7 @@ export async function buildCatalog(opts: BuildCatalogOptions): Promise<Catalog> 
     await orm.close(true);
     throw err;
   }
-  const deps = { orm, logger: opts.logger, defaultCounty: opts.defaultCounty ?? '110101' };
+  const deps = { orm, logger: opts.logger, defaultCounty: opts.defaultCounty ?? '110101', metrics: opts.metrics ? catalogMetrics(opts.metrics, orm) : undefined };
   return {
     orm,
     routes: (router) => registerCatalog(router, deps),

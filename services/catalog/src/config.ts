@@ -6,6 +6,7 @@ import { env, loadConfig } from '@haier-sync/runtime';
 export const catalogConfigSchema = z.object({
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
   CATALOG_PORT: env.port('CATALOG_PORT', 50052),
+  CATALOG_METRICS_PORT: env.optionalPort('CATALOG_METRICS_PORT'),
   CATALOG_DEFAULT_COUNTY: z.string().regex(new RegExp(rules.countyCode.pattern), `expected ${rules.countyCode.what}: ${rules.countyCode.explain} (e.g. ${rules.countyCode.example})`).default('110101'),
 });
 

@@ -1,21 +1,25 @@
 // Wiring only: config, logger, migrations, the gRPC server, graceful shutdown.
-import { createLogger, onShutdown, startGrpcServer } from '@haier-sync/runtime';
+import { createLogger, createMetricsRegistry, onShutdown, serveMetrics, startGrpcServer } from '@haier-sync/runtime';
 import { buildCatalog } from './catalog';
 import { loadCatalogConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadCatalogConfig();
   const logger = createLogger('catalog');
+  const metrics = createMetricsRegistry('catalog');
   const cat = await buildCatalog({
+    metrics,
     databaseUrl: config.DATABASE_URL,
     logger,
     defaultCounty: config.CATALOG_DEFAULT_COUNTY,
   });
-  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger });
+  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger, metrics });
+  const metricsServer = await serveMetrics(metrics, config.CATALOG_METRICS_PORT, logger);
   logger.info({ port: server.port }, 'catalog serving');
   // hooks run in reverse order: stop serving first, then close the database
   onShutdown('catalog database', () => cat.close());
   onShutdown('catalog gRPC server', () => server.close());
+  if (metricsServer) onShutdown('metrics server', () => metricsServer.close());
 }
 
 main().catch((err: unknown) => {

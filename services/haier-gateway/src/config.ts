@@ -42,6 +42,8 @@ const mainSchema = z.object({
   HAIER_AUTH_SCHEME: env.optionalString(),
   HAIER_ALLOWED_HOSTS: env.optionalString(),
   GATEWAY_PORT: env.port('GATEWAY_PORT', 50051),
+  GATEWAY_METRICS_PORT: env.optionalPort('GATEWAY_METRICS_PORT'),
+  GATEWAY_CALL_SUMMARY_INTERVAL: env.durationMs(60_000),
 });
 
 // These two names contain "TOKEN" but hold no secret: they are validated here rather than by

@@ -2,11 +2,13 @@
 // the domain API, the RPC routes and the readiness probe. Listening is main.ts's job, so
 // tests run the same thing in-process behind startGrpcServer on port 0.
 import type { ConnectRouter } from '@connectrpc/connect';
+import type { Registry } from '@haier-sync/runtime';
 import type { gateway } from '@haier-sync/contracts';
 import { registerSecret, type ErrorMapper, type Logger } from '@haier-sync/runtime';
 import { resolveAccount } from './account-check';
 import type { GatewayConfig } from './config';
 import { HaierApi } from './haier-api';
+import { gatewayMetrics } from './metrics';
 import { gatewayErrors, routes } from './server';
 import { UpstreamClient, type UpstreamClientOptions } from './upstream-client';
 
@@ -27,10 +29,14 @@ export interface GatewayOptions {
   readinessCacheMs?: number;
   /** Where a Haier config's test reads the variables it names (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Where the upstream metrics go (metrics.ts); none when unset. */
+  metrics?: Registry;
 }
 
 export function buildGateway(config: GatewayConfig, logger: Logger, opts: GatewayOptions = {}): Gateway {
-  const client = new UpstreamClient({ config, logger, backoff: opts.backoff });
+  const metrics = opts.metrics ? gatewayMetrics(opts.metrics) : undefined;
+  const client = new UpstreamClient({ config, logger, backoff: opts.backoff, metrics });
+  metrics?.watch(client);
   const api = new HaierApi(client, config, config.HAIER_MAX_CONCURRENCY);
   const cacheMs = opts.readinessCacheMs ?? 5000;
   let cached: { ok: boolean; at: number } | undefined;

@@ -1,6 +1,6 @@
 // haier-gateway entry point: wiring only. Start with
 //   node --require @haier-sync/runtime/telemetry dist/main.js
-import { createLogger, onShutdown, redact, setShutdownLogger, startGrpcServer, ConfigError } from '@haier-sync/runtime';
+import { createLogger, createMetricsRegistry, onShutdown, redact, serveMetrics, setShutdownLogger, startGrpcServer, ConfigError } from '@haier-sync/runtime';
 import { loadGatewayConfig } from './config';
 import { buildGateway } from './gateway';
 
@@ -17,7 +17,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gw = buildGateway(config, logger);
+  const metrics = createMetricsRegistry('haier-gateway');
+  const gw = buildGateway(config, logger, { metrics });
   const server = await startGrpcServer({
     service: 'haier-gateway',
     port: config.GATEWAY_PORT,
@@ -25,7 +26,10 @@ async function main(): Promise<void> {
     readiness: () => gw.readiness(),
     errors: gw.errors,
     logger,
+    metrics,
   });
+  const metricsServer = await serveMetrics(metrics, config.GATEWAY_METRICS_PORT, logger);
+  if (metricsServer) onShutdown('metrics server', () => metricsServer.close());
   onShutdown('grpc server', () => server.close());
   onShutdown('upstream client', () => gw.close());
   logger.info(

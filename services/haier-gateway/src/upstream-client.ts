@@ -2,7 +2,8 @@
 // a concurrency cap (call-slots.ts) and one rate gate (rate-gate.ts) in front of every business
 // call including retries, retries
 // with back-off (cockatiel), the shared token (with one refresh + retry on 401), the answer
-// envelope, and one log line and one counter per exchange. Secrets never reach a log line.
+// envelope, and one DEBUG log line, one counter and one metric per exchange (an INFO summary per
+// endpoint every GATEWAY_CALL_SUMMARY_INTERVAL). Secrets never reach a log line.
 import type { Readable } from 'node:stream';
 import type { RetryPolicy } from 'cockatiel';
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
@@ -20,11 +21,15 @@ import { RateGate } from './rate-gate';
 import { parseRetryAfter, upstreamRetryPolicy } from './retry-policy';
 import { extractToken, TokenManager, type FetchedToken, type Token } from './token-manager';
 import { outcomeOf, UsageCounters } from './usage';
+import type { UpstreamObserver } from './metrics';
+import { CallSummary } from './call-summary';
 
 export interface UpstreamClientOptions {
   config: GatewayConfig;
   logger: Logger;
   usage?: UsageCounters;
+  /** Prometheus metrics of each exchange (metrics.ts); none when unset. */
+  metrics?: UpstreamObserver;
   /** Back-off tuning (tests shorten it); defaults 200 ms initial, 10 s max. */
   backoff?: { initialDelayMs?: number; maxDelayMs?: number };
   /** This process's share of the account's calls per window (budget.ts); default the whole budget of a single gateway. Closed with the client. */
@@ -95,11 +100,15 @@ export class UpstreamClient {
   private readonly logger: Logger;
   private readonly base: URL;
   private readonly tokenUrl: URL;
+  private readonly metrics?: UpstreamObserver;
+  private readonly summary: CallSummary;
 
   constructor(opts: UpstreamClientOptions) {
     this.config = opts.config;
     this.logger = opts.logger;
     this.usage = opts.usage ?? new UsageCounters();
+    this.metrics = opts.metrics;
+    this.summary = new CallSummary(this.logger, this.config.GATEWAY_CALL_SUMMARY_INTERVAL);
     this.base = new URL(this.config.HAIER_BASE_URL);
     this.tokenUrl = new URL(this.config.HAIER_TOKEN_URL);
     this.agent = new Agent({ connections: this.config.HAIER_MAX_CONCURRENCY, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
@@ -113,7 +122,14 @@ export class UpstreamClient {
     this.budget.demand(() => this.gate.waiting());
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
     this.tokens = new TokenManager({
-      fetchToken: () => this.fetchToken(),
+      fetchToken: () =>
+        this.fetchToken().then(
+          (t) => (this.metrics?.tokenRefresh(true), t),
+          (err: unknown) => {
+            this.metrics?.tokenRefresh(false);
+            throw err;
+          },
+        ),
       refreshMarginSeconds: this.config.HAIER_TOKEN_REFRESH_MARGIN_S,
       onRefreshError: (err) => this.logger.warn({ err: String(err) }, 'token refresh failed; keeping the current token until it expires'),
     });
@@ -294,6 +310,7 @@ export class UpstreamClient {
       else if ((err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT') fault = { kind: 'timeout', timeoutMs: this.config.HAIER_TIMEOUT_MS };
       else fault = { kind: 'network', code: errorCode(err), origin: this.base.origin };
       this.usage.record(endpoint.name, outcomeOf(undefined, fault.kind));
+      this.metrics?.exchange(endpoint.name, outcomeOf(undefined, fault.kind), attempt, (performance.now() - started) / 1000);
       this.logger.warn({ endpoint: endpoint.name, records: seen, fault: fault.kind }, 'upstream list failed while streaming');
       throw new UpstreamError(fault, endpoint.name);
     }
@@ -384,20 +401,24 @@ export class UpstreamClient {
   ): void {
     const kind = fault && fault.kind !== 'http' && fault.kind !== 'token-rejected' && fault.kind !== 'token-missing' ? fault.kind : undefined;
     const outcome = outcomeOf(status, kind);
+    const ms = performance.now() - started;
     this.usage.record(endpoint, outcome);
+    this.metrics?.exchange(endpoint, outcome, attempt, ms / 1000);
+    this.summary.note(endpoint, outcome, attempt, ms);
     const line = {
       upstream: endpoint,
       path,
       status,
       outcome,
       attempt,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(ms),
       request: loggableBody(body),
       ...(fault && fault.kind === 'business' ? { haierCode: fault.code, haierMessage: fault.message } : {}),
       ...(fault && 'detail' in fault && fault.detail ? { detail: fault.detail } : {}),
       ...extra,
     };
-    if (outcome === 'ok') this.logger.info(line, 'upstream call');
+    // one line per exchange at DEBUG; INFO has the periodic summary per endpoint (call-summary.ts)
+    if (outcome === 'ok') this.logger.debug(line, 'upstream call');
     else this.logger.warn(line, 'upstream call failed');
   }
 
@@ -406,11 +427,22 @@ export class UpstreamClient {
     return this.slots.waiting() + this.gate.waiting();
   }
 
+  /** Business calls that count against the limit now (in flight, or ended within the window): the budget in use. */
+  inWindow(): number {
+    return this.gate.inWindow();
+  }
+
+  /** This replica's share of HAIER_RATE_LIMIT now (less the margin; see budget.ts). */
+  get rateLimit(): number {
+    return this.gate.limit();
+  }
+
   private closing: Promise<void> | undefined;
 
   /** Refuses new calls, fails those waiting for a slot or the budget, closes the connection pool. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.summary.flush();
       this.slots.close();
       this.gate.close();
       await this.budget.close(); // after the gate: no call starts once the others may count this replica out

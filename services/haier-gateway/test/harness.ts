@@ -3,7 +3,7 @@
 import type { Client } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
-import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
+import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger, type Registry } from '@haier-sync/runtime';
 import { captureLogs } from '@haier-sync/runtime/testing';
 import { loadGatewayConfig, SIMULATOR_ACCOUNT, type GatewayConfig } from '../src/config';
 import { buildGateway, type Gateway } from '../src/gateway';
@@ -13,6 +13,10 @@ export interface StackOptions {
   sim?: SimOptions;
   env?: Record<string, string>;
   backoff?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Log level of the captured logs (default debug). */
+  logLevel?: string;
+  /** The gateway's metrics registry (default none). */
+  metrics?: Registry;
 }
 
 export interface GatewayUnderTest {
@@ -31,7 +35,12 @@ export interface Stack extends GatewayUnderTest {
 }
 
 /** The gateway for an upstream at `baseUrl` (simulator account unless `env` says otherwise), behind a real gRPC server on port 0. */
-export async function startGateway(baseUrl: string, env: Record<string, string> = {}, backoff?: StackOptions['backoff']): Promise<GatewayUnderTest> {
+export async function startGateway(
+  baseUrl: string,
+  env: Record<string, string> = {},
+  backoff?: StackOptions['backoff'],
+  extra: Pick<StackOptions, 'logLevel' | 'metrics'> = {},
+): Promise<GatewayUnderTest> {
   const config = loadGatewayConfig({
     HAIER_BASE_URL: baseUrl,
     ...SIMULATOR_ACCOUNT,
@@ -39,9 +48,9 @@ export async function startGateway(baseUrl: string, env: Record<string, string> 
     ...env,
   });
   const logs = captureLogs();
-  const logger = createLogger('haier-gateway', { destination: logs.stream, level: 'debug' });
+  const logger = createLogger('haier-gateway', { destination: logs.stream, level: extra.logLevel ?? 'debug' });
   // a config test reads the variables it names from the same environment the config came from
-  const gw = buildGateway(config, logger, { backoff: backoff ?? { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0, env: { ...SIMULATOR_ACCOUNT, ...env } });
+  const gw = buildGateway(config, logger, { backoff: backoff ?? { initialDelayMs: 20, maxDelayMs: 200 }, readinessCacheMs: 0, env: { ...SIMULATOR_ACCOUNT, ...env }, metrics: extra.metrics });
   const server = await startGrpcServer({
     service: 'haier-gateway',
     port: 0,
@@ -50,6 +59,7 @@ export async function startGateway(baseUrl: string, env: Record<string, string> 
     readiness: () => gw.readiness(),
     errors: gw.errors,
     logger,
+    metrics: extra.metrics,
   });
   const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl: server.url, timeoutMs: 60_000 });
   return {
@@ -68,7 +78,7 @@ export async function startGateway(baseUrl: string, env: Record<string, string> 
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sim = await startSimulator({ quiet: true, ...opts.sim });
-  const g = await startGateway(sim.url, opts.env, opts.backoff);
+  const g = await startGateway(sim.url, opts.env, opts.backoff, opts);
   return {
     ...g,
     sim,

@@ -1,15 +1,18 @@
-// Prometheus metrics of the edge (one registry per app, so several apps can live in one process).
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+// Prometheus metrics of the edge (one registry per app, so several apps can live in one process):
+// the runtime's registry (Node defaults, `service` label), REST requests by route template and
+// status, and the database pool; the clients' RPC RED metrics are added by createClients.
+import { Counter, createMetricsRegistry, Histogram, type Registry } from '@haier-sync/runtime';
+import { ormPoolMetrics } from '@haier-sync/runtime/orm';
+import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface EdgeMetrics {
   registry: Registry;
   observe(method: string, route: string, status: number, seconds: number): void;
 }
 
-export function createMetrics(): EdgeMetrics {
-  const registry = new Registry();
-  registry.setDefaultLabels({ service: 'http-edge' });
-  collectDefaultMetrics({ register: registry });
+export function createMetrics(orm?: MikroORM): EdgeMetrics {
+  const registry = createMetricsRegistry('http-edge');
+  if (orm) ormPoolMetrics(registry, orm);
   const requests = new Counter({
     name: 'edge_http_requests_total',
     help: 'REST requests answered, by method, route template and status',

@@ -6,13 +6,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, freePort, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
-import { connect } from 'nats';
+import { deleteStreamsUnder } from './stack';
 
 jest.setTimeout(300_000);
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const ADMIN_KEY = 'hs_QuickStartAdminKeyForTests0123456789abcd';
-const SIM_SIZE = 120;
+const SIM_SIZE = 450;
 
 let db: TestDatabase;
 let child: ChildProcess | undefined;
@@ -33,18 +33,11 @@ beforeAll(async () => {
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
   // the streams the run made: every stream whose subjects are all under this test's prefix
-  const nc = await connect({ servers: TEST_NATS_URL });
-  const jsm = await nc.jetstreamManager();
-  for await (const info of jsm.streams.list()) {
-    const subjects = info.config.subjects ?? [];
-    const ours = subjects.length > 0 && subjects.every((x) => x.startsWith(prefix) || x.startsWith(`$KV.${prefix.replace(/\.$/, '').toUpperCase()}_`));
-    if (ours) await jsm.streams.delete(info.config.name).catch(() => undefined);
-  }
-  await nc.close();
+  await deleteStreamsUnder(TEST_NATS_URL, prefix);
   await db?.drop();
 });
 
-test('npm start: simulator + services as deployed, a first sync, the console at the URL it prints; SIGTERM stops it all', async () => {
+test('npm start: simulator + services as deployed, a first sync, the console at the URL it prints, a short stream at INFO (banner near the end, the first-sync line, far fewer lines than upstream calls); SIGTERM stops it all', async () => {
   const [sim, gw, cat, sync, edge] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -59,9 +52,9 @@ test('npm start: simulator + services as deployed, a first sync, the console at 
     NATS_URL: TEST_NATS_URL,
     NATS_SUBJECT_PREFIX: prefix,
     EDGE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'warn',
   };
-  for (const k of ['HAIER_BASE_URL', 'HAIER_TOKEN_URL', 'NODE_OPTIONS', 'GATEWAY_URL', 'CATALOG_URL', 'SYNC_URL']) delete env[k];
+  // the default level (INFO), as a user sees it
+  for (const k of ['LOG_LEVEL', 'HAIER_BASE_URL', 'HAIER_TOKEN_URL', 'NODE_OPTIONS', 'GATEWAY_URL', 'CATALOG_URL', 'SYNC_URL']) delete env[k];
   const proc = spawn(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child = proc;
   proc.stdout!.on('data', (b: Buffer) => (output += b.toString()));
@@ -89,6 +82,17 @@ test('npm start: simulator + services as deployed, a first sync, the console at 
   expect(run.counts).toMatchObject({ total: listed, created: listed, failed: 0 });
   const products = await api('/catalog/products/?page_size=500');
   expect((products.results as unknown[]).length).toBe(listed);
+
+  // a short, readable stream: the banner among the last lines, the first sync's line with its
+  // counts, and far fewer lines than upstream calls (the gateway sums its calls up per endpoint)
+  await waitFor(() => /FULL PRODUCTS run \S+ completed: \d+ products/.test(output), { timeoutMs: 10_000, what: 'the first sync line' });
+  const lines = output.split('\n').filter((l) => l.trim() !== '');
+  expect(lines.slice(-15).some((l) => l.includes(`Open            http://127.0.0.1:${edge}/`))).toBe(true);
+  expect(output).toMatch(new RegExp(`FULL PRODUCTS run \\S+ completed: ${listed} products, ${listed} created`));
+  const simStats = (await fetch(`http://127.0.0.1:${sim}/__sim/stats`).then((r) => r.json())) as { total: number; tokenRequests: number };
+  const upstreamCalls = simStats.total + simStats.tokenRequests;
+  expect(upstreamCalls).toBeGreaterThan(listed);
+  expect(lines.length * 5).toBeLessThan(upstreamCalls); // ~45 lines (most of them start-up) for ~480 calls; was one line per call
 
   // Ctrl-C / SIGTERM: every process stops cleanly and the script exits 0
   proc.kill('SIGTERM');

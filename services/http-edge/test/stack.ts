@@ -21,6 +21,7 @@ import {
   type ServiceProcess,
   type TestDatabase,
 } from '@haier-sync/runtime/testing';
+import { connect } from 'nats';
 import { Client as PgClient } from 'pg';
 import { startEdge, type EdgeHandle } from '../src/app';
 import type { Role } from '../src/domain/api-keys';
@@ -83,6 +84,25 @@ export interface StackResponse {
 }
 
 let keySeq = 0;
+
+/**
+ * Deletes the JetStream streams a test made: every stream whose subjects all start with `prefix`,
+ * and the products bucket's stream (`$KV.<PREFIX>_CATALOG_PRODUCTS.>`).
+ */
+export async function deleteStreamsUnder(natsUrl: string, prefix: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  const bucketSubjects = `$KV.${prefix.replace(/\.$/, '').toUpperCase().replace(/[^A-Z0-9_-]/g, '_')}_`;
+  try {
+    const jsm = await nc.jetstreamManager();
+    for await (const info of jsm.streams.list()) {
+      const subjects = info.config.subjects ?? [];
+      const ours = subjects.length > 0 && subjects.every((x) => x.startsWith(prefix) || x.startsWith(bucketSubjects));
+      if (ours) await jsm.streams.delete(info.config.name).catch(() => undefined);
+    }
+  } finally {
+    await nc.close();
+  }
+}
 
 export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeStack> {
   const logs = captureLogs();

@@ -3,7 +3,8 @@
 // main.ts calls it with process.env; tests call it in-process with their own environment.
 import type { Client } from '@connectrpc/connect';
 import { catalog, gateway } from '@haier-sync/contracts';
-import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer, type Logger } from '@haier-sync/runtime';
+import { createGrpcClient, createLogger, createMetricsRegistry, rpcMetricsInterceptor, serveMetrics, startGrpcServer, type GrpcServer, type Logger, type Registry } from '@haier-sync/runtime';
+import { syncMetrics } from './metrics';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createAlerter } from './alerts';
 import { loadSyncConfig, type SyncConfig } from './config';
@@ -26,6 +27,8 @@ export interface OrchestratorOptions {
   host?: string;
   /** Idle poll of the engine loops (tests shorten it). */
   idlePollMs?: number;
+  /** The Prometheus registry (default a new one); served on SYNC_METRICS_PORT when that is set. */
+  metrics?: Registry;
 }
 
 export interface Orchestrator {
@@ -39,6 +42,7 @@ export interface Orchestrator {
   engine?: Engine;
   publisher?: Publisher;
   scheduler?: Scheduler;
+  metrics: Registry;
   gateway: Client<typeof gateway.HaierGatewayService>;
   catalog: Client<typeof catalog.CatalogService>;
   logger: Logger;
@@ -72,8 +76,11 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     const done = await migrate(orm, SYNC_SCHEMA);
     if (done.length) logger.info({ migrations: done }, 'database migrated');
 
-    const gatewayClient = createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.GATEWAY_URL, timeoutMs: 120_000 });
-    const catalogClient = createGrpcClient(catalog.CatalogService, { baseUrl: config.CATALOG_URL, timeoutMs: 60_000 });
+    const registry = opts.metrics ?? createMetricsRegistry('sync-orchestrator');
+    const metrics = syncMetrics(registry, { orm, knex });
+    const clientMetrics = [rpcMetricsInterceptor(registry, 'client')];
+    const gatewayClient = createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.GATEWAY_URL, timeoutMs: 120_000, interceptors: clientMetrics });
+    const catalogClient = createGrpcClient(catalog.CatalogService, { baseUrl: config.CATALOG_URL, timeoutMs: 60_000, interceptors: clientMetrics });
     const alerter = createAlerter({ logger, webhookUrl: config.ALERT_WEBHOOK_URL });
 
     let engine: Engine | undefined;
@@ -85,6 +92,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
           catalog: catalogClient,
           logger,
           raiseAlert: (run) => alerter.raiseAlert(run),
+          metrics,
           settings: {
             concurrency: config.SYNC_CONCURRENCY,
             leaseSeconds: config.SYNC_LEASE_SECONDS,
@@ -128,7 +136,9 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
         duplicateWindowS: config.NATS_DUPLICATE_WINDOW_S,
         maxAgeH: config.NATS_MAX_AGE_H,
         maxBytes: config.NATS_MAX_BYTES,
+        onPublished: metrics.published,
       });
+      metrics.watchPublisher(p);
       publisher = p;
       stops.push(['event publisher', () => p.stop()]);
     }
@@ -154,8 +164,11 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       errors: syncErrors,
       connectionLost: DATABASE_UNREACHABLE,
       logger,
+      metrics: registry,
     });
     stops.push(['gRPC server', () => server.close(5_000)]);
+    const metricsServer = await serveMetrics(registry, config.SYNC_METRICS_PORT, logger, opts.host);
+    if (metricsServer) stops.push(['metrics server', () => metricsServer.close()]);
 
     let scheduler: Scheduler | undefined;
     if (config.SYNC_SCHEDULER_ENABLED || config.SYNC_FIRST_DEPLOY) {
@@ -189,6 +202,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       engine,
       publisher,
       scheduler,
+      metrics: registry,
       gateway: gatewayClient,
       catalog: catalogClient,
       logger,

@@ -9,6 +9,8 @@ export const configSchema = z.object({
   GATEWAY_URL: env.url('http://127.0.0.1:50051'),
   CATALOG_URL: env.url('http://127.0.0.1:50052'),
   SYNC_PORT: env.port('SYNC_PORT', 50053),
+  /** Prometheus metrics on GET /metrics at this port; unset = no metrics listener. */
+  SYNC_METRICS_PORT: env.optionalPort('SYNC_METRICS_PORT'),
   /**
    * Batches in flight per process. A batch spends most of its time waiting (Haier's latency, the
    * gateway's rate gate, the catalog): keeping the rate limit busy needs about rate × batch time in

@@ -49,6 +49,8 @@ export interface PublisherOptions {
   databaseUrl?: string;
   /** How often a standing-by publisher tries the lock (default 1000 ms). */
   leaderPollMs?: number;
+  /** Each event NATS acknowledged as new, by subject (the metrics). */
+  onPublished?: (subject: string) => void;
   /** Use an existing managed connection instead of opening one (not closed by stop()). */
   nats?: ManagedNats;
 }
@@ -60,6 +62,8 @@ export interface PublisherStats {
   lag: number;
   lastError?: string;
   relays: RelayStats[];
+  /** NATS connections made so far (the first, then one per reconnect). */
+  connections: number;
 }
 
 export interface Publisher {
@@ -105,6 +109,7 @@ export function startPublisher(opts: PublisherOptions): Publisher {
     publishWindow: opts.publishWindow ?? 64,
     persistEvery: opts.persistEvery ?? 100,
     gapWaitMs: opts.gapWaitMs ?? 2_000,
+    onPublished: opts.onPublished,
     prepare,
   };
   const wanted = opts.relays ?? ['catalog', 'runs'];
@@ -159,6 +164,7 @@ export function startPublisher(opts: PublisherOptions): Publisher {
         lag: rs.reduce((a, r) => a + r.lag, 0),
         ...(lastError !== undefined ? { lastError } : {}),
         relays: rs,
+        connections: nats.generation(),
       };
     },
   };

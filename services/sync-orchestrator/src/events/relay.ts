@@ -19,6 +19,8 @@ export interface RelayOptions {
   /** Store the cursor at least every this many acked entries within a page. */
   persistEvery: number;
   gapWaitMs: number;
+  /** Each message NATS acknowledged as new (not a duplicate), by subject: for the metrics. */
+  onPublished?: (subject: string) => void;
   /** Called once per NATS connection before publishing (stream set-up). */
   prepare: () => Promise<void>;
 }
@@ -138,7 +140,7 @@ export class Relay {
     const window = Math.max(1, this.opts.publishWindow ?? 1);
     let i = 0;
     while (i < n && !signal.aborted) {
-      const batch: Array<{ item: (typeof items)[number]; acks: Array<Promise<{ ack: PubAck; bucket: boolean }>> }> = [];
+      const batch: Array<{ item: (typeof items)[number]; acks: Array<Promise<{ ack: PubAck; bucket: boolean; subject: string }>> }> = [];
       let inFlight = 0;
       for (; i < n && (inFlight === 0 || inFlight + items[i]!.messages.length <= window); i++) {
         const item = items[i]!;
@@ -149,17 +151,20 @@ export class Relay {
             'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
           );
         }
-        const acks = item.messages.map((m) => publishTraced(js, m, this.opts.publishTimeoutMs).then((ack) => ({ ack, bucket: m.subject.startsWith('$KV.') })));
+        const acks = item.messages.map((m) => publishTraced(js, m, this.opts.publishTimeoutMs).then((ack) => ({ ack, bucket: m.subject.startsWith('$KV.'), subject: m.subject })));
         for (const a of acks) a.catch(() => undefined); // settled below, in order
         batch.push({ item, acks });
         inFlight += item.messages.length;
       }
       for (const { item, acks } of batch) {
         for (const a of acks) {
-          const { ack, bucket } = await a; // the first failure stops here: the cursor stays before this entry
+          const { ack, bucket, subject } = await a; // the first failure stops here: the cursor stays before this entry
           if (ack.duplicate) this.duplicates++;
           else if (bucket) this.bucketWrites++;
-          else this.published++;
+          else {
+            this.published++;
+            this.opts.onPublished?.(subject);
+          }
         }
         this.cursor = item.seq;
         if (++sinceSave >= this.opts.persistEvery) {

@@ -6,6 +6,7 @@ import type { Knex } from '../db';
 import type { BatchLimits } from './lifecycle';
 import type { Dependencies } from './dependencies';
 import type { UpsertFn } from './upsert-coalescer';
+import type { RunObserver } from '../metrics';
 
 export interface EngineSettings extends BatchLimits {
   concurrency: number;
@@ -30,4 +31,6 @@ export interface RunDeps {
   upsert?: UpsertFn;
   /** The engine's circuit breakers (dependencies.ts); without them calls go straight out. */
   dependencies?: Dependencies;
+  /** Run, batch and product counts for Prometheus (src/metrics.ts); none when unset. */
+  metrics?: RunObserver;
 }

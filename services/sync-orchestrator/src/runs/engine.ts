@@ -260,6 +260,8 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       clearInterval(beat);
       const done = await completions.submit({ runId: b.run_id, seq: b.seq, claim: b.claim, codes: b.codes, outcome, result });
       stats.batches++;
+      // counted once: a completion refused (the lease was lost, another worker completed it) is not this one's
+      if (done) deps.metrics?.batch('done', result as { created: number; updated: number; unchanged: number; failed: number });
       if (done) touched.add(b.run_id);
       if (done?.phase === 'finalize') kick();
     } catch (err) {
@@ -267,11 +269,13 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       if (err instanceof DependencyUnavailable) {
         // not the batch's fault: back to the queue, its attempt given back; the breaker holds the claims
         stats.waits++;
+        deps.metrics?.batch('deferred');
         log.debug({ run_id: b.run_id, seq: b.seq, dependency: err.dependency, err: err.reason }, `batch ${b.seq} waits: ${err.message}`);
         await returnBatchUnspent(knex, b.run_id, b.seq, b.claim, err.message).catch(() => undefined);
         return 'unavailable';
       }
       stats.failedAttempts++;
+      deps.metrics?.batch('failed');
       if (isFatal(err)) {
         await failRun(b.run_id, `Haier refused the account (${errText(err)}); check the active Haier config and its credentials`).catch(() => undefined);
         return 'done';

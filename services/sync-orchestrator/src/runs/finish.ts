@@ -7,15 +7,18 @@ import type { RunDeps } from './deps';
 
 export const FAILED_ITEMS_IN_ANSWER = 1000;
 
-export async function endRun(deps: Pick<RunDeps, 'knex' | 'raiseAlert' | 'logger'>, runId: string, f: FinalUpdate): Promise<sync.Run | undefined> {
+export async function endRun(deps: Pick<RunDeps, 'knex' | 'raiseAlert' | 'logger' | 'metrics'>, runId: string, f: FinalUpdate): Promise<sync.Run | undefined> {
+  let ended: RunRow | undefined;
   const msg = await deps.knex.transaction(async (trx) => {
     const row: RunRow | undefined = await finishRun(trx, runId, f);
     if (!row) return undefined; // already ended (cancelled, or another process finished it)
+    ended = row;
     const run = toRunMessage(row, await getFailures(trx, runId, FAILED_ITEMS_IN_ANSWER));
     await appendRunEvent(trx, row.status === 'FAILED' ? 'failed' : 'completed', run);
     return run;
   });
   if (!msg) return undefined;
+  if (ended) deps.metrics?.runEnded(ended);
   const level = f.status === 'SUCCESS' ? 'info' : f.status === 'PARTIAL' ? 'warn' : 'error';
   deps.logger[level]({ run_id: runId, status: f.status }, f.message);
   if (f.status === 'FAILED' || f.status === 'PARTIAL') await deps.raiseAlert(msg);
