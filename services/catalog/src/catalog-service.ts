@@ -35,7 +35,7 @@ const SORTS: Record<number, SortKey> = {
 
 /** The catalog's domain errors as status codes (the runtime's error interceptor applies it to every RPC). */
 export function catalogErrors(err: unknown): ConnectError | undefined {
-  if (err instanceof BatchRejection) return invalidArgument(err.message, err.index !== undefined ? `item[${err.index}]` : undefined);
+  if (err instanceof BatchRejection) return invalidArgument(err.message, err.field ?? (err.index !== undefined ? `item[${err.index}]` : undefined));
   if (err instanceof NotFound) return notFound(err.message);
   return undefined;
 }

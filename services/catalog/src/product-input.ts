@@ -22,6 +22,8 @@ export class BatchRejection extends Error {
     message: string,
     readonly index?: number,
     readonly code?: string,
+    /** The request field at fault (`cursor`), when it is not an item of the batch. */
+    readonly field?: string,
   ) {
     super(message);
   }
