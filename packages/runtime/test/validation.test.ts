@@ -3,6 +3,7 @@
 // to end in services/http-edge/test/input-rules.test.ts.
 import { create, ScalarType, type DescMessage } from '@bufbuild/protobuf';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
+import { unstorableField } from '../src/storable';
 
 const messages = new Map<string, DescMessage>(
   [gateway, catalog, sync]
@@ -50,4 +51,15 @@ test('ids stop at the bigint maximum; the derived JSON schema says the same thro
   const schema = rules.jsonSchema(rules.runId);
   const format = rules.jsonSchemaFormats[schema.format as keyof typeof rules.jsonSchemaFormats];
   expect([format('9223372036854775807'), format('9223372036854775808')]).toEqual([true, false]);
+});
+
+test('unstorableField: the first NUL or lone surrogate in a message, by the proto field path (Struct keys as they are)', () => {
+  const run = create(sync.StartRunRequestSchema, { scope: { productCodes: ['GA0SZC00U'], category: 'a\u0000' } });
+  expect(unstorableField(run)).toBe('scope.category');
+  const codes = create(sync.StartRunRequestSchema, { scope: { productCodes: ['GA0SZC00U', 'B\ud800'] } });
+  expect(unstorableField(codes)).toBe('scope.product_codes[1]');
+  const config = create(sync.CreateConfigRequestSchema, { name: 'x', environment: 'test', settings: { outer: { baseUrl: 'ok', note: 'n\u0000' } } });
+  expect(unstorableField(config)).toBe('settings.outer.note');
+  expect(unstorableField(create(sync.CreateConfigRequestSchema, { name: 'x', settings: { 'k\u0000': 1 } }))).toBe('settings');
+  expect(unstorableField(create(sync.CreateConfigRequestSchema, { name: '海尔 😀', settings: { a: ['b', 1, null] } }))).toBeUndefined();
 });

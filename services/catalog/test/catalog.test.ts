@@ -395,6 +395,15 @@ describe('reads', () => {
         expect(new Set(seen).size).toBe(30);
       }
     }
+    // a NUL in any filter is refused at the door (no statement fails on it)
+    for (const [req, field] of [[{ category: 'x\u0000' }, 'category'], [{ brand: 'SortBrand\u0000' }, 'brand'], [{ query: '\u0000' }, 'query']] as const) {
+      const e = await rpcError(h.client.listProducts({ ...req, pageSize: 5 }));
+      expect([field, e.code, e.metadata.get(FIELD_HEADER)]).toEqual([field, Code.InvalidArgument, field]);
+    }
+    // in a batch, the product with a NUL fails alone; the rest is written
+    const mixed = await h.client.upsertProducts({ products: [product('NUL1', { productName: 'bad\u0000name' }), product('NUL2')], runId: 'nul' });
+    expect(mixed.results.map((r) => r.outcome === catalog.ItemOutcome.FAILED)).toEqual([true, false]);
+    expect(mixed.results[0]?.reason).toContain('cannot store');
     const tampered = Buffer.from(JSON.stringify(['display_price', false, 'abc', 'SK001'])).toString('base64url');
     const bad = await rpcError(h.client.listProducts({ sort: catalog.ProductSort.DISPLAY_PRICE, cursor: tampered, pageSize: 5 }));
     expect(bad.code).toBe(Code.InvalidArgument);

@@ -1,6 +1,5 @@
 // Pure domain modules of the edge: API keys, role ranks, audit sanitizing, error mapping,
 // config masking and code lists.
-import { loggableError } from '../src/domain/errors';
 import { inputProblem, MAX_JSON_DEPTH } from '../src/domain/input-check';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { rules } from '@haier-sync/contracts';
@@ -157,28 +156,6 @@ describe('edge configuration', () => {
     expect(redact('cache 61234 ms')).toBe('cache 61234 ms');
     expect(redact('key hs_ConfigTestBootstrapKey0123456789abcdefXYZ')).not.toContain('ConfigTestBootstrapKey');
     expect(() => loadEdgeConfig({ ...base, EDGE_KEY_CACHE_MS: 'soon' })).toThrow(/EDGE_KEY_CACHE_MS/);
-  });
-});
-
-describe('loggableError: what a 5xx log line may say', () => {
-  test('a database error keeps its SQLSTATE, never the statement or its values', () => {
-    const e = Object.assign(new Error(`insert into "sync"."haier_config" ("settings") values ('{"customer_code":"SECRETISH"}') - invalid byte sequence for encoding "UTF8": 0x00`), {
-      name: 'DriverException',
-      sqlState: '22021',
-      query: 'insert into ...',
-    });
-    const out = loggableError(e);
-    const text = JSON.stringify(out);
-    expect(text).not.toContain('SECRETISH');
-    expect(text).not.toMatch(/insert into/i);
-    expect(out.message).toContain('SQLSTATE 22021');
-    expect(out.type).toBe('DriverException');
-  });
-
-  test('any other error keeps its message (redacted) and stack frames', () => {
-    const out = loggableError(new TypeError('x is not a function'));
-    expect(out).toMatchObject({ type: 'TypeError', message: 'x is not a function' });
-    expect(String(out.stack)).toMatch(/^\s+at /);
   });
 });
 

@@ -2,7 +2,7 @@
 // (pure mapping; the Fastify error handler applies it).
 import { Code, ConnectError } from '@connectrpc/connect';
 import { rules } from '@haier-sync/contracts';
-import { FIELD_HEADER, redact } from '@haier-sync/runtime';
+import { FIELD_HEADER, loggableError, redact } from '@haier-sync/runtime';
 
 export interface ErrorBody {
   success: false;
@@ -150,23 +150,6 @@ export function mapError(err: unknown, from: Upstream = 'gateway'): MappedError 
   return { status: 500, body: body('INTERNAL', 'The edge failed unexpectedly; the error is in its log. Please report it.') };
 }
 
-/**
- * What a log line may say about a failure: its type, code and message (redacted, bounded) and
- * the stack frames. A database error's message is replaced by its SQLSTATE: drivers put the
- * failing statement (and with it request values, e.g. a config's settings) in the message, and
- * no SQL text or parameter value belongs in a log line.
- */
-export function loggableError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { message: redact(String(err)).slice(0, 500) };
-  const e = err as Error & { code?: unknown; sqlState?: unknown; query?: unknown; sql?: unknown; params?: unknown };
-  const sqlState = typeof e.sqlState === 'string' ? e.sqlState : undefined;
-  const fromDatabase = sqlState !== undefined || e.query !== undefined || e.sql !== undefined || /^(Driver|Database|Query|Syntax|Constraint|.*Violation)\w*Exception$/.test(e.name);
-  const message = fromDatabase
-    ? `a database statement failed${sqlState ? ` (SQLSTATE ${sqlState})` : ''}; the statement and its values are not logged`
-    : redact(err instanceof ConnectError ? err.rawMessage : err.message).slice(0, 500);
-  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 15).join('\n');
-  const out: Record<string, unknown> = { type: err.name, message, stack: frames };
-  if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
-  if (err instanceof ConnectError) out.code = Code[err.code];
-  return out;
-}
+
+/** What a 5xx log line may say about a failure (the runtime's one rule: never SQL text or request values). */
+export { loggableError };

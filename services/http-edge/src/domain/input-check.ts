@@ -7,22 +7,13 @@
 //   INSERT/SELECT fail (a 5xx, and the failing statement in their logs);
 // - JSON nested deeper than MAX_JSON_DEPTH (the gRPC services' protobuf decoder refuses a
 //   Struct that deep, and no legitimate request comes close).
+import { storable, unstorable } from '@haier-sync/runtime';
 
 /** Deepest nesting of objects/arrays a request may carry (a settings document is 2–3 deep). */
 export const MAX_JSON_DEPTH = 32;
 
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
-
-/** True when Postgres text/jsonb cannot hold `s` (a NUL or an unpaired surrogate). */
-export function unstorable(s: string): boolean {
-  return UNSTORABLE.test(s);
-}
-
-/** `s` with what Postgres text cannot hold replaced by U+FFFD (for what is stored anyway: the audit log). */
-export function storable(s: string): string {
-  return s.replace(UNSTORABLE_ALL, '\uFFFD');
-}
+/** The runtime's one rule of what Postgres cannot store (the gRPC services check it too). */
+export { storable, unstorable };
 
 export interface InputProblem {
   /** Named as the validation errors name fields: `scope.category`, `settings.a.b`, `product_codes[3]`. */
