@@ -33,6 +33,7 @@ import { liveRoutes } from './routes/live';
 import { metricsRoute, opsRoutes } from './routes/ops';
 import { syncRoutes } from './routes/sync';
 import { registerUi } from './ui-static';
+import { CODES_LIST } from './schemas';
 
 const DOCS_FALLBACK_CSP = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -62,6 +63,14 @@ class RouteMethods {
     for (const r of this.routes) if (r.re.test(path)) for (const m of r.methods) out.add(m);
     return [...out].sort();
   }
+}
+
+/** Query parameters the route checks item by item through the rulebook (comma-separated code lists). */
+function itemCheckedParams(req: FastifyRequest): ReadonlySet<string> | undefined {
+  const props = (req.routeOptions.schema?.querystring as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!props) return undefined;
+  const names = Object.keys(props).filter((k) => props[k] === CODES_LIST);
+  return names.length ? new Set(names) : undefined;
 }
 
 /** Bodies larger than this answer 413 (the largest legitimate body, a sync scope of 1,000 codes, is ~45 KiB). */
@@ -249,7 +258,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   // what the schemas cannot say (non-finite numbers, NUL and lone surrogates, JSON too deep; see
   // domain/input-check.ts): 400 naming the field, before anything is sent to a service
   app.addHook('preHandler', async (req) => {
-    const found = inputProblem(req.query) ?? inputProblem(req.params) ?? inputProblem(req.body);
+    const found = inputProblem(req.query, '', 0, itemCheckedParams(req)) ?? inputProblem(req.params) ?? inputProblem(req.body);
     if (found) throw badRequest(found.field, found.problem);
   });
 

@@ -23,8 +23,12 @@ export interface InputProblem {
 
 const join = (path: string, key: string, index: boolean) => (index ? `${path}[${key}]` : path ? `${path}.${key}` : key);
 
-/** The first problem in `value` (query, params or body), or undefined. */
-export function inputProblem(value: unknown, path = '', depth = 0): InputProblem | undefined {
+/**
+ * The first problem in `value` (query, params or body), or undefined. `skip`: top-level fields
+ * a route checks itself, item by item (a comma-separated code list: the rulebook refuses a NUL
+ * in a code and names the item, `product_codes[3]`).
+ */
+export function inputProblem(value: unknown, path = '', depth = 0, skip?: ReadonlySet<string>): InputProblem | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : { field: path || '(value)', problem: 'must be a finite number within the documented range' };
   if (typeof value === 'string') {
     return unstorable(value) ? { field: path || '(value)', problem: 'contains a NUL character or an unpaired UTF-16 surrogate, which cannot be stored: remove it' } : undefined;
@@ -39,6 +43,7 @@ export function inputProblem(value: unknown, path = '', depth = 0): InputProblem
     return undefined;
   }
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (depth === 0 && skip?.has(k)) continue;
     if (unstorable(k)) return { field: path || '(body)', problem: 'has a key with a NUL character or an unpaired UTF-16 surrogate, which cannot be stored: rename it' };
     const found = inputProblem(v, join(path, k, false), depth + 1);
     if (found) return found;

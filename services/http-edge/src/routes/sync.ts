@@ -203,7 +203,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       res.writeHead(200, {
         ...(reply.getHeaders() as OutgoingHttpHeaders),
         'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store, no-transform',
+        'cache-control': 'no-cache, no-store, no-transform',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
