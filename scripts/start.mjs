@@ -22,6 +22,11 @@ const colors = [36, 33, 35, 32, 34, 31];
 const children = [];
 let stopping = false;
 
+// The edge's "Admin API key (shown once): ..." line (a key it generated at this start) is held
+// back here and shown once, in the banner. A key given in EDGE_BOOTSTRAP_ADMIN_KEY is never printed.
+const ADMIN_KEY_LINE = /Admin API key \(shown once\): (\S+)/;
+let adminKey;
+
 function prefixLines(name, color, stream, out) {
   let buf = '';
   stream.on('data', (chunk) => {
@@ -30,6 +35,11 @@ function prefixLines(name, color, stream, out) {
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
+      const key = ADMIN_KEY_LINE.exec(line);
+      if (key) {
+        adminKey = key[1];
+        continue;
+      }
       out.write(`\x1b[${color}m${name.padEnd(18)}\x1b[0m ${pretty(line)}\n`);
     }
   });
@@ -170,7 +180,6 @@ env.GATEWAY_URL ??= `http://127.0.0.1:${ports.gateway}`;
 env.CATALOG_URL ??= `http://127.0.0.1:${ports.catalog}`;
 env.SYNC_URL ??= `http://127.0.0.1:${ports.sync}`;
 
-let adminKey;
 try {
   await ensurePostgres();
   await ensureNats();
@@ -190,11 +199,7 @@ try {
     await waitPort(ports.sync, 'sync-orchestrator');
   }
   if (has('services/http-edge')) {
-    const edge = service('http-edge', 'services/http-edge');
-    edge.stdout.on('data', (chunk) => {
-      const m = /Admin API key \(shown once\): (\S+)/.exec(String(chunk));
-      if (m) adminKey = m[1];
-    });
+    service('http-edge', 'services/http-edge');
     await waitPort(ports.edge, 'http-edge');
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -203,7 +208,7 @@ try {
 haier-sync is running${useSim ? ' against the Haier SIMULATOR (a development stand-in, not Haier)' : ` against ${env.HAIER_BASE_URL}`}.
 ${edgeUp ? `  Open            http://127.0.0.1:${ports.edge}/          (operator console)
   REST docs       http://127.0.0.1:${ports.edge}/api/docs
-  Admin API key   ${adminKey ?? process.env.EDGE_BOOTSTRAP_ADMIN_KEY ?? '(an admin key exists already; make another: pnpm haier-sync keys create --name me --role admin)'}
+  Admin API key   ${adminKey ? `${adminKey}  (generated at this start and shown this once: store it now)` : process.env.EDGE_BOOTSTRAP_ADMIN_KEY ? 'the one in EDGE_BOOTSTRAP_ADMIN_KEY (not printed)' : '(an admin key exists already; make another: pnpm haier-sync keys create --name me --role admin)'}
 ` : ''}  gRPC            gateway :${ports.gateway}  catalog :${ports.catalog}${has('services/sync-orchestrator') ? `  sync :${ports.sync}` : ''}
 ${useSim ? `  Simulator       http://127.0.0.1:${simPort}/__sim/stats\n` : ''}  Database        ${env.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}
   NATS            ${env.NATS_URL}

@@ -61,6 +61,28 @@ export function toConnectError(e: unknown): ConnectError {
   return new ConnectError(redact(ce.rawMessage), ce.code, ce.metadata, undefined, e);
 }
 
+/**
+ * What a log line may say about a failure: its type, code and message (redacted, bounded) and
+ * the stack frames. A database error's message is replaced by its SQLSTATE: drivers put the
+ * failing statement (and with it request values, e.g. a config's settings) in the message, and
+ * no SQL text or parameter value belongs in a log line. Every service logs unexpected errors
+ * through this (answerFor below; the edge's 5xx).
+ */
+export function loggableError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: redact(String(err)).slice(0, 500) };
+  const e = err as Error & { code?: unknown; sqlState?: unknown; query?: unknown; sql?: unknown };
+  const sqlState = typeof e.sqlState === 'string' ? e.sqlState : undefined;
+  const fromDatabase = sqlState !== undefined || e.query !== undefined || e.sql !== undefined || /^(Driver|Database|Query|Syntax|Constraint|\w*Violation)\w*Exception$/.test(e.name);
+  const message = fromDatabase
+    ? `a database statement failed${sqlState ? ` (SQLSTATE ${sqlState})` : ''}; the statement and its values are not logged`
+    : redact(err instanceof ConnectError ? err.rawMessage : err.message).slice(0, 500);
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 15).join('\n');
+  const out: Record<string, unknown> = { type: err.name, message, stack: frames };
+  if (err instanceof ConnectError) out.code = Code[err.code];
+  else if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
+  return out;
+}
+
 /** A service's domain errors as ConnectErrors: answers the ones it knows, undefined for the rest. */
 export type ErrorMapper = (err: unknown, method: DescMethod) => ConnectError | undefined;
 
@@ -125,10 +147,10 @@ export function answerFor(err: unknown, method: DescMethod, opts: ErrorIntercept
   if (ConnectError.from(err).code === Code.Canceled) return toConnectError(err);
   const rpc = rpcName({ service: method.parent, method });
   if (opts.connectionLost && connectionCode(err) !== undefined) {
-    opts.logger.error({ err, rpc }, `${rpc}: a dependency is unreachable`);
+    opts.logger.error({ err: loggableError(err), rpc }, `${rpc}: a dependency is unreachable`);
     return unavailable(opts.connectionLost);
   }
-  opts.logger.error({ err, rpc }, `${rpc} failed unexpectedly`);
+  opts.logger.error({ err: loggableError(err), rpc }, `${rpc} failed unexpectedly`);
   return internal(`${opts.service} ${method.name} failed unexpectedly; see the ${opts.service} service log`);
 }
 

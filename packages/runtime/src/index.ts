@@ -3,6 +3,7 @@
 // set-up and the migration step in '@haier-sync/runtime/orm'.
 export { ConfigError, loadConfig, env } from './config';
 export { registerSecret, redact, isSecretName, maskSecretSettings, registerSecretsFromEnv, REDACTED, SETTINGS_MASK } from './secrets';
+export { unstorable, storable, unstorableField } from './storable';
 export { createLogger, maskSecretKeys, type Logger, type LoggerOptions } from './logger';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server';
 export { createGrpcClient, closeGrpcClients, type GrpcClientOptions } from './grpc-client';
@@ -21,6 +22,7 @@ export {
   unavailable,
   internal,
   toConnectError,
+  loggableError,
   FIELD_HEADER,
   UPSTREAM_FAULT_HEADER,
   type ErrorMapper,

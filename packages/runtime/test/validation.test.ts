@@ -3,6 +3,7 @@
 // to end in services/http-edge/test/input-rules.test.ts.
 import { create, ScalarType, type DescMessage } from '@bufbuild/protobuf';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
+import { unstorableField } from '../src/storable';
 
 const messages = new Map<string, DescMessage>(
   [gateway, catalog, sync]
@@ -56,4 +57,15 @@ test('an http(s) URL is the one kind of link the rulebook accepts (image links, 
   expect(rules.httpUrl('https://img.example/a.jpg')?.host).toBe('img.example');
   expect(rules.httpUrl('http://127.0.0.1:8080/x')?.port).toBe('8080');
   for (const bad of ['javascript:alert(1)', 'ftp://host/file', 'img.example/a.jpg', '', 'http//missing-colon']) expect(rules.httpUrl(bad)).toBeUndefined();
+});
+
+test('unstorableField: the first NUL or lone surrogate in a message, by the proto field path (Struct keys as they are)', () => {
+  const run = create(sync.StartRunRequestSchema, { scope: { productCodes: ['GA0SZC00U'], category: 'a\u0000' } });
+  expect(unstorableField(run)).toBe('scope.category');
+  const codes = create(sync.StartRunRequestSchema, { scope: { productCodes: ['GA0SZC00U', 'B\ud800'] } });
+  expect(unstorableField(codes)).toBe('scope.product_codes[1]');
+  const config = create(sync.CreateConfigRequestSchema, { name: 'x', environment: 'test', settings: { outer: { baseUrl: 'ok', note: 'n\u0000' } } });
+  expect(unstorableField(config)).toBe('settings.outer.note');
+  expect(unstorableField(create(sync.CreateConfigRequestSchema, { name: 'x', settings: { 'k\u0000': 1 } }))).toBe('settings');
+  expect(unstorableField(create(sync.CreateConfigRequestSchema, { name: '海尔 😀', settings: { a: ['b', 1, null] } }))).toBeUndefined();
 });

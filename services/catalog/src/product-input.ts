@@ -1,6 +1,7 @@
 // Validates and normalises what a sync sends for one product (the mapping in mission.md).
 // Pure: no I/O. A bad item fails on its own (ItemFailure); only an oversized batch is rejected.
 import { rules, type catalog } from '@haier-sync/contracts';
+import { unstorableField } from '@haier-sync/runtime';
 import { DecimalError, canonicalDecimal } from './stored-decimal';
 import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, type Descriptive, type Prices } from './product-table';
 
@@ -77,6 +78,8 @@ function normaliseOne(p: ProductInputData, code: string, warn: (w: string) => vo
   if (!code) throw new ItemRejection("product_code is empty; every product needs Haier's productCode");
   const codeProblem = rules.checkText(rules.productCode, code);
   if (codeProblem) throw new ItemRejection(`product_code ${codeProblem}; check the code Haier sent`);
+  const unstorable = unstorableField(p);
+  if (unstorable) throw new ItemRejection(`${unstorable} contains a NUL character or an unpaired UTF-16 surrogate, which Postgres cannot store; check what Haier sent`);
   const model = p.productModel.trim();
   let image = p.productImageUrl.trim();
   if (image && !rules.httpUrl(image)) {

@@ -58,7 +58,8 @@ function sortExpr(sort: SortKey, desc: boolean): { expr: string; cast: string } 
     case 'display_price':
       return { expr: `coalesce(p.display_price, '${desc ? '-' : ''}Infinity'::numeric)`, cast: 'numeric' };
     case 'stock':
-      return { expr: `coalesce(p.stock, ${desc ? '-9223372036854775808' : '9223372036854775807'}::bigint)`, cast: 'bigint' };
+      // parenthesised: -9223372036854775808::bigint is -(9223372036854775808::bigint), out of range
+      return { expr: `coalesce(p.stock, (${desc ? '-9223372036854775808' : '9223372036854775807'})::bigint)`, cast: 'bigint' };
     case 'updated_at':
       return { expr: 'p.updated_at', cast: 'timestamptz' };
   }

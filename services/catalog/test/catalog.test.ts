@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code } from '@connectrpc/connect';
+import { FIELD_HEADER } from '@haier-sync/runtime';
 import { catalog } from '@haier-sync/contracts';
 import { rpcFailure } from '@haier-sync/runtime/testing';
 import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, storedColumn, writeType, type ProductColumn } from '../src/product-table';
@@ -396,6 +397,37 @@ describe('reads', () => {
     const bad = await rpcFailure(h.client.listProducts({ cursor: 'garbage', pageSize: 5 }));
     expect(bad.code).toBe(Code.InvalidArgument);
     expect((await rpcFailure(h.client.listProducts({ pageSize: 501 }))).code).toBe(Code.InvalidArgument);
+  });
+
+  it('every sort pages through with the cursors it hands out; a tampered cursor is INVALID_ARGUMENT naming the field, not a failing cast', async () => {
+    const codes = Array.from({ length: 30 }, (_, i) => `SK${String(i).padStart(3, '0')}`);
+    await h.client.upsertProducts({ products: codes.map((c, i) => product(c, { productBrandName: 'SortBrand', supplyPrice: i % 4 === 0 ? undefined : `${100 + (i % 7)}.5` })), runId: 'sk' });
+    for (const sort of [catalog.ProductSort.DISPLAY_PRICE, catalog.ProductSort.UPDATED_AT, catalog.ProductSort.STOCK]) {
+      for (const descending of [false, true]) {
+        const seen: string[] = [];
+        let cursor = '';
+        do {
+          const page = await h.client.listProducts({ brand: 'SortBrand', sort, descending, pageSize: 4, cursor });
+          seen.push(...page.products.map((p) => p.productCode));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect(new Set(seen).size).toBe(30);
+      }
+    }
+    // a NUL in any filter is refused at the door (no statement fails on it)
+    for (const [req, field] of [[{ category: 'x\u0000' }, 'category'], [{ brand: 'SortBrand\u0000' }, 'brand'], [{ query: '\u0000' }, 'query']] as const) {
+      const e = await rpcFailure(h.client.listProducts({ ...req, pageSize: 5 }));
+      expect([field, e.code, e.metadata.get(FIELD_HEADER)]).toEqual([field, Code.InvalidArgument, field]);
+    }
+    // in a batch, the product with a NUL fails alone; the rest is written
+    const mixed = await h.client.upsertProducts({ products: [product('NUL1', { productName: 'bad\u0000name' }), product('NUL2')], runId: 'nul' });
+    expect(mixed.results.map((r) => r.outcome === catalog.ItemOutcome.FAILED)).toEqual([true, false]);
+    expect(mixed.results[0]?.reason).toContain('cannot store');
+    const tampered = Buffer.from(JSON.stringify(['display_price', false, 'abc', 'SK001'])).toString('base64url');
+    const bad = await rpcFailure(h.client.listProducts({ sort: catalog.ProductSort.DISPLAY_PRICE, cursor: tampered, pageSize: 5 }));
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.rawMessage).toContain('not a price');
+    expect(bad.metadata.get(FIELD_HEADER)).toBe('cursor');
   });
 
   it('filters by category, procurable, text, price range and changed since; sorts by price', async () => {

@@ -179,3 +179,43 @@ describe('cursor', () => {
     expect(() => decodeCursor('!!notbase64', 'name', false)).toThrow(BatchRejection);
   });
 });
+
+describe('cursor: a tampered or foreign cursor is refused before it reaches SQL', () => {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
+  test.each([
+    ['display_price', ['display_price', false, 'abc', 'X'], 'not a price'],
+    ['display_price', ['display_price', false, null, 'X'], 'missing'],
+    ['stock', ['stock', false, '9223372036854775808', 'X'], 'not a stock count'],
+    ['stock', ['stock', false, '1.5', 'X'], 'not a stock count'],
+    ['updated_at', ['updated_at', false, '2026-02-30 10:00:00+00', 'X'], 'not a time'],
+    ['updated_at', ['updated_at', false, 'yesterday', 'X'], 'not a time'],
+    ['code', ['code', false, 'A\u0000', 'X'], 'no product has'],
+    ['code', ['code', false, 'A', 'X\u0000'], 'no product has'],
+  ])('%s cursor %j', (sort, content, why) => {
+    let err: unknown;
+    try {
+      decodeCursor(b64(content), sort, false);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BatchRejection);
+    expect((err as BatchRejection).message).toContain(why);
+    expect((err as BatchRejection).field).toBe('cursor');
+  });
+
+  test('the keys the catalog writes pass', () => {
+    for (const [sort, key] of [
+      ['display_price', '1299.5000'],
+      ['display_price', 'Infinity'],
+      ['display_price', '-Infinity'],
+      ['stock', '-9223372036854775808'],
+      ['stock', '12'],
+      ['updated_at', '2026-12-02 14:30:00.123456+00'],
+      ['updated_at', '2026-12-02 14:30:00+05:30'],
+      ['name', '海尔 冰箱'],
+    ] as const) {
+      const c = encodeCursor({ sort, desc: false, key, code: 'GA0SZC00U' });
+      expect(decodeCursor(c, sort, false).key).toBe(key);
+    }
+  });
+});

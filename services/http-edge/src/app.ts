@@ -4,6 +4,7 @@
 import { dirname, join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,7 +12,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client as PgClient } from 'pg';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
 import { createGrpcClient, rpcMetricsInterceptor, type Logger, type Registry } from '@haier-sync/runtime';
-import { Authenticator } from './auth';
+import { Authenticator, type FailureLimiter } from './auth';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import type { Clients, EdgeContext } from './context';
 import { AuditStore } from './db/audit-store';
@@ -19,8 +20,8 @@ import { KeyStore } from './db/key-store';
 import { initOrm, migrate, withSchemaLock } from '@haier-sync/runtime/orm';
 import { EDGE_SCHEMA } from './db/orm';
 import { hashApiKey, keyFromHeaders } from './domain/api-keys';
-import { badRequest, body as errorBody, EdgeError, mapError, type Upstream } from './domain/errors';
-import { nonFiniteField } from './domain/finite';
+import { badRequest, body as errorBody, EdgeError, loggableError, mapError, type Upstream } from './domain/errors';
+import { inputProblem } from './domain/input-check';
 import { sanitizeParams, storable } from './domain/sanitize';
 import { clientErrorHandler } from './client-errors';
 import { registerHttpTracing } from './http-tracing';
@@ -29,9 +30,48 @@ import { adminRoutes } from './routes/admin';
 import { catalogRoutes } from './routes/catalog';
 import { configRoutes } from './routes/configs';
 import { liveRoutes } from './routes/live';
-import { opsRoutes } from './routes/ops';
+import { metricsRoute, opsRoutes } from './routes/ops';
 import { syncRoutes } from './routes/sync';
 import { registerUi } from './ui-static';
+import { CODES_LIST } from './schemas';
+
+const DOCS_FALLBACK_CSP = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Which methods each route path takes (for 405 with Allow): the paths as patterns, ":param" one segment. */
+class RouteMethods {
+  private routes: Array<{ re: RegExp; methods: Set<string> }> = [];
+  private byUrl = new Map<string, Set<string>>();
+
+  add(method: string | string[], url: string): void {
+    if (url.includes('*')) return;
+    let methods = this.byUrl.get(url);
+    if (!methods) {
+      methods = new Set();
+      this.byUrl.set(url, methods);
+      const source = url
+        .replace(/\/+$/, '')
+        .split('/')
+        .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/');
+      this.routes.push({ re: new RegExp(`^${source}/?$`), methods });
+    }
+    for (const m of Array.isArray(method) ? method : [method]) methods.add(m.toUpperCase());
+  }
+
+  methodsOf(path: string): string[] {
+    const out = new Set<string>();
+    for (const r of this.routes) if (r.re.test(path)) for (const m of r.methods) out.add(m);
+    return [...out].sort();
+  }
+}
+
+/** Query parameters the route checks item by item through the rulebook (comma-separated code lists). */
+function itemCheckedParams(req: FastifyRequest): ReadonlySet<string> | undefined {
+  const props = (req.routeOptions.schema?.querystring as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!props) return undefined;
+  const names = Object.keys(props).filter((k) => props[k] === CODES_LIST);
+  return names.length ? new Set(names) : undefined;
+}
 
 /** Bodies larger than this answer 413 (the largest legitimate body, a sync scope of 1,000 codes, is ~45 KiB). */
 export const BODY_LIMIT = 64 * 1024;
@@ -86,7 +126,9 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   const clients = deps.clients ?? createClients(config, metrics.registry);
   const keys = new KeyStore(orm);
   const audit = new AuditStore(orm, logger);
-  const auth = new Authenticator(keys, config.keyCacheMs, (err) => logger.warn({ err }, 'Could not record API key use (last_used_at); check the database connection.'));
+  const auth = new Authenticator(keys, config.keyCacheMs, (err, what) =>
+    logger.warn({ err: loggableError(err) }, what === 'touch' ? 'Could not record API key use (last_used_at); check the database connection.' : 'Could not check the keys of open event streams; check the database connection.'),
+  );
   const ctx: EdgeContext = { clients, keys, audit, auth, logger };
 
   const app = Fastify({
@@ -94,6 +136,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
+    // a Host-less HTTP/1.1 request is refused below, in our error shape (Node's own 400 has no body)
+    http: { requireHostHeader: false },
     // a bad query string/JSON is a 400 from the error handler below, never a crash
     // formats: the rulebook's (an id's upper bound); verbose: errors carry the value, for the rulebook's message
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, formats: rules.jsonSchemaFormats, verbose: true } },
@@ -110,6 +154,26 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   });
   app.decorate('edge', { ...ctx, metrics, config });
   app.decorateRequest('auth', null);
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (r) => routes.add(r.method, r.url));
+
+  // security headers on every answer (the console and the docs page set their own CSP);
+  // API answers are never stored by a browser or a proxy
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && !req.headers.host) {
+      throw new EdgeError(400, 'MISSING_HOST', 'An HTTP/1.1 request must carry a Host header (RFC 9112, section 3.2): send "Host: <the address you called>".', 'host');
+    }
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -128,14 +192,21 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
       security: [{ bearer: [] }, { apiKey: [] }],
     },
   });
-  if (swaggerUiLoadable()) {
-    await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  if (!config.apiDocs) {
+    // EDGE_API_DOCS=false: no /api/docs (404)
+  } else if (swaggerUiLoadable()) {
+    // its own CSP (hashes of its inline parts), without upgrade-insecure-requests, which would
+    // break the page on a plain-http local run
+    await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true, transformStaticCSP: (h) => h.replace(/\s*upgrade-insecure-requests;?/, '') });
   } else {
     // the UI's static-file plugin needs require(esm), which Jest's module loader lacks: the
     // OpenAPI document is still served where the UI serves it
     app.get('/api/docs/json', { schema: { hide: true } }, async () => app.swagger());
     app.get('/api/docs', { schema: { hide: true } }, async (_req, reply) =>
-      reply.type('text/html; charset=utf-8').send('<!doctype html><title>haier-sync API</title><p>The OpenAPI document is at <a href="/api/docs/json">/api/docs/json</a>.</p>'),
+      reply
+        .header('content-security-policy', DOCS_FALLBACK_CSP)
+        .type('text/html; charset=utf-8')
+        .send('<!doctype html><title>haier-sync API</title><p>The OpenAPI document is at <a href="/api/docs/json">/api/docs/json</a>.</p>'),
     );
   }
 
@@ -159,6 +230,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     errorResponseBuilder: (_req, c) =>
       new EdgeError(429, 'RATE_LIMITED', `Too many requests for this API key: at most ${c.max} per minute. Retry after ${Math.ceil(c.ttl / 1000)} s.`, undefined, { retryAfter: Math.ceil(c.ttl / 1000) }),
   });
+  auth.useFailureLimiter(app.createRateLimit({ max: config.authFailuresPerMinute, timeWindow: 60_000, keyGenerator: (req) => `authfail:${req.ip}`, allowList: () => false }) as FailureLimiter);
 
   // audit + metrics for every request, whatever its outcome
   const finished = (req: FastifyRequest, status: number, ms: number) => {
@@ -185,23 +257,32 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     });
   });
 
-  // ajv lets "Infinity"/"1e400" through integer limits (see domain/finite.ts): 400, not a failure further in
+  // what the schemas cannot say (non-finite numbers, NUL and lone surrogates, JSON too deep; see
+  // domain/input-check.ts): 400 naming the field, before anything is sent to a service
   app.addHook('preHandler', async (req) => {
-    const field = nonFiniteField(req.query) ?? nonFiniteField(req.params) ?? nonFiniteField(req.body);
-    if (field) throw badRequest(field, 'must be a finite number within the documented range');
+    const found = inputProblem(req.query, '', 0, itemCheckedParams(req)) ?? inputProblem(req.params) ?? inputProblem(req.body);
+    if (found) throw badRequest(found.field, found.problem);
   });
 
   app.setErrorHandler((err, req, reply) => {
     const m = mapError(err, upstreamOf(req.routeOptions.url));
-    if (m.status >= 500) logger.error({ err, method: req.method, url: req.routeOptions.url }, m.body.error.message);
+    // the error as loggableError() words it: never a failing statement or a request's values
+    if (m.status >= 500) logger.error({ err: loggableError(err), method: req.method, url: req.routeOptions.url }, m.body.error.message);
     else logger.debug({ code: m.body.error.code, url: req.routeOptions.url }, m.body.error.message);
     if (m.retryAfter) void reply.header('retry-after', String(m.retryAfter));
     void reply.status(m.status).type('application/json; charset=utf-8').send(m.body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply
-      .status(404)
-      .send(errorBody('NOT_FOUND', `No such endpoint: ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}. See the API documentation at /api/docs.`));
+    const path = (req.url.split('?')[0] ?? '').slice(0, 200);
+    const allowed = routes.methodsOf(path);
+    if (allowed.length > 0) {
+      void reply
+        .status(405)
+        .header('allow', allowed.join(', '))
+        .send(errorBody('METHOD_NOT_ALLOWED', `${path} does not take ${req.method}; it takes ${allowed.join(', ')}. See the API documentation at /api/docs.`));
+      return;
+    }
+    void reply.status(404).send(errorBody('NOT_FOUND', `No such endpoint: ${req.method} ${path}. See the API documentation at /api/docs.`));
   });
 
   opsRoutes(app, ctx, { orm, metrics });
@@ -239,6 +320,8 @@ export interface EdgeHandle {
   url: string;
   /** The admin key generated at this start (only when one was made; it is printed once). */
   adminKey?: string;
+  /** The port serving /metrics without a key (EDGE_METRICS_PORT), when set. */
+  metricsPort?: number;
   close(): Promise<void>;
 }
 
@@ -251,6 +334,7 @@ export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
   const { logger } = opts;
   const orm = await initOrm(EDGE_SCHEMA, { databaseUrl: config.databaseUrl });
   let app: FastifyInstance | undefined;
+  let metricsApp: FastifyInstance | undefined;
   try {
     // replicas starting together take turns under the schema's lock (deploy/k8s migrates first);
     // the first admin key is made under the same lock, so only one replica makes it
@@ -266,7 +350,19 @@ export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     logger.info({ port }, 'http-edge listening');
+    let metricsPort: number | undefined;
+    if (config.metricsPort !== undefined) {
+      // /metrics without a key, on its own address (reach it from the scraper's network only)
+      metricsApp = Fastify({ http: { requireHostHeader: false } });
+      await metricsApp.register(helmet, { global: true });
+      metricsRoute(metricsApp, app.edge.metrics);
+      await metricsApp.listen({ port: config.metricsPort, host: config.metricsHost });
+      const m = metricsApp.server.address();
+      metricsPort = typeof m === 'object' && m ? m.port : config.metricsPort;
+      logger.info({ port: metricsPort, host: config.metricsHost }, 'http-edge metrics listening');
+    }
     const built = app;
+    const builtMetrics = metricsApp;
     return {
       app: built,
       orm,
@@ -274,12 +370,15 @@ export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
       port,
       url: `http://127.0.0.1:${port}`,
       adminKey: boot.generatedKey,
+      metricsPort,
       async close() {
+        await builtMetrics?.close();
         await built.close();
         await orm.close(true);
       },
     };
   } catch (err) {
+    await metricsApp?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await orm.close(true);
     throw err;

@@ -18,6 +18,14 @@ export const edgeConfigSchema = z.object({
   EDGE_AUTH_CACHE_MS: env.nonNegativeInt(2000),
   /** How long a per-product action (sync-price, sync-stock) waits for its run before answering 504 with the run id (ms). */
   EDGE_ACTION_TIMEOUT_MS: env.positiveInt(30_000),
+  /** Authentications with an unknown or revoked key per client address per minute before it answers 429 (valid keys are not counted and not refused). */
+  EDGE_AUTH_FAILURES_PER_MINUTE: env.positiveInt(30),
+  /** A separate port that serves /metrics without a key (for Prometheus); unset: /metrics is on EDGE_PORT and needs an API key. */
+  EDGE_METRICS_PORT: env.optionalString(),
+  /** Where the metrics port listens (default EDGE_HOST). */
+  EDGE_METRICS_HOST: env.optionalString(),
+  /** Serve the OpenAPI document and Swagger UI at /api/docs (false: 404). */
+  EDGE_API_DOCS: env.bool(true),
 });
 
 export interface EdgeConfig {
@@ -32,6 +40,18 @@ export interface EdgeConfig {
   corsOrigins: string[];
   keyCacheMs: number;
   actionTimeoutMs: number;
+  authFailuresPerMinute: number;
+  /** Set: /metrics is served there, without a key, and not on `port`. */
+  metricsPort?: number;
+  metricsHost: string;
+  apiDocs: boolean;
+}
+
+function metricsPort(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = /^\d{1,5}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!(n >= 0 && n <= 65535)) throw new ConfigError(`Invalid configuration: EDGE_METRICS_PORT: expected a TCP port number 0-65535, got "${v.slice(0, 20)}". Fix the variable (or unset it to serve /metrics behind an API key) and start again.`, ['EDGE_METRICS_PORT']);
+  return n;
 }
 
 /**
@@ -61,5 +81,9 @@ export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeCon
     corsOrigins: c.EDGE_CORS_ORIGINS,
     keyCacheMs: legacy ?? c.EDGE_AUTH_CACHE_MS,
     actionTimeoutMs: c.EDGE_ACTION_TIMEOUT_MS,
+    authFailuresPerMinute: c.EDGE_AUTH_FAILURES_PER_MINUTE,
+    metricsPort: metricsPort(c.EDGE_METRICS_PORT),
+    metricsHost: c.EDGE_METRICS_HOST ?? c.EDGE_HOST,
+    apiDocs: c.EDGE_API_DOCS,
   };
 }

@@ -52,9 +52,9 @@ describe('ops', () => {
     for (const c of Object.values(r.json.checks) as Array<{ ok: boolean }>) expect(c.ok).toBe(true);
   });
 
-  test('GET /metrics is Prometheus text with the request counters', async () => {
+  test('GET /metrics (with an API key) is Prometheus text with the request counters', async () => {
     await s.request('GET', '/healthz');
-    const r = await s.request('GET', '/metrics');
+    const r = await s.request('GET', '/metrics', { key: s.keys.viewer });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/text\/plain/);
     expect(r.text).toMatch(/edge_http_requests_total\{[^}]*route="\/healthz"[^}]*\} \d+/);

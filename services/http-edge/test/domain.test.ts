@@ -1,5 +1,6 @@
 // Pure domain modules of the edge: API keys, role ranks, audit sanitizing, error mapping,
 // config masking and code lists.
+import { inputProblem, MAX_JSON_DEPTH } from '../src/domain/input-check';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { rules } from '@haier-sync/contracts';
 import { invalidArgument, registerSecret } from '@haier-sync/runtime';
@@ -164,5 +165,20 @@ describe('edge configuration', () => {
     expect(redact('cache 61234 ms')).toBe('cache 61234 ms');
     expect(redact('key hs_ConfigTestBootstrapKey0123456789abcdefXYZ')).not.toContain('ConfigTestBootstrapKey');
     expect(() => loadEdgeConfig({ ...base, EDGE_KEY_CACHE_MS: 'soon' })).toThrow(/EDGE_KEY_CACHE_MS/);
+  });
+});
+
+describe('inputProblem: what the schemas cannot say', () => {
+  test('NUL, lone surrogates (values and keys), depth and non-finite numbers, with the field named', () => {
+    expect(inputProblem({ q: 'a\u0000b' })).toMatchObject({ field: 'q' });
+    expect(inputProblem({ scope: { product_codes: ['A', 'B\ud800'] } })).toMatchObject({ field: 'scope.product_codes[1]' });
+    expect(inputProblem({ settings: { 'k\u0000': 1 } })).toMatchObject({ field: 'settings' });
+    expect(inputProblem({ limit: Infinity })).toMatchObject({ field: 'limit' });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 200; i++) deep = { a: deep };
+    const found = inputProblem({ settings: deep });
+    expect(found?.field).toMatch(/^settings(\.a)+$/);
+    expect(found?.problem).toContain(`${MAX_JSON_DEPTH} levels`);
+    expect(inputProblem({ q: '海尔 😀', settings: { a: { b: [1, 'ok'] } } })).toBeUndefined();
   });
 });

@@ -299,6 +299,98 @@ export const GENERATORS: Record<string, Gen[]> = {
   ],
 };
 
+// --- hostile input (issue 9): what Postgres or the protobuf decoder cannot take, in every string
+// parameter; tampered and foreign cursors; ids past bigint; JSON nested too deep
+
+/** Values Postgres text/jsonb cannot hold: a NUL, an unpaired UTF-16 surrogate (as JSON escapes). */
+export const UNSTORABLE: readonly string[] = ['\u0000', 'A\u0000B', 'GA0SZC00U\u0000', '\u0000\u0000\u0000', 'x\ud800', '\udc00y', '海尔\u0000'];
+/** A query value with NUL or a lone surrogate, percent-encoded as a client would send it. */
+// (invalid UTF-8 such as %ED%A0%80 is decoded to U+FFFD, which is storable: not a case here)
+const unstorableQuery = (c: Ctx): string => c.pick(['%00', 'A%00B', 'GA0SZC00U%00', '%00%00', '%E6%B5%B7%00']);
+
+/** base64url, as the catalog encodes its cursors. */
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
+/** Catalog cursors that decode, for a sort they name, with a key Postgres cannot cast (or a NUL). */
+const TAMPERED_CURSORS: ReadonlyArray<{ sort?: string; cursor: string }> = [
+  { sort: 'display_price', cursor: b64(['display_price', false, 'abc', 'GA0SZC00U']) },
+  { sort: 'display_price', cursor: b64(['display_price', false, '1e999999', 'GA0SZC00U']) },
+  { sort: '-display_price', cursor: b64(['display_price', true, "1; DROP TABLE catalog.products", 'GA0SZC00U']) },
+  { sort: 'stock', cursor: b64(['stock', false, '9223372036854775808', 'GA0SZC00U']) },
+  { sort: 'stock', cursor: b64(['stock', false, '12.5', 'GA0SZC00U']) },
+  { sort: 'updated_at', cursor: b64(['updated_at', false, 'yesterday', 'GA0SZC00U']) },
+  { sort: 'updated_at', cursor: b64(['updated_at', false, '2026-02-30 25:61:00+00', 'GA0SZC00U']) },
+  { sort: 'code', cursor: b64(['code', false, 'A\u0000', 'A\u0000']) },
+  { sort: 'name', cursor: b64(['name', false, 'x', 'GA0\u0000']) },
+  { cursor: b64(['code', false, null, 'GA0SZC00U\u0000']) },
+  { cursor: b64(['code', false, { $ne: null }, 'x']) },
+  { cursor: b64(['code', false, 'A', 'x'.repeat(600)]) },
+  // foreign: another sort's cursor, or the runs' kind of cursor
+  { sort: 'code', cursor: b64(['display_price', false, '10.0000', 'GA0SZC00U']) },
+  { cursor: '42' },
+];
+/** Run-list cursors (run ids) past bigint, or not ids at all. */
+const BAD_RUN_CURSORS: readonly string[] = ['9223372036854775808', '99999999999999999999', '-1', '0', 'A\u0000', b64(['code', false, null, 'x']), '1e3'];
+/** Ids past bigint (2^63-1 is the largest). */
+const PAST_BIGINT: readonly string[] = ['9223372036854775808', '18446744073709551616', '99999999999999999999', '9'.repeat(40)];
+
+/** `{a:{a:...}}` `depth` levels deep, ending in `leaf`. */
+export function nested(depth: number, leaf: unknown = 'x', asArray = false): unknown {
+  let v = leaf;
+  for (let i = 0; i < depth; i++) v = asArray ? [v] : { a: v };
+  return v;
+}
+const deepDoc = (c: Ctx) => nested(c.pick([33, 64, 200, 1000]), 'x', c.pick([false, true]));
+
+const HOSTILE: Record<string, Gen[]> = {
+  'GET /api/haier/catalog/products/': [
+    (c) => ({ route: '', why: 'NUL/surrogate in a string filter', method: 'GET', url: `${API}/catalog/products/?${c.pick(['category', 'brand', 'q', 'sort', 'cursor', 'min_price', 'changed_since'])}=${unstorableQuery(c)}` }),
+    (c) => {
+      const t = c.pick(TAMPERED_CURSORS);
+      return { route: '', why: 'tampered or foreign cursor', method: 'GET', url: `${API}/catalog/products/?${q({ ...(t.sort ? { sort: t.sort } : {}), cursor: t.cursor })}` };
+    },
+  ],
+  'GET /api/haier/catalog/products/{code}/': [(c) => ({ route: '', why: 'NUL in the code', method: 'GET', url: `${API}/catalog/products/${c.pick(['%00', 'GA0SZC00U%00', 'A%00B'])}/` })],
+  'GET /api/haier/sync/': [
+    (c) => ({ route: '', why: 'run cursor past bigint or not an id', method: 'GET', url: `${API}/sync/?${q({ cursor: c.pick(BAD_RUN_CURSORS) })}` }),
+    (c) => ({ route: '', why: 'NUL in a filter', method: 'GET', url: `${API}/sync/?${c.pick(['cursor', 'status', 'since', 'include'])}=${unstorableQuery(c)}` }),
+  ],
+  'GET /api/haier/sync/{id}/': [(c) => ({ route: '', why: 'id past bigint', method: 'GET', url: `${API}/sync/${c.pick(PAST_BIGINT)}/` })],
+  'POST /api/haier/sync/{id}/cancel/': [(c) => ({ route: '', why: 'id past bigint', method: 'POST', url: `${API}/sync/${c.pick(PAST_BIGINT)}/cancel/` })],
+  'GET /api/haier/sync/{id}/events/': [(c) => ({ route: '', why: 'id past bigint', method: 'GET', url: `${API}/sync/${c.pick(PAST_BIGINT)}/events/` })],
+  'POST /api/haier/sync/': [
+    (c) => ({ route: '', why: 'NUL/surrogate in scope text', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'INCREMENTAL', scope: { [c.pick(['category', 'brand'])]: c.pick(UNSTORABLE) } }) }),
+    (c) => ({ route: '', why: 'NUL in a scope code', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'INCREMENTAL', scope: { product_codes: ['GA0SZC00U', c.pick(UNSTORABLE)] } }) }),
+    (c) => ({ route: '', why: 'deep JSON', method: 'POST', url: `${API}/sync/`, ...json({ mode: 'BOGUS', scope: deepDoc(c) }) }),
+  ],
+  'POST /api/haier/config/': [
+    (c) => ({ route: '', why: 'NUL/surrogate in a setting value', method: 'POST', url: `${API}/config/`, ...json({ name: 'fz-nul', environment: 'test', settings: { base_url: 'http://127.0.0.1:9', customer_code: c.pick(UNSTORABLE), nested: { note: c.pick(UNSTORABLE) } } }) }),
+    (c) => ({ route: '', why: 'NUL in a setting key', method: 'POST', url: `${API}/config/`, ...json({ name: 'fz-nulkey', environment: 'test', settings: { [`k${c.pick(UNSTORABLE)}`]: 'v' } }) }),
+    (c) => ({ route: '', why: 'NUL in the name', method: 'POST', url: `${API}/config/`, ...json({ name: `fz${c.pick(UNSTORABLE)}`, environment: 'test', settings: {} }) }),
+    (c) => ({ route: '', why: 'settings nested too deep', method: 'POST', url: `${API}/config/`, ...json({ name: 'fz-deep', environment: 'test', settings: { deep: deepDoc(c) } }) }),
+  ],
+  'PUT /api/haier/config/{id}/': [
+    (c) => ({ route: '', why: 'NUL in a setting value', method: 'PUT', url: `${API}/config/${c.configId}/`, ...json({ name: 'fz', environment: 'test', settings: { customer_code: c.pick(UNSTORABLE) } }) }),
+    (c) => ({ route: '', why: 'settings nested too deep', method: 'PUT', url: `${API}/config/${c.configId}/`, ...json({ name: 'fz', environment: 'test', settings: { deep: deepDoc(c) } }) }),
+    (c) => ({ route: '', why: 'id past bigint', method: 'PUT', url: `${API}/config/${c.pick(PAST_BIGINT)}/`, ...json({ name: 'x', environment: 'test', settings: {} }) }),
+  ],
+  'DELETE /api/haier/config/{id}/': [(c) => ({ route: '', why: 'id past bigint', method: 'DELETE', url: `${API}/config/${c.pick(PAST_BIGINT)}/` })],
+  'POST /api/haier/config/{id}/activate/': [(c) => ({ route: '', why: 'id past bigint', method: 'POST', url: `${API}/config/${c.pick(PAST_BIGINT)}/activate/` })],
+  'GET /api/haier/audit/': [
+    (c) => ({ route: '', why: 'NUL in a filter', method: 'GET', url: `${API}/audit/?${c.pick(['key_name', 'path', 'since', 'cursor'])}=${unstorableQuery(c)}` }),
+    (c) => ({ route: '', why: 'cursor past bigint', method: 'GET', url: `${API}/audit/?${q({ cursor: c.pick(PAST_BIGINT) })}` }),
+  ],
+  'GET /api/haier/stock/': [(c) => ({ route: '', why: 'NUL in a code', method: 'GET', url: `${API}/stock/?product_code=${unstorableQuery(c)}&county_code=110101` })],
+  'GET /api/haier/products/': [(c) => ({ route: '', why: 'NUL in the code list', method: 'GET', url: `${API}/products/?product_codes=GA0SZC00U,${unstorableQuery(c)}` })],
+  'GET /api/haier/logistics/': [(c) => ({ route: '', why: 'NUL in the order code', method: 'GET', url: `${API}/logistics/?order_code=${unstorableQuery(c)}` })],
+  'PUT /api/haier/catalog/products/{code}/pinned-price/': [(c) => ({ route: '', why: 'NUL in the price', method: 'PUT', url: `${API}/catalog/products/${c.code}/pinned-price/`, ...json({ price: `10.00${c.pick(UNSTORABLE)}` }) })],
+  'POST /api/haier/keys/': [
+    (c) => ({ route: '', why: 'NUL in the name', method: 'POST', url: `${API}/keys/`, ...json({ name: `fz${c.pick(UNSTORABLE)}`, role: 'viewer' }) }),
+    (c) => ({ route: '', why: 'deep JSON', method: 'POST', url: `${API}/keys/`, ...json({ name: 'fz-deep', role: 'viewer', x: deepDoc(c) }) }),
+  ],
+  'DELETE /api/haier/keys/{id}/': [(c) => ({ route: '', why: 'NUL in the name', method: 'DELETE', url: `${API}/keys/${c.pick(['%00', 'stack-viewer%00', 'a%00b'])}/` })],
+};
+for (const [route, gens] of Object.entries(HOSTILE)) (GENERATORS[route] ??= []).push(...gens);
+
 /** Requests that carry their own (bad) credentials; every other case gets the admin key. */
 export const OWN_AUTH = new Set(['auth header']);
 

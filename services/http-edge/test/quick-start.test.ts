@@ -68,6 +68,9 @@ test('npm start: simulator + services as deployed, a first sync, the console at 
     what: `the "Open http://127.0.0.1:${edge}/" line (output so far:\n${output.slice(-2000)})`,
   });
   expect(output).toMatch(/against the Haier SIMULATOR \(a development stand-in, not Haier\)/);
+  // an admin key given in the environment is never printed: the banner says where it is
+  expect(output).toMatch(/Admin API key\s+the one in EDGE_BOOTSTRAP_ADMIN_KEY \(not printed\)/);
+  expect(output).not.toContain(ADMIN_KEY);
   const page = await fetch(url);
   expect(page.status).toBe(200);
   expect(await page.text()).toMatch(/<html/i);
@@ -98,4 +101,5 @@ test('npm start: simulator + services as deployed, a first sync, the console at 
   proc.kill('SIGTERM');
   expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))])).toBe(0);
   expect(output).toMatch(/Stopping…/);
+  expect(output).not.toContain(ADMIN_KEY);
 });

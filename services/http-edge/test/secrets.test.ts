@@ -17,6 +17,9 @@ const SECRETS = {
   customerPassword: 'CustomerPw-4Jf7kM3nX8',
   dbPassword: 'PgPassw0rd-6Tg1wE9qZ5',
   bootstrapKey: `hs_BootstrapAdminKey${'9x8Y7w6V5u4T3s2R'.repeat(2)}`,
+  // values a client sends under secret-looking names the edge does not take (audited, never kept)
+  pwd: 'PwdValue-8Ty3qL6vB1',
+  privateKey: 'PrivateKeyValue-2Wm7xC4nJ9',
 };
 
 let stack: EdgeStack;
@@ -154,6 +157,10 @@ test('no secret in any answer, header, log line or stored row, across configs, l
   expect((await call('secret as a product code', 'GET', `/api/haier/prices/?product_codes=${encodeURIComponent(`${codes[0]},${SECRETS.bootstrapKey}!`)}`)).status).toBe(400);
   expect((await call('secret in a sync body', 'POST', '/api/haier/sync/', { body: { mode: 'FULL', password: SECRETS.password } })).status).toBe(400);
   expect((await call('secret as a county', 'GET', `/api/haier/stock/?product_code=${codes[0]}&county_code=${SECRETS.bootstrapKey}`)).status).toBe(400);
+  // fields named pwd / private_key (the one list of secret names: isSecretName) are audited without their values
+  expect((await call('pwd in a sync body', 'POST', '/api/haier/sync/', { body: { mode: 'FULL', pwd: SECRETS.pwd, nested: { private_key: SECRETS.privateKey } } })).status).toBe(400);
+  expect((await call('private_key in the query', 'GET', `/api/haier/logs/?private_key=${SECRETS.privateKey}&pwd=${SECRETS.pwd}`)).status).toBe(400);
+  expect((await call('pwd in a config body', 'POST', '/api/haier/config/', { body: { name: 'pwd-check', environment: 'test', settings: { pwd: SECRETS.pwd, private_key: SECRETS.privateKey } } })).status).toBe(400);
   expect((await call('wrong key that looks like one', 'GET', '/api/haier/logs/', { key: `${SECRETS.bootstrapKey.slice(0, -4)}AAAA` })).status).toBe(401);
   expect((await call('key as x-api-key to a wrong role', 'GET', '/api/haier/audit/', { key: null, headers: { 'x-api-key': stack.keys.viewer } })).status).toBe(403);
 
@@ -199,6 +206,10 @@ test('no secret in any answer, header, log line or stored row, across configs, l
   expect(stack.logs.text()).toContain('"client_secret":"[REDACTED]"');
   expect(stack.logs.text()).toContain('"passWord":"[REDACTED]"');
   expect(rows).toContain('secrets-check');
+  // the audit rows of the pwd / private_key requests are there, with the fields and without the values
+  const audited = await stack.pg.query<{ params: string }>(`select params::text as params from edge.audit_log where params::text like '%pwd%'`);
+  expect(audited.rows.length).toBeGreaterThanOrEqual(2);
+  for (const r of audited.rows) expect(r.params).toContain('[REMOVED]');
 
   // and the checks looked at something: answers, log lines of all four services, stored rows
   expect(seen.length).toBeGreaterThan(40);

@@ -3,7 +3,7 @@
 // activation (and new settings on the active config) start a FULL run, test = does it authenticate.
 import { Code, type Client } from '@connectrpc/connect';
 import { sync } from '@haier-sync/contracts';
-import { createGrpcClient, createLogger, startGrpcServer, type GrpcServer } from '@haier-sync/runtime';
+import { createGrpcClient, createLogger, FIELD_HEADER, startGrpcServer, type GrpcServer } from '@haier-sync/runtime';
 import { createTestDatabase, rpcFailure, startGatewayProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import { gatewayAccountEnv, startSimulator } from '@haier-sync/haier-sim';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -119,6 +119,23 @@ describe('Haier configs', () => {
     expect((await rpcFailure(client.getConfig({ id: 0n }))).code).toBe(Code.InvalidArgument);
     // nothing of this started a run
     expect(startRun.calls).toHaveLength(0);
+  });
+
+  // (a lone surrogate cannot arrive over gRPC: protobuf strings are UTF-8 on the wire, the client sends U+FFFD)
+  test('a NUL anywhere (settings values and keys, name) is INVALID_ARGUMENT naming the field, before any statement', async () => {
+    const before = (await client.listConfigs({})).configs.length;
+    for (const [req, field] of [
+      [{ name: 'nul-value', environment: 'test', settings: settings({ customer_code: 'x\u0000y' }) }, 'settings.customer_code'],
+      [{ name: 'nul-nested', environment: 'test', settings: settings({ extra: { note: ['ok', 'a\u0000'] } }) }, 'settings.extra.note[1]'],
+      [{ name: 'nul-key', environment: 'test', settings: settings({ 'k\u0000': 'v' }) }, 'settings'],
+      [{ name: 'nul\u0000name', environment: 'test', settings: settings() }, 'name'],
+    ] as const) {
+      const e = await rpcFailure(client.createConfig(req as never));
+      expect([field, e.code]).toEqual([field, Code.InvalidArgument]);
+      expect(e.metadata.get(FIELD_HEADER)).toBe(field);
+      expect(e.rawMessage).toContain('cannot be stored');
+    }
+    expect((await client.listConfigs({})).configs.length).toBe(before);
   });
 
   test('secrets only by environment-variable name: a literal secret is refused without echoing it, and never stored', async () => {

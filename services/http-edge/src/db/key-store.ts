@@ -78,6 +78,13 @@ export class KeyStore {
     return this.orm.em.fork().findOne(ApiKey, { keyHash: hashApiKey(key) });
   }
 
+  /** Which of `names` are keys that exist and are not revoked (one query). */
+  async activeNames(names: string[]): Promise<Set<string>> {
+    if (names.length === 0) return new Set();
+    const rows = await this.orm.em.fork().find(ApiKey, { name: { $in: names }, revokedAt: null }, { fields: ['name'] });
+    return new Set(rows.map((r) => r.name));
+  }
+
   async touch(names: string[], at: Date): Promise<void> {
     if (names.length === 0) return;
     await this.orm.em.fork().nativeUpdate(ApiKey, { name: { $in: names } }, { lastUsedAt: at });

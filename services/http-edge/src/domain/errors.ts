@@ -2,7 +2,7 @@
 // (pure mapping; the Fastify error handler applies it).
 import { Code, ConnectError } from '@connectrpc/connect';
 import { rules } from '@haier-sync/contracts';
-import { FIELD_HEADER, redact } from '@haier-sync/runtime';
+import { FIELD_HEADER, loggableError, redact } from '@haier-sync/runtime';
 
 export interface ErrorBody {
   success: false;
@@ -157,3 +157,7 @@ export function mapError(err: unknown, from: Upstream = 'gateway'): MappedError 
   if (e instanceof SyntaxError) return { status: 400, body: body('INVALID_JSON', FASTIFY_MESSAGES.INVALID_JSON as string) };
   return { status: 500, body: body('INTERNAL', 'The edge failed unexpectedly; the error is in its log. Please report it.') };
 }
+
+
+/** What a 5xx log line may say about a failure (the runtime's one rule: never SQL text or request values). */
+export { loggableError };

@@ -1,6 +1,7 @@
 // What the audit log may keep of a request's parameters: secret-looking fields removed,
 // key-looking values masked, everything bounded in size (pure).
 import { isSecretName, redact } from '@haier-sync/runtime';
+import { storable } from './input-check';
 
 export const REMOVED = '[REMOVED]';
 const KEY_VALUE = /hs_[0-9A-Za-z]{16,}/g;
@@ -11,14 +12,9 @@ const MAX_DEPTH = 4;
 /** True when a field of this name must not be stored or shown (the runtime's one rule). */
 export const isSecretField = isSecretName;
 
-// Postgres text and jsonb hold neither NUL nor a lone UTF-16 surrogate: one such character in a
-// request (the fuzz cases send them) would make the whole audit batch fail to insert
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** `s` with what Postgres text cannot hold replaced by U+FFFD. */
-export function storable(s: string): string {
-  return s.replace(UNSTORABLE, '\uFFFD');
-}
+// a NUL or a lone surrogate in a request (refused with 400, but audited) would make the whole
+// audit batch fail to insert: storable() replaces them
+export { storable };
 
 function cleanString(s: string): string {
   const masked = redact(s).replace(KEY_VALUE, REMOVED);

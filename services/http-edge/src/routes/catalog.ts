@@ -63,7 +63,8 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             changed_since: { type: 'string', format: 'date-time' },
             sort: { type: 'string', pattern: SORT_PATTERN, description: `One of ${Object.keys(SORTS).join(', ')}; prefix "-" for descending` },
             page_size: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-            cursor: { type: 'string', maxLength: 1000, description: 'next_cursor of the previous page' },
+            // opaque to the edge (the catalog checks what it holds): its alphabet at least
+            cursor: { type: 'string', maxLength: 1000, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page (with the same sort)' },
             include_delisted: { type: 'boolean', default: false },
           },
           additionalProperties: false,

@@ -1,4 +1,6 @@
-// /healthz (the process is alive), /readyz (every dependency answers), /metrics (Prometheus text).
+// /healthz (the process is alive), /readyz (every dependency answers; the details, which name
+// internal addresses, only for a caller with a valid API key), /metrics (Prometheus text: behind
+// an API key here, or without one on its own port, EDGE_METRICS_PORT).
 import { health } from '@haier-sync/contracts';
 import { createGrpcClient, redact } from '@haier-sync/runtime';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -17,7 +19,28 @@ const checkSchema = {
   },
 } as const;
 
-export function opsRoutes(app: FastifyInstance, _ctx: EdgeContext, deps: { orm: MikroORM; metrics: EdgeMetrics }): void {
+/** GET /metrics on `app`; `role` set: only for a key with that role. */
+export function metricsRoute(app: FastifyInstance, metrics: EdgeMetrics, role?: 'viewer'): void {
+  app.get(
+    '/metrics',
+    {
+      config: role ? { role } : {},
+      schema: { tags: ['ops'], summary: role ? 'Prometheus metrics (any API key; without a key on EDGE_METRICS_PORT when that is set)' : 'Prometheus metrics', hide: false },
+    },
+    async (_req, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
+}
+
+/** A readiness detail fit for a caller without a key: what state, never where or why. */
+function publicDetail(c: { ok: boolean; detail: string }): string {
+  if (c.ok) return c.detail === 'reachable' ? 'reachable' : 'serving';
+  return c.detail.startsWith('not serving') ? 'not serving' : 'unreachable';
+}
+
+export function opsRoutes(app: FastifyInstance, ctx: EdgeContext, deps: { orm: MikroORM; metrics: EdgeMetrics }): void {
   const { config } = app.edge;
   const targets = { gateway: config.gatewayUrl, catalog: config.catalogUrl, sync: config.syncUrl };
   const healthClients = Object.fromEntries(
@@ -28,8 +51,10 @@ export function opsRoutes(app: FastifyInstance, _ctx: EdgeContext, deps: { orm: 
 
   app.get(
     '/readyz',
-    { schema: { tags: ['ops'], summary: 'Readiness: Postgres and the gateway, catalog and sync services all answer', response: { 200: checkSchema, 503: checkSchema } } },
-    async (_req, reply) => {
+    { schema: { tags: ['ops'], summary: 'Readiness: Postgres and the gateway, catalog and sync services all answer (with an API key: the details, addresses included)', response: { 200: checkSchema, 503: checkSchema } } },
+    async (req, reply) => {
+      // a key that does not authenticate (or none) gets the short answer; the failure is counted
+      const caller = await ctx.auth.authenticate(req).catch(() => null);
       const checks: Record<string, { ok: boolean; detail: string }> = {};
       const grpc = Object.entries(healthClients).map(async ([name, c]) => {
         try {
@@ -50,12 +75,10 @@ export function opsRoutes(app: FastifyInstance, _ctx: EdgeContext, deps: { orm: 
       })();
       await Promise.all([...grpc, pg]);
       const ready = Object.values(checks).every((c) => c.ok);
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+      const shown = caller ? checks : Object.fromEntries(Object.entries(checks).map(([k, c]) => [k, { ok: c.ok, detail: publicDetail(c) }]));
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: shown });
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
-    const text = await deps.metrics.registry.metrics();
-    return reply.type(deps.metrics.registry.contentType).send(text);
-  });
+  if (config.metricsPort === undefined) metricsRoute(app, deps.metrics, 'viewer');
 }

@@ -3,7 +3,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { sync } from '@haier-sync/contracts';
+import { rules, sync } from '@haier-sync/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { EdgeContext } from '../context';
 import { enumValue } from '@haier-sync/runtime';
@@ -140,7 +140,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             since: { type: 'string', format: 'date-time' },
             until: { type: 'string', format: 'date-time' },
             page_size: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            cursor: { type: 'string', maxLength: 500 },
+            cursor: { ...rules.jsonSchema(rules.runId), description: 'next_cursor of the previous page' },
             include: { type: 'string', enum: ['operations'], description: 'operations: list recorded live lookups too (left out by default)' },
           },
           additionalProperties: false,
@@ -222,7 +222,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       res.writeHead(200, {
         ...(reply.getHeaders() as OutgoingHttpHeaders),
         'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
+        'cache-control': 'no-cache, no-store, no-transform',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
@@ -233,6 +233,13 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       const heartbeat = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), 15_000);
       req.raw.on('close', () => abort.abort());
       res.on('close', () => abort.abort());
+      // the key revoked while the stream is open: an "error" event, and the stream ends
+      const unwatch = req.auth
+        ? ctx.auth.watch(req.auth.name, () => {
+            send('error', errorBody('UNAUTHENTICATED', `The API key "${req.auth?.name}" has been revoked; this stream ends. Ask an admin for a valid key.`));
+            abort.abort();
+          })
+        : () => undefined;
       let last = first;
       send('progress', runOut(first));
       try {
@@ -259,6 +266,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           send('error', ce.code === Code.Canceled ? stoppedEarly(first.id) : mapConnectError(ce, 'sync').body);
         }
       } finally {
+        unwatch();
         clearInterval(heartbeat);
         if (!res.writableEnded) res.end();
       }
