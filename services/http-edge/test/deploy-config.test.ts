@@ -105,10 +105,11 @@ describe('compose layers', () => {
     expect(obs.services['haier-gateway']!.environment).toMatchObject({ GATEWAY_METRICS_PORT: '9464', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318' });
     expect(obs.services.catalog!.environment).toMatchObject({ CATALOG_METRICS_PORT: '9464' });
     expect(obs.services['sync-orchestrator']!.environment).toMatchObject({ SYNC_METRICS_PORT: '9464' });
+    expect(obs.services['http-edge']!.environment).toMatchObject({ EDGE_METRICS_PORT: '9464' });
     // Prometheus scrapes each service where compose opens its metrics
     const prom = parseYaml(readFileSync(join(OBSERVABILITY_DIR, 'prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }> };
     const targets = Object.fromEntries(prom.scrape_configs.map((s) => [s.job_name, s.static_configs[0]!.targets[0]]));
-    expect(targets).toEqual({ 'haier-gateway': 'haier-gateway:9464', catalog: 'catalog:9464', 'sync-orchestrator': 'sync-orchestrator:9464', 'http-edge': 'http-edge:8080' });
+    expect(targets).toEqual({ 'haier-gateway': 'haier-gateway:9464', catalog: 'catalog:9464', 'sync-orchestrator': 'sync-orchestrator:9464', 'http-edge': 'http-edge:9464' });
 
     // Compose's own merge, where its plugin is there: this machine's Docker CLI has none, and
     // Debian bookworm packages none (its docker-compose 1.x refuses the `name:` key).
@@ -130,7 +131,7 @@ describe('k8s kustomization', () => {
     const docs = parseAllDocuments(r.out).map((d) => d.toJSON() as Doc);
     const deployments = docs.filter((d) => d.kind === 'Deployment');
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['catalog', 'haier-gateway', 'http-edge', 'sync-orchestrator']);
-    const metricsVar: Record<string, string> = { 'haier-gateway': 'GATEWAY_METRICS_PORT', catalog: 'CATALOG_METRICS_PORT', 'sync-orchestrator': 'SYNC_METRICS_PORT' };
+    const metricsVar: Record<string, string> = { 'haier-gateway': 'GATEWAY_METRICS_PORT', catalog: 'CATALOG_METRICS_PORT', 'sync-orchestrator': 'SYNC_METRICS_PORT', 'http-edge': 'EDGE_METRICS_PORT' };
     for (const d of deployments) {
       const name = d.metadata.name;
       const pod = d.spec.template;
