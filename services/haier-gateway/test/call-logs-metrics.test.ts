@@ -59,7 +59,8 @@ describe('gateway: upstream call logs and metrics', () => {
     expect(text).toContain('haier_upstream_requests_total{endpoint="token",outcome="ok",retry="false",service="haier-gateway"} 1');
     expect(text).toContain('haier_upstream_request_duration_seconds_count{service="haier-gateway",endpoint="balance"} 203');
     expect(text).toContain('haier_token_refreshes_total{outcome="ok",service="haier-gateway"} 1');
-    expect(text).toContain('haier_upstream_rate_limit_per_second{service="haier-gateway"} 1000');
+    // this replica's share: HAIER_RATE_LIMIT 1,000 less the 5% safety margin (HAIER_RATE_MARGIN_PCT), one replica
+    expect(text).toContain('haier_upstream_rate_limit_per_second{service="haier-gateway"} 950');
     expect(text).toContain('haier_upstream_queue_depth{service="haier-gateway"} 0');
     // right after 200 calls in well under a second: part of the 1,000/s budget is in use
     const used = Number(/ ([0-9.e-]+)\n?$/.exec(budget.trim())![1]);

@@ -1,6 +1,7 @@
 // The edge as a unit: buildEdgeApp() assembles Fastify (schemas, docs, auth, rate limit, audit,
 // errors, routes) around given dependencies; startEdge() also opens the database, applies the
 // edge migrations, bootstraps the first admin key and listens. main.ts and tests both use it.
+import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
@@ -120,6 +121,15 @@ function swaggerUiLoadable(): boolean {
 
 const UNAUDITED = /^\/(healthz|readyz|metrics|favicon\.ico)?$|^\/api\/docs|^\/ui(\/|$)/;
 
+export const REQUEST_ID_HEADER = 'x-request-id';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id of a request: the caller's X-Request-Id when it is a plain token, else a new UUID. */
+export function requestIdOf(header: string | string[] | undefined): string {
+  const v = Array.isArray(header) ? header[0] : header;
+  return v !== undefined && REQUEST_ID.test(v) ? v : randomUUID();
+}
+
 export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<FastifyInstance> {
   const { logger, orm } = deps;
   const metrics = createMetrics(orm);
@@ -133,7 +143,11 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
 
   const app = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // X-Request-Id: the caller's, when it is a plain token (letters, digits, . _ : -, at most 128),
+    // else a new UUID; answered on every response and carried by the request's log lines
+    requestIdHeader: false,
+    genReqId: (raw) => requestIdOf(raw.headers[REQUEST_ID_HEADER]),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
     // a Host-less HTTP/1.1 request is refused below, in our error shape (Node's own 400 has no body)
@@ -168,6 +182,10 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   app.addHook('onSend', async (_req, reply, payload) => {
     if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
     return payload;
+  });
+  // set first, so that answers written by hand (SSE, the error paths) carry it too
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header(REQUEST_ID_HEADER, req.id);
   });
   app.addHook('onRequest', async (req) => {
     if (req.raw.httpVersion === '1.1' && !req.headers.host) {
@@ -267,7 +285,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   app.setErrorHandler((err, req, reply) => {
     const m = mapError(err, upstreamOf(req.routeOptions.url));
     // the error as loggableError() words it: never a failing statement or a request's values
-    if (m.status >= 500) logger.error({ err: loggableError(err), method: req.method, url: req.routeOptions.url }, m.body.error.message);
+    if (m.status >= 500) logger.error({ err: loggableError(err), method: req.method, url: req.routeOptions.url, request_id: req.id }, m.body.error.message);
     else logger.debug({ code: m.body.error.code, url: req.routeOptions.url }, m.body.error.message);
     if (m.retryAfter) void reply.header('retry-after', String(m.retryAfter));
     void reply.status(m.status).type('application/json; charset=utf-8').send(m.body);

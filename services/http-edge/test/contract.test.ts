@@ -95,6 +95,24 @@ describe('ops', () => {
     }
   });
 
+  test('X-Request-Id: a plain token is kept, anything else (or none) becomes a UUID; every answer carries it, errors and SSE included', async () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const kept = await s.request('GET', '/api/haier/catalog/categories/', { key: s.keys.viewer, headers: { 'x-request-id': 'shop-42:retry.1_a' } });
+    expect([kept.status, kept.headers.get('x-request-id')]).toEqual([200, 'shop-42:retry.1_a']);
+    const made = await s.request('GET', '/healthz');
+    expect(made.headers.get('x-request-id')).toMatch(uuid);
+    const other = await s.request('GET', '/healthz');
+    expect(other.headers.get('x-request-id')).not.toBe(made.headers.get('x-request-id'));
+    for (const bad of ['has space', 'x'.repeat(129), 'semi;colon', '<script>']) {
+      const r = await s.request('GET', '/healthz', { headers: { 'x-request-id': bad } });
+      expect([bad, r.headers.get('x-request-id')]).toEqual([bad, expect.stringMatching(uuid)]);
+    }
+    const denied = await s.request('GET', '/api/haier/sync/', { headers: { 'x-request-id': 'no-key-1' } });
+    expect([denied.status, denied.headers.get('x-request-id')]).toEqual([401, 'no-key-1']);
+    const missing = await s.request('GET', '/api/haier/sync/abc/', { key: s.keys.viewer, headers: { 'x-request-id': 'bad-id-1' } });
+    expect([missing.status, missing.headers.get('x-request-id')]).toEqual([400, 'bad-id-1']);
+  });
+
   test('an unknown path is a 404 in the error shape', async () => {
     const r = await s.request('GET', '/api/haier/nope/', { key: s.keys.viewer });
     expectError(r, 404, undefined, 'No such endpoint: GET /api/haier/nope/. See the API documentation at /api/docs.');
