@@ -25,7 +25,7 @@ export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222
 
 /**
  * A procurable product as a sync sends it to UpsertProducts, prices included and consistent with
- * the integrity check's invoice formula (1000 × (1 − 0.05) − 0 = 950); `over` replaces any field.
+ * the integrity check's invoice formula (1000 × (1 − 0.05) = 950, no rebate money); `over` replaces any field.
  */
 export function sampleProduct(code: string, over: Omit<MessageInitShape<typeof catalog.ProductInputSchema>, '$typeName'> = {}): catalog.ProductInput {
   return create(catalog.ProductInputSchema, {
@@ -40,7 +40,6 @@ export function sampleProduct(code: string, over: Omit<MessageInitShape<typeof c
     supplyPrice: '1000',
     invoicePrice: '950',
     stockRebate: '0.05',
-    rebateMoney: '0',
     hasPrices: true,
     ...over,
   });
