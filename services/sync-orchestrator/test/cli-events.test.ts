@@ -3,8 +3,8 @@
 import { closeGrpcClients } from '@haier-sync/runtime';
 import { freePort, TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
 import { sync } from '@haier-sync/contracts';
-import { connect, type NatsConnection } from 'nats';
-import { createManagedNats, deleteStreams } from '../src/events';
+import type { NatsConnection } from 'nats';
+import { createManagedNats } from '../src/events';
 import { eventsStatus } from '../src/events/status';
 import { statusText } from '../src/cli/commands/events';
 import { streamSpecs } from '../src/events/subjects';
@@ -32,7 +32,7 @@ describe('haier-sync events', () => {
 
   beforeAll(async () => {
     stack = await startStack({ sim: { size: SIZE, seed: 31, rateLimit: 0 }, env: { SYNC_PUBLISHER_ENABLED: 'true' } });
-    nc = await connect({ servers: TEST_NATS_URL });
+    nc = await stack.nats();
     specs = streamSpecs(stack.prefix);
     env = { SYNC_URL: stack.orch!.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: stack.prefix };
     fullRun = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 90_000);
@@ -43,10 +43,6 @@ describe('haier-sync events', () => {
   const stopAfter: Array<() => void> = [];
   afterAll(async () => {
     for (const stop of stopAfter) stop();
-    if (nc) {
-      await deleteStreams(nc, stack.prefix).catch(() => undefined);
-      await nc.close();
-    }
     await stack?.close();
     closeGrpcClients();
   });

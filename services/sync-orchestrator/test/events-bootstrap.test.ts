@@ -4,9 +4,8 @@
 // started again leaves the bucket equal to the catalog without rewriting a value.
 import { fromBinary } from '@bufbuild/protobuf';
 import { catalog, events, sync } from '@haier-sync/contracts';
-import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
-import { connect, nanos, type KV, type NatsConnection } from 'nats';
-import { deleteStreams } from '../src/events';
+import { waitFor } from '@haier-sync/runtime/testing';
+import { nanos, type KV, type NatsConnection } from 'nats';
 import { bucketStream } from '../src/events/streams';
 import { productsBucket } from '../src/events/subjects';
 import { count, runToEnd, startStack, statusName, waitForRun, type Stack } from './stack';
@@ -94,7 +93,7 @@ describe('bootstrap from the products bucket', () => {
 
   beforeAll(async () => {
     stack = await startStack({ sim: { size: SIZE, seed: 5, rateLimit: 0 }, env: { SYNC_PUBLISHER_ENABLED: 'true' } });
-    nc = await connect({ servers: TEST_NATS_URL });
+    nc = await stack.nats();
     const full = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 180_000);
     expect(statusName(full.status)).toBe('SUCCESS');
     await bucketCaughtUp(stack, nc);
@@ -102,10 +101,6 @@ describe('bootstrap from the products bucket', () => {
   }, 240_000);
 
   afterAll(async () => {
-    if (nc) {
-      await deleteStreams(nc, stack.prefix).catch(() => undefined);
-      await nc.close();
-    }
     await stack?.close();
   });
 
@@ -158,14 +153,10 @@ describe('the publisher killed mid-stream', () => {
       sim: { size: SIZE, seed: 23, latencyMs: 60 },
       env: { SYNC_PUBLISHER_ENABLED: 'true', SYNC_CONCURRENCY: '4', SYNC_LEASE_SECONDS: '4' },
     });
-    nc = await connect({ servers: TEST_NATS_URL });
+    nc = await stack.nats();
   }, 120_000);
 
   afterAll(async () => {
-    if (nc) {
-      await deleteStreams(nc, stack.prefix).catch(() => undefined);
-      await nc.close();
-    }
     await stack?.close();
   });
 

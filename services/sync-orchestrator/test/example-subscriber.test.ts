@@ -8,8 +8,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { sync } from '@haier-sync/contracts';
 import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
-import { connect, type NatsConnection } from 'nats';
-import { deleteStreams } from '../src/events';
+import type { NatsConnection } from 'nats';
 import { bucketStream } from '../src/events/streams';
 import { productsBucket } from '../src/events/subjects';
 import { count, runToEnd, startStack, statusName, type Stack } from './stack';
@@ -47,7 +46,7 @@ describe('examples/subscriber', () => {
       startStack({ sim: { size: SIZE, seed: 41, rateLimit: 0 }, env: { SYNC_PUBLISHER_ENABLED: 'true' } }),
     ]);
     stack = started;
-    nc = await connect({ servers: TEST_NATS_URL });
+    nc = await stack.nats();
     const full = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 120_000);
     expect(statusName(full.status)).toBe('SUCCESS');
     const changes = await count(stack.pg, 'select count(*) as n from catalog.change_log');
@@ -59,10 +58,6 @@ describe('examples/subscriber', () => {
   }, 300_000);
 
   afterAll(async () => {
-    if (nc) {
-      await deleteStreams(nc, stack.prefix).catch(() => undefined);
-      await nc.close();
-    }
     await stack?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -4,9 +4,9 @@
 // twice (counted by Nats-Msg-Id); Haier served no more calls than the run reports beyond its
 // retries and the batches cut off by the kill.
 import { sync } from '@haier-sync/contracts';
-import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
-import { connect, type NatsConnection } from 'nats';
-import { deleteStreams, streamSpecs } from '../src/events';
+import { waitFor } from '@haier-sync/runtime/testing';
+import type { NatsConnection } from 'nats';
+import { streamSpecs } from '../src/events';
 import { count, readStream, startStack, statusName, waitForRun, type Stack } from './stack';
 
 jest.setTimeout(180_000);
@@ -22,13 +22,9 @@ describe('kill -9 in the middle of a full sync', () => {
       sim: { size: SIZE, seed: 21, latencyMs: 100 },
       env: { SYNC_PUBLISHER_ENABLED: 'true', SYNC_CONCURRENCY: '4', SYNC_LEASE_SECONDS: '4' },
     });
-    nc = await connect({ servers: TEST_NATS_URL });
+    nc = await stack.nats();
   });
   afterAll(async () => {
-    if (nc) {
-      if (stack) await deleteStreams(nc, stack.prefix).catch(() => undefined);
-      await nc.close();
-    }
     await stack?.close();
   });
 

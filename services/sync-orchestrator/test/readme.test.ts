@@ -8,8 +8,6 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { closeGrpcClients } from '@haier-sync/runtime';
 import { TEST_NATS_URL } from '@haier-sync/runtime/testing';
-import { connect } from 'nats';
-import { deleteStreams } from '../src/events';
 import { startStack, type Stack } from './stack';
 
 const run = promisify(execFile);
@@ -34,9 +32,6 @@ describe('README', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const nc = await connect({ servers: TEST_NATS_URL });
-    await deleteStreams(nc, stack?.prefix ?? '').catch(() => undefined);
-    await nc.close();
     await stack?.close();
     closeGrpcClients();
   });

@@ -3,9 +3,9 @@
 // the simulator: an incremental run writes exactly those (the catalog's change log says so).
 import { sync, type catalog } from '@haier-sync/contracts';
 import type { SimProduct } from '@haier-sync/haier-sim';
-import { TEST_NATS_URL, waitFor } from '@haier-sync/runtime/testing';
-import { connect, type NatsConnection } from 'nats';
-import { deleteStreams, streamSpecs } from '../src/events';
+import { waitFor } from '@haier-sync/runtime/testing';
+import type { NatsConnection } from 'nats';
+import { streamSpecs } from '../src/events';
 import { count, lastSeq, readStream, runToEnd, startStack, statusName, type Stack } from './stack';
 
 jest.setTimeout(120_000);
@@ -81,14 +81,10 @@ describe('full and incremental runs against the simulator', () => {
   let catalogStream: string;
   beforeAll(async () => {
     stack = await startStack({ sim: { size: SIZE, seed: 7 }, env: { SYNC_PUBLISHER_ENABLED: 'true' } });
-    nc = await connect({ servers: TEST_NATS_URL });
+    nc = await stack.nats();
     catalogStream = streamSpecs(stack.prefix).catalog.name;
   });
   afterAll(async () => {
-    if (nc) {
-      if (stack) await deleteStreams(nc, stack.prefix).catch(() => undefined);
-      await nc.close();
-    }
     await stack?.close();
   });
 

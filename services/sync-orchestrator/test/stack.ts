@@ -23,7 +23,8 @@ import {
   type GatewayProcess,
   type TestDatabase,
 } from '@haier-sync/runtime/testing';
-import { DeliverPolicy, type NatsConnection } from 'nats';
+import { connect, DeliverPolicy, type NatsConnection } from 'nats';
+import { deleteStreams } from '../src/events';
 import { Client as PgClient } from 'pg';
 import { startOrchestrator, type Orchestrator } from '../src/app';
 
@@ -72,6 +73,9 @@ export interface Stack {
   startChild(env?: Record<string, string>): Promise<ChildOrchestrator>;
   /** kill -9 of the child. */
   killChild(): Promise<void>;
+  /** A NATS connection to read this stack's streams and bucket (made on first use; close() closes it). */
+  nats(): Promise<NatsConnection>;
+  /** Stops everything, deletes the stack's streams and products bucket, drops the database. */
   close(): Promise<void>;
 }
 
@@ -116,6 +120,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...opts.env,
     };
 
+    let natsConnection: Promise<NatsConnection> | undefined;
     const stack: Stack = {
       db,
       pg,
@@ -173,6 +178,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         c.proc.kill('SIGKILL');
         await c.exited;
       },
+      nats() {
+        natsConnection ??= connect({ servers: TEST_NATS_URL });
+        return natsConnection;
+      },
       async close() {
         if (stack.orch) await stack.orch.close();
         if (stack.child && stack.child.proc.exitCode === null && stack.child.proc.signalCode === null) {
@@ -180,6 +189,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           const t = setTimeout(() => stack.child?.proc.kill('SIGKILL'), 10_000);
           await stack.child.exited;
           clearTimeout(t);
+        }
+        // whatever the publisher made under this stack's prefix (nothing when it was off)
+        const nc = await stack.nats().catch(() => undefined);
+        if (nc) {
+          await deleteStreams(nc, prefix).catch(() => undefined);
+          await nc.close();
         }
         await cleanup();
         closeGrpcClients(); // the shared HTTP/2 sessions of this file's clients
