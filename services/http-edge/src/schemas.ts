@@ -44,10 +44,22 @@ export function dataAnswer(data: object, extra: Record<string, object> = {}, sta
   return { [status]: { type: 'object', properties: { success: { type: 'boolean' }, data, ...extra } }, ...errors } as const;
 }
 
-/** A listing route's answers: `{success, count, results: [items], …extra}`, and the error shapes. */
+/**
+ * A listing route's answers, one envelope for all: `{success, count, results: [items], …extra}`
+ * (count: the items on this page), and the error shapes. Paged lists add `total` (all matching
+ * items) where counting them is cheap, else `has_more`, and `next_cursor`.
+ */
 export function listAnswer(items: object, extra: Record<string, object> = {}) {
-  return { 200: { type: 'object', properties: { success: { type: 'boolean' }, count: { type: 'integer' }, results: { type: 'array', items }, ...extra } }, ...errors } as const;
+  return {
+    200: { type: 'object', properties: { success: { type: 'boolean' }, count: { type: 'integer', description: 'items on this page' }, results: { type: 'array', items }, ...extra } },
+    ...errors,
+  } as const;
 }
+
+/** `total`: every matching item, over all pages. */
+export const totalField = { total: { type: 'integer', description: 'matching items over all pages' } } as const;
+/** `has_more` and `next_cursor`: another page follows (where a total would cost a count over the whole table). */
+export const moreFields = { has_more: { type: 'boolean' }, next_cursor: { type: ['string', 'null'] } } as const;
 
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableNumber = { type: ['number', 'null'] } as const;

@@ -194,11 +194,16 @@ describe('live Haier surface (the original answer shapes)', () => {
     }
   });
 
-  test('GET /logs/ is {count, results} with labels and duration; live calls are recorded', async () => {
+  test('GET /logs/ is {success, count, total, results} with labels and duration; live calls are recorded', async () => {
     const r = await s.request('GET', '/api/haier/logs/?limit=200', { key: s.keys.viewer });
     expect(r.status).toBe(200);
-    expect(Object.keys(r.json).sort()).toEqual(['count', 'results']);
-    expect(r.json.count).toBeGreaterThanOrEqual(r.json.results.length);
+    expect(Object.keys(r.json).sort()).toEqual(['count', 'results', 'success', 'total']);
+    expect(r.json.success).toBe(true);
+    // count: this page; total: every entry
+    expect(r.json.count).toBe(r.json.results.length);
+    expect(r.json.total).toBeGreaterThanOrEqual(r.json.count);
+    const small = await s.request('GET', '/api/haier/logs/?limit=1', { key: s.keys.viewer });
+    expect([small.json.count, small.json.total]).toEqual([1, r.json.total]);
     const types = new Set(r.json.results.map((e: { sync_type: string }) => e.sync_type));
     for (const t of ['PRODUCTS', 'PRICES', 'STOCK', 'LOGISTICS', 'MANUAL']) expect(types).toContain(t);
     const e = r.json.results.find((x: { sync_type: string }) => x.sync_type === 'PRICES');
@@ -285,7 +290,7 @@ describe('sync runs', () => {
     expectError(await s.request('GET', `/api/haier/sync/999999/events/`, { key: s.keys.viewer }), 404, undefined, 'there is no run 999999; list runs with ListRuns (haier-sync runs list)');
   });
 
-  test('GET /sync/ lists runs with filters: {success, count, results, next_cursor}', async () => {
+  test('GET /sync/ lists runs with filters: {success, count, total, has_more, results, next_cursor}', async () => {
     const r = await s.request('GET', '/api/haier/sync/?trigger=MANUAL&page_size=10', { key: s.keys.viewer });
     expect(r.status).toBe(200);
     expect(r.json.results.some((x: { id: string }) => x.id === runId)).toBe(true);
@@ -294,7 +299,10 @@ describe('sync runs', () => {
     // paging is shown over runs and recorded lookups together: this suite has started one sync run
     const page = await s.request('GET', '/api/haier/sync/?page_size=1&include=operations', { key: s.keys.viewer });
     expect(page.json.results).toHaveLength(1);
-    expect(page.json.count).toBeGreaterThan(1);
+    // count is this page, total every matching run, has_more that a next page follows
+    expect(page.json.count).toBe(1);
+    expect(page.json.total).toBeGreaterThan(1);
+    expect(page.json.has_more).toBe(true);
     expect(typeof page.json.next_cursor).toBe('string');
     const next = await s.request('GET', `/api/haier/sync/?page_size=1&include=operations&cursor=${encodeURIComponent(page.json.next_cursor)}`, { key: s.keys.viewer });
     expect(next.status).toBe(200);
@@ -683,11 +691,15 @@ describe('keys and audit (admin)', () => {
     expectError(await s.request('DELETE', '/api/haier/keys/no-such-key/', { key: s.keys.admin }), 404, undefined, 'No key named "no-such-key"; see the names with `haier-sync keys list`.');
   });
 
-  test('GET /audit/ answers {count, results} with the calls made, without secrets', async () => {
+  test('GET /audit/ answers {success, count, has_more, results, next_cursor} with the calls made, without secrets', async () => {
     await s.flushAudit();
     const r = await s.request('GET', '/api/haier/audit/?limit=1000', { key: s.keys.admin });
     expect(r.status).toBe(200);
+    expect(r.json.success).toBe(true);
+    expect(r.json.count).toBe(r.json.results.length);
     expect(r.json.count).toBeGreaterThan(20);
+    const two = await s.request('GET', '/api/haier/audit/?limit=2', { key: s.keys.admin });
+    expect([two.json.count, two.json.has_more, typeof two.json.next_cursor]).toEqual([2, true, 'string']);
     const row = r.json.results.find((x: { path: string; method: string; status: number }) => x.method === 'PUT' && x.path.endsWith('/pinned-price/') && x.status === 200);
     expect(row).toMatchObject({ key_name: 'stack-operator', status: 200 });
     expect(row.params.body).toEqual({ price: '1999.50' });

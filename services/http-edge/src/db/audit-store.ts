@@ -82,7 +82,7 @@ export class AuditStore {
     return this.writing;
   }
 
-  async query(q: AuditQuery): Promise<{ count: number; results: AuditView[]; next_cursor: string | null }> {
+  async query(q: AuditQuery): Promise<{ success: true; count: number; has_more: boolean; results: AuditView[]; next_cursor: string | null }> {
     await this.flush();
     const where: Record<string, unknown> = {};
     if (q.key_name) where.keyName = q.key_name;
@@ -91,11 +91,16 @@ export class AuditStore {
     if (q.status !== undefined) where.status = q.status;
     if (q.beforeId) where.id = { $lt: q.beforeId };
     if (q.since || q.until) where.at = { ...(q.since ? { $gte: q.since } : {}), ...(q.until ? { $lt: q.until } : {}) };
-    const [rows, count] = await this.orm.em.fork().findAndCount(AuditEntry, where, { orderBy: { id: 'desc' }, limit: q.limit });
+    // one row past the page says whether another follows (a total would count the whole log)
+    const found = await this.orm.em.fork().find(AuditEntry, where, { orderBy: { id: 'desc' }, limit: q.limit + 1 });
+    const rows = found.slice(0, q.limit);
+    const more = found.length > q.limit;
     const last = rows[rows.length - 1];
     return {
-      count,
-      next_cursor: rows.length === q.limit && last ? String(last.id) : null,
+      success: true,
+      count: rows.length,
+      has_more: more,
+      next_cursor: more && last ? String(last.id) : null,
       results: rows.map((r) => ({
         id: String(r.id),
         at: r.at.toISOString(),

@@ -4,7 +4,7 @@ import type { EdgeContext } from '../context';
 import { KeyStoreError } from '../db/key-store';
 import { ROLES, type Role } from '../domain/api-keys';
 import { badRequest, EdgeError } from '../domain/errors';
-import { dataAnswer, errors, keyInfoSchema, listAnswer } from '../schemas';
+import { dataAnswer, errors, keyInfoSchema, listAnswer, moreFields, totalField } from '../schemas';
 
 const KEY_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
 
@@ -36,12 +36,12 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       schema: {
         tags: ['admin'],
         summary: 'API keys (names, roles, prefixes; never the keys)',
-        response: listAnswer(keyInfoSchema),
+        response: listAnswer(keyInfoSchema, totalField),
       },
     },
     async () => {
       const keys = await ctx.keys.list();
-      return { success: true, count: keys.length, results: keys };
+      return { success: true, count: keys.length, total: keys.length, results: keys };
     },
   );
 
@@ -128,7 +128,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           },
           additionalProperties: false,
         },
-        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, results: { type: 'array', items: auditItem }, next_cursor: { type: ['string', 'null'] } } }, ...errors },
+        response: listAnswer(auditItem, moreFields),
       },
     },
     async (req) => {

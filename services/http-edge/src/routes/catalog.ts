@@ -6,7 +6,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
-import { catalogProductSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema } from '../schemas';
+import { catalogProductSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
 import { isFinished } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
@@ -69,7 +69,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           },
           additionalProperties: false,
         },
-        response: listAnswer(catalogProductSchema, { next_cursor: { type: ['string', 'null'] } }),
+        response: listAnswer(catalogProductSchema, moreFields),
       },
     },
     async (req) => {
@@ -98,7 +98,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         includeDelisted: q.include_delisted ?? false,
       });
       const results = r.products.map(productOut);
-      return { success: true, count: results.length, results, next_cursor: r.nextCursor || null };
+      return { success: true, count: results.length, has_more: r.nextCursor !== '', results, next_cursor: r.nextCursor || null };
     },
   );
 

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EdgeContext } from '../context';
 import { EdgeError } from '../domain/errors';
 import { iso } from '../domain/run-view';
-import { configIdParam, configSchema, dataAnswer, errors, listAnswer, successMessage } from '../schemas';
+import { configIdParam, configSchema, dataAnswer, errors, listAnswer, successMessage, totalField } from '../schemas';
 
 export const MASK = SETTINGS_MASK;
 
@@ -69,12 +69,12 @@ export function configRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       schema: {
         tags: ['config'],
         summary: 'Haier configs (secrets masked)',
-        response: listAnswer(configSchema),
+        response: listAnswer(configSchema, totalField),
       },
     },
     async () => {
       const r = await client.listConfigs({});
-      return { success: true, count: r.configs.length, results: r.configs.map(configOut) };
+      return { success: true, count: r.configs.length, total: r.configs.length, results: r.configs.map(configOut) };
     },
   );
 

@@ -11,7 +11,7 @@ import { RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '../domain/enu
 import { badRequest, body as errorBody, EdgeError, mapConnectError } from '../domain/errors';
 import { isFinished, logEntryOut, runOut } from '../domain/run-view';
 import { RunWatchHub } from '../run-watch-hub';
-import { countyCodesSchema, dataAnswer, errors, idParam, listAnswer, logEntrySchema, runSchema, scopeCodesSchema, scopeLimitSchema } from '../schemas';
+import { countyCodesSchema, dataAnswer, errors, idParam, listAnswer, logEntrySchema, moreFields, runSchema, scopeCodesSchema, scopeLimitSchema, totalField } from '../schemas';
 
 const upperOrLower = (names: string[]) => ({ type: 'string', enum: [...names, ...names.map((n) => n.toLowerCase())] }) as const;
 
@@ -145,7 +145,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           },
           additionalProperties: false,
         },
-        response: listAnswer(runSchema, { next_cursor: { type: ['string', 'null'] } }),
+        response: listAnswer(runSchema, { ...totalField, ...moreFields }),
       },
     },
     async (req) => {
@@ -160,7 +160,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         cursor: q.cursor ?? '',
         includeOperations: q.include === 'operations',
       });
-      return { success: true, count: Number(r.total), results: r.runs.map(runOut), next_cursor: r.nextCursor || null };
+      return { success: true, count: r.runs.length, total: Number(r.total), has_more: r.nextCursor !== '', results: r.runs.map(runOut), next_cursor: r.nextCursor || null };
     },
   );
 
@@ -289,13 +289,13 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           },
           additionalProperties: false,
         },
-        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, results: { type: 'array', items: logEntrySchema } } }, ...errors },
+        response: listAnswer(logEntrySchema, totalField),
       },
     },
     async (req) => {
       const q = req.query;
       const r = await client.listRuns({ syncType: enumValue(sync.SyncType, q.sync_type), status: enumValue(sync.RunStatus, q.status), pageSize: q.limit ?? 50, includeOperations: true });
-      return { count: Number(r.total), results: r.runs.map(logEntryOut) };
+      return { success: true, count: r.runs.length, total: Number(r.total), results: r.runs.map(logEntryOut) };
     },
   );
 }
