@@ -23,5 +23,7 @@ export {
   toConnectError,
   FIELD_HEADER,
   UPSTREAM_FAULT_HEADER,
+  HAIER_LANE_HEADER,
+  type HaierLane,
   type ErrorMapper,
 } from './errors';

@@ -4,11 +4,12 @@
 // per-product actions, a config's test), `scheduled` (incremental and scheduled runs; the default
 // when the header is absent), `bulk` (FULL runs; the default for StreamAllProducts).
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { HAIER_LANE_HEADER, type HaierLane } from '@haier-sync/runtime';
 
-export type Lane = 'interactive' | 'scheduled' | 'bulk';
+export type Lane = HaierLane;
 /** In priority order. */
 export const LANES: readonly Lane[] = ['interactive', 'scheduled', 'bulk'];
-export const LANE_HEADER = 'x-haier-lane';
+export const LANE_HEADER = HAIER_LANE_HEADER;
 
 /** Percent of the gate's limit: a lane under its floor goes first; a lane at its cap waits. */
 export interface LanePolicy {

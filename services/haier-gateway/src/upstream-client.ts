@@ -216,19 +216,20 @@ export class UpstreamClient {
   private async limited(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, meta: CallMeta): Promise<Exchange & Judged> {
     // the gate first (in the request's lane: a live lookup goes ahead of queued bulk work), then
     // a slot; the call counts against the budget from the gate on, until it has ended
-    const ended = await this.gate.take(meta.signal, currentLane.getStore() ?? 'scheduled');
+    const lane = currentLane.getStore() ?? 'scheduled';
+    const ended = await this.gate.take(meta.signal, lane);
     try {
       return await this.slots.run(async () => {
         const started = performance.now();
         try {
           const ex = await this.exchange(this.url(endpoint), body, token, meta.signal);
           const judged = this.judge(ex);
-          this.logCall(endpoint.name, endpoint.path, judged.fault, started, attempt, body, ex.status, { batchSize: meta.batchSize });
+          this.logCall(endpoint.name, endpoint.path, judged.fault, started, attempt, body, ex.status, { batchSize: meta.batchSize, lane });
           return { ...ex, ...judged };
         } catch (err) {
           if (err instanceof CallAbandoned) throw err;
           const f = err instanceof UpstreamError ? err.fault : ({ kind: 'network', code: errorCode(err), origin: this.base.origin } as UpstreamFault);
-          this.logCall(endpoint.name, endpoint.path, f, started, attempt, body, undefined, { batchSize: meta.batchSize });
+          this.logCall(endpoint.name, endpoint.path, f, started, attempt, body, undefined, { batchSize: meta.batchSize, lane });
           throw new UpstreamError(f, endpoint.name);
         }
       }, meta.signal);
@@ -323,12 +324,12 @@ export class UpstreamClient {
           signal,
         }).finally(ended);
         const fault: UpstreamFault | undefined = res.statusCode === 200 ? undefined : { kind: 'http', status: res.statusCode };
-        this.logCall(endpoint.name, endpoint.path, fault, started, attempt, body, res.statusCode, { streaming: true });
+        this.logCall(endpoint.name, endpoint.path, fault, started, attempt, body, res.statusCode, { streaming: true, lane });
         return { status: res.statusCode, headers: res.headers, body: res.body };
       } catch (err) {
         const code = errorCode(err);
         const f: UpstreamFault = code === 'UND_ERR_HEADERS_TIMEOUT' ? { kind: 'timeout', timeoutMs: this.config.HAIER_TIMEOUT_MS } : { kind: 'network', code, origin: this.base.origin };
-        this.logCall(endpoint.name, endpoint.path, f, started, attempt, body);
+        this.logCall(endpoint.name, endpoint.path, f, started, attempt, body, undefined, { lane });
         throw new UpstreamError(f, endpoint.name);
       }
     }, signal).finally(ended); // also when the wait for a slot was given up

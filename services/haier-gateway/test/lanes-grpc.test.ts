@@ -29,6 +29,10 @@ describe('lanes over gRPC', () => {
     expect(bulkDone).toBe(false); // answered while most of the bulk request still waits
     expect(s.gw.client.queued()).toBeGreaterThan(0);
     expect((await bulk).prices).toHaveLength(1000);
+    // each upstream call's log line names its lane
+    const lanes = s.logs.lines().filter((l) => l.msg === 'upstream call').map((l) => l.lane);
+    expect(lanes.filter((l) => l === 'interactive')).toHaveLength(1);
+    expect(lanes.filter((l) => l === 'bulk')).toHaveLength(50);
   }, 30_000);
 
   it('refuses a header that names no lane', async () => {

@@ -10,7 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client as PgClient } from 'pg';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
-import { createGrpcClient, type Logger } from '@haier-sync/runtime';
+import { createGrpcClient, HAIER_LANE_HEADER, type Logger } from '@haier-sync/runtime';
 import { Authenticator } from './auth';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import type { Clients, EdgeContext } from './context';
@@ -45,7 +45,17 @@ export interface EdgeDeps {
 
 export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUrl' | 'syncUrl'>): Clients {
   return {
-    gateway: createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.gatewayUrl, timeoutMs: 60_000 }),
+    // everything the edge asks of Haier is a live request: the interactive lane of the call budget
+    gateway: createGrpcClient(gateway.HaierGatewayService, {
+      baseUrl: config.gatewayUrl,
+      timeoutMs: 60_000,
+      interceptors: [
+        (next) => (req) => {
+          req.header.set(HAIER_LANE_HEADER, 'interactive');
+          return next(req);
+        },
+      ],
+    }),
     catalog: createGrpcClient(catalog.CatalogService, { baseUrl: config.catalogUrl, timeoutMs: 15_000 }),
     sync: createGrpcClient(sync.SyncService, { baseUrl: config.syncUrl, timeoutMs: 30_000 }),
   };
