@@ -19,6 +19,14 @@ export const FIELD_HEADER = 'x-invalid-field';
  */
 export const UPSTREAM_FAULT_HEADER = 'x-upstream-fault';
 
+/**
+ * Request metadata key naming the lane of the Haier call budget a request to the haier-gateway
+ * spends from: `interactive` (live lookups, per-product actions, a config's test), `scheduled`
+ * (incremental and scheduled runs; the default), `bulk` (FULL runs). README, "The call budget".
+ */
+export const HAIER_LANE_HEADER = 'x-haier-lane';
+export type HaierLane = 'interactive' | 'scheduled' | 'bulk';
+
 function err(code: Code, message: string, metadata?: Record<string, string>): ConnectError {
   return new ConnectError(redact(message), code, metadata);
 }

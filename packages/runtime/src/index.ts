@@ -25,5 +25,7 @@ export {
   loggableError,
   FIELD_HEADER,
   UPSTREAM_FAULT_HEADER,
+  HAIER_LANE_HEADER,
+  type HaierLane,
   type ErrorMapper,
 } from './errors';

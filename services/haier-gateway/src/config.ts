@@ -3,6 +3,7 @@
 // when HAIER_BASE_URL is the local simulator default; against any other upstream they are required.
 import { z } from 'zod';
 import { ConfigError, env, loadConfig, registerSecret } from '@haier-sync/runtime';
+import { parseLanes, type LanePolicies } from './lanes';
 
 export const SIMULATOR_BASE_URL = 'http://127.0.0.1:9090';
 
@@ -36,6 +37,7 @@ const mainSchema = z.object({
   NATS_URL: env.optionalString(),
   HAIER_BUDGET_BUCKET: env.string('haier_gateway_budget'),
   HAIER_BUDGET_HEARTBEAT_MS: env.positiveInt(500),
+  HAIER_LANES: env.optionalString(),
   HAIER_MAX_CONCURRENCY: env.positiveInt(32),
   HAIER_TIMEOUT_MS: env.positiveInt(30_000),
   HAIER_MAX_RETRIES: env.nonNegativeInt(3),
@@ -56,13 +58,15 @@ const tokenSchema = z.object({
     .optional(),
 });
 
-export type GatewayConfig = Omit<z.infer<typeof mainSchema>, AccountVar | 'HAIER_AUTH_SCHEME' | 'HAIER_ALLOWED_HOSTS'> &
+export type GatewayConfig = Omit<z.infer<typeof mainSchema>, AccountVar | 'HAIER_AUTH_SCHEME' | 'HAIER_ALLOWED_HOSTS' | 'HAIER_LANES'> &
   Record<AccountVar, string> & {
     HAIER_AUTH_SCHEME: string;
     /** Further hosts (host[:port]) a Haier config's test may send credentials to. */
     HAIER_ALLOWED_HOSTS: string[];
     HAIER_TOKEN_URL: string;
     HAIER_TOKEN_REFRESH_MARGIN_S: number;
+    /** Floors and caps of the lanes (percent of the budget). */
+    HAIER_LANES: LanePolicies;
   };
 
 function blankToUndefined(v: string | undefined): string | undefined {
@@ -116,6 +120,9 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): Gate
   if (main.NATS_URL !== undefined && !/^(nats|tls|wss?):\/\/[^\s]+$/.test(main.NATS_URL))
     throw new ConfigError(`Invalid configuration: NATS_URL: expected a NATS URL such as nats://nats:4222 (or leave it unset for a single gateway), got ${JSON.stringify(main.NATS_URL)}.`, ['NATS_URL']);
 
+  const lanes = parseLanes(main.HAIER_LANES);
+  if ('error' in lanes) throw new ConfigError(`Invalid configuration: HAIER_LANES: ${lanes.error}.`, ['HAIER_LANES']);
+
   const base = main.HAIER_BASE_URL.replace(/\/+$/, '');
   return {
     ...main,
@@ -123,6 +130,7 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): Gate
     HAIER_BASE_URL: base,
     HAIER_AUTH_SCHEME: main.HAIER_AUTH_SCHEME ?? '',
     HAIER_ALLOWED_HOSTS: allowed,
+    HAIER_LANES: lanes,
     HAIER_TOKEN_URL: tokenVars.data.HAIER_TOKEN_URL ?? `${base}/oauth2/auth`,
     HAIER_TOKEN_REFRESH_MARGIN_S: tokenVars.data.HAIER_TOKEN_REFRESH_MARGIN_S !== undefined ? Number(tokenVars.data.HAIER_TOKEN_REFRESH_MARGIN_S) : 600,
   };

@@ -6,6 +6,7 @@ import { dedupeCodes, HAIER_MAX_CODES, mapSettled, runBatches } from './batching
 import { balanceBody, ENDPOINTS, logisticsBody, pricesBody, productsBody, stockBody, type Account } from './endpoints';
 import { mapAll, mapBalances, mapLogistics, mapPrice, mapProduct, mapStock, matchBatch, MalformedRecord } from './mapping';
 import type { UpstreamClient } from './upstream-client';
+import type { Lane } from './lanes';
 
 function asList(data: unknown, what: string): unknown[] {
   if (data === undefined || data === null) return [];
@@ -44,9 +45,9 @@ export class HaierApi {
   }
 
   /** The whole procurable list from one upstream call, read as a stream, in chunks. */
-  async *streamAllProducts(chunkSize: number, signal?: AbortSignal): AsyncGenerator<{ products: gateway.Product[]; errors: gateway.ItemError[]; seen: number }> {
+  async *streamAllProducts(chunkSize: number, signal?: AbortSignal, lane: Lane = 'bulk'): AsyncGenerator<{ products: gateway.Product[]; errors: gateway.ItemError[]; seen: number }> {
     let seen = 0;
-    for await (const records of this.client.streamList(ENDPOINTS.products, productsBody(this.account, []), chunkSize, signal)) {
+    for await (const records of this.client.streamList(ENDPOINTS.products, productsBody(this.account, []), chunkSize, signal, lane)) {
       seen += records.length;
       const { items, errors } = mapAll(records, mapProduct);
       yield { products: items, errors, seen };

@@ -19,6 +19,13 @@
 //
 // The limit may change at run time (this replica's share of the account's budget, budget.ts): it
 // is read before every start, so lowering it takes effect at once and raising it after wake().
+//
+// Lanes: every call waits in its lane's queue (lanes.ts). When a place is free, the next call
+// comes from the first lane in priority order (interactive, scheduled, bulk) with calls waiting,
+// unless the places left in the window are owed to lower lanes' floors; a lane never holds more
+// than its cap of the limit. So live lookups go ahead of queued bulk work, and bulk work keeps
+// its floor.
+import { DEFAULT_LANES, LANES, type Lane, type LanePolicies } from './lanes';
 
 export class GateClosed extends Error {
   constructor() {
@@ -67,6 +74,16 @@ export interface RateGateOptions {
    *  lost time (a starved process, a late timer) is made up; the sliding window still holds. */
   burst?: number;
   now?: () => number;
+  /** Floors and caps per lane (percent of the limit), default DEFAULT_LANES. */
+  lanes?: LanePolicies;
+}
+
+/** One lane's calls: waiting, in flight, ended (ascending) from `head` on. */
+interface LaneState {
+  queue: Waiter[];
+  inFlight: number;
+  ends: number[];
+  head: number;
 }
 
 export class RateGate {
@@ -80,7 +97,8 @@ export class RateGate {
   /** End times (ascending) from `head` on: those within the last window, and a few older. */
   private ends: number[] = [];
   private head = 0;
-  private readonly waiters: Waiter[] = [];
+  private readonly lanes: Record<Lane, LaneState>;
+  private readonly policies: LanePolicies;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly now: () => number;
@@ -95,6 +113,8 @@ export class RateGate {
     this.now = opts.now ?? (() => performance.now());
     this.tokens = this.burstFor(this.limit());
     this.last = this.now();
+    this.policies = opts.lanes ?? DEFAULT_LANES;
+    this.lanes = Object.fromEntries(LANES.map((l) => [l, { queue: [], inFlight: 0, ends: [], head: 0 }])) as unknown as Record<Lane, LaneState>;
   }
 
   /** The current limit (starts per window). */
@@ -108,20 +128,31 @@ export class RateGate {
    * it counts for one more window). A call whose `signal` aborts while it waits leaves the queue
    * without spending a token.
    */
-  async take(signal?: AbortSignal): Promise<() => void> {
+  async take(signal?: AbortSignal, lane: Lane = 'scheduled'): Promise<() => void> {
     if (this.closed) throw new GateClosed();
     if (signal?.aborted) throw signal.reason;
-    const waiting = waitInQueue(this.waiters, signal);
+    const ls = this.lanes[lane];
+    const waiting = waitInQueue(ls.queue, signal);
     this.drain();
     await waiting;
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
+      const t = this.now();
       this.inFlight--;
-      this.ends.push(this.now());
+      this.ends.push(t);
+      ls.inFlight--;
+      ls.ends.push(t);
       this.drain();
     };
+  }
+
+  /** Calls of `lane` that count against its floor and cap now (in flight or ended within the window). */
+  laneInWindow(lane: Lane): number {
+    this.prune(this.now());
+    const ls = this.lanes[lane];
+    return ls.inFlight + ls.ends.length - ls.head;
   }
 
   /** The limit may have risen: start what is now due. */
@@ -131,9 +162,12 @@ export class RateGate {
     this.drain();
   }
 
-  /** Calls waiting for their turn. */
-  waiting(): number {
-    return this.waiters.length;
+  /** Calls waiting for their turn (in every lane, or in one). */
+  waiting(lane?: Lane): number {
+    if (lane) return this.lanes[lane].queue.length;
+    let n = 0;
+    for (const l of LANES) n += this.lanes[l].queue.length;
+    return n;
   }
 
   /** Calls that count against the limit now: in flight, or ended within the last window. */
@@ -147,7 +181,7 @@ export class RateGate {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const w of this.waiters.splice(0)) w.reject(new GateClosed());
+    for (const l of LANES) for (const w of this.lanes[l].queue.splice(0)) w.reject(new GateClosed());
   }
 
   private burstFor(limit: number): number {
@@ -162,20 +196,67 @@ export class RateGate {
     this.tokens = Math.min(burst, this.tokens + ((t - this.last) * limit) / this.windowMs);
     this.last = t;
     this.prune(t);
-    while (this.waiters.length > 0) {
+    while (this.waiting() > 0) {
       const wait = this.waitMs(t, limit);
       if (wait === Infinity) return; // nothing starts until a call ends or wake() after a raise
-      if (wait > 0) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.drain();
-        }, Math.ceil(wait));
+      if (wait > 0) return this.wakeIn(wait);
+      const lane = this.pick(limit);
+      if (lane === undefined) {
+        // every lane with calls waiting is at its cap: until one of its calls leaves the window
+        const capWait = this.capWaitMs(t);
+        if (capWait !== Infinity) this.wakeIn(capWait);
         return;
       }
+      const ls = this.lanes[lane];
       this.tokens -= 1;
       this.inFlight++;
-      this.waiters.shift()!.resolve();
+      ls.inFlight++;
+      ls.queue.shift()!.resolve();
     }
+  }
+
+  private wakeIn(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.drain();
+    }, Math.ceil(ms));
+  }
+
+  private laneCount(ls: LaneState): number {
+    return ls.inFlight + ls.ends.length - ls.head;
+  }
+
+  /**
+   * The lane whose call goes next: the first in priority order with calls waiting and under its
+   * cap, unless starting it would leave too few places in the window for the floors still owed
+   * to lower lanes with calls waiting (then the next lane is considered). None under its cap:
+   * undefined.
+   */
+  private pick(limit: number): Lane | undefined {
+    const free = limit - this.inFlight - (this.ends.length - this.head);
+    let fallback: Lane | undefined;
+    for (let i = 0; i < LANES.length; i++) {
+      const l = LANES[i]!;
+      const ls = this.lanes[l];
+      if (ls.queue.length === 0 || this.laneCount(ls) >= Math.max(1, Math.floor((limit * this.policies[l].capPct) / 100))) continue;
+      fallback ??= l;
+      let owed = 0;
+      for (const m of LANES.slice(i + 1)) {
+        const ms = this.lanes[m];
+        if (ms.queue.length > 0) owed += Math.max(0, Math.floor((limit * this.policies[m].floorPct) / 100) - this.laneCount(ms));
+      }
+      if (free - 1 >= owed) return l;
+    }
+    return fallback;
+  }
+
+  private capWaitMs(t: number): number {
+    let wait = Infinity;
+    for (const l of LANES) {
+      const ls = this.lanes[l];
+      if (ls.queue.length > 0 && ls.head < ls.ends.length) wait = Math.min(wait, ls.ends[ls.head]! + this.windowMs - t);
+    }
+    return Math.max(0, wait);
   }
 
   /** How long until one more start keeps both rules (0 = now, Infinity = not until a call ends or the limit rises). */
@@ -194,6 +275,14 @@ export class RateGate {
     if (this.head > 1024) {
       this.ends = this.ends.slice(this.head);
       this.head = 0;
+    }
+    for (const l of LANES) {
+      const ls = this.lanes[l];
+      while (ls.head < ls.ends.length && ls.ends[ls.head]! <= t - this.windowMs) ls.head++;
+      if (ls.head > 1024) {
+        ls.ends = ls.ends.slice(ls.head);
+        ls.head = 0;
+      }
     }
   }
 }

@@ -16,6 +16,7 @@ import { CallAbandoned, isAboutTheItem, toConnectError as upstreamToConnectError
 import type { HaierApi } from './haier-api';
 import { MalformedRecord } from './mapping';
 import { GateClosed } from './rate-gate';
+import { currentLane, LANE_HEADER, laneOfHeader, type Lane } from './lanes';
 import type { FetchedToken, TokenManager } from './token-manager';
 import { checkChunkSize, InvalidInput } from './validation';
 
@@ -93,7 +94,7 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
 
     async *streamAllProducts(req, ctx) {
       const chunkSize = checkChunkSize(req.chunkSize);
-      for await (const chunk of api.streamAllProducts(chunkSize, callerSignal(ctx))) {
+      for await (const chunk of api.streamAllProducts(chunkSize, callerSignal(ctx), laneOf(ctx, 'bulk'))) {
         yield create(gateway.StreamAllProductsResponseSchema, { products: chunk.products, errors: chunk.errors, seen: BigInt(chunk.seen) });
       }
     },
@@ -177,8 +178,26 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
   };
 }
 
+/** The lane a request's upstream calls go in: its x-haier-lane header, else `dflt`; a bad value is INVALID_ARGUMENT naming the header. */
+export function laneOf(ctx: HandlerContext, dflt: Lane): Lane {
+  const lane = laneOfHeader(ctx.requestHeader.get(LANE_HEADER));
+  if (lane === undefined) return dflt;
+  if (typeof lane === 'object') throw invalidArgument(lane.error, LANE_HEADER);
+  return lane;
+}
+
+/** Every unary method runs in its request's lane (the upstream client reads it); the stream passes it itself. */
+function inLanes(impl: ServiceImpl<typeof gateway.HaierGatewayService>): ServiceImpl<typeof gateway.HaierGatewayService> {
+  const out: Record<string, unknown> = { ...impl };
+  for (const [name, fn] of Object.entries(impl)) {
+    if (name === 'streamAllProducts' || typeof fn !== 'function') continue;
+    out[name] = (req: unknown, ctx: HandlerContext) => currentLane.run(laneOf(ctx, 'scheduled'), () => (fn as (r: unknown, c: HandlerContext) => unknown)(req, ctx));
+  }
+  return out as ServiceImpl<typeof gateway.HaierGatewayService>;
+}
+
 export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(gateway.HaierGatewayService, gatewayService(deps));
+    router.service(gateway.HaierGatewayService, inLanes(gatewayService(deps)));
   };
 }

@@ -17,6 +17,7 @@ import { CallAbandoned, UpstreamError, type UpstreamFault } from './errors';
 import { ListBusinessError, ListStreamError, streamListBatches } from './list-stream';
 import { CallSlots } from './call-slots';
 import { budgetFor, type CallBudget } from './budget';
+import { currentLane, type Lane } from './lanes';
 import { RateGate } from './rate-gate';
 import { parseRetryAfter, upstreamRetryPolicy } from './retry-policy';
 import { extractToken, TokenManager, type FetchedToken, type Token } from './token-manager';
@@ -117,7 +118,7 @@ export class UpstreamClient {
     // sliding second at Haier within this process's share of HAIER_RATE_LIMIT.
     this.slots = new CallSlots(this.config.HAIER_MAX_CONCURRENCY);
     this.budget = opts.budget ?? budgetFor(this.config, this.logger);
-    this.gate = new RateGate({ limit: () => this.budget.limit() });
+    this.gate = new RateGate({ limit: () => this.budget.limit(), lanes: this.config.HAIER_LANES });
     this.budget.onRaise(() => this.gate.wake());
     this.budget.demand(() => this.gate.waiting());
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
@@ -229,21 +230,28 @@ export class UpstreamClient {
 
   /** One exchange through the rate limiter, logged and counted. */
   private async limited(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, meta: CallMeta): Promise<Exchange & Judged> {
-    return this.slots.run(async () => {
-      const ended = await this.gate.take(meta.signal);
-      const started = performance.now();
-      try {
-        const ex = await this.exchange(this.url(endpoint), body, token, meta.signal).finally(ended);
-        const judged = this.judge(ex);
-        this.logCall(endpoint.name, endpoint.path, judged.fault, started, attempt, body, ex.status, { batchSize: meta.batchSize });
-        return { ...ex, ...judged };
-      } catch (err) {
-        if (err instanceof CallAbandoned) throw err;
-        const f = err instanceof UpstreamError ? err.fault : ({ kind: 'network', code: errorCode(err), origin: this.base.origin } as UpstreamFault);
-        this.logCall(endpoint.name, endpoint.path, f, started, attempt, body, undefined, { batchSize: meta.batchSize });
-        throw new UpstreamError(f, endpoint.name);
-      }
-    }, meta.signal);
+    // the gate first (in the request's lane: a live lookup goes ahead of queued bulk work), then
+    // a slot; the call counts against the budget from the gate on, until it has ended
+    const lane = currentLane.getStore() ?? 'scheduled';
+    const ended = await this.gate.take(meta.signal, lane);
+    try {
+      return await this.slots.run(async () => {
+        const started = performance.now();
+        try {
+          const ex = await this.exchange(this.url(endpoint), body, token, meta.signal);
+          const judged = this.judge(ex);
+          this.logCall(endpoint.name, endpoint.path, judged.fault, started, attempt, body, ex.status, { batchSize: meta.batchSize, lane });
+          return { ...ex, ...judged };
+        } catch (err) {
+          if (err instanceof CallAbandoned) throw err;
+          const f = err instanceof UpstreamError ? err.fault : ({ kind: 'network', code: errorCode(err), origin: this.base.origin } as UpstreamFault);
+          this.logCall(endpoint.name, endpoint.path, f, started, attempt, body, undefined, { batchSize: meta.batchSize, lane });
+          throw new UpstreamError(f, endpoint.name);
+        }
+      }, meta.signal);
+    } finally {
+      ended();
+    }
   }
 
   /** What an exchange amounts to: the envelope's data, or the fault it represents. */
@@ -266,7 +274,7 @@ export class UpstreamClient {
    * A list answer read as a stream (the whole catalog): yields records in batches. Retries
    * apply until the answer starts; a fault in the middle of the list fails the stream.
    */
-  async *streamList(endpoint: Endpoint, body: Record<string, unknown>, batchSize: number, signal?: AbortSignal): AsyncGenerator<unknown[], void> {
+  async *streamList(endpoint: Endpoint, body: Record<string, unknown>, batchSize: number, signal?: AbortSignal, lane: Lane = 'bulk'): AsyncGenerator<unknown[], void> {
     let attempt = 0;
     let open: OpenExchange;
     try {
@@ -274,11 +282,11 @@ export class UpstreamClient {
         attempt++;
         if (attempt > 1) this.usage.retry();
         let token = await this.tokens.get();
-        let o = await this.limitedOpen(endpoint, body, token, attempt, signal);
+        let o = await this.limitedOpen(endpoint, body, token, attempt, lane, signal);
         if (o.status === 401) {
           o.body.resume();
           token = await this.tokens.renewAfterUnauthorized(token);
-          o = await this.limitedOpen(endpoint, body, token, attempt, signal);
+          o = await this.limitedOpen(endpoint, body, token, attempt, lane, signal);
         }
         if (o.status !== 200) {
           const text = await readText(o.body);
@@ -316,9 +324,9 @@ export class UpstreamClient {
     }
   }
 
-  private limitedOpen(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, signal?: AbortSignal): Promise<OpenExchange> {
+  private async limitedOpen(endpoint: Endpoint, body: Record<string, unknown>, token: Token, attempt: number, lane: Lane, signal?: AbortSignal): Promise<OpenExchange> {
+    const ended = await this.gate.take(signal, lane);
     return this.slots.run(async () => {
-      const ended = await this.gate.take(signal);
       const started = performance.now();
       try {
         // the call has arrived once its answer's headers are here: it ends then for the gate
@@ -333,15 +341,15 @@ export class UpstreamClient {
           signal,
         }).finally(ended);
         const fault: UpstreamFault | undefined = res.statusCode === 200 ? undefined : { kind: 'http', status: res.statusCode };
-        this.logCall(endpoint.name, endpoint.path, fault, started, attempt, body, res.statusCode, { streaming: true });
+        this.logCall(endpoint.name, endpoint.path, fault, started, attempt, body, res.statusCode, { streaming: true, lane });
         return { status: res.statusCode, headers: res.headers, body: res.body };
       } catch (err) {
         const code = errorCode(err);
         const f: UpstreamFault = code === 'UND_ERR_HEADERS_TIMEOUT' ? { kind: 'timeout', timeoutMs: this.config.HAIER_TIMEOUT_MS } : { kind: 'network', code, origin: this.base.origin };
-        this.logCall(endpoint.name, endpoint.path, f, started, attempt, body);
+        this.logCall(endpoint.name, endpoint.path, f, started, attempt, body, undefined, { lane });
         throw new UpstreamError(f, endpoint.name);
       }
-    }, signal);
+    }, signal).finally(ended); // also when the wait for a slot was given up
   }
 
   // ---------------------------------------------------------------------------- HTTP

@@ -21,6 +21,7 @@ describe('call budget configuration', () => {
     const c = loadGatewayConfig(base);
     expect(c).toMatchObject({ HAIER_RATE_LIMIT: 100, HAIER_RATE_MARGIN_PCT: 5, HAIER_BUDGET_BUCKET: 'haier_gateway_budget', HAIER_BUDGET_HEARTBEAT_MS: 500 });
     expect(c.NATS_URL).toBeUndefined();
+    expect(c.HAIER_LANES).toEqual({ interactive: { floorPct: 10, capPct: 50 }, scheduled: { floorPct: 10, capPct: 100 }, bulk: { floorPct: 20, capPct: 100 } });
     expect(budgetFor(c, undefined as never).limit()).toBe(95); // no NATS: nothing to log, nothing to share
     expect(budgetFor(loadGatewayConfig({ ...base, HAIER_RATE_LIMIT: '40', HAIER_RATE_MARGIN_PCT: '10' }), undefined as never).limit()).toBe(36);
   });
@@ -31,6 +32,7 @@ describe('call budget configuration', () => {
     [{ NATS_URL: 'http://nats:4222' }, 'NATS_URL', /NATS_URL: expected a NATS URL such as nats:\/\/nats:4222 \(or leave it unset for a single gateway\), got "http:\/\/nats:4222"/],
     [{ HAIER_BUDGET_BUCKET: 'a.b' }, 'HAIER_BUDGET_BUCKET', /HAIER_BUDGET_BUCKET: expected a NATS KV bucket name \(letters, digits, - and _\), got "a.b"/],
     [{ HAIER_BUDGET_HEARTBEAT_MS: '10' }, 'HAIER_BUDGET_HEARTBEAT_MS', /HAIER_BUDGET_HEARTBEAT_MS: expected 50 to 10000 ms \(default 500\), got 10/],
+    [{ HAIER_LANES: 'bulk=90:100,interactive=20:50' }, 'HAIER_LANES', /HAIER_LANES: the floors add up to 120%, more than the whole budget/],
   ])('refuses %j, naming %s', (env, name, message) => {
     const e = refusal(env);
     expect(e.variables).toEqual([name]);

@@ -17,7 +17,7 @@ async function simGet<T>(url: string, path: string, method = 'GET'): Promise<T> 
 }
 
 const LIMIT = 100;
-const DRIVE_MS = 24_000; // at least; longer while the replacement is not yet in (it starts at the kill: start-up takes seconds on a busy machine)
+const DRIVE_MS = 24_000; // at least; longer while the replacement is not yet in (it starts 5 s after the kill: start-up takes seconds on a busy machine)
 const KILL_AT_MS = 10_000;
 const CODES_PER_RPC = 200; // 10 upstream calls (20 codes each)
 
@@ -82,8 +82,8 @@ describe('one budget across 3 gateway processes', () => {
         await gws[2]!.kill(); // SIGKILL: no goodbye, its key expires
         killedAt = Date.now();
       }
-      if (!joinAsked && killedAt) {
-        joinAsked = true; // started without waiting: the drive goes on meanwhile
+      if (!joinAsked && killedAt && Date.now() - killedAt >= 5000) {
+        joinAsked = true; // once the survivors' 5 s are over; started without waiting: the drive goes on meanwhile
         void startGatewayProcess(sim.url, { env: { ...env, LOG_LEVEL: 'info' }, onLine: onLine(3) }).then((g) => {
           joined = g;
           joinedAt = Date.now();

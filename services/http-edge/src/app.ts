@@ -12,7 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client as PgClient } from 'pg';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
-import { createGrpcClient, rpcMetricsInterceptor, type Logger, type Registry } from '@haier-sync/runtime';
+import { createGrpcClient, HAIER_LANE_HEADER, rpcMetricsInterceptor, type Logger, type Registry } from '@haier-sync/runtime';
 import { Authenticator, type FailureLimiter } from './auth';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import type { Clients, EdgeContext } from './context';
@@ -88,7 +88,18 @@ export interface EdgeDeps {
 export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUrl' | 'syncUrl'>, metrics?: Registry): Clients {
   const interceptors = metrics ? [rpcMetricsInterceptor(metrics, 'client')] : [];
   return {
-    gateway: createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.gatewayUrl, timeoutMs: 60_000, interceptors }),
+    // everything the edge asks of Haier is a live request: the interactive lane of the call budget
+    gateway: createGrpcClient(gateway.HaierGatewayService, {
+      baseUrl: config.gatewayUrl,
+      timeoutMs: 60_000,
+      interceptors: [
+        ...interceptors,
+        (next) => (req) => {
+          req.header.set(HAIER_LANE_HEADER, 'interactive');
+          return next(req);
+        },
+      ],
+    }),
     catalog: createGrpcClient(catalog.CatalogService, { baseUrl: config.catalogUrl, timeoutMs: 15_000, interceptors }),
     sync: createGrpcClient(sync.SyncService, { baseUrl: config.syncUrl, timeoutMs: 30_000, interceptors }),
   };

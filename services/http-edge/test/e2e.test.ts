@@ -230,6 +230,13 @@ test('full sync -> SSE to the end -> product read -> Haier price change -> incre
   }
   const successes = await stack.request('GET', '/api/haier/logs/?status=SUCCESS&limit=50', { key: viewer });
   expect((successes.json.results as Array<{ id: string }>).map((e) => e.id)).toEqual(expect.arrayContaining([fullDone.id, incDone.id]));
+
+  // 7. every upstream call spent from its asker's lane of the call budget (x-haier-lane): the FULL
+  // run's bulk, the incremental run's scheduled, a live lookup's interactive
+  const lookup = await stack.request('GET', `/api/haier/prices/?product_codes=${code}`, { key: viewer });
+  expect(lookup.status).toBe(200);
+  const lanes = new Set(stack.logs.lines().filter((l) => l.service === 'haier-gateway' && l.msg === 'upstream call').map((l) => l.lane));
+  expect([...lanes].sort()).toEqual(['bulk', 'interactive', 'scheduled']);
 });
 
 test('SSE: an unknown run is a JSON 404 before any stream; a finished run streams its state (with CORS headers) and ends at once', async () => {

@@ -6,7 +6,7 @@ import { create, type JsonObject } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ConnectError, type Client } from '@connectrpc/connect';
 import { gateway, rules, sync } from '@haier-sync/contracts';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, redact, type Logger } from '@haier-sync/runtime';
+import { alreadyExists, failedPrecondition, HAIER_LANE_HEADER, invalidArgument, notFound, redact, type Logger } from '@haier-sync/runtime';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { HaierConfigRow, type HaierConfigEntity } from './entities';
 import { fullRunRequest } from '../schedule/jobs';
@@ -222,7 +222,7 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigService {
       const row = await load(req.id);
       try {
         // the config's own token URL and credentials (named variables, read by the gateway)
-        const res = await deps.gateway.checkAuth({ account: accountSettings(row.settings as JsonObject) }, { timeoutMs: 30_000 });
+        const res = await deps.gateway.checkAuth({ account: accountSettings(row.settings as JsonObject) }, { timeoutMs: 30_000, headers: { [HAIER_LANE_HEADER]: 'interactive' } });
         const msg = res.message || (res.ok ? 'authenticated' : 'authentication failed');
         return create(sync.TestConfigResponseSchema, { success: res.ok, message: redact(`config "${row.name}": ${msg}`) });
       } catch (err) {

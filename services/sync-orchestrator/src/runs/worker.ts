@@ -6,6 +6,7 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, gateway } from '@haier-sync/contracts';
+import { HAIER_LANE_HEADER } from '@haier-sync/runtime';
 import type { RunDeps } from './deps';
 import { DependencyUnavailable } from './dependencies';
 import { changeLine, mergeBatch } from './merge';
@@ -59,6 +60,8 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
   const failures = new Map<string, string>();
   const o = emptyOutcome();
   const counties = run.options.counties ?? [];
+  // the lane of the Haier call budget: FULL runs are bulk work, the others scheduled
+  const lane = { headers: { [HAIER_LANE_HEADER]: run.mode === 'FULL' ? 'bulk' : 'scheduled' } };
 
   if (plan.strategy === 'listing' || plan.strategy === 'codes') {
     let products: gateway.Product[];
@@ -66,7 +69,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
     if (plan.strategy === 'listing') {
       products = ((w.payload as unknown[]) ?? []).map((p) => create(gateway.ProductSchema, p as Record<string, unknown>));
     } else {
-      const r = await viaGateway(deps, () => deps.gateway.getProducts({ productCodes: w.codes }));
+      const r = await viaGateway(deps, () => deps.gateway.getProducts({ productCodes: w.codes }, lane));
       products = r.products;
       productErrors = r.errors;
     }
@@ -77,7 +80,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
       const priceCodes = products.map((p) => p.productCode).filter((c) => !bad.has(c));
       prices = [];
       if (priceCodes.length) {
-        const r = await viaGateway(deps, () => deps.gateway.getPrices({ productCodes: priceCodes }));
+        const r = await viaGateway(deps, () => deps.gateway.getPrices({ productCodes: priceCodes }, lane));
         prices = r.prices;
         priceErrors = r.errors;
       }
@@ -90,7 +93,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
   if (plan.stock && counties.length) {
     const queries = w.codes.filter((c) => !failures.has(c)).flatMap((productCode) => counties.map((countyCode) => ({ productCode, countyCode })));
     if (queries.length) {
-      const r = await viaGateway(deps, () => deps.gateway.getStocks({ queries }));
+      const r = await viaGateway(deps, () => deps.gateway.getStocks({ queries }, lane));
       for (const e of r.errors) if (!failures.has(e.productCode)) failures.set(e.productCode, `stock in ${e.countyCode}: ${e.reason}`);
       const items = r.stocks
         .filter((s) => !failures.has(s.productCode))

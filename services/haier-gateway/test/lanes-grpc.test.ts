@@ -1,0 +1,43 @@
+// Lanes over gRPC: the x-haier-lane request header puts a request's upstream calls in a lane, so
+// a live lookup is answered while a bulk request's calls still wait for the budget; a header that
+// names no lane is INVALID_ARGUMENT naming it.
+import { Code } from '@connectrpc/connect';
+import { rpcFailure, simCalls, startStack, type Stack } from './harness';
+
+describe('lanes over gRPC', () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({ sim: { size: 1000, rateLimit: 20 }, env: { HAIER_RATE_LIMIT: '20' } }); // 19 calls/s for the gateway
+  });
+  afterAll(() => s.close());
+
+  it('answers an interactive lookup ahead of the queued calls of a bulk request', async () => {
+    await s.client.checkAuth({});
+    const codes = s.sim.control.products(0, 1000).map((p) => p.productCode);
+    let bulkDone = false;
+    const bulk = s.client.getPrices({ productCodes: codes }, { headers: { 'x-haier-lane': 'bulk' } }).then((r) => {
+      bulkDone = true; // 50 upstream calls: over 2.5 s of budget
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 300)); // the bulk calls are queued at the gate
+    const before = simCalls(s.sim, 'prices');
+    expect(s.gw.client.queued()).toBeGreaterThan(20); // the bulk request's calls wait (32 at once, the concurrency cap)
+    const lookup = await s.client.getPrices({ productCodes: codes.slice(0, 5) }, { headers: { 'x-haier-lane': 'interactive' } });
+    expect(lookup.prices).toHaveLength(5);
+    // served next, not after the bulk calls queued before it (first come, first served would put ~30 ahead)
+    expect(simCalls(s.sim, 'prices') - before).toBeLessThanOrEqual(6);
+    expect(bulkDone).toBe(false); // answered while most of the bulk request still waits
+    expect(s.gw.client.queued()).toBeGreaterThan(0);
+    expect((await bulk).prices).toHaveLength(1000);
+    // each upstream call's log line names its lane
+    const lanes = s.logs.lines().filter((l) => l.msg === 'upstream call').map((l) => l.lane);
+    expect(lanes.filter((l) => l === 'interactive')).toHaveLength(1);
+    expect(lanes.filter((l) => l === 'bulk')).toHaveLength(50);
+  }, 30_000);
+
+  it('refuses a header that names no lane', async () => {
+    const e = await rpcFailure(s.client.getBalance({}, { headers: { 'x-haier-lane': 'urgent' } }));
+    expect(e.code).toBe(Code.InvalidArgument);
+    expect(e.rawMessage).toBe('x-haier-lane: x-haier-lane: expected one of interactive, scheduled, bulk, got "urgent"');
+  });
+});
