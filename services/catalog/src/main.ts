@@ -1,17 +1,22 @@
 // Wiring only: config, logger, migrations, the gRPC server, graceful shutdown.
-import { createLogger, onShutdown, startGrpcServer } from '@haier-sync/runtime';
+import { join } from 'node:path';
+import { catalog } from '@haier-sync/contracts';
+import { createLogger, grpcListenFromEnv, loadServerAuth, onShutdown, startGrpcServer } from '@haier-sync/runtime';
 import { buildCatalog } from './catalog';
 import { loadCatalogConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadCatalogConfig();
+  // who may call which RPC: rpc-policy.json next to src/ and dist/
+  const auth = loadServerAuth(join(__dirname, '..', 'rpc-policy.json'), [catalog.CatalogService]);
+  const listen = grpcListenFromEnv('CATALOG');
   const logger = createLogger('catalog');
   const cat = await buildCatalog({
     databaseUrl: config.DATABASE_URL,
     logger,
     defaultCounty: config.CATALOG_DEFAULT_COUNTY,
   });
-  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger });
+  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, ...listen, auth, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger });
   logger.info({ port: server.port }, 'catalog serving');
   // hooks run in reverse order: stop serving first, then close the database
   onShutdown('catalog database', () => cat.close());

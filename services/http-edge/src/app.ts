@@ -10,7 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client as PgClient } from 'pg';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
-import { createGrpcClient, type Logger } from '@haier-sync/runtime';
+import { CALLERS, createGrpcClient, grpcClientTlsFromEnv, loadServiceCredentials, type Logger } from '@haier-sync/runtime';
 import { Authenticator } from './auth';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import type { Clients, EdgeContext } from './context';
@@ -43,11 +43,16 @@ export interface EdgeDeps {
   clients?: Clients;
 }
 
-export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUrl' | 'syncUrl'>): Clients {
+/**
+ * The edge's clients of the three services, signing each call as http-edge with the key in
+ * SERVICE_AUTH_PRIVATE_KEY_FILE, trusting <SERVICE>_TLS_CA_FILE for https:// URLs.
+ */
+export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUrl' | 'syncUrl'>, env: NodeJS.ProcessEnv = process.env): Clients {
+  const credentials = loadServiceCredentials(CALLERS.edge, env);
   return {
-    gateway: createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.gatewayUrl, timeoutMs: 60_000 }),
-    catalog: createGrpcClient(catalog.CatalogService, { baseUrl: config.catalogUrl, timeoutMs: 15_000 }),
-    sync: createGrpcClient(sync.SyncService, { baseUrl: config.syncUrl, timeoutMs: 30_000 }),
+    gateway: createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.gatewayUrl, timeoutMs: 60_000, credentials, tls: grpcClientTlsFromEnv('GATEWAY', env) }),
+    catalog: createGrpcClient(catalog.CatalogService, { baseUrl: config.catalogUrl, timeoutMs: 15_000, credentials, tls: grpcClientTlsFromEnv('CATALOG', env) }),
+    sync: createGrpcClient(sync.SyncService, { baseUrl: config.syncUrl, timeoutMs: 30_000, credentials, tls: grpcClientTlsFromEnv('SYNC', env) }),
   };
 }
 
@@ -244,6 +249,7 @@ export const ADMIN_KEY_LINE = 'Admin API key (shown once): ';
 
 export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
   const config = loadEdgeConfig(opts.env ?? process.env);
+  const clients = opts.clients ?? createClients(config, opts.env ?? process.env);
   if (opts.port !== undefined) config.port = opts.port;
   if (opts.host !== undefined) config.host = opts.host;
   const { logger } = opts;
@@ -259,7 +265,7 @@ export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
     if (boot.created) logger.info({ name: boot.name, from: boot.generatedKey ? 'generated' : 'EDGE_BOOTSTRAP_ADMIN_KEY' }, 'first admin API key registered');
     if (boot.generatedKey) (opts.print ?? ((l) => process.stdout.write(`${l}\n`)))(`${ADMIN_KEY_LINE}${boot.generatedKey}`);
 
-    app = await buildEdgeApp(config, { orm, logger, clients: opts.clients });
+    app = await buildEdgeApp(config, { orm, logger, clients });
     await app.listen({ port: config.port, host: config.host });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
