@@ -6,6 +6,7 @@
 import { create } from '@bufbuild/protobuf';
 import { catalog, health, reflection } from '@haier-sync/contracts';
 import { CALLERS, closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
+import { probe } from '@haier-sync/runtime/health-probe';
 import { callRpc, createTestDatabase, INTRUDER, policyOf, rpcAuthorizationProblems, selfSignedTls, startCatalogProcess, testClient, type CatalogProcess, type TestDatabase, type TestTls } from '@haier-sync/runtime/testing';
 
 let db: TestDatabase;
@@ -54,6 +55,8 @@ it('the edge may not upsert products: PERMISSION_DENIED names the caller, the RP
 it('health answers without a token; reflection needs a trusted caller', async () => {
   const h = createGrpcClient(health.Health, { baseUrl: proc.url, tls: { ca: tls.ca } });
   expect((await h.check({ service: '' })).status).toBe(health.HealthCheckResponse_ServingStatus.SERVING);
+  // the container probe over TLS (HEALTH_PROBE_CA_FILE)
+  expect(await probe(proc.port, { ca: tls.ca })).toEqual({ ok: true, status: 'SERVING' });
   async function* listServices() {
     yield create(reflection.ServerReflectionRequestSchema, { messageRequest: { case: 'listServices', value: '' } });
   }

@@ -56,7 +56,8 @@ it('calls CatalogService: ListProducts, GetProduct, a bad request answered INVAL
   expect((err as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
   const anonymous = await unary(client, 'ListProducts', { pageSize: 5 }).catch((e: grpc.ServiceError) => e);
   expect((anonymous as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
-  expect((anonymous as grpc.ServiceError).details).toMatch(/needs a service token.*authorization: Bearer/);
+  // grpc-js hands grpc-message over as it came on the wire (percent-encoded)
+  expect(decodeURIComponent((anonymous as grpc.ServiceError).details)).toMatch(/needs a service token: send "authorization: Bearer <token>"/);
 });
 
 it('calls SyncService: ListRuns and GetRun, and health reports SERVING', async () => {
