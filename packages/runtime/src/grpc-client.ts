@@ -2,10 +2,9 @@
 // client of that URL, with a default deadline, the client tracing interceptor and, given the
 // process's service credentials, a signed service token on every call (see service-auth.ts).
 import { Code, ConnectError, createClient, type Client, type Interceptor } from '@connectrpc/connect';
-import { readFileSync } from 'node:fs';
 import { Http2SessionManager, createGrpcTransport } from '@connectrpc/connect-node';
 import type { DescService } from '@bufbuild/protobuf';
-import { ConfigError } from './config';
+import { readFileOf } from './config';
 import { connectionCode, mapErrors } from './errors';
 import { signingInterceptor, type ServiceCredentials } from './service-auth';
 import { tracingInterceptor } from './rpc-tracing';
@@ -35,11 +34,7 @@ export function grpcClientTlsFromEnv(prefix: string, env: NodeJS.ProcessEnv = pr
   const name = `${prefix}_TLS_CA_FILE`;
   const file = env[name]?.trim();
   if (!file) return undefined;
-  try {
-    return { ca: readFileSync(file) };
-  } catch (err) {
-    throw new ConfigError(`Invalid configuration: ${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point it at the PEM certificate of the CA that signed the service's certificate.`, [name]);
-  }
+  return { ca: readFileOf(name, file, "the PEM certificate of the CA that signed the service's certificate") };
 }
 
 const sessions = new Map<string, Http2SessionManager>();

@@ -3,11 +3,10 @@
 // input-validation interceptors, the standard health and reflection services and a graceful close.
 import { setMaxListeners } from 'node:events';
 import * as http2 from 'node:http2';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { ConfigError } from './config';
+import { ConfigError, readFileOf } from './config';
 import { errorInterceptor, type ErrorMapper } from './errors';
 import { authInterceptor, type ServerAuth } from './service-auth';
 import { registerHealth } from './health';
@@ -66,14 +65,7 @@ export function grpcListenFromEnv(prefix: string, env: NodeJS.ProcessEnv = proce
     const missing = certFile ? keyVar : certVar;
     throw new ConfigError(`Invalid configuration: ${missing} is required when ${certFile ? certVar : keyVar} is set (TLS needs both the certificate and its private key, PEM); set both or neither. See README, Configuration.`, [missing]);
   }
-  const read = (name: string, file: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new ConfigError(`Invalid configuration: ${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point it at a PEM file this process may read.`, [name]);
-    }
-  };
-  return { host, tls: { cert: read(certVar, certFile), key: read(keyVar, keyFile) } };
+  return { host, tls: { cert: readFileOf(certVar, certFile, 'a PEM certificate'), key: readFileOf(keyVar, keyFile, "the certificate's PEM private key") } };
 }
 
 export interface GrpcServer {

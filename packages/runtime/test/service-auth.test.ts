@@ -14,6 +14,8 @@ import {
   ConfigError,
   createGrpcClient,
   createLogger,
+  grpcClientTlsFromEnv,
+  grpcListenFromEnv,
   loadServiceCredentials,
   loadTrustedCallers,
   rpcPolicy,
@@ -115,4 +117,13 @@ it('a missing or unusable key is a ConfigError that says which variable and what
   expect(() => loadTrustedCallers({})).toThrow(/SERVICE_AUTH_TRUSTED_KEYS_DIR is required/);
   expect(() => loadTrustedCallers({ SERVICE_AUTH_TRUSTED_KEYS_DIR: dir })).toThrow(/holds no <caller>.pub.pem/);
   expect(trustedCallers({}).callers).toEqual([]);
+});
+
+it('<SERVICE>_HOST and <SERVICE>_TLS_*: defaults, both-or-neither, unreadable files named', () => {
+  expect(grpcListenFromEnv('CATALOG', {})).toEqual({ host: '0.0.0.0' });
+  expect(grpcListenFromEnv('CATALOG', { CATALOG_HOST: '127.0.0.1' })).toEqual({ host: '127.0.0.1' });
+  expect(() => grpcListenFromEnv('CATALOG', { CATALOG_TLS_CERT_FILE: '/x.pem' })).toThrow(/CATALOG_TLS_KEY_FILE is required when CATALOG_TLS_CERT_FILE is set/);
+  expect(() => grpcListenFromEnv('SYNC', { SYNC_TLS_CERT_FILE: join(dir, 'none.pem'), SYNC_TLS_KEY_FILE: join(dir, 'none.pem') })).toThrow(/SYNC_TLS_CERT_FILE: cannot read .*none.pem \(ENOENT\)/);
+  expect(grpcClientTlsFromEnv('GATEWAY', {})).toBeUndefined();
+  expect(() => grpcClientTlsFromEnv('GATEWAY', { GATEWAY_TLS_CA_FILE: join(dir, 'none.pem') })).toThrow(/GATEWAY_TLS_CA_FILE: cannot read/);
 });
