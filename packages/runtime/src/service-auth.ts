@@ -104,8 +104,8 @@ export function signingInterceptor(credentials: ServiceCredentials): Interceptor
 /** The public keys of the callers a server trusts. */
 export interface TrustedCallers {
   readonly callers: readonly string[];
-  /** The caller a valid token for `audience` names; throws a ConnectError (UNAUTHENTICATED) otherwise. */
-  verify(token: string, audience: string): Promise<string>;
+  /** The caller a valid token for `audience` (or any one of a list) names; throws an Error saying why otherwise. */
+  verify(token: string, audience: string | readonly string[]): Promise<string>;
 }
 
 function reason(err: unknown): string {
@@ -125,14 +125,15 @@ export function trustedCallers(keys: Readonly<Record<string, KeyObject | string 
     byName.set(name, key);
   }
   // a token is verified once; later calls with it only compare the audience and the expiry
-  const verified = new Map<string, { caller: string; audience: string; exp: number }>();
+  const verified = new Map<string, { caller: string; audience: readonly string[]; exp: number }>();
   return {
     callers: [...byName.keys()],
     async verify(token, audience) {
+      const wanted = typeof audience === 'string' ? [audience] : audience;
       const now = Date.now() / 1000;
       const hit = verified.get(token);
       if (hit && hit.exp + CLOCK_TOLERANCE_S > now) {
-        if (hit.audience !== audience) throw new Error(`it was issued for ${hit.audience}, not ${audience}`);
+        if (!hit.audience.some((a) => wanted.includes(a))) throw new Error(`its "aud" claim is not acceptable (it was issued for ${hit.audience.join(', ')}, not ${wanted.join(' or ')})`);
         return hit.caller;
       }
       let kid: string | undefined;
@@ -144,13 +145,13 @@ export function trustedCallers(keys: Readonly<Record<string, KeyObject | string 
           if (!key) throw new Error(kid === undefined ? 'it names no caller (kid)' : `caller ${JSON.stringify(kid.slice(0, 64))} is not one this service trusts (no ${kid.slice(0, 64)}.pub.pem among its trusted keys)`);
           return key;
         },
-        { algorithms: ['EdDSA'], audience, clockTolerance: CLOCK_TOLERANCE_S, maxTokenAge: TOKEN_TTL_S + CLOCK_TOLERANCE_S, requiredClaims: ['iss', 'aud', 'exp', 'iat'] },
+        { algorithms: ['EdDSA'], audience: [...wanted], clockTolerance: CLOCK_TOLERANCE_S, maxTokenAge: TOKEN_TTL_S + CLOCK_TOLERANCE_S, requiredClaims: ['iss', 'aud', 'exp', 'iat'] },
       ).catch((err: unknown) => {
         throw new Error(reason(err));
       });
       if (payload.iss !== kid) throw new Error(`its issuer ${JSON.stringify(payload.iss)} is not the caller whose key signed it`);
       if (verified.size >= 10_000) verified.clear();
-      verified.set(token, { caller: kid!, audience, exp: payload.exp! });
+      verified.set(token, { caller: kid!, audience: typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []), exp: payload.exp! });
       return kid!;
     },
   };
@@ -221,8 +222,15 @@ export interface ServerAuth {
   policy: RpcPolicy;
 }
 
-/** UNAUTHENTICATED without a valid service token, PERMISSION_DENIED when the policy does not give the RPC to the caller. */
+/**
+ * UNAUTHENTICATED without a valid service token, PERMISSION_DENIED when the policy does not give
+ * the RPC to the caller. Reflection takes a valid token of any trusted caller, for reflection or
+ * for any service of the server.
+ */
 export function authInterceptor(auth: ServerAuth): Interceptor {
+  // reflection describes the whole server: a token for any service it serves will do (so one
+  // `authorization` header serves buf curl's reflection and its call alike)
+  const served = [...new Set([...auth.policy.keys()].map((rpc) => rpc.slice(0, rpc.lastIndexOf('/'))))];
   return (next) => async (req) => {
     const svc = req.service.typeName;
     if (svc === HEALTH_SERVICE) return next(req);
@@ -235,7 +243,7 @@ export function authInterceptor(auth: ServerAuth): Interceptor {
     if (!m) throw unauthenticated(`the authorization header of ${rpc} is not "Bearer <token>"; send a service token (${SEE})`);
     let caller: string;
     try {
-      caller = await auth.trusted.verify(m[1]!, svc);
+      caller = await auth.trusted.verify(m[1]!, REFLECTION_SERVICES.has(svc) ? [svc, ...served] : svc);
     } catch (err) {
       throw unauthenticated(`the service token sent to ${rpc} was refused: ${(err as Error).message}; sign it with a caller key this service trusts (${SEE})`);
     }

@@ -7,7 +7,7 @@ import { create } from '@bufbuild/protobuf';
 import { catalog, health, reflection } from '@haier-sync/contracts';
 import { CALLERS, closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
 import { probe } from '@haier-sync/runtime/health-probe';
-import { callRpc, createTestDatabase, INTRUDER, policyOf, rpcAuthorizationProblems, selfSignedTls, startCatalogProcess, testClient, type CatalogProcess, type TestDatabase, type TestTls } from '@haier-sync/runtime/testing';
+import { callRpc, createTestDatabase, INTRUDER, policyOf, rpcAuthorizationProblems, selfSignedTls, startCatalogProcess, testAuth, testClient, type CatalogProcess, type TestDatabase, type TestTls } from '@haier-sync/runtime/testing';
 
 let db: TestDatabase;
 let tls: TestTls;
@@ -71,4 +71,12 @@ it('health answers without a token; reflection needs a trusted caller', async ()
   };
   expect(await first(null)).toBe('16'); // UNAUTHENTICATED
   expect(await first(INTRUDER)).toBe('listServicesResponse'); // any trusted caller
+  // one header for buf curl's reflection and its call: a token for the catalog service will do
+  const c = createGrpcClient(reflection.ServerReflection, { baseUrl: proc.url, tls: { ca: tls.ca }, interceptors: [(next) => async (req) => (req.header.set('authorization', await testAuth().bearer(CALLERS.cli, catalog.CatalogService.typeName)), next(req))] });
+  let got = 'none';
+  for await (const res of c.serverReflectionInfo(listServices())) {
+    got = res.messageResponse.case ?? 'none';
+    break;
+  }
+  expect(got).toBe('listServicesResponse');
 });
