@@ -4,13 +4,18 @@
 // service that owns a schema (its own src/migrate.ts), everything else by the sync-orchestrator
 // (which talks to the running services over gRPC).
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
+// the CLI signs its calls as "cli": the key `npm start` made, unless SERVICE_AUTH_PRIVATE_KEY_FILE says otherwise
+const cliKey = join(root, '.data', 'service-auth', 'cli.key.pem');
+const env = { ...process.env };
+if (!env.SERVICE_AUTH_PRIVATE_KEY_FILE && existsSync(cliKey)) env.SERVICE_AUTH_PRIVATE_KEY_FILE = cliKey;
 const tsx = (file, rest) =>
-  spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, file), ...rest], { stdio: 'inherit', cwd: process.cwd() }).status ?? 1;
+  spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, file), ...rest], { stdio: 'inherit', cwd: process.cwd(), env }).status ?? 1;
 
 // `haier-sync migrate [catalog|sync|edge …]`: each schema's pending migrations, under its lock
 const SCHEMAS = { catalog: 'services/catalog/src/migrate.ts', sync: 'services/sync-orchestrator/src/migrate.ts', edge: 'services/http-edge/src/migrate.ts' };

@@ -167,6 +167,16 @@ async function simulatorAccount() {
   return Object.fromEntries(Object.entries(account).filter(([k]) => !env[k]));
 }
 
+// Service authentication (README, Service authentication): an Ed25519 key per caller under
+// .data/service-auth (made once, kept), every server trusting the public keys in its trusted/.
+async function serviceKeys() {
+  const rt = await import(pathToFileURL(join(root, 'packages', 'runtime', 'dist', 'index.js')).href);
+  const { ensureServiceKeys, CALLERS } = rt.ensureServiceKeys ? rt : rt.default;
+  const files = ensureServiceKeys(join(root, '.data', 'service-auth'), Object.values(CALLERS));
+  env.SERVICE_AUTH_TRUSTED_KEYS_DIR ??= files.trustedDir;
+  return { as: (caller) => (process.env.SERVICE_AUTH_PRIVATE_KEY_FILE ? {} : { SERVICE_AUTH_PRIVATE_KEY_FILE: files.privateKeyFile[caller] }) };
+}
+
 const cleanups = [];
 process.on('exit', () => { for (const c of cleanups.reverse()) { try { c(); } catch { /* best effort */ } } });
 
@@ -176,6 +186,10 @@ const ports = {
   sync: Number(env.SYNC_PORT ?? 50053),
   edge: Number(env.EDGE_PORT ?? 8080),
 };
+// internal services listen on loopback only (the edge is the one door; EDGE_HOST is its own)
+env.GATEWAY_HOST ??= '127.0.0.1';
+env.CATALOG_HOST ??= '127.0.0.1';
+env.SYNC_HOST ??= '127.0.0.1';
 env.GATEWAY_URL ??= `http://127.0.0.1:${ports.gateway}`;
 env.CATALOG_URL ??= `http://127.0.0.1:${ports.catalog}`;
 env.SYNC_URL ??= `http://127.0.0.1:${ports.sync}`;
@@ -184,6 +198,7 @@ try {
   await ensurePostgres();
   await ensureNats();
   await ensureDatabase(env.DATABASE_URL);
+  const keys = await serviceKeys();
   if (useSim) {
     start('haier-sim', 'tools/haier-sim', ['dist/main.js'], { SIM_PORT: String(simPort) });
     await waitPort(simPort, 'haier-sim');
@@ -195,11 +210,11 @@ try {
   await Promise.all([waitPort(ports.gateway, 'haier-gateway'), waitPort(ports.catalog, 'catalog')]);
   const has = (dir) => existsSync(join(root, dir, 'dist', 'main.js'));
   if (has('services/sync-orchestrator')) {
-    service('sync-orchestrator', 'services/sync-orchestrator');
+    service('sync-orchestrator', 'services/sync-orchestrator', keys.as('sync-orchestrator'));
     await waitPort(ports.sync, 'sync-orchestrator');
   }
   if (has('services/http-edge')) {
-    service('http-edge', 'services/http-edge');
+    service('http-edge', 'services/http-edge', keys.as('http-edge'));
     await waitPort(ports.edge, 'http-edge');
     await new Promise((r) => setTimeout(r, 500));
   }

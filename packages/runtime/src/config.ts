@@ -1,6 +1,7 @@
 // Environment configuration, validated once at start with zod. A bad or missing variable
 // stops the process with one message that names every variable, says what was wrong and
 // what to do, and never shows the value of a secret.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isSecretName, registerSecret } from './secrets';
 
@@ -175,3 +176,12 @@ export const env = {
     return env.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], dflt as 'info');
   },
 };
+
+/** The file a variable names (certificates, keys), or a ConfigError naming the variable, the file, why and `what` it must be. */
+export function readFileOf(name: string, file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); point it at ${what} this process may read.`, [name]);
+  }
+}

@@ -5,8 +5,28 @@ export { ConfigError, loadConfig, env } from './config';
 export { registerSecret, redact, isSecretName, maskSecretSettings, registerSecretsFromEnv, REDACTED, SETTINGS_MASK } from './secrets';
 export { unstorable, storable, unstorableField } from './storable';
 export { createLogger, maskSecretKeys, type Logger, type LoggerOptions } from './logger';
-export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server';
-export { createGrpcClient, closeGrpcClients, type GrpcClientOptions } from './grpc-client';
+export { startGrpcServer, grpcListenFromEnv, type GrpcServer, type GrpcServerOptions, type GrpcServerTls } from './grpc-server';
+export { createGrpcClient, closeGrpcClients, grpcClientTlsFromEnv, type GrpcClientOptions, type GrpcClientTls } from './grpc-client';
+export {
+  CALLERS,
+  PRIVATE_KEY_FILE_VAR,
+  TRUSTED_KEYS_DIR_VAR,
+  authInterceptor,
+  ensureServiceKeys,
+  loadRpcPolicy,
+  loadServerAuth,
+  loadServiceCredentials,
+  loadTrustedCallers,
+  rpcPolicy,
+  serviceCredentials,
+  signingInterceptor,
+  trustedCallers,
+  type RpcPolicy,
+  type ServerAuth,
+  type ServiceCredentials,
+  type ServiceKeyFiles,
+  type TrustedCallers,
+} from './service-auth';
 export { LIVENESS_SERVICE } from './health';
 export { sleep } from './sleep';
 export { createMetricsRegistry, rpcMetricsInterceptor, startMetricsServer, serveMetrics, counterFrom, gaugeFrom, Counter, Gauge, Histogram, Registry, type MetricsServer } from './metrics';

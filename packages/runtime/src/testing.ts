@@ -1,16 +1,18 @@
 // Test helpers shared by every package's Jest suites. Each test run gets its own
 // Postgres database and its own NATS stream names, and removes them afterwards, so
 // runs can share the machine's servers with each other and with CI.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer as createHttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { ConnectError, type Client as RpcClient } from '@connectrpc/connect';
+import { create, type DescService, type MessageInitShape } from '@bufbuild/protobuf';
+import { Code, ConnectError, type Client as RpcClient, type Interceptor } from '@connectrpc/connect';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
-import { createGrpcClient } from './grpc-client';
+import { createGrpcClient, type GrpcClientOptions } from './grpc-client';
+import { CALLERS, PRIVATE_KEY_FILE_VAR, TRUSTED_KEYS_DIR_VAR, ensureServiceKeys, serviceCredentials, type ServiceCredentials } from './service-auth';
 import { sleep } from './sleep';
 import { Client } from 'pg';
 import { context, propagation, trace } from '@opentelemetry/api';
@@ -187,6 +189,181 @@ export function deployedService(root: string, dir: string, nodeFlags: readonly s
   return { args: [...nodeFlags, ...preload, 'dist/main.js'], cwd };
 }
 
+// ---------------------------------------------------------------------------------------
+// Service authentication in tests: one key set per test process (a temporary directory, removed
+// at exit) with every real caller plus "intruder", a caller every server trusts but no policy
+// names (for PERMISSION_DENIED). Services started by the starters below get the trusted keys
+// (and the orchestrator its own key); their `client` signs each call as the caller the target
+// service's rpc-policy.json lists first for that RPC.
+
+/** A trusted caller that no policy allows anything. */
+export const INTRUDER = 'intruder';
+
+export interface TestAuth {
+  /** Holds <caller>.key.pem and trusted/<caller>.pub.pem. */
+  dir: string;
+  /** For a service process: SERVICE_AUTH_TRUSTED_KEYS_DIR, and SERVICE_AUTH_PRIVATE_KEY_FILE of `caller` when given. */
+  env(caller?: string): Record<string, string>;
+  credentials(caller: string): ServiceCredentials;
+  /** `authorization` metadata value for a call by `caller` to `audience` (a proto service's full name), e.g. for grpc-js clients. */
+  bearer(caller: string, audience: string): Promise<string>;
+}
+
+let auth: TestAuth | undefined;
+
+export function testAuth(): TestAuth {
+  if (auth) return auth;
+  const dir = mkdtempSync(join(tmpdir(), 'hs-service-auth-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const files = ensureServiceKeys(dir, [...Object.values(CALLERS), INTRUDER]);
+  const creds = new Map<string, ServiceCredentials>();
+  const credentials = (caller: string): ServiceCredentials => {
+    const file = files.privateKeyFile[caller];
+    if (!file) throw new Error(`testAuth: no key for caller ${caller}; the test key set has ${Object.keys(files.privateKeyFile).join(', ')}`);
+    let c = creds.get(caller);
+    if (!c) creds.set(caller, (c = serviceCredentials(caller, readFileSync(file))));
+    return c;
+  };
+  auth = {
+    dir,
+    env: (caller) => ({ [TRUSTED_KEYS_DIR_VAR]: files.trustedDir, ...(caller ? { [PRIVATE_KEY_FILE_VAR]: files.privateKeyFile[caller]! } : {}) }),
+    credentials,
+    bearer: async (caller, audience) => `Bearer ${await credentials(caller).token(audience)}`,
+  };
+  return auth;
+}
+
+/** Where each of our proto services is served (its rpc-policy.json is there). */
+const SERVICE_DIRS: Record<string, string> = {
+  [catalog.CatalogService.typeName]: 'services/catalog',
+  [gateway.HaierGatewayService.typeName]: 'services/haier-gateway',
+  [sync.SyncService.typeName]: 'services/sync-orchestrator',
+};
+
+/** The policy of the service serving `service`, as data: RPC method name → callers. */
+export function policyOf(service: DescService): Record<string, string[]> {
+  const dir = SERVICE_DIRS[service.typeName];
+  if (!dir) throw new Error(`policyOf: ${service.typeName} is not one of our services`);
+  const table = JSON.parse(readFileSync(join(REPO_ROOT, dir, 'rpc-policy.json'), 'utf8')) as Record<string, Record<string, string[]>>;
+  return table[service.typeName] ?? {};
+}
+
+/** Signs each call as the first caller the called service's policy allows for that RPC. */
+export function intendedCallerInterceptor(): Interceptor {
+  const policies = new Map<string, Record<string, string[]>>();
+  return (next) => async (req) => {
+    let p = policies.get(req.service.typeName);
+    if (!p) policies.set(req.service.typeName, (p = policyOf(req.service)));
+    const caller = p[req.method.name]?.[0];
+    if (!caller) throw new Error(`test client: the policy of ${req.service.typeName} lets nobody call ${req.method.name}`);
+    req.header.set('authorization', await testAuth().bearer(caller, req.service.typeName));
+    return next(req);
+  };
+}
+
+/**
+ * A client of one of our services for a test: signs as `as` when given, else each call as the
+ * RPC's intended caller (intendedCallerInterceptor). `as: null` sends no token.
+ */
+export function testClient<S extends DescService>(service: S, baseUrl: string, o: { as?: string | null; timeoutMs?: number; tls?: GrpcClientOptions['tls'] } = {}): RpcClient<S> {
+  const signing = o.as === null ? {} : o.as ? { credentials: testAuth().credentials(o.as) } : { interceptors: [intendedCallerInterceptor()] };
+  return createGrpcClient(service, { baseUrl, timeoutMs: o.timeoutMs ?? 60_000, tls: o.tls, ...signing });
+}
+
+/** A self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI (for one test file). */
+export interface TestTls {
+  certFile: string;
+  keyFile: string;
+  /** The certificate, to trust as the CA. */
+  ca: Buffer;
+  /** <prefix>_TLS_CERT_FILE and <prefix>_TLS_KEY_FILE for a server. */
+  serverEnv(prefix: string): Record<string, string>;
+}
+
+export function selfSignedTls(): TestTls {
+  const dir = mkdtempSync(join(tmpdir(), 'hs-tls-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyFile, '-out', certFile,
+  ], { stdio: 'pipe' });
+  return { certFile, keyFile, ca: readFileSync(certFile), serverEnv: (prefix) => ({ [`${prefix}_TLS_CERT_FILE`]: certFile, [`${prefix}_TLS_KEY_FILE`]: keyFile }) };
+}
+
+/** Every caller of the test key set (the real ones and INTRUDER). */
+export function testCallers(): string[] {
+  return [...Object.values(CALLERS), INTRUDER];
+}
+
+/** How one call ended: the gRPC code's name ("OK" for an answer) and the message. */
+export interface RpcOutcome {
+  code: string;
+  message: string;
+}
+
+/**
+ * Calls `method` of `service` at `baseUrl` with an empty request, signed as `as` (null: no
+ * token), and says how it ended. A server stream counts as answered at its first message (or its
+ * end, or `timeoutMs` without either: the server accepted the call and is waiting for work).
+ */
+export async function callRpc(service: DescService, baseUrl: string, method: string, as: string | null, o: { tls?: GrpcClientOptions['tls']; timeoutMs?: number } = {}): Promise<RpcOutcome> {
+  const m = service.methods.find((x) => x.name === method);
+  if (!m) throw new Error(`callRpc: ${service.typeName} has no RPC ${method}`);
+  const client = testClient(service, baseUrl, { as, tls: o.tls, timeoutMs: o.timeoutMs ?? 10_000 }) as unknown as Record<string, (req: unknown, opts?: unknown) => unknown>;
+  const call = client[m.localName]!;
+  try {
+    if (m.methodKind === 'unary') await call({});
+    else if (m.methodKind === 'server_streaming') {
+      const ac = new AbortController();
+      const t = setTimeout(() => ac.abort(), o.timeoutMs ?? 5_000);
+      try {
+        for await (const _ of call({}, { signal: ac.signal }) as AsyncIterable<unknown>) break;
+      } finally {
+        clearTimeout(t);
+      }
+    } else {
+      async function* one() {
+        yield {};
+      }
+      for await (const _ of call(one(), {}) as AsyncIterable<unknown>) break;
+    }
+    return { code: 'OK', message: '' };
+  } catch (err) {
+    const ce = ConnectError.from(err);
+    return { code: Code[ce.code] ?? String(ce.code), message: ce.rawMessage };
+  }
+}
+
+/**
+ * The authorisation of one RPC as a client sees it: without a token it must answer
+ * UNAUTHENTICATED; signed by each trusted caller its policy does not list, PERMISSION_DENIED
+ * naming the caller and the RPC; signed by each caller it lists, anything but those two. Returns
+ * what broke these rules (empty: none) and how many calls it made.
+ */
+export async function rpcAuthorizationProblems(service: DescService, baseUrl: string, method: string, o: { tls?: GrpcClientOptions['tls'] } = {}): Promise<{ problems: string[]; calls: number }> {
+  const allowed = policyOf(service)[method] ?? [];
+  const rpc = `${service.typeName}/${method}`;
+  const problems: string[] = [];
+  let calls = 0;
+  const call = (as: string | null): Promise<RpcOutcome> => {
+    calls++;
+    return callRpc(service, baseUrl, method, as, o);
+  };
+  const anonymous = await call(null);
+  if (anonymous.code !== 'Unauthenticated' || !anonymous.message.includes('service token')) problems.push(`${rpc} without a token: ${anonymous.code} ${anonymous.message}`);
+  for (const caller of testCallers()) {
+    const r = await call(caller);
+    if (allowed.includes(caller)) {
+      if (r.code === 'Unauthenticated' || r.code === 'PermissionDenied') problems.push(`${rpc} as ${caller} (allowed): ${r.code} ${r.message}`);
+    } else if (r.code !== 'PermissionDenied' || !r.message.includes(`"${caller}"`) || !r.message.includes(rpc)) {
+      problems.push(`${rpc} as ${caller} (not allowed): ${r.code} ${r.message}`);
+    }
+  }
+  return { problems, calls };
+}
+
 /** A service started as a process for a test (see startServiceProcess). */
 export interface ServiceProcess {
   /** http://127.0.0.1:<port> */
@@ -211,6 +388,8 @@ export interface ServiceProcessOptions {
   env: Record<string, string | undefined>;
   /** The port it listens on (the caller sets the service's port variable in `env`). */
   port: number;
+  /** http (default) or https: the scheme of `url`. */
+  scheme?: 'http' | 'https';
   /** Resolves (truthy) once the service answers; errors and falsy values mean "not yet". */
   ready: (url: string) => Promise<unknown>;
   /** Each line it prints on stdout (its JSON log lines), e.g. to collect logs. */
@@ -263,7 +442,7 @@ export async function startServiceProcess(o: ServiceProcessOptions): Promise<Ser
     child.kill('SIGKILL');
     await exited;
   };
-  const url = `http://127.0.0.1:${o.port}`;
+  const url = `${o.scheme ?? 'http'}://127.0.0.1:${o.port}`;
   try {
     await waitFor(
       async () => {
@@ -286,6 +465,8 @@ export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 export interface StartOptions {
   /** Extra environment (undefined removes a variable). Default: LOG_LEVEL=warn, no tracing. */
   env?: Record<string, string | undefined>;
+  /** The service serves TLS (its <SERVICE>_TLS_* in `env`): its url is https:// and the client trusts this CA. */
+  tls?: GrpcClientOptions['tls'];
   /** Each JSON log line the service prints. */
   onLine?: (line: string) => void;
   /** Listen here (to start a service again where it was); default a free port. */
@@ -314,10 +495,11 @@ async function startWithClient<S extends Parameters<typeof createGrpcClient>[0]>
   const proc = await startServiceProcess({
     root: REPO_ROOT,
     dir,
-    env: { ...QUIET, ...env, [portVar]: String(port), ...o.env },
+    env: { ...QUIET, ...testAuth().env(), ...env, [portVar]: String(port), ...o.env },
     port,
+    scheme: o.tls ? 'https' : 'http',
     onLine: o.onLine,
-    ready: async (url) => ready((client ??= createGrpcClient(service, { baseUrl: url, timeoutMs: 60_000 }))),
+    ready: async (url) => ready((client ??= testClient(service, url, { tls: o.tls }))),
   });
   return Object.assign(proc, { client: client! });
 }
@@ -334,7 +516,7 @@ export function startGatewayProcess(haierBaseUrl: string, o: StartOptions = {}):
 
 /** The sync orchestrator (built); its DATABASE_URL, GATEWAY_URL, CATALOG_URL, SYNC_* come in `o.env`. Ready when ListRuns answers. */
 export function startOrchestratorProcess(o: StartOptions = {}): Promise<OrchestratorProcess> {
-  return startWithClient('services/sync-orchestrator', sync.SyncService, 'SYNC_PORT', {}, o, (c) => c.listRuns({ pageSize: 1 }, { timeoutMs: 2_000 }));
+  return startWithClient('services/sync-orchestrator', sync.SyncService, 'SYNC_PORT', testAuth().env(CALLERS.orchestrator), o, (c) => c.listRuns({ pageSize: 1 }, { timeoutMs: 2_000 }));
 }
 
 /**

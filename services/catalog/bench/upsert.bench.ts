@@ -22,8 +22,8 @@ import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
-import { createGrpcClient, createLogger, startGrpcServer } from '@haier-sync/runtime';
-import { createTestDatabase, deployedService, freePort, waitFor } from '@haier-sync/runtime/testing';
+import { createLogger, startGrpcServer } from '@haier-sync/runtime';
+import { createTestDatabase, deployedService, freePort, testAuth, testClient, waitFor } from '@haier-sync/runtime/testing';
 import { Client as PgClient } from 'pg';
 import { buildCatalog } from '../src/catalog';
 
@@ -252,13 +252,13 @@ async function startServer(databaseUrl: string): Promise<{ url: string; pid?: nu
   const { args, cwd } = deployedService(join(__dirname, '..', '..', '..'), 'services/catalog', (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd,
-    env: { ...process.env, DATABASE_URL: databaseUrl, CATALOG_PORT: String(port), LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...testAuth().env(), DATABASE_URL: databaseUrl, CATALOG_PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   let exited = false;
   child.on('exit', () => (exited = true));
   const url = `http://127.0.0.1:${port}`;
-  const probe = createGrpcClient(catalog.CatalogService, { baseUrl: url, timeoutMs: 2000 });
+  const probe = testClient(catalog.CatalogService, url, { timeoutMs: 2000 });
   await waitFor(
     async () => {
       if (exited) throw new Error('the catalog process exited during start-up');
@@ -368,7 +368,7 @@ async function main(): Promise<void> {
   try {
     server = await startServer(db.url);
     await pg.connect();
-    const client: Client<typeof catalog.CatalogService> = createGrpcClient(catalog.CatalogService, { baseUrl: server.url, timeoutMs: 120_000 });
+    const client: Client<typeof catalog.CatalogService> = testClient(catalog.CatalogService, server.url, { timeoutMs: 120_000 }); // signs as the orchestrator, as deployed
     const specs = makeSpecs(TOTAL);
     const inputs = chunks(specs.map(toInput), BATCH);
     const send = async (batch: catalog.ProductInput[], runId: string) => client.upsertProducts({ products: batch, runId });

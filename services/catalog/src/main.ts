@@ -1,10 +1,15 @@
 // Wiring only: config, logger, migrations, the gRPC server, graceful shutdown.
-import { createLogger, createMetricsRegistry, onShutdown, serveMetrics, startGrpcServer } from '@haier-sync/runtime';
+import { join } from 'node:path';
+import { catalog } from '@haier-sync/contracts';
+import { createLogger, createMetricsRegistry, grpcListenFromEnv, loadServerAuth, onShutdown, serveMetrics, startGrpcServer } from '@haier-sync/runtime';
 import { buildCatalog } from './catalog';
 import { loadCatalogConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadCatalogConfig();
+  // who may call which RPC: rpc-policy.json next to src/ and dist/
+  const auth = loadServerAuth(join(__dirname, '..', 'rpc-policy.json'), [catalog.CatalogService]);
+  const listen = grpcListenFromEnv('CATALOG');
   const logger = createLogger('catalog');
   const metrics = createMetricsRegistry('catalog');
   const cat = await buildCatalog({
@@ -13,7 +18,7 @@ async function main(): Promise<void> {
     logger,
     defaultCounty: config.CATALOG_DEFAULT_COUNTY,
   });
-  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger, metrics });
+  const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, ...listen, auth, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger, metrics });
   const metricsServer = await serveMetrics(metrics, config.CATALOG_METRICS_PORT, logger);
   logger.info({ port: server.port }, 'catalog serving');
   // hooks run in reverse order: stop serving first, then close the database

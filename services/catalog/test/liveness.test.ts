@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { health } from '@haier-sync/contracts';
 import { closeGrpcClients, createGrpcClient, LIVENESS_SERVICE } from '@haier-sync/runtime';
-import { createTestDatabase, deployedService, freePort, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, deployedService, freePort, testAuth, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
 
 const REPO = join(__dirname, '..', '..', '..');
 const PROBE = join(REPO, 'packages/runtime/dist/health-probe.js');
@@ -35,7 +35,7 @@ describe('catalog liveness and readiness over gRPC health', () => {
     db = await createTestDatabase('hs_liveness');
     port = await freePort();
     const { args, cwd } = deployedService(REPO, 'services/catalog');
-    child = spawn(process.execPath, args, { cwd, env: { ...process.env, DATABASE_URL: db.url, CATALOG_PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...testAuth().env(), DATABASE_URL: db.url, CATALOG_PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const h = createGrpcClient(health.Health, { baseUrl: `http://127.0.0.1:${port}` });

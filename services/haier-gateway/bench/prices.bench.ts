@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { gateway, health } from '@haier-sync/contracts';
 import { startSimulator } from '@haier-sync/haier-sim';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
-import { freePort, waitFor } from '@haier-sync/runtime/testing';
+import { freePort, testAuth, testClient, waitFor } from '@haier-sync/runtime/testing';
 import { usable } from '../src/budget';
 import { SIMULATOR_ACCOUNT } from '../src/config';
 
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     cwd: REPO,
     env: {
       ...process.env,
+      ...testAuth().env(),
       ...SIMULATOR_ACCOUNT,
       HAIER_BASE_URL: sim.url,
       HAIER_RATE_LIMIT: String(LIMIT),
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
 
   const baseUrl = `http://127.0.0.1:${port}`;
   const h = createGrpcClient(health.Health, { baseUrl, timeoutMs: 2000 });
-  const client = createGrpcClient(gateway.HaierGatewayService, { baseUrl, timeoutMs: 300_000 });
+  const client = testClient(gateway.HaierGatewayService, baseUrl, { timeoutMs: 300_000 }); // signs as the orchestrator, as deployed
   try {
     await waitFor(async () => (await h.check({})).status === health.HealthCheckResponse_ServingStatus.SERVING, {
       timeoutMs: 60_000,

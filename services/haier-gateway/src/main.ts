@@ -1,6 +1,8 @@
 // haier-gateway entry point: wiring only. Start with
 //   node --require @haier-sync/runtime/telemetry dist/main.js
-import { createLogger, createMetricsRegistry, onShutdown, redact, serveMetrics, setShutdownLogger, startGrpcServer, ConfigError } from '@haier-sync/runtime';
+import { join } from 'node:path';
+import { gateway } from '@haier-sync/contracts';
+import { createLogger, createMetricsRegistry, grpcListenFromEnv, loadServerAuth, onShutdown, redact, serveMetrics, setShutdownLogger, startGrpcServer, ConfigError, type ServerAuth } from '@haier-sync/runtime';
 import { loadGatewayConfig } from './config';
 import { buildGateway } from './gateway';
 
@@ -8,8 +10,13 @@ async function main(): Promise<void> {
   const logger = createLogger('haier-gateway');
   setShutdownLogger(logger);
   let config;
+  let auth: ServerAuth;
+  let listen;
   try {
     config = loadGatewayConfig();
+    // who may call which RPC: rpc-policy.json next to src/ and dist/
+    auth = loadServerAuth(join(__dirname, '..', 'rpc-policy.json'), [gateway.HaierGatewayService]);
+    listen = grpcListenFromEnv('GATEWAY');
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.fatal(err.message);
@@ -22,6 +29,8 @@ async function main(): Promise<void> {
   const server = await startGrpcServer({
     service: 'haier-gateway',
     port: config.GATEWAY_PORT,
+    ...listen,
+    auth,
     routes: (router) => gw.routes(router),
     readiness: () => gw.readiness(),
     errors: gw.errors,

@@ -25,7 +25,7 @@ import { catalog } from '@haier-sync/contracts';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
-import { createTestDatabase, deployedService, freePort, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
+import { createTestDatabase, deployedService, freePort, testAuth, testClient, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -59,7 +59,8 @@ function startService(name: string, dir: string, env: Record<string, string>, no
   const { args, cwd } = deployedService(ROOT, dir, nodeArgs);
   const child = spawn(process.execPath, args, {
     cwd,
-    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
+    // service authentication: the trusted keys, and the edge its own key
+    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...testAuth().env(name === 'http-edge' ? 'http-edge' : undefined), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p: Proc = { name, child, output: [] };
@@ -284,7 +285,7 @@ async function main(): Promise<void> {
     const deadPort = await freePort(); // gateway and orchestrator are not part of this benchmark
     const cat = startService('catalog', 'services/catalog', { DATABASE_URL: db.url, CATALOG_PORT: String(catalogPort) });
     const catalogUrl = `http://127.0.0.1:${catalogPort}`;
-    const client = createGrpcClient(catalog.CatalogService, { baseUrl: catalogUrl, timeoutMs: 10_000 });
+    const client = testClient(catalog.CatalogService, catalogUrl, { timeoutMs: 10_000 });
     await waitFor(
       async () => {
         alive(cat);

@@ -12,7 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client as PgClient } from 'pg';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
-import { createGrpcClient, HAIER_LANE_HEADER, rpcMetricsInterceptor, type Logger, type Registry } from '@haier-sync/runtime';
+import { CALLERS, createGrpcClient, grpcClientTlsFromEnv, HAIER_LANE_HEADER, loadServiceCredentials, rpcMetricsInterceptor, type Logger, type Registry } from '@haier-sync/runtime';
 import { Authenticator, type FailureLimiter } from './auth';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import type { Clients, EdgeContext } from './context';
@@ -80,18 +80,27 @@ export const BODY_LIMIT = 64 * 1024;
 export interface EdgeDeps {
   orm: MikroORM;
   logger: Logger;
-  /** Defaults to gRPC clients for config.gatewayUrl / catalogUrl / syncUrl. */
+  /** Defaults to gRPC clients for config.gatewayUrl / catalogUrl / syncUrl (signing with the key `env` names). */
   clients?: Clients;
+  /** Where the default clients read their service key and TLS settings (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
-/** The edge's clients of the three services; with `metrics`, their calls count in rpc_client_* (RED per method). */
-export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUrl' | 'syncUrl'>, metrics?: Registry): Clients {
+/**
+ * The edge's clients of the three services, signing each call as http-edge with the key in
+ * SERVICE_AUTH_PRIVATE_KEY_FILE, trusting <SERVICE>_TLS_CA_FILE for https:// URLs; with `metrics`,
+ * their calls count in rpc_client_* (RED per method).
+ */
+export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUrl' | 'syncUrl'>, env: NodeJS.ProcessEnv = process.env, metrics?: Registry): Clients {
+  const credentials = loadServiceCredentials(CALLERS.edge, env);
   const interceptors = metrics ? [rpcMetricsInterceptor(metrics, 'client')] : [];
   return {
     // everything the edge asks of Haier is a live request: the interactive lane of the call budget
     gateway: createGrpcClient(gateway.HaierGatewayService, {
       baseUrl: config.gatewayUrl,
       timeoutMs: 60_000,
+      credentials,
+      tls: grpcClientTlsFromEnv('GATEWAY', env),
       interceptors: [
         ...interceptors,
         (next) => (req) => {
@@ -100,8 +109,8 @@ export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUr
         },
       ],
     }),
-    catalog: createGrpcClient(catalog.CatalogService, { baseUrl: config.catalogUrl, timeoutMs: 15_000, interceptors }),
-    sync: createGrpcClient(sync.SyncService, { baseUrl: config.syncUrl, timeoutMs: 30_000, interceptors }),
+    catalog: createGrpcClient(catalog.CatalogService, { baseUrl: config.catalogUrl, timeoutMs: 15_000, credentials, tls: grpcClientTlsFromEnv('CATALOG', env), interceptors }),
+    sync: createGrpcClient(sync.SyncService, { baseUrl: config.syncUrl, timeoutMs: 30_000, credentials, tls: grpcClientTlsFromEnv('SYNC', env), interceptors }),
   };
 }
 
@@ -144,7 +153,7 @@ export function requestIdOf(header: string | string[] | undefined): string {
 export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<FastifyInstance> {
   const { logger, orm } = deps;
   const metrics = createMetrics(orm);
-  const clients = deps.clients ?? createClients(config, metrics.registry);
+  const clients = deps.clients ?? createClients(config, deps.env ?? process.env, metrics.registry);
   const keys = new KeyStore(orm);
   const audit = new AuditStore(orm, logger);
   const auth = new Authenticator(keys, config.keyCacheMs, (err, what) =>
@@ -374,7 +383,7 @@ export async function startEdge(opts: StartEdgeOptions): Promise<EdgeHandle> {
     if (boot.created) logger.info({ name: boot.name, from: boot.generatedKey ? 'generated' : 'EDGE_BOOTSTRAP_ADMIN_KEY' }, 'first admin API key registered');
     if (boot.generatedKey) (opts.print ?? ((l) => process.stdout.write(`${l}\n`)))(`${ADMIN_KEY_LINE}${boot.generatedKey}`);
 
-    app = await buildEdgeApp(config, { orm, logger, clients: opts.clients });
+    app = await buildEdgeApp(config, { orm, logger, clients: opts.clients, env: opts.env ?? process.env });
     await app.listen({ port: config.port, host: config.host });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;

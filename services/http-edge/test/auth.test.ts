@@ -1,7 +1,8 @@
 // Access control and audit: no key → 401, wrong role → 403, revoked → 401 (audited each time);
 // the bootstrap admin key, the keys CLI, the per-key rate limit, CORS and the body limit.
 import { Client as PgClient } from 'pg';
-import { createLogger } from '@haier-sync/runtime';
+import { CALLERS, createLogger } from '@haier-sync/runtime';
+import { testAuth } from '@haier-sync/runtime/testing';
 import { buildCli } from '../src/cli';
 import { ADMIN_KEY_LINE, startEdge } from '../src/app';
 import { startEdgeStack, type EdgeStack } from './stack';
@@ -170,7 +171,7 @@ test('a revoked key → 401 at once; the revocation and the refused call are aud
 
 test('a revocation through the API applies at once even with the key cache on', async () => {
   const edge = await startEdge({
-    env: { DATABASE_URL: s.db.url, GATEWAY_URL: s.gateway.url, CATALOG_URL: s.catalog.url, SYNC_URL: 'http://127.0.0.1:9', EDGE_AUTH_CACHE_MS: '60000' },
+    env: { DATABASE_URL: s.db.url, GATEWAY_URL: s.gateway.url, CATALOG_URL: s.catalog.url, SYNC_URL: 'http://127.0.0.1:9', EDGE_AUTH_CACHE_MS: '60000', ...testAuth().env(CALLERS.edge) },
     logger: createLogger('edge-cache-test', { level: 'silent' }),
     port: 0,
     host: '127.0.0.1',
@@ -209,7 +210,7 @@ test('without EDGE_BOOTSTRAP_ADMIN_KEY a first admin key is made and printed onc
   await admin.end();
   const url = s.db.url.replace(/\/[^/]+$/, `/${name}`);
   const lines: string[] = [];
-  const env = { DATABASE_URL: url, GATEWAY_URL: s.gateway.url, CATALOG_URL: s.catalog.url, SYNC_URL: 'http://127.0.0.1:9' };
+  const env = { DATABASE_URL: url, GATEWAY_URL: s.gateway.url, CATALOG_URL: s.catalog.url, SYNC_URL: 'http://127.0.0.1:9', ...testAuth().env(CALLERS.edge) };
   const logger = createLogger('edge-boot-test', { level: 'silent' });
   try {
     // two replicas starting together on the empty database: one migrates and makes the key

@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import { catalog, gateway, health, sync } from '@haier-sync/contracts';
 import { DEFAULT_CREDENTIALS } from '@haier-sync/haier-sim';
-import { closeGrpcClients, createGrpcClient, FIELD_HEADER } from '@haier-sync/runtime';
-import { createTestDatabase, freePort, startServiceProcess, TEST_NATS_URL, uniqueId, type ServiceProcess, type TestDatabase } from '@haier-sync/runtime/testing';
+import { CALLERS, closeGrpcClients, createGrpcClient, FIELD_HEADER } from '@haier-sync/runtime';
+import { createTestDatabase, freePort, startServiceProcess, testAuth, testClient, TEST_NATS_URL, uniqueId, type ServiceProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 
 jest.setTimeout(300_000);
 
@@ -146,7 +146,7 @@ function grpcServing(url: string): Promise<boolean> {
   return h.check({ service: '' }).then((r) => r.status === health.HealthCheckResponse_ServingStatus.SERVING);
 }
 const start = (dir: string, port: number, env: Record<string, string>, ready: (url: string) => Promise<unknown>): Promise<ServiceProcess> =>
-  startServiceProcess({ root: ROOT, dir, port, env: { LOG_LEVEL: 'warn', ...env }, ready, timeoutMs: 90_000 });
+  startServiceProcess({ root: ROOT, dir, port, env: { LOG_LEVEL: 'warn', ...testAuth().env(), ...env }, ready, timeoutMs: 90_000 });
 const httpOk = (path: string) => (url: string) => fetch(`${url}${path}`).then((r) => r.ok);
 
 const procs: ServiceProcess[] = [];
@@ -179,15 +179,17 @@ beforeAll(async () => {
     SYNC_PORT: String(syncPort), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: uniqueId('rules').toLowerCase(),
     GATEWAY_URL: gwUrl, CATALOG_URL: catUrl,
     SYNC_SCHEDULER_ENABLED: 'false', SYNC_FIRST_DEPLOY: 'false', SYNC_WORKERS_ENABLED: 'false', SYNC_PUBLISHER_ENABLED: 'false',
+    ...testAuth().env(CALLERS.orchestrator),
   }, grpcServing));
   procs.push(await start('services/http-edge', edgePort, {
     EDGE_PORT: String(edgePort), EDGE_HOST: '127.0.0.1', DATABASE_URL: db.url, EDGE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, EDGE_RATE_LIMIT: '1000000',
     GATEWAY_URL: gwUrl, CATALOG_URL: catUrl, SYNC_URL: syncUrl,
+    ...testAuth().env(CALLERS.edge),
   }, httpOk('/healthz')));
 
-  gw = createGrpcClient(gateway.HaierGatewayService, { baseUrl: gwUrl, timeoutMs: 30_000 });
-  cat = createGrpcClient(catalog.CatalogService, { baseUrl: catUrl, timeoutMs: 30_000 });
-  orch = createGrpcClient(sync.SyncService, { baseUrl: syncUrl, timeoutMs: 30_000 });
+  gw = testClient(gateway.HaierGatewayService, gwUrl, { timeoutMs: 30_000 });
+  cat = testClient(catalog.CatalogService, catUrl, { timeoutMs: 30_000 });
+  orch = testClient(sync.SyncService, syncUrl, { timeoutMs: 30_000 });
   // one real product, in the catalog too (stock and pinned prices need one)
   realCode = (await gw.getProducts({ productCodes: [] })).products[0]!.productCode;
   await cat.upsertProducts({ products: [{ productCode: realCode, productName: 'rules test', isSales: true }] });
@@ -250,7 +252,7 @@ function viaCli(args: string[], mentions: string): Promise<Outcome> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(ROOT, 'services/sync-orchestrator/dist/cli.js'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, SYNC_URL: cliSyncUrl, CATALOG_URL: cliSyncUrl, NODE_OPTIONS: '' },
+      env: { ...process.env, ...testAuth().env(CALLERS.cli), SYNC_URL: cliSyncUrl, CATALOG_URL: cliSyncUrl, NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

@@ -3,8 +3,14 @@
 // prints serves the operator console. Here on free ports, its own database and stream names, a
 // small simulator catalog; Ctrl-C (SIGTERM) stops everything cleanly.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { catalog } from '@haier-sync/contracts';
+import { createGrpcClient } from '@haier-sync/runtime';
 import { createTestDatabase, freePort, TEST_NATS_URL, uniqueId, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
 import { deleteStreamsUnder } from './stack';
 
@@ -37,7 +43,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-test('npm start: simulator + services as deployed, a first sync, the console at the URL it prints, a short stream at INFO (banner near the end, the first-sync line, far fewer lines than upstream calls); SIGTERM stops it all', async () => {
+test('npm start: simulator + services as deployed (internal gRPC on loopback, only with a service token), a first sync, the console at the URL it prints, a short stream at INFO (banner near the end, the first-sync line, far fewer lines than upstream calls); SIGTERM stops it all', async () => {
   const [sim, gw, cat, sync, edge] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -96,6 +102,22 @@ test('npm start: simulator + services as deployed, a first sync, the console at 
   const upstreamCalls = simStats.total + simStats.tokenRequests;
   expect(upstreamCalls).toBeGreaterThan(listed);
   expect(lines.length * 5).toBeLessThan(upstreamCalls); // ~45 lines (most of them start-up) for ~480 calls; was one line per call
+  // the service keys it made, and internal services that answer nobody without a token, on loopback only
+  expect(existsSync(resolve(ROOT, '.data/service-auth/trusted/http-edge.pub.pem'))).toBe(true);
+  const anonymous = await createGrpcClient(catalog.CatalogService, { baseUrl: `http://127.0.0.1:${cat}` }).stats({}).catch((e: unknown) => ConnectError.from(e));
+  expect(anonymous).toBeInstanceOf(ConnectError);
+  expect((anonymous as ConnectError).code).toBe(Code.Unauthenticated);
+  const outside = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  if (outside) {
+    for (const port of [gw, cat, sync]) {
+      const reached = await new Promise<boolean>((done) => {
+        const s = tcpConnect(port, outside);
+        s.once('connect', () => (s.destroy(), done(true)));
+        s.once('error', () => done(false));
+      });
+      expect({ port, reached }).toEqual({ port, reached: false });
+    }
+  }
 
   // Ctrl-C / SIGTERM: every process stops cleanly and the script exits 0
   proc.kill('SIGTERM');

@@ -7,7 +7,7 @@
 //   const r = await stack.request('GET', '/api/haier/catalog/products/', { key: stack.keys.viewer });
 //   await stack.close();
 import { DEFAULT_CREDENTIALS, gatewayAccountEnv, startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
-import { closeGrpcClients, createLogger } from '@haier-sync/runtime';
+import { CALLERS, closeGrpcClients, createLogger } from '@haier-sync/runtime';
 import {
   captureLogs,
   createTestDatabase,
@@ -15,6 +15,7 @@ import {
   startCatalogProcess,
   startGatewayProcess,
   startOrchestratorProcess,
+  testAuth,
   type CatalogProcess,
   type GatewayProcess,
   type OrchestratorProcess,
@@ -164,6 +165,7 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
         SYNC_URL: syncUrl,
         EDGE_RATE_LIMIT: '100000',
         EDGE_AUTH_CACHE_MS: '0',
+        ...testAuth().env(CALLERS.edge),
         ...opts.edgeEnv,
       },
       logger: logger.child({ service: 'http-edge' }),

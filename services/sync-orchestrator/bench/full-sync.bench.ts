@@ -27,7 +27,7 @@ import type { Client } from '@connectrpc/connect';
 import { health, sync } from '@haier-sync/contracts';
 import { DEFAULT_CREDENTIALS } from '@haier-sync/haier-sim';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
-import { createTestDatabase, deployedService, freePort, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
+import { createTestDatabase, deployedService, freePort, testAuth, testClient, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
 
@@ -48,7 +48,8 @@ interface Proc {
 
 /** Starts a built service as deployed (deploy/Dockerfile, scripts/start.mjs): `node [--require telemetry] dist/main.js` in its directory. */
 function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
+  // service authentication: the trusted keys, and the orchestrator its own key
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name === 'sync-orchestrator' ? name : undefined), ...env };
   delete childEnv['NODE_OPTIONS'];
   const { args, cwd } = deployedService(ROOT, dir, (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -253,7 +254,7 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
     procs.push(...orchs);
     await Promise.all(orchs.map((o, i) => waitServing(o, `http://127.0.0.1:${syncPorts[i]}`)));
     await pg.connect();
-    const client = createGrpcClient(sync.SyncService, { baseUrl: `http://127.0.0.1:${syncPorts[0]}`, timeoutMs: 60_000 });
+    const client = testClient(sync.SyncService, `http://127.0.0.1:${syncPorts[0]}`, { timeoutMs: 60_000 });
 
     // --- full sync
     await fetch(`${simUrl}/__sim/stats/reset`, { method: 'POST' });

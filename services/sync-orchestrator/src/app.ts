@@ -2,8 +2,24 @@
 // engine, the gRPC SyncService, and (switchable) the event publisher and the scheduler.
 // main.ts calls it with process.env; tests call it in-process with their own environment.
 import type { Client } from '@connectrpc/connect';
-import { catalog, gateway } from '@haier-sync/contracts';
-import { createGrpcClient, createLogger, createMetricsRegistry, rpcMetricsInterceptor, serveMetrics, startGrpcServer, type GrpcServer, type Logger, type Registry } from '@haier-sync/runtime';
+import { join } from 'node:path';
+import { catalog, gateway, sync } from '@haier-sync/contracts';
+import {
+  CALLERS,
+  createGrpcClient,
+  createLogger,
+  createMetricsRegistry,
+  grpcClientTlsFromEnv,
+  grpcListenFromEnv,
+  loadServerAuth,
+  loadServiceCredentials,
+  rpcMetricsInterceptor,
+  serveMetrics,
+  startGrpcServer,
+  type GrpcServer,
+  type Logger,
+  type Registry,
+} from '@haier-sync/runtime';
 import { syncMetrics } from './metrics';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createAlerter } from './alerts';
@@ -23,7 +39,7 @@ export interface OrchestratorOptions {
   logger?: Logger;
   /** Overrides SYNC_PORT (0 = any free port). */
   port?: number;
-  /** Default 0.0.0.0; tests pass 127.0.0.1. */
+  /** Overrides SYNC_HOST (default 0.0.0.0); tests pass 127.0.0.1. */
   host?: string;
   /** Idle poll of the engine loops (tests shorten it). */
   idlePollMs?: number;
@@ -53,6 +69,13 @@ export interface Orchestrator {
 export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orchestrator> {
   const config = loadSyncConfig(opts.env as NodeJS.ProcessEnv);
   const schedule = loadSchedule(opts.env);
+  const env = opts.env as NodeJS.ProcessEnv;
+  // its own key (it calls the gateway and the catalog), its callers' keys and policy, where it listens
+  const credentials = loadServiceCredentials(CALLERS.orchestrator, env);
+  const auth = loadServerAuth(join(__dirname, '..', 'rpc-policy.json'), [sync.SyncService], env);
+  const listen = grpcListenFromEnv('SYNC', env);
+  const gatewayTls = grpcClientTlsFromEnv('GATEWAY', env);
+  const catalogTls = grpcClientTlsFromEnv('CATALOG', env);
   const logger = opts.logger ?? createLogger('sync-orchestrator', { level: config.LOG_LEVEL });
 
   // Worker slots hold no connection while they wait on Haier or the catalog, and their claims and
@@ -79,8 +102,8 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     const registry = opts.metrics ?? createMetricsRegistry('sync-orchestrator');
     const metrics = syncMetrics(registry, { orm, knex });
     const clientMetrics = [rpcMetricsInterceptor(registry, 'client')];
-    const gatewayClient = createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.GATEWAY_URL, timeoutMs: 120_000, interceptors: clientMetrics });
-    const catalogClient = createGrpcClient(catalog.CatalogService, { baseUrl: config.CATALOG_URL, timeoutMs: 60_000, interceptors: clientMetrics });
+    const gatewayClient = createGrpcClient(gateway.HaierGatewayService, { baseUrl: config.GATEWAY_URL, timeoutMs: 120_000, credentials, tls: gatewayTls, interceptors: clientMetrics });
+    const catalogClient = createGrpcClient(catalog.CatalogService, { baseUrl: config.CATALOG_URL, timeoutMs: 60_000, credentials, tls: catalogTls, interceptors: clientMetrics });
     const alerter = createAlerter({ logger, webhookUrl: config.ALERT_WEBHOOK_URL });
 
     let engine: Engine | undefined;
@@ -154,7 +177,9 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     const server: GrpcServer = await startGrpcServer({
       service: 'sync-orchestrator',
       port: opts.port ?? config.SYNC_PORT,
-      host: opts.host,
+      host: opts.host ?? listen.host,
+      tls: listen.tls,
+      auth,
       routes: syncRoutes({
         runs,
         configs: configHandlers({ orm, gateway: gatewayClient, startRun: (req) => runs.startRun(req), logger, counties: config.SYNC_COUNTIES }),

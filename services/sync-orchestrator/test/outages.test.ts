@@ -7,8 +7,8 @@
 // failing twice then succeeding leaves its product synced, not failed.
 import { DEFAULT_CREDENTIALS, startSimulator, type SimHandle } from '@haier-sync/haier-sim';
 import { sync } from '@haier-sync/contracts';
-import { closeGrpcClients, createGrpcClient, createLogger } from '@haier-sync/runtime';
-import { createTestDatabase, startCatalogProcess, startGatewayProcess, waitFor, type CatalogProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
+import { CALLERS, closeGrpcClients, createLogger } from '@haier-sync/runtime';
+import { createTestDatabase, startCatalogProcess, startGatewayProcess, testAuth, testClient, waitFor, type CatalogProcess, type GatewayProcess, type TestDatabase } from '@haier-sync/runtime/testing';
 import type { Client } from '@connectrpc/connect';
 import { Client as PgClient } from 'pg';
 import { startOrchestrator, type Orchestrator } from '../src/app';
@@ -52,6 +52,7 @@ async function startOrch(extra: Record<string, string> = {}): Promise<void> {
       SYNC_LEASE_SECONDS: '5',
       SYNC_CONCURRENCY: '2',
       LOG_LEVEL: 'error',
+      ...testAuth().env(CALLERS.orchestrator),
       ...extra,
     },
     logger,
@@ -59,7 +60,7 @@ async function startOrch(extra: Record<string, string> = {}): Promise<void> {
     host: '127.0.0.1',
     idlePollMs: 100,
   });
-  client = createGrpcClient(sync.SyncService, { baseUrl: orch.url, timeoutMs: 30_000 });
+  client = testClient(sync.SyncService, orch.url, { timeoutMs: 30_000 });
 }
 
 beforeAll(async () => {

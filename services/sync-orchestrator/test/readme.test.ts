@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { closeGrpcClients } from '@haier-sync/runtime';
-import { TEST_NATS_URL } from '@haier-sync/runtime/testing';
+import { CALLERS } from '@haier-sync/runtime';
+import { TEST_NATS_URL, testAuth } from '@haier-sync/runtime/testing';
 import { startStack, type Stack } from './stack';
 
 const run = promisify(execFile);
@@ -59,6 +60,8 @@ describe('README', () => {
   test('every `npm run -s haier-sync -- …` line runs as written and exits 0', async () => {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      // the CLI signs as "cli" with this test's key set (the stack trusts it), as it would with .data/'s under npm start
+      ...testAuth().env(CALLERS.cli),
       SYNC_URL: stack.orch!.url,
       CATALOG_URL: stack.catalogProcess.url,
       NATS_URL: TEST_NATS_URL,

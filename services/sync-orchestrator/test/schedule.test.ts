@@ -121,10 +121,10 @@ describe('scheduler and triggers', () => {
 
   test('catalog not reachable at start: the checks wait for it and then run', async () => {
     const startRun = recordingStartRun();
-    const { createGrpcClient } = await import('@haier-sync/runtime');
-    const { freePort } = await import('@haier-sync/runtime/testing');
+    const { freePort, testClient } = await import('@haier-sync/runtime/testing');
     const port = await freePort();
-    const unreachable = createGrpcClient(catalog.CatalogService, { baseUrl: `http://127.0.0.1:${port}` });
+    // signs as the orchestrator does, so the late catalog answers it
+    const unreachable = testClient(catalog.CatalogService, `http://127.0.0.1:${port}`);
     const logs = captureLogs();
     const s = startScheduler({ orm, catalog: unreachable, startRun, logger: createLogger('schedule-test', { level: 'warn', destination: logs.stream }), counties: [], schedule: off });
     running.push(s);

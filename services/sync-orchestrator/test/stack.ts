@@ -9,13 +9,15 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog, gateway, sync } from '@haier-sync/contracts';
 import { DEFAULT_CREDENTIALS, gatewayAccountEnv, startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
-import { closeGrpcClients, createGrpcClient, createLogger, type Logger } from '@haier-sync/runtime';
+import { CALLERS, closeGrpcClients, createLogger, type Logger } from '@haier-sync/runtime';
 import {
   createTestDatabase,
   freePort,
   startCatalogProcess,
   startAll,
   startGatewayProcess,
+  testAuth,
+  testClient,
   TEST_NATS_URL,
   uniqueId,
   waitFor,
@@ -117,6 +119,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SYNC_LEASE_SECONDS: '5',
       SYNC_CONCURRENCY: '8',
       LOG_LEVEL: level === 'silent' ? 'error' : level,
+      // the callers' keys it trusts and its own (it signs its calls to the gateway and the catalog)
+      ...testAuth().env(CALLERS.orchestrator),
       ...opts.env,
     };
 
@@ -136,7 +140,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       async startInProcess(extra = {}) {
         const orch = await startOrchestrator({ env: { ...env, ...extra }, logger: logger.child({ svc: 'orchestrator' }), port: 0, host: '127.0.0.1', idlePollMs: 100 });
         stack.orch = orch;
-        stack.sync = createGrpcClient(sync.SyncService, { baseUrl: orch.url, timeoutMs: 60_000 });
+        stack.sync = testClient(sync.SyncService, orch.url);
         return orch;
       },
       async startChild(extra = {}) {
@@ -155,7 +159,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         const url = `http://127.0.0.1:${port}`;
         const child: ChildOrchestrator = { proc, url, output: () => out, exited };
         stack.child = child;
-        stack.sync = createGrpcClient(sync.SyncService, { baseUrl: url, timeoutMs: 60_000 });
+        stack.sync = testClient(sync.SyncService, url);
         let dead = false;
         void exited.then(() => (dead = true));
         await waitFor(

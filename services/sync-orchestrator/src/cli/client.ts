@@ -2,7 +2,7 @@
 // (CATALOG_URL); and how an RPC failure becomes an operator's message and an exit status.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, sync } from '@haier-sync/contracts';
-import { createGrpcClient } from '@haier-sync/runtime';
+import { CALLERS, createGrpcClient, grpcClientTlsFromEnv, loadServiceCredentials } from '@haier-sync/runtime';
 import type { Client } from '@connectrpc/connect';
 import { EXIT } from './exit-codes';
 import { UsageError } from './options';
@@ -26,12 +26,21 @@ export function serviceUrl(name: 'SYNC_URL' | 'CATALOG_URL', env: NodeJS.Process
   return raw.replace(/\/+$/, '');
 }
 
-export function syncClient(baseUrl: string): SyncClient {
-  return createGrpcClient(sync.SyncService, { baseUrl, timeoutMs: 30_000 });
+/** The CLI signs its calls as "cli" with the key in SERVICE_AUTH_PRIVATE_KEY_FILE (a missing one is a usage error saying so). */
+function cliCredentials(env: NodeJS.ProcessEnv): ReturnType<typeof loadServiceCredentials> {
+  try {
+    return loadServiceCredentials(CALLERS.cli, env);
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^Invalid configuration: /, ''));
+  }
 }
 
-export function catalogClient(baseUrl: string): CatalogClient {
-  return createGrpcClient(catalog.CatalogService, { baseUrl, timeoutMs: 15_000 });
+export function syncClient(baseUrl: string, env: NodeJS.ProcessEnv = process.env): SyncClient {
+  return createGrpcClient(sync.SyncService, { baseUrl, timeoutMs: 30_000, credentials: cliCredentials(env), tls: grpcClientTlsFromEnv('SYNC', env) });
+}
+
+export function catalogClient(baseUrl: string, env: NodeJS.ProcessEnv = process.env): CatalogClient {
+  return createGrpcClient(catalog.CatalogService, { baseUrl, timeoutMs: 15_000, credentials: cliCredentials(env), tls: grpcClientTlsFromEnv('CATALOG', env) });
 }
 
 /** A failure the CLI explains and exits with. */

@@ -26,12 +26,12 @@ export class CliContext {
   }
 
   sync(): SyncClient {
-    this.syncC ??= syncClient(this.syncUrl);
+    this.syncC ??= syncClient(this.syncUrl, this.io.env);
     return this.syncC;
   }
 
   catalog(): CatalogClient {
-    this.catalogC ??= catalogClient(this.catalogUrl);
+    this.catalogC ??= catalogClient(this.catalogUrl, this.io.env);
     return this.catalogC;
   }
 

@@ -2,6 +2,8 @@
 // or watch its output while it runs.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { CALLERS } from '@haier-sync/runtime';
+import { testAuth } from '@haier-sync/runtime/testing';
 
 const SERVICE_DIR = path.resolve(__dirname, '../..');
 
@@ -13,7 +15,8 @@ export interface CliResult {
 
 /** Starts the CLI and hands back the process (to signal it) and its end. */
 export function cliProcess(args: string[], env: Record<string, string>) {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  // it signs its calls as "cli" (a test may override the key variables)
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...testAuth().env(CALLERS.cli), ...env };
   delete childEnv['NODE_OPTIONS'];
   const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: SERVICE_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const io = { stdout: '', stderr: '' };
