@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
+import etag from '@fastify/etag';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -199,10 +200,14 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });
-  app.addHook('onSend', async (_req, reply, payload) => {
-    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+  app.addHook('onSend', async (req, reply, payload) => {
+    // a route's own Cache-Control is for its answers; an error is never kept
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', (reply.statusCode < 300 && req.routeOptions.config?.cacheControl) || 'no-store');
     return payload;
   });
+  // a weak ETag of every answer's bytes, and 304 for a matching If-None-Match: exact whatever
+  // changed (a price, a pin, a stock row, which products a page holds), with no extra query
+  await app.register(etag, { weak: true });
   // set first, so that answers written by hand (SSE, the error paths) carry it too
   app.addHook('onRequest', async (req, reply) => {
     void reply.header(REQUEST_ID_HEADER, req.id);

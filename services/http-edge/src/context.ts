@@ -30,6 +30,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The least role that may call the route; unset = public. */
     role?: Role;
+    /** Its answers' Cache-Control (default `no-store`); catalog reads may be kept and revalidated. */
+    cacheControl?: string;
   }
   interface FastifyRequest {
     auth: AuthInfo | null;

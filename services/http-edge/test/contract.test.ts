@@ -453,6 +453,35 @@ describe('catalog', () => {
     expectError(await s.request('GET', '/api/haier/catalog/products/NOSUCHCODE1/', { key: s.keys.viewer }), 404, undefined, 'product "NOSUCHCODE1" is not in the catalog; check the code or run a sync first');
   });
 
+  test('catalog reads are revalidated, not refetched: a weak ETag, 304 on If-None-Match, a new ETag once the product changes', async () => {
+    const url = `/api/haier/catalog/products/${code}/`;
+    const first = await s.request('GET', url, { key: s.keys.viewer });
+    const tag = first.headers.get('etag');
+    expect([first.status, first.headers.get('cache-control')]).toEqual([200, 'private, no-cache']);
+    expect(tag).toMatch(/^W\/"[^"]+"$/);
+    const same = await s.request('GET', url, { key: s.keys.viewer, headers: { 'if-none-match': tag! } });
+    expect([same.status, same.text]).toEqual([304, '']);
+    // a list page and the categories carry one too
+    for (const path of ['/api/haier/catalog/products/?page_size=5', '/api/haier/catalog/categories/']) {
+      const page = await s.request('GET', path, { key: s.keys.viewer });
+      const pageTag = page.headers.get('etag')!;
+      expect([path, page.headers.get('cache-control'), pageTag]).toEqual([path, 'private, no-cache', expect.stringMatching(/^W\//)]);
+      expect((await s.request('GET', path, { key: s.keys.viewer, headers: { 'if-none-match': pageTag } })).status).toBe(304);
+    }
+    // the product changes (a pinned price): the old tag no longer matches
+    expect((await s.request('PUT', `${url}pinned-price/`, { key: s.keys.operator, body: { price: '1.23' } })).status).toBe(200);
+    try {
+      const changed = await s.request('GET', url, { key: s.keys.viewer, headers: { 'if-none-match': tag! } });
+      expect(changed.status).toBe(200);
+      expect(changed.headers.get('etag')).not.toBe(tag);
+      expect(Number(changed.json.data.display_price)).toBe(1.23);
+    } finally {
+      await s.request('DELETE', `${url}pinned-price/`, { key: s.keys.operator });
+    }
+    // other answers are not kept at all
+    expect((await s.request('GET', '/api/haier/sync/', { key: s.keys.viewer })).headers.get('cache-control')).toBe('no-store');
+  });
+
   test('GET categories and brands answer names with product counts', async () => {
     for (const path of ['categories', 'brands']) {
       const r = await s.request('GET', `/api/haier/catalog/${path}/`, { key: s.keys.viewer });

@@ -34,6 +34,11 @@ interface ListQuery {
   include_delisted?: boolean;
 }
 
+/**
+ * Catalog reads may be kept by the caller (never by a shared cache: answers depend on the key)
+ * and must be revalidated each time: their weak ETag makes that a 304 when nothing changed.
+ */
+const REVALIDATE = 'private, no-cache';
 
 export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   const { catalog: cat, sync: runs } = ctx.clients;
@@ -47,7 +52,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   app.get<{ Querystring: ListQuery }>(
     '/api/haier/catalog/products/',
     {
-      config: { role: 'viewer' },
+      config: { role: 'viewer', cacheControl: REVALIDATE },
       schema: {
         tags: ['catalog'],
         summary: 'Synced products: filters, sort and cursor pagination',
@@ -104,14 +109,14 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.get<{ Params: { code: string } }>(
     '/api/haier/catalog/products/:code/',
-    { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'One synced product, with its stock per county', params: codeParam, response: dataAnswer(catalogProductSchema) } },
+    { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], summary: 'One synced product, with its stock per county', params: codeParam, response: dataAnswer(catalogProductSchema) } },
     async (req) => ({ success: true, data: productOut(await product(req.params.code)) }),
   );
 
   app.get<{ Params: { code: string }; Querystring: { limit?: number } }>(
     '/api/haier/catalog/products/:code/price-history/',
     {
-      config: { role: 'viewer' },
+      config: { role: 'viewer', cacheControl: REVALIDATE },
       schema: {
         tags: ['catalog'],
         summary: "A product's price changes, newest first",
@@ -132,11 +137,11 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   const named = { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, product_count: { type: 'integer' } } } } as const;
   const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
-  app.get('/api/haier/catalog/categories/', { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
+  app.get('/api/haier/catalog/categories/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listCategories({});
     return { success: true, data: r.categories.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
-  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer' }, schema: { tags: ['catalog'], summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
+  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listBrands({});
     return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
