@@ -15,6 +15,7 @@ import { Client as PgClient } from 'pg';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
 import { CALLERS, createGrpcClient, grpcClientTlsFromEnv, HAIER_LANE_HEADER, loadServiceCredentials, rpcMetricsInterceptor, type Logger, type Registry } from '@haier-sync/runtime';
 import { Authenticator, type FailureLimiter } from './auth';
+import { CallBudget } from './call-budget';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import type { Clients, EdgeContext } from './context';
 import { AuditStore } from './db/audit-store';
@@ -160,7 +161,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   const auth = new Authenticator(keys, config.keyCacheMs, (err, what) =>
     logger.warn({ err: loggableError(err) }, what === 'touch' ? 'Could not record API key use (last_used_at); check the database connection.' : 'Could not check the keys of open event streams; check the database connection.'),
   );
-  const ctx: EdgeContext = { clients, keys, audit, auth, logger };
+  const ctx: EdgeContext = { clients, keys, audit, auth, callBudget: new CallBudget(config.callBudget), logger };
 
   const app = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,

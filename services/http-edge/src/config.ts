@@ -26,6 +26,10 @@ export const edgeConfigSchema = z.object({
   EDGE_METRICS_HOST: env.optionalString(),
   /** Serve the OpenAPI document and Swagger UI at /api/docs (false: 404). */
   EDGE_API_DOCS: env.bool(true),
+  /** Haier calls a key of each role may spend per minute on live lookups (a 1,000-code lookup is 50). */
+  EDGE_CALL_BUDGET_VIEWER: env.positiveInt(60),
+  EDGE_CALL_BUDGET_OPERATOR: env.positiveInt(600),
+  EDGE_CALL_BUDGET_ADMIN: env.positiveInt(600),
 });
 
 export interface EdgeConfig {
@@ -45,6 +49,8 @@ export interface EdgeConfig {
   metricsPort?: number;
   metricsHost: string;
   apiDocs: boolean;
+  /** Haier calls per minute a key of each role may spend on live lookups. */
+  callBudget: { viewer: number; operator: number; admin: number };
 }
 
 function metricsPort(v: string | undefined): number | undefined {
@@ -85,5 +91,6 @@ export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeCon
     metricsPort: metricsPort(c.EDGE_METRICS_PORT),
     metricsHost: c.EDGE_METRICS_HOST ?? c.EDGE_HOST,
     apiDocs: c.EDGE_API_DOCS,
+    callBudget: { viewer: c.EDGE_CALL_BUDGET_VIEWER, operator: c.EDGE_CALL_BUDGET_OPERATOR, admin: c.EDGE_CALL_BUDGET_ADMIN },
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '@haier-sync/runtime';
 import type { AuditStore } from './db/audit-store';
 import type { KeyStore } from './db/key-store';
 import type { Authenticator } from './auth';
+import type { CallBudget } from './call-budget';
 import type { Role } from './domain/api-keys';
 
 export interface Clients {
@@ -18,6 +19,8 @@ export interface EdgeContext {
   keys: KeyStore;
   audit: AuditStore;
   auth: Authenticator;
+  /** What each key may spend of the Haier budget on live lookups (call-budget.ts). */
+  callBudget: CallBudget;
   logger: Logger;
 }
 

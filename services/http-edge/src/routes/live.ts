@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
 import { badRequest, mapConnectError } from '../domain/errors';
 import { balanceOut, logisticsOut, priceOut, productOut, stockOut } from '../domain/haier-shape';
+import { callsForCodes } from '../call-budget';
 import { CODES_LIST, codeSchema, countySchema, dataAnswer, errors, orderCodeSchema } from '../schemas';
 
 /** "A, B,,C" → ["A","B","C"] (deduplicated, order kept), checked by the rulebook; 400 naming the field (`product_codes[3]`). */
@@ -52,8 +53,12 @@ type SyncTypeName = 'PRODUCTS' | 'PRICES' | 'STOCK' | 'LOGISTICS' | 'ORDER' | 'M
 export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   const { gateway } = ctx.clients;
 
-  /** Runs one live call and records it in the sync log (SUCCESS/FAILED, who, counts). */
-  async function live<T>(req: FastifyRequest, type: SyncTypeName, what: string, call: () => Promise<{ value: T; total: number; succeeded: number; failed: number; note?: string }>): Promise<T> {
+  /**
+   * Runs one live call, first spending the `calls` it costs Haier from the key's budget (429 past
+   * it), and records it in the sync log (SUCCESS/FAILED, who, counts).
+   */
+  async function live<T>(req: FastifyRequest, type: SyncTypeName, what: string, calls: number, call: () => Promise<{ value: T; total: number; succeeded: number; failed: number; note?: string }>): Promise<T> {
+    await ctx.callBudget.spend(req.auth, calls);
     const startedAt = new Date();
     const record = (status: sync.RunStatus, message: string, total: number, succeeded: number, failed: number) =>
       ctx.clients.sync
@@ -93,7 +98,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     },
     async (req) => {
       const codes = parseCodes(req.query.product_codes, 'product_codes', false);
-      const res = await live(req, 'PRODUCTS', `products (${codes.length || 'all'} codes)`, async () => {
+      const res = await live(req, 'PRODUCTS', `products (${codes.length || 'all'} codes)`, callsForCodes(codes.length), async () => {
         const r = await gateway.getProducts({ productCodes: codes }, { timeoutMs: 120_000 });
         return { value: r, total: codes.length || r.products.length, succeeded: r.products.length, failed: r.errors.length };
       });
@@ -114,7 +119,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     },
     async (req) => {
       const codes = parseCodes(req.query.product_codes, 'product_codes', true);
-      const res = await live(req, 'PRICES', `prices (${codes.length} codes)`, async () => {
+      const res = await live(req, 'PRICES', `prices (${codes.length} codes)`, callsForCodes(codes.length), async () => {
         const r = await gateway.getPrices({ productCodes: codes }, { timeoutMs: 120_000 });
         return { value: r, total: codes.length, succeeded: r.prices.length, failed: r.errors.length };
       });
@@ -160,7 +165,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     },
     async (req) => {
       const { product_code, county_code } = req.query;
-      const stock = await live(req, 'STOCK', `stock (${product_code} in ${county_code})`, async () => {
+      const stock = await live(req, 'STOCK', `stock (${product_code} in ${county_code})`, 1, async () => {
         const r = await gateway.getStock({ productCode: product_code, countyCode: county_code });
         return { value: r.stock, total: 1, succeeded: 1, failed: 0 };
       });
@@ -183,7 +188,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       },
     },
     async (req) => {
-      const balances = await live(req, 'MANUAL', 'balance', async () => {
+      const balances = await live(req, 'MANUAL', 'balance', 1, async () => {
         const r = await gateway.getBalance({});
         return { value: r.balances, total: r.balances.length, succeeded: r.balances.length, failed: 0 };
       });
@@ -217,7 +222,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     },
     async (req) => {
       const { order_code, delivery_record_code, member_id } = req.query;
-      const r = await live(req, 'LOGISTICS', `logistics (${order_code})`, async () => {
+      const r = await live(req, 'LOGISTICS', `logistics (${order_code})`, 1, async () => {
         const res = await gateway.getLogistics({ orderCode: order_code, deliveryRecordCode: delivery_record_code ?? '', memberId: member_id === undefined ? undefined : BigInt(member_id) });
         const n = res.allLogisticsInfo.length + res.stockDeliveryRecords.length + res.thirdPartyRecords.length;
         return { value: res, total: n, succeeded: n, failed: 0 };
