@@ -122,8 +122,10 @@ export const configIdNumber: IntRule = { what: 'a config id', min: 1n, max: INT6
 export const MAX_CODES_PER_REQUEST = 1000;
 /** Counties one run or request asks stock for. */
 export const MAX_COUNTIES = 100;
-/** Stock queries in one GetStocks call: a batch of 20 codes (Haier's limit per call) in every county. */
-export const MAX_STOCK_QUERIES = 20 * MAX_COUNTIES;
+/** Product codes in one call to Haier (its limit): the gateway batches by it, the edge prices lookups by it. */
+export const HAIER_CODES_PER_CALL = 20;
+/** Stock queries in one GetStocks call: a batch of HAIER_CODES_PER_CALL codes in every county. */
+export const MAX_STOCK_QUERIES = HAIER_CODES_PER_CALL * MAX_COUNTIES;
 /** Products in one catalog write. */
 export const MAX_ITEMS_PER_WRITE = 1000;
 /** Stock entries in one catalog write: what one GetStocks call answers (a batch's codes in every county). */

@@ -1,7 +1,9 @@
 // Code lists of any length become upstream calls of at most 20 codes (Haier's limit), run
 // concurrently (the limiter paces them), merged back in the order asked for.
 
-export const HAIER_MAX_CODES = 20;
+import { rules } from '@haier-sync/contracts';
+
+export const HAIER_MAX_CODES = rules.HAIER_CODES_PER_CALL;
 
 /** Trimmed, non-empty, first-seen order, no duplicates. */
 export function dedupeCodes(codes: readonly string[]): string[] {

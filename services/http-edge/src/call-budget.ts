@@ -4,13 +4,14 @@
 // go past it is refused at once (429 with Retry-After and what it costs), instead of queueing
 // behind the budget for everyone. Counted in this process (rate-limiter-flexible's memory store):
 // with N edge replicas a key may spend up to N caps; the gateway's budget still holds Haier's limit.
+import { rules } from '@haier-sync/contracts';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { AuthInfo } from './context';
 import type { Role } from './domain/api-keys';
 import { EdgeError } from './domain/errors';
 
 /** Codes the gateway sends Haier in one call (prices, products). */
-export const CODES_PER_CALL = 20;
+export const CODES_PER_CALL = rules.HAIER_CODES_PER_CALL;
 
 /** The upstream calls a lookup of `codes` product codes costs (at least one). */
 export function callsForCodes(codes: number): number {

@@ -7,7 +7,7 @@ import type { NatsConnection } from 'nats';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { OutgoingMessage } from './traced-publish';
 import { changeToMessages, type LowStockRule } from './messages';
-import { bucketStream } from './streams';
+import { bucketStream, isNotFound } from './streams';
 import { CONTENT_TYPES, productsBucket, runSubject } from './subjects';
 
 export interface RelayItem {
@@ -37,13 +37,17 @@ export interface SourcePage {
 }
 
 /**
- * The change seq of the newest value in the products bucket (0 when empty). One writer puts the
- * values in change-log order, so every change up to it is in the bucket already.
+ * The change seq of the newest value in the products bucket (0 when empty or not made yet). One
+ * writer puts the values in change-log order, so every change up to it is in the bucket already.
+ * Any other failure throws (the relay retries): taking 0 then would let a replay rewrite values.
  */
 export async function bucketHead(nc: NatsConnection, prefix: string): Promise<bigint> {
   const jsm = await nc.jetstreamManager();
   const stream = bucketStream(productsBucket(prefix));
-  const info = await jsm.streams.info(stream).catch(() => undefined);
+  const info = await jsm.streams.info(stream).catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  });
   if (!info || info.state.messages === 0) return 0n;
   const last = await jsm.streams.getMessage(stream, { seq: info.state.last_seq });
   return fromBinary(events.ProductChangedSchema, last.data).seq;

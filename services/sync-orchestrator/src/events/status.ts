@@ -8,6 +8,7 @@ import type { Client } from '@connectrpc/connect';
 import { sync, type catalog } from '@haier-sync/contracts';
 import type { Knex } from '../db';
 import type { ManagedNats } from './nats-connection';
+import { isNotFound } from './streams';
 import { normalisePrefix, streamSpecs } from './subjects';
 
 export interface EventsStatusDeps {
@@ -77,7 +78,7 @@ async function streams(deps: EventsStatusDeps, prefix: string): Promise<Pick<Sta
     try {
       info = await jsm.streams.info(spec.name);
     } catch (err) {
-      if (/not found/i.test(reason(err))) {
+      if (isNotFound(err)) {
         missing.push(spec.name);
         continue;
       }

@@ -26,7 +26,8 @@ export interface EnsuredStreams {
 /** JetStream's error code for "stream not found" (the API error nats.js attaches as `api_error`). */
 const STREAM_NOT_FOUND = 10059;
 
-function isNotFound(err: unknown): boolean {
+/** A JetStream "stream not found", by its error code (not its English message). */
+export function isNotFound(err: unknown): boolean {
   const e = err as { api_error?: { err_code?: number }; code?: string };
   return e?.api_error?.err_code === STREAM_NOT_FOUND || e?.code === '404';
 }

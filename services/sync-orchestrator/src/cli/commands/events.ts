@@ -5,6 +5,7 @@
 import { fromBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
 import { events, sync } from '@haier-sync/contracts';
 import { connect, DeliverPolicy, type JsMsg, type NatsConnection, type OrderedConsumerOptions } from 'nats';
+import { isNotFound } from '../../events/streams';
 import { CONTENT_TYPES, normalisePrefix, streamSpecs } from '../../events/subjects';
 import { CliFailure } from '../client';
 import type { CliContext } from '../context';
@@ -129,7 +130,8 @@ export async function eventsTail(ctx: CliContext, o: TailOptions): Promise<void>
   const nc = await connectNats(ctx);
   const jsm = await nc.jetstreamManager();
   for (const t of targets) {
-    await jsm.streams.info(t.stream).catch(() => {
+    await jsm.streams.info(t.stream).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
       throw new CliFailure(`haier-sync: stream ${t.stream} does not exist on NATS at ${natsUrl(ctx)}; it is created when the sync-orchestrator's publisher first connects (check NATS_SUBJECT_PREFIX)`, EXIT.FAILED);
     });
   }
