@@ -19,8 +19,10 @@ interface Seen {
   delivered: string[];
   /** values delivered after the initial catalog (live updates) */
   live: number;
-  /** the bucket stream sequence of the last value delivered */
+  /** the bucket stream sequence of the last value applied */
   lastRevision: number;
+  /** deliveries of a revision already applied (the client's watch starting over after a reset) */
+  redelivered: number;
   stop(): void;
 }
 
@@ -29,7 +31,7 @@ async function subscribe(kv: KV): Promise<Seen & { initialised: Promise<void> }>
   let markInitialised!: () => void;
   const initialised = new Promise<void>((resolve) => (markInitialised = resolve));
   let init = false;
-  const seen: Seen = { state: new Map(), delivered: [], live: 0, lastRevision: 0, stop: () => undefined };
+  const seen: Seen = { state: new Map(), delivered: [], live: 0, lastRevision: 0, redelivered: 0, stop: () => undefined };
   const watch = await kv.watch({
     key: '>',
     initializedFn: () => {
@@ -40,6 +42,12 @@ async function subscribe(kv: KV): Promise<Seen & { initialised: Promise<void> }>
   seen.stop = () => watch.stop();
   void (async () => {
     for await (const e of watch) {
+      // revisions arrive in ascending order; one at or below the last applied is a redelivery
+      // (nats.js re-creates the watch's consumer after missed heartbeats), as docs/events.md says
+      if (e.revision <= seen.lastRevision) {
+        seen.redelivered++;
+        continue;
+      }
       const ev = fromBinary(events.ProductChangedSchema, e.value);
       seen.delivered.push(`${ev.productCode}:${ev.version}`);
       if (init) seen.live++;
@@ -177,7 +185,10 @@ describe('the publisher killed mid-stream', () => {
     const history: string[] = [];
     const watch = await kv.watch({ key: '>', include: 'history' as never });
     void (async () => {
+      let lastRevision = 0;
       for await (const e of watch) {
+        if (e.revision <= lastRevision) continue; // the client's watch starting over: the same revision again
+        lastRevision = e.revision;
         const ev = fromBinary(events.ProductChangedSchema, e.value);
         history.push(`${ev.productCode}:${ev.version}`);
       }
