@@ -36,7 +36,7 @@ import { liveRoutes } from './routes/live';
 import { metricsRoute, opsRoutes } from './routes/ops';
 import { syncRoutes } from './routes/sync';
 import { registerUi } from './ui-static';
-import { CODES_LIST } from './schemas';
+import { CODES_LIST, componentSchemas } from './schemas';
 
 const DOCS_FALLBACK_CSP = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -219,8 +219,17 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     }
   });
 
+  // the named schemas (Error, Run, Product, …): routes refer to them as { $ref: 'Name#' }, and the
+  // document publishes each once under components.schemas by the same name
+  for (const [name, schema] of Object.entries(componentSchemas)) app.addSchema({ $id: name, title: name, ...schema });
   await app.register(swagger, {
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
+      openapi: '3.1.0',
+      servers: [
+        { url: '/', description: 'The edge that serves this document' },
+        { url: 'http://127.0.0.1:8080', description: 'A local `npm start` (EDGE_PORT 8080)' },
+      ],
       info: {
         title: 'haier-sync REST API',
         version: '1.0.0',

@@ -2,6 +2,7 @@
 // rules (codes, county codes, decimals, ids, list sizes) are derived from the one rulebook in
 // @haier-sync/contracts, which every gRPC service enforces too: the same values pass everywhere.
 import { rules } from '@haier-sync/contracts';
+import { catalogProductSchema } from './domain/catalog-view';
 
 export const codeSchema = rules.jsonSchema(rules.productCode);
 export const countySchema = rules.jsonSchema(rules.countyCode);
@@ -19,7 +20,7 @@ export const CODES_LIST = {
   description: `Comma-separated product codes, e.g. GA0SZC00U,BC0Z6Q00B (at most ${rules.MAX_CODES_PER_REQUEST.toLocaleString('en')}).`,
 } as const;
 
-export const errorSchema = {
+const errorBodySchema = {
   type: 'object',
   properties: {
     success: { type: 'boolean', enum: [false] },
@@ -37,7 +38,7 @@ export const errorSchema = {
   required: ['success', 'error'],
 } as const;
 
-export const errors = { '4xx': errorSchema, '5xx': errorSchema } as const;
+export const errors = { '4xx': { $ref: 'Error#' }, '5xx': { $ref: 'Error#' } } as const;
 
 /** A route's answers: `{success, data, …extra}` with `status` (default 200), and the error shapes. */
 export function dataAnswer(data: object, extra: Record<string, object> = {}, status = 200) {
@@ -64,7 +65,7 @@ export const moreFields = { has_more: { type: 'boolean' }, next_cursor: { type: 
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableNumber = { type: ['number', 'null'] } as const;
 
-export const runSchema = {
+const runBody = {
   type: 'object',
   properties: {
     id: { type: 'string' },
@@ -109,7 +110,7 @@ export const runSchema = {
   },
 } as const;
 
-export const logEntrySchema = {
+const logEntryBody = {
   type: 'object',
   properties: {
     id: { type: 'string' },
@@ -127,10 +128,8 @@ export const logEntrySchema = {
   },
 } as const;
 
-/** A catalog product as REST answers it: derived from catalog.Product (see domain/catalog-view.ts). */
-export { catalogProductSchema } from './domain/catalog-view';
 
-export const configSchema = {
+const configBody = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
@@ -143,7 +142,7 @@ export const configSchema = {
   },
 } as const;
 
-export const keyInfoSchema = {
+const keyInfoBody = {
   type: 'object',
   properties: {
     name: { type: 'string' },
@@ -177,7 +176,65 @@ export const codeParam = {
 } as const;
 
 /** A plain `{success:true, message}` answer. */
-export const successMessage = {
+const successMessageBody = {
   type: 'object',
   properties: { success: { type: 'boolean' }, message: { type: 'string' } },
 } as const;
+
+/**
+ * The named schemas, one place each: registered with Fastify (`app.addSchema`, $id = the name),
+ * used by the routes as `{ $ref: 'Name#' }` (validation and serialization resolve them), and
+ * published in the OpenAPI document as `#/components/schemas/<Name>` (so the generated REST
+ * client, packages/rest-client, has one type per name).
+ */
+export const componentSchemas = {
+  Error: {
+    ...errorBodySchema,
+    description: 'Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one.',
+    examples: [{ success: false, error: { code: 'BAD_REQUEST', message: 'product_codes[0] must be a Haier product code (letters and digits, 1-40 characters)', field: 'product_codes[0]' } }],
+  },
+  Run: {
+    ...runBody,
+    description: 'A sync run: what it covers, its status and counts.',
+    examples: [
+      {
+        id: '42',
+        sync_type: 'MANUAL',
+        mode: 'INCREMENTAL',
+        status: 'SUCCESS',
+        trigger: 'MANUAL',
+        scope: { product_codes: ['CE0X2Y2IS'] },
+        options: { prices: true, stock: false, county_codes: [], dry_run: false },
+        started_by: 'operator-key',
+        counts: { total: 1, succeeded: 1, failed: 0, created: 0, updated: 1, unchanged: 0, delisted: 0, batches_total: 1, batches_done: 1, upstream_calls: 2 },
+        message: '1 product: 1 updated',
+        created_at: '2026-12-01T09:00:00.000Z',
+        started_at: '2026-12-01T09:00:00.120Z',
+        completed_at: '2026-12-01T09:00:01.480Z',
+        duration: 1.36,
+        finished: true,
+        failed_items: [],
+        planned_changes: [],
+        retry_of: null,
+      },
+    ],
+  },
+  Product: { ...catalogProductSchema, description: 'A product of the synced catalog (the fields of catalog.Product; money as decimal strings, times UTC).' },
+  SyncLogEntry: { ...logEntryBody, description: "A line of the sync and operation log (the original's HaierSyncLog)." },
+  HaierConfig: { ...configBody, description: 'A Haier API configuration; secrets are masked.' },
+  ApiKey: { ...keyInfoBody, description: 'An API key as listed: never the key itself.', examples: [{ name: 'shop-frontend', role: 'viewer', prefix: 'hs_3fa9', created_at: '2026-12-01T09:00:00.000Z', revoked_at: null, last_used_at: null }] },
+  SuccessMessage: { ...successMessageBody, description: 'A plain success answer with a message.' },
+} as const;
+
+export type ComponentName = keyof typeof componentSchemas;
+/** A reference to a named schema (see componentSchemas). */
+export const ref = (name: ComponentName) => ({ $ref: `${name}#` }) as const;
+
+export const errorSchema = ref('Error');
+export const runSchema = ref('Run');
+export const logEntrySchema = ref('SyncLogEntry');
+export const configSchema = ref('HaierConfig');
+export const keyInfoSchema = ref('ApiKey');
+export const successMessage = ref('SuccessMessage');
+/** A catalog product as REST answers it: derived from catalog.Product (see domain/catalog-view.ts). */
+export const productSchema = ref('Product');

@@ -35,7 +35,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'admin' },
       schema: {
         tags: ['admin'],
-        summary: 'API keys (names, roles, prefixes; never the keys)',
+        operationId: 'listKeys', summary: 'API keys (names, roles, prefixes; never the keys)',
         response: listAnswer(keyInfoSchema, totalField),
       },
     },
@@ -51,7 +51,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'admin' },
       schema: {
         tags: ['admin'],
-        summary: 'Create an API key; the answer holds the key, shown this once only',
+        operationId: 'createKey', summary: 'Create an API key; the answer holds the key, shown this once only',
         body: {
           type: 'object',
           properties: { name: { type: 'string', pattern: KEY_NAME_PATTERN }, role: { type: 'string', enum: [...ROLES] } },
@@ -76,7 +76,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'admin' },
       schema: {
         tags: ['admin'],
-        summary: 'Revoke an API key by name (it answers 401 from then on)',
+        operationId: 'revokeKey', summary: 'Revoke an API key by name (it answers 401 from then on)',
         params: { type: 'object', properties: { name: { type: 'string', pattern: KEY_NAME_PATTERN } }, required: ['name'], additionalProperties: false },
         response: dataAnswer(keyInfoSchema),
       },
@@ -113,7 +113,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'admin' },
       schema: {
         tags: ['admin'],
-        summary: 'The audit log of REST calls, newest first',
+        operationId: 'listAudit', summary: 'The audit log of REST calls, newest first',
         querystring: {
           type: 'object',
           properties: {

@@ -6,7 +6,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
-import { catalogProductSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields } from '../schemas';
+import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
 import { isFinished } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
@@ -55,7 +55,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer', cacheControl: REVALIDATE },
       schema: {
         tags: ['catalog'],
-        summary: 'Synced products: filters, sort and cursor pagination',
+        operationId: 'listProducts', summary: 'Synced products: filters, sort and cursor pagination',
         querystring: {
           type: 'object',
           properties: {
@@ -74,7 +74,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           },
           additionalProperties: false,
         },
-        response: listAnswer(catalogProductSchema, moreFields),
+        response: listAnswer(productSchema, moreFields),
       },
     },
     async (req) => {
@@ -109,7 +109,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.get<{ Params: { code: string } }>(
     '/api/haier/catalog/products/:code/',
-    { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], summary: 'One synced product, with its stock per county', params: codeParam, response: dataAnswer(catalogProductSchema) } },
+    { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'getProduct', summary: 'One synced product, with its stock per county', params: codeParam, response: dataAnswer(productSchema) } },
     async (req) => ({ success: true, data: productOut(await product(req.params.code)) }),
   );
 
@@ -119,7 +119,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer', cacheControl: REVALIDATE },
       schema: {
         tags: ['catalog'],
-        summary: "A product's price changes, newest first",
+        operationId: 'getPriceHistory', summary: "A product's price changes, newest first",
         params: codeParam,
         querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } }, additionalProperties: false },
         response: dataAnswer({
@@ -137,11 +137,11 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   const named = { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, product_count: { type: 'integer' } } } } as const;
   const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
-  app.get('/api/haier/catalog/categories/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
+  app.get('/api/haier/catalog/categories/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'listCategories', summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listCategories({});
     return { success: true, data: r.categories.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
-  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
+  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'listBrands', summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listBrands({});
     return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
@@ -193,10 +193,10 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'operator' },
       schema: {
         tags: ['catalog'],
-        summary: "Sync this product's stock in one county from Haier now (a MANUAL run of this product; waits for it)",
+        operationId: 'syncProductStock', summary: "Sync this product's stock in one county from Haier now (a MANUAL run of this product; waits for it)",
         params: codeParam,
         body: { type: 'object', properties: { county_code: countySchema }, required: ['county_code'], additionalProperties: false },
-        response: dataAnswer(catalogProductSchema, { changed: { type: 'boolean' }, message: { type: 'string' }, run_id: { type: 'string' } }),
+        response: dataAnswer(productSchema, { changed: { type: 'boolean' }, message: { type: 'string' }, run_id: { type: 'string' } }),
       },
     },
     async (req) => {
@@ -218,9 +218,9 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'operator' },
       schema: {
         tags: ['catalog'],
-        summary: "Sync this product's prices from Haier now (a MANUAL run of this product; waits for it; a pinned price stays)",
+        operationId: 'syncProductPrice', summary: "Sync this product's prices from Haier now (a MANUAL run of this product; waits for it; a pinned price stays)",
         params: codeParam,
-        response: dataAnswer(catalogProductSchema, { changed: { type: 'boolean' }, changed_fields: { type: 'array', items: { type: 'string' } }, message: { type: 'string' }, run_id: { type: 'string' } }),
+        response: dataAnswer(productSchema, { changed: { type: 'boolean' }, changed_fields: { type: 'array', items: { type: 'string' } }, message: { type: 'string' }, run_id: { type: 'string' } }),
       },
     },
     async (req) => {
@@ -242,10 +242,10 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'operator' },
       schema: {
         tags: ['catalog'],
-        summary: 'Pin a price by hand: it is displayed instead of the Haier prices, and no sync overwrites it',
+        operationId: 'pinPrice', summary: 'Pin a price by hand: it is displayed instead of the Haier prices, and no sync overwrites it',
         params: codeParam,
         body: { type: 'object', properties: { price: moneySchema }, required: ['price'], additionalProperties: false },
-        response: dataAnswer(catalogProductSchema),
+        response: dataAnswer(productSchema),
       },
     },
     async (req) => {
@@ -258,7 +258,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.delete<{ Params: { code: string } }>(
     '/api/haier/catalog/products/:code/pinned-price/',
-    { config: { role: 'operator' }, schema: { tags: ['catalog'], summary: 'Remove the pinned price (the Haier price is displayed again)', params: codeParam, response: dataAnswer(catalogProductSchema) } },
+    { config: { role: 'operator' }, schema: { tags: ['catalog'], operationId: 'unpinPrice', summary: 'Remove the pinned price (the Haier price is displayed again)', params: codeParam, response: dataAnswer(productSchema) } },
     async (req) => {
       const r = await cat.unpinPrice({ productCode: req.params.code, actor: req.auth?.name ?? '' });
       if (!r.product) throw new EdgeError(404, 'NOT_FOUND', `No product ${req.params.code} in the catalog.`);

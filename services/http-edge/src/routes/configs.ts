@@ -68,7 +68,7 @@ export function configRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'admin' },
       schema: {
         tags: ['config'],
-        summary: 'Haier configs (secrets masked)',
+        operationId: 'listConfigs', summary: 'Haier configs (secrets masked)',
         response: listAnswer(configSchema, totalField),
       },
     },
@@ -80,13 +80,13 @@ export function configRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.get<{ Params: { id: string } }>(
     '/api/haier/config/:id/',
-    { config: { role: 'admin' }, schema: { tags: ['config'], summary: 'One Haier config (secrets masked)', params: configIdParam, response: one() } },
+    { config: { role: 'admin' }, schema: { tags: ['config'], operationId: 'getConfig', summary: 'One Haier config (secrets masked)', params: configIdParam, response: one() } },
     async (req) => ({ success: true, data: configOut(must((await client.getConfig({ id: idOf(req.params.id) })).config, req.params.id)) }),
   );
 
   app.post<{ Body: ConfigBody }>(
     '/api/haier/config/',
-    { config: { role: 'admin' }, schema: { tags: ['config'], summary: 'Create a Haier config (inactive until activated)', body: bodySchema(['name', 'environment']), response: one(201) } },
+    { config: { role: 'admin' }, schema: { tags: ['config'], operationId: 'createConfig', summary: 'Create a Haier config (inactive until activated)', body: bodySchema(['name', 'environment']), response: one(201) } },
     async (req, reply) => {
       const r = await client.createConfig({ name: req.body.name ?? '', environment: req.body.environment ?? '', settings: req.body.settings ?? {} });
       const c = must(r.config, 0);
@@ -100,18 +100,18 @@ export function configRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   };
   app.put<{ Params: { id: string }; Body: ConfigBody }>(
     '/api/haier/config/:id/',
-    { config: { role: 'admin' }, schema: { tags: ['config'], summary: 'Replace a Haier config', params: configIdParam, body: bodySchema(['name', 'environment', 'settings']), response: one() } },
+    { config: { role: 'admin' }, schema: { tags: ['config'], operationId: 'replaceConfig', summary: 'Replace a Haier config', params: configIdParam, body: bodySchema(['name', 'environment', 'settings']), response: one() } },
     async (req) => update(req.params.id, req.body),
   );
   app.patch<{ Params: { id: string }; Body: ConfigBody }>(
     '/api/haier/config/:id/',
-    { config: { role: 'admin' }, schema: { tags: ['config'], summary: 'Change some fields of a Haier config', params: configIdParam, body: bodySchema([]), response: one() } },
+    { config: { role: 'admin' }, schema: { tags: ['config'], operationId: 'updateConfig', summary: 'Change some fields of a Haier config', params: configIdParam, body: bodySchema([]), response: one() } },
     async (req) => update(req.params.id, req.body),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/api/haier/config/:id/',
-    { config: { role: 'admin' }, schema: { tags: ['config'], summary: 'Delete a Haier config (not the active one)', params: configIdParam, response: { 204: { type: 'null' }, ...errors } } },
+    { config: { role: 'admin' }, schema: { tags: ['config'], operationId: 'deleteConfig', summary: 'Delete a Haier config (not the active one)', params: configIdParam, response: { 204: { type: 'null' }, ...errors } } },
     async (req, reply) => {
       await client.deleteConfig({ id: idOf(req.params.id) });
       return reply.status(204).send();
@@ -120,7 +120,7 @@ export function configRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.post<{ Params: { id: string } }>(
     '/api/haier/config/:id/test/',
-    { config: { role: 'admin' }, schema: { tags: ['config'], summary: 'Does this config authenticate with Haier? → {success, message}', params: configIdParam, response: { 200: successMessage, ...errors } } },
+    { config: { role: 'admin' }, schema: { tags: ['config'], operationId: 'testConfig', summary: 'Does this config authenticate with Haier? → {success, message}', params: configIdParam, response: { 200: successMessage, ...errors } } },
     async (req) => {
       const r = await client.testConfig({ id: idOf(req.params.id) }, { timeoutMs: 60_000 });
       return { success: r.success, message: r.message };
@@ -133,7 +133,7 @@ export function configRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'admin' },
       schema: {
         tags: ['config'],
-        summary: 'Make this config the active one (a change of active config triggers a full sync)',
+        operationId: 'activateConfig', summary: 'Make this config the active one (a change of active config triggers a full sync)',
         params: configIdParam,
         response: dataAnswer(configSchema, { triggered_run_id: { type: ['string', 'null'] } }),
       },

@@ -91,7 +91,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['live'],
-        summary: 'Procurable products, live from Haier (all of them when no codes are given)',
+        operationId: 'liveProducts', summary: 'Procurable products, live from Haier (all of them when no codes are given)',
         querystring: { type: 'object', properties: { product_codes: CODES_LIST }, additionalProperties: false },
         response: dataAnswer({ type: 'array', items: productItem }, { errors: itemErrors }),
       },
@@ -112,7 +112,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['live'],
-        summary: 'Prices, live from Haier',
+        operationId: 'livePrices', summary: 'Prices, live from Haier',
         querystring: { type: 'object', properties: { product_codes: CODES_LIST }, required: ['product_codes'], additionalProperties: false },
         response: dataAnswer({ type: 'array', items: priceItem }, { errors: itemErrors }),
       },
@@ -133,7 +133,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['live'],
-        summary: 'Stock of one product in one county, live from Haier (sum over warehouses, best warehouse)',
+        operationId: 'liveStock', summary: 'Stock of one product in one county, live from Haier (sum over warehouses, best warehouse)',
         querystring: {
           type: 'object',
           properties: { product_code: codeSchema, county_code: countySchema },
@@ -179,7 +179,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['live'],
-        summary: "The payer account's balance, live from Haier",
+        operationId: 'liveBalance', summary: "The payer account's balance, live from Haier",
         querystring: { type: 'object', properties: {}, additionalProperties: false },
         response: dataAnswer({
           type: 'array',
@@ -203,7 +203,7 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['live'],
-        summary: 'Logistics of an order, live from Haier (three lists, as Haier names them)',
+        operationId: 'liveLogistics', summary: 'Logistics of an order, live from Haier (three lists, as Haier names them)',
         querystring: {
           type: 'object',
           properties: {

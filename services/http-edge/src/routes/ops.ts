@@ -7,6 +7,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { EdgeContext } from '../context';
 import type { EdgeMetrics } from '../metrics';
+import { errors } from '../schemas';
 
 const checkSchema = {
   type: 'object',
@@ -25,7 +26,7 @@ export function metricsRoute(app: FastifyInstance, metrics: EdgeMetrics, role?: 
     '/metrics',
     {
       config: role ? { role } : {},
-      schema: { tags: ['ops'], summary: role ? 'Prometheus metrics (any API key; without a key on EDGE_METRICS_PORT when that is set)' : 'Prometheus metrics', hide: false },
+      schema: { tags: ['ops'], operationId: 'getMetrics', summary: role ? 'Prometheus metrics (any API key; without a key on EDGE_METRICS_PORT when that is set)' : 'Prometheus metrics', hide: false, response: { 200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } }, ...(role ? errors : {}) } },
     },
     async (_req, reply) => {
       const text = await metrics.registry.metrics();
@@ -47,11 +48,11 @@ export function opsRoutes(app: FastifyInstance, ctx: EdgeContext, deps: { orm: M
     Object.entries(targets).map(([name, url]) => [name, createGrpcClient(health.Health, { baseUrl: url, timeoutMs: 2000 })]),
   );
 
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness: the edge process answers', response: { 200: checkSchema } } }, async () => ({ status: 'ok', checks: {} }));
+  app.get('/healthz', { schema: { tags: ['ops'], operationId: 'getHealth', summary: 'Liveness: the edge process answers', response: { 200: checkSchema, ...errors } } }, async () => ({ status: 'ok', checks: {} }));
 
   app.get(
     '/readyz',
-    { schema: { tags: ['ops'], summary: 'Readiness: Postgres and the gateway, catalog and sync services all answer (with an API key: the details, addresses included)', response: { 200: checkSchema, 503: checkSchema } } },
+    { schema: { tags: ['ops'], operationId: 'getReadiness', summary: 'Readiness: Postgres and the gateway, catalog and sync services all answer (with an API key: the details, addresses included)', response: { 200: checkSchema, 503: checkSchema, ...errors } } },
     async (req, reply) => {
       // a key that does not authenticate (or none) gets the short answer; the failure is counted
       const caller = await ctx.auth.authenticate(req).catch(() => null);

@@ -70,7 +70,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'operator' },
       schema: {
         tags: ['sync'],
-        summary: 'Start a sync run (202 with the run; 409 with the active run when one of that kind is running)',
+        operationId: 'startRun', summary: 'Start a sync run (202 with the run; 409 with the active run when one of that kind is running)',
         body: {
           type: 'object',
           properties: {
@@ -130,7 +130,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['sync'],
-        summary: 'Sync runs, newest first (filters, cursor pages)',
+        operationId: 'listRuns', summary: 'Sync runs, newest first (filters, cursor pages)',
         querystring: {
           type: 'object',
           properties: {
@@ -166,13 +166,13 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.get<{ Params: { id: string } }>(
     '/api/haier/sync/:id/',
-    { config: { role: 'viewer' }, schema: { tags: ['sync'], summary: 'One sync run with its counts', params: idParam, response: runAnswer(200) } },
+    { config: { role: 'viewer' }, schema: { tags: ['sync'], operationId: 'getRun', summary: 'One sync run with its counts', params: idParam, response: runAnswer(200) } },
     async (req) => ({ success: true, data: runOut(await getRun(req.params.id)) }),
   );
 
   app.post<{ Params: { id: string } }>(
     '/api/haier/sync/:id/cancel/',
-    { config: { role: 'operator' }, schema: { tags: ['sync'], summary: 'Cancel a run (batches in flight finish; no new batch starts)', params: idParam, response: runAnswer(200) } },
+    { config: { role: 'operator' }, schema: { tags: ['sync'], operationId: 'cancelRun', summary: 'Cancel a run (batches in flight finish; no new batch starts)', params: idParam, response: runAnswer(200) } },
     async (req) => {
       const r = await client.cancelRun({ id: req.params.id, cancelledBy: req.auth?.name ?? '' });
       if (!r.run) throw new EdgeError(404, 'NOT_FOUND', `No sync run ${req.params.id}.`);
@@ -186,7 +186,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'operator' },
       schema: {
         tags: ['sync'],
-        summary: 'Retry the failed products of an ended run: a MANUAL run over exactly those codes, linked by retry_of (202; 409 when that retry is already running)',
+        operationId: 'retryFailed', summary: 'Retry the failed products of an ended run: a MANUAL run over exactly those codes, linked by retry_of (202; 409 when that retry is already running)',
         params: idParam,
         response: runAnswer(202),
       },
@@ -207,7 +207,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['sync'],
-        summary:
+        operationId: 'followRunEvents', summary:
           'Live progress of a run as Server-Sent Events ("progress" events with the run, then "end"; "reconnecting" while the orchestrator restarts); the stream closes when the run ends',
         params: idParam,
         response: { 200: { description: 'text/event-stream', type: 'string' }, ...errors },
@@ -279,7 +279,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       config: { role: 'viewer' },
       schema: {
         tags: ['live'],
-        summary: "The sync and operation log, newest first (the original's HaierSyncLog listing)",
+        operationId: 'listSyncLog', summary: "The sync and operation log, newest first (the original's HaierSyncLog listing)",
         querystring: {
           type: 'object',
           properties: {
