@@ -1,0 +1,51 @@
+// The generated REST client (@haier-sync/rest-client, from docs/openapi.json) against the real
+// stack, one call per route group: when the edge's answers drift from the document, the typed
+// fields these tests read are missing or the calls fail to compile.
+import { createRestClient } from '@haier-sync/rest-client';
+import { startEdgeStack, type EdgeStack } from './stack';
+
+let s: EdgeStack;
+beforeAll(async () => {
+  s = await startEdgeStack({ sim: { size: 40, latencyMs: 2 } });
+}, 180_000);
+afterAll(async () => {
+  await s?.close();
+});
+
+test('ops: getHealth answers ok without a key', async () => {
+  const { data, response } = await createRestClient({ baseUrl: s.baseUrl }).GET('/healthz');
+  expect(response.status).toBe(200);
+  expect(data?.status).toBe('ok');
+});
+
+test('live: liveProducts lists the simulator’s products', async () => {
+  const { data } = await createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.viewer }).GET('/api/haier/products/');
+  expect(data?.success).toBe(true);
+  expect((data?.data ?? []).length).toBeGreaterThan(0);
+});
+
+test('catalog: listProducts answers the list envelope (count, has_more, results)', async () => {
+  const { data } = await createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.viewer }).GET('/api/haier/catalog/products/', { params: { query: { page_size: 5 } } });
+  expect(data?.success).toBe(true);
+  expect(data?.count).toBe(data?.results?.length);
+  expect(typeof data?.has_more).toBe('boolean');
+});
+
+test('sync: listRuns answers count and total; getRun of an unknown id is the Error schema (404)', async () => {
+  const c = createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.viewer });
+  const list = await c.GET('/api/haier/sync/');
+  expect(list.data?.success).toBe(true);
+  expect(typeof list.data?.total).toBe('number');
+  const missing = await c.GET('/api/haier/sync/{id}/', { params: { path: { id: '999999999' } } });
+  expect(missing.response.status).toBe(404);
+  expect(missing.error?.success).toBe(false);
+  expect(missing.error?.error.code).toBe('NOT_FOUND');
+});
+
+test('config and admin: listConfigs and listKeys answer with an admin key', async () => {
+  const c = createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.admin });
+  const configs = await c.GET('/api/haier/config/');
+  expect(configs.data?.success).toBe(true);
+  const keys = await c.GET('/api/haier/keys/');
+  expect(keys.data?.results?.map((k) => k.name)).toEqual(expect.arrayContaining(['stack-viewer']));
+});
