@@ -25,6 +25,12 @@ export const UPSTREAM_FAULT_HEADER = 'x-upstream-fault';
  * (incremental and scheduled runs; the default), `bulk` (FULL runs). README, "The call budget".
  */
 export const HAIER_LANE_HEADER = 'x-haier-lane';
+/**
+ * Response metadata key on the haier-gateway's RESOURCE_EXHAUSTED answers that are about the call
+ * budget rather than Haier: `lane-full` = the request's lane could not start its calls within the
+ * bound (HAIER_INTERACTIVE_MAX_WAIT_MS); `retry-after` says when to try again.
+ */
+export const HAIER_BUDGET_HEADER = 'x-haier-budget';
 export type HaierLane = 'interactive' | 'scheduled' | 'bulk';
 
 function err(code: Code, message: string, metadata?: Record<string, string>): ConnectError {

@@ -46,6 +46,7 @@ export {
   FIELD_HEADER,
   UPSTREAM_FAULT_HEADER,
   HAIER_LANE_HEADER,
+  HAIER_BUDGET_HEADER,
   type HaierLane,
   type ErrorMapper,
 } from './errors';

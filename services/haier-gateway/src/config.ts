@@ -38,6 +38,7 @@ const mainSchema = z.object({
   HAIER_BUDGET_BUCKET: env.string('haier_gateway_budget'),
   HAIER_BUDGET_HEARTBEAT_MS: env.positiveInt(500),
   HAIER_LANES: env.optionalString(),
+  HAIER_INTERACTIVE_MAX_WAIT_MS: env.nonNegativeInt(2000),
   HAIER_MAX_CONCURRENCY: env.positiveInt(32),
   HAIER_TIMEOUT_MS: env.positiveInt(30_000),
   HAIER_MAX_RETRIES: env.nonNegativeInt(3),

@@ -26,6 +26,11 @@ export class HaierApi {
     private readonly stockConcurrency = 32,
   ) {}
 
+  /** Admission of a request of `calls` upstream calls in `lane` (UpstreamClient.admit). */
+  admit(lane: Lane, calls: number): () => void {
+    return this.client.admit(lane, calls);
+  }
+
   /** Products for codes (batched by 20, requested order), or the whole list when codes is empty. */
   async getProducts(codes: readonly string[], signal?: AbortSignal): Promise<{ items: gateway.Product[]; errors: gateway.ItemError[] }> {
     const unique = dedupeCodes(codes);

@@ -27,6 +27,19 @@
 // its floor.
 import { DEFAULT_LANES, LANES, type Lane, type LanePolicies } from './lanes';
 
+/** A request the lane cannot start within its bound (see RateGate.admit): the caller is told when to retry. */
+export class LaneFull extends Error {
+  constructor(
+    readonly lane: Lane,
+    readonly calls: number,
+    readonly retryAfterS: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LaneFull';
+  }
+}
+
 export class GateClosed extends Error {
   constructor() {
     super('the gateway is shutting down; the upstream call was not made');
@@ -101,6 +114,8 @@ export class RateGate {
   private readonly policies: LanePolicies;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Upstream calls of admitted requests still being served, per lane (admit()). */
+  private readonly reserved: Record<Lane, number> = { interactive: 0, scheduled: 0, bulk: 0 };
   private readonly now: () => number;
 
   constructor(opts: RateGateOptions) {
@@ -145,6 +160,39 @@ export class RateGate {
       ls.inFlight--;
       ls.ends.push(t);
       this.drain();
+    };
+  }
+
+  /**
+   * Admission of a request that will make `calls` upstream calls in `lane`: refused (LaneFull,
+   * with the seconds after which it would fit) when the lane could not start them all within
+   * `maxWaitMs`, judged from the lane's cap per window and what it holds already (calls in the
+   * window plus the calls of requests admitted and still being served: a conservative count).
+   * Admitted: returns the function to call when the request has ended. A limit of 0 (a replica
+   * without a share, budget.ts) admits: those calls wait for the share as before.
+   */
+  admit(lane: Lane, calls: number, maxWaitMs: number): () => void {
+    const limit = this.limit();
+    if (calls > 0 && limit > 0 && maxWaitMs >= 0) {
+      const cap = Math.max(1, Math.floor((limit * this.policies[lane].capPct) / 100));
+      const load = this.reserved[lane] + this.laneInWindow(lane);
+      const waitMs = (Math.max(0, load + calls - cap) / cap) * this.windowMs;
+      if (waitMs > maxWaitMs) {
+        const fits = Math.floor(cap * (1 + maxWaitMs / this.windowMs));
+        const retryAfterS = Math.max(1, Math.ceil((waitMs - maxWaitMs) / 1000));
+        const message =
+          calls > fits
+            ? `this request needs ${calls} Haier calls and the ${lane} lane starts at most ${cap} a second (its cap, HAIER_LANES), more than fit in ${maxWaitMs} ms; ask for fewer product codes (at most ${fits} calls' worth)`
+            : `the ${lane} lane of the Haier call budget is full (${load} calls in use or admitted, cap ${cap} a second): this request's ${calls} calls could not start within ${maxWaitMs} ms; retry after ${retryAfterS} s`;
+        throw new LaneFull(lane, calls, retryAfterS, message);
+      }
+    }
+    this.reserved[lane] += calls;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.reserved[lane] -= calls;
     };
   }
 

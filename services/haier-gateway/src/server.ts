@@ -7,15 +7,15 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { invalidArgument, redact, toConnectError, UPSTREAM_FAULT_HEADER, type ErrorMapper, type Logger } from '@haier-sync/runtime';
+import { HAIER_BUDGET_HEADER as BUDGET_HEADER, invalidArgument, redact, toConnectError, UPSTREAM_FAULT_HEADER, type ErrorMapper, type Logger } from '@haier-sync/runtime';
 import { credentialSources } from './account-check';
-import { BatchError, dedupeCodes } from './batching';
+import { BatchError, dedupeCodes, HAIER_MAX_CODES } from './batching';
 import type { Endpoint } from './endpoints';
 import { ENDPOINTS } from './endpoints';
 import { CallAbandoned, isAboutTheItem, toConnectError as upstreamToConnectError, UpstreamError, type ErrorContext } from './errors';
 import type { HaierApi } from './haier-api';
 import { MalformedRecord } from './mapping';
-import { GateClosed } from './rate-gate';
+import { GateClosed, LaneFull } from './rate-gate';
 import { currentLane, LANE_HEADER, laneOfHeader, type Lane } from './lanes';
 import type { FetchedToken, TokenManager } from './token-manager';
 import { checkChunkSize, InvalidInput } from './validation';
@@ -45,6 +45,12 @@ export function gatewayError(err: unknown, endpoint: Endpoint | undefined, maxRe
     const ce = upstreamToConnectError(err, { passwordVar: endpoint?.passwordVar, maxRetries, credentials });
     // Haier itself unavailable (after the retries): callers wait it out rather than fail items
     if (!isAboutTheItem(ce.code) && HAIER_UNAVAILABLE.has(ce.code)) ce.metadata.set(UPSTREAM_FAULT_HEADER, 'haier');
+    return ce;
+  }
+  if (err instanceof LaneFull) {
+    const ce = new ConnectError(err.message, Code.ResourceExhausted);
+    ce.metadata.set('retry-after', String(err.retryAfterS));
+    ce.metadata.set(BUDGET_HEADER, 'lane-full');
     return ce;
   }
   if (err instanceof GateClosed) return new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable);
@@ -186,18 +192,42 @@ export function laneOf(ctx: HandlerContext, dflt: Lane): Lane {
   return lane;
 }
 
-/** Every unary method runs in its request's lane (the upstream client reads it); the stream passes it itself. */
-function inLanes(impl: ServiceImpl<typeof gateway.HaierGatewayService>): ServiceImpl<typeof gateway.HaierGatewayService> {
+/** The upstream calls a unary request will make (what its admission to the lane counts). */
+export function upstreamCallsOf(method: string, req: unknown): number {
+  const r = req as { productCodes?: readonly string[]; queries?: readonly unknown[] };
+  if (method === 'getProducts' || method === 'getPrices') return Math.max(1, Math.ceil(dedupeCodes(r.productCodes ?? []).length / HAIER_MAX_CODES));
+  if (method === 'getStocks') return Math.max(1, r.queries?.length ?? 0);
+  if (method === 'getUsage') return 0;
+  return 1;
+}
+
+/**
+ * Every unary method runs in its request's lane (the upstream client reads it); the stream passes
+ * it itself. An interactive request is first admitted to its lane by what it costs: one the lane
+ * cannot start within HAIER_INTERACTIVE_MAX_WAIT_MS is RESOURCE_EXHAUSTED at once, with
+ * `retry-after` and `x-haier-budget: lane-full` (the edge answers 429), instead of a long wait.
+ */
+function inLanes(impl: ServiceImpl<typeof gateway.HaierGatewayService>, api: HaierApi): ServiceImpl<typeof gateway.HaierGatewayService> {
   const out: Record<string, unknown> = { ...impl };
   for (const [name, fn] of Object.entries(impl)) {
     if (name === 'streamAllProducts' || typeof fn !== 'function') continue;
-    out[name] = (req: unknown, ctx: HandlerContext) => currentLane.run(laneOf(ctx, 'scheduled'), () => (fn as (r: unknown, c: HandlerContext) => unknown)(req, ctx));
+    out[name] = (req: unknown, ctx: HandlerContext) => {
+      const lane = laneOf(ctx, 'scheduled');
+      const release = api.admit(lane, upstreamCallsOf(name, req));
+      return currentLane.run(lane, async () => {
+        try {
+          return await (fn as (r: unknown, c: HandlerContext) => unknown)(req, ctx);
+        } finally {
+          release();
+        }
+      });
+    };
   }
   return out as ServiceImpl<typeof gateway.HaierGatewayService>;
 }
 
 export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(gateway.HaierGatewayService, inLanes(gatewayService(deps)));
+    router.service(gateway.HaierGatewayService, inLanes(gatewayService(deps), deps.api));
   };
 }

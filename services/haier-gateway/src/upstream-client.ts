@@ -430,6 +430,17 @@ export class UpstreamClient {
     else this.logger.warn(line, 'upstream call failed');
   }
 
+  /**
+   * Admission of a request that will make `calls` upstream calls in `lane` (RateGate.admit):
+   * an interactive request the lane cannot start within HAIER_INTERACTIVE_MAX_WAIT_MS is refused
+   * (LaneFull) rather than queued; other lanes are always admitted (they wait their turn).
+   * Returns the function to call when the request has ended.
+   */
+  admit(lane: Lane, calls: number): () => void {
+    if (lane !== 'interactive') return () => {};
+    return this.gate.admit(lane, calls, this.config.HAIER_INTERACTIVE_MAX_WAIT_MS);
+  }
+
   /** Upstream queue depth (calls waiting for the limiter), for diagnostics. */
   queued(): number {
     return this.slots.waiting() + this.gate.waiting();

@@ -18,6 +18,9 @@ export function callsForCodes(codes: number): number {
   return Math.max(1, Math.ceil(codes / CODES_PER_CALL));
 }
 
+/** A per-product action (sync-price, sync-stock): a run of one code asks Haier for its record, then its prices or its stock in one county. */
+export const PER_PRODUCT_ACTION_CALLS = 2;
+
 export class CallBudget {
   private readonly limiters: Record<Role, RateLimiterMemory>;
 

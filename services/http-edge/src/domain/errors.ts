@@ -2,7 +2,7 @@
 // (pure mapping; the Fastify error handler applies it).
 import { Code, ConnectError } from '@connectrpc/connect';
 import { rules } from '@haier-sync/contracts';
-import { FIELD_HEADER, loggableError, redact } from '@haier-sync/runtime';
+import { FIELD_HEADER, HAIER_BUDGET_HEADER, loggableError, redact } from '@haier-sync/runtime';
 
 export interface ErrorBody {
   success: false;
@@ -74,6 +74,9 @@ export function mapConnectError(e: ConnectError, from: Upstream): MappedError {
       return { status: 504, body: body('TIMEOUT', `${LABEL[from]} did not answer in time: ${raw}. Try again later.`) };
     case Code.ResourceExhausted: {
       const retryAfter = retryAfterFrom(e);
+      // the interactive lane of the gateway's call budget is full: this caller asked too much now
+      if (e.metadata.get(HAIER_BUDGET_HEADER) === 'lane-full')
+        return { status: 429, body: body('LANE_FULL', `Live lookups are using their whole share of the Haier call budget: ${raw}. Retry after ${retryAfter} s, or ask for fewer product codes.`), retryAfter };
       return { status: 503, body: body('RATE_LIMITED_UPSTREAM', `The Haier call budget is exhausted: ${raw}. Retry after ${retryAfter} s.`), retryAfter };
     }
     case Code.Canceled:

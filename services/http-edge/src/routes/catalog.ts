@@ -10,6 +10,7 @@ import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer,
 import { priceChangeOut, productOut } from '../domain/catalog-view';
 import { isFinished } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
+import { PER_PRODUCT_ACTION_CALLS } from '../call-budget';
 
 const SORTS: Record<string, catalog.ProductSort> = {
   code: catalog.ProductSort.CODE,
@@ -152,6 +153,9 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
    * naming the run, which goes on. A run that failed: 502 with Haier's (or the catalog's) reason.
    */
   async function syncOne(req: FastifyRequest, code: string, what: string, options: { prices?: boolean; stock?: boolean; countyCodes?: string[] }): Promise<sync.Run> {
+    // the run asks Haier for the product record, then its prices or its stock in one county: two
+    // calls, spent from the key's call budget like a live lookup (429 past it, before any run)
+    await ctx.callBudget.spend(req.auth, PER_PRODUCT_ACTION_CALLS);
     const started = await runs.startRun({
       syncType: sync.SyncType.MANUAL,
       mode: sync.RunMode.INCREMENTAL,
