@@ -31,7 +31,7 @@ import { createManagedNats, startPublisher, type ManagedNats, type Publisher } f
 import { eventsStatus } from './events/status';
 import { createRunsApi, type RunsApi } from './runs/api';
 import { startEngine, type Engine } from './runs/engine';
-import { loadSchedule, startScheduler, type Scheduler } from './schedule';
+import { builtinJobs, instanceName, loadSchedule, scheduleControl, startScheduler, type ScheduleControl, type ScheduledJob, type Scheduler } from './schedule';
 import { DATABASE_UNREACHABLE, syncErrors, syncRoutes } from './service';
 
 export interface OrchestratorOptions {
@@ -45,6 +45,8 @@ export interface OrchestratorOptions {
   idlePollMs?: number;
   /** The Prometheus registry (default a new one); served on SYNC_METRICS_PORT when that is set. */
   metrics?: Registry;
+  /** Scheduled jobs besides the built-in four (e.g. a freshness job): listed, paused and run like them. */
+  extraJobs?: ScheduledJob[];
 }
 
 export interface Orchestrator {
@@ -58,6 +60,8 @@ export interface Orchestrator {
   engine?: Engine;
   publisher?: Publisher;
   scheduler?: Scheduler;
+  /** What ListSchedules, pause, resume and run-now answer. */
+  schedules: ScheduleControl;
   metrics: Registry;
   gateway: Client<typeof gateway.HaierGatewayService>;
   catalog: Client<typeof catalog.CatalogService>;
@@ -166,6 +170,12 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       stops.push(['event publisher', () => p.stop()]);
     }
 
+    // the scheduled jobs: the cron timers (when on) and ListSchedules / pause / resume / run-now share them
+    const instanceId = instanceName();
+    const startRun = (req: sync.StartRunRequest) => runs.startRun(req);
+    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), ...(opts.extraJobs ?? [])];
+    const schedules = scheduleControl({ orm, jobs, logger, getRun: (id) => runs.getRun(id), schedulerEnabled: config.SYNC_SCHEDULER_ENABLED });
+
     const readiness = async (): Promise<boolean> => {
       try {
         await knex.raw('select 1');
@@ -184,6 +194,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
         runs,
         configs: configHandlers({ orm, gateway: gatewayClient, startRun: (req) => runs.startRun(req), logger, counties: config.SYNC_COUNTIES }),
         eventsStatus: () => eventsStatus({ knex, catalog: catalogClient, nats: natsConnection, subjectPrefix: config.NATS_SUBJECT_PREFIX }),
+        schedules,
       }),
       readiness,
       errors: syncErrors,
@@ -200,9 +211,11 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       const s = startScheduler({
         orm,
         catalog: catalogClient,
-        startRun: (req) => runs.startRun(req),
+        startRun,
         logger,
         schedule,
+        jobs,
+        instanceId,
         counties: config.SYNC_COUNTIES,
         cronEnabled: config.SYNC_SCHEDULER_ENABLED,
         firstDeploy: config.SYNC_FIRST_DEPLOY,
@@ -227,6 +240,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       engine,
       publisher,
       scheduler,
+      schedules,
       metrics: registry,
       gateway: gatewayClient,
       catalog: catalogClient,

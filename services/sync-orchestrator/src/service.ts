@@ -7,6 +7,7 @@ import { sync } from '@haier-sync/contracts';
 import { invalidArgument } from '@haier-sync/runtime';
 import { ACTOR_HEADER, type ConfigHandlers } from './configs';
 import type { RunsApi } from './runs/api';
+import type { ScheduleControl } from './schedule';
 import { RequestError } from './runs/request';
 
 /** The orchestrator's domain errors as status codes. */
@@ -21,6 +22,8 @@ export const DATABASE_UNREACHABLE = 'the sync database is unreachable; check DAT
 export interface SyncServiceDeps {
   runs: RunsApi;
   configs: ConfigHandlers;
+  /** ListSchedules, PauseSchedule, ResumeSchedule, RunScheduleNow (src/schedule/control.ts). */
+  schedules: ScheduleControl;
   /** GetEventsStatus (src/events/status.ts). */
   eventsStatus: () => Promise<sync.GetEventsStatusResponse>;
   /** How often WatchRun looks at the run row (default 250 ms). */
@@ -61,6 +64,18 @@ export function syncServiceImpl(deps: SyncServiceDeps): ServiceImpl<typeof sync.
     },
     async getEventsStatus() {
       return deps.eventsStatus();
+    },
+    async listSchedules() {
+      return deps.schedules.list();
+    },
+    async pauseSchedule(req, ctx) {
+      return deps.schedules.pause(req.name, actorOf(ctx.requestHeader, req.requestedBy) || 'unknown');
+    },
+    async resumeSchedule(req, ctx) {
+      return deps.schedules.resume(req.name, actorOf(ctx.requestHeader, req.requestedBy) || 'unknown');
+    },
+    async runScheduleNow(req, ctx) {
+      return deps.schedules.runNow(req.name, actorOf(ctx.requestHeader, req.requestedBy) || 'unknown');
     },
     ...deps.configs,
   };

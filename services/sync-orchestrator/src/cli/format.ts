@@ -171,3 +171,40 @@ export function configText(c: sync.HaierConfig): string {
     ...JSON.stringify(j.settings ?? {}, null, 2).split('\n').map((l) => `    ${l}`),
   ].join('\n');
 }
+
+export const scheduleKindLabel = (k: sync.ScheduleKind) => enumLabel(sync.ScheduleKind, k);
+
+export function scheduleJson(j: sync.ScheduleJob): unknown {
+  return toJson(sync.ScheduleJobSchema, j, { alwaysEmitImplicit: true });
+}
+
+/** A job's "when": its cron (UTC), or its freshness target (and check cadence). */
+export function scheduleWhen(j: sync.ScheduleJob): string {
+  if (j.kind === sync.ScheduleKind.FRESHNESS) return `max age ${humanDuration(durationMs(j.maxAge))}${j.cron ? `, checks ${j.cron}` : ''}`;
+  return j.enabled ? j.cron : `off (${j.variable})`;
+}
+
+export function schedulesTable(jobs: sync.ScheduleJob[]): string {
+  if (!jobs.length) return 'no scheduled jobs';
+  return table(
+    ['JOB', 'KIND', 'WHEN (UTC)', 'NEXT', 'LAST RUN', 'LAST STATUS', 'PAUSED'],
+    jobs.map((j) => [
+      j.name,
+      scheduleKindLabel(j.kind),
+      scheduleWhen(j),
+      j.paused ? 'paused' : isoTime(j.nextFireAt),
+      j.lastRunId || '-',
+      j.lastError ? 'ERROR' : j.lastRunId ? statusLabel(j.lastRunStatus) : '-',
+      j.paused ? `by ${j.pausedBy || 'unknown'} at ${isoTime(j.pausedAt)}` : 'no',
+    ]),
+  );
+}
+
+/** One job after a change: its state and next fire in a line or two. */
+export function scheduleText(j: sync.ScheduleJob): string {
+  const lines = [`${j.name} (${scheduleKindLabel(j.kind)}, ${scheduleWhen(j)}): ${j.description}`];
+  lines.push(j.paused ? `  paused by ${j.pausedBy || 'unknown'} at ${isoTime(j.pausedAt)}; it does not fire until resumed (haier-sync schedules resume ${j.name})` : `  next fire ${isoTime(j.nextFireAt)}`);
+  if (j.lastRunId) lines.push(`  last run ${j.lastRunId} ${statusLabel(j.lastRunStatus)}`);
+  if (j.lastError) lines.push(`  last firing failed: ${j.lastError}`);
+  return lines.join('\n');
+}

@@ -23,6 +23,7 @@ import { configActivate, configList, configShow, configTest } from './commands/c
 import { runsCancel, runsList, runsRetry, runsShow, runsWatch } from './commands/runs';
 import { syncCommand } from './commands/sync';
 import { eventsStatus, eventsTail, parseSince } from './commands/events';
+import { schedulesList, schedulesPause, schedulesResume, schedulesRun } from './commands/schedules';
 
 /** Commander calls parsers with (value, previous); ours throw UsageError, commander wants InvalidArgumentError. */
 function parser<T>(fn: (v: string) => T): (v: string) => T {
@@ -150,6 +151,28 @@ ${EXIT_HELP}`,
       .argument('<id>', 'config id', argument(parseConfigId))
       .option('--json', 'print as JSON')
       .action(async (id: bigint, o) => action(ctx, id, o));
+  }
+
+  const schedules = program
+    .command('schedules')
+    .description('The scheduled jobs (full, prices, low_stock, integrity): cron or freshness target, next fire, last run; pause, resume, run now.\nChanges are kept in the database: every replica obeys them, and they survive restarts.');
+  schedules
+    .command('list')
+    .description('Each job: kind, cron (UTC) or max age, next fire, last run and its status, paused (by whom, when).')
+    .option('--json', 'print as JSON (with each job\'s recent changes)')
+    .action(async (o: { json?: boolean }) => schedulesList(ctx, o));
+  const onOneJob = [
+    ['pause', 'Pause a job: no replica fires it until it is resumed (run-now still works).', schedulesPause],
+    ['resume', 'Resume a paused job: it fires again at its next tick.', schedulesResume],
+    ['run', 'Fire a job now (once, whichever replica answers); prints the run it started, or its run still active.', schedulesRun],
+  ] as const;
+  for (const [name, description, action] of onOneJob) {
+    schedules
+      .command(name)
+      .description(description)
+      .argument('<name>', 'the job: full, prices, low_stock or integrity (haier-sync schedules list)', argument((v) => parseName('NAME', v)))
+      .option('--json', 'print as JSON')
+      .action(async (job: string, o: { json?: boolean }) => action(ctx, job, o));
   }
 
   const events = program.command('events').description('The event streams on NATS: follow them, and see how far the publisher and the consumers are.');

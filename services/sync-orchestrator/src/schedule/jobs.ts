@@ -37,23 +37,23 @@ export function fullRunRequest(trigger: sync.RunTrigger, counties: string[], sta
 }
 
 /** Hourly: prices of every procurable product. */
-export function pricesRunRequest(): sync.StartRunRequest {
+export function pricesRunRequest(startedBy = BY): sync.StartRunRequest {
   return create(sync.StartRunRequestSchema, {
     syncType: sync.SyncType.PRICES,
     mode: sync.RunMode.INCREMENTAL,
     trigger: sync.RunTrigger.SCHEDULE,
     options: { prices: true },
-    startedBy: BY,
+    startedBy,
   });
 }
 
 /** Every 15 minutes: stock of the products below the low-stock threshold (the engine picks them). */
-export function lowStockRunRequest(counties: string[]): sync.StartRunRequest {
+export function lowStockRunRequest(counties: string[], startedBy = BY): sync.StartRunRequest {
   return create(sync.StartRunRequestSchema, {
     syncType: sync.SyncType.STOCK,
     mode: sync.RunMode.INCREMENTAL,
     trigger: sync.RunTrigger.LOW_STOCK,
     options: { stock: true, countyCodes: counties },
-    startedBy: BY,
+    startedBy,
   });
 }

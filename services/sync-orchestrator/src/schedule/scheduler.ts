@@ -1,17 +1,16 @@
 // The scheduler: the cron jobs (daily FULL, hourly prices, 15-minute low stock, hourly integrity
-// check) and the start-up checks (first deployment, integrity). Every replica runs it; a tick is
-// fired by the one replica whose claim in sync.schedule_state wins.
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+// check, and any job handed in `jobs`) and the start-up checks (first deployment, integrity).
+// Every replica runs it; a tick is fired by the one replica whose claim in sync.schedule_state
+// wins, and by none while an operator has the job paused (registry.ts, control.ts).
 import type { Client } from '@connectrpc/connect';
-import { sync, type catalog } from '@haier-sync/contracts';
+import type { catalog } from '@haier-sync/contracts';
 import { redact, sleep, type Logger } from '@haier-sync/runtime';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Cron } from 'croner';
-import { startedRun, type StartRun } from '../configs/service';
+import type { StartRun } from '../configs/service';
 import { backoffDelay } from '../events/backoff';
-import { parseCron, scheduledTick } from './cron';
-import { DEFAULT_CRONS, JOB_NAMES, JOB_VARIABLES, lowStockRunRequest, pricesRunRequest, fullRunRequest, type JobName } from './jobs';
+import { scheduledTick } from './cron';
+import { builtinJobs, instanceName, type ScheduledJob } from './registry';
 import type { Schedule } from './settings';
 import { scheduleState } from './state';
 import { firstDeployCheck, integrityCheck, type TriggerDeps, type TriggerOutcome } from './triggers';
@@ -24,6 +23,8 @@ export interface SchedulerDeps {
   logger: Logger;
   /** Cron per job (loadSchedule(env)); a missing job takes its default, null switches it off. */
   schedule?: Partial<Schedule>;
+  /** The jobs (default: builtinJobs from the fields above); the app passes the list ListSchedules shows. */
+  jobs?: ScheduledJob[];
   /** SYNC_COUNTIES: stock of these counties in FULL and LOW_STOCK runs. */
   counties: string[];
   /** Cron jobs on (SYNC_SCHEDULER_ENABLED), default true. */
@@ -43,9 +44,9 @@ export interface Scheduler {
   /** Settles when the start-up checks are done (or stop() is called); their outcomes. */
   startupDone(): Promise<TriggerOutcome[]>;
   /** The next fire of each enabled job. */
-  nextRuns(): Partial<Record<JobName, Date | null>>;
-  /** Fires a job now as if its cron had ticked (operators, tests). */
-  fire(job: JobName, at?: Date): Promise<{ fired: boolean; runId?: string }>;
+  nextRuns(): Partial<Record<string, Date | null>>;
+  /** Fires a job now as if its cron had ticked at `at` (tests: a fake clock); not while it is paused. */
+  fire(job: string, at?: Date): Promise<{ fired: boolean; runId?: string }>;
 }
 
 /**
@@ -56,59 +57,45 @@ export interface Scheduler {
 export function startScheduler(deps: SchedulerDeps): Scheduler {
   const log = deps.logger.child({ component: 'scheduler' });
   const state = scheduleState(deps.orm);
-  const by = deps.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const by = deps.instanceId ?? instanceName();
   const triggerDeps: TriggerDeps = { catalog: deps.catalog, startRun: deps.startRun, logger: log, counties: deps.counties };
   const cooldownMs = deps.integrityCooldownMs ?? 6 * 3_600_000;
   const abort = new AbortController();
 
-  // validate every cron before starting anything (a bad one stops the process with its variable named)
-  const exprs: Array<[JobName, string]> = [];
-  for (const job of JOB_NAMES) {
-    const expr = deps.schedule?.[job] === undefined ? DEFAULT_CRONS[job] : deps.schedule[job];
-    if (expr === null) continue;
-    parseCron(JOB_VARIABLES[job], expr).stop();
-    exprs.push([job, expr]);
-  }
+  // every cron was validated by builtinJobs (a bad one stops the process with its variable named)
+  const jobs = deps.jobs ?? builtinJobs({ ...deps, instanceId: by, integrityCooldownMs: cooldownMs });
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const ticking = jobs.filter((j): j is ScheduledJob & { cron: string } => j.cron !== null && j.cron !== '');
 
   const allowIntegrityRun = () => state.claimCooldown('integrity_full', new Date(), cooldownMs, by);
 
-  async function runJob(job: JobName): Promise<string | undefined> {
-    switch (job) {
-      case 'full':
-        return startedRun(await deps.startRun(fullRunRequest(sync.RunTrigger.SCHEDULE, deps.counties))).run?.id;
-      case 'prices':
-        return startedRun(await deps.startRun(pricesRunRequest())).run?.id;
-      case 'low_stock':
-        return startedRun(await deps.startRun(lowStockRunRequest(deps.counties))).run?.id;
-      case 'integrity': {
-        const out = await integrityCheck(triggerDeps, allowIntegrityRun);
-        return out.action === 'none' ? undefined : out.runId;
-      }
+  const crons = new Map<string, Cron>();
+
+  async function fire(name: string, at = new Date()): Promise<{ fired: boolean; runId?: string }> {
+    const job = byName.get(name);
+    if (!job) throw new Error(`there is no scheduled job "${name}" to fire`);
+    // a job without a cron (switched off, or a continuous freshness job) fires at `at`, to the second
+    let tick = new Date(Math.floor(at.getTime() / 1000) * 1000);
+    let next: Date | null = null;
+    if (job.cron) {
+      const probe = crons.get(name) ?? new Cron(job.cron, { timezone: 'UTC', paused: true });
+      tick = scheduledTick(probe, at);
+      next = probe.nextRun(at);
+      if (!crons.has(name)) probe.stop();
     }
-  }
-
-  const crons = new Map<JobName, { expr: string; cron: Cron }>();
-
-  async function fire(job: JobName, at = new Date()): Promise<{ fired: boolean; runId?: string }> {
-    const entry = crons.get(job);
-    const expr = entry?.expr ?? deps.schedule?.[job] ?? DEFAULT_CRONS[job];
-    const probe = entry?.cron ?? parseCron(JOB_VARIABLES[job], expr);
-    const tick = scheduledTick(probe, at);
-    const next = probe.nextRun(at);
-    if (!entry) probe.stop();
-    if (!(await state.claim(job, expr, tick, next, by))) {
-      log.debug({ job, tick: tick.toISOString() }, 'tick already fired by another replica');
+    if (!(await state.claim(name, job.cron || 'off', tick, next, by))) {
+      log.debug({ job: name, tick: tick.toISOString() }, 'tick not fired here: another replica fired it, or the job is paused');
       return { fired: false };
     }
     try {
-      const runId = await runJob(job);
-      await state.result(job, runId ?? null, null);
-      log.info({ job, tick: tick.toISOString(), run_id: runId }, `scheduled ${job} job fired`);
-      return { fired: true, runId };
+      const out = await job.run({ by: 'scheduler', manual: false });
+      await state.result(name, out.runId ?? null, null);
+      log.info({ job: name, tick: tick.toISOString(), run_id: out.runId }, `scheduled ${name} job fired`);
+      return { fired: true, runId: out.runId };
     } catch (err) {
       const msg = redact(String((err as Error)?.message ?? err));
-      await state.result(job, null, msg).catch(() => undefined);
-      log.error({ job, tick: tick.toISOString(), err: msg }, `scheduled ${job} job failed; it fires again at its next tick (${next?.toISOString() ?? 'never'})`);
+      await state.result(name, null, msg).catch(() => undefined);
+      log.error({ job: name, tick: tick.toISOString(), err: msg }, `scheduled ${name} job failed; it fires again at its next tick (${next?.toISOString() ?? 'never'})`);
       return { fired: true };
     }
   }
@@ -116,19 +103,19 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   /** Ticks being fired now: stop() lets them record their result (a claimed tick without its run id would mislead). */
   const inFlight = new Set<Promise<unknown>>();
   if (deps.cronEnabled !== false) {
-    for (const [job, expr] of exprs) {
-      const cron = new Cron(expr, { timezone: 'UTC', protect: true, unref: true, name: `sync-${job}-${by}` }, async () => {
+    for (const job of ticking) {
+      const cron = new Cron(job.cron, { timezone: 'UTC', protect: true, unref: true, name: `sync-${job.name}-${by}` }, async () => {
         if (abort.signal.aborted) return;
-        const firing = fire(job).catch((err) => log.error({ job, err: redact(String(err)) }, 'scheduled job could not be fired'));
+        const firing = fire(job.name).catch((err) => log.error({ job: job.name, err: redact(String(err)) }, 'scheduled job could not be fired'));
         inFlight.add(firing);
         await firing.finally(() => inFlight.delete(firing));
       });
-      crons.set(job, { expr, cron });
+      crons.set(job.name, cron);
     }
-    void Promise.all(exprs.map(([job, expr]) => state.register(job, expr, crons.get(job)?.cron.nextRun() ?? null))).catch((err) =>
-      log.warn({ err: redact(String(err)) }, 'could not record the schedule in sync.schedule_state (the jobs still run)'),
-    );
-    log.info({ jobs: Object.fromEntries(exprs) }, 'scheduler started (UTC)');
+    void Promise.all(
+      jobs.map((j) => state.register(j.name, j.cron ?? 'off', crons.get(j.name)?.nextRun() ?? null, j.kind, j.maxAgeMs === undefined ? null : Math.ceil(j.maxAgeMs / 1000))),
+    ).catch((err) => log.warn({ err: redact(String(err)) }, 'could not record the schedule in sync.schedule_state (the jobs still run)'));
+    log.info({ jobs: Object.fromEntries(ticking.map((j) => [j.name, j.cron])) }, 'scheduler started (UTC)');
   }
 
   // start-up checks: retried with back-off until the catalog answers (it may start after us)
@@ -168,12 +155,12 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   return {
     async stop() {
       abort.abort();
-      for (const { cron } of crons.values()) cron.stop();
+      for (const cron of crons.values()) cron.stop();
       await Promise.allSettled([...inFlight]);
       await startup.catch(() => undefined);
     },
     startupDone: () => startup,
-    nextRuns: () => Object.fromEntries([...crons.entries()].map(([job, { cron }]) => [job, cron.nextRun()])),
+    nextRuns: () => Object.fromEntries([...crons.entries()].map(([job, cron]) => [job, cron.nextRun()])),
     fire,
   };
 }

@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file haiersync/sync/v1/sync.proto.
  */
 export const file_haiersync_sync_v1_sync: GenFile = /*@__PURE__*/
-  fileDesc("ChxoYWllcnN5bmMvc3luYy92MS9zeW5jLnByb3RvEhFoYWllcnN5bmMuc3luYy52MSJRCghSdW5TY29wZRIVCg1wcm9kdWN0X2NvZGVzGAEgAygJEhAKCGNhdGVnb3J5GAIgASgJEg0KBWJyYW5kGAMgASgJEg0KBWxpbWl0GAQgASgNIlIKClJ1bk9wdGlvbnMSDgoGcHJpY2VzGAEgASgIEg0KBXN0b2NrGAIgASgIEhQKDGNvdW50eV9jb2RlcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIIskBCglSdW5Db3VudHMSDQoFdG90YWwYASABKAQSEQoJc3VjY2VlZGVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBIPCgdjcmVhdGVkGAQgASgEEg8KB3VwZGF0ZWQYBSABKAQSEQoJdW5jaGFuZ2VkGAYgASgEEhAKCGRlbGlzdGVkGAcgASgEEhUKDWJhdGNoZXNfdG90YWwYCCABKAQSFAoMYmF0Y2hlc19kb25lGAkgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAogASgEIjIKCkZhaWxlZEl0ZW0SFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKXBQoDUnVuEgoKAmlkGAEgASgJEi4KCXN5bmNfdHlwZRgCIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAyABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEiwKBnN0YXR1cxgEIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAUgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIqCgVzY29wZRgGIAEoCzIbLmhhaWVyc3luYy5zeW5jLnYxLlJ1blNjb3BlEi4KB29wdGlvbnMYByABKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5PcHRpb25zEhIKCnN0YXJ0ZWRfYnkYCCABKAkSLAoGY291bnRzGAkgASgLMhwuaGFpZXJzeW5jLnN5bmMudjEuUnVuQ291bnRzEg8KB21lc3NhZ2UYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIzCgxmYWlsZWRfaXRlbXMYDyADKAsyHS5oYWllcnN5bmMuc3luYy52MS5GYWlsZWRJdGVtEhcKD3BsYW5uZWRfY2hhbmdlcxgQIAMoCRIQCghyZXRyeV9vZhgRIAEoCSKLAgoPU3RhcnRSdW5SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAiABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEi4KB3RyaWdnZXIYAyABKA4yHS5oYWllcnN5bmMuc3luYy52MS5SdW5UcmlnZ2VyEioKBXNjb3BlGAQgASgLMhsuaGFpZXJzeW5jLnN5bmMudjEuUnVuU2NvcGUSLgoHb3B0aW9ucxgFIAEoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bk9wdGlvbnMSEgoKc3RhcnRlZF9ieRgGIAEoCSJPChBTdGFydFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCI0ChJSZXRyeUZhaWxlZFJlcXVlc3QSCgoCaWQYASABKAkSEgoKc3RhcnRlZF9ieRgCIAEoCSJSChNSZXRyeUZhaWxlZFJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjUKDkdldFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biK0AgoPTGlzdFJ1bnNSZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAMgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoDRIOCgZjdXJzb3IYByABKAkSGgoSaW5jbHVkZV9vcGVyYXRpb25zGAggASgIIlwKEExpc3RSdW5zUmVzcG9uc2USJAoEcnVucxgBIAMoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhITCgtuZXh0X2N1cnNvchgCIAEoCRINCgV0b3RhbBgDIAEoBCI0ChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhQKDGNhbmNlbGxlZF9ieRgCIAEoCSI4ChFDYW5jZWxSdW5SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjcKEFdhdGNoUnVuUmVzcG9uc2USIwoDcnVuGAEgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuIq8CChZSZWNvcmRPcGVyYXRpb25SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAMgASgJEhIKCnN0YXJ0ZWRfYnkYBCABKAkSDQoFdG90YWwYBSABKAQSEQoJc3VjY2VlZGVkGAYgASgEEg4KBmZhaWxlZBgHIAEoBBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KF1JlY29yZE9wZXJhdGlvblJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biLXAQoLSGFpZXJDb25maWcSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIpCghzZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGYWN0aXZlGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhQKEkxpc3RDb25maWdzUmVxdWVzdCJGChNMaXN0Q29uZmlnc1Jlc3BvbnNlEi8KB2NvbmZpZ3MYASADKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIeChBHZXRDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIkMKEUdldENvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnImMKE0NyZWF0ZUNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIpCghzZXR0aW5ncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRgoUQ3JlYXRlQ29uZmlnUmVzcG9uc2USLgoGY29uZmlnGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWcibwoTVXBkYXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEikKCHNldHRpbmdzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJGChRVcGRhdGVDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIhChNEZWxldGVDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIhYKFERlbGV0ZUNvbmZpZ1Jlc3BvbnNlIiMKFUFjdGl2YXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyJiChZBY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnEhgKEHRyaWdnZXJlZF9ydW5faWQYAiABKAkiHwoRVGVzdENvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMiNgoSVGVzdENvbmZpZ1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHbWVzc2FnZRgCIAEoCSIYChZHZXRFdmVudHNTdGF0dXNSZXF1ZXN0IpYBCgpSZWxheWVkTG9nEgwKBG5hbWUYASABKAkSEAoIaGVhZF9zZXEYAiABKAQSFQoNcHVibGlzaGVkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSNQoRY3Vyc29yX3VwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAYgASgJIqsBCg1FdmVudENvbnN1bWVyEgwKBG5hbWUYASABKAkSDwoHZHVyYWJsZRgCIAEoCBIWCg5maWx0ZXJfc3ViamVjdBgDIAEoCRITCgtudW1fcGVuZGluZxgEIAEoBBIXCg9udW1fYWNrX3BlbmRpbmcYBSABKAQSFwoPbnVtX3JlZGVsaXZlcmVkGAYgASgEEhwKFGRlbGl2ZXJlZF9zdHJlYW1fc2VxGAcgASgEIocCCgtFdmVudFN0cmVhbRIMCgRuYW1lGAEgASgJEhAKCHN1YmplY3RzGAIgAygJEhAKCG1lc3NhZ2VzGAMgASgEEg0KBWJ5dGVzGAQgASgEEhEKCWZpcnN0X3NlcRgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIuCgpmaXJzdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCWNvbnN1bWVycxgJIAMoCzIgLmhhaWVyc3luYy5zeW5jLnYxLkV2ZW50Q29uc3VtZXIiwAEKF0dldEV2ZW50c1N0YXR1c1Jlc3BvbnNlEisKBGxvZ3MYASADKAsyHS5oYWllcnN5bmMuc3luYy52MS5SZWxheWVkTG9nEi8KB3N0cmVhbXMYAiADKAsyHi5oYWllcnN5bmMuc3luYy52MS5FdmVudFN0cmVhbRIWCg5zdWJqZWN0X3ByZWZpeBgDIAEoCRISCgpuYXRzX2Vycm9yGAQgASgJEhsKE25hdHNfc2VydmVyX3ZlcnNpb24YBSABKAkqrAEKCFN5bmNUeXBlEhkKFVNZTkNfVFlQRV9VTlNQRUNJRklFRBAAEhYKElNZTkNfVFlQRV9QUk9EVUNUUxABEhQKEFNZTkNfVFlQRV9QUklDRVMQAhITCg9TWU5DX1RZUEVfU1RPQ0sQAxITCg9TWU5DX1RZUEVfT1JERVIQBBIXChNTWU5DX1RZUEVfTE9HSVNUSUNTEAUSFAoQU1lOQ19UWVBFX01BTlVBTBAGKlAKB1J1bk1vZGUSGAoUUlVOX01PREVfVU5TUEVDSUZJRUQQABIRCg1SVU5fTU9ERV9GVUxMEAESGAoUUlVOX01PREVfSU5DUkVNRU5UQUwQAiq7AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1BFTkRJTkcQARIZChVSVU5fU1RBVFVTX1BST0NFU1NJTkcQAhIWChJSVU5fU1RBVFVTX1NVQ0NFU1MQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfUEFSVElBTBAFEhgKFFJVTl9TVEFUVVNfQ0FOQ0VMTEVEEAYq7AEKClJ1blRyaWdnZXISGwoXUlVOX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIcChhSVU5fVFJJR0dFUl9GSVJTVF9ERVBMT1kQARIdChlSVU5fVFJJR0dFUl9DT05GSUdfQ0hBTkdFEAISGQoVUlVOX1RSSUdHRVJfSU5URUdSSVRZEAMSGAoUUlVOX1RSSUdHRVJfU0NIRURVTEUQBBIcChhSVU5fVFJJR0dFUl9QUklDRV9DSEFOR0UQBRIZChVSVU5fVFJJR0dFUl9MT1dfU1RPQ0sQBhIWChJSVU5fVFJJR0dFUl9NQU5VQUwQBzKCCwoLU3luY1NlcnZpY2USUwoIU3RhcnRSdW4SIi5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlc3BvbnNlEk0KBkdldFJ1bhIgLmhhaWVyc3luYy5zeW5jLnYxLkdldFJ1blJlcXVlc3QaIS5oYWllcnN5bmMuc3luYy52MS5HZXRSdW5SZXNwb25zZRJTCghMaXN0UnVucxIiLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVzcG9uc2USVgoJQ2FuY2VsUnVuEiMuaGFpZXJzeW5jLnN5bmMudjEuQ2FuY2VsUnVuUmVxdWVzdBokLmhhaWVyc3luYy5zeW5jLnYxLkNhbmNlbFJ1blJlc3BvbnNlElwKC1JldHJ5RmFpbGVkEiUuaGFpZXJzeW5jLnN5bmMudjEuUmV0cnlGYWlsZWRSZXF1ZXN0GiYuaGFpZXJzeW5jLnN5bmMudjEuUmV0cnlGYWlsZWRSZXNwb25zZRJVCghXYXRjaFJ1bhIiLmhhaWVyc3luYy5zeW5jLnYxLldhdGNoUnVuUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLldhdGNoUnVuUmVzcG9uc2UwARJoCg9SZWNvcmRPcGVyYXRpb24SKS5oYWllcnN5bmMuc3luYy52MS5SZWNvcmRPcGVyYXRpb25SZXF1ZXN0GiouaGFpZXJzeW5jLnN5bmMudjEuUmVjb3JkT3BlcmF0aW9uUmVzcG9uc2USXAoLTGlzdENvbmZpZ3MSJS5oYWllcnN5bmMuc3luYy52MS5MaXN0Q29uZmlnc1JlcXVlc3QaJi5oYWllcnN5bmMuc3luYy52MS5MaXN0Q29uZmlnc1Jlc3BvbnNlElYKCUdldENvbmZpZxIjLmhhaWVyc3luYy5zeW5jLnYxLkdldENvbmZpZ1JlcXVlc3QaJC5oYWllcnN5bmMuc3luYy52MS5HZXRDb25maWdSZXNwb25zZRJfCgxDcmVhdGVDb25maWcSJi5oYWllcnN5bmMuc3luYy52MS5DcmVhdGVDb25maWdSZXF1ZXN0GicuaGFpZXJzeW5jLnN5bmMudjEuQ3JlYXRlQ29uZmlnUmVzcG9uc2USXwoMVXBkYXRlQ29uZmlnEiYuaGFpZXJzeW5jLnN5bmMudjEuVXBkYXRlQ29uZmlnUmVxdWVzdBonLmhhaWVyc3luYy5zeW5jLnYxLlVwZGF0ZUNvbmZpZ1Jlc3BvbnNlEl8KDERlbGV0ZUNvbmZpZxImLmhhaWVyc3luYy5zeW5jLnYxLkRlbGV0ZUNvbmZpZ1JlcXVlc3QaJy5oYWllcnN5bmMuc3luYy52MS5EZWxldGVDb25maWdSZXNwb25zZRJlCg5BY3RpdmF0ZUNvbmZpZxIoLmhhaWVyc3luYy5zeW5jLnYxLkFjdGl2YXRlQ29uZmlnUmVxdWVzdBopLmhhaWVyc3luYy5zeW5jLnYxLkFjdGl2YXRlQ29uZmlnUmVzcG9uc2USWQoKVGVzdENvbmZpZxIkLmhhaWVyc3luYy5zeW5jLnYxLlRlc3RDb25maWdSZXF1ZXN0GiUuaGFpZXJzeW5jLnN5bmMudjEuVGVzdENvbmZpZ1Jlc3BvbnNlEmgKD0dldEV2ZW50c1N0YXR1cxIpLmhhaWVyc3luYy5zeW5jLnYxLkdldEV2ZW50c1N0YXR1c1JlcXVlc3QaKi5oYWllcnN5bmMuc3luYy52MS5HZXRFdmVudHNTdGF0dXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChxoYWllcnN5bmMvc3luYy92MS9zeW5jLnByb3RvEhFoYWllcnN5bmMuc3luYy52MSJRCghSdW5TY29wZRIVCg1wcm9kdWN0X2NvZGVzGAEgAygJEhAKCGNhdGVnb3J5GAIgASgJEg0KBWJyYW5kGAMgASgJEg0KBWxpbWl0GAQgASgNIlIKClJ1bk9wdGlvbnMSDgoGcHJpY2VzGAEgASgIEg0KBXN0b2NrGAIgASgIEhQKDGNvdW50eV9jb2RlcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIIskBCglSdW5Db3VudHMSDQoFdG90YWwYASABKAQSEQoJc3VjY2VlZGVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBIPCgdjcmVhdGVkGAQgASgEEg8KB3VwZGF0ZWQYBSABKAQSEQoJdW5jaGFuZ2VkGAYgASgEEhAKCGRlbGlzdGVkGAcgASgEEhUKDWJhdGNoZXNfdG90YWwYCCABKAQSFAoMYmF0Y2hlc19kb25lGAkgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAogASgEIjIKCkZhaWxlZEl0ZW0SFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKXBQoDUnVuEgoKAmlkGAEgASgJEi4KCXN5bmNfdHlwZRgCIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAyABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEiwKBnN0YXR1cxgEIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAUgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIqCgVzY29wZRgGIAEoCzIbLmhhaWVyc3luYy5zeW5jLnYxLlJ1blNjb3BlEi4KB29wdGlvbnMYByABKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5PcHRpb25zEhIKCnN0YXJ0ZWRfYnkYCCABKAkSLAoGY291bnRzGAkgASgLMhwuaGFpZXJzeW5jLnN5bmMudjEuUnVuQ291bnRzEg8KB21lc3NhZ2UYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIzCgxmYWlsZWRfaXRlbXMYDyADKAsyHS5oYWllcnN5bmMuc3luYy52MS5GYWlsZWRJdGVtEhcKD3BsYW5uZWRfY2hhbmdlcxgQIAMoCRIQCghyZXRyeV9vZhgRIAEoCSKLAgoPU3RhcnRSdW5SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAiABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEi4KB3RyaWdnZXIYAyABKA4yHS5oYWllcnN5bmMuc3luYy52MS5SdW5UcmlnZ2VyEioKBXNjb3BlGAQgASgLMhsuaGFpZXJzeW5jLnN5bmMudjEuUnVuU2NvcGUSLgoHb3B0aW9ucxgFIAEoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bk9wdGlvbnMSEgoKc3RhcnRlZF9ieRgGIAEoCSJPChBTdGFydFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCI0ChJSZXRyeUZhaWxlZFJlcXVlc3QSCgoCaWQYASABKAkSEgoKc3RhcnRlZF9ieRgCIAEoCSJSChNSZXRyeUZhaWxlZFJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjUKDkdldFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biK0AgoPTGlzdFJ1bnNSZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAMgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoDRIOCgZjdXJzb3IYByABKAkSGgoSaW5jbHVkZV9vcGVyYXRpb25zGAggASgIIlwKEExpc3RSdW5zUmVzcG9uc2USJAoEcnVucxgBIAMoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhITCgtuZXh0X2N1cnNvchgCIAEoCRINCgV0b3RhbBgDIAEoBCI0ChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhQKDGNhbmNlbGxlZF9ieRgCIAEoCSI4ChFDYW5jZWxSdW5SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjcKEFdhdGNoUnVuUmVzcG9uc2USIwoDcnVuGAEgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuIq8CChZSZWNvcmRPcGVyYXRpb25SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAMgASgJEhIKCnN0YXJ0ZWRfYnkYBCABKAkSDQoFdG90YWwYBSABKAQSEQoJc3VjY2VlZGVkGAYgASgEEg4KBmZhaWxlZBgHIAEoBBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KF1JlY29yZE9wZXJhdGlvblJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biLXAQoLSGFpZXJDb25maWcSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIpCghzZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGYWN0aXZlGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhQKEkxpc3RDb25maWdzUmVxdWVzdCJGChNMaXN0Q29uZmlnc1Jlc3BvbnNlEi8KB2NvbmZpZ3MYASADKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIeChBHZXRDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIkMKEUdldENvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnImMKE0NyZWF0ZUNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIpCghzZXR0aW5ncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRgoUQ3JlYXRlQ29uZmlnUmVzcG9uc2USLgoGY29uZmlnGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWcibwoTVXBkYXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEikKCHNldHRpbmdzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJGChRVcGRhdGVDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIhChNEZWxldGVDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIhYKFERlbGV0ZUNvbmZpZ1Jlc3BvbnNlIiMKFUFjdGl2YXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyJiChZBY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnEhgKEHRyaWdnZXJlZF9ydW5faWQYAiABKAkiHwoRVGVzdENvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMiNgoSVGVzdENvbmZpZ1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHbWVzc2FnZRgCIAEoCSIYChZHZXRFdmVudHNTdGF0dXNSZXF1ZXN0IpYBCgpSZWxheWVkTG9nEgwKBG5hbWUYASABKAkSEAoIaGVhZF9zZXEYAiABKAQSFQoNcHVibGlzaGVkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSNQoRY3Vyc29yX3VwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAYgASgJIqsBCg1FdmVudENvbnN1bWVyEgwKBG5hbWUYASABKAkSDwoHZHVyYWJsZRgCIAEoCBIWCg5maWx0ZXJfc3ViamVjdBgDIAEoCRITCgtudW1fcGVuZGluZxgEIAEoBBIXCg9udW1fYWNrX3BlbmRpbmcYBSABKAQSFwoPbnVtX3JlZGVsaXZlcmVkGAYgASgEEhwKFGRlbGl2ZXJlZF9zdHJlYW1fc2VxGAcgASgEIocCCgtFdmVudFN0cmVhbRIMCgRuYW1lGAEgASgJEhAKCHN1YmplY3RzGAIgAygJEhAKCG1lc3NhZ2VzGAMgASgEEg0KBWJ5dGVzGAQgASgEEhEKCWZpcnN0X3NlcRgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIuCgpmaXJzdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCWNvbnN1bWVycxgJIAMoCzIgLmhhaWVyc3luYy5zeW5jLnYxLkV2ZW50Q29uc3VtZXIiwAEKF0dldEV2ZW50c1N0YXR1c1Jlc3BvbnNlEisKBGxvZ3MYASADKAsyHS5oYWllcnN5bmMuc3luYy52MS5SZWxheWVkTG9nEi8KB3N0cmVhbXMYAiADKAsyHi5oYWllcnN5bmMuc3luYy52MS5FdmVudFN0cmVhbRIWCg5zdWJqZWN0X3ByZWZpeBgDIAEoCRISCgpuYXRzX2Vycm9yGAQgASgJEhsKE25hdHNfc2VydmVyX3ZlcnNpb24YBSABKAkiZAoOU2NoZWR1bGVDaGFuZ2USDgoGYWN0aW9uGAEgASgJEgoKAmJ5GAIgASgJEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZydW5faWQYBCABKAkijgQKC1NjaGVkdWxlSm9iEgwKBG5hbWUYASABKAkSLQoEa2luZBgCIAEoDjIfLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlS2luZBITCgtkZXNjcmlwdGlvbhgDIAEoCRIMCgRjcm9uGAQgASgJEioKB21heF9hZ2UYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIdmFyaWFibGUYBiABKAkSDwoHZW5hYmxlZBgHIAEoCBIwCgxuZXh0X2ZpcmVfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfZmlyZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2xhc3RfcnVuX2lkGAogASgJEjUKD2xhc3RfcnVuX3N0YXR1cxgLIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxISCgpsYXN0X2Vycm9yGAwgASgJEg4KBnBhdXNlZBgNIAEoCBIRCglwYXVzZWRfYnkYDiABKAkSLQoJcGF1c2VkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5Cg5yZWNlbnRfY2hhbmdlcxgQIAMoCzIhLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlQ2hhbmdlIhYKFExpc3RTY2hlZHVsZXNSZXF1ZXN0ImAKFUxpc3RTY2hlZHVsZXNSZXNwb25zZRIsCgRqb2JzGAEgAygLMh4uaGFpZXJzeW5jLnN5bmMudjEuU2NoZWR1bGVKb2ISGQoRc2NoZWR1bGVyX2VuYWJsZWQYAiABKAgiOgoUUGF1c2VTY2hlZHVsZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIUCgxyZXF1ZXN0ZWRfYnkYAiABKAkiVQoVUGF1c2VTY2hlZHVsZVJlc3BvbnNlEisKA2pvYhgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlSm9iEg8KB2NoYW5nZWQYAiABKAgiOwoVUmVzdW1lU2NoZWR1bGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSFAoMcmVxdWVzdGVkX2J5GAIgASgJIlYKFlJlc3VtZVNjaGVkdWxlUmVzcG9uc2USKwoDam9iGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuU2NoZWR1bGVKb2ISDwoHY2hhbmdlZBgCIAEoCCI7ChVSdW5TY2hlZHVsZU5vd1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIUCgxyZXF1ZXN0ZWRfYnkYAiABKAkikwEKFlJ1blNjaGVkdWxlTm93UmVzcG9uc2USKwoDam9iGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuU2NoZWR1bGVKb2ISIwoDcnVuGAIgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuEhYKDmFscmVhZHlfYWN0aXZlGAMgASgIEg8KB21lc3NhZ2UYBCABKAkqrAEKCFN5bmNUeXBlEhkKFVNZTkNfVFlQRV9VTlNQRUNJRklFRBAAEhYKElNZTkNfVFlQRV9QUk9EVUNUUxABEhQKEFNZTkNfVFlQRV9QUklDRVMQAhITCg9TWU5DX1RZUEVfU1RPQ0sQAxITCg9TWU5DX1RZUEVfT1JERVIQBBIXChNTWU5DX1RZUEVfTE9HSVNUSUNTEAUSFAoQU1lOQ19UWVBFX01BTlVBTBAGKlAKB1J1bk1vZGUSGAoUUlVOX01PREVfVU5TUEVDSUZJRUQQABIRCg1SVU5fTU9ERV9GVUxMEAESGAoUUlVOX01PREVfSU5DUkVNRU5UQUwQAiq7AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1BFTkRJTkcQARIZChVSVU5fU1RBVFVTX1BST0NFU1NJTkcQAhIWChJSVU5fU1RBVFVTX1NVQ0NFU1MQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfUEFSVElBTBAFEhgKFFJVTl9TVEFUVVNfQ0FOQ0VMTEVEEAYq7AEKClJ1blRyaWdnZXISGwoXUlVOX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIcChhSVU5fVFJJR0dFUl9GSVJTVF9ERVBMT1kQARIdChlSVU5fVFJJR0dFUl9DT05GSUdfQ0hBTkdFEAISGQoVUlVOX1RSSUdHRVJfSU5URUdSSVRZEAMSGAoUUlVOX1RSSUdHRVJfU0NIRURVTEUQBBIcChhSVU5fVFJJR0dFUl9QUklDRV9DSEFOR0UQBRIZChVSVU5fVFJJR0dFUl9MT1dfU1RPQ0sQBhIWChJSVU5fVFJJR0dFUl9NQU5VQUwQBypiCgxTY2hlZHVsZUtpbmQSHQoZU0NIRURVTEVfS0lORF9VTlNQRUNJRklFRBAAEhYKElNDSEVEVUxFX0tJTkRfQ1JPThABEhsKF1NDSEVEVUxFX0tJTkRfRlJFU0hORVNTEAIymA4KC1N5bmNTZXJ2aWNlElMKCFN0YXJ0UnVuEiIuaGFpZXJzeW5jLnN5bmMudjEuU3RhcnRSdW5SZXF1ZXN0GiMuaGFpZXJzeW5jLnN5bmMudjEuU3RhcnRSdW5SZXNwb25zZRJNCgZHZXRSdW4SIC5oYWllcnN5bmMuc3luYy52MS5HZXRSdW5SZXF1ZXN0GiEuaGFpZXJzeW5jLnN5bmMudjEuR2V0UnVuUmVzcG9uc2USUwoITGlzdFJ1bnMSIi5oYWllcnN5bmMuc3luYy52MS5MaXN0UnVuc1JlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5MaXN0UnVuc1Jlc3BvbnNlElYKCUNhbmNlbFJ1bhIjLmhhaWVyc3luYy5zeW5jLnYxLkNhbmNlbFJ1blJlcXVlc3QaJC5oYWllcnN5bmMuc3luYy52MS5DYW5jZWxSdW5SZXNwb25zZRJcCgtSZXRyeUZhaWxlZBIlLmhhaWVyc3luYy5zeW5jLnYxLlJldHJ5RmFpbGVkUmVxdWVzdBomLmhhaWVyc3luYy5zeW5jLnYxLlJldHJ5RmFpbGVkUmVzcG9uc2USVQoIV2F0Y2hSdW4SIi5oYWllcnN5bmMuc3luYy52MS5XYXRjaFJ1blJlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5XYXRjaFJ1blJlc3BvbnNlMAESaAoPUmVjb3JkT3BlcmF0aW9uEikuaGFpZXJzeW5jLnN5bmMudjEuUmVjb3JkT3BlcmF0aW9uUmVxdWVzdBoqLmhhaWVyc3luYy5zeW5jLnYxLlJlY29yZE9wZXJhdGlvblJlc3BvbnNlElwKC0xpc3RDb25maWdzEiUuaGFpZXJzeW5jLnN5bmMudjEuTGlzdENvbmZpZ3NSZXF1ZXN0GiYuaGFpZXJzeW5jLnN5bmMudjEuTGlzdENvbmZpZ3NSZXNwb25zZRJWCglHZXRDb25maWcSIy5oYWllcnN5bmMuc3luYy52MS5HZXRDb25maWdSZXF1ZXN0GiQuaGFpZXJzeW5jLnN5bmMudjEuR2V0Q29uZmlnUmVzcG9uc2USXwoMQ3JlYXRlQ29uZmlnEiYuaGFpZXJzeW5jLnN5bmMudjEuQ3JlYXRlQ29uZmlnUmVxdWVzdBonLmhhaWVyc3luYy5zeW5jLnYxLkNyZWF0ZUNvbmZpZ1Jlc3BvbnNlEl8KDFVwZGF0ZUNvbmZpZxImLmhhaWVyc3luYy5zeW5jLnYxLlVwZGF0ZUNvbmZpZ1JlcXVlc3QaJy5oYWllcnN5bmMuc3luYy52MS5VcGRhdGVDb25maWdSZXNwb25zZRJfCgxEZWxldGVDb25maWcSJi5oYWllcnN5bmMuc3luYy52MS5EZWxldGVDb25maWdSZXF1ZXN0GicuaGFpZXJzeW5jLnN5bmMudjEuRGVsZXRlQ29uZmlnUmVzcG9uc2USZQoOQWN0aXZhdGVDb25maWcSKC5oYWllcnN5bmMuc3luYy52MS5BY3RpdmF0ZUNvbmZpZ1JlcXVlc3QaKS5oYWllcnN5bmMuc3luYy52MS5BY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlElkKClRlc3RDb25maWcSJC5oYWllcnN5bmMuc3luYy52MS5UZXN0Q29uZmlnUmVxdWVzdBolLmhhaWVyc3luYy5zeW5jLnYxLlRlc3RDb25maWdSZXNwb25zZRJoCg9HZXRFdmVudHNTdGF0dXMSKS5oYWllcnN5bmMuc3luYy52MS5HZXRFdmVudHNTdGF0dXNSZXF1ZXN0GiouaGFpZXJzeW5jLnN5bmMudjEuR2V0RXZlbnRzU3RhdHVzUmVzcG9uc2USYgoNTGlzdFNjaGVkdWxlcxInLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RTY2hlZHVsZXNSZXF1ZXN0GiguaGFpZXJzeW5jLnN5bmMudjEuTGlzdFNjaGVkdWxlc1Jlc3BvbnNlEmIKDVBhdXNlU2NoZWR1bGUSJy5oYWllcnN5bmMuc3luYy52MS5QYXVzZVNjaGVkdWxlUmVxdWVzdBooLmhhaWVyc3luYy5zeW5jLnYxLlBhdXNlU2NoZWR1bGVSZXNwb25zZRJlCg5SZXN1bWVTY2hlZHVsZRIoLmhhaWVyc3luYy5zeW5jLnYxLlJlc3VtZVNjaGVkdWxlUmVxdWVzdBopLmhhaWVyc3luYy5zeW5jLnYxLlJlc3VtZVNjaGVkdWxlUmVzcG9uc2USZQoOUnVuU2NoZWR1bGVOb3cSKC5oYWllcnN5bmMuc3luYy52MS5SdW5TY2hlZHVsZU5vd1JlcXVlc3QaKS5oYWllcnN5bmMuc3luYy52MS5SdW5TY2hlZHVsZU5vd1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message haiersync.sync.v1.RunScope
@@ -1188,6 +1188,344 @@ export const GetEventsStatusResponseSchema: GenMessage<GetEventsStatusResponse> 
   messageDesc(file_haiersync_sync_v1_sync, 38);
 
 /**
+ * One pause, resume or run-now of a job, who asked and when.
+ *
+ * @generated from message haiersync.sync.v1.ScheduleChange
+ */
+export type ScheduleChange = Message<"haiersync.sync.v1.ScheduleChange"> & {
+  /**
+   * "pause", "resume" or "run_now".
+   *
+   * @generated from field: string action = 1;
+   */
+  action: string;
+
+  /**
+   * @generated from field: string by = 2;
+   */
+  by: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 3;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * run_now: the run it started or joined ("" when none).
+   *
+   * @generated from field: string run_id = 4;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.ScheduleChange.
+ * Use `create(ScheduleChangeSchema)` to create a new message.
+ */
+export const ScheduleChangeSchema: GenMessage<ScheduleChange> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 39);
+
+/**
+ * @generated from message haiersync.sync.v1.ScheduleJob
+ */
+export type ScheduleJob = Message<"haiersync.sync.v1.ScheduleJob"> & {
+  /**
+   * full, prices, low_stock, integrity, or a job another component registers.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: haiersync.sync.v1.ScheduleKind kind = 2;
+   */
+  kind: ScheduleKind;
+
+  /**
+   * @generated from field: string description = 3;
+   */
+  description: string;
+
+  /**
+   * CRON: the cron expression (UTC); "" when the job is switched off. FRESHNESS: how often it checks ("" when continuous).
+   *
+   * @generated from field: string cron = 4;
+   */
+  cron: string;
+
+  /**
+   * FRESHNESS: the max age the job keeps its data under.
+   *
+   * @generated from field: google.protobuf.Duration max_age = 5;
+   */
+  maxAge?: Duration | undefined;
+
+  /**
+   * The environment variable that sets it (e.g. SYNC_SCHEDULE_PRICES).
+   *
+   * @generated from field: string variable = 6;
+   */
+  variable: string;
+
+  /**
+   * false: switched off in the configuration (its cron is "off"); run-now still works.
+   *
+   * @generated from field: bool enabled = 7;
+   */
+  enabled: boolean;
+
+  /**
+   * When it fires next (unset while paused or switched off).
+   *
+   * @generated from field: google.protobuf.Timestamp next_fire_at = 8;
+   */
+  nextFireAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_fired_at = 9;
+   */
+  lastFiredAt?: Timestamp | undefined;
+
+  /**
+   * The run its last firing started or joined ("" when none yet, or the firing started none).
+   *
+   * @generated from field: string last_run_id = 10;
+   */
+  lastRunId: string;
+
+  /**
+   * @generated from field: haiersync.sync.v1.RunStatus last_run_status = 11;
+   */
+  lastRunStatus: RunStatus;
+
+  /**
+   * Why its last firing failed ("" when it did not).
+   *
+   * @generated from field: string last_error = 12;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: bool paused = 13;
+   */
+  paused: boolean;
+
+  /**
+   * @generated from field: string paused_by = 14;
+   */
+  pausedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp paused_at = 15;
+   */
+  pausedAt?: Timestamp | undefined;
+
+  /**
+   * The last changes (pause, resume, run-now), newest first (at most 5).
+   *
+   * @generated from field: repeated haiersync.sync.v1.ScheduleChange recent_changes = 16;
+   */
+  recentChanges: ScheduleChange[];
+};
+
+/**
+ * Describes the message haiersync.sync.v1.ScheduleJob.
+ * Use `create(ScheduleJobSchema)` to create a new message.
+ */
+export const ScheduleJobSchema: GenMessage<ScheduleJob> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 40);
+
+/**
+ * @generated from message haiersync.sync.v1.ListSchedulesRequest
+ */
+export type ListSchedulesRequest = Message<"haiersync.sync.v1.ListSchedulesRequest"> & {
+};
+
+/**
+ * Describes the message haiersync.sync.v1.ListSchedulesRequest.
+ * Use `create(ListSchedulesRequestSchema)` to create a new message.
+ */
+export const ListSchedulesRequestSchema: GenMessage<ListSchedulesRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 41);
+
+/**
+ * @generated from message haiersync.sync.v1.ListSchedulesResponse
+ */
+export type ListSchedulesResponse = Message<"haiersync.sync.v1.ListSchedulesResponse"> & {
+  /**
+   * @generated from field: repeated haiersync.sync.v1.ScheduleJob jobs = 1;
+   */
+  jobs: ScheduleJob[];
+
+  /**
+   * Whether the answering replica runs the cron timers (SYNC_SCHEDULER_ENABLED).
+   *
+   * @generated from field: bool scheduler_enabled = 2;
+   */
+  schedulerEnabled: boolean;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.ListSchedulesResponse.
+ * Use `create(ListSchedulesResponseSchema)` to create a new message.
+ */
+export const ListSchedulesResponseSchema: GenMessage<ListSchedulesResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 42);
+
+/**
+ * @generated from message haiersync.sync.v1.PauseScheduleRequest
+ */
+export type PauseScheduleRequest = Message<"haiersync.sync.v1.PauseScheduleRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Who pauses it (the edge: the API key's name; the CLI: cli:user@host).
+   *
+   * @generated from field: string requested_by = 2;
+   */
+  requestedBy: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.PauseScheduleRequest.
+ * Use `create(PauseScheduleRequestSchema)` to create a new message.
+ */
+export const PauseScheduleRequestSchema: GenMessage<PauseScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 43);
+
+/**
+ * @generated from message haiersync.sync.v1.PauseScheduleResponse
+ */
+export type PauseScheduleResponse = Message<"haiersync.sync.v1.PauseScheduleResponse"> & {
+  /**
+   * @generated from field: haiersync.sync.v1.ScheduleJob job = 1;
+   */
+  job?: ScheduleJob | undefined;
+
+  /**
+   * false: it was already paused (nothing changed).
+   *
+   * @generated from field: bool changed = 2;
+   */
+  changed: boolean;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.PauseScheduleResponse.
+ * Use `create(PauseScheduleResponseSchema)` to create a new message.
+ */
+export const PauseScheduleResponseSchema: GenMessage<PauseScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 44);
+
+/**
+ * @generated from message haiersync.sync.v1.ResumeScheduleRequest
+ */
+export type ResumeScheduleRequest = Message<"haiersync.sync.v1.ResumeScheduleRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string requested_by = 2;
+   */
+  requestedBy: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.ResumeScheduleRequest.
+ * Use `create(ResumeScheduleRequestSchema)` to create a new message.
+ */
+export const ResumeScheduleRequestSchema: GenMessage<ResumeScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 45);
+
+/**
+ * @generated from message haiersync.sync.v1.ResumeScheduleResponse
+ */
+export type ResumeScheduleResponse = Message<"haiersync.sync.v1.ResumeScheduleResponse"> & {
+  /**
+   * @generated from field: haiersync.sync.v1.ScheduleJob job = 1;
+   */
+  job?: ScheduleJob | undefined;
+
+  /**
+   * false: it was not paused.
+   *
+   * @generated from field: bool changed = 2;
+   */
+  changed: boolean;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.ResumeScheduleResponse.
+ * Use `create(ResumeScheduleResponseSchema)` to create a new message.
+ */
+export const ResumeScheduleResponseSchema: GenMessage<ResumeScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 46);
+
+/**
+ * @generated from message haiersync.sync.v1.RunScheduleNowRequest
+ */
+export type RunScheduleNowRequest = Message<"haiersync.sync.v1.RunScheduleNowRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string requested_by = 2;
+   */
+  requestedBy: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.RunScheduleNowRequest.
+ * Use `create(RunScheduleNowRequestSchema)` to create a new message.
+ */
+export const RunScheduleNowRequestSchema: GenMessage<RunScheduleNowRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 47);
+
+/**
+ * @generated from message haiersync.sync.v1.RunScheduleNowResponse
+ */
+export type RunScheduleNowResponse = Message<"haiersync.sync.v1.RunScheduleNowResponse"> & {
+  /**
+   * @generated from field: haiersync.sync.v1.ScheduleJob job = 1;
+   */
+  job?: ScheduleJob | undefined;
+
+  /**
+   * The run it started, or the job's run still active (already_active); unset when the job
+   * started none (e.g. the integrity check passed: see message).
+   *
+   * @generated from field: haiersync.sync.v1.Run run = 2;
+   */
+  run?: Run | undefined;
+
+  /**
+   * @generated from field: bool already_active = 3;
+   */
+  alreadyActive: boolean;
+
+  /**
+   * What happened, in an operator's words.
+   *
+   * @generated from field: string message = 4;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.RunScheduleNowResponse.
+ * Use `create(RunScheduleNowResponseSchema)` to create a new message.
+ */
+export const RunScheduleNowResponseSchema: GenMessage<RunScheduleNowResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 48);
+
+/**
  * @generated from enum haiersync.sync.v1.SyncType
  */
 export enum SyncType {
@@ -1357,6 +1695,36 @@ export const RunTriggerSchema: GenEnum<RunTrigger> = /*@__PURE__*/
   enumDesc(file_haiersync_sync_v1_sync, 3);
 
 /**
+ * @generated from enum haiersync.sync.v1.ScheduleKind
+ */
+export enum ScheduleKind {
+  /**
+   * @generated from enum value: SCHEDULE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Fires at the ticks of a cron expression (UTC).
+   *
+   * @generated from enum value: SCHEDULE_KIND_CRON = 1;
+   */
+  CRON = 1,
+
+  /**
+   * Keeps data younger than a max age (e.g. the price-freshness sweep): no fixed tick.
+   *
+   * @generated from enum value: SCHEDULE_KIND_FRESHNESS = 2;
+   */
+  FRESHNESS = 2,
+}
+
+/**
+ * Describes the enum haiersync.sync.v1.ScheduleKind.
+ */
+export const ScheduleKindSchema: GenEnum<ScheduleKind> = /*@__PURE__*/
+  enumDesc(file_haiersync_sync_v1_sync, 4);
+
+/**
  * @generated from service haiersync.sync.v1.SyncService
  */
 export const SyncService: GenService<{
@@ -1490,6 +1858,45 @@ export const SyncService: GenService<{
     methodKind: "unary";
     input: typeof GetEventsStatusRequestSchema;
     output: typeof GetEventsStatusResponseSchema;
+  },
+  /**
+   * The scheduled jobs: each with its cron or freshness target, next fire, last run, paused.
+   *
+   * @generated from rpc haiersync.sync.v1.SyncService.ListSchedules
+   */
+  listSchedules: {
+    methodKind: "unary";
+    input: typeof ListSchedulesRequestSchema;
+    output: typeof ListSchedulesResponseSchema;
+  },
+  /**
+   * Pauses a job on every replica (its ticks are skipped until resumed); kept across restarts.
+   *
+   * @generated from rpc haiersync.sync.v1.SyncService.PauseSchedule
+   */
+  pauseSchedule: {
+    methodKind: "unary";
+    input: typeof PauseScheduleRequestSchema;
+    output: typeof PauseScheduleResponseSchema;
+  },
+  /**
+   * @generated from rpc haiersync.sync.v1.SyncService.ResumeSchedule
+   */
+  resumeSchedule: {
+    methodKind: "unary";
+    input: typeof ResumeScheduleRequestSchema;
+    output: typeof ResumeScheduleResponseSchema;
+  },
+  /**
+   * Fires a job now, once across replicas (a paused job too); answers the run it started, or
+   * the job's run that is still active (already_active).
+   *
+   * @generated from rpc haiersync.sync.v1.SyncService.RunScheduleNow
+   */
+  runScheduleNow: {
+    methodKind: "unary";
+    input: typeof RunScheduleNowRequestSchema;
+    output: typeof RunScheduleNowResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_haiersync_sync_v1_sync, 0);
