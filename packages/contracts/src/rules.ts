@@ -124,6 +124,10 @@ export const MAX_CODES_PER_REQUEST = 1000;
 export const MAX_COUNTIES = 100;
 /** Product codes in one call to Haier (its limit): the gateway batches by it, the edge prices lookups by it. */
 export const HAIER_CODES_PER_CALL = 20;
+/** Haier calls a products/prices request for `codes` distinct codes makes (at least one): the gateway's lane admission and the edge's call budget count by it. */
+export function haierCallsForCodes(codes: number): number {
+  return Math.max(1, Math.ceil(codes / HAIER_CODES_PER_CALL));
+}
 /** Stock queries in one GetStocks call: a batch of HAIER_CODES_PER_CALL codes in every county. */
 export const MAX_STOCK_QUERIES = HAIER_CODES_PER_CALL * MAX_COUNTIES;
 /** Products in one catalog write. */

@@ -5,11 +5,11 @@ import { setMaxListeners } from 'node:events';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
-import { gateway } from '@haier-sync/contracts';
+import { gateway, rules } from '@haier-sync/contracts';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { HAIER_BUDGET_HEADER as BUDGET_HEADER, invalidArgument, redact, toConnectError, UPSTREAM_FAULT_HEADER, type ErrorMapper, type Logger } from '@haier-sync/runtime';
 import { credentialSources } from './account-check';
-import { BatchError, dedupeCodes, HAIER_MAX_CODES } from './batching';
+import { BatchError, dedupeCodes } from './batching';
 import type { Endpoint } from './endpoints';
 import { ENDPOINTS } from './endpoints';
 import { CallAbandoned, isAboutTheItem, toConnectError as upstreamToConnectError, UpstreamError, type ErrorContext } from './errors';
@@ -195,7 +195,7 @@ export function laneOf(ctx: HandlerContext, dflt: Lane): Lane {
 /** The upstream calls a unary request will make (what its admission to the lane counts). */
 export function upstreamCallsOf(method: string, req: unknown): number {
   const r = req as { productCodes?: readonly string[]; queries?: readonly unknown[] };
-  if (method === 'getProducts' || method === 'getPrices') return Math.max(1, Math.ceil(dedupeCodes(r.productCodes ?? []).length / HAIER_MAX_CODES));
+  if (method === 'getProducts' || method === 'getPrices') return rules.haierCallsForCodes(dedupeCodes(r.productCodes ?? []).length);
   if (method === 'getStocks') return Math.max(1, r.queries?.length ?? 0);
   if (method === 'getUsage') return 0;
   return 1;

@@ -13,10 +13,8 @@ import { EdgeError } from './domain/errors';
 /** Codes the gateway sends Haier in one call (prices, products). */
 export const CODES_PER_CALL = rules.HAIER_CODES_PER_CALL;
 
-/** The upstream calls a lookup of `codes` product codes costs (at least one). */
-export function callsForCodes(codes: number): number {
-  return Math.max(1, Math.ceil(codes / CODES_PER_CALL));
-}
+/** The upstream calls a lookup of `codes` product codes costs (at least one): the rulebook's. */
+export const callsForCodes = rules.haierCallsForCodes;
 
 /** A per-product action (sync-price, sync-stock): a run of one code asks Haier for its record, then its prices or its stock in one county. */
 export const PER_PRODUCT_ACTION_CALLS = 2;

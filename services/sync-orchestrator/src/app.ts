@@ -192,7 +192,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       auth,
       routes: syncRoutes({
         runs,
-        configs: configHandlers({ orm, gateway: gatewayClient, startRun: (req) => runs.startRun(req), logger, counties: config.SYNC_COUNTIES }),
+        configs: configHandlers({ orm, gateway: gatewayClient, startRun, logger, counties: config.SYNC_COUNTIES }),
         eventsStatus: () => eventsStatus({ knex, catalog: catalogClient, nats: natsConnection, subjectPrefix: config.NATS_SUBJECT_PREFIX }),
         schedules,
       }),

@@ -40,6 +40,17 @@ async function onlyRun(trigger: sync.RunTrigger): Promise<sync.Run> {
   return waitForRun(stack.sync, runs[0]!.id, 180_000);
 }
 
+/** Waits until the publisher has put every catalog change on NATS (lag 0), so a count of the stream is final. */
+async function catalogLogDrained(): Promise<void> {
+  await waitFor(
+    async () => {
+      const log = (await stack.sync.getEventsStatus({})).logs.find((l) => l.name === 'catalog');
+      return log && !log.error && log.headSeq > 0n && log.lag === 0n ? true : undefined;
+    },
+    { timeoutMs: 60_000, what: 'the catalog change log on NATS (lag 0)' },
+  );
+}
+
 test('empty catalog at start -> FIRST_DEPLOY FULL fills it, one created event per product', async () => {
   const run = await onlyRun(sync.RunTrigger.FIRST_DEPLOY);
   expect(run.status).toBe(sync.RunStatus.SUCCESS);
@@ -63,6 +74,8 @@ test('empty catalog at start -> FIRST_DEPLOY FULL fills it, one created event pe
 test('activating a config -> CONFIG_CHANGE FULL by the engine; unchanged catalog: nothing written, no catalog event', async () => {
   const jsm = await nc.jetstreamManager();
   const specs = streamSpecs(stack.prefix);
+  // the FIRST_DEPLOY run's price and stock events may still be on their way
+  await catalogLogDrained();
   const before = await streamCount(jsm, specs.catalog.name);
   const cfg = (await stack.sync.createConfig({ name: 'sim', environment: 'test', settings: { base_url: stack.sim.url, client_secret_env: 'HAIER_CLIENT_SECRET' } })).config!;
   const res = await stack.sync.activateConfig({ id: cfg.id });
@@ -73,6 +86,7 @@ test('activating a config -> CONFIG_CHANGE FULL by the engine; unchanged catalog
   expect(run.counts?.created).toBe(0n);
   expect(run.counts?.updated).toBe(0n);
   await waitFor(async () => (await allMessages(jsm, specs.sync.name)).some((m) => m.header?.get('Nats-Msg-Id') === `run:${run.id}:completed`), { timeoutMs: 60_000, what: 'the run completed event' });
+  await catalogLogDrained();
   expect(await streamCount(jsm, specs.catalog.name)).toBe(before);
 });
 

@@ -10,7 +10,7 @@ import { FAILED_ITEMS_IN_ANSWER } from './finish';
 import { isFinal } from './lifecycle';
 import { toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
-import { RequestError, normaliseStartRun, type NormalisedRun } from './request';
+import { normaliseStartRun, type NormalisedRun } from './request';
 import { cancelRunRow, failedCodes, findActiveRun, getFailures, getRunRow, insertOperation, insertRun, listRunRows, lockKind, type RunFilter } from './repository';
 
 export interface RunsApiDeps {

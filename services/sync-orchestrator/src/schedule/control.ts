@@ -8,7 +8,7 @@ import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { sync } from '@haier-sync/contracts';
 import { enumValue, invalidArgument, notFound, redact, type Logger } from '@haier-sync/runtime';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { Cron } from 'croner';
+import { cronProbe } from './cron';
 import type { ScheduledJob } from './registry';
 import { scheduleState, type ScheduleView } from './state';
 
@@ -37,7 +37,7 @@ export function nextFireOf(job: ScheduledJob, paused: boolean, now = new Date())
   if (paused || job.cron === null) return null;
   if (job.nextDue) return job.nextDue();
   if (!job.cron) return null;
-  const c = new Cron(job.cron, { timezone: 'UTC', paused: true });
+  const c = cronProbe(job.cron);
   try {
     return c.nextRun(now);
   } finally {

@@ -3,10 +3,15 @@
 import { ConfigError } from '@haier-sync/runtime';
 import { Cron } from 'croner';
 
+/** A paused croner instance for a valid `expr` (UTC), to ask its ticks; stop() it when done. */
+export function cronProbe(expr: string): Cron {
+  return new Cron(expr, { timezone: 'UTC', paused: true });
+}
+
 /** A paused croner instance for `expr`; throws ConfigError naming `variable` when invalid. */
 export function parseCron(variable: string, expr: string): Cron {
   try {
-    const c = new Cron(expr, { timezone: 'UTC', paused: true });
+    const c = cronProbe(expr);
     if (c.nextRun() === null) throw new Error('it never fires');
     return c;
   } catch (err) {

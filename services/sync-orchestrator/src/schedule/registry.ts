@@ -48,11 +48,14 @@ export interface JobDeps {
   /** Cron per job (loadSchedule(env)); a missing job takes its default, null switches it off. */
   schedule?: Partial<Schedule>;
   counties: string[];
-  /** At most one INTEGRITY FULL per this long across replicas from the hourly job, default 6 h. */
+  /** At most one INTEGRITY FULL per this long across replicas from the hourly job, default INTEGRITY_COOLDOWN_MS. */
   integrityCooldownMs?: number;
   /** Name of this replica (schedule_state.fired_by). */
   instanceId: string;
 }
+
+/** At most one INTEGRITY FULL per this long across replicas (the hourly job and the start-up check). */
+export const INTEGRITY_COOLDOWN_MS = 6 * 3_600_000;
 
 /** A name for this replica: host, pid and a few random bytes. */
 export function instanceName(): string {
@@ -80,7 +83,7 @@ function outcomeOf(job: string, res: { run?: sync.Run; alreadyActive: boolean })
  */
 export function builtinJobs(deps: JobDeps): ScheduledJob[] {
   const state = scheduleState(deps.orm);
-  const cooldownMs = deps.integrityCooldownMs ?? 6 * 3_600_000;
+  const cooldownMs = deps.integrityCooldownMs ?? INTEGRITY_COOLDOWN_MS;
   const triggerDeps: TriggerDeps = { catalog: deps.catalog, startRun: deps.startRun, logger: deps.logger.child({ component: 'scheduler' }), counties: deps.counties };
   const start = async (job: string, req: sync.StartRunRequest) => outcomeOf(job, startedRun(await deps.startRun(req)));
   const work: Record<JobName, (by: string, manual: boolean) => Promise<JobOutcome>> = {

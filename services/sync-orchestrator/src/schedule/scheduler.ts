@@ -2,39 +2,24 @@
 // check, and any job handed in `jobs`) and the start-up checks (first deployment, integrity).
 // Every replica runs it; a tick is fired by the one replica whose claim in sync.schedule_state
 // wins, and by none while an operator has the job paused (registry.ts, control.ts).
-import type { Client } from '@connectrpc/connect';
-import type { catalog } from '@haier-sync/contracts';
-import { redact, sleep, type Logger } from '@haier-sync/runtime';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import { redact, sleep } from '@haier-sync/runtime';
 import { Cron } from 'croner';
-import type { StartRun } from '../configs/service';
 import { backoffDelay } from '../events/backoff';
-import { scheduledTick } from './cron';
-import { builtinJobs, instanceName, type ScheduledJob } from './registry';
-import type { Schedule } from './settings';
+import { cronProbe, scheduledTick } from './cron';
+import { builtinJobs, instanceName, INTEGRITY_COOLDOWN_MS, type JobDeps, type ScheduledJob } from './registry';
 import { scheduleState } from './state';
 import { firstDeployCheck, integrityCheck, type TriggerDeps, type TriggerOutcome } from './triggers';
 
-export interface SchedulerDeps {
-  orm: MikroORM;
-  catalog: Client<typeof catalog.CatalogService>;
-  /** The runs engine's start (A's service). */
-  startRun: StartRun;
-  logger: Logger;
-  /** Cron per job (loadSchedule(env)); a missing job takes its default, null switches it off. */
-  schedule?: Partial<Schedule>;
+/** What the built-in jobs need (registry.ts), and the scheduler's own switches. */
+export interface SchedulerDeps extends Omit<JobDeps, 'instanceId'> {
   /** The jobs (default: builtinJobs from the fields above); the app passes the list ListSchedules shows. */
   jobs?: ScheduledJob[];
-  /** SYNC_COUNTIES: stock of these counties in FULL and LOW_STOCK runs. */
-  counties: string[];
   /** Cron jobs on (SYNC_SCHEDULER_ENABLED), default true. */
   cronEnabled?: boolean;
   /** FULL run when the catalog is empty at start (SYNC_FIRST_DEPLOY), default true. */
   firstDeploy?: boolean;
   /** Integrity check at start (after the first-deploy check), default true. */
   integrityAtStart?: boolean;
-  /** At most one INTEGRITY FULL per this long across replicas, default 6 h. */
-  integrityCooldownMs?: number;
   /** Name of this replica in schedule_state.fired_by. */
   instanceId?: string;
 }
@@ -59,7 +44,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   const state = scheduleState(deps.orm);
   const by = deps.instanceId ?? instanceName();
   const triggerDeps: TriggerDeps = { catalog: deps.catalog, startRun: deps.startRun, logger: log, counties: deps.counties };
-  const cooldownMs = deps.integrityCooldownMs ?? 6 * 3_600_000;
+  const cooldownMs = deps.integrityCooldownMs ?? INTEGRITY_COOLDOWN_MS;
   const abort = new AbortController();
 
   // every cron was validated by builtinJobs (a bad one stops the process with its variable named)
@@ -78,7 +63,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     let tick = new Date(Math.floor(at.getTime() / 1000) * 1000);
     let next: Date | null = null;
     if (job.cron) {
-      const probe = crons.get(name) ?? new Cron(job.cron, { timezone: 'UTC', paused: true });
+      const probe = crons.get(name) ?? cronProbe(job.cron);
       tick = scheduledTick(probe, at);
       next = probe.nextRun(at);
       if (!crons.has(name)) probe.stop();

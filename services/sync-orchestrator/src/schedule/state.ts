@@ -63,11 +63,6 @@ export function scheduleState(orm: MikroORM) {
         return true;
       });
     },
-    /** Whether an operator paused the job (a freshness sweep asks before each step). */
-    async isPaused(job: string): Promise<boolean> {
-      const rows = await conn().execute<{ paused: boolean }[]>(`select paused from sync.schedule_state where job = ?`, [job]);
-      return rows[0]?.paused === true;
-    },
     /**
      * Runs `fn` holding the job's row lock (select … for update): run-nows of one job, on any
      * replica, take turns, so the second sees the run the first started. `fn` gets the job's last
