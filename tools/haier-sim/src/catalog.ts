@@ -2,7 +2,8 @@
 // for what mutations and setPrice changed. Never holds the whole catalog in memory.
 import { indexOfBody } from './codes';
 import { invoicePrice, isDecimal, parseDecimal, formatScaled, roundHalfUp, mul } from './price-math';
-import { codeOf, generateProduct, isGroupPrefix } from './generate';
+import { codeOf, generateProduct, IMAGE_HOST, isGroupPrefix } from './generate';
+import { imageIdentity, type ImageIdentity, type ImageRef } from './images';
 import { hash32, hashString, intIn, sequence, unit } from './hash';
 import type { Mutation, MutationResult, PricePatch, SimProduct, StockEntry } from './types';
 
@@ -16,7 +17,11 @@ export class Catalog {
   private delistedSorted: number[] | undefined = [];
   private readonly prices = new Map<number, PricePatch>();
   private readonly stockVersions = new Map<number, number>();
+  /** index -> how often its images changed */
+  private readonly imageVersions = new Map<number, number>();
   private mutations = 0;
+  /** Where image URLs point: the server sets its own URL (SimOptions.imageBaseUrl overrides). */
+  imageBase = IMAGE_HOST;
 
   constructor(readonly seed: number, readonly size: number) {
     if (!Number.isSafeInteger(size) || size < 0) throw new Error(`size must be a whole number >= 0, got ${size}`);
@@ -50,7 +55,26 @@ export class Catalog {
       if (p.supplyPrice !== undefined && p.reason === '价格未生效') delete p.reason;
     }
     p.listed = !this.delisted.has(index);
+    if (this.imageBase !== IMAGE_HOST) {
+      const base = this.imageBase;
+      p.productImageUrl = base + p.productImageUrl.slice(IMAGE_HOST.length);
+      p.productLageUrls = p.productLageUrls.map((u) => base + u.slice(IMAGE_HOST.length));
+    }
     return p;
+  }
+
+  /** The image at `ref` if the catalog lists it (a listed product, a page it has). */
+  image(ref: ImageRef): ImageIdentity | undefined {
+    const index = this.indexOf(ref.code);
+    if (index === undefined || this.delisted.has(index)) return undefined;
+    if (ref.page > generateProduct(this.seed, index).productLageUrls.length) return undefined;
+    return imageIdentity(this.seed, index, ref.page, this.imageVersions.get(index) ?? 0);
+  }
+
+  changeImage(code: string): void {
+    const index = this.indexOf(code);
+    if (index === undefined) throw new Error(`no product ${code} in this simulator's catalog`);
+    this.imageVersions.set(index, (this.imageVersions.get(index) ?? 0) + 1);
   }
 
   productByCode(code: string): SimProduct | undefined {
@@ -159,7 +183,7 @@ export class Catalog {
   mutate(m: Mutation): MutationResult {
     this.mutations++;
     const next = sequence(m.seed ?? hash32(this.seed, this.mutations, 0x5eed));
-    const result: MutationResult = { priceChanged: [], delisted: [], added: [], stockMoved: [] };
+    const result: MutationResult = { priceChanged: [], delisted: [], added: [], stockMoved: [], imagesChanged: [] };
 
     for (const index of this.sample(share(m.priceChangeShare, 'priceChangeShare'), next)) {
       const p = this.product(index);
@@ -175,6 +199,10 @@ export class Catalog {
     for (const index of this.sample(share(m.stockMoveShare, 'stockMoveShare'), next)) {
       this.stockVersions.set(index, (this.stockVersions.get(index) ?? 0) + 1);
       result.stockMoved.push(codeOf(this.seed, index));
+    }
+    for (const index of this.sample(share(m.imageChangeShare, 'imageChangeShare'), next)) {
+      this.imageVersions.set(index, (this.imageVersions.get(index) ?? 0) + 1);
+      result.imagesChanged.push(codeOf(this.seed, index));
     }
     const toDelist = this.sample(share(m.delistShare, 'delistShare'), next);
     for (const index of toDelist) {

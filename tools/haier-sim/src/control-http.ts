@@ -13,7 +13,11 @@ const FaultsPatch = z
     failNext: z.strictObject({ status: z.number().int().min(100).max(599), count: z.number().int().min(0), endpoint: z.string().optional() }).optional(),
   })
   .partial();
-const MutationBody = z.strictObject({ priceChangeShare: share, delistShare: share, addCount: z.number().int().min(0), stockMoveShare: share, seed: z.number().int() }).partial();
+const MutationBody = z.strictObject({ priceChangeShare: share, delistShare: share, addCount: z.number().int().min(0), stockMoveShare: share, imageChangeShare: share, seed: z.number().int() }).partial();
+const ImageFaultsPatch = z
+  .strictObject({ notFoundRate: share, serverErrorRate: share, slowRate: share, slowMs: z.number().int().min(0), wrongTypeRate: share, oversizedRate: share, oversizedBytes: z.number().int().min(0) })
+  .partial();
+const ImageFaultBody = z.strictObject({ kind: z.enum(['not_found', 'server_error', 'slow', 'wrong_type', 'oversized']).nullable(), count: z.number().int().min(1).optional() });
 const decimalText = z.string().regex(/^-?\d+(\.\d+)?$/, 'decimal text such as 1299.00');
 const PriceBody = z
   .strictObject({ supplyPrice: decimalText, invoicePrice: decimalText, marketPrice: decimalText, rebateMoney: decimalText, stockRebatePolicy: z.string() })
@@ -47,7 +51,25 @@ export async function handleControl(sim: Simulator, req: IncomingMessage, res: S
         return p ? json(res, 200, p) : json(res, 404, { error: `no product ${code} in this simulator's catalog` });
       }
     }
+    const imageMatch = /^\/__sim\/products\/([^/]+)\/images(\/change|\/fault)$/.exec(url.pathname);
+    if (imageMatch && req.method === 'POST') {
+      const code = decodeURIComponent(imageMatch[1]!);
+      if (imageMatch[2] === '/change') sim.changeImage(code);
+      else {
+        const b = await bodyOf(req, ImageFaultBody);
+        sim.setImageFault(code, b.kind ?? undefined, b.count);
+      }
+      return json(res, 200, sim.imageFaultState());
+    }
     switch (route) {
+      case 'GET /__sim/image-faults':
+        return json(res, 200, sim.imageFaultState());
+      case 'POST /__sim/image-faults':
+        sim.imageFaults(await bodyOf(req, ImageFaultsPatch));
+        return json(res, 200, sim.imageFaultState());
+      case 'DELETE /__sim/image-faults':
+        sim.clearImageFaults();
+        return json(res, 200, sim.imageFaultState());
       case 'GET /__sim/stats':
         return json(res, 200, sim.stats());
       case 'GET /__sim/arrivals': {

@@ -1,6 +1,7 @@
 // Product i of a catalog as a pure function of (seed, i): the base truth before any mutation.
 import { codeBody } from './codes';
 import { hash32, intIn, pick, unit } from './hash';
+import { imagePath } from './images';
 import type { SimProduct } from './types';
 
 interface Group {
@@ -53,6 +54,7 @@ function centsText(cents: number): string {
   return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 }
 
+/** The host in generated image URLs; the catalog rewrites it to where the images are served (Catalog.imageBase). */
 export const IMAGE_HOST = 'https://img.haier-sim.invalid';
 
 // Salts: one per generated property so properties are independent of each other.
@@ -90,7 +92,7 @@ export function generateProduct(seed: number, index: number): SimProduct {
   const u = (salt: number) => unit(seed, index, salt);
 
   const pages = intIn(0, 5, seed, index, S.pages);
-  const productLageUrls = Array.from({ length: pages }, (_, k) => `${IMAGE_HOST}/detail/${productCode}/${k + 1}.jpg`);
+  const productLageUrls = Array.from({ length: pages }, (_, k) => `${IMAGE_HOST}${imagePath(productCode, k + 1)}`);
 
   const procurable = u(S.sales) >= 0.04; // ~4% not procurable
   const product: SimProduct = {
@@ -99,7 +101,7 @@ export function generateProduct(seed: number, index: number): SimProduct {
     productModel,
     productGroupNamd: group.name,
     productBrandName: brand,
-    productImageUrl: `${IMAGE_HOST}/main/${productCode}.jpg`,
+    productImageUrl: `${IMAGE_HOST}${imagePath(productCode, 0)}`,
     productLageUrls,
     isSales: procurable ? '1' : '0',
     stockRebatePolicy: '0',

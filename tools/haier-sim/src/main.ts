@@ -19,6 +19,7 @@ const Env = z.object({
   SIM_CUSTOMER_PASSWORD: z.string().optional(),
   SIM_CUSTOMER_CODE: z.string().optional(),
   SIM_SEND_TO_CODE: z.string().optional(),
+  SIM_IMAGE_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 async function main(): Promise<void> {
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     latencyMs: env.SIM_LATENCY_MS,
     latencyJitterMs: env.SIM_LATENCY_JITTER_MS,
     tokenTtlSeconds: env.SIM_TOKEN_TTL_S,
+    imageBaseUrl: env.SIM_IMAGE_BASE_URL,
     credentials: {
       clientId: env.SIM_CLIENT_ID,
       clientSecret: env.SIM_CLIENT_SECRET,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { handleControl } from './control-http';
 import { HANDLERS, type Answer } from './endpoints';
+import { IMAGE_PATH_PREFIX, imageFaultFor, notModified, parseImagePath, renderImage, sendOversized } from './images';
 import { productRow } from './wire';
 import { BodyTooLarge, readBody, sendJson, write } from './http-io';
 import { endpointFor, TOKEN_PATHS, type Endpoint } from './paths';
@@ -48,6 +49,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimHandle> 
   const { port } = server.address() as AddressInfo;
   const host = opts.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  sim.catalog.imageBase = (opts.imageBaseUrl ?? url).replace(/\/+$/, '');
   log.info({ url, seed: sim.catalog.seed, size: sim.catalog.size, ...sim.config() }, 'haier-sim listening (a development stand-in, not Haier)');
 
   return {
@@ -69,6 +71,7 @@ async function route(sim: Simulator, log: Logger, sleep: (ms: number) => Promise
   const path = url.pathname;
   if (path.startsWith('/__sim/')) return handleControl(sim, req, res, url);
   if (TOKEN_PATHS.has(path.replace(/\/+$/, ''))) return token(sim, req, res);
+  if (path.startsWith(IMAGE_PATH_PREFIX)) return image(sim, sleep, req, res, path);
   const endpoint = endpointFor(path);
   if (!endpoint) {
     sim.recorder.outcome('unknown', 'not_found');
@@ -98,6 +101,40 @@ async function token(sim: Simulator, req: IncomingMessage, res: ServerResponse):
     return answer(401, 'unauthorized', errorBody('401', 'invalid client credentials: check the client id and secret of this environment'));
   const ttl = sim.config().tokenTtlSeconds;
   answer(200, 'ok', JSON.stringify({ access_token: sim.tokens.issue(clientId, ttl), token_type: 'bearer', expires_in: ttl }));
+}
+
+/** An image host's answer (no token, not rate limited): the PNG, a 304, or the fault set for it. */
+async function image(sim: Simulator, sleep: (ms: number) => Promise<void>, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  const plain = (status: number, outcome: string, text: string, type = 'text/plain; charset=utf-8') => {
+    sim.recorder.image(outcome, 0);
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  };
+  if (req.method !== 'GET' && req.method !== 'HEAD') return plain(405, 'bad_request', `use GET for images, not ${req.method}`);
+  const ref = parseImagePath(path);
+  const id = ref && sim.catalog.image(ref);
+  if (!ref || !id) return plain(404, 'not_found', `no image at ${path}`);
+  const { rates } = sim.imageFaultState();
+  const fault = imageFaultFor(sim.catalog.seed, path, sim.takeImageFault(ref.code), rates);
+  if (fault === 'not_found') return plain(404, 'not_found', `no image at ${path} (simulated fault)`);
+  if (fault === 'server_error') return plain(503, 'server_error', 'image host unavailable (simulated fault)');
+  if (fault === 'wrong_type') return plain(200, 'wrong_type', '<!doctype html><title>Not an image</title><p>moved</p>', 'text/html; charset=utf-8');
+  if (fault === 'oversized') {
+    sim.recorder.image('oversized', rates.oversizedBytes);
+    return sendOversized(res, rates.oversizedBytes);
+  }
+  if (fault === 'slow') await sleep(rates.slowMs);
+  const img = renderImage(id);
+  const headers = { etag: img.etag, 'last-modified': img.lastModified, 'cache-control': 'public, max-age=3600' };
+  if (notModified(req, img)) {
+    sim.recorder.image('not_modified', 0);
+    res.writeHead(304, headers);
+    return void res.end();
+  }
+  const body = req.method === 'HEAD' ? 0 : img.bytes.length;
+  sim.recorder.image(fault ?? 'ok', body);
+  res.writeHead(200, { ...headers, 'content-type': 'image/png', 'content-length': img.bytes.length });
+  res.end(req.method === 'HEAD' ? undefined : img.bytes);
 }
 
 function parseForm(text: string, contentType: string | undefined): Record<string, unknown> {

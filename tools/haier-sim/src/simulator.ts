@@ -1,10 +1,11 @@
 // The simulator's state and its programmatic control (SimControl): catalog, settings, faults, tokens, counters.
 import { Catalog } from './catalog';
 import { Faults } from './faults';
+import { IMAGE_FAULT_KINDS, NO_IMAGE_FAULTS } from './images';
 import { RATE_LIMIT_MODES, RateLimiter } from './rate-limit';
 import { StatsRecorder } from './stats';
 import { TokenStore } from './tokens';
-import type { Mutation, MutationResult, PricePatch, SimConfig, SimControl, SimCredentials, SimFaults, SimOptions, SimProduct, SimStats, StockEntry } from './types';
+import type { ImageFaultKind, ImageFaults, Mutation, MutationResult, PricePatch, SimConfig, SimControl, SimCredentials, SimFaults, SimOptions, SimProduct, SimStats, StockEntry } from './types';
 
 export const DEFAULT_CREDENTIALS: SimCredentials = {
   clientId: 'sim-client',
@@ -41,6 +42,9 @@ export class Simulator implements SimControl {
   readonly recorder = new StatsRecorder();
   readonly limiter: RateLimiter;
   private settings: SimConfig;
+  private imageFaultRates: ImageFaults = { ...NO_IMAGE_FAULTS };
+  /** code -> its images' fault and how many more answers it applies to */
+  private readonly imageFaultsByCode = new Map<string, { kind: ImageFaultKind; left: number }>();
 
   constructor(opts: SimOptions = {}) {
     const seed = opts.seed ?? 42;
@@ -117,6 +121,44 @@ export class Simulator implements SimControl {
 
   resetStats(): void {
     this.recorder.reset();
+  }
+
+  changeImage(code: string): void {
+    this.catalog.changeImage(code);
+  }
+
+  setImageFault(code: string, kind: ImageFaultKind | undefined, count = Infinity): void {
+    if (this.catalog.indexOf(code) === undefined) throw new Error(`no product ${code} in this simulator's catalog`);
+    if (kind === undefined) return void this.imageFaultsByCode.delete(code);
+    if (!IMAGE_FAULT_KINDS.includes(kind)) throw new Error(`image fault must be one of ${IMAGE_FAULT_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+    if (!(count >= 1)) throw new Error(`count must be at least 1, got ${count}`);
+    this.imageFaultsByCode.set(code, { kind, left: count });
+  }
+
+  imageFaults(patch: Partial<ImageFaults>): void {
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) continue;
+      if (k.endsWith('Rate') ? !(v >= 0 && v <= 1) : !(Number.isInteger(v) && v >= 0)) throw new Error(`${k} must be ${k.endsWith('Rate') ? 'between 0 and 1' : 'a whole number >= 0'}, got ${v}`);
+    }
+    this.imageFaultRates = { ...this.imageFaultRates, ...stripUndefined(patch) };
+  }
+
+  clearImageFaults(): void {
+    this.imageFaultRates = { ...NO_IMAGE_FAULTS };
+    this.imageFaultsByCode.clear();
+  }
+
+  /** The image fault settings (rates and per product). */
+  imageFaultState(): { rates: ImageFaults; byCode: Record<string, ImageFaultKind> } {
+    return { rates: { ...this.imageFaultRates }, byCode: Object.fromEntries([...this.imageFaultsByCode].map(([c, f]) => [c, f.kind])) };
+  }
+
+  /** The fault the next answer for `code`'s images takes from its own setting (counted down), if any. */
+  takeImageFault(code: string): ImageFaultKind | undefined {
+    const f = this.imageFaultsByCode.get(code);
+    if (!f) return undefined;
+    if (--f.left <= 0) this.imageFaultsByCode.delete(code);
+    return f.kind;
   }
 }
 

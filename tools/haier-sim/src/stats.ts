@@ -9,6 +9,8 @@ export class StatsRecorder {
   private total = 0;
   private throttled = 0;
   private maxObservedRps = 0;
+  private imageOutcomes: Record<string, number> = {};
+  private imageBytes = 0;
   private window: number[] = [];
   private head = 0;
   /** Arrival times (epoch ms) of the last ARRIVALS_KEPT business calls: a ring, `count` written so far. */
@@ -48,6 +50,12 @@ export class StatsRecorder {
     if (outcome === 'throttled') this.throttled++;
   }
 
+  /** An image request answered with `outcome`, `bytes` of body sent. */
+  image(outcome: string, bytes: number): void {
+    this.imageOutcomes[outcome] = (this.imageOutcomes[outcome] ?? 0) + 1;
+    this.imageBytes += bytes;
+  }
+
   snapshot(): SimStats {
     return {
       byEndpoint: structuredClone(this.byEndpoint),
@@ -55,12 +63,14 @@ export class StatsRecorder {
       total: this.total,
       throttled: this.throttled,
       maxObservedRps: this.maxObservedRps,
+      images: { byOutcome: { ...this.imageOutcomes }, bytesSent: this.imageBytes },
     };
   }
 
   reset(): void {
     this.byEndpoint = {};
-    this.tokenRequests = this.total = this.throttled = this.maxObservedRps = 0;
+    this.tokenRequests = this.total = this.throttled = this.maxObservedRps = this.imageBytes = 0;
+    this.imageOutcomes = {};
     this.window = [];
     this.head = 0;
     this.count = 0;

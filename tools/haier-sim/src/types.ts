@@ -33,6 +33,8 @@ export interface SimOptions {
   credentials?: Partial<SimCredentials>;
   /** no log output */
   quiet?: boolean;
+  /** Where the catalog's image URLs point (default: this simulator's own URL, which serves them under /images/). */
+  imageBaseUrl?: string;
 }
 
 export interface SimConfig {
@@ -116,6 +118,8 @@ export interface Mutation {
   delistShare?: number;
   addCount?: number;
   stockMoveShare?: number;
+  /** share of listed products whose images (main and pages) get new content */
+  imageChangeShare?: number;
   seed?: number;
 }
 
@@ -124,6 +128,30 @@ export interface MutationResult {
   delisted: string[];
   added: string[];
   stockMoved: string[];
+  imagesChanged: string[];
+}
+
+/** How an image request fails: 404, 503, an answer after `slowMs`, HTML instead of a PNG, or `oversizedBytes` of body. */
+export type ImageFaultKind = 'not_found' | 'server_error' | 'slow' | 'wrong_type' | 'oversized';
+
+/** Image faults by rate, rolled once per URL (the same URL fails the same way every time). */
+export interface ImageFaults {
+  notFoundRate: number;
+  serverErrorRate: number;
+  slowRate: number;
+  /** how long a slow image takes, default 5000 */
+  slowMs: number;
+  wrongTypeRate: number;
+  oversizedRate: number;
+  /** the body size of an oversized image, default 12 MiB */
+  oversizedBytes: number;
+}
+
+export interface ImageStats {
+  /** GET/HEAD requests for images, by outcome (ok, not_modified, not_found, server_error, slow, wrong_type, oversized) */
+  byOutcome: Record<string, number>;
+  /** image body bytes sent (200 answers; 304s send none) */
+  bytesSent: number;
 }
 
 export type Outcome = 'ok' | 'throttled' | 'unauthorized' | 'bad_request' | 'fault_500' | 'fault_503' | 'timeout' | 'business_error' | 'forbidden' | 'malformed' | 'not_found' | string;
@@ -137,6 +165,8 @@ export interface SimStats {
   throttled: number;
   /** most business calls seen in any sliding 1-second window */
   maxObservedRps: number;
+  /** the image host's requests (not business calls: no token, not rate limited) */
+  images: ImageStats;
 }
 
 export interface SimControl {
@@ -155,6 +185,14 @@ export interface SimControl {
   /** Arrival times (epoch ms, ascending) of the business calls since `sinceMs` (default: all kept, the last 262,144), throttled ones included. */
   arrivals(sinceMs?: number): number[];
   resetStats(): void;
+  /** Gives every image of `code` new content (a new ETag and Last-Modified). */
+  changeImage(code: string): void;
+  /** Makes the images of `code` fail with `kind` (undefined clears it); `count` answers only, then they heal (default: until cleared). */
+  setImageFault(code: string, kind: ImageFaultKind | undefined, count?: number): void;
+  /** Image faults by rate. */
+  imageFaults(patch: Partial<ImageFaults>): void;
+  /** Clears image faults, rates and per product. */
+  clearImageFaults(): void;
 }
 
 export interface SimHandle {
