@@ -9,6 +9,7 @@ import {
   ListObjectsV2Command, CreateBucketCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { env as envVar } from "./config";
 
 const EXT: Record<string, string> = {
   "image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp",
@@ -162,6 +163,18 @@ export class S3ImageStore implements ImageStore {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) }), { expiresIn: expiresInS });
   }
 }
+
+/** The image store's variables, for a service's config schema (loadConfig validates them and masks the secret key). */
+export const imageStoreEnv = {
+  IMAGE_STORE: envVar.oneOf(["filesystem", "s3"], "filesystem"),
+  IMAGE_STORE_DIR: envVar.optionalString(),
+  IMAGE_S3_BUCKET: envVar.optionalString(),
+  IMAGE_S3_PREFIX: envVar.optionalString(),
+  IMAGE_S3_ENDPOINT: envVar.optionalString(),
+  IMAGE_S3_REGION: envVar.optionalString(),
+  IMAGE_S3_ACCESS_KEY_ID: envVar.optionalString(),
+  IMAGE_S3_SECRET_ACCESS_KEY: envVar.optionalString(),
+};
 
 /** The store named by the environment: `IMAGE_STORE=filesystem` (default, under
  * `IMAGE_STORE_DIR`, default `.data/images`) or `s3` (`IMAGE_S3_BUCKET`, `IMAGE_S3_PREFIX`,

@@ -3,6 +3,7 @@
 // when HAIER_BASE_URL is the local simulator default; against any other upstream they are required.
 import { z } from 'zod';
 import { ConfigError, env, loadConfig, registerSecret } from '@haier-sync/runtime';
+import { imageStoreEnv } from '@haier-sync/runtime/image-store';
 import { parseLanes, type LanePolicies } from './lanes';
 
 export const SIMULATOR_BASE_URL = 'http://127.0.0.1:9090';
@@ -47,6 +48,14 @@ const mainSchema = z.object({
   GATEWAY_PORT: env.port('GATEWAY_PORT', 50051),
   GATEWAY_METRICS_PORT: env.optionalPort('GATEWAY_METRICS_PORT'),
   GATEWAY_CALL_SUMMARY_INTERVAL: env.durationMs(60_000),
+  // product images (MirrorImages): image hosts are not the API, so their own limits
+  HAIER_IMAGE_CONCURRENCY: env.positiveInt(8),
+  HAIER_IMAGE_RATE: env.nonNegativeInt(50),
+  HAIER_IMAGE_MAX_BYTES: env.positiveInt(5 * 1024 * 1024),
+  HAIER_IMAGE_TIMEOUT_MS: env.positiveInt(15_000),
+  HAIER_IMAGE_MAX_RETRIES: env.nonNegativeInt(2),
+  HAIER_IMAGE_HOSTS: env.csv([]),
+  ...imageStoreEnv,
 });
 
 // These two names contain "TOKEN" but hold no secret: they are validated here rather than by

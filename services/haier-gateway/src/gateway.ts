@@ -11,6 +11,8 @@ import { HaierApi } from './haier-api';
 import { gatewayMetrics } from './metrics';
 import { gatewayErrors, routes } from './server';
 import { UpstreamClient, type UpstreamClientOptions } from './upstream-client';
+import { imageStoreFromEnv, type ImageStore } from '@haier-sync/runtime/image-store';
+import { ImageMirror } from './images/mirror';
 
 export interface Gateway {
   routes(router: ConnectRouter): void;
@@ -31,6 +33,13 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the upstream metrics go (metrics.ts); none when unset. */
   metrics?: Registry;
+  /** Where mirrored images go (default: the store IMAGE_STORE names). */
+  imageStore?: ImageStore;
+}
+
+/** The validated IMAGE_STORE* variables, as imageStoreFromEnv reads them. */
+function imageStoreVars(config: GatewayConfig): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith('IMAGE_')).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
 }
 
 export function buildGateway(config: GatewayConfig, logger: Logger, opts: GatewayOptions = {}): Gateway {
@@ -38,6 +47,14 @@ export function buildGateway(config: GatewayConfig, logger: Logger, opts: Gatewa
   const client = new UpstreamClient({ config, logger, backoff: opts.backoff, metrics });
   metrics?.watch(client);
   const api = new HaierApi(client, config, config.HAIER_MAX_CONCURRENCY);
+  const images = new ImageMirror(opts.imageStore ?? imageStoreFromEnv(imageStoreVars(config)), {
+    concurrency: config.HAIER_IMAGE_CONCURRENCY,
+    ratePerSecond: config.HAIER_IMAGE_RATE,
+    maxBytes: config.HAIER_IMAGE_MAX_BYTES,
+    timeoutMs: config.HAIER_IMAGE_TIMEOUT_MS,
+    maxRetries: config.HAIER_IMAGE_MAX_RETRIES,
+    allowedHosts: config.HAIER_IMAGE_HOSTS,
+  });
   const cacheMs = opts.readinessCacheMs ?? 5000;
   let cached: { ok: boolean; at: number } | undefined;
   let probing: Promise<boolean> | undefined;
@@ -64,6 +81,7 @@ export function buildGateway(config: GatewayConfig, logger: Logger, opts: Gatewa
       logger,
       maxRetries: config.HAIER_MAX_RETRIES,
       rateLimit: config.HAIER_RATE_LIMIT,
+      images,
       async tokenFor(req: gateway.AccountToCheck) {
         const r = resolveAccount(req, config, opts.env ?? process.env);
         if (!r.ok) return { refused: r.message };
@@ -82,6 +100,8 @@ export function buildGateway(config: GatewayConfig, logger: Logger, opts: Gatewa
       });
       return probing;
     },
-    close: () => client.close(),
+    close: async () => {
+      await Promise.all([client.close(), images.close()]);
+    },
   };
 }

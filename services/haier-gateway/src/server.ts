@@ -19,6 +19,10 @@ import { GateClosed, LaneFull } from './rate-gate';
 import { currentLane, LANE_HEADER, laneOfHeader, type Lane } from './lanes';
 import type { FetchedToken, TokenManager } from './token-manager';
 import { checkChunkSize, InvalidInput } from './validation';
+import type { ImageMirror, MirrorResult } from './images/mirror';
+
+/** Images one MirrorImages call may carry. */
+export const MAX_IMAGES_PER_CALL = 500;
 
 export interface ServerDeps {
   api: HaierApi;
@@ -28,6 +32,8 @@ export interface ServerDeps {
   logger: Logger;
   maxRetries: number;
   rateLimit: number;
+  /** Copies images into the image store (MirrorImages). */
+  images: ImageMirror;
 }
 
 /** The codes that mean "Haier is unavailable for now" (5xx, timeouts, throttling, connection faults). */
@@ -181,7 +187,35 @@ export function gatewayService(deps: ServerDeps): ServiceImpl<typeof gateway.Hai
     async getUsage() {
       return api.usage(deps.rateLimit);
     },
+
+    async mirrorImages(req) {
+      if (req.images.length > MAX_IMAGES_PER_CALL)
+        throw invalidArgument(`${req.images.length} images in one call; send at most ${MAX_IMAGES_PER_CALL} per MirrorImages call`, 'images');
+      const results = await Promise.all(
+        req.images.map((i) => deps.images.mirror(i.url, { etag: i.etag || undefined, lastModified: i.lastModified || undefined, sha256: i.sha256 || undefined })),
+      );
+      return create(gateway.MirrorImagesResponseSchema, { images: results.map(mirroredImage) });
+    },
   };
+}
+
+function mirroredImage(r: MirrorResult): gateway.MirroredImage {
+  const base = { url: r.url, attempts: r.attempts };
+  if (r.status === 'unchanged') return create(gateway.MirroredImageSchema, { ...base, status: gateway.MirrorStatus.UNCHANGED });
+  if (r.status === 'failed') return create(gateway.MirroredImageSchema, { ...base, status: gateway.MirrorStatus.FAILED, reason: redact(r.reason), httpStatus: r.httpStatus ?? 0 });
+  return create(gateway.MirroredImageSchema, {
+    ...base,
+    status: gateway.MirrorStatus.STORED,
+    sha256: r.sha256,
+    storageKey: r.key,
+    bytes: BigInt(r.bytes),
+    contentType: r.contentType,
+    width: r.width,
+    height: r.height,
+    etag: r.etag,
+    lastModified: r.lastModified,
+    written: r.written,
+  });
 }
 
 /** The lane a request's upstream calls go in: its x-haier-lane header, else `dflt`; a bad value is INVALID_ARGUMENT naming the header. */
@@ -197,7 +231,8 @@ export function upstreamCallsOf(method: string, req: unknown): number {
   const r = req as { productCodes?: readonly string[]; queries?: readonly unknown[] };
   if (method === 'getProducts' || method === 'getPrices') return rules.haierCallsForCodes(dedupeCodes(r.productCodes ?? []).length);
   if (method === 'getStocks') return Math.max(1, r.queries?.length ?? 0);
-  if (method === 'getUsage') return 0;
+  // getUsage calls nobody; image hosts are not the API (MirrorImages has its own limits)
+  if (method === 'getUsage' || method === 'mirrorImages') return 0;
   return 1;
 }
 

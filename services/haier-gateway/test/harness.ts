@@ -1,5 +1,8 @@
 // Test harness: the simulator in-process as Haier, the gateway behind a real gRPC server on
 // port 0, and a Connect client over loopback.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@connectrpc/connect';
 import { gateway } from '@haier-sync/contracts';
 import { startSimulator, type SimHandle, type SimOptions } from '@haier-sync/haier-sim';
@@ -45,6 +48,8 @@ export async function startGateway(
     HAIER_BASE_URL: baseUrl,
     ...SIMULATOR_ACCOUNT,
     HAIER_TIMEOUT_MS: '5000',
+    // mirrored images go to a directory of this test run, never the repo's .data/
+    IMAGE_STORE_DIR: mkdtempSync(join(tmpdir(), 'gateway-images-')),
     ...env,
   });
   const logs = captureLogs();

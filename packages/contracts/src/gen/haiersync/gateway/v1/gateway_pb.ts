@@ -6,8 +6,8 @@
 // @generated from file haiersync/gateway/v1/gateway.proto (package haiersync.gateway.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -16,7 +16,173 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file haiersync/gateway/v1/gateway.proto.
  */
 export const file_haiersync_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("CiJoYWllcnN5bmMvZ2F0ZXdheS92MS9nYXRld2F5LnByb3RvEhRoYWllcnN5bmMuZ2F0ZXdheS52MSLlAQoHUHJvZHVjdBIUCgxwcm9kdWN0X2NvZGUYASABKAkSFQoNcHJvZHVjdF9tb2RlbBgCIAEoCRIUCgxwcm9kdWN0X25hbWUYAyABKAkSGgoScHJvZHVjdF9ncm91cF9uYW1lGAQgASgJEhoKEnByb2R1Y3RfYnJhbmRfbmFtZRgFIAEoCRIZChFwcm9kdWN0X2ltYWdlX3VybBgGIAEoCRIZChFwcm9kdWN0X3BhZ2VfdXJscxgHIAMoCRIQCghpc19zYWxlcxgIIAEoCBIXCg9ub19zYWxlc19yZWFzb24YCSABKAkiMQoJSXRlbUVycm9yEhQKDHByb2R1Y3RfY29kZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiKwoSR2V0UHJvZHVjdHNSZXF1ZXN0EhUKDXByb2R1Y3RfY29kZXMYASADKAkidwoTR2V0UHJvZHVjdHNSZXNwb25zZRIvCghwcm9kdWN0cxgBIAMoCzIdLmhhaWVyc3luYy5nYXRld2F5LnYxLlByb2R1Y3QSLwoGZXJyb3JzGAIgAygLMh8uaGFpZXJzeW5jLmdhdGV3YXkudjEuSXRlbUVycm9yIi4KGFN0cmVhbUFsbFByb2R1Y3RzUmVxdWVzdBISCgpjaHVua19zaXplGAEgASgNIosBChlTdHJlYW1BbGxQcm9kdWN0c1Jlc3BvbnNlEi8KCHByb2R1Y3RzGAEgAygLMh0uaGFpZXJzeW5jLmdhdGV3YXkudjEuUHJvZHVjdBIvCgZlcnJvcnMYAiADKAsyHy5oYWllcnN5bmMuZ2F0ZXdheS52MS5JdGVtRXJyb3ISDAoEc2VlbhgDIAEoBCKNAgoFUHJpY2USFAoMcHJvZHVjdF9jb2RlGAEgASgJEhkKDHN1cHBseV9wcmljZRgCIAEoCUgAiAEBEhoKDWludm9pY2VfcHJpY2UYAyABKAlIAYgBARIZCgxtYXJrZXRfcHJpY2UYBCABKAlIAogBARIbChNzdG9ja19yZWJhdGVfcG9saWN5GAUgASgJEhQKDHJlYmF0ZV9tb25leRgGIAEoCRITCgtyZWJhdGVfdHlwZRgHIAEoCRIOCgZyZWFzb24YCCABKAkSEAoIaXNfc2FsZXMYCSABKAhCDwoNX3N1cHBseV9wcmljZUIQCg5faW52b2ljZV9wcmljZUIPCg1fbWFya2V0X3ByaWNlIikKEEdldFByaWNlc1JlcXVlc3QSFQoNcHJvZHVjdF9jb2RlcxgBIAMoCSJxChFHZXRQcmljZXNSZXNwb25zZRIrCgZwcmljZXMYASADKAsyGy5oYWllcnN5bmMuZ2F0ZXdheS52MS5QcmljZRIvCgZlcnJvcnMYAiADKAsyHy5oYWllcnN5bmMuZ2F0ZXdheS52MS5JdGVtRXJyb3IimgEKCVdhcmVob3VzZRIQCghzZWNfY29kZRgBIAEoCRINCgVzdG9jaxgCIAEoAxIXCg93YXJlaG91c2VfZ3JhZGUYAyABKAkSEAoIY3V0X3RpbWUYBCABKAkSHgoWYWNoaWV2ZV91c2VyX29yZGVyX2N1dBgFIAEoCRIMCgRob3VyGAYgASgJEhMKC2lzX3RyYW5zZmVyGAcgASgIIqgBCgVTdG9jaxIUCgxwcm9kdWN0X2NvZGUYASABKAkSEwoLY291bnR5X2NvZGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAMSLQoEYmVzdBgEIAEoCzIfLmhhaWVyc3luYy5nYXRld2F5LnYxLldhcmVob3VzZRIzCgp3YXJlaG91c2VzGAUgAygLMh8uaGFpZXJzeW5jLmdhdGV3YXkudjEuV2FyZWhvdXNlIjwKD0dldFN0b2NrUmVxdWVzdBIUCgxwcm9kdWN0X2NvZGUYASABKAkSEwoLY291bnR5X2NvZGUYAiABKAkiPgoQR2V0U3RvY2tSZXNwb25zZRIqCgVzdG9jaxgBIAEoCzIbLmhhaWVyc3luYy5nYXRld2F5LnYxLlN0b2NrIjcKClN0b2NrUXVlcnkSFAoMcHJvZHVjdF9jb2RlGAEgASgJEhMKC2NvdW50eV9jb2RlGAIgASgJIkcKClN0b2NrRXJyb3ISFAoMcHJvZHVjdF9jb2RlGAEgASgJEhMKC2NvdW50eV9jb2RlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJFChBHZXRTdG9ja3NSZXF1ZXN0EjEKB3F1ZXJpZXMYASADKAsyIC5oYWllcnN5bmMuZ2F0ZXdheS52MS5TdG9ja1F1ZXJ5InIKEUdldFN0b2Nrc1Jlc3BvbnNlEisKBnN0b2NrcxgBIAMoCzIbLmhhaWVyc3luYy5nYXRld2F5LnYxLlN0b2NrEjAKBmVycm9ycxgCIAMoCzIgLmhhaWVyc3luYy5nYXRld2F5LnYxLlN0b2NrRXJyb3IibQoTR2V0TG9naXN0aWNzUmVxdWVzdBISCgpvcmRlcl9jb2RlGAEgASgJEhwKFGRlbGl2ZXJ5X3JlY29yZF9jb2RlGAIgASgJEhYKCW1lbWJlcl9pZBgDIAEoA0gAiAEBQgwKCl9tZW1iZXJfaWQiugEKFEdldExvZ2lzdGljc1Jlc3BvbnNlEjMKEmFsbF9sb2dpc3RpY3NfaW5mbxgBIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSNwoWc3RvY2tfZGVsaXZlcnlfcmVjb3JkcxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSNAoTdGhpcmRfcGFydHlfcmVjb3JkcxgDIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QilwEKDFBheWVyQmFsYW5jZRIXCg9zYWxlX2dyb3VwX2NvZGUYASABKAkSFwoPc2FsZV9ncm91cF9uYW1lGAIgASgJEhoKEnBheWVyX2FjY291bnRfY29kZRgDIAEoCRIaChJwYXllcl9hY2NvdW50X25hbWUYBCABKAkSHQoVcGF5ZXJfYWNjb3VudF9iYWxhbmNlGAUgASgJIhMKEUdldEJhbGFuY2VSZXF1ZXN0IkoKEkdldEJhbGFuY2VSZXNwb25zZRI0CghiYWxhbmNlcxgBIAMoCzIiLmhhaWVyc3luYy5nYXRld2F5LnYxLlBheWVyQmFsYW5jZSJJChBDaGVja0F1dGhSZXF1ZXN0EjUKB2FjY291bnQYASABKAsyJC5oYWllcnN5bmMuZ2F0ZXdheS52MS5BY2NvdW50VG9DaGVjayJ6Cg5BY2NvdW50VG9DaGVjaxIQCghiYXNlX3VybBgBIAEoCRIRCgl0b2tlbl91cmwYAiABKAkSEQoJY2xpZW50X2lkGAMgASgJEhUKDWNsaWVudF9pZF9lbnYYBCABKAkSGQoRY2xpZW50X3NlY3JldF9lbnYYBSABKAkiZgoRQ2hlY2tBdXRoUmVzcG9uc2USCgoCb2sYASABKAgSDwoHbWVzc2FnZRgCIAEoCRI0ChB0b2tlbl9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIRCg9HZXRVc2FnZVJlcXVlc3QiQQoNRW5kcG9pbnRVc2FnZRIQCghlbmRwb2ludBgBIAEoCRIPCgdvdXRjb21lGAIgASgJEg0KBWNhbGxzGAMgASgEIroBChBHZXRVc2FnZVJlc3BvbnNlEhMKC3RvdGFsX2NhbGxzGAEgASgEEhEKCXRocm90dGxlZBgCIAEoBBIPCgdyZXRyaWVzGAMgASgEEhYKDnRva2VuX3JlcXVlc3RzGAQgASgEEjYKCWVuZHBvaW50cxgFIAMoCzIjLmhhaWVyc3luYy5nYXRld2F5LnYxLkVuZHBvaW50VXNhZ2USHQoVcmF0ZV9saW1pdF9wZXJfc2Vjb25kGAYgASgNMokHChNIYWllckdhdGV3YXlTZXJ2aWNlEmIKC0dldFByb2R1Y3RzEiguaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0UHJvZHVjdHNSZXF1ZXN0GikuaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0UHJvZHVjdHNSZXNwb25zZRJ2ChFTdHJlYW1BbGxQcm9kdWN0cxIuLmhhaWVyc3luYy5nYXRld2F5LnYxLlN0cmVhbUFsbFByb2R1Y3RzUmVxdWVzdBovLmhhaWVyc3luYy5nYXRld2F5LnYxLlN0cmVhbUFsbFByb2R1Y3RzUmVzcG9uc2UwARJcCglHZXRQcmljZXMSJi5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRQcmljZXNSZXF1ZXN0GicuaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0UHJpY2VzUmVzcG9uc2USWQoIR2V0U3RvY2sSJS5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRTdG9ja1JlcXVlc3QaJi5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRTdG9ja1Jlc3BvbnNlElwKCUdldFN0b2NrcxImLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldFN0b2Nrc1JlcXVlc3QaJy5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRTdG9ja3NSZXNwb25zZRJlCgxHZXRMb2dpc3RpY3MSKS5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRMb2dpc3RpY3NSZXF1ZXN0GiouaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0TG9naXN0aWNzUmVzcG9uc2USXwoKR2V0QmFsYW5jZRInLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldEJhbGFuY2VSZXF1ZXN0GiguaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0QmFsYW5jZVJlc3BvbnNlElwKCUNoZWNrQXV0aBImLmhhaWVyc3luYy5nYXRld2F5LnYxLkNoZWNrQXV0aFJlcXVlc3QaJy5oYWllcnN5bmMuZ2F0ZXdheS52MS5DaGVja0F1dGhSZXNwb25zZRJZCghHZXRVc2FnZRIlLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldFVzYWdlUmVxdWVzdBomLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldFVzYWdlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiJoYWllcnN5bmMvZ2F0ZXdheS92MS9nYXRld2F5LnByb3RvEhRoYWllcnN5bmMuZ2F0ZXdheS52MSJRCg1JbWFnZVRvTWlycm9yEgsKA3VybBgBIAEoCRIMCgRldGFnGAIgASgJEhUKDWxhc3RfbW9kaWZpZWQYAyABKAkSDgoGc2hhMjU2GAQgASgJIkoKE01pcnJvckltYWdlc1JlcXVlc3QSMwoGaW1hZ2VzGAEgAygLMiMuaGFpZXJzeW5jLmdhdGV3YXkudjEuSW1hZ2VUb01pcnJvciKmAgoNTWlycm9yZWRJbWFnZRILCgN1cmwYASABKAkSMgoGc3RhdHVzGAIgASgOMiIuaGFpZXJzeW5jLmdhdGV3YXkudjEuTWlycm9yU3RhdHVzEg4KBnNoYTI1NhgDIAEoCRITCgtzdG9yYWdlX2tleRgEIAEoCRINCgVieXRlcxgFIAEoBBIUCgxjb250ZW50X3R5cGUYBiABKAkSDQoFd2lkdGgYByABKA0SDgoGaGVpZ2h0GAggASgNEgwKBGV0YWcYCSABKAkSFQoNbGFzdF9tb2RpZmllZBgKIAEoCRIPCgd3cml0dGVuGAsgASgIEg4KBnJlYXNvbhgMIAEoCRITCgtodHRwX3N0YXR1cxgNIAEoDRIQCghhdHRlbXB0cxgOIAEoDSJLChRNaXJyb3JJbWFnZXNSZXNwb25zZRIzCgZpbWFnZXMYASADKAsyIy5oYWllcnN5bmMuZ2F0ZXdheS52MS5NaXJyb3JlZEltYWdlIuUBCgdQcm9kdWN0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRIVCg1wcm9kdWN0X21vZGVsGAIgASgJEhQKDHByb2R1Y3RfbmFtZRgDIAEoCRIaChJwcm9kdWN0X2dyb3VwX25hbWUYBCABKAkSGgoScHJvZHVjdF9icmFuZF9uYW1lGAUgASgJEhkKEXByb2R1Y3RfaW1hZ2VfdXJsGAYgASgJEhkKEXByb2R1Y3RfcGFnZV91cmxzGAcgAygJEhAKCGlzX3NhbGVzGAggASgIEhcKD25vX3NhbGVzX3JlYXNvbhgJIAEoCSIxCglJdGVtRXJyb3ISFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIrChJHZXRQcm9kdWN0c1JlcXVlc3QSFQoNcHJvZHVjdF9jb2RlcxgBIAMoCSJ3ChNHZXRQcm9kdWN0c1Jlc3BvbnNlEi8KCHByb2R1Y3RzGAEgAygLMh0uaGFpZXJzeW5jLmdhdGV3YXkudjEuUHJvZHVjdBIvCgZlcnJvcnMYAiADKAsyHy5oYWllcnN5bmMuZ2F0ZXdheS52MS5JdGVtRXJyb3IiLgoYU3RyZWFtQWxsUHJvZHVjdHNSZXF1ZXN0EhIKCmNodW5rX3NpemUYASABKA0iiwEKGVN0cmVhbUFsbFByb2R1Y3RzUmVzcG9uc2USLwoIcHJvZHVjdHMYASADKAsyHS5oYWllcnN5bmMuZ2F0ZXdheS52MS5Qcm9kdWN0Ei8KBmVycm9ycxgCIAMoCzIfLmhhaWVyc3luYy5nYXRld2F5LnYxLkl0ZW1FcnJvchIMCgRzZWVuGAMgASgEIo0CCgVQcmljZRIUCgxwcm9kdWN0X2NvZGUYASABKAkSGQoMc3VwcGx5X3ByaWNlGAIgASgJSACIAQESGgoNaW52b2ljZV9wcmljZRgDIAEoCUgBiAEBEhkKDG1hcmtldF9wcmljZRgEIAEoCUgCiAEBEhsKE3N0b2NrX3JlYmF0ZV9wb2xpY3kYBSABKAkSFAoMcmViYXRlX21vbmV5GAYgASgJEhMKC3JlYmF0ZV90eXBlGAcgASgJEg4KBnJlYXNvbhgIIAEoCRIQCghpc19zYWxlcxgJIAEoCEIPCg1fc3VwcGx5X3ByaWNlQhAKDl9pbnZvaWNlX3ByaWNlQg8KDV9tYXJrZXRfcHJpY2UiKQoQR2V0UHJpY2VzUmVxdWVzdBIVCg1wcm9kdWN0X2NvZGVzGAEgAygJInEKEUdldFByaWNlc1Jlc3BvbnNlEisKBnByaWNlcxgBIAMoCzIbLmhhaWVyc3luYy5nYXRld2F5LnYxLlByaWNlEi8KBmVycm9ycxgCIAMoCzIfLmhhaWVyc3luYy5nYXRld2F5LnYxLkl0ZW1FcnJvciKaAQoJV2FyZWhvdXNlEhAKCHNlY19jb2RlGAEgASgJEg0KBXN0b2NrGAIgASgDEhcKD3dhcmVob3VzZV9ncmFkZRgDIAEoCRIQCghjdXRfdGltZRgEIAEoCRIeChZhY2hpZXZlX3VzZXJfb3JkZXJfY3V0GAUgASgJEgwKBGhvdXIYBiABKAkSEwoLaXNfdHJhbnNmZXIYByABKAgiqAEKBVN0b2NrEhQKDHByb2R1Y3RfY29kZRgBIAEoCRITCgtjb3VudHlfY29kZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoAxItCgRiZXN0GAQgASgLMh8uaGFpZXJzeW5jLmdhdGV3YXkudjEuV2FyZWhvdXNlEjMKCndhcmVob3VzZXMYBSADKAsyHy5oYWllcnN5bmMuZ2F0ZXdheS52MS5XYXJlaG91c2UiPAoPR2V0U3RvY2tSZXF1ZXN0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRITCgtjb3VudHlfY29kZRgCIAEoCSI+ChBHZXRTdG9ja1Jlc3BvbnNlEioKBXN0b2NrGAEgASgLMhsuaGFpZXJzeW5jLmdhdGV3YXkudjEuU3RvY2siNwoKU3RvY2tRdWVyeRIUCgxwcm9kdWN0X2NvZGUYASABKAkSEwoLY291bnR5X2NvZGUYAiABKAkiRwoKU3RvY2tFcnJvchIUCgxwcm9kdWN0X2NvZGUYASABKAkSEwoLY291bnR5X2NvZGUYAiABKAkSDgoGcmVhc29uGAMgASgJIkUKEEdldFN0b2Nrc1JlcXVlc3QSMQoHcXVlcmllcxgBIAMoCzIgLmhhaWVyc3luYy5nYXRld2F5LnYxLlN0b2NrUXVlcnkicgoRR2V0U3RvY2tzUmVzcG9uc2USKwoGc3RvY2tzGAEgAygLMhsuaGFpZXJzeW5jLmdhdGV3YXkudjEuU3RvY2sSMAoGZXJyb3JzGAIgAygLMiAuaGFpZXJzeW5jLmdhdGV3YXkudjEuU3RvY2tFcnJvciJtChNHZXRMb2dpc3RpY3NSZXF1ZXN0EhIKCm9yZGVyX2NvZGUYASABKAkSHAoUZGVsaXZlcnlfcmVjb3JkX2NvZGUYAiABKAkSFgoJbWVtYmVyX2lkGAMgASgDSACIAQFCDAoKX21lbWJlcl9pZCK6AQoUR2V0TG9naXN0aWNzUmVzcG9uc2USMwoSYWxsX2xvZ2lzdGljc19pbmZvGAEgAygLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI3ChZzdG9ja19kZWxpdmVyeV9yZWNvcmRzGAIgAygLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI0ChN0aGlyZF9wYXJ0eV9yZWNvcmRzGAMgAygLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCKXAQoMUGF5ZXJCYWxhbmNlEhcKD3NhbGVfZ3JvdXBfY29kZRgBIAEoCRIXCg9zYWxlX2dyb3VwX25hbWUYAiABKAkSGgoScGF5ZXJfYWNjb3VudF9jb2RlGAMgASgJEhoKEnBheWVyX2FjY291bnRfbmFtZRgEIAEoCRIdChVwYXllcl9hY2NvdW50X2JhbGFuY2UYBSABKAkiEwoRR2V0QmFsYW5jZVJlcXVlc3QiSgoSR2V0QmFsYW5jZVJlc3BvbnNlEjQKCGJhbGFuY2VzGAEgAygLMiIuaGFpZXJzeW5jLmdhdGV3YXkudjEuUGF5ZXJCYWxhbmNlIkkKEENoZWNrQXV0aFJlcXVlc3QSNQoHYWNjb3VudBgBIAEoCzIkLmhhaWVyc3luYy5nYXRld2F5LnYxLkFjY291bnRUb0NoZWNrInoKDkFjY291bnRUb0NoZWNrEhAKCGJhc2VfdXJsGAEgASgJEhEKCXRva2VuX3VybBgCIAEoCRIRCgljbGllbnRfaWQYAyABKAkSFQoNY2xpZW50X2lkX2VudhgEIAEoCRIZChFjbGllbnRfc2VjcmV0X2VudhgFIAEoCSJmChFDaGVja0F1dGhSZXNwb25zZRIKCgJvaxgBIAEoCBIPCgdtZXNzYWdlGAIgASgJEjQKEHRva2VuX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhEKD0dldFVzYWdlUmVxdWVzdCJBCg1FbmRwb2ludFVzYWdlEhAKCGVuZHBvaW50GAEgASgJEg8KB291dGNvbWUYAiABKAkSDQoFY2FsbHMYAyABKAQiugEKEEdldFVzYWdlUmVzcG9uc2USEwoLdG90YWxfY2FsbHMYASABKAQSEQoJdGhyb3R0bGVkGAIgASgEEg8KB3JldHJpZXMYAyABKAQSFgoOdG9rZW5fcmVxdWVzdHMYBCABKAQSNgoJZW5kcG9pbnRzGAUgAygLMiMuaGFpZXJzeW5jLmdhdGV3YXkudjEuRW5kcG9pbnRVc2FnZRIdChVyYXRlX2xpbWl0X3Blcl9zZWNvbmQYBiABKA0qfgoMTWlycm9yU3RhdHVzEh0KGU1JUlJPUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRNSVJST1JfU1RBVFVTX1NUT1JFRBABEhsKF01JUlJPUl9TVEFUVVNfVU5DSEFOR0VEEAISGAoUTUlSUk9SX1NUQVRVU19GQUlMRUQQAzLwBwoTSGFpZXJHYXRld2F5U2VydmljZRJiCgtHZXRQcm9kdWN0cxIoLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldFByb2R1Y3RzUmVxdWVzdBopLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldFByb2R1Y3RzUmVzcG9uc2USdgoRU3RyZWFtQWxsUHJvZHVjdHMSLi5oYWllcnN5bmMuZ2F0ZXdheS52MS5TdHJlYW1BbGxQcm9kdWN0c1JlcXVlc3QaLy5oYWllcnN5bmMuZ2F0ZXdheS52MS5TdHJlYW1BbGxQcm9kdWN0c1Jlc3BvbnNlMAESXAoJR2V0UHJpY2VzEiYuaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0UHJpY2VzUmVxdWVzdBonLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldFByaWNlc1Jlc3BvbnNlElkKCEdldFN0b2NrEiUuaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0U3RvY2tSZXF1ZXN0GiYuaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0U3RvY2tSZXNwb25zZRJcCglHZXRTdG9ja3MSJi5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRTdG9ja3NSZXF1ZXN0GicuaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0U3RvY2tzUmVzcG9uc2USZQoMR2V0TG9naXN0aWNzEikuaGFpZXJzeW5jLmdhdGV3YXkudjEuR2V0TG9naXN0aWNzUmVxdWVzdBoqLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldExvZ2lzdGljc1Jlc3BvbnNlEl8KCkdldEJhbGFuY2USJy5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRCYWxhbmNlUmVxdWVzdBooLmhhaWVyc3luYy5nYXRld2F5LnYxLkdldEJhbGFuY2VSZXNwb25zZRJcCglDaGVja0F1dGgSJi5oYWllcnN5bmMuZ2F0ZXdheS52MS5DaGVja0F1dGhSZXF1ZXN0GicuaGFpZXJzeW5jLmdhdGV3YXkudjEuQ2hlY2tBdXRoUmVzcG9uc2USWQoIR2V0VXNhZ2USJS5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRVc2FnZVJlcXVlc3QaJi5oYWllcnN5bmMuZ2F0ZXdheS52MS5HZXRVc2FnZVJlc3BvbnNlEmUKDE1pcnJvckltYWdlcxIpLmhhaWVyc3luYy5nYXRld2F5LnYxLk1pcnJvckltYWdlc1JlcXVlc3QaKi5oYWllcnN5bmMuZ2F0ZXdheS52MS5NaXJyb3JJbWFnZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+
+/**
+ * One image to mirror, with the validators and hash of the copy the catalog holds (if any).
+ *
+ * @generated from message haiersync.gateway.v1.ImageToMirror
+ */
+export type ImageToMirror = Message<"haiersync.gateway.v1.ImageToMirror"> & {
+  /**
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+
+  /**
+   * @generated from field: string last_modified = 3;
+   */
+  lastModified: string;
+
+  /**
+   * The SHA-256 (hex) of the held copy; empty when none is held (then no conditional request).
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message haiersync.gateway.v1.ImageToMirror.
+ * Use `create(ImageToMirrorSchema)` to create a new message.
+ */
+export const ImageToMirrorSchema: GenMessage<ImageToMirror> = /*@__PURE__*/
+  messageDesc(file_haiersync_gateway_v1_gateway, 0);
+
+/**
+ * @generated from message haiersync.gateway.v1.MirrorImagesRequest
+ */
+export type MirrorImagesRequest = Message<"haiersync.gateway.v1.MirrorImagesRequest"> & {
+  /**
+   * At most 500 images per call.
+   *
+   * @generated from field: repeated haiersync.gateway.v1.ImageToMirror images = 1;
+   */
+  images: ImageToMirror[];
+};
+
+/**
+ * Describes the message haiersync.gateway.v1.MirrorImagesRequest.
+ * Use `create(MirrorImagesRequestSchema)` to create a new message.
+ */
+export const MirrorImagesRequestSchema: GenMessage<MirrorImagesRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_gateway_v1_gateway, 1);
+
+/**
+ * @generated from message haiersync.gateway.v1.MirroredImage
+ */
+export type MirroredImage = Message<"haiersync.gateway.v1.MirroredImage"> & {
+  /**
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * @generated from field: haiersync.gateway.v1.MirrorStatus status = 2;
+   */
+  status: MirrorStatus;
+
+  /**
+   * STORED: the content's SHA-256 (hex), its store key, size, sniffed type and dimensions.
+   *
+   * @generated from field: string sha256 = 3;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string storage_key = 4;
+   */
+  storageKey: string;
+
+  /**
+   * @generated from field: uint64 bytes = 5;
+   */
+  bytes: bigint;
+
+  /**
+   * @generated from field: string content_type = 6;
+   */
+  contentType: string;
+
+  /**
+   * @generated from field: uint32 width = 7;
+   */
+  width: number;
+
+  /**
+   * @generated from field: uint32 height = 8;
+   */
+  height: number;
+
+  /**
+   * STORED: the validators to send next time.
+   *
+   * @generated from field: string etag = 9;
+   */
+  etag: string;
+
+  /**
+   * @generated from field: string last_modified = 10;
+   */
+  lastModified: string;
+
+  /**
+   * STORED: false when the store already held these bytes.
+   *
+   * @generated from field: bool written = 11;
+   */
+  written: boolean;
+
+  /**
+   * FAILED: what went wrong, in an operator's words.
+   *
+   * @generated from field: string reason = 12;
+   */
+  reason: string;
+
+  /**
+   * FAILED: the host's HTTP status when it answered one.
+   *
+   * @generated from field: uint32 http_status = 13;
+   */
+  httpStatus: number;
+
+  /**
+   * Requests made for this image (retries included; 0 when refused before any).
+   *
+   * @generated from field: uint32 attempts = 14;
+   */
+  attempts: number;
+};
+
+/**
+ * Describes the message haiersync.gateway.v1.MirroredImage.
+ * Use `create(MirroredImageSchema)` to create a new message.
+ */
+export const MirroredImageSchema: GenMessage<MirroredImage> = /*@__PURE__*/
+  messageDesc(file_haiersync_gateway_v1_gateway, 2);
+
+/**
+ * @generated from message haiersync.gateway.v1.MirrorImagesResponse
+ */
+export type MirrorImagesResponse = Message<"haiersync.gateway.v1.MirrorImagesResponse"> & {
+  /**
+   * @generated from field: repeated haiersync.gateway.v1.MirroredImage images = 1;
+   */
+  images: MirroredImage[];
+};
+
+/**
+ * Describes the message haiersync.gateway.v1.MirrorImagesResponse.
+ * Use `create(MirrorImagesResponseSchema)` to create a new message.
+ */
+export const MirrorImagesResponseSchema: GenMessage<MirrorImagesResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_gateway_v1_gateway, 3);
 
 /**
  * One ProductOutInfoDto, mapped.
@@ -83,7 +249,7 @@ export type Product = Message<"haiersync.gateway.v1.Product"> & {
  * Use `create(ProductSchema)` to create a new message.
  */
 export const ProductSchema: GenMessage<Product> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 0);
+  messageDesc(file_haiersync_gateway_v1_gateway, 4);
 
 /**
  * A record Haier sent that could not be mapped, or a code Haier did not answer for.
@@ -107,7 +273,7 @@ export type ItemError = Message<"haiersync.gateway.v1.ItemError"> & {
  * Use `create(ItemErrorSchema)` to create a new message.
  */
 export const ItemErrorSchema: GenMessage<ItemError> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 1);
+  messageDesc(file_haiersync_gateway_v1_gateway, 5);
 
 /**
  * @generated from message haiersync.gateway.v1.GetProductsRequest
@@ -124,7 +290,7 @@ export type GetProductsRequest = Message<"haiersync.gateway.v1.GetProductsReques
  * Use `create(GetProductsRequestSchema)` to create a new message.
  */
 export const GetProductsRequestSchema: GenMessage<GetProductsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 2);
+  messageDesc(file_haiersync_gateway_v1_gateway, 6);
 
 /**
  * @generated from message haiersync.gateway.v1.GetProductsResponse
@@ -146,7 +312,7 @@ export type GetProductsResponse = Message<"haiersync.gateway.v1.GetProductsRespo
  * Use `create(GetProductsResponseSchema)` to create a new message.
  */
 export const GetProductsResponseSchema: GenMessage<GetProductsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 3);
+  messageDesc(file_haiersync_gateway_v1_gateway, 7);
 
 /**
  * @generated from message haiersync.gateway.v1.StreamAllProductsRequest
@@ -165,7 +331,7 @@ export type StreamAllProductsRequest = Message<"haiersync.gateway.v1.StreamAllPr
  * Use `create(StreamAllProductsRequestSchema)` to create a new message.
  */
 export const StreamAllProductsRequestSchema: GenMessage<StreamAllProductsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 4);
+  messageDesc(file_haiersync_gateway_v1_gateway, 8);
 
 /**
  * @generated from message haiersync.gateway.v1.StreamAllProductsResponse
@@ -194,7 +360,7 @@ export type StreamAllProductsResponse = Message<"haiersync.gateway.v1.StreamAllP
  * Use `create(StreamAllProductsResponseSchema)` to create a new message.
  */
 export const StreamAllProductsResponseSchema: GenMessage<StreamAllProductsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 5);
+  messageDesc(file_haiersync_gateway_v1_gateway, 9);
 
 /**
  * One PriceSupplyVo, mapped. Absent prices are unset (not "0").
@@ -259,7 +425,7 @@ export type Price = Message<"haiersync.gateway.v1.Price"> & {
  * Use `create(PriceSchema)` to create a new message.
  */
 export const PriceSchema: GenMessage<Price> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 6);
+  messageDesc(file_haiersync_gateway_v1_gateway, 10);
 
 /**
  * @generated from message haiersync.gateway.v1.GetPricesRequest
@@ -276,7 +442,7 @@ export type GetPricesRequest = Message<"haiersync.gateway.v1.GetPricesRequest"> 
  * Use `create(GetPricesRequestSchema)` to create a new message.
  */
 export const GetPricesRequestSchema: GenMessage<GetPricesRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 7);
+  messageDesc(file_haiersync_gateway_v1_gateway, 11);
 
 /**
  * @generated from message haiersync.gateway.v1.GetPricesResponse
@@ -298,7 +464,7 @@ export type GetPricesResponse = Message<"haiersync.gateway.v1.GetPricesResponse"
  * Use `create(GetPricesResponseSchema)` to create a new message.
  */
 export const GetPricesResponseSchema: GenMessage<GetPricesResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 8);
+  messageDesc(file_haiersync_gateway_v1_gateway, 12);
 
 /**
  * @generated from message haiersync.gateway.v1.Warehouse
@@ -353,7 +519,7 @@ export type Warehouse = Message<"haiersync.gateway.v1.Warehouse"> & {
  * Use `create(WarehouseSchema)` to create a new message.
  */
 export const WarehouseSchema: GenMessage<Warehouse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 9);
+  messageDesc(file_haiersync_gateway_v1_gateway, 13);
 
 /**
  * @generated from message haiersync.gateway.v1.Stock
@@ -394,7 +560,7 @@ export type Stock = Message<"haiersync.gateway.v1.Stock"> & {
  * Use `create(StockSchema)` to create a new message.
  */
 export const StockSchema: GenMessage<Stock> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 10);
+  messageDesc(file_haiersync_gateway_v1_gateway, 14);
 
 /**
  * @generated from message haiersync.gateway.v1.GetStockRequest
@@ -418,7 +584,7 @@ export type GetStockRequest = Message<"haiersync.gateway.v1.GetStockRequest"> & 
  * Use `create(GetStockRequestSchema)` to create a new message.
  */
 export const GetStockRequestSchema: GenMessage<GetStockRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 11);
+  messageDesc(file_haiersync_gateway_v1_gateway, 15);
 
 /**
  * @generated from message haiersync.gateway.v1.GetStockResponse
@@ -435,7 +601,7 @@ export type GetStockResponse = Message<"haiersync.gateway.v1.GetStockResponse"> 
  * Use `create(GetStockResponseSchema)` to create a new message.
  */
 export const GetStockResponseSchema: GenMessage<GetStockResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 12);
+  messageDesc(file_haiersync_gateway_v1_gateway, 16);
 
 /**
  * @generated from message haiersync.gateway.v1.StockQuery
@@ -457,7 +623,7 @@ export type StockQuery = Message<"haiersync.gateway.v1.StockQuery"> & {
  * Use `create(StockQuerySchema)` to create a new message.
  */
 export const StockQuerySchema: GenMessage<StockQuery> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 13);
+  messageDesc(file_haiersync_gateway_v1_gateway, 17);
 
 /**
  * @generated from message haiersync.gateway.v1.StockError
@@ -484,7 +650,7 @@ export type StockError = Message<"haiersync.gateway.v1.StockError"> & {
  * Use `create(StockErrorSchema)` to create a new message.
  */
 export const StockErrorSchema: GenMessage<StockError> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 14);
+  messageDesc(file_haiersync_gateway_v1_gateway, 18);
 
 /**
  * @generated from message haiersync.gateway.v1.GetStocksRequest
@@ -501,7 +667,7 @@ export type GetStocksRequest = Message<"haiersync.gateway.v1.GetStocksRequest"> 
  * Use `create(GetStocksRequestSchema)` to create a new message.
  */
 export const GetStocksRequestSchema: GenMessage<GetStocksRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 15);
+  messageDesc(file_haiersync_gateway_v1_gateway, 19);
 
 /**
  * @generated from message haiersync.gateway.v1.GetStocksResponse
@@ -523,7 +689,7 @@ export type GetStocksResponse = Message<"haiersync.gateway.v1.GetStocksResponse"
  * Use `create(GetStocksResponseSchema)` to create a new message.
  */
 export const GetStocksResponseSchema: GenMessage<GetStocksResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 16);
+  messageDesc(file_haiersync_gateway_v1_gateway, 20);
 
 /**
  * @generated from message haiersync.gateway.v1.GetLogisticsRequest
@@ -550,7 +716,7 @@ export type GetLogisticsRequest = Message<"haiersync.gateway.v1.GetLogisticsRequ
  * Use `create(GetLogisticsRequestSchema)` to create a new message.
  */
 export const GetLogisticsRequestSchema: GenMessage<GetLogisticsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 17);
+  messageDesc(file_haiersync_gateway_v1_gateway, 21);
 
 /**
  * @generated from message haiersync.gateway.v1.GetLogisticsResponse
@@ -583,7 +749,7 @@ export type GetLogisticsResponse = Message<"haiersync.gateway.v1.GetLogisticsRes
  * Use `create(GetLogisticsResponseSchema)` to create a new message.
  */
 export const GetLogisticsResponseSchema: GenMessage<GetLogisticsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 18);
+  messageDesc(file_haiersync_gateway_v1_gateway, 22);
 
 /**
  * @generated from message haiersync.gateway.v1.PayerBalance
@@ -620,7 +786,7 @@ export type PayerBalance = Message<"haiersync.gateway.v1.PayerBalance"> & {
  * Use `create(PayerBalanceSchema)` to create a new message.
  */
 export const PayerBalanceSchema: GenMessage<PayerBalance> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 19);
+  messageDesc(file_haiersync_gateway_v1_gateway, 23);
 
 /**
  * @generated from message haiersync.gateway.v1.GetBalanceRequest
@@ -633,7 +799,7 @@ export type GetBalanceRequest = Message<"haiersync.gateway.v1.GetBalanceRequest"
  * Use `create(GetBalanceRequestSchema)` to create a new message.
  */
 export const GetBalanceRequestSchema: GenMessage<GetBalanceRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 20);
+  messageDesc(file_haiersync_gateway_v1_gateway, 24);
 
 /**
  * @generated from message haiersync.gateway.v1.GetBalanceResponse
@@ -650,7 +816,7 @@ export type GetBalanceResponse = Message<"haiersync.gateway.v1.GetBalanceRespons
  * Use `create(GetBalanceResponseSchema)` to create a new message.
  */
 export const GetBalanceResponseSchema: GenMessage<GetBalanceResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 21);
+  messageDesc(file_haiersync_gateway_v1_gateway, 25);
 
 /**
  * @generated from message haiersync.gateway.v1.CheckAuthRequest
@@ -670,7 +836,7 @@ export type CheckAuthRequest = Message<"haiersync.gateway.v1.CheckAuthRequest"> 
  * Use `create(CheckAuthRequestSchema)` to create a new message.
  */
 export const CheckAuthRequestSchema: GenMessage<CheckAuthRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 22);
+  messageDesc(file_haiersync_gateway_v1_gateway, 26);
 
 /**
  * What a token request needs. Secrets are never sent: they are named, and the gateway reads
@@ -719,7 +885,7 @@ export type AccountToCheck = Message<"haiersync.gateway.v1.AccountToCheck"> & {
  * Use `create(AccountToCheckSchema)` to create a new message.
  */
 export const AccountToCheckSchema: GenMessage<AccountToCheck> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 23);
+  messageDesc(file_haiersync_gateway_v1_gateway, 27);
 
 /**
  * @generated from message haiersync.gateway.v1.CheckAuthResponse
@@ -746,7 +912,7 @@ export type CheckAuthResponse = Message<"haiersync.gateway.v1.CheckAuthResponse"
  * Use `create(CheckAuthResponseSchema)` to create a new message.
  */
 export const CheckAuthResponseSchema: GenMessage<CheckAuthResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 24);
+  messageDesc(file_haiersync_gateway_v1_gateway, 28);
 
 /**
  * @generated from message haiersync.gateway.v1.GetUsageRequest
@@ -759,7 +925,7 @@ export type GetUsageRequest = Message<"haiersync.gateway.v1.GetUsageRequest"> & 
  * Use `create(GetUsageRequestSchema)` to create a new message.
  */
 export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 25);
+  messageDesc(file_haiersync_gateway_v1_gateway, 29);
 
 /**
  * @generated from message haiersync.gateway.v1.EndpointUsage
@@ -786,7 +952,7 @@ export type EndpointUsage = Message<"haiersync.gateway.v1.EndpointUsage"> & {
  * Use `create(EndpointUsageSchema)` to create a new message.
  */
 export const EndpointUsageSchema: GenMessage<EndpointUsage> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 26);
+  messageDesc(file_haiersync_gateway_v1_gateway, 30);
 
 /**
  * @generated from message haiersync.gateway.v1.GetUsageResponse
@@ -830,7 +996,44 @@ export type GetUsageResponse = Message<"haiersync.gateway.v1.GetUsageResponse"> 
  * Use `create(GetUsageResponseSchema)` to create a new message.
  */
 export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_gateway_v1_gateway, 27);
+  messageDesc(file_haiersync_gateway_v1_gateway, 31);
+
+/**
+ * @generated from enum haiersync.gateway.v1.MirrorStatus
+ */
+export enum MirrorStatus {
+  /**
+   * @generated from enum value: MIRROR_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Fetched and in the store (new bytes, or bytes the store already held).
+   *
+   * @generated from enum value: MIRROR_STATUS_STORED = 1;
+   */
+  STORED = 1,
+
+  /**
+   * The host answered 304: the held copy is current; nothing was downloaded.
+   *
+   * @generated from enum value: MIRROR_STATUS_UNCHANGED = 2;
+   */
+  UNCHANGED = 2,
+
+  /**
+   * Not fetched: `reason` says why (404, 5xx after retries, too slow, not an image, too big, host not allowed).
+   *
+   * @generated from enum value: MIRROR_STATUS_FAILED = 3;
+   */
+  FAILED = 3,
+}
+
+/**
+ * Describes the enum haiersync.gateway.v1.MirrorStatus.
+ */
+export const MirrorStatusSchema: GenEnum<MirrorStatus> = /*@__PURE__*/
+  enumDesc(file_haiersync_gateway_v1_gateway, 0);
 
 /**
  * @generated from service haiersync.gateway.v1.HaierGatewayService
@@ -922,6 +1125,20 @@ export const HaierGatewayService: GenService<{
     methodKind: "unary";
     input: typeof GetUsageRequestSchema;
     output: typeof GetUsageResponseSchema;
+  },
+  /**
+   * Copies product images from Haier's image hosts into the shop's image store (content-addressed:
+   * the same bytes are stored once). A held copy is revalidated (304: nothing downloaded). Image
+   * hosts are not the API: these fetches have their own concurrency and rate (HAIER_IMAGE_*) and
+   * spend none of Haier's call budget. One result per image, in request order; a failed image is
+   * a result with its reason, never an RPC error.
+   *
+   * @generated from rpc haiersync.gateway.v1.HaierGatewayService.MirrorImages
+   */
+  mirrorImages: {
+    methodKind: "unary";
+    input: typeof MirrorImagesRequestSchema;
+    output: typeof MirrorImagesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_haiersync_gateway_v1_gateway, 0);
