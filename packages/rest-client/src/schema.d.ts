@@ -659,6 +659,15 @@ export interface components {
                 updated_at?: string | null;
             }[];
             price_reason?: string;
+            images?: {
+                position?: number;
+                storage_key?: string;
+                sha256?: string;
+                content_type?: string;
+                bytes?: number;
+                width?: number;
+                height?: number;
+            }[];
         };
         /**
          * SyncLogEntry

@@ -18,6 +18,7 @@ import { aggregateStock } from './stock';
 import { upsertProducts } from './upsert-products';
 import type { UpsertObserver } from './metrics';
 import { updateStock } from './update-stock';
+import { imageKeysInUse, listImages, MAX_CODES_PER_IMAGE_LIST, MAX_IMAGES_PER_UPSERT, upsertImages, type ImageOutcome } from './images';
 
 export interface CatalogServiceDeps {
   orm: MikroORM;
@@ -152,6 +153,59 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
         headSeq: BigInt(s.head_seq),
       });
     },
+    async upsertImages(req) {
+      if (req.images.length > MAX_IMAGES_PER_UPSERT) throw new BatchRejection(`${req.images.length} images in one call; send at most ${MAX_IMAGES_PER_UPSERT}`, 'images');
+      const r = await upsertImages(
+        em(),
+        req.images.map((i) => ({
+          code: i.productCode.trim(),
+          position: i.position,
+          sourceUrl: i.sourceUrl,
+          outcome: IMAGE_OUTCOMES[i.outcome] ?? ('unset' as ImageOutcome),
+          sha256: i.sha256,
+          storageKey: i.storageKey,
+          contentType: i.contentType,
+          bytes: i.bytes,
+          width: i.width,
+          height: i.height,
+          etag: i.etag,
+          lastModified: i.lastModified,
+          failure: i.failure,
+        })),
+        { runId: req.runId, dryRun: req.dryRun },
+      );
+      for (const f of r.results.filter((x) => x.outcome === 'failed')) logger.warn({ run_id: req.runId, product_code: f.code }, `images not recorded: ${f.reason}`);
+      return create(catalog.UpsertImagesResponseSchema, { results: r.results.map(itemResult), updated: r.updated, unchanged: r.unchanged, failed: r.failed, imagesFailed: r.imagesFailed });
+    },
+    async listImages(req) {
+      if (req.productCodes.length > MAX_CODES_PER_IMAGE_LIST) throw new BatchRejection(`${req.productCodes.length} codes in one call; ask for at most ${MAX_CODES_PER_IMAGE_LIST}`, 'product_codes');
+      const rows = await listImages(em(), req.productCodes);
+      return create(catalog.ListImagesResponseSchema, {
+        images: rows.map((r) =>
+          create(catalog.ImageRecordSchema, {
+            productCode: r.product_code,
+            position: r.position,
+            sourceUrl: r.source_url,
+            status: r.status === 'stored' ? catalog.ImageStatus.STORED : catalog.ImageStatus.FAILED,
+            sha256: r.sha256 ?? '',
+            storageKey: r.storage_key ?? '',
+            contentType: r.content_type ?? '',
+            bytes: Number(r.bytes ?? 0),
+            width: r.width ?? 0,
+            height: r.height ?? 0,
+            etag: r.etag,
+            lastModified: r.last_modified,
+            failure: r.failure,
+            fetchedAt: ts(r.fetched_at),
+            checkedAt: ts(r.checked_at),
+          }),
+        ),
+      });
+    },
+    async imageKeysInUse(req) {
+      if (req.storageKeys.length > MAX_CODES_PER_IMAGE_LIST) throw new BatchRejection(`${req.storageKeys.length} keys in one call; ask for at most ${MAX_CODES_PER_IMAGE_LIST}`, 'storage_keys');
+      return create(catalog.ImageKeysInUseResponseSchema, { storageKeys: await imageKeysInUse(em(), req.storageKeys) });
+    },
     async checkIntegrity(req) {
       const r = await checkIntegrity(em(), req.sampleLimit, req.markForRepair);
       return create(catalog.CheckIntegrityResponseSchema, {
@@ -165,6 +219,12 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
     },
   };
 }
+
+const IMAGE_OUTCOMES: Record<number, ImageOutcome | undefined> = {
+  [catalog.ImageInput_Outcome.STORED]: 'stored',
+  [catalog.ImageInput_Outcome.UNCHANGED]: 'unchanged',
+  [catalog.ImageInput_Outcome.FAILED]: 'failed',
+};
 
 export function registerCatalog(router: ConnectRouter, deps: CatalogServiceDeps): void {
   router.service(catalog.CatalogService, catalogServiceImpl(deps));

@@ -8,9 +8,9 @@
  * Roles: `listing` = what Haier's product listing says (synced); `price` = what Haier's price
  * answer says (synced; unset in an input without prices means "keep what is stored");
  * `derived` = computed from the synced fields; `operator` = set by an operator; `stock` = set by
- * UpdateStock; `meta` = bookkeeping.
+ * UpdateStock; `image` = set by UpsertImages (the mirrored images); `meta` = bookkeeping.
  */
-export type Role = 'key' | 'listing' | 'price' | 'derived' | 'operator' | 'stock' | 'meta';
+export type Role = 'key' | 'listing' | 'price' | 'derived' | 'operator' | 'stock' | 'image' | 'meta';
 export type PgType = 'text' | 'varchar' | 'numeric' | 'jsonb' | 'boolean' | 'bigint' | 'timestamptz';
 
 export interface Column {
@@ -49,6 +49,7 @@ export const PRODUCT_TABLE = {
   display_price: c({ pg: 'numeric', role: 'derived', nullable: true }),
   pinned_price: c({ pg: 'numeric', role: 'operator', nullable: true }),
   stock: c({ pg: 'bigint', role: 'stock', nullable: true }),
+  images: c({ pg: 'jsonb', role: 'image' }),
   version: c({ pg: 'bigint', role: 'meta' }),
   content_hash: c({ pg: 'text', role: 'meta' }),
   first_seen_at: c({ pg: 'timestamptz', role: 'meta' }),
@@ -61,7 +62,20 @@ type Table = typeof PRODUCT_TABLE;
 export type ProductColumn = keyof Table;
 
 /** How a column reads back through `query` (numeric and bigint as exact text). */
-type ValueOf<C extends Column> = C['pg'] extends 'numeric' | 'bigint'
+/** One entry of product.images (camelCase keys: the fields of catalog.ProductImage, as toProduct passes them on). */
+export interface StoredProductImage {
+  position: number;
+  storageKey: string;
+  sha256: string;
+  contentType: string;
+  bytes: number;
+  width: number;
+  height: number;
+}
+
+type ValueOf<C extends Column> = C['role'] extends 'image'
+  ? StoredProductImage[]
+  : C['pg'] extends 'numeric' | 'bigint'
   ? string | (C extends { nullable: true } ? null : never)
   : C['pg'] extends 'timestamptz'
     ? Date | string | (C extends { nullable: true } ? null : never)

@@ -7,6 +7,7 @@ import { rpcFailure } from '@haier-sync/runtime/testing';
 import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, storedColumn, writeType, type ProductColumn } from '../src/product-table';
 import { PRODUCT_FROM, PRODUCT_SNAPSHOT, pgArray } from '../src/sql';
 import { STOCK_COLUMNS, stockColumn } from '../src/stock';
+import { CATALOG_SCHEMA } from '../src/orm';
 import { count, product, startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -41,10 +42,10 @@ describe('migrations', () => {
   });
   it('build the catalog schema from empty', async () => {
     const r = await h.pg.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'catalog' order by 1`);
-    expect(r.rows.map((x) => x.table_name)).toEqual(['brand', 'category', 'change_log', 'mikro_orm_migrations', 'price_history', 'product', 'product_stock']);
+    expect(r.rows.map((x) => x.table_name)).toEqual(['brand', 'category', 'change_log', 'mikro_orm_migrations', 'price_history', 'product', 'product_image', 'product_stock']);
     expect(await h.cat.readiness()).toBe(true);
     const applied = await h.pg.query<{ name: string }>(`select name from catalog.mikro_orm_migrations order by id`);
-    expect(applied.rows.map((r) => r.name)).toEqual(['Migration20250601000000_initial', 'Migration20251125000000_batch_guard', 'Migration20251202000000_price_reason']);
+    expect(applied.rows.map((r) => r.name)).toEqual(CATALOG_SCHEMA.migrations.map((m) => m.name));
     await expect(h.pg.query(`select catalog.assert_all_inserted(2, 1)`)).rejects.toMatchObject({ code: 'HS409' });
   });
   it('make the change log append-only', async () => {

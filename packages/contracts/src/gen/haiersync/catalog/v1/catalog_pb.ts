@@ -16,7 +16,417 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file haiersync/catalog/v1/catalog.proto.
  */
 export const file_haiersync_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("CiJoYWllcnN5bmMvY2F0YWxvZy92MS9jYXRhbG9nLnByb3RvEhRoYWllcnN5bmMuY2F0YWxvZy52MSKyBAoMUHJvZHVjdElucHV0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRIVCg1wcm9kdWN0X21vZGVsGAIgASgJEhQKDHByb2R1Y3RfbmFtZRgDIAEoCRIaChJwcm9kdWN0X2dyb3VwX25hbWUYBCABKAkSGgoScHJvZHVjdF9icmFuZF9uYW1lGAUgASgJEhkKEXByb2R1Y3RfaW1hZ2VfdXJsGAYgASgJEhkKEXByb2R1Y3RfcGFnZV91cmxzGAcgAygJEhAKCGlzX3NhbGVzGAggASgIEhcKD25vX3NhbGVzX3JlYXNvbhgJIAEoCRIZCgxzdXBwbHlfcHJpY2UYCiABKAlIAIgBARIaCg1pbnZvaWNlX3ByaWNlGAsgASgJSAGIAQESGQoMbWFya2V0X3ByaWNlGAwgASgJSAKIAQESGQoMc3RvY2tfcmViYXRlGA0gASgJSAOIAQESGQoMcmViYXRlX21vbmV5GA4gASgJSASIAQESGAoLcmViYXRlX3R5cGUYDyABKAlIBYgBARISCgpoYXNfcHJpY2VzGBAgASgIEhkKDHByaWNlX3JlYXNvbhgRIAEoCUgGiAEBQg8KDV9zdXBwbHlfcHJpY2VCEAoOX2ludm9pY2VfcHJpY2VCDwoNX21hcmtldF9wcmljZUIPCg1fc3RvY2tfcmViYXRlQg8KDV9yZWJhdGVfbW9uZXlCDgoMX3JlYmF0ZV90eXBlQg8KDV9wcmljZV9yZWFzb24i7wYKB1Byb2R1Y3QSFAoMcHJvZHVjdF9jb2RlGAEgASgJEhUKDXByb2R1Y3RfbW9kZWwYAiABKAkSDAoEbmFtZRgDIAEoCRIZChFwcm9kdWN0X2ltYWdlX3VybBgEIAEoCRIZChFwcm9kdWN0X3BhZ2VfdXJscxgFIAMoCRIZCgxzdXBwbHlfcHJpY2UYBiABKAlIAIgBARIaCg1pbnZvaWNlX3ByaWNlGAcgASgJSAGIAQESGQoMbWFya2V0X3ByaWNlGAggASgJSAKIAQESGQoMc3RvY2tfcmViYXRlGAkgASgJSAOIAQESGQoMcmViYXRlX21vbmV5GAogASgJSASIAQESEwoLcmViYXRlX3R5cGUYCyABKAkSEAoIaXNfc2FsZXMYDCABKAgSFwoPbm9fc2FsZXNfcmVhc29uGA0gASgJEhoKDWRpc3BsYXlfcHJpY2UYDiABKAlIBYgBARIZCgxwaW5uZWRfcHJpY2UYDyABKAlIBogBARIQCghjYXRlZ29yeRgQIAEoCRINCgVicmFuZBgRIAEoCRISCgVzdG9jaxgSIAEoA0gHiAEBEg8KB3ZlcnNpb24YEyABKAQSFAoMY29udGVudF9oYXNoGBQgASgJEjEKDWZpcnN0X3NlZW5fYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3Rfc3luY2VkX2F0GBYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtkZWxpc3RlZF9hdBgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgYIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoMY291bnR5X3N0b2NrGBkgAygLMiEuaGFpZXJzeW5jLmNhdGFsb2cudjEuQ291bnR5U3RvY2sSFAoMcHJpY2VfcmVhc29uGBogASgJQg8KDV9zdXBwbHlfcHJpY2VCEAoOX2ludm9pY2VfcHJpY2VCDwoNX21hcmtldF9wcmljZUIPCg1fc3RvY2tfcmViYXRlQg8KDV9yZWJhdGVfbW9uZXlCEAoOX2Rpc3BsYXlfcHJpY2VCDwoNX3Bpbm5lZF9wcmljZUIICgZfc3RvY2si2QEKC0NvdW50eVN0b2NrEhMKC2NvdW50eV9jb2RlGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhUKDWJlc3Rfc2VjX2NvZGUYAyABKAkSHAoUYmVzdF93YXJlaG91c2VfZ3JhZGUYBCABKAkSEAoIY3V0X3RpbWUYBSABKAkSHgoWYWNoaWV2ZV91c2VyX29yZGVyX2N1dBgGIAEoCRIMCgRob3VyGAcgASgJEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIo8BCgpJdGVtUmVzdWx0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRIyCgdvdXRjb21lGAIgASgOMiEuaGFpZXJzeW5jLmNhdGFsb2cudjEuSXRlbU91dGNvbWUSFgoOY2hhbmdlZF9maWVsZHMYAyADKAkSDwoHdmVyc2lvbhgEIAEoBBIOCgZyZWFzb24YBSABKAkibgoVVXBzZXJ0UHJvZHVjdHNSZXF1ZXN0EjQKCHByb2R1Y3RzGAEgAygLMiIuaGFpZXJzeW5jLmNhdGFsb2cudjEuUHJvZHVjdElucHV0Eg4KBnJ1bl9pZBgCIAEoCRIPCgdkcnlfcnVuGAMgASgIIpABChZVcHNlcnRQcm9kdWN0c1Jlc3BvbnNlEjEKB3Jlc3VsdHMYASADKAsyIC5oYWllcnN5bmMuY2F0YWxvZy52MS5JdGVtUmVzdWx0Eg8KB2NyZWF0ZWQYAiABKA0SDwoHdXBkYXRlZBgDIAEoDRIRCgl1bmNoYW5nZWQYBCABKA0SDgoGZmFpbGVkGAUgASgNIr4BCgpTdG9ja0lucHV0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRITCgtjb3VudHlfY29kZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoAxIVCg1iZXN0X3NlY19jb2RlGAQgASgJEhwKFGJlc3Rfd2FyZWhvdXNlX2dyYWRlGAUgASgJEhAKCGN1dF90aW1lGAYgASgJEh4KFmFjaGlldmVfdXNlcl9vcmRlcl9jdXQYByABKAkSDAoEaG91chgIIAEoCSJmChJVcGRhdGVTdG9ja1JlcXVlc3QSLwoFaXRlbXMYASADKAsyIC5oYWllcnN5bmMuY2F0YWxvZy52MS5TdG9ja0lucHV0Eg4KBnJ1bl9pZBgCIAEoCRIPCgdkcnlfcnVuGAMgASgIInwKE1VwZGF0ZVN0b2NrUmVzcG9uc2USMQoHcmVzdWx0cxgBIAMoCzIgLmhhaWVyc3luYy5jYXRhbG9nLnYxLkl0ZW1SZXN1bHQSDwoHdXBkYXRlZBgCIAEoDRIRCgl1bmNoYW5nZWQYAyABKA0SDgoGZmFpbGVkGAQgASgNIkoKE01hcmtEZWxpc3RlZFJlcXVlc3QSEgoKY29kZXNfc2VlbhgBIAMoCRIOCgZydW5faWQYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCCI6ChRNYXJrRGVsaXN0ZWRSZXNwb25zZRIQCghkZWxpc3RlZBgBIAMoCRIQCghyZWxpc3RlZBgCIAMoCSJFCg9QaW5QcmljZVJlcXVlc3QSFAoMcHJvZHVjdF9jb2RlGAEgASgJEg0KBXByaWNlGAIgASgJEg0KBWFjdG9yGAMgASgJIkIKEFBpblByaWNlUmVzcG9uc2USLgoHcHJvZHVjdBgBIAEoCzIdLmhhaWVyc3luYy5jYXRhbG9nLnYxLlByb2R1Y3QiOAoRVW5waW5QcmljZVJlcXVlc3QSFAoMcHJvZHVjdF9jb2RlGAEgASgJEg0KBWFjdG9yGAIgASgJIkQKElVucGluUHJpY2VSZXNwb25zZRIuCgdwcm9kdWN0GAEgASgLMh0uaGFpZXJzeW5jLmNhdGFsb2cudjEuUHJvZHVjdCIpChFHZXRQcm9kdWN0UmVxdWVzdBIUCgxwcm9kdWN0X2NvZGUYASABKAkiRAoSR2V0UHJvZHVjdFJlc3BvbnNlEi4KB3Byb2R1Y3QYASABKAsyHS5oYWllcnN5bmMuY2F0YWxvZy52MS5Qcm9kdWN0IuoCChNMaXN0UHJvZHVjdHNSZXF1ZXN0EhAKCGNhdGVnb3J5GAEgASgJEg0KBWJyYW5kGAIgASgJEhUKCGlzX3NhbGVzGAMgASgISACIAQESDQoFcXVlcnkYBCABKAkSFgoJbWluX3ByaWNlGAUgASgJSAGIAQESFgoJbWF4X3ByaWNlGAYgASgJSAKIAQESMQoNY2hhbmdlZF9zaW5jZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoEc29ydBgIIAEoDjIhLmhhaWVyc3luYy5jYXRhbG9nLnYxLlByb2R1Y3RTb3J0EhIKCmRlc2NlbmRpbmcYCSABKAgSEQoJcGFnZV9zaXplGAogASgNEg4KBmN1cnNvchgLIAEoCRIYChBpbmNsdWRlX2RlbGlzdGVkGAwgASgIQgsKCV9pc19zYWxlc0IMCgpfbWluX3ByaWNlQgwKCl9tYXhfcHJpY2UiXAoUTGlzdFByb2R1Y3RzUmVzcG9uc2USLwoIcHJvZHVjdHMYASADKAsyHS5oYWllcnN5bmMuY2F0YWxvZy52MS5Qcm9kdWN0EhMKC25leHRfY3Vyc29yGAIgASgJIjsKCENhdGVnb3J5EgoKAmlkGAEgASgDEgwKBG5hbWUYAiABKAkSFQoNcHJvZHVjdF9jb3VudBgDIAEoBCI4CgVCcmFuZBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhUKDXByb2R1Y3RfY291bnQYAyABKAQiFwoVTGlzdENhdGVnb3JpZXNSZXF1ZXN0IkwKFkxpc3RDYXRlZ29yaWVzUmVzcG9uc2USMgoKY2F0ZWdvcmllcxgBIAMoCzIeLmhhaWVyc3luYy5jYXRhbG9nLnYxLkNhdGVnb3J5IhMKEUxpc3RCcmFuZHNSZXF1ZXN0IkEKEkxpc3RCcmFuZHNSZXNwb25zZRIrCgZicmFuZHMYASADKAsyGy5oYWllcnN5bmMuY2F0YWxvZy52MS5CcmFuZCKQAQoLUHJpY2VDaGFuZ2USDQoFZmllbGQYASABKAkSEQoEZnJvbRgCIAEoCUgAiAEBEg8KAnRvGAMgASgJSAGIAQESLgoKY2hhbmdlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcnVuX2lkGAUgASgJQgcKBV9mcm9tQgUKA190byI9ChZHZXRQcmljZUhpc3RvcnlSZXF1ZXN0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRINCgVsaW1pdBgCIAEoDSJNChdHZXRQcmljZUhpc3RvcnlSZXNwb25zZRIyCgdjaGFuZ2VzGAEgAygLMiEuaGFpZXJzeW5jLmNhdGFsb2cudjEuUHJpY2VDaGFuZ2UiOwoLRmllbGRDaGFuZ2USDQoFZmllbGQYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIpACCgZDaGFuZ2USCwoDc2VxGAEgASgEEhQKDHByb2R1Y3RfY29kZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgEEi4KBGtpbmQYBCABKA4yIC5oYWllcnN5bmMuY2F0YWxvZy52MS5DaGFuZ2VLaW5kEjEKBmZpZWxkcxgFIAMoCzIhLmhhaWVyc3luYy5jYXRhbG9nLnYxLkZpZWxkQ2hhbmdlEg4KBnJ1bl9pZBgGIAEoCRIvCgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoHcHJvZHVjdBgIIAEoCzIdLmhhaWVyc3luYy5jYXRhbG9nLnYxLlByb2R1Y3QiNgoSUmVhZENoYW5nZXNSZXF1ZXN0EhEKCWFmdGVyX3NlcRgBIAEoBBINCgVsaW1pdBgCIAEoDSJWChNSZWFkQ2hhbmdlc1Jlc3BvbnNlEi0KB2NoYW5nZXMYASADKAsyHC5oYWllcnN5bmMuY2F0YWxvZy52MS5DaGFuZ2USEAoIaGVhZF9zZXEYAiABKAQiDgoMU3RhdHNSZXF1ZXN0ItEBCg1TdGF0c1Jlc3BvbnNlEhAKCHByb2R1Y3RzGAEgASgEEg4KBmxpc3RlZBgCIAEoBBIQCghkZWxpc3RlZBgDIAEoBBISCgpwcm9jdXJhYmxlGAQgASgEEhIKCmNhdGVnb3JpZXMYBSABKAQSDgoGYnJhbmRzGAYgASgEEg4KBnBpbm5lZBgHIAEoBBIyCg5sYXN0X3N5bmNlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIaGVhZF9zZXEYCSABKAQiRgoVQ2hlY2tJbnRlZ3JpdHlSZXF1ZXN0EhQKDHNhbXBsZV9saW1pdBgBIAEoDRIXCg9tYXJrX2Zvcl9yZXBhaXIYAiABKAgiVwoQSW50ZWdyaXR5RmluZGluZxINCgVjaGVjaxgBIAEoCRINCgVjb3VudBgCIAEoBBIUCgxzYW1wbGVfY29kZXMYAyADKAkSDwoHbWVzc2FnZRgEIAEoCSKRAQoWQ2hlY2tJbnRlZ3JpdHlSZXNwb25zZRIKCgJvaxgBIAEoCBI4CghmaW5kaW5ncxgCIAMoCzImLmhhaWVyc3luYy5jYXRhbG9nLnYxLkludGVncml0eUZpbmRpbmcSGAoQcHJvZHVjdHNfY2hlY2tlZBgDIAEoBBIXCg9wcm9kdWN0c19tYXJrZWQYBCABKAQqlAEKC0l0ZW1PdXRjb21lEhwKGElURU1fT1VUQ09NRV9VTlNQRUNJRklFRBAAEhgKFElURU1fT1VUQ09NRV9DUkVBVEVEEAESGAoUSVRFTV9PVVRDT01FX1VQREFURUQQAhIaChZJVEVNX09VVENPTUVfVU5DSEFOR0VEEAMSFwoTSVRFTV9PVVRDT01FX0ZBSUxFRBAEKq4BCgtQcm9kdWN0U29ydBIcChhQUk9EVUNUX1NPUlRfVU5TUEVDSUZJRUQQABIVChFQUk9EVUNUX1NPUlRfQ09ERRABEhUKEVBST0RVQ1RfU09SVF9OQU1FEAISHgoaUFJPRFVDVF9TT1JUX0RJU1BMQVlfUFJJQ0UQAxIbChdQUk9EVUNUX1NPUlRfVVBEQVRFRF9BVBAEEhYKElBST0RVQ1RfU09SVF9TVE9DSxAFKs0BCgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTQ0hBTkdFX0tJTkRfQ1JFQVRFRBABEhcKE0NIQU5HRV9LSU5EX1VQREFURUQQAhIdChlDSEFOR0VfS0lORF9QUklDRV9DSEFOR0VEEAMSHQoZQ0hBTkdFX0tJTkRfU1RPQ0tfQ0hBTkdFRBAEEhgKFENIQU5HRV9LSU5EX0RFTElTVEVEEAUSGAoUQ0hBTkdFX0tJTkRfUkVMSVNURUQQBjKtCgoOQ2F0YWxvZ1NlcnZpY2USawoOVXBzZXJ0UHJvZHVjdHMSKy5oYWllcnN5bmMuY2F0YWxvZy52MS5VcHNlcnRQcm9kdWN0c1JlcXVlc3QaLC5oYWllcnN5bmMuY2F0YWxvZy52MS5VcHNlcnRQcm9kdWN0c1Jlc3BvbnNlEmIKC1VwZGF0ZVN0b2NrEiguaGFpZXJzeW5jLmNhdGFsb2cudjEuVXBkYXRlU3RvY2tSZXF1ZXN0GikuaGFpZXJzeW5jLmNhdGFsb2cudjEuVXBkYXRlU3RvY2tSZXNwb25zZRJlCgxNYXJrRGVsaXN0ZWQSKS5oYWllcnN5bmMuY2F0YWxvZy52MS5NYXJrRGVsaXN0ZWRSZXF1ZXN0GiouaGFpZXJzeW5jLmNhdGFsb2cudjEuTWFya0RlbGlzdGVkUmVzcG9uc2USWQoIUGluUHJpY2USJS5oYWllcnN5bmMuY2F0YWxvZy52MS5QaW5QcmljZVJlcXVlc3QaJi5oYWllcnN5bmMuY2F0YWxvZy52MS5QaW5QcmljZVJlc3BvbnNlEl8KClVucGluUHJpY2USJy5oYWllcnN5bmMuY2F0YWxvZy52MS5VbnBpblByaWNlUmVxdWVzdBooLmhhaWVyc3luYy5jYXRhbG9nLnYxLlVucGluUHJpY2VSZXNwb25zZRJfCgpHZXRQcm9kdWN0EicuaGFpZXJzeW5jLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlcXVlc3QaKC5oYWllcnN5bmMuY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVzcG9uc2USZQoMTGlzdFByb2R1Y3RzEikuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBoqLmhhaWVyc3luYy5jYXRhbG9nLnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlEmsKDkxpc3RDYXRlZ29yaWVzEisuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdENhdGVnb3JpZXNSZXF1ZXN0GiwuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdENhdGVnb3JpZXNSZXNwb25zZRJfCgpMaXN0QnJhbmRzEicuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdEJyYW5kc1JlcXVlc3QaKC5oYWllcnN5bmMuY2F0YWxvZy52MS5MaXN0QnJhbmRzUmVzcG9uc2USbgoPR2V0UHJpY2VIaXN0b3J5EiwuaGFpZXJzeW5jLmNhdGFsb2cudjEuR2V0UHJpY2VIaXN0b3J5UmVxdWVzdBotLmhhaWVyc3luYy5jYXRhbG9nLnYxLkdldFByaWNlSGlzdG9yeVJlc3BvbnNlEmIKC1JlYWRDaGFuZ2VzEiguaGFpZXJzeW5jLmNhdGFsb2cudjEuUmVhZENoYW5nZXNSZXF1ZXN0GikuaGFpZXJzeW5jLmNhdGFsb2cudjEuUmVhZENoYW5nZXNSZXNwb25zZRJQCgVTdGF0cxIiLmhhaWVyc3luYy5jYXRhbG9nLnYxLlN0YXRzUmVxdWVzdBojLmhhaWVyc3luYy5jYXRhbG9nLnYxLlN0YXRzUmVzcG9uc2USawoOQ2hlY2tJbnRlZ3JpdHkSKy5oYWllcnN5bmMuY2F0YWxvZy52MS5DaGVja0ludGVncml0eVJlcXVlc3QaLC5oYWllcnN5bmMuY2F0YWxvZy52MS5DaGVja0ludGVncml0eVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJoYWllcnN5bmMvY2F0YWxvZy92MS9jYXRhbG9nLnByb3RvEhRoYWllcnN5bmMuY2F0YWxvZy52MSKJAQoMUHJvZHVjdEltYWdlEhAKCHBvc2l0aW9uGAEgASgNEhMKC3N0b3JhZ2Vfa2V5GAIgASgJEg4KBnNoYTI1NhgDIAEoCRIUCgxjb250ZW50X3R5cGUYBCABKAkSDQoFYnl0ZXMYBSABKA0SDQoFd2lkdGgYBiABKA0SDgoGaGVpZ2h0GAcgASgNIvsCCgtJbWFnZVJlY29yZBIUCgxwcm9kdWN0X2NvZGUYASABKAkSEAoIcG9zaXRpb24YAiABKA0SEgoKc291cmNlX3VybBgDIAEoCRIxCgZzdGF0dXMYBCABKA4yIS5oYWllcnN5bmMuY2F0YWxvZy52MS5JbWFnZVN0YXR1cxIOCgZzaGEyNTYYBSABKAkSEwoLc3RvcmFnZV9rZXkYBiABKAkSFAoMY29udGVudF90eXBlGAcgASgJEg0KBWJ5dGVzGAggASgNEg0KBXdpZHRoGAkgASgNEg4KBmhlaWdodBgKIAEoDRIMCgRldGFnGAsgASgJEhUKDWxhc3RfbW9kaWZpZWQYDCABKAkSDwoHZmFpbHVyZRgNIAEoCRIuCgpmZXRjaGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjaGVja2VkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKFAwoKSW1hZ2VJbnB1dBIUCgxwcm9kdWN0X2NvZGUYASABKAkSEAoIcG9zaXRpb24YAiABKA0SEgoKc291cmNlX3VybBgDIAEoCRI5CgdvdXRjb21lGAQgASgOMiguaGFpZXJzeW5jLmNhdGFsb2cudjEuSW1hZ2VJbnB1dC5PdXRjb21lEg4KBnNoYTI1NhgFIAEoCRITCgtzdG9yYWdlX2tleRgGIAEoCRIUCgxjb250ZW50X3R5cGUYByABKAkSDQoFYnl0ZXMYCCABKA0SDQoFd2lkdGgYCSABKA0SDgoGaGVpZ2h0GAogASgNEgwKBGV0YWcYCyABKAkSFQoNbGFzdF9tb2RpZmllZBgMIAEoCRIPCgdmYWlsdXJlGA0gASgJImEKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhIKDk9VVENPTUVfU1RPUkVEEAESFQoRT1VUQ09NRV9VTkNIQU5HRUQQAhISCg5PVVRDT01FX0ZBSUxFRBADImgKE1Vwc2VydEltYWdlc1JlcXVlc3QSMAoGaW1hZ2VzGAEgAygLMiAuaGFpZXJzeW5jLmNhdGFsb2cudjEuSW1hZ2VJbnB1dBIOCgZydW5faWQYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCCKUAQoUVXBzZXJ0SW1hZ2VzUmVzcG9uc2USMQoHcmVzdWx0cxgBIAMoCzIgLmhhaWVyc3luYy5jYXRhbG9nLnYxLkl0ZW1SZXN1bHQSDwoHdXBkYXRlZBgCIAEoDRIRCgl1bmNoYW5nZWQYAyABKA0SDgoGZmFpbGVkGAQgASgNEhUKDWltYWdlc19mYWlsZWQYBSABKA0iKgoRTGlzdEltYWdlc1JlcXVlc3QSFQoNcHJvZHVjdF9jb2RlcxgBIAMoCSJHChJMaXN0SW1hZ2VzUmVzcG9uc2USMQoGaW1hZ2VzGAEgAygLMiEuaGFpZXJzeW5jLmNhdGFsb2cudjEuSW1hZ2VSZWNvcmQiLQoVSW1hZ2VLZXlzSW5Vc2VSZXF1ZXN0EhQKDHN0b3JhZ2Vfa2V5cxgBIAMoCSIuChZJbWFnZUtleXNJblVzZVJlc3BvbnNlEhQKDHN0b3JhZ2Vfa2V5cxgBIAMoCSKyBAoMUHJvZHVjdElucHV0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRIVCg1wcm9kdWN0X21vZGVsGAIgASgJEhQKDHByb2R1Y3RfbmFtZRgDIAEoCRIaChJwcm9kdWN0X2dyb3VwX25hbWUYBCABKAkSGgoScHJvZHVjdF9icmFuZF9uYW1lGAUgASgJEhkKEXByb2R1Y3RfaW1hZ2VfdXJsGAYgASgJEhkKEXByb2R1Y3RfcGFnZV91cmxzGAcgAygJEhAKCGlzX3NhbGVzGAggASgIEhcKD25vX3NhbGVzX3JlYXNvbhgJIAEoCRIZCgxzdXBwbHlfcHJpY2UYCiABKAlIAIgBARIaCg1pbnZvaWNlX3ByaWNlGAsgASgJSAGIAQESGQoMbWFya2V0X3ByaWNlGAwgASgJSAKIAQESGQoMc3RvY2tfcmViYXRlGA0gASgJSAOIAQESGQoMcmViYXRlX21vbmV5GA4gASgJSASIAQESGAoLcmViYXRlX3R5cGUYDyABKAlIBYgBARISCgpoYXNfcHJpY2VzGBAgASgIEhkKDHByaWNlX3JlYXNvbhgRIAEoCUgGiAEBQg8KDV9zdXBwbHlfcHJpY2VCEAoOX2ludm9pY2VfcHJpY2VCDwoNX21hcmtldF9wcmljZUIPCg1fc3RvY2tfcmViYXRlQg8KDV9yZWJhdGVfbW9uZXlCDgoMX3JlYmF0ZV90eXBlQg8KDV9wcmljZV9yZWFzb24iowcKB1Byb2R1Y3QSFAoMcHJvZHVjdF9jb2RlGAEgASgJEhUKDXByb2R1Y3RfbW9kZWwYAiABKAkSDAoEbmFtZRgDIAEoCRIZChFwcm9kdWN0X2ltYWdlX3VybBgEIAEoCRIZChFwcm9kdWN0X3BhZ2VfdXJscxgFIAMoCRIZCgxzdXBwbHlfcHJpY2UYBiABKAlIAIgBARIaCg1pbnZvaWNlX3ByaWNlGAcgASgJSAGIAQESGQoMbWFya2V0X3ByaWNlGAggASgJSAKIAQESGQoMc3RvY2tfcmViYXRlGAkgASgJSAOIAQESGQoMcmViYXRlX21vbmV5GAogASgJSASIAQESEwoLcmViYXRlX3R5cGUYCyABKAkSEAoIaXNfc2FsZXMYDCABKAgSFwoPbm9fc2FsZXNfcmVhc29uGA0gASgJEhoKDWRpc3BsYXlfcHJpY2UYDiABKAlIBYgBARIZCgxwaW5uZWRfcHJpY2UYDyABKAlIBogBARIQCghjYXRlZ29yeRgQIAEoCRINCgVicmFuZBgRIAEoCRISCgVzdG9jaxgSIAEoA0gHiAEBEg8KB3ZlcnNpb24YEyABKAQSFAoMY29udGVudF9oYXNoGBQgASgJEjEKDWZpcnN0X3NlZW5fYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3Rfc3luY2VkX2F0GBYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtkZWxpc3RlZF9hdBgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgYIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoMY291bnR5X3N0b2NrGBkgAygLMiEuaGFpZXJzeW5jLmNhdGFsb2cudjEuQ291bnR5U3RvY2sSFAoMcHJpY2VfcmVhc29uGBogASgJEjIKBmltYWdlcxgbIAMoCzIiLmhhaWVyc3luYy5jYXRhbG9nLnYxLlByb2R1Y3RJbWFnZUIPCg1fc3VwcGx5X3ByaWNlQhAKDl9pbnZvaWNlX3ByaWNlQg8KDV9tYXJrZXRfcHJpY2VCDwoNX3N0b2NrX3JlYmF0ZUIPCg1fcmViYXRlX21vbmV5QhAKDl9kaXNwbGF5X3ByaWNlQg8KDV9waW5uZWRfcHJpY2VCCAoGX3N0b2NrItkBCgtDb3VudHlTdG9jaxITCgtjb3VudHlfY29kZRgBIAEoCRIQCghxdWFudGl0eRgCIAEoAxIVCg1iZXN0X3NlY19jb2RlGAMgASgJEhwKFGJlc3Rfd2FyZWhvdXNlX2dyYWRlGAQgASgJEhAKCGN1dF90aW1lGAUgASgJEh4KFmFjaGlldmVfdXNlcl9vcmRlcl9jdXQYBiABKAkSDAoEaG91chgHIAEoCRIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKPAQoKSXRlbVJlc3VsdBIUCgxwcm9kdWN0X2NvZGUYASABKAkSMgoHb3V0Y29tZRgCIAEoDjIhLmhhaWVyc3luYy5jYXRhbG9nLnYxLkl0ZW1PdXRjb21lEhYKDmNoYW5nZWRfZmllbGRzGAMgAygJEg8KB3ZlcnNpb24YBCABKAQSDgoGcmVhc29uGAUgASgJIm4KFVVwc2VydFByb2R1Y3RzUmVxdWVzdBI0Cghwcm9kdWN0cxgBIAMoCzIiLmhhaWVyc3luYy5jYXRhbG9nLnYxLlByb2R1Y3RJbnB1dBIOCgZydW5faWQYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCCKQAQoWVXBzZXJ0UHJvZHVjdHNSZXNwb25zZRIxCgdyZXN1bHRzGAEgAygLMiAuaGFpZXJzeW5jLmNhdGFsb2cudjEuSXRlbVJlc3VsdBIPCgdjcmVhdGVkGAIgASgNEg8KB3VwZGF0ZWQYAyABKA0SEQoJdW5jaGFuZ2VkGAQgASgNEg4KBmZhaWxlZBgFIAEoDSK+AQoKU3RvY2tJbnB1dBIUCgxwcm9kdWN0X2NvZGUYASABKAkSEwoLY291bnR5X2NvZGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAMSFQoNYmVzdF9zZWNfY29kZRgEIAEoCRIcChRiZXN0X3dhcmVob3VzZV9ncmFkZRgFIAEoCRIQCghjdXRfdGltZRgGIAEoCRIeChZhY2hpZXZlX3VzZXJfb3JkZXJfY3V0GAcgASgJEgwKBGhvdXIYCCABKAkiZgoSVXBkYXRlU3RvY2tSZXF1ZXN0Ei8KBWl0ZW1zGAEgAygLMiAuaGFpZXJzeW5jLmNhdGFsb2cudjEuU3RvY2tJbnB1dBIOCgZydW5faWQYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCCJ8ChNVcGRhdGVTdG9ja1Jlc3BvbnNlEjEKB3Jlc3VsdHMYASADKAsyIC5oYWllcnN5bmMuY2F0YWxvZy52MS5JdGVtUmVzdWx0Eg8KB3VwZGF0ZWQYAiABKA0SEQoJdW5jaGFuZ2VkGAMgASgNEg4KBmZhaWxlZBgEIAEoDSJKChNNYXJrRGVsaXN0ZWRSZXF1ZXN0EhIKCmNvZGVzX3NlZW4YASADKAkSDgoGcnVuX2lkGAIgASgJEg8KB2RyeV9ydW4YAyABKAgiOgoUTWFya0RlbGlzdGVkUmVzcG9uc2USEAoIZGVsaXN0ZWQYASADKAkSEAoIcmVsaXN0ZWQYAiADKAkiRQoPUGluUHJpY2VSZXF1ZXN0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRINCgVwcmljZRgCIAEoCRINCgVhY3RvchgDIAEoCSJCChBQaW5QcmljZVJlc3BvbnNlEi4KB3Byb2R1Y3QYASABKAsyHS5oYWllcnN5bmMuY2F0YWxvZy52MS5Qcm9kdWN0IjgKEVVucGluUHJpY2VSZXF1ZXN0EhQKDHByb2R1Y3RfY29kZRgBIAEoCRINCgVhY3RvchgCIAEoCSJEChJVbnBpblByaWNlUmVzcG9uc2USLgoHcHJvZHVjdBgBIAEoCzIdLmhhaWVyc3luYy5jYXRhbG9nLnYxLlByb2R1Y3QiKQoRR2V0UHJvZHVjdFJlcXVlc3QSFAoMcHJvZHVjdF9jb2RlGAEgASgJIkQKEkdldFByb2R1Y3RSZXNwb25zZRIuCgdwcm9kdWN0GAEgASgLMh0uaGFpZXJzeW5jLmNhdGFsb2cudjEuUHJvZHVjdCLqAgoTTGlzdFByb2R1Y3RzUmVxdWVzdBIQCghjYXRlZ29yeRgBIAEoCRINCgVicmFuZBgCIAEoCRIVCghpc19zYWxlcxgDIAEoCEgAiAEBEg0KBXF1ZXJ5GAQgASgJEhYKCW1pbl9wcmljZRgFIAEoCUgBiAEBEhYKCW1heF9wcmljZRgGIAEoCUgCiAEBEjEKDWNoYW5nZWRfc2luY2UYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KBHNvcnQYCCABKA4yIS5oYWllcnN5bmMuY2F0YWxvZy52MS5Qcm9kdWN0U29ydBISCgpkZXNjZW5kaW5nGAkgASgIEhEKCXBhZ2Vfc2l6ZRgKIAEoDRIOCgZjdXJzb3IYCyABKAkSGAoQaW5jbHVkZV9kZWxpc3RlZBgMIAEoCEILCglfaXNfc2FsZXNCDAoKX21pbl9wcmljZUIMCgpfbWF4X3ByaWNlIlwKFExpc3RQcm9kdWN0c1Jlc3BvbnNlEi8KCHByb2R1Y3RzGAEgAygLMh0uaGFpZXJzeW5jLmNhdGFsb2cudjEuUHJvZHVjdBITCgtuZXh0X2N1cnNvchgCIAEoCSI7CghDYXRlZ29yeRIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhUKDXByb2R1Y3RfY291bnQYAyABKAQiOAoFQnJhbmQSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRIVCg1wcm9kdWN0X2NvdW50GAMgASgEIhcKFUxpc3RDYXRlZ29yaWVzUmVxdWVzdCJMChZMaXN0Q2F0ZWdvcmllc1Jlc3BvbnNlEjIKCmNhdGVnb3JpZXMYASADKAsyHi5oYWllcnN5bmMuY2F0YWxvZy52MS5DYXRlZ29yeSITChFMaXN0QnJhbmRzUmVxdWVzdCJBChJMaXN0QnJhbmRzUmVzcG9uc2USKwoGYnJhbmRzGAEgAygLMhsuaGFpZXJzeW5jLmNhdGFsb2cudjEuQnJhbmQikAEKC1ByaWNlQ2hhbmdlEg0KBWZpZWxkGAEgASgJEhEKBGZyb20YAiABKAlIAIgBARIPCgJ0bxgDIAEoCUgBiAEBEi4KCmNoYW5nZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJ1bl9pZBgFIAEoCUIHCgVfZnJvbUIFCgNfdG8iPQoWR2V0UHJpY2VIaXN0b3J5UmVxdWVzdBIUCgxwcm9kdWN0X2NvZGUYASABKAkSDQoFbGltaXQYAiABKA0iTQoXR2V0UHJpY2VIaXN0b3J5UmVzcG9uc2USMgoHY2hhbmdlcxgBIAMoCzIhLmhhaWVyc3luYy5jYXRhbG9nLnYxLlByaWNlQ2hhbmdlIjsKC0ZpZWxkQ2hhbmdlEg0KBWZpZWxkGAEgASgJEg4KBmJlZm9yZRgCIAEoCRINCgVhZnRlchgDIAEoCSKQAgoGQ2hhbmdlEgsKA3NlcRgBIAEoBBIUCgxwcm9kdWN0X2NvZGUYAiABKAkSDwoHdmVyc2lvbhgDIAEoBBIuCgRraW5kGAQgASgOMiAuaGFpZXJzeW5jLmNhdGFsb2cudjEuQ2hhbmdlS2luZBIxCgZmaWVsZHMYBSADKAsyIS5oYWllcnN5bmMuY2F0YWxvZy52MS5GaWVsZENoYW5nZRIOCgZydW5faWQYBiABKAkSLwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KB3Byb2R1Y3QYCCABKAsyHS5oYWllcnN5bmMuY2F0YWxvZy52MS5Qcm9kdWN0IjYKElJlYWRDaGFuZ2VzUmVxdWVzdBIRCglhZnRlcl9zZXEYASABKAQSDQoFbGltaXQYAiABKA0iVgoTUmVhZENoYW5nZXNSZXNwb25zZRItCgdjaGFuZ2VzGAEgAygLMhwuaGFpZXJzeW5jLmNhdGFsb2cudjEuQ2hhbmdlEhAKCGhlYWRfc2VxGAIgASgEIg4KDFN0YXRzUmVxdWVzdCLRAQoNU3RhdHNSZXNwb25zZRIQCghwcm9kdWN0cxgBIAEoBBIOCgZsaXN0ZWQYAiABKAQSEAoIZGVsaXN0ZWQYAyABKAQSEgoKcHJvY3VyYWJsZRgEIAEoBBISCgpjYXRlZ29yaWVzGAUgASgEEg4KBmJyYW5kcxgGIAEoBBIOCgZwaW5uZWQYByABKAQSMgoObGFzdF9zeW5jZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGhlYWRfc2VxGAkgASgEIkYKFUNoZWNrSW50ZWdyaXR5UmVxdWVzdBIUCgxzYW1wbGVfbGltaXQYASABKA0SFwoPbWFya19mb3JfcmVwYWlyGAIgASgIIlcKEEludGVncml0eUZpbmRpbmcSDQoFY2hlY2sYASABKAkSDQoFY291bnQYAiABKAQSFAoMc2FtcGxlX2NvZGVzGAMgAygJEg8KB21lc3NhZ2UYBCABKAkikQEKFkNoZWNrSW50ZWdyaXR5UmVzcG9uc2USCgoCb2sYASABKAgSOAoIZmluZGluZ3MYAiADKAsyJi5oYWllcnN5bmMuY2F0YWxvZy52MS5JbnRlZ3JpdHlGaW5kaW5nEhgKEHByb2R1Y3RzX2NoZWNrZWQYAyABKAQSFwoPcHJvZHVjdHNfbWFya2VkGAQgASgEKl0KC0ltYWdlU3RhdHVzEhwKGElNQUdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE0lNQUdFX1NUQVRVU19TVE9SRUQQARIXChNJTUFHRV9TVEFUVVNfRkFJTEVEEAIqlAEKC0l0ZW1PdXRjb21lEhwKGElURU1fT1VUQ09NRV9VTlNQRUNJRklFRBAAEhgKFElURU1fT1VUQ09NRV9DUkVBVEVEEAESGAoUSVRFTV9PVVRDT01FX1VQREFURUQQAhIaChZJVEVNX09VVENPTUVfVU5DSEFOR0VEEAMSFwoTSVRFTV9PVVRDT01FX0ZBSUxFRBAEKq4BCgtQcm9kdWN0U29ydBIcChhQUk9EVUNUX1NPUlRfVU5TUEVDSUZJRUQQABIVChFQUk9EVUNUX1NPUlRfQ09ERRABEhUKEVBST0RVQ1RfU09SVF9OQU1FEAISHgoaUFJPRFVDVF9TT1JUX0RJU1BMQVlfUFJJQ0UQAxIbChdQUk9EVUNUX1NPUlRfVVBEQVRFRF9BVBAEEhYKElBST0RVQ1RfU09SVF9TVE9DSxAFKs0BCgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTQ0hBTkdFX0tJTkRfQ1JFQVRFRBABEhcKE0NIQU5HRV9LSU5EX1VQREFURUQQAhIdChlDSEFOR0VfS0lORF9QUklDRV9DSEFOR0VEEAMSHQoZQ0hBTkdFX0tJTkRfU1RPQ0tfQ0hBTkdFRBAEEhgKFENIQU5HRV9LSU5EX0RFTElTVEVEEAUSGAoUQ0hBTkdFX0tJTkRfUkVMSVNURUQQBjLiDAoOQ2F0YWxvZ1NlcnZpY2USawoOVXBzZXJ0UHJvZHVjdHMSKy5oYWllcnN5bmMuY2F0YWxvZy52MS5VcHNlcnRQcm9kdWN0c1JlcXVlc3QaLC5oYWllcnN5bmMuY2F0YWxvZy52MS5VcHNlcnRQcm9kdWN0c1Jlc3BvbnNlEmIKC1VwZGF0ZVN0b2NrEiguaGFpZXJzeW5jLmNhdGFsb2cudjEuVXBkYXRlU3RvY2tSZXF1ZXN0GikuaGFpZXJzeW5jLmNhdGFsb2cudjEuVXBkYXRlU3RvY2tSZXNwb25zZRJlCgxNYXJrRGVsaXN0ZWQSKS5oYWllcnN5bmMuY2F0YWxvZy52MS5NYXJrRGVsaXN0ZWRSZXF1ZXN0GiouaGFpZXJzeW5jLmNhdGFsb2cudjEuTWFya0RlbGlzdGVkUmVzcG9uc2USWQoIUGluUHJpY2USJS5oYWllcnN5bmMuY2F0YWxvZy52MS5QaW5QcmljZVJlcXVlc3QaJi5oYWllcnN5bmMuY2F0YWxvZy52MS5QaW5QcmljZVJlc3BvbnNlEl8KClVucGluUHJpY2USJy5oYWllcnN5bmMuY2F0YWxvZy52MS5VbnBpblByaWNlUmVxdWVzdBooLmhhaWVyc3luYy5jYXRhbG9nLnYxLlVucGluUHJpY2VSZXNwb25zZRJfCgpHZXRQcm9kdWN0EicuaGFpZXJzeW5jLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlcXVlc3QaKC5oYWllcnN5bmMuY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVzcG9uc2USZQoMTGlzdFByb2R1Y3RzEikuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBoqLmhhaWVyc3luYy5jYXRhbG9nLnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlEmsKDkxpc3RDYXRlZ29yaWVzEisuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdENhdGVnb3JpZXNSZXF1ZXN0GiwuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdENhdGVnb3JpZXNSZXNwb25zZRJfCgpMaXN0QnJhbmRzEicuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdEJyYW5kc1JlcXVlc3QaKC5oYWllcnN5bmMuY2F0YWxvZy52MS5MaXN0QnJhbmRzUmVzcG9uc2USbgoPR2V0UHJpY2VIaXN0b3J5EiwuaGFpZXJzeW5jLmNhdGFsb2cudjEuR2V0UHJpY2VIaXN0b3J5UmVxdWVzdBotLmhhaWVyc3luYy5jYXRhbG9nLnYxLkdldFByaWNlSGlzdG9yeVJlc3BvbnNlEmIKC1JlYWRDaGFuZ2VzEiguaGFpZXJzeW5jLmNhdGFsb2cudjEuUmVhZENoYW5nZXNSZXF1ZXN0GikuaGFpZXJzeW5jLmNhdGFsb2cudjEuUmVhZENoYW5nZXNSZXNwb25zZRJQCgVTdGF0cxIiLmhhaWVyc3luYy5jYXRhbG9nLnYxLlN0YXRzUmVxdWVzdBojLmhhaWVyc3luYy5jYXRhbG9nLnYxLlN0YXRzUmVzcG9uc2USawoOQ2hlY2tJbnRlZ3JpdHkSKy5oYWllcnN5bmMuY2F0YWxvZy52MS5DaGVja0ludGVncml0eVJlcXVlc3QaLC5oYWllcnN5bmMuY2F0YWxvZy52MS5DaGVja0ludGVncml0eVJlc3BvbnNlEmUKDFVwc2VydEltYWdlcxIpLmhhaWVyc3luYy5jYXRhbG9nLnYxLlVwc2VydEltYWdlc1JlcXVlc3QaKi5oYWllcnN5bmMuY2F0YWxvZy52MS5VcHNlcnRJbWFnZXNSZXNwb25zZRJfCgpMaXN0SW1hZ2VzEicuaGFpZXJzeW5jLmNhdGFsb2cudjEuTGlzdEltYWdlc1JlcXVlc3QaKC5oYWllcnN5bmMuY2F0YWxvZy52MS5MaXN0SW1hZ2VzUmVzcG9uc2USawoOSW1hZ2VLZXlzSW5Vc2USKy5oYWllcnN5bmMuY2F0YWxvZy52MS5JbWFnZUtleXNJblVzZVJlcXVlc3QaLC5oYWllcnN5bmMuY2F0YWxvZy52MS5JbWFnZUtleXNJblVzZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+
+/**
+ * A product's mirrored image as the product (and its events) carry it: content only.
+ *
+ * @generated from message haiersync.catalog.v1.ProductImage
+ */
+export type ProductImage = Message<"haiersync.catalog.v1.ProductImage"> & {
+  /**
+   * 0 = the main image (product_image_url); n = page n (product_page_urls[n-1]).
+   *
+   * @generated from field: uint32 position = 1;
+   */
+  position: number;
+
+  /**
+   * The content-addressed key in the image store (sha256/ab/cd/<sha256>.<ext>).
+   *
+   * @generated from field: string storage_key = 2;
+   */
+  storageKey: string;
+
+  /**
+   * @generated from field: string sha256 = 3;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string content_type = 4;
+   */
+  contentType: string;
+
+  /**
+   * @generated from field: uint32 bytes = 5;
+   */
+  bytes: number;
+
+  /**
+   * @generated from field: uint32 width = 6;
+   */
+  width: number;
+
+  /**
+   * @generated from field: uint32 height = 7;
+   */
+  height: number;
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.ProductImage.
+ * Use `create(ProductImageSchema)` to create a new message.
+ */
+export const ProductImageSchema: GenMessage<ProductImage> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 0);
+
+/**
+ * One image of a product, with what the mirror knows about it.
+ *
+ * @generated from message haiersync.catalog.v1.ImageRecord
+ */
+export type ImageRecord = Message<"haiersync.catalog.v1.ImageRecord"> & {
+  /**
+   * @generated from field: string product_code = 1;
+   */
+  productCode: string;
+
+  /**
+   * @generated from field: uint32 position = 2;
+   */
+  position: number;
+
+  /**
+   * @generated from field: string source_url = 3;
+   */
+  sourceUrl: string;
+
+  /**
+   * @generated from field: haiersync.catalog.v1.ImageStatus status = 4;
+   */
+  status: ImageStatus;
+
+  /**
+   * Empty when no copy was ever fetched.
+   *
+   * @generated from field: string sha256 = 5;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string storage_key = 6;
+   */
+  storageKey: string;
+
+  /**
+   * @generated from field: string content_type = 7;
+   */
+  contentType: string;
+
+  /**
+   * @generated from field: uint32 bytes = 8;
+   */
+  bytes: number;
+
+  /**
+   * @generated from field: uint32 width = 9;
+   */
+  width: number;
+
+  /**
+   * @generated from field: uint32 height = 10;
+   */
+  height: number;
+
+  /**
+   * The validators to revalidate with (If-None-Match / If-Modified-Since).
+   *
+   * @generated from field: string etag = 11;
+   */
+  etag: string;
+
+  /**
+   * @generated from field: string last_modified = 12;
+   */
+  lastModified: string;
+
+  /**
+   * FAILED: why, in an operator's words.
+   *
+   * @generated from field: string failure = 13;
+   */
+  failure: string;
+
+  /**
+   * When the bytes were last downloaded, and when the image was last checked.
+   *
+   * @generated from field: google.protobuf.Timestamp fetched_at = 14;
+   */
+  fetchedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp checked_at = 15;
+   */
+  checkedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.ImageRecord.
+ * Use `create(ImageRecordSchema)` to create a new message.
+ */
+export const ImageRecordSchema: GenMessage<ImageRecord> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 1);
+
+/**
+ * What one image's mirror found (from the gateway's MirroredImage).
+ *
+ * @generated from message haiersync.catalog.v1.ImageInput
+ */
+export type ImageInput = Message<"haiersync.catalog.v1.ImageInput"> & {
+  /**
+   * @generated from field: string product_code = 1;
+   */
+  productCode: string;
+
+  /**
+   * @generated from field: uint32 position = 2;
+   */
+  position: number;
+
+  /**
+   * @generated from field: string source_url = 3;
+   */
+  sourceUrl: string;
+
+  /**
+   * @generated from field: haiersync.catalog.v1.ImageInput.Outcome outcome = 4;
+   */
+  outcome: ImageInput_Outcome;
+
+  /**
+   * @generated from field: string sha256 = 5;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string storage_key = 6;
+   */
+  storageKey: string;
+
+  /**
+   * @generated from field: string content_type = 7;
+   */
+  contentType: string;
+
+  /**
+   * @generated from field: uint32 bytes = 8;
+   */
+  bytes: number;
+
+  /**
+   * @generated from field: uint32 width = 9;
+   */
+  width: number;
+
+  /**
+   * @generated from field: uint32 height = 10;
+   */
+  height: number;
+
+  /**
+   * @generated from field: string etag = 11;
+   */
+  etag: string;
+
+  /**
+   * @generated from field: string last_modified = 12;
+   */
+  lastModified: string;
+
+  /**
+   * @generated from field: string failure = 13;
+   */
+  failure: string;
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.ImageInput.
+ * Use `create(ImageInputSchema)` to create a new message.
+ */
+export const ImageInputSchema: GenMessage<ImageInput> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 2);
+
+/**
+ * @generated from enum haiersync.catalog.v1.ImageInput.Outcome
+ */
+export enum ImageInput_Outcome {
+  /**
+   * @generated from enum value: OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * New bytes fetched (content fields set).
+   *
+   * @generated from enum value: OUTCOME_STORED = 1;
+   */
+  STORED = 1,
+
+  /**
+   * 304: the held copy is current.
+   *
+   * @generated from enum value: OUTCOME_UNCHANGED = 2;
+   */
+  UNCHANGED = 2,
+
+  /**
+   * Not fetched: `failure` says why.
+   *
+   * @generated from enum value: OUTCOME_FAILED = 3;
+   */
+  FAILED = 3,
+}
+
+/**
+ * Describes the enum haiersync.catalog.v1.ImageInput.Outcome.
+ */
+export const ImageInput_OutcomeSchema: GenEnum<ImageInput_Outcome> = /*@__PURE__*/
+  enumDesc(file_haiersync_catalog_v1_catalog, 2, 0);
+
+/**
+ * @generated from message haiersync.catalog.v1.UpsertImagesRequest
+ */
+export type UpsertImagesRequest = Message<"haiersync.catalog.v1.UpsertImagesRequest"> & {
+  /**
+   * At most 5000 images per call.
+   *
+   * @generated from field: repeated haiersync.catalog.v1.ImageInput images = 1;
+   */
+  images: ImageInput[];
+
+  /**
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: bool dry_run = 3;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.UpsertImagesRequest.
+ * Use `create(UpsertImagesRequestSchema)` to create a new message.
+ */
+export const UpsertImagesRequestSchema: GenMessage<UpsertImagesRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 3);
+
+/**
+ * @generated from message haiersync.catalog.v1.UpsertImagesResponse
+ */
+export type UpsertImagesResponse = Message<"haiersync.catalog.v1.UpsertImagesResponse"> & {
+  /**
+   * One per product, in code order: UPDATED (content changed), UNCHANGED, or FAILED (unknown product, bad input).
+   *
+   * @generated from field: repeated haiersync.catalog.v1.ItemResult results = 1;
+   */
+  results: ItemResult[];
+
+  /**
+   * @generated from field: uint32 updated = 2;
+   */
+  updated: number;
+
+  /**
+   * @generated from field: uint32 unchanged = 3;
+   */
+  unchanged: number;
+
+  /**
+   * @generated from field: uint32 failed = 4;
+   */
+  failed: number;
+
+  /**
+   * Images whose fetch failed (recorded, not a product failure).
+   *
+   * @generated from field: uint32 images_failed = 5;
+   */
+  imagesFailed: number;
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.UpsertImagesResponse.
+ * Use `create(UpsertImagesResponseSchema)` to create a new message.
+ */
+export const UpsertImagesResponseSchema: GenMessage<UpsertImagesResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 4);
+
+/**
+ * @generated from message haiersync.catalog.v1.ListImagesRequest
+ */
+export type ListImagesRequest = Message<"haiersync.catalog.v1.ListImagesRequest"> & {
+  /**
+   * At most 1000 codes.
+   *
+   * @generated from field: repeated string product_codes = 1;
+   */
+  productCodes: string[];
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.ListImagesRequest.
+ * Use `create(ListImagesRequestSchema)` to create a new message.
+ */
+export const ListImagesRequestSchema: GenMessage<ListImagesRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 5);
+
+/**
+ * @generated from message haiersync.catalog.v1.ListImagesResponse
+ */
+export type ListImagesResponse = Message<"haiersync.catalog.v1.ListImagesResponse"> & {
+  /**
+   * In (product_code, position) order.
+   *
+   * @generated from field: repeated haiersync.catalog.v1.ImageRecord images = 1;
+   */
+  images: ImageRecord[];
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.ListImagesResponse.
+ * Use `create(ListImagesResponseSchema)` to create a new message.
+ */
+export const ListImagesResponseSchema: GenMessage<ListImagesResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 6);
+
+/**
+ * @generated from message haiersync.catalog.v1.ImageKeysInUseRequest
+ */
+export type ImageKeysInUseRequest = Message<"haiersync.catalog.v1.ImageKeysInUseRequest"> & {
+  /**
+   * At most 1000 keys.
+   *
+   * @generated from field: repeated string storage_keys = 1;
+   */
+  storageKeys: string[];
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.ImageKeysInUseRequest.
+ * Use `create(ImageKeysInUseRequestSchema)` to create a new message.
+ */
+export const ImageKeysInUseRequestSchema: GenMessage<ImageKeysInUseRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 7);
+
+/**
+ * @generated from message haiersync.catalog.v1.ImageKeysInUseResponse
+ */
+export type ImageKeysInUseResponse = Message<"haiersync.catalog.v1.ImageKeysInUseResponse"> & {
+  /**
+   * @generated from field: repeated string storage_keys = 1;
+   */
+  storageKeys: string[];
+};
+
+/**
+ * Describes the message haiersync.catalog.v1.ImageKeysInUseResponse.
+ * Use `create(ImageKeysInUseResponseSchema)` to create a new message.
+ */
+export const ImageKeysInUseResponseSchema: GenMessage<ImageKeysInUseResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_catalog_v1_catalog, 8);
 
 /**
  * What a sync brings in for one product: the Haier listing record merged with its price.
@@ -123,7 +533,7 @@ export type ProductInput = Message<"haiersync.catalog.v1.ProductInput"> & {
  * Use `create(ProductInputSchema)` to create a new message.
  */
 export const ProductInputSchema: GenMessage<ProductInput> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 0);
+  messageDesc(file_haiersync_catalog_v1_catalog, 9);
 
 /**
  * @generated from message haiersync.catalog.v1.Product
@@ -264,6 +674,13 @@ export type Product = Message<"haiersync.catalog.v1.Product"> & {
    * @generated from field: string price_reason = 26;
    */
   priceReason: string;
+
+  /**
+   * The product's images mirrored into the shop's image store, by position (main first).
+   *
+   * @generated from field: repeated haiersync.catalog.v1.ProductImage images = 27;
+   */
+  images: ProductImage[];
 };
 
 /**
@@ -271,7 +688,7 @@ export type Product = Message<"haiersync.catalog.v1.Product"> & {
  * Use `create(ProductSchema)` to create a new message.
  */
 export const ProductSchema: GenMessage<Product> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 1);
+  messageDesc(file_haiersync_catalog_v1_catalog, 10);
 
 /**
  * @generated from message haiersync.catalog.v1.CountyStock
@@ -323,7 +740,7 @@ export type CountyStock = Message<"haiersync.catalog.v1.CountyStock"> & {
  * Use `create(CountyStockSchema)` to create a new message.
  */
 export const CountyStockSchema: GenMessage<CountyStock> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 2);
+  messageDesc(file_haiersync_catalog_v1_catalog, 11);
 
 /**
  * One per input item, in request order (UpsertProducts); one per product, in code order (UpdateStock).
@@ -365,7 +782,7 @@ export type ItemResult = Message<"haiersync.catalog.v1.ItemResult"> & {
  * Use `create(ItemResultSchema)` to create a new message.
  */
 export const ItemResultSchema: GenMessage<ItemResult> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 3);
+  messageDesc(file_haiersync_catalog_v1_catalog, 12);
 
 /**
  * @generated from message haiersync.catalog.v1.UpsertProductsRequest
@@ -394,7 +811,7 @@ export type UpsertProductsRequest = Message<"haiersync.catalog.v1.UpsertProducts
  * Use `create(UpsertProductsRequestSchema)` to create a new message.
  */
 export const UpsertProductsRequestSchema: GenMessage<UpsertProductsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 4);
+  messageDesc(file_haiersync_catalog_v1_catalog, 13);
 
 /**
  * @generated from message haiersync.catalog.v1.UpsertProductsResponse
@@ -431,7 +848,7 @@ export type UpsertProductsResponse = Message<"haiersync.catalog.v1.UpsertProduct
  * Use `create(UpsertProductsResponseSchema)` to create a new message.
  */
 export const UpsertProductsResponseSchema: GenMessage<UpsertProductsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 5);
+  messageDesc(file_haiersync_catalog_v1_catalog, 14);
 
 /**
  * @generated from message haiersync.catalog.v1.StockInput
@@ -483,7 +900,7 @@ export type StockInput = Message<"haiersync.catalog.v1.StockInput"> & {
  * Use `create(StockInputSchema)` to create a new message.
  */
 export const StockInputSchema: GenMessage<StockInput> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 6);
+  messageDesc(file_haiersync_catalog_v1_catalog, 15);
 
 /**
  * @generated from message haiersync.catalog.v1.UpdateStockRequest
@@ -510,7 +927,7 @@ export type UpdateStockRequest = Message<"haiersync.catalog.v1.UpdateStockReques
  * Use `create(UpdateStockRequestSchema)` to create a new message.
  */
 export const UpdateStockRequestSchema: GenMessage<UpdateStockRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 7);
+  messageDesc(file_haiersync_catalog_v1_catalog, 16);
 
 /**
  * @generated from message haiersync.catalog.v1.UpdateStockResponse
@@ -542,7 +959,7 @@ export type UpdateStockResponse = Message<"haiersync.catalog.v1.UpdateStockRespo
  * Use `create(UpdateStockResponseSchema)` to create a new message.
  */
 export const UpdateStockResponseSchema: GenMessage<UpdateStockResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 8);
+  messageDesc(file_haiersync_catalog_v1_catalog, 17);
 
 /**
  * @generated from message haiersync.catalog.v1.MarkDelistedRequest
@@ -569,7 +986,7 @@ export type MarkDelistedRequest = Message<"haiersync.catalog.v1.MarkDelistedRequ
  * Use `create(MarkDelistedRequestSchema)` to create a new message.
  */
 export const MarkDelistedRequestSchema: GenMessage<MarkDelistedRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 9);
+  messageDesc(file_haiersync_catalog_v1_catalog, 18);
 
 /**
  * @generated from message haiersync.catalog.v1.MarkDelistedResponse
@@ -591,7 +1008,7 @@ export type MarkDelistedResponse = Message<"haiersync.catalog.v1.MarkDelistedRes
  * Use `create(MarkDelistedResponseSchema)` to create a new message.
  */
 export const MarkDelistedResponseSchema: GenMessage<MarkDelistedResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 10);
+  messageDesc(file_haiersync_catalog_v1_catalog, 19);
 
 /**
  * @generated from message haiersync.catalog.v1.PinPriceRequest
@@ -620,7 +1037,7 @@ export type PinPriceRequest = Message<"haiersync.catalog.v1.PinPriceRequest"> & 
  * Use `create(PinPriceRequestSchema)` to create a new message.
  */
 export const PinPriceRequestSchema: GenMessage<PinPriceRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 11);
+  messageDesc(file_haiersync_catalog_v1_catalog, 20);
 
 /**
  * @generated from message haiersync.catalog.v1.PinPriceResponse
@@ -637,7 +1054,7 @@ export type PinPriceResponse = Message<"haiersync.catalog.v1.PinPriceResponse"> 
  * Use `create(PinPriceResponseSchema)` to create a new message.
  */
 export const PinPriceResponseSchema: GenMessage<PinPriceResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 12);
+  messageDesc(file_haiersync_catalog_v1_catalog, 21);
 
 /**
  * @generated from message haiersync.catalog.v1.UnpinPriceRequest
@@ -659,7 +1076,7 @@ export type UnpinPriceRequest = Message<"haiersync.catalog.v1.UnpinPriceRequest"
  * Use `create(UnpinPriceRequestSchema)` to create a new message.
  */
 export const UnpinPriceRequestSchema: GenMessage<UnpinPriceRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 13);
+  messageDesc(file_haiersync_catalog_v1_catalog, 22);
 
 /**
  * @generated from message haiersync.catalog.v1.UnpinPriceResponse
@@ -676,7 +1093,7 @@ export type UnpinPriceResponse = Message<"haiersync.catalog.v1.UnpinPriceRespons
  * Use `create(UnpinPriceResponseSchema)` to create a new message.
  */
 export const UnpinPriceResponseSchema: GenMessage<UnpinPriceResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 14);
+  messageDesc(file_haiersync_catalog_v1_catalog, 23);
 
 /**
  * @generated from message haiersync.catalog.v1.GetProductRequest
@@ -693,7 +1110,7 @@ export type GetProductRequest = Message<"haiersync.catalog.v1.GetProductRequest"
  * Use `create(GetProductRequestSchema)` to create a new message.
  */
 export const GetProductRequestSchema: GenMessage<GetProductRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 15);
+  messageDesc(file_haiersync_catalog_v1_catalog, 24);
 
 /**
  * @generated from message haiersync.catalog.v1.GetProductResponse
@@ -710,7 +1127,7 @@ export type GetProductResponse = Message<"haiersync.catalog.v1.GetProductRespons
  * Use `create(GetProductResponseSchema)` to create a new message.
  */
 export const GetProductResponseSchema: GenMessage<GetProductResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 16);
+  messageDesc(file_haiersync_catalog_v1_catalog, 25);
 
 /**
  * @generated from message haiersync.catalog.v1.ListProductsRequest
@@ -790,7 +1207,7 @@ export type ListProductsRequest = Message<"haiersync.catalog.v1.ListProductsRequ
  * Use `create(ListProductsRequestSchema)` to create a new message.
  */
 export const ListProductsRequestSchema: GenMessage<ListProductsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 17);
+  messageDesc(file_haiersync_catalog_v1_catalog, 26);
 
 /**
  * @generated from message haiersync.catalog.v1.ListProductsResponse
@@ -814,7 +1231,7 @@ export type ListProductsResponse = Message<"haiersync.catalog.v1.ListProductsRes
  * Use `create(ListProductsResponseSchema)` to create a new message.
  */
 export const ListProductsResponseSchema: GenMessage<ListProductsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 18);
+  messageDesc(file_haiersync_catalog_v1_catalog, 27);
 
 /**
  * @generated from message haiersync.catalog.v1.Category
@@ -841,7 +1258,7 @@ export type Category = Message<"haiersync.catalog.v1.Category"> & {
  * Use `create(CategorySchema)` to create a new message.
  */
 export const CategorySchema: GenMessage<Category> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 19);
+  messageDesc(file_haiersync_catalog_v1_catalog, 28);
 
 /**
  * @generated from message haiersync.catalog.v1.Brand
@@ -868,7 +1285,7 @@ export type Brand = Message<"haiersync.catalog.v1.Brand"> & {
  * Use `create(BrandSchema)` to create a new message.
  */
 export const BrandSchema: GenMessage<Brand> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 20);
+  messageDesc(file_haiersync_catalog_v1_catalog, 29);
 
 /**
  * @generated from message haiersync.catalog.v1.ListCategoriesRequest
@@ -881,7 +1298,7 @@ export type ListCategoriesRequest = Message<"haiersync.catalog.v1.ListCategories
  * Use `create(ListCategoriesRequestSchema)` to create a new message.
  */
 export const ListCategoriesRequestSchema: GenMessage<ListCategoriesRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 21);
+  messageDesc(file_haiersync_catalog_v1_catalog, 30);
 
 /**
  * @generated from message haiersync.catalog.v1.ListCategoriesResponse
@@ -898,7 +1315,7 @@ export type ListCategoriesResponse = Message<"haiersync.catalog.v1.ListCategorie
  * Use `create(ListCategoriesResponseSchema)` to create a new message.
  */
 export const ListCategoriesResponseSchema: GenMessage<ListCategoriesResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 22);
+  messageDesc(file_haiersync_catalog_v1_catalog, 31);
 
 /**
  * @generated from message haiersync.catalog.v1.ListBrandsRequest
@@ -911,7 +1328,7 @@ export type ListBrandsRequest = Message<"haiersync.catalog.v1.ListBrandsRequest"
  * Use `create(ListBrandsRequestSchema)` to create a new message.
  */
 export const ListBrandsRequestSchema: GenMessage<ListBrandsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 23);
+  messageDesc(file_haiersync_catalog_v1_catalog, 32);
 
 /**
  * @generated from message haiersync.catalog.v1.ListBrandsResponse
@@ -928,7 +1345,7 @@ export type ListBrandsResponse = Message<"haiersync.catalog.v1.ListBrandsRespons
  * Use `create(ListBrandsResponseSchema)` to create a new message.
  */
 export const ListBrandsResponseSchema: GenMessage<ListBrandsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 24);
+  messageDesc(file_haiersync_catalog_v1_catalog, 33);
 
 /**
  * @generated from message haiersync.catalog.v1.PriceChange
@@ -965,7 +1382,7 @@ export type PriceChange = Message<"haiersync.catalog.v1.PriceChange"> & {
  * Use `create(PriceChangeSchema)` to create a new message.
  */
 export const PriceChangeSchema: GenMessage<PriceChange> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 25);
+  messageDesc(file_haiersync_catalog_v1_catalog, 34);
 
 /**
  * @generated from message haiersync.catalog.v1.GetPriceHistoryRequest
@@ -987,7 +1404,7 @@ export type GetPriceHistoryRequest = Message<"haiersync.catalog.v1.GetPriceHisto
  * Use `create(GetPriceHistoryRequestSchema)` to create a new message.
  */
 export const GetPriceHistoryRequestSchema: GenMessage<GetPriceHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 26);
+  messageDesc(file_haiersync_catalog_v1_catalog, 35);
 
 /**
  * @generated from message haiersync.catalog.v1.GetPriceHistoryResponse
@@ -1004,7 +1421,7 @@ export type GetPriceHistoryResponse = Message<"haiersync.catalog.v1.GetPriceHist
  * Use `create(GetPriceHistoryResponseSchema)` to create a new message.
  */
 export const GetPriceHistoryResponseSchema: GenMessage<GetPriceHistoryResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 27);
+  messageDesc(file_haiersync_catalog_v1_catalog, 36);
 
 /**
  * @generated from message haiersync.catalog.v1.FieldChange
@@ -1033,7 +1450,7 @@ export type FieldChange = Message<"haiersync.catalog.v1.FieldChange"> & {
  * Use `create(FieldChangeSchema)` to create a new message.
  */
 export const FieldChangeSchema: GenMessage<FieldChange> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 28);
+  messageDesc(file_haiersync_catalog_v1_catalog, 37);
 
 /**
  * @generated from message haiersync.catalog.v1.Change
@@ -1087,7 +1504,7 @@ export type Change = Message<"haiersync.catalog.v1.Change"> & {
  * Use `create(ChangeSchema)` to create a new message.
  */
 export const ChangeSchema: GenMessage<Change> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 29);
+  messageDesc(file_haiersync_catalog_v1_catalog, 38);
 
 /**
  * @generated from message haiersync.catalog.v1.ReadChangesRequest
@@ -1111,7 +1528,7 @@ export type ReadChangesRequest = Message<"haiersync.catalog.v1.ReadChangesReques
  * Use `create(ReadChangesRequestSchema)` to create a new message.
  */
 export const ReadChangesRequestSchema: GenMessage<ReadChangesRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 30);
+  messageDesc(file_haiersync_catalog_v1_catalog, 39);
 
 /**
  * @generated from message haiersync.catalog.v1.ReadChangesResponse
@@ -1135,7 +1552,7 @@ export type ReadChangesResponse = Message<"haiersync.catalog.v1.ReadChangesRespo
  * Use `create(ReadChangesResponseSchema)` to create a new message.
  */
 export const ReadChangesResponseSchema: GenMessage<ReadChangesResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 31);
+  messageDesc(file_haiersync_catalog_v1_catalog, 40);
 
 /**
  * @generated from message haiersync.catalog.v1.StatsRequest
@@ -1148,7 +1565,7 @@ export type StatsRequest = Message<"haiersync.catalog.v1.StatsRequest"> & {
  * Use `create(StatsRequestSchema)` to create a new message.
  */
 export const StatsRequestSchema: GenMessage<StatsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 32);
+  messageDesc(file_haiersync_catalog_v1_catalog, 41);
 
 /**
  * @generated from message haiersync.catalog.v1.StatsResponse
@@ -1205,7 +1622,7 @@ export type StatsResponse = Message<"haiersync.catalog.v1.StatsResponse"> & {
  * Use `create(StatsResponseSchema)` to create a new message.
  */
 export const StatsResponseSchema: GenMessage<StatsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 33);
+  messageDesc(file_haiersync_catalog_v1_catalog, 42);
 
 /**
  * @generated from message haiersync.catalog.v1.CheckIntegrityRequest
@@ -1233,7 +1650,7 @@ export type CheckIntegrityRequest = Message<"haiersync.catalog.v1.CheckIntegrity
  * Use `create(CheckIntegrityRequestSchema)` to create a new message.
  */
 export const CheckIntegrityRequestSchema: GenMessage<CheckIntegrityRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 34);
+  messageDesc(file_haiersync_catalog_v1_catalog, 43);
 
 /**
  * @generated from message haiersync.catalog.v1.IntegrityFinding
@@ -1268,7 +1685,7 @@ export type IntegrityFinding = Message<"haiersync.catalog.v1.IntegrityFinding"> 
  * Use `create(IntegrityFindingSchema)` to create a new message.
  */
 export const IntegrityFindingSchema: GenMessage<IntegrityFinding> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 35);
+  messageDesc(file_haiersync_catalog_v1_catalog, 44);
 
 /**
  * @generated from message haiersync.catalog.v1.CheckIntegrityResponse
@@ -1302,7 +1719,37 @@ export type CheckIntegrityResponse = Message<"haiersync.catalog.v1.CheckIntegrit
  * Use `create(CheckIntegrityResponseSchema)` to create a new message.
  */
 export const CheckIntegrityResponseSchema: GenMessage<CheckIntegrityResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_catalog_v1_catalog, 36);
+  messageDesc(file_haiersync_catalog_v1_catalog, 45);
+
+/**
+ * @generated from enum haiersync.catalog.v1.ImageStatus
+ */
+export enum ImageStatus {
+  /**
+   * @generated from enum value: IMAGE_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Fetched (or revalidated): the content below is current.
+   *
+   * @generated from enum value: IMAGE_STATUS_STORED = 1;
+   */
+  STORED = 1,
+
+  /**
+   * The last fetch failed (`failure`); the content below, if any, is the last good copy.
+   *
+   * @generated from enum value: IMAGE_STATUS_FAILED = 2;
+   */
+  FAILED = 2,
+}
+
+/**
+ * Describes the enum haiersync.catalog.v1.ImageStatus.
+ */
+export const ImageStatusSchema: GenEnum<ImageStatus> = /*@__PURE__*/
+  enumDesc(file_haiersync_catalog_v1_catalog, 0);
 
 /**
  * @generated from enum haiersync.catalog.v1.ItemOutcome
@@ -1338,7 +1785,7 @@ export enum ItemOutcome {
  * Describes the enum haiersync.catalog.v1.ItemOutcome.
  */
 export const ItemOutcomeSchema: GenEnum<ItemOutcome> = /*@__PURE__*/
-  enumDesc(file_haiersync_catalog_v1_catalog, 0);
+  enumDesc(file_haiersync_catalog_v1_catalog, 1);
 
 /**
  * @generated from enum haiersync.catalog.v1.ProductSort
@@ -1379,7 +1826,7 @@ export enum ProductSort {
  * Describes the enum haiersync.catalog.v1.ProductSort.
  */
 export const ProductSortSchema: GenEnum<ProductSort> = /*@__PURE__*/
-  enumDesc(file_haiersync_catalog_v1_catalog, 1);
+  enumDesc(file_haiersync_catalog_v1_catalog, 2);
 
 /**
  * @generated from enum haiersync.catalog.v1.ChangeKind
@@ -1425,7 +1872,7 @@ export enum ChangeKind {
  * Describes the enum haiersync.catalog.v1.ChangeKind.
  */
 export const ChangeKindSchema: GenEnum<ChangeKind> = /*@__PURE__*/
-  enumDesc(file_haiersync_catalog_v1_catalog, 2);
+  enumDesc(file_haiersync_catalog_v1_catalog, 3);
 
 /**
  * @generated from service haiersync.catalog.v1.CatalogService
@@ -1549,6 +1996,41 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof CheckIntegrityRequestSchema;
     output: typeof CheckIntegrityResponseSchema;
+  },
+  /**
+   * Records what a mirror of the products' images found (the gateway's MirrorImages results).
+   * Each product's inputs are its whole image set for this sync (main = position 0, page n = n);
+   * positions not sent are dropped. New or different content at a position is a product change
+   * (version + 1, one change-log row with an `image.main` / `image.page.N` field per image that
+   * changed); a 304 or a refreshed validator only moves checked_at; a failed fetch keeps the last
+   * good copy and records the reason. One result per product, in code order.
+   *
+   * @generated from rpc haiersync.catalog.v1.CatalogService.UpsertImages
+   */
+  upsertImages: {
+    methodKind: "unary";
+    input: typeof UpsertImagesRequestSchema;
+    output: typeof UpsertImagesResponseSchema;
+  },
+  /**
+   * The image records of the given products (what is held, its validators, the last failure).
+   *
+   * @generated from rpc haiersync.catalog.v1.CatalogService.ListImages
+   */
+  listImages: {
+    methodKind: "unary";
+    input: typeof ListImagesRequestSchema;
+    output: typeof ListImagesResponseSchema;
+  },
+  /**
+   * Which of the given storage keys a product still references (for the orphan sweep).
+   *
+   * @generated from rpc haiersync.catalog.v1.CatalogService.ImageKeysInUse
+   */
+  imageKeysInUse: {
+    methodKind: "unary";
+    input: typeof ImageKeysInUseRequestSchema;
+    output: typeof ImageKeysInUseResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_haiersync_catalog_v1_catalog, 0);
