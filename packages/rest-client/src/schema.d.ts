@@ -277,6 +277,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/haier/catalog/products/{code}/images/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A product's images: main first, then pages; where each is mirrored and how its last fetch went */
+        get: operations["listProductImages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/haier/images/sha256/{a}/{b}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The bytes of a mirrored image, by its content key (immutable); from an S3 store, a redirect to a presigned URL
+         * @description The path is the storage key, sha256/<2 hex>/<2 hex>/<64 hex>.<png|jpg|gif|webp>: take it from the url of an image in the list.
+         */
+        get: operations["getImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/haier/sync/": {
         parameters: {
             query?: never;
@@ -1592,6 +1629,134 @@ export interface operations {
                         data?: components["schemas"]["Product"];
                     };
                 };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listProductImages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A Haier product code: 1 to 40 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. GA0SZC00U). */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        /** @description items on this page */
+                        count?: number;
+                        results?: {
+                            /** @description 0 = the main image, n = page n */
+                            position?: number;
+                            /** @enum {string} */
+                            role?: "main" | "page";
+                            /** @description Where Haier serves it (product_image_url / product_page_urls) */
+                            source_url?: string;
+                            /**
+                             * @description failed: the last fetch failed (failure says why); the stored copy, if any, is the last good one
+                             * @enum {string}
+                             */
+                            status?: "stored" | "failed";
+                            /** @description The mirrored bytes (/api/haier/images/<storage_key>); null when never fetched */
+                            url?: string | null;
+                            storage_key?: string | null;
+                            sha256?: string | null;
+                            content_type?: string | null;
+                            bytes?: number | null;
+                            width?: number | null;
+                            height?: number | null;
+                            failure?: string;
+                            fetched_at?: string | null;
+                            checked_at?: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The first two hex digits of the SHA-256 */
+                a: string;
+                /** @description The next two hex digits */
+                b: string;
+                /** @description The SHA-256 (64 hex) and the extension */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": string;
+                };
+            };
+            /** @description A presigned URL of the S3 store (Location) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified (If-None-Match matched the SHA-256) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
             "4XX": {

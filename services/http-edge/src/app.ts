@@ -36,6 +36,8 @@ import { liveRoutes } from './routes/live';
 import { metricsRoute, opsRoutes } from './routes/ops';
 import { syncRoutes } from './routes/sync';
 import { registerUi } from './ui-static';
+import { imageRoutes } from './routes/images';
+import { imageStoreFromEnv, type ImageStore } from '@haier-sync/runtime/image-store';
 import { CODES_LIST, componentSchemas } from './schemas';
 
 const DOCS_FALLBACK_CSP = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -86,6 +88,8 @@ export interface EdgeDeps {
   clients?: Clients;
   /** Where the default clients read their service key and TLS settings (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Where product images are read from (default: the store config.imageStoreEnv names). */
+  imageStore?: ImageStore;
 }
 
 /**
@@ -161,7 +165,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   const auth = new Authenticator(keys, config.keyCacheMs, (err, what) =>
     logger.warn({ err: loggableError(err) }, what === 'touch' ? 'Could not record API key use (last_used_at); check the database connection.' : 'Could not check the keys of open event streams; check the database connection.'),
   );
-  const ctx: EdgeContext = { clients, keys, audit, auth, callBudget: new CallBudget(config.callBudget), logger };
+  const images = deps.imageStore ?? imageStoreFromEnv(config.imageStoreEnv);
+  const ctx: EdgeContext = { clients, keys, audit, auth, callBudget: new CallBudget(config.callBudget), images, imageUrlTtlS: config.imageUrlTtlS, logger };
 
   const app = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
@@ -341,6 +346,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   opsRoutes(app, ctx, { orm, metrics });
   liveRoutes(app, ctx);
   catalogRoutes(app, ctx);
+  imageRoutes(app, ctx);
   syncRoutes(app, ctx);
   configRoutes(app, ctx);
   adminRoutes(app, ctx);

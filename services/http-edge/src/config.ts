@@ -1,5 +1,6 @@
 // The edge's environment configuration, validated once at start.
 import { ConfigError, env, loadConfig } from '@haier-sync/runtime';
+import { imageStoreEnv } from '@haier-sync/runtime/image-store';
 import { z } from 'zod';
 
 export const edgeConfigSchema = z.object({
@@ -30,6 +31,10 @@ export const edgeConfigSchema = z.object({
   EDGE_CALL_BUDGET_VIEWER: env.positiveInt(60),
   EDGE_CALL_BUDGET_OPERATOR: env.positiveInt(600),
   EDGE_CALL_BUDGET_ADMIN: env.positiveInt(600),
+  /** How long a redirect to an S3 image stays valid (s3 store only). */
+  EDGE_IMAGE_URL_TTL_S: env.positiveInt(300),
+  // the image store the gateway writes mirrored images to (the edge serves them)
+  ...imageStoreEnv,
 });
 
 export interface EdgeConfig {
@@ -51,6 +56,9 @@ export interface EdgeConfig {
   apiDocs: boolean;
   /** Haier calls per minute a key of each role may spend on live lookups. */
   callBudget: { viewer: number; operator: number; admin: number };
+  /** The IMAGE_STORE* variables (imageStoreFromEnv reads them). */
+  imageStoreEnv: Record<string, string | undefined>;
+  imageUrlTtlS: number;
 }
 
 function metricsPort(v: string | undefined): number | undefined {
@@ -92,5 +100,7 @@ export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeCon
     metricsHost: c.EDGE_METRICS_HOST ?? c.EDGE_HOST,
     apiDocs: c.EDGE_API_DOCS,
     callBudget: { viewer: c.EDGE_CALL_BUDGET_VIEWER, operator: c.EDGE_CALL_BUDGET_OPERATOR, admin: c.EDGE_CALL_BUDGET_ADMIN },
+    imageStoreEnv: Object.fromEntries(Object.keys(imageStoreEnv).map((k) => [k, c[k as keyof typeof imageStoreEnv]])),
+    imageUrlTtlS: c.EDGE_IMAGE_URL_TTL_S,
   };
 }

@@ -7,6 +7,7 @@ import type { KeyStore } from './db/key-store';
 import type { Authenticator } from './auth';
 import type { CallBudget } from './call-budget';
 import type { Role } from './domain/api-keys';
+import type { ImageStore } from '@haier-sync/runtime/image-store';
 
 export interface Clients {
   gateway: Client<typeof gateway.HaierGatewayService>;
@@ -21,6 +22,10 @@ export interface EdgeContext {
   auth: Authenticator;
   /** What each key may spend of the Haier budget on live lookups (call-budget.ts). */
   callBudget: CallBudget;
+  /** Where mirrored product images are read from (the store the gateway writes). */
+  images: ImageStore;
+  /** How long a redirect to a presigned S3 URL stays valid. */
+  imageUrlTtlS: number;
   logger: Logger;
 }
 

@@ -22,6 +22,9 @@ import {
   type ServiceProcess,
   type TestDatabase,
 } from '@haier-sync/runtime/testing';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'nats';
 import { Client as PgClient } from 'pg';
 import { startEdge, type EdgeHandle } from '../src/app';
@@ -45,6 +48,8 @@ export interface EdgeStackOptions {
   logLevel?: string;
   /** Extra environment of every service process (e.g. OTEL_EXPORTER_OTLP_ENDPOINT for a trace test). */
   processEnv?: Record<string, string | undefined>;
+  /** The image store the gateway writes and the edge reads (default: a filesystem store in a temporary directory of this stack). */
+  imageStoreEnv?: Record<string, string>;
 }
 
 export interface EdgeStack {
@@ -57,6 +62,8 @@ export interface EdgeStack {
   /** A pg client on the stack's database (schemas edge, catalog, sync). */
   pg: PgClient;
   db: TestDatabase;
+  /** The IMAGE_STORE* variables the gateway and the edge share. */
+  imageStoreEnv: Record<string, string>;
   edge: EdgeHandle;
   gateway: GatewayProcess;
   catalog: CatalogProcess;
@@ -126,8 +133,14 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
       if (line.startsWith('{') && line.endsWith('}')) logs.stream.write(`${line}\n`);
     };
     const base = { LOG_LEVEL: level, OTEL_SDK_DISABLED: 'true', ...opts.processEnv };
+    let imageStoreEnv = opts.imageStoreEnv;
+    if (!imageStoreEnv) {
+      const dir = await mkdtemp(join(tmpdir(), 'edge-stack-images-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      imageStoreEnv = { IMAGE_STORE: 'filesystem', IMAGE_STORE_DIR: dir };
+    }
     const [gateway, catalog] = await startAll(
-      startGatewayProcess(sim.url, { env: { ...base, ...gatewayAccountEnv({ ...DEFAULT_CREDENTIALS, ...opts.sim?.credentials }), HAIER_TIMEOUT_MS: '5000', ...opts.gatewayEnv }, onLine: collect }),
+      startGatewayProcess(sim.url, { env: { ...base, ...gatewayAccountEnv({ ...DEFAULT_CREDENTIALS, ...opts.sim?.credentials }), HAIER_TIMEOUT_MS: '5000', ...imageStoreEnv, ...opts.gatewayEnv }, onLine: collect }),
       startCatalogProcess(dbUrl, { env: { ...base, CATALOG_DEFAULT_COUNTY: '110101' }, onLine: collect }),
     );
     const processes: ServiceProcess[] = [gateway, catalog];
@@ -166,6 +179,7 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
         EDGE_RATE_LIMIT: '100000',
         EDGE_AUTH_CACHE_MS: '0',
         ...testAuth().env(CALLERS.edge),
+        ...imageStoreEnv,
         ...opts.edgeEnv,
       },
       logger: logger.child({ service: 'http-edge' }),
@@ -218,6 +232,7 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
       sim,
       pg,
       db,
+      imageStoreEnv,
       edge,
       gateway,
       catalog,
