@@ -15,6 +15,8 @@ const useSim = !process.env.HAIER_BASE_URL;
 const simPort = Number(env.SIM_PORT ?? 9090);
 env.HAIER_BASE_URL ??= `http://127.0.0.1:${simPort}`;
 env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/haier_sync';
+// product images: one directory for the gateway (writes) and the edge (reads), whatever their working directory
+env.IMAGE_STORE_DIR ??= join(root, '.data', 'images');
 env.NATS_URL ??= 'nats://127.0.0.1:4222';
 env.LOG_LEVEL ??= 'info';
 
