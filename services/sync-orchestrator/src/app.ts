@@ -112,7 +112,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     const alerter = createAlerter({ logger, webhookUrl: config.ALERT_WEBHOOK_URL });
 
     // each run's own log (INFO/SUCCESS/WARNING/ERROR/DEBUG lines, SYNC_RUN_LOG_CAP kept per level)
-    const runLog = createRunLog(config.SYNC_RUN_LOG_CAP);
+    const runLog = createRunLog(config.SYNC_RUN_LOG_CAP, logger);
     let engine: Engine | undefined;
     if (config.SYNC_WORKERS_ENABLED) {
       engine = startEngine(

@@ -91,7 +91,7 @@ function logFilter(levels: readonly sync.LogLevel[], code: string): LogFilter {
 
 export function createRunsApi(deps: RunsApiDeps): RunsApi {
   const { knex } = deps;
-  const runLog = deps.runLog ?? createRunLog();
+  const runLog = deps.runLog ?? createRunLog(undefined, deps.logger);
   const log = deps.logger.child({ component: 'runs-api' });
 
   async function answer(row: RunRow): Promise<sync.Run> {

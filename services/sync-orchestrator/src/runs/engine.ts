@@ -112,7 +112,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     kick,
     dependencies,
     upsert: depsIn.upsert ?? createUpsertCoalescer(notingWrites(depsIn.knex, upsertThroughCatalog(depsIn.catalog))).upsert,
-    runLog: depsIn.runLog ?? createRunLog(depsIn.settings.runLogCap),
+    runLog: depsIn.runLog ?? createRunLog(depsIn.settings.runLogCap, depsIn.logger),
   };
   const runLog = deps.runLog!;
   const { knex, settings } = deps;
@@ -306,7 +306,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       const why = errText(err);
       log.warn({ run_id: b.run_id, seq: b.seq, attempt: b.attempts + 1, err: why }, `batch ${b.seq} failed (attempt ${b.attempts + 1} of ${settings.maxAttempts}); it is retried`);
       await retryBatchLater(knex, b.run_id, b.seq, b.claim, why, retryDelay(b.attempts + 1, settings.leaseSeconds)).catch(() => undefined);
-      await runLog.append(knex, b.run_id, [batchFailedLine(b.seq, b.codes.length, b.attempts + 1, settings.maxAttempts, why)]).catch((e) => log.debug({ err: errText(e), run_id: b.run_id }, 'run log line not written'));
+      await runLog.append(knex, b.run_id, [batchFailedLine(b.seq, b.codes.length, b.attempts + 1, settings.maxAttempts, why)]);
     } finally {
       clearInterval(beat);
       stats.inFlight--;

@@ -6,7 +6,7 @@
 // appended per group of completed batches in three statements whatever their number, and past
 // the cap (SYNC_RUN_LOG_CAP per level per run, default 1,000) they are only counted, so a
 // 50,000-product run keeps 1,000 SUCCESS lines and says "49,000 more".
-import { redact } from '@haier-sync/runtime';
+import { redact, type Logger } from '@haier-sync/runtime';
 import { itemRecords, type BatchOutcome } from './item-outcomes';
 import type { RunRow } from './model';
 import type { RunPlan } from './plan';
@@ -14,16 +14,23 @@ import { appendLogLines, type Db, type LogLine } from './repository';
 
 export const DEFAULT_RUN_LOG_CAP = 1000;
 
-/** The run-log writer of a process: its cap, and appends (never throwing into the run's work when `quiet`). */
+/** The run-log writer of a process: its cap, and appends that never throw into the run's work. */
 export interface RunLog {
   readonly cap: number;
   append(db: Db, runId: string, lines: readonly LogLine[]): Promise<void>;
 }
 
-export function createRunLog(cap = DEFAULT_RUN_LOG_CAP): RunLog {
+export function createRunLog(cap = DEFAULT_RUN_LOG_CAP, logger?: Logger): RunLog {
   return {
     cap,
-    append: (db, runId, lines) => appendLogLines(db, runId, lines.map((l) => ({ ...l, message: redact(l.message) })), cap),
+    async append(db, runId, lines) {
+      try {
+        await appendLogLines(db, runId, lines.map((l) => ({ ...l, message: redact(l.message) })), cap);
+      } catch (err) {
+        // the run's work goes on (the append ran under a savepoint); the process log says what was lost
+        logger?.warn({ run_id: runId, lines: lines.length, err: redact(String(err)) }, 'could not write lines of the run log');
+      }
+    },
   };
 }
 

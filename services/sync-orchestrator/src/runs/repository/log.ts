@@ -54,8 +54,8 @@ export async function appendLogLines(db: Db, runId: string, lines: readonly LogL
     if (kept.length) {
       await trx.raw(
         `insert into sync.run_log (run_id, level, message, product_code, endpoint, attempt)
-         select ?, l.level, left(l.message, ${MESSAGE_MAX}), coalesce(l.code, ''), coalesce(l.endpoint, ''), coalesce(l.attempt, 0)
-         from jsonb_to_recordset(?::jsonb) with ordinality as l(level text, message text, code text, endpoint text, attempt int, i bigint) order by l.i`,
+         select ?, l.v->>'level', left(l.v->>'message', ${MESSAGE_MAX}), coalesce(l.v->>'code', ''), coalesce(l.v->>'endpoint', ''), coalesce((l.v->>'attempt')::int, 0)
+         from jsonb_array_elements(?::jsonb) with ordinality as l(v, i) order by l.i`,
         [runId, JSON.stringify(kept)],
       );
     }
@@ -67,8 +67,8 @@ export async function appendLogLines(db: Db, runId: string, lines: readonly LogL
       [runId, JSON.stringify(counts)],
     );
   };
-  if ((db as Knex.Transaction).isTransaction) await work(db as Knex.Transaction);
-  else await (db as Knex).transaction(work);
+  // in the caller's transaction, under a savepoint: a line that cannot be written never undoes the caller's work
+  await (db as Knex).transaction(work);
 }
 
 export interface LogFilter {
