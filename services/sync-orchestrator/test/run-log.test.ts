@@ -3,7 +3,9 @@
 import { sync } from '@haier-sync/contracts';
 import { DEFAULT_CREDENTIALS } from '@haier-sync/haier-sim';
 import { closeGrpcClients } from '@haier-sync/runtime';
+import { waitFor } from '@haier-sync/runtime/testing';
 import { count, runToEnd, startStack, statusName, waitForRun, type Stack } from './stack';
+import { cli, cliProcess } from './support/cli';
 
 jest.setTimeout(300_000);
 
@@ -29,7 +31,8 @@ describe('the run log', () => {
       sim: { size: 80, seed: 12, rateLimit: 0 },
       // a failed call fails the batch's try at once (no retry inside the gateway)
       gatewayEnv: { HAIER_MAX_RETRIES: '0' },
-      env: { SYNC_MAX_ATTEMPTS: '2' },
+      // one batch at a time: a run of two batches is seen running between them
+      env: { SYNC_MAX_ATTEMPTS: '2', SYNC_CONCURRENCY: '1' },
     });
     codes = stack.sim.control
       .products(0, 80)
@@ -140,6 +143,39 @@ describe('the run log', () => {
     } finally {
       stack.sim.control.configure({ latencyMs: 0 });
     }
+  });
+
+  test('`haier-sync runs log ID --follow` streams a running run\'s lines and ends with the counts', async () => {
+    stack.sim.control.configure({ latencyMs: 1000 });
+    try {
+      const started = (await stack.sync.startRun({ scope: { productCodes: codes }, options: { prices: true }, startedBy: 'log-cli-test' })).run!;
+      const c = cliProcess(['runs', 'log', started.id, '--follow'], { SYNC_URL: stack.orch!.url });
+      await waitFor(() => /SUCCESS/.test(c.io.stdout) || undefined, { timeoutMs: 60_000, intervalMs: 50, what: 'a SUCCESS line' });
+      // a line arrived while the run was still going
+      expect(statusName((await stack.sync.getRun({ id: started.id })).run!.status)).toBe('PROCESSING');
+      expect(c.io.stdout).not.toMatch(/run ended/);
+      const r = await c.ended;
+      expect(r.code).toBe(0);
+      const out = r.stdout.trim().split('\n');
+      expect(out[0]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z INFO    .*run ${started.id} started by log-cli-test`));
+      expect(out.filter((l) => / SUCCESS /.test(l))).toHaveLength(codes.length);
+      expect(out[out.length - 2]).toMatch(/INFO    run ended SUCCESS/);
+      expect(out[out.length - 1]).toMatch(new RegExp(`^lines: INFO \\d+, SUCCESS ${codes.length}, DEBUG 1$`));
+    } finally {
+      stack.sim.control.configure({ latencyMs: 0 });
+    }
+  });
+
+  test('`haier-sync runs log ID --level WARNING` lists the failed products of an ended run', async () => {
+    const runs = await stack.sync.listRuns({ status: sync.RunStatus.PARTIAL });
+    const partial = runs.runs[0]!;
+    const r = await cli(['runs', 'log', partial.id, '--level', 'warning'], { SYNC_URL: stack.orch!.url });
+    expect(r.code).toBe(0);
+    for (const f of partial.failedItems) expect(r.stdout).toContain(`WARNING ${f.productCode} ${f.productCode} failed: ${f.reason} [endpoint `);
+    expect(r.stdout).not.toMatch(/ SUCCESS /);
+    const bad = await cli(['runs', 'log', partial.id, '--level', 'loud'], { SYNC_URL: stack.orch!.url });
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/--level must be one of INFO, SUCCESS, WARNING, ERROR, DEBUG/);
   });
 
   test('an unknown run is NOT_FOUND; a bad page token is INVALID_ARGUMENT', async () => {
