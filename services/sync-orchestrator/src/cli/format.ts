@@ -214,7 +214,9 @@ export const levelLabel = (l: sync.LogLevel) => enumLabel(sync.LogLevel, l);
 /** One line of a run's log: time, level, product code, message, and where it came from. */
 export function logLine(l: sync.RunLogLine): string {
   const where = [l.endpoint ? `endpoint ${l.endpoint}` : '', l.attempt ? `attempt ${l.attempt}` : ''].filter(Boolean).join(', ');
-  return `${isoTime(l.at)} ${levelLabel(l.level).padEnd(7)} ${l.productCode ? `${l.productCode} ` : ''}${l.message}${where ? ` [${where}]` : ''}`;
+  // the code in front unless the message already starts with it
+  const code = l.productCode && !l.message.startsWith(l.productCode) ? `${l.productCode} ` : '';
+  return `${isoTime(l.at)} ${levelLabel(l.level).padEnd(7)} ${code}${l.message}${where ? ` [${where}]` : ''}`;
 }
 
 /** The counts under a run's log: per level, and how many lines past the cap were not kept. */
