@@ -157,6 +157,14 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     { replay: true },
   );
 
+  /** The SSE "error" event of a stream whose upstream failed (logged). */
+  function streamFailure(e: unknown, runId: string, what: string) {
+    const ce = ConnectError.from(e);
+    ctx.logger.warn({ err: ce.message, run: runId }, `${what} ended with an error`);
+    // cancelled by the other side (it shut down) is the same as it going away
+    return ce.code === Code.Canceled ? stoppedEarly(runId) : mapConnectError(ce, 'sync').body;
+  }
+
   async function getRun(id: string): Promise<sync.Run> {
     const r = await client.getRun({ id });
     if (!r.run) throw new EdgeError(404, 'NOT_FOUND', `No sync run ${id}; list the runs at /api/haier/sync/.`);
@@ -334,12 +342,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           else send('error', stoppedEarly(first.id));
         }
       } catch (e) {
-        if (!signal.aborted) {
-          const ce = ConnectError.from(e);
-          ctx.logger.warn({ err: ce.message, run: first.id }, 'run event stream ended with an error');
-          // cancelled by the other side (it shut down) is the same as it going away
-          send('error', ce.code === Code.Canceled ? stoppedEarly(first.id) : mapConnectError(ce, 'sync').body);
-        }
+        if (!signal.aborted) send('error', streamFailure(e, first.id, 'run event stream'));
       } finally {
         close();
       }
@@ -403,11 +406,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         }
         if (!ended && !signal.aborted) send('error', stoppedEarly(first.id));
       } catch (e) {
-        if (!signal.aborted) {
-          const ce = ConnectError.from(e);
-          ctx.logger.warn({ err: ce.message, run: first.id }, 'run log stream ended with an error');
-          send('error', ce.code === Code.Canceled ? stoppedEarly(first.id) : mapConnectError(ce, 'sync').body);
-        }
+        if (!signal.aborted) send('error', streamFailure(e, first.id, 'run log stream'));
       } finally {
         close();
       }
