@@ -19,7 +19,6 @@ import {
   claimBatch,
   claimBatches,
   claimRunPhase,
-  completeBatch,
   completeBatches,
   type BatchCompletion,
   exhaustBatches,
@@ -231,9 +230,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
           );
         } else {
           log.warn({ err: errText(err), run_id: runId, phase: run.phase }, `${run.phase === 'plan' ? 'planning' : 'finalising'} failed; another attempt follows when the lease expires`);
-          await runLog
-            .append(knex, runId, [{ level: 'ERROR', attempt: Number(run.phase_attempts) + 1, message: `${run.phase === 'plan' ? 'planning' : 'finalising'} failed (attempt ${Number(run.phase_attempts) + 1} of ${settings.maxAttempts}): ${errText(err)}; another attempt follows when the lease expires` }])
-            .catch(() => undefined);
+          await runLog.append(knex, runId, [{ level: 'ERROR', attempt: Number(run.phase_attempts) + 1, message: `${run.phase === 'plan' ? 'planning' : 'finalising'} failed (attempt ${Number(run.phase_attempts) + 1} of ${settings.maxAttempts}): ${errText(err)}; another attempt follows when the lease expires` }]);
           // keep the lease until it expires: a back-off before the next attempt (by any process)
           await recordPhaseError(knex, runId, owner, errText(err)).catch(() => undefined);
         }
