@@ -178,6 +178,28 @@ describe('the run log', () => {
     expect(bad.stderr).toMatch(/--level must be one of INFO, SUCCESS, WARNING, ERROR, DEBUG/);
   });
 
+  test('a cancelled run ends its log with a WARNING naming who cancelled it', async () => {
+    stack.sim.control.configure({ latencyMs: 1000 });
+    try {
+      const started = (await stack.sync.startRun({ scope: { productCodes: codes }, startedBy: 'log-test' })).run!;
+      await waitFor(async () => ((await stack.sync.listRunLog({ runId: started.id, levels: [sync.LogLevel.SUCCESS] })).lines.length > 0) || undefined, {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        what: 'a first SUCCESS line',
+      });
+      await stack.sync.cancelRun({ id: started.id, cancelledBy: 'log-canceller' });
+      await waitForRun(stack.sync, started.id);
+      const lines = await allLines(stack, started.id);
+      // (a batch in flight at the cancel may still finish after it)
+      const end = lines.filter((l) => l.message.startsWith('run ended'));
+      expect(end).toHaveLength(1);
+      expect(level(end[0]!.level)).toBe('WARNING');
+      expect(end[0]!.message).toMatch(/^run ended CANCELLED: .*cancelled by log-canceller/);
+    } finally {
+      stack.sim.control.configure({ latencyMs: 0 });
+    }
+  });
+
   test('an unknown run is NOT_FOUND; a bad page token is INVALID_ARGUMENT', async () => {
     await expect(stack.sync.listRunLog({ runId: '999999' })).rejects.toThrow(/there is no run 999999/);
     await expect(stack.sync.listRunLog({ runId: '1', pageToken: 'x' })).rejects.toThrow(/page_token/);
