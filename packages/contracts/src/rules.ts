@@ -179,6 +179,8 @@ export const requestRules: Readonly<Record<string, Readonly<Record<string, Field
   [`${syn}CancelRunRequest`]: { id: run },
   [`${syn}RetryFailedRequest`]: { id: run },
   [`${syn}WatchRunRequest`]: { id: run },
+  [`${syn}ListRunLogRequest`]: { run_id: run, product_code: { text: productCode, mayBeEmpty: true } },
+  [`${syn}WatchRunLogRequest`]: { run_id: run, product_code: { text: productCode, mayBeEmpty: true } },
   [`${syn}GetConfigRequest`]: { id: config },
   [`${syn}UpdateConfigRequest`]: { id: config },
   [`${syn}DeleteConfigRequest`]: { id: config },

@@ -400,6 +400,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/haier/sync/{id}/log/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's own log, oldest first: INFO (start: who, when, parameters), SUCCESS per product, WARNING per failed product (code, reason, endpoint, attempt), ERROR per failed batch or run, DEBUG. At most SYNC_RUN_LOG_CAP lines (default 1,000) are kept per level; `counts` stays exact (dropped = the lines not kept). With Accept: text/event-stream or follow=true: Server-Sent Events ("line" per line, the stored ones first, then "end" with the counts when the run ends; "reconnecting" while the orchestrator restarts) */
+        get: operations["listRunLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/haier/logs/": {
         parameters: {
             query?: never;
@@ -705,6 +722,33 @@ export interface components {
                 width?: number;
                 height?: number;
             }[];
+        };
+        /**
+         * RunLogLine
+         * @description A line of one run's own log (GET /api/haier/sync/{id}/log/).
+         * @example {
+         *       "seq": "118",
+         *       "at": "2026-12-01T09:00:01.200Z",
+         *       "level": "WARNING",
+         *       "message": "CE0X2Y2IS failed: price: price not in force",
+         *       "product_code": "CE0X2Y2IS",
+         *       "endpoint": "prices",
+         *       "attempt": 1
+         *     }
+         */
+        RunLogLine: {
+            /** @description orders a run's lines (gaps are normal) */
+            seq?: string;
+            at?: string;
+            /** @enum {string} */
+            level?: "INFO" | "SUCCESS" | "WARNING" | "ERROR" | "DEBUG";
+            message?: string;
+            /** @description the product the line is about */
+            product_code?: string | null;
+            /** @description the upstream endpoint it is about: products, prices, stock or catalog */
+            endpoint?: string | null;
+            /** @description the batch attempt it happened in (1 = the first try) */
+            attempt?: number | null;
         };
         /**
          * SyncLogEntry
@@ -2057,6 +2101,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": string;
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRunLog: {
+        parameters: {
+            query?: {
+                /** @description only these levels, comma separated: INFO, SUCCESS, WARNING, ERROR, DEBUG (any case) */
+                level?: string;
+                /** @description only lines about this product code */
+                code?: string;
+                page_size?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description answer Server-Sent Events (as Accept: text/event-stream does) */
+                follow?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description A run id: a whole number from 1 to 9223372036854775807 (see the list of runs) (e.g. 42). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        /** @description items on this page */
+                        count?: number;
+                        results?: components["schemas"]["RunLogLine"][];
+                        /** @description matching items over all pages */
+                        total?: number;
+                        has_more?: boolean;
+                        next_cursor?: string | null;
+                        /** @description per level (INFO, SUCCESS, WARNING, ERROR, DEBUG): lines written, kept (at most cap) and dropped past the cap */
+                        counts?: {
+                            [key: string]: {
+                                total?: number;
+                                stored?: number;
+                                dropped?: number;
+                            };
+                        };
+                        /** @description lines kept per level per run (SYNC_RUN_LOG_CAP) */
+                        cap?: number;
+                    };
                 };
             };
             /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */

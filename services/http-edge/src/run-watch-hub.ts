@@ -1,29 +1,32 @@
-// One upstream WatchRun per run, however many SSE followers it has: the orchestrator polls its
-// database once per watch, so fifty browser tabs on one run would otherwise be fifty pollers.
+// One upstream watch per run (WatchRun: its progress; WatchRunLog: its log lines, keyed by run and
+// filter), however many SSE followers it has: the orchestrator polls its database once per watch,
+// so fifty browser tabs on one run would otherwise be fifty pollers.
 // Followers join and leave at any time; the upstream watch starts with the first and is
 // cancelled when the last one leaves. A late joiner gets the updates from when it joined (the
-// route sends it the run's current state first).
+// route sends it the run's current state first); with `replay`, it first gets every message the
+// upstream sent so far (a log's backlog: bounded by the run log's cap).
 //
 // With `reconnect`, a broken upstream (the orchestrator restarting: the stream is cancelled or
 // reset, connections are refused, or it ends before the run does) is opened again, every
 // `pauseMs`, for up to `forMs`; followers are told once per outage (`onReconnecting`) and keep
-// their place. Only an answer about the run itself (not found, refused) or an outage longer than
+// their place (the watch is reopened with the last message it sent, to resume after it). Only an answer about the run itself (not found, refused) or an outage longer than
 // `forMs` ends them with the error.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { sync } from '@haier-sync/contracts';
 
-type Watch = (id: string, signal: AbortSignal) => AsyncIterable<sync.Run>;
+/** The upstream stream of `key`; `last`: the last message it sent before it broke (resume after it). */
+type Watch<T> = (key: string, signal: AbortSignal, last?: T) => AsyncIterable<T>;
 
-interface Follower {
-  push(run: sync.Run): void;
+interface Follower<T> {
+  push(message: T): void;
   reconnecting(why: string): void;
   end(err?: unknown): void;
 }
 
-export interface ReconnectOptions {
-  /** Whether a run has ended (its stream ending then is the run's end, not a break). */
-  isFinal(run: sync.Run): boolean;
+export interface ReconnectOptions<T = sync.Run> {
+  /** Whether a message is the run's last (its stream ending then is the run's end, not a break). */
+  isFinal(message: T): boolean;
   /** How long to keep reopening a broken upstream (default 120 s). */
   forMs?: number;
   /** Pause between reopenings (default 1 s). */
@@ -33,17 +36,25 @@ export interface ReconnectOptions {
 /** Codes with which the orchestrator answered about the run itself: not a broken stream. */
 const ANSWERED = new Set([Code.NotFound, Code.InvalidArgument, Code.PermissionDenied, Code.Unauthenticated, Code.FailedPrecondition, Code.Unimplemented]);
 
-interface Shared {
-  followers: Set<Follower>;
+interface Shared<T> {
+  followers: Set<Follower<T>>;
   abort: AbortController;
+  /** With `replay`: every message so far, for followers who join later. */
+  seen: T[];
 }
 
-export class RunWatchHub {
-  private shared = new Map<string, Shared>();
+export interface HubOptions {
+  /** A late follower first gets every message the upstream sent so far (default false). */
+  replay?: boolean;
+}
+
+export class RunWatchHub<T = sync.Run> {
+  private shared = new Map<string, Shared<T>>();
 
   constructor(
-    private readonly watch: Watch,
-    private readonly reconnect?: ReconnectOptions,
+    private readonly watch: Watch<T>,
+    private readonly reconnect?: ReconnectOptions<T>,
+    private readonly options: HubOptions = {},
   ) {}
 
   /** Upstream watches open now (for tests and metrics). */
@@ -56,13 +67,13 @@ export class RunWatchHub {
    * (throws its error) or `signal` aborts (returns quietly). `onReconnecting` hears of a broken
    * upstream being reopened (once per outage).
    */
-  async *follow(id: string, signal: AbortSignal, onReconnecting?: (why: string) => void): AsyncGenerator<sync.Run> {
+  async *follow(id: string, signal: AbortSignal, onReconnecting?: (why: string) => void): AsyncGenerator<T> {
     if (signal.aborted) return;
-    const queue: sync.Run[] = [];
+    const queue: T[] = [];
     let done = false;
     let failure: { err: unknown } | undefined;
     let wake: (() => void) | undefined;
-    const follower: Follower = {
+    const follower: Follower<T> = {
       push(run) {
         queue.push(run);
         wake?.();
@@ -82,9 +93,8 @@ export class RunWatchHub {
     try {
       for (;;) {
         if (signal.aborted) return;
-        const run = queue.shift();
-        if (run) {
-          yield run;
+        if (queue.length) {
+          yield queue.shift()!;
           continue;
         }
         if (done) {
@@ -102,19 +112,20 @@ export class RunWatchHub {
     }
   }
 
-  private join(id: string, follower: Follower): Shared {
+  private join(id: string, follower: Follower<T>): Shared<T> {
     let s = this.shared.get(id);
     if (!s) {
-      const created: Shared = { followers: new Set(), abort: new AbortController() };
+      const created: Shared<T> = { followers: new Set(), abort: new AbortController(), seen: [] };
       this.shared.set(id, created);
       s = created;
       void this.pump(id, created);
     }
+    for (const m of s.seen) follower.push(m);
     s.followers.add(follower);
     return s;
   }
 
-  private leave(id: string, s: Shared, follower: Follower): void {
+  private leave(id: string, s: Shared<T>, follower: Follower<T>): void {
     s.followers.delete(follower);
     if (s.followers.size === 0) {
       if (this.shared.get(id) === s) this.shared.delete(id);
@@ -122,17 +133,18 @@ export class RunWatchHub {
     }
   }
 
-  private async pump(id: string, s: Shared): Promise<void> {
+  private async pump(id: string, s: Shared<T>): Promise<void> {
     let err: unknown;
-    let last: sync.Run | undefined;
+    let last: T | undefined;
     let downSince: number | undefined;
     for (;;) {
       let broke: unknown;
       try {
-        for await (const run of this.watch(id, s.abort.signal)) {
-          last = run;
+        for await (const message of this.watch(id, s.abort.signal, last)) {
+          last = message;
           downSince = undefined;
-          for (const f of s.followers) f.push(run);
+          if (this.options.replay) s.seen.push(message);
+          for (const f of s.followers) f.push(message);
         }
         if (!this.reconnect || (last && this.reconnect.isFinal(last))) break;
         broke = new ConnectError(`the orchestrator ended the watch of run ${id} before the run ended`, Code.Unavailable);

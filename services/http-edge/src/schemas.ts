@@ -128,6 +128,25 @@ const logEntryBody = {
   },
 } as const;
 
+const runLogLineBody = {
+  type: 'object',
+  properties: {
+    seq: { type: 'string', description: "orders a run's lines (gaps are normal)" },
+    at: { type: 'string' },
+    level: { type: 'string', enum: ['INFO', 'SUCCESS', 'WARNING', 'ERROR', 'DEBUG'] },
+    message: { type: 'string' },
+    product_code: { ...nullableString, description: 'the product the line is about' },
+    endpoint: { ...nullableString, description: 'the upstream endpoint it is about: products, prices, stock or catalog' },
+    attempt: { type: ['integer', 'null'], description: 'the batch attempt it happened in (1 = the first try)' },
+  },
+} as const;
+
+/** Per level: lines written (total), kept (stored, at most `cap`) and left out past the cap (dropped: "n more"). */
+export const runLogCountsSchema = {
+  type: 'object',
+  description: 'per level (INFO, SUCCESS, WARNING, ERROR, DEBUG): lines written, kept (at most cap) and dropped past the cap',
+  additionalProperties: { type: 'object', properties: { total: { type: 'integer' }, stored: { type: 'integer' }, dropped: { type: 'integer' } } },
+} as const;
 
 const configBody = {
   type: 'object',
@@ -220,6 +239,11 @@ export const componentSchemas = {
     ],
   },
   Product: { ...catalogProductSchema, description: 'A product of the synced catalog (the fields of catalog.Product; money as decimal strings, times UTC).' },
+  RunLogLine: {
+    ...runLogLineBody,
+    description: "A line of one run's own log (GET /api/haier/sync/{id}/log/).",
+    examples: [{ seq: '118', at: '2026-12-01T09:00:01.200Z', level: 'WARNING', message: 'CE0X2Y2IS failed: price: price not in force', product_code: 'CE0X2Y2IS', endpoint: 'prices', attempt: 1 }],
+  },
   SyncLogEntry: { ...logEntryBody, description: "A line of the sync and operation log (the original's HaierSyncLog)." },
   HaierConfig: { ...configBody, description: 'A Haier API configuration; secrets are masked.' },
   ApiKey: { ...keyInfoBody, description: 'An API key as listed: never the key itself.', examples: [{ name: 'shop-frontend', role: 'viewer', prefix: 'hs_3fa9', created_at: '2026-12-01T09:00:00.000Z', revoked_at: null, last_used_at: null }] },
@@ -233,6 +257,7 @@ export const ref = (name: ComponentName) => ({ $ref: `${name}#` }) as const;
 export const errorSchema = ref('Error');
 export const runSchema = ref('Run');
 export const logEntrySchema = ref('SyncLogEntry');
+export const runLogLineSchema = ref('RunLogLine');
 export const configSchema = ref('HaierConfig');
 export const keyInfoSchema = ref('ApiKey');
 export const successMessage = ref('SuccessMessage');

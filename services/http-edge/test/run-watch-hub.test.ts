@@ -9,8 +9,10 @@ const run = (n: number) => create(sync.RunSchema, { id: 'r1', message: String(n)
 /** An upstream whose updates the test pushes by hand; counts how often it was opened and aborted. */
 function upstream() {
   const state = { opened: 0, aborted: 0, push: (_n: number) => {}, finish: () => {}, fail: (_e: Error) => {} };
-  const watch = async function* (_id: string, signal: AbortSignal) {
+  const resumedAfter: Array<string | undefined> = [];
+  const watch = async function* (_id: string, signal: AbortSignal, last?: sync.Run) {
     state.opened++;
+    resumedAfter.push(last?.message);
     const queue: Array<{ n?: number; end?: boolean; err?: Error }> = [];
     let wake: (() => void) | undefined;
     const add = (x: (typeof queue)[number]) => {
@@ -35,7 +37,7 @@ function upstream() {
       yield run(x.n as number);
     }
   };
-  return { state, watch };
+  return { state, watch, resumedAfter };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -153,4 +155,32 @@ test('with reconnect, an answer about the run itself (not found) ends the follow
   const err = await collect(hub.follow('r1', new AbortController().signal), []);
   expect(ConnectError.from(err).code).toBe(Code.NotFound);
   expect(opened).toBe(1);
+});
+
+test('with replay, a late joiner first gets every message so far; a broken upstream is reopened with the last message it sent', async () => {
+  const { state, watch, resumedAfter } = upstream();
+  const hub = new RunWatchHub(watch, { isFinal: (r) => r.message === 'end', pauseMs: 10 }, { replay: true });
+  const a: string[] = [];
+  const b: string[] = [];
+  const ca = new AbortController();
+  const cb = new AbortController();
+  const da = collect(hub.follow('r1', ca.signal), a);
+  await tick();
+  state.push(1);
+  state.push(2);
+  await tick();
+  const db = collect(hub.follow('r1', cb.signal), b);
+  await tick();
+  state.fail(new ConnectError('reset', Code.Unavailable));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(resumedAfter).toEqual([undefined, '2']);
+  state.push(3);
+  await tick();
+  expect(a).toEqual(['1', '2', '3']);
+  expect(b).toEqual(['1', '2', '3']);
+  expect(state.opened).toBe(2);
+  ca.abort();
+  cb.abort();
+  await Promise.all([da, db]);
+  expect(hub.open).toBe(0);
 });

@@ -31,6 +31,7 @@ import { createManagedNats, startPublisher, type ManagedNats, type Publisher } f
 import { eventsStatus } from './events/status';
 import { createRunsApi, type RunsApi } from './runs/api';
 import { startEngine, type Engine } from './runs/engine';
+import { createRunLog } from './runs/run-log';
 import { builtinJobs, instanceName, loadSchedule, scheduleControl, startScheduler, type ScheduleControl, type ScheduledJob, type Scheduler } from './schedule';
 import { DATABASE_UNREACHABLE, syncErrors, syncRoutes } from './service';
 
@@ -110,6 +111,8 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     const catalogClient = createGrpcClient(catalog.CatalogService, { baseUrl: config.CATALOG_URL, timeoutMs: 60_000, credentials, tls: catalogTls, interceptors: clientMetrics });
     const alerter = createAlerter({ logger, webhookUrl: config.ALERT_WEBHOOK_URL });
 
+    // each run's own log (INFO/SUCCESS/WARNING/ERROR/DEBUG lines, SYNC_RUN_LOG_CAP kept per level)
+    const runLog = createRunLog(config.SYNC_RUN_LOG_CAP, logger);
     let engine: Engine | undefined;
     if (config.SYNC_WORKERS_ENABLED) {
       engine = startEngine(
@@ -120,6 +123,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
           logger,
           raiseAlert: (run) => alerter.raiseAlert(run),
           metrics,
+          runLog,
           settings: {
             concurrency: config.SYNC_CONCURRENCY,
             leaseSeconds: config.SYNC_LEASE_SECONDS,
@@ -128,6 +132,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
             counties: config.SYNC_COUNTIES,
             lowStockThreshold: config.SYNC_LOW_STOCK_THRESHOLD,
             dependencyPatienceMs: config.SYNC_DEPENDENCY_PATIENCE,
+            runLogCap: config.SYNC_RUN_LOG_CAP,
           },
         },
         { idlePollMs: opts.idlePollMs },
@@ -136,7 +141,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       stops.push(['run engine', () => e.stop()]);
     }
     const kick = (): void => engine?.kick();
-    const runs = createRunsApi({ knex, logger, counties: config.SYNC_COUNTIES, kick });
+    const runs = createRunsApi({ knex, logger, counties: config.SYNC_COUNTIES, kick, runLog });
 
     // one NATS connection per process: the publisher's, and GetEventsStatus's (made on first use
     // when this replica does not publish)

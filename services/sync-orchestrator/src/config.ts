@@ -32,6 +32,8 @@ export const configSchema = z.object({
    * fails naming it: while one is away the engine claims nothing and no batch attempt is spent.
    */
   SYNC_DEPENDENCY_PATIENCE: env.durationMs(5 * 60_000),
+  /** Lines kept per level per run in the run's log (sync.run_log); past it lines are counted, not kept ("n more"). */
+  SYNC_RUN_LOG_CAP: env.positiveInt(1000),
   /** Counties a stock run asks for when the request names none (the rulebook's county codes and count). */
   SYNC_COUNTIES: env.csv(['110101']).refine((list) => !rules.checkList(rules.countyList, list, 'SYNC_COUNTIES'), {
     message: `expected at most ${rules.MAX_COUNTIES} comma-separated county codes, each ${rules.countyCode.explain} (e.g. 110101,310104)`,

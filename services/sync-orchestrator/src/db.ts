@@ -8,6 +8,7 @@ import { Migration0001Runs } from './migrations/0001-runs';
 import { Migration0002ConfigsEvents } from './migrations/0002-configs-events';
 import { Migration0003RunClaimsItems } from './migrations/0003-run-claims-items';
 import { Migration0006RunRetryOf } from './migrations/0006-run-retry-of';
+import { Migration0007RunLog } from './migrations/0007-run-log';
 import { Migration0008Schedules } from './migrations/0008-schedules';
 
 export const SYNC_SCHEMA: SchemaDefinition = {
@@ -18,6 +19,7 @@ export const SYNC_SCHEMA: SchemaDefinition = {
     { name: '0002-configs-events', class: Migration0002ConfigsEvents },
     { name: '0003-run-claims-items', class: Migration0003RunClaimsItems },
     { name: '0006-run-retry-of', class: Migration0006RunRetryOf },
+    { name: '0007-run-log', class: Migration0007RunLog },
     { name: '0008-schedules', class: Migration0008Schedules },
   ],
 };

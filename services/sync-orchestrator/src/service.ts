@@ -59,6 +59,12 @@ export function syncServiceImpl(deps: SyncServiceDeps): ServiceImpl<typeof sync.
         yield create(sync.WatchRunResponseSchema, { run });
       }
     },
+    async listRunLog(req) {
+      return runs.listRunLog(req);
+    },
+    async *watchRunLog(req, ctx) {
+      yield* runs.watchRunLog(req, ctx.signal, deps.watchPollMs);
+    },
     async recordOperation(req) {
       return create(sync.RecordOperationResponseSchema, { run: await runs.recordOperation(req) });
     },

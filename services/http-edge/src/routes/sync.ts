@@ -4,14 +4,28 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { rules, sync } from '@haier-sync/contracts';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
 import { enumValue } from '@haier-sync/runtime';
 import { RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '../domain/enums';
 import { badRequest, body as errorBody, EdgeError, mapConnectError } from '../domain/errors';
-import { isFinished, logEntryOut, runOut } from '../domain/run-view';
+import { iso, isFinished, logEntryOut, runOut } from '../domain/run-view';
 import { RunWatchHub } from '../run-watch-hub';
-import { countyCodesSchema, dataAnswer, errors, idParam, listAnswer, logEntrySchema, moreFields, runSchema, scopeCodesSchema, scopeLimitSchema, totalField } from '../schemas';
+import {
+  countyCodesSchema,
+  dataAnswer,
+  errors,
+  idParam,
+  listAnswer,
+  logEntrySchema,
+  moreFields,
+  runLogCountsSchema,
+  runLogLineSchema,
+  runSchema,
+  scopeCodesSchema,
+  scopeLimitSchema,
+  totalField,
+} from '../schemas';
 
 const upperOrLower = (names: string[]) => ({ type: 'string', enum: [...names, ...names.map((n) => n.toLowerCase())] }) as const;
 
@@ -48,6 +62,81 @@ function stoppedEarly(runId: string) {
   return errorBody('UNAVAILABLE', `The sync orchestrator stopped sending progress before run ${runId} ended (it may be restarting). The run goes on; reconnect to this stream or read /api/haier/sync/${runId}/ to follow it.`);
 }
 
+/**
+ * Opens a Server-Sent Events answer (numbered events, a keep-alive comment every 15 s) that ends
+ * when the client goes, or with an "error" event when the caller's API key is revoked meanwhile.
+ */
+function openEventStream(req: FastifyRequest, reply: FastifyReply, ctx: EdgeContext) {
+  const abort = new AbortController();
+  reply.hijack();
+  const res = reply.raw;
+  // headers the hooks set (CORS, rate limit) go out too: a hijacked reply skips Fastify's own sending
+  res.writeHead(200, {
+    ...(reply.getHeaders() as OutgoingHttpHeaders),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-store, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  let seq = 0;
+  const send = (event: string, data: unknown) => {
+    if (!res.writableEnded) res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const heartbeat = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), 15_000);
+  req.raw.on('close', () => abort.abort());
+  res.on('close', () => abort.abort());
+  const unwatch = req.auth
+    ? ctx.auth.watch(req.auth.name, () => {
+        send('error', errorBody('UNAUTHENTICATED', `The API key "${req.auth?.name}" has been revoked; this stream ends. Ask an admin for a valid key.`));
+        abort.abort();
+      })
+    : () => undefined;
+  return {
+    send,
+    signal: abort.signal,
+    close() {
+      unwatch();
+      clearInterval(heartbeat);
+      if (!res.writableEnded) res.end();
+    },
+  };
+}
+
+const LOG_LEVEL_NAMES = ['INFO', 'SUCCESS', 'WARNING', 'ERROR', 'DEBUG'];
+
+function logLevels(v: string | undefined): sync.LogLevel[] {
+  if (!v) return [];
+  return v.split(',').map((name) => {
+    const n = name.trim().toUpperCase();
+    if (!LOG_LEVEL_NAMES.includes(n)) throw badRequest('level', `must be one or more of ${LOG_LEVEL_NAMES.join(', ')}, comma separated (got "${name}")`);
+    return enumValue(sync.LogLevel, n);
+  });
+}
+
+function logLineOut(l: sync.RunLogLine) {
+  return {
+    seq: String(l.seq),
+    at: iso(l.at),
+    level: sync.LogLevel[l.level] ?? String(l.level),
+    message: l.message,
+    product_code: l.productCode || null,
+    endpoint: l.endpoint || null,
+    attempt: l.attempt || null,
+  };
+}
+
+function logCountsOut(counts: readonly sync.RunLogCount[]) {
+  return Object.fromEntries(counts.map((c) => [sync.LogLevel[c.level] ?? String(c.level), { total: Number(c.total), stored: Number(c.stored), dropped: Number(c.dropped) }]));
+}
+
+interface LogQuery {
+  level?: string;
+  code?: string;
+  page_size?: number;
+  cursor?: string;
+  follow?: boolean;
+}
+
 export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   const client = ctx.clients.sync;
   // SSE followers of one run share one upstream WatchRun, reopened across orchestrator restarts
@@ -57,6 +146,24 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     },
     { isFinal: isFinished },
   );
+  // SSE followers of one run's log (same filter) share one upstream WatchRunLog; a late one gets the backlog first
+  const logWatches = new RunWatchHub<sync.WatchRunLogResponse>(
+    async function* (key, signal, last) {
+      const { runId, levels, productCode } = JSON.parse(key) as { runId: string; levels: sync.LogLevel[]; productCode: string };
+      const afterSeq = last?.lines.length ? last.lines[last.lines.length - 1]!.seq : 0n;
+      yield* client.watchRunLog({ runId, levels, productCode, afterSeq }, { signal });
+    },
+    { isFinal: (m) => m.ended },
+    { replay: true },
+  );
+
+  /** The SSE "error" event of a stream whose upstream failed (logged). */
+  function streamFailure(e: unknown, runId: string, what: string) {
+    const ce = ConnectError.from(e);
+    ctx.logger.warn({ err: ce.message, run: runId }, `${what} ended with an error`);
+    // cancelled by the other side (it shut down) is the same as it going away
+    return ce.code === Code.Canceled ? stoppedEarly(runId) : mapConnectError(ce, 'sync').body;
+  }
 
   async function getRun(id: string): Promise<sync.Run> {
     const r = await client.getRun({ id });
@@ -215,60 +322,93 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     },
     async (req, reply) => {
       const first = await getRun(req.params.id); // 404 as JSON before the stream starts
-      const abort = new AbortController();
-      reply.hijack();
-      const res = reply.raw;
-      // headers the hooks set (CORS, rate limit) go out too: a hijacked reply skips Fastify's own sending
-      res.writeHead(200, {
-        ...(reply.getHeaders() as OutgoingHttpHeaders),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-store, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      let seq = 0;
-      const send = (event: string, data: unknown) => {
-        if (!res.writableEnded) res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      };
-      const heartbeat = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), 15_000);
-      req.raw.on('close', () => abort.abort());
-      res.on('close', () => abort.abort());
-      // the key revoked while the stream is open: an "error" event, and the stream ends
-      const unwatch = req.auth
-        ? ctx.auth.watch(req.auth.name, () => {
-            send('error', errorBody('UNAUTHENTICATED', `The API key "${req.auth?.name}" has been revoked; this stream ends. Ask an admin for a valid key.`));
-            abort.abort();
-          })
-        : () => undefined;
+      const { send, signal, close } = openEventStream(req, reply, ctx);
       let last = first;
       send('progress', runOut(first));
       try {
         if (!isFinished(first)) {
           const reconnecting = (why: string) =>
             send('reconnecting', { message: `Lost the orchestrator's progress stream for run ${first.id} (${why}); the run goes on; reconnecting…` });
-          for await (const run of watches.follow(first.id, abort.signal, reconnecting)) {
+          for await (const run of watches.follow(first.id, signal, reconnecting)) {
             last = run;
             send('progress', runOut(run));
             if (isFinished(run)) break;
           }
         }
-        if (!abort.signal.aborted) {
+        if (!signal.aborted) {
           // a watch that ends before the run does (the orchestrator restarting) is not the run's end
           if (!isFinished(last)) last = await getRun(first.id).catch(() => last);
           if (isFinished(last)) send('end', runOut(last));
           else send('error', stoppedEarly(first.id));
         }
       } catch (e) {
-        if (!abort.signal.aborted) {
-          const ce = ConnectError.from(e);
-          ctx.logger.warn({ err: ce.message, run: first.id }, 'run event stream ended with an error');
-          // cancelled by the other side (it shut down) is the same as it going away
-          send('error', ce.code === Code.Canceled ? stoppedEarly(first.id) : mapConnectError(ce, 'sync').body);
-        }
+        if (!signal.aborted) send('error', streamFailure(e, first.id, 'run event stream'));
       } finally {
-        unwatch();
-        clearInterval(heartbeat);
-        if (!res.writableEnded) res.end();
+        close();
+      }
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: LogQuery }>(
+    '/api/haier/sync/:id/log/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['sync'],
+        operationId: 'listRunLog',
+        summary:
+          "A run's own log, oldest first: INFO (start: who, when, parameters), SUCCESS per product, WARNING per failed product (code, reason, endpoint, attempt), ERROR per failed batch or run, DEBUG. At most SYNC_RUN_LOG_CAP lines (default 1,000) are kept per level; `counts` stays exact (dropped = the lines not kept). With Accept: text/event-stream or follow=true: Server-Sent Events (\"line\" per line, the stored ones first, then \"end\" with the counts when the run ends; \"reconnecting\" while the orchestrator restarts)",
+        params: idParam,
+        querystring: {
+          type: 'object',
+          properties: {
+            level: { type: 'string', maxLength: 100, description: 'only these levels, comma separated: INFO, SUCCESS, WARNING, ERROR, DEBUG (any case)' },
+            code: { ...rules.jsonSchema(rules.productCode), description: 'only lines about this product code' },
+            page_size: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            cursor: { type: 'string', pattern: '^[0-9]{1,19}$', description: 'next_cursor of the previous page' },
+            follow: { type: 'boolean', description: 'answer Server-Sent Events (as Accept: text/event-stream does)' },
+          },
+          additionalProperties: false,
+        },
+        response: listAnswer(runLogLineSchema, { ...totalField, ...moreFields, counts: runLogCountsSchema, cap: { type: 'integer', description: 'lines kept per level per run (SYNC_RUN_LOG_CAP)' } }),
+      },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const levels = logLevels(q.level);
+      const productCode = q.code ?? '';
+      const follow = q.follow === true || (req.headers.accept ?? '').includes('text/event-stream');
+      if (!follow) {
+        const r = await client.listRunLog({ runId: req.params.id, levels, productCode, pageSize: q.page_size ?? 100, pageToken: q.cursor ?? '' });
+        return {
+          success: true,
+          count: r.lines.length,
+          total: Number(r.total),
+          has_more: r.nextPageToken !== '',
+          next_cursor: r.nextPageToken || null,
+          results: r.lines.map(logLineOut),
+          counts: logCountsOut(r.counts),
+          cap: r.cap,
+        };
+      }
+      const first = await getRun(req.params.id); // 404 as JSON before the stream starts
+      const { send, signal, close } = openEventStream(req, reply, ctx);
+      try {
+        const reconnecting = (why: string) => send('reconnecting', { message: `Lost the orchestrator's log stream for run ${first.id} (${why}); the run goes on; reconnecting…` });
+        let ended = false;
+        for await (const m of logWatches.follow(JSON.stringify({ runId: first.id, levels, productCode }), signal, reconnecting)) {
+          for (const l of m.lines) send('line', logLineOut(l));
+          if (m.ended) {
+            send('end', { counts: logCountsOut(m.counts), cap: m.cap });
+            ended = true;
+            break;
+          }
+        }
+        if (!ended && !signal.aborted) send('error', stoppedEarly(first.id));
+      } catch (e) {
+        if (!signal.aborted) send('error', streamFailure(e, first.id, 'run log stream'));
+      } finally {
+        close();
       }
     },
   );

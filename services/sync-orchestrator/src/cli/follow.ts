@@ -129,3 +129,47 @@ export async function followRun(o: FollowOptions): Promise<sync.Run> {
   }
   return last; // interrupted: the caller sees signal.aborted
 }
+
+export interface FollowLogOptions {
+  client: SyncClient;
+  runId: string;
+  levels: sync.LogLevel[];
+  productCode: string;
+  signal: AbortSignal;
+  line(l: sync.RunLogLine): void;
+  note(text: string): void;
+  reconnectForMs?: number;
+}
+
+/**
+ * Follows a run's log over WatchRunLog until the run ends (answers the last message, with the
+ * counts), reconnecting after the last line seen when the stream breaks, as followRun does.
+ */
+export async function followRunLog(o: FollowLogOptions): Promise<sync.WatchRunLogResponse | undefined> {
+  let after = 0n;
+  let downSince: number | undefined;
+  const reconnectFor = o.reconnectForMs ?? 120_000;
+  while (!o.signal.aborted) {
+    try {
+      for await (const msg of o.client.watchRunLog({ runId: o.runId, levels: o.levels, productCode: o.productCode, afterSeq: after }, { signal: o.signal })) {
+        if (downSince !== undefined) o.note(`reconnected after ${Math.round((Date.now() - downSince) / 1000)} s; following the log of run ${o.runId} again`);
+        downSince = undefined;
+        for (const l of msg.lines) {
+          after = l.seq;
+          o.line(l);
+        }
+        if (msg.ended) return msg;
+      }
+      await sleep(500, o.signal);
+    } catch (e) {
+      if (o.signal.aborted) break;
+      const ce = ConnectError.from(e);
+      if (ANSWERED.has(ce.code)) throw e;
+      if (downSince === undefined) o.note(`lost the run's log stream (${ce.rawMessage}); the run goes on in the service, reconnecting…`);
+      downSince ??= Date.now();
+      if (Date.now() - downSince > reconnectFor) throw e;
+      await sleep(1000, o.signal);
+    }
+  }
+  return undefined;
+}

@@ -208,3 +208,20 @@ export function scheduleText(j: sync.ScheduleJob): string {
   if (j.lastError) lines.push(`  last firing failed: ${j.lastError}`);
   return lines.join('\n');
 }
+
+export const levelLabel = (l: sync.LogLevel) => enumLabel(sync.LogLevel, l);
+
+/** One line of a run's log: time, level, product code, message, and where it came from. */
+export function logLine(l: sync.RunLogLine): string {
+  const where = [l.endpoint ? `endpoint ${l.endpoint}` : '', l.attempt ? `attempt ${l.attempt}` : ''].filter(Boolean).join(', ');
+  // the code in front unless the message already starts with it
+  const code = l.productCode && !l.message.startsWith(l.productCode) ? `${l.productCode} ` : '';
+  return `${isoTime(l.at)} ${levelLabel(l.level).padEnd(7)} ${code}${l.message}${where ? ` [${where}]` : ''}`;
+}
+
+/** The counts under a run's log: per level, and how many lines past the cap were not kept. */
+export function logCountsLine(counts: readonly sync.RunLogCount[], cap: number): string {
+  const parts = counts.filter((c) => c.total > 0n).map((c) => `${levelLabel(c.level)} ${c.total}${c.dropped > 0n ? ` (${c.dropped} more not kept)` : ''}`);
+  const dropped = counts.some((c) => c.dropped > 0n);
+  return `lines: ${parts.length ? parts.join(', ') : 'none'}${dropped ? ` — at most ${cap} lines are kept per level (SYNC_RUN_LOG_CAP)` : ''}`;
+}

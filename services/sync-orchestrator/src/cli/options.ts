@@ -90,6 +90,11 @@ function enumParser<E extends Record<string, string | number>>(name: string, e: 
 export const parseSyncType = enumParser('--type', sync.SyncType);
 export const parseStatus = enumParser('--status', sync.RunStatus);
 export const parseTrigger = enumParser('--trigger', sync.RunTrigger);
+const parseOneLevel = enumParser('--level', sync.LogLevel);
+/** `--level WARNING,ERROR`: one or more log levels. */
+export function parseLevels(value: string): sync.LogLevel[] {
+  return value.split(',').filter((v) => v.trim() !== '').map(parseOneLevel);
+}
 
 /** The `sync` command's options as commander hands them over (already parsed by the parsers above). */
 export interface SyncOptions {

@@ -1,6 +1,7 @@
 // The command line: commands, options and help text (commander), and the one place that turns
 // every failure into a message on stderr and an exit status.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { sync } from '@haier-sync/contracts';
 import { closeGrpcClients } from '@haier-sync/runtime';
 import { CliFailure, DEFAULT_CATALOG_URL, DEFAULT_SYNC_URL, explainRpcError } from './client';
 import { CliContext, type CliIO } from './context';
@@ -11,6 +12,7 @@ import {
   parseCodes,
   parseConfigId,
   parseCounties,
+  parseLevels,
   parseName,
   parseRunId,
   parseStatus,
@@ -20,7 +22,7 @@ import {
   parseWholeNumber,
 } from './options';
 import { configActivate, configList, configShow, configTest } from './commands/config';
-import { runsCancel, runsList, runsRetry, runsShow, runsWatch } from './commands/runs';
+import { runsCancel, runsList, runsLog, runsRetry, runsShow, runsWatch } from './commands/runs';
 import { syncCommand } from './commands/sync';
 import { eventsStatus, eventsTail, parseSince } from './commands/events';
 import { schedulesList, schedulesPause, schedulesResume, schedulesRun } from './commands/schedules';
@@ -95,7 +97,7 @@ ${EXIT_HELP}`,
       await syncCommand(ctx, { ...o, verbose: o['verbose'] === true && o['json'] !== true } as Parameters<typeof syncCommand>[1]);
     });
 
-  const runs = program.command('runs').description('The run log: list, show, watch and cancel runs.');
+  const runs = program.command('runs').description('The run log: list, show, watch, cancel and retry runs, and read one run\'s own log.');
   runs
     .command('list')
     .description('List runs, newest first.')
@@ -136,6 +138,18 @@ ${EXIT_HELP}`,
     .option('--json', 'print only the final run as JSON')
     .option('--verbose', 'a ✓/✗ line per product')
     .action(async (id: string, o: { json?: boolean; verbose?: boolean }) => runsRetry(ctx, id, { json: o.json, verbose: o.verbose === true && o.json !== true }));
+
+  runs
+    .command('log')
+    .description(
+      "A run's own log: INFO (start: who, when, parameters), SUCCESS per product, WARNING per failed product (code, reason,\nendpoint, attempt), ERROR per failed batch or run, DEBUG; oldest first, then the counts per level (at most\nSYNC_RUN_LOG_CAP lines are kept per level; the count of the others is exact).",
+    )
+    .argument('<id>', 'run id', argument(parseRunId))
+    .option('--follow', 'stream new lines while the run goes, until it ends')
+    .option('--level <levels>', 'only these levels: INFO, SUCCESS, WARNING, ERROR, DEBUG (comma separated)', parser(parseLevels))
+    .option('--code <code>', 'only lines about this product code', parser((v) => parseCodes(v)[0]!))
+    .option('--json', 'one JSON object per line (proto3 JSON), the counts last')
+    .action(async (id: string, o: { follow?: boolean; level?: sync.LogLevel[]; code?: string; json?: boolean }) => runsLog(ctx, id, o));
 
   const config = program.command('config').description('Named Haier configs (one active; secrets are environment variable names, never values).');
   config.command('list').description('List the configs; * marks the active one.').option('--json', 'print as JSON').action(async (o) => configList(ctx, o));

@@ -2,16 +2,35 @@
 // list, cancel, watch, and recording a live operation. Errors are ConnectErrors in an
 // operator's words.
 import { create } from '@bufbuild/protobuf';
-import { timestampDate } from '@bufbuild/protobuf/wkt';
+import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { rules, sync } from '@haier-sync/contracts';
 import { enumName, failedPrecondition, invalidArgument, notFound, sleep, type Logger } from '@haier-sync/runtime';
 import type { Knex } from '../db';
 import { FAILED_ITEMS_IN_ANSWER } from './finish';
 import { isFinal } from './lifecycle';
-import { toRunMessage, type RunRow } from './model';
+import { asDate, toRunMessage, type RunRow } from './model';
+import { createRunLog, type RunLog } from './run-log';
 import { appendRunEvent } from './outbox';
 import { normaliseStartRun, type NormalisedRun } from './request';
-import { cancelRunRow, failedCodes, findActiveRun, getFailures, getRunRow, insertOperation, insertRun, listRunRows, lockKind, type RunFilter } from './repository';
+import {
+  cancelRunRow,
+  countLogLines,
+  failedCodes,
+  findActiveRun,
+  getFailures,
+  getRunRow,
+  insertOperation,
+  insertRun,
+  listLogLines,
+  listRunRows,
+  lockKind,
+  logCounts,
+  type LogCount,
+  type LogFilter,
+  type LogLevel,
+  type LogLineRow,
+  type RunFilter,
+} from './repository';
 
 export interface RunsApiDeps {
   knex: Knex;
@@ -19,6 +38,8 @@ export interface RunsApiDeps {
   counties: string[];
   /** Wakes the local engine (a new run is waiting). */
   kick: () => void;
+  /** The run-log writer (its cap); default: createRunLog() with the default cap. */
+  runLog?: RunLog;
 }
 
 /** A run id by the rulebook (requests were checked by the interceptor; internal callers and the cursor are checked here). */
@@ -36,11 +57,41 @@ export interface RunsApi {
   /** A MANUAL run over exactly the products that failed in an ended run, linked to it. */
   retryFailed(id: string, by: string): Promise<{ run: sync.Run; alreadyActive: boolean }>;
   watchRun(id: string, signal: AbortSignal, pollMs?: number): AsyncGenerator<sync.Run>;
+  /** A run's log lines, oldest first, filtered and paged, with the counts per level. */
+  listRunLog(req: sync.ListRunLogRequest): Promise<sync.ListRunLogResponse>;
+  /** The stored lines, then new ones as they are written, until the run ends (the last answer: ended, counts). */
+  watchRunLog(req: sync.WatchRunLogRequest, signal: AbortSignal, pollMs?: number): AsyncGenerator<sync.WatchRunLogResponse>;
   recordOperation(req: sync.RecordOperationRequest): Promise<sync.Run>;
+}
+
+function lineOut(r: LogLineRow): sync.RunLogLine {
+  return create(sync.RunLogLineSchema, {
+    seq: BigInt(r.seq),
+    at: timestampFromDate(asDate(r.at) ?? new Date()),
+    level: sync.LogLevel[r.level],
+    message: r.message,
+    productCode: r.product_code,
+    endpoint: r.endpoint,
+    attempt: r.attempt,
+  });
+}
+
+function countsOut(counts: readonly LogCount[]): sync.RunLogCount[] {
+  return counts.map((c) => create(sync.RunLogCountSchema, { level: sync.LogLevel[c.level], total: BigInt(c.total), stored: BigInt(c.stored), dropped: BigInt(c.total - c.stored) }));
+}
+
+function logFilter(levels: readonly sync.LogLevel[], code: string): LogFilter {
+  const names = levels.map((l) => {
+    const name = enumName(sync.LogLevel, l);
+    if (!name) throw invalidArgument(`unknown log level ${l}; use INFO, SUCCESS, WARNING, ERROR or DEBUG`, 'levels');
+    return name as LogLevel;
+  });
+  return { levels: names, code: code || undefined };
 }
 
 export function createRunsApi(deps: RunsApiDeps): RunsApi {
   const { knex } = deps;
+  const runLog = deps.runLog ?? createRunLog(undefined, deps.logger);
   const log = deps.logger.child({ component: 'runs-api' });
 
   async function answer(row: RunRow): Promise<sync.Run> {
@@ -149,6 +200,7 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
         // open batches stay as they are: nothing claims batches of a run that is not PROCESSING
         const msg = toRunMessage(updated, await getFailures(trx, runId, FAILED_ITEMS_IN_ANSWER));
         await appendRunEvent(trx, 'completed', msg);
+        await runLog.append(trx, runId, [{ level: 'WARNING', message: `run ended CANCELLED: ${updated.message}` }]);
         return updated;
       });
       log.info({ run_id: runId, by: who }, row.message);
@@ -165,6 +217,49 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
           yield isFinal(row.status) ? await answer(row) : toRunMessage(row);
         }
         if (isFinal(row.status) || signal.aborted) return;
+        await sleep(pollMs, signal);
+        if (signal.aborted) return;
+        row = (await getRunRow(knex, row.id)) ?? row;
+      }
+    },
+
+    async listRunLog(req) {
+      const row = await load(req.runId);
+      const size = req.pageSize === 0 ? 100 : req.pageSize;
+      if (size < 1 || size > 1000) throw invalidArgument(`page_size must be from 1 to 1000 (default 100); got ${req.pageSize}`, 'page_size');
+      if (req.pageToken !== '' && !/^[0-9]{1,19}$/.test(req.pageToken)) throw invalidArgument('page_token is not one this API gave (use next_page_token of the previous page)', 'page_token');
+      const f = logFilter(req.levels, req.productCode);
+      const lines = await listLogLines(knex, row.id, { ...f, afterSeq: req.pageToken || undefined }, size + 1);
+      const page = lines.slice(0, size);
+      return create(sync.ListRunLogResponseSchema, {
+        lines: page.map(lineOut),
+        nextPageToken: lines.length > size ? String(page[page.length - 1]!.seq) : '',
+        total: BigInt(await countLogLines(knex, row.id, f)),
+        counts: countsOut(await logCounts(knex, row.id)),
+        cap: runLog.cap,
+      });
+    },
+
+    async *watchRunLog(req, signal, pollMs = 250) {
+      let row = await load(req.runId);
+      const f = logFilter(req.levels, req.productCode);
+      let after = req.afterSeq > 0n ? String(req.afterSeq) : undefined;
+      for (;;) {
+        // the status first: a run seen ended has every line committed (its end line commits with it)
+        const ended = isFinal(row.status);
+        for (;;) {
+          const lines = await listLogLines(knex, row.id, { ...f, afterSeq: after }, 500);
+          if (!lines.length) break;
+          after = String(lines[lines.length - 1]!.seq);
+          yield create(sync.WatchRunLogResponseSchema, { lines: lines.map(lineOut) });
+          if (signal.aborted) return;
+          if (lines.length < 500) break;
+        }
+        if (ended) {
+          yield create(sync.WatchRunLogResponseSchema, { ended: true, counts: countsOut(await logCounts(knex, row.id)), cap: runLog.cap });
+          return;
+        }
+        if (signal.aborted) return;
         await sleep(pollMs, signal);
         if (signal.aborted) return;
         row = (await getRunRow(knex, row.id)) ?? row;

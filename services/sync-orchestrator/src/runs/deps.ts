@@ -7,6 +7,7 @@ import type { BatchLimits } from './lifecycle';
 import type { Dependencies } from './dependencies';
 import type { UpsertFn } from './upsert-coalescer';
 import type { RunObserver } from '../metrics';
+import type { RunLog } from './run-log';
 
 export interface EngineSettings extends BatchLimits {
   concurrency: number;
@@ -15,6 +16,8 @@ export interface EngineSettings extends BatchLimits {
   lowStockThreshold: number;
   /** How long a run waits out an unavailable dependency before it fails (SYNC_DEPENDENCY_PATIENCE; default 5 min). */
   dependencyPatienceMs?: number;
+  /** Lines kept per level per run in the run's log (SYNC_RUN_LOG_CAP; default 1,000). */
+  runLogCap?: number;
 }
 
 export interface RunDeps {
@@ -33,4 +36,6 @@ export interface RunDeps {
   dependencies?: Dependencies;
   /** Run, batch and product counts for Prometheus (src/metrics.ts); none when unset. */
   metrics?: RunObserver;
+  /** The run's own log (run-log.ts); the engine makes one with settings.runLogCap when unset. */
+  runLog?: RunLog;
 }

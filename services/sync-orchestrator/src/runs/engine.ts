@@ -19,7 +19,6 @@ import {
   claimBatch,
   claimBatches,
   claimRunPhase,
-  completeBatch,
   completeBatches,
   type BatchCompletion,
   exhaustBatches,
@@ -39,6 +38,7 @@ import { processBatch } from './worker';
 import { createGroupCommit } from './group-commit';
 import { createUpsertCoalescer, upsertThroughCatalog } from './upsert-coalescer';
 import { notingWrites } from './written';
+import { batchFailedLine, batchGivenUpLines, batchLines, createRunLog } from './run-log';
 
 export interface EngineOptions {
   /** Identifies this process in lease columns (default host:pid:random). */
@@ -106,18 +106,37 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   // one circuit breaker per dependency; when one answers again the sleeping slots wake
   const dependencies = depsIn.dependencies ?? createDependencies(log, { onResume: () => kick() });
   // concurrent batches' catalog writes go out together (group commit): see upsert-coalescer.ts
-  const deps: RunDeps = { ...depsIn, kick, dependencies, upsert: depsIn.upsert ?? createUpsertCoalescer(notingWrites(depsIn.knex, upsertThroughCatalog(depsIn.catalog))).upsert };
+  const deps: RunDeps = {
+    ...depsIn,
+    kick,
+    dependencies,
+    upsert: depsIn.upsert ?? createUpsertCoalescer(notingWrites(depsIn.knex, upsertThroughCatalog(depsIn.catalog))).upsert,
+    runLog: depsIn.runLog ?? createRunLog(depsIn.settings.runLogCap, depsIn.logger),
+  };
+  const runLog = deps.runLog!;
   const { knex, settings } = deps;
   const patienceMs = settings.dependencyPatienceMs ?? 5 * 60_000;
   const stats = { batches: 0, failedAttempts: 0, inFlight: 0, waits: 0 };
   const runCache = new Map<string, RunRow>();
   // batches finishing together commit together (one statement on the run row, not one each)
-  const completions = createGroupCommit<BatchCompletion & { runId: string }, { phase: string } | undefined>(
+  // each counted batch's log lines (SUCCESS/WARNING per product) commit with its completion: a
+  // run is never seen ended before its lines are in
+  type Completion = BatchCompletion & { runId: string; attempt: number; dryRun: boolean };
+  const completeAndLog = (items: readonly Completion[]) =>
+    knex.transaction(async (trx) => {
+      const r = await completeBatches(trx, items[0]!.runId, items);
+      if (r) await runLog.append(trx, items[0]!.runId, items.filter((i) => r.seqs.has(i.seq)).flatMap((i) => batchLines(i.codes, i.outcome, i.attempt, i.dryRun)));
+      return r;
+    });
+  const completions = createGroupCommit<Completion, { phase: string } | undefined>(
     async (items) => {
-      const r = await completeBatches(knex, items[0]!.runId, items);
+      const r = await completeAndLog(items);
       return items.map((i) => (r?.seqs.has(i.seq) ? { phase: r.phase } : undefined));
     },
-    (i) => completeBatch(knex, i.runId, i),
+    async (i) => {
+      const r = await completeAndLog([i]);
+      return r?.seqs.has(i.seq) ? { phase: r.phase } : undefined;
+    },
     { maxInFlight: 2, maxSize: 200, key: (i) => i.runId },
   );
   const touched = new Set<string>();
@@ -211,6 +230,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
           );
         } else {
           log.warn({ err: errText(err), run_id: runId, phase: run.phase }, `${run.phase === 'plan' ? 'planning' : 'finalising'} failed; another attempt follows when the lease expires`);
+          await runLog.append(knex, runId, [{ level: 'ERROR', attempt: Number(run.phase_attempts) + 1, message: `${run.phase === 'plan' ? 'planning' : 'finalising'} failed (attempt ${Number(run.phase_attempts) + 1} of ${settings.maxAttempts}): ${errText(err)}; another attempt follows when the lease expires` }]);
           // keep the lease until it expires: a back-off before the next attempt (by any process)
           await recordPhaseError(knex, runId, owner, errText(err)).catch(() => undefined);
         }
@@ -258,7 +278,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     try {
       const { outcome, result } = await processBatch({ runId: b.run_id, run: b.run, codes: b.codes, payload: b.payload }, deps);
       clearInterval(beat);
-      const done = await completions.submit({ runId: b.run_id, seq: b.seq, claim: b.claim, codes: b.codes, outcome, result });
+      const done = await completions.submit({ runId: b.run_id, seq: b.seq, claim: b.claim, codes: b.codes, outcome, result, attempt: b.attempts + 1, dryRun: b.run.options.dryRun });
       stats.batches++;
       // counted once: a completion refused (the lease was lost, another worker completed it) is not this one's
       if (done) deps.metrics?.batch('done', result as { created: number; updated: number; unchanged: number; failed: number });
@@ -283,6 +303,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       const why = errText(err);
       log.warn({ run_id: b.run_id, seq: b.seq, attempt: b.attempts + 1, err: why }, `batch ${b.seq} failed (attempt ${b.attempts + 1} of ${settings.maxAttempts}); it is retried`);
       await retryBatchLater(knex, b.run_id, b.seq, b.claim, why, retryDelay(b.attempts + 1, settings.leaseSeconds)).catch(() => undefined);
+      await runLog.append(knex, b.run_id, [batchFailedLine(b.seq, b.codes.length, b.attempts + 1, settings.maxAttempts, why)]);
     } finally {
       clearInterval(beat);
       stats.inFlight--;
@@ -373,7 +394,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       await idle(Math.max(1_000, Math.min(5_000, settings.leaseSeconds * 250)));
       if (stopping) break;
       try {
-        const exhausted = await knex.transaction((trx) => exhaustBatches(trx, settings));
+        const exhausted = await knex.transaction((trx) => exhaustBatches(trx, settings, (runId, d, reason) => runLog.append(trx, runId, batchGivenUpLines(d.seq, d.codes, d.attempts, reason))));
         for (const r of exhausted) touched.add(r.id);
         if (exhausted.some((r) => r.phase === 'finalize')) kick();
         await failRunsOutlastedBy();

@@ -4,10 +4,11 @@ import { toRunMessage, type RunRow } from './model';
 import { appendRunEvent } from './outbox';
 import { finishRun, getFailures, type FinalUpdate } from './repository';
 import type { RunDeps } from './deps';
+import { endLine } from './run-log';
 
 export const FAILED_ITEMS_IN_ANSWER = 1000;
 
-export async function endRun(deps: Pick<RunDeps, 'knex' | 'raiseAlert' | 'logger' | 'metrics'>, runId: string, f: FinalUpdate): Promise<sync.Run | undefined> {
+export async function endRun(deps: Pick<RunDeps, 'knex' | 'raiseAlert' | 'logger' | 'metrics' | 'runLog'>, runId: string, f: FinalUpdate): Promise<sync.Run | undefined> {
   let ended: RunRow | undefined;
   const msg = await deps.knex.transaction(async (trx) => {
     const row: RunRow | undefined = await finishRun(trx, runId, f);
@@ -15,6 +16,7 @@ export async function endRun(deps: Pick<RunDeps, 'knex' | 'raiseAlert' | 'logger
     ended = row;
     const run = toRunMessage(row, await getFailures(trx, runId, FAILED_ITEMS_IN_ANSWER));
     await appendRunEvent(trx, row.status === 'FAILED' ? 'failed' : 'completed', run);
+    await deps.runLog?.append(trx, runId, [endLine(row.status, f.message)]);
     return run;
   });
   if (!msg) return undefined;

@@ -5,7 +5,8 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { gateway } from '@haier-sync/contracts';
 import type { RunDeps } from './deps';
 import { NEW_RUN } from './lifecycle';
-import { toRunMessage, type RunRow } from './model';
+import { asDate, toRunMessage, type RunRow } from './model';
+import { plannedLine, startLines } from './run-log';
 import { appendRunEvent } from './outbox';
 import { BATCH_SIZE, chunk, planOfRow, selectListing, type RunPlan } from './plan';
 import { endPlanning, insertBatches, markStarted, plannedSoFar, recordListingDuplicates, recordPlanFailures, type NewBatch } from './repository';
@@ -21,13 +22,15 @@ function listingRecord(p: gateway.Product): Record<string, unknown> {
 
 export async function planBatches(run: RunRow, deps: RunDeps, heartbeat: () => Promise<void>): Promise<RunRow | undefined> {
   const { knex } = deps;
+  const plan: RunPlan = planOfRow(run, deps.settings.lowStockThreshold);
   if (run.status === NEW_RUN.status) {
     await knex.transaction(async (trx) => {
       const started = await markStarted(trx, run.id);
-      if (started) await appendRunEvent(trx, 'started', toRunMessage(started));
+      if (!started) return;
+      await appendRunEvent(trx, 'started', toRunMessage(started));
+      await deps.runLog?.append(trx, run.id, startLines(started, plan, asDate(started.started_at) ?? new Date()));
     });
   }
-  const plan: RunPlan = planOfRow(run, deps.settings.lowStockThreshold);
   const { codes: already, nextSeq } = await plannedSoFar(knex, run.id);
   let seq = nextSeq;
   const cut = (codes: string[], payloads?: Map<string, unknown>): NewBatch[] =>
@@ -59,6 +62,7 @@ export async function planBatches(run: RunRow, deps: RunDeps, heartbeat: () => P
         await knex.transaction(async (trx) => {
           await insertBatches(trx, run.id, batches, first ? 1 : 0);
           await recordPlanFailures(trx, run.id, failures);
+          await deps.runLog?.append(trx, run.id, failures.map((f) => ({ level: 'WARNING' as const, code: f.code, endpoint: 'products', attempt: 1, message: `${f.code} failed: ${f.reason}` })));
           await recordListingDuplicates(trx, run.id, sel.duplicates);
         });
         first = false;
@@ -86,7 +90,11 @@ export async function planBatches(run: RunRow, deps: RunDeps, heartbeat: () => P
     const batches = cut(run.scope.limit > 0 ? codes.slice(0, run.scope.limit) : codes);
     await knex.transaction((trx) => insertBatches(trx, run.id, batches));
   }
-  const ended = await knex.transaction((trx) => endPlanning(trx, run.id));
+  const ended = await knex.transaction(async (trx) => {
+    const row = await endPlanning(trx, run.id);
+    if (row) await deps.runLog?.append(trx, run.id, [plannedLine(row)]);
+    return row;
+  });
   deps.kick();
   return ended;
 }

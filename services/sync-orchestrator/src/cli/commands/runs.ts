@@ -1,8 +1,9 @@
-// `haier-sync runs list|show|cancel|watch`: the run log (the old HaierSyncLog) from the terminal.
+// `haier-sync runs list|show|cancel|watch|retry|log`: the run log (the old HaierSyncLog) from the terminal.
 import { toJson } from '@bufbuild/protobuf';
 import { sync } from '@haier-sync/contracts';
 import { EXIT } from '../exit-codes';
-import { runHeadline, runJson, runSummary, runsTable, statusLabel } from '../format';
+import { logCountsLine, logLine, runHeadline, runJson, runSummary, runsTable, statusLabel } from '../format';
+import { followRunLog } from '../follow';
 import { buildListRuns, type ListOptions } from '../options';
 import type { CliContext } from '../context';
 import { changeLogHead, followAndReport } from './sync';
@@ -64,4 +65,44 @@ export async function runsRetry(ctx: CliContext, id: string, o: { json?: boolean
     else ctx.note(`Retrying the ${run.scope?.productCodes.length ?? 0} failed product(s) of run ${id}:\n  ${runHeadline(run)}`);
   }
   await followAndReport(ctx, run, { json: o.json, verbose: o.verbose, verboseAfterSeq: afterSeq });
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  level?: sync.LogLevel[];
+  code?: string;
+  json?: boolean;
+}
+
+/**
+ * `runs log ID`: the run's own log (every stored line, oldest first, then the counts per level and
+ * how many lines the cap left out); `--follow` streams new lines until the run ends. `--json`: one
+ * line object per output line (proto3 JSON), the counts last.
+ */
+export async function runsLog(ctx: CliContext, id: string, o: LogOptions): Promise<void> {
+  const filter = { levels: o.level ?? [], productCode: o.code ?? '' };
+  const show = (l: sync.RunLogLine) => (o.json ? ctx.print(JSON.stringify(toJson(sync.RunLogLineSchema, l))) : ctx.print(logLine(l)));
+  const counts = (c: readonly sync.RunLogCount[], cap: number) =>
+    o.json ? ctx.print(JSON.stringify({ counts: c.map((x) => toJson(sync.RunLogCountSchema, x, { alwaysEmitImplicit: true })), cap })) : ctx.print(logCountsLine(c, cap));
+  if (o.follow) {
+    const abort = new AbortController();
+    const onSigint = () => abort.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      const last = await followRunLog({ client: ctx.sync(), runId: id, ...filter, signal: abort.signal, line: show, note: (t) => ctx.note(t) });
+      if (last) counts(last.counts, last.cap);
+      else ctx.note(`stopped following; run ${id} goes on (haier-sync runs log ${id} --follow follows it again)`);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    return;
+  }
+  let pageToken = '';
+  let res: sync.ListRunLogResponse;
+  do {
+    res = await ctx.sync().listRunLog({ runId: id, ...filter, pageSize: 1000, pageToken });
+    for (const l of res.lines) show(l);
+    pageToken = res.nextPageToken;
+  } while (pageToken !== '');
+  counts(res.counts, res.cap);
 }

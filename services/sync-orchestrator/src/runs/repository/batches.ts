@@ -218,7 +218,12 @@ export async function returnBatchUnspent(db: Db, runId: string, seq: number, cla
  * Batches out of attempts, or poison (their workers kept dying): their codes fail with the
  * reason and they count as done. Returns the runs touched (for progress/finalise).
  */
-export async function exhaustBatches(trx: Knex.Transaction, limits: BatchLimits): Promise<RunRow[]> {
+export async function exhaustBatches(
+  trx: Knex.Transaction,
+  limits: BatchLimits,
+  /** Called for each batch given up, in the same transaction (the run's log lines). */
+  onGivenUp?: (runId: string, batch: { seq: number; codes: string[]; attempts: number }, reason: string) => Promise<void>,
+): Promise<RunRow[]> {
   const [dead, bindings] = sqlBatchDead('d', limits);
   const list = await rows<{ run_id: string; seq: number; codes: string[]; attempts: number; claims: number; last_error: string | null }>(
     trx,
@@ -239,6 +244,7 @@ export async function exhaustBatches(trx: Knex.Transaction, limits: BatchLimits)
       [d.run_id],
     );
     if (r) out.push(r);
+    await onGivenUp?.(d.run_id, d, reason);
   }
   return out;
 }

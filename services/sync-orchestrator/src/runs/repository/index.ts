@@ -8,3 +8,4 @@ export * from './batches';
 export * from './items';
 export * from './operations';
 export type { Db } from './sql';
+export * from './log';

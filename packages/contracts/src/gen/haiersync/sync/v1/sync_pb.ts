@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file haiersync/sync/v1/sync.proto.
  */
 export const file_haiersync_sync_v1_sync: GenFile = /*@__PURE__*/
-  fileDesc("ChxoYWllcnN5bmMvc3luYy92MS9zeW5jLnByb3RvEhFoYWllcnN5bmMuc3luYy52MSJRCghSdW5TY29wZRIVCg1wcm9kdWN0X2NvZGVzGAEgAygJEhAKCGNhdGVnb3J5GAIgASgJEg0KBWJyYW5kGAMgASgJEg0KBWxpbWl0GAQgASgNIlIKClJ1bk9wdGlvbnMSDgoGcHJpY2VzGAEgASgIEg0KBXN0b2NrGAIgASgIEhQKDGNvdW50eV9jb2RlcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIIskBCglSdW5Db3VudHMSDQoFdG90YWwYASABKAQSEQoJc3VjY2VlZGVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBIPCgdjcmVhdGVkGAQgASgEEg8KB3VwZGF0ZWQYBSABKAQSEQoJdW5jaGFuZ2VkGAYgASgEEhAKCGRlbGlzdGVkGAcgASgEEhUKDWJhdGNoZXNfdG90YWwYCCABKAQSFAoMYmF0Y2hlc19kb25lGAkgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAogASgEIjIKCkZhaWxlZEl0ZW0SFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKXBQoDUnVuEgoKAmlkGAEgASgJEi4KCXN5bmNfdHlwZRgCIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAyABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEiwKBnN0YXR1cxgEIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAUgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIqCgVzY29wZRgGIAEoCzIbLmhhaWVyc3luYy5zeW5jLnYxLlJ1blNjb3BlEi4KB29wdGlvbnMYByABKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5PcHRpb25zEhIKCnN0YXJ0ZWRfYnkYCCABKAkSLAoGY291bnRzGAkgASgLMhwuaGFpZXJzeW5jLnN5bmMudjEuUnVuQ291bnRzEg8KB21lc3NhZ2UYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIzCgxmYWlsZWRfaXRlbXMYDyADKAsyHS5oYWllcnN5bmMuc3luYy52MS5GYWlsZWRJdGVtEhcKD3BsYW5uZWRfY2hhbmdlcxgQIAMoCRIQCghyZXRyeV9vZhgRIAEoCSKLAgoPU3RhcnRSdW5SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAiABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEi4KB3RyaWdnZXIYAyABKA4yHS5oYWllcnN5bmMuc3luYy52MS5SdW5UcmlnZ2VyEioKBXNjb3BlGAQgASgLMhsuaGFpZXJzeW5jLnN5bmMudjEuUnVuU2NvcGUSLgoHb3B0aW9ucxgFIAEoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bk9wdGlvbnMSEgoKc3RhcnRlZF9ieRgGIAEoCSJPChBTdGFydFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCI0ChJSZXRyeUZhaWxlZFJlcXVlc3QSCgoCaWQYASABKAkSEgoKc3RhcnRlZF9ieRgCIAEoCSJSChNSZXRyeUZhaWxlZFJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjUKDkdldFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biK0AgoPTGlzdFJ1bnNSZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAMgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoDRIOCgZjdXJzb3IYByABKAkSGgoSaW5jbHVkZV9vcGVyYXRpb25zGAggASgIIlwKEExpc3RSdW5zUmVzcG9uc2USJAoEcnVucxgBIAMoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhITCgtuZXh0X2N1cnNvchgCIAEoCRINCgV0b3RhbBgDIAEoBCI0ChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhQKDGNhbmNlbGxlZF9ieRgCIAEoCSI4ChFDYW5jZWxSdW5SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjcKEFdhdGNoUnVuUmVzcG9uc2USIwoDcnVuGAEgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuIq8CChZSZWNvcmRPcGVyYXRpb25SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAMgASgJEhIKCnN0YXJ0ZWRfYnkYBCABKAkSDQoFdG90YWwYBSABKAQSEQoJc3VjY2VlZGVkGAYgASgEEg4KBmZhaWxlZBgHIAEoBBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KF1JlY29yZE9wZXJhdGlvblJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biLXAQoLSGFpZXJDb25maWcSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIpCghzZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGYWN0aXZlGAUgASgIEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhQKEkxpc3RDb25maWdzUmVxdWVzdCJGChNMaXN0Q29uZmlnc1Jlc3BvbnNlEi8KB2NvbmZpZ3MYASADKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIeChBHZXRDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIkMKEUdldENvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnImMKE0NyZWF0ZUNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIpCghzZXR0aW5ncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRgoUQ3JlYXRlQ29uZmlnUmVzcG9uc2USLgoGY29uZmlnGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWcibwoTVXBkYXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEikKCHNldHRpbmdzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJGChRVcGRhdGVDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyIhChNEZWxldGVDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIhYKFERlbGV0ZUNvbmZpZ1Jlc3BvbnNlIiMKFUFjdGl2YXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyJiChZBY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnEhgKEHRyaWdnZXJlZF9ydW5faWQYAiABKAkiHwoRVGVzdENvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMiNgoSVGVzdENvbmZpZ1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHbWVzc2FnZRgCIAEoCSIYChZHZXRFdmVudHNTdGF0dXNSZXF1ZXN0IpYBCgpSZWxheWVkTG9nEgwKBG5hbWUYASABKAkSEAoIaGVhZF9zZXEYAiABKAQSFQoNcHVibGlzaGVkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSNQoRY3Vyc29yX3VwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAYgASgJIqsBCg1FdmVudENvbnN1bWVyEgwKBG5hbWUYASABKAkSDwoHZHVyYWJsZRgCIAEoCBIWCg5maWx0ZXJfc3ViamVjdBgDIAEoCRITCgtudW1fcGVuZGluZxgEIAEoBBIXCg9udW1fYWNrX3BlbmRpbmcYBSABKAQSFwoPbnVtX3JlZGVsaXZlcmVkGAYgASgEEhwKFGRlbGl2ZXJlZF9zdHJlYW1fc2VxGAcgASgEIocCCgtFdmVudFN0cmVhbRIMCgRuYW1lGAEgASgJEhAKCHN1YmplY3RzGAIgAygJEhAKCG1lc3NhZ2VzGAMgASgEEg0KBWJ5dGVzGAQgASgEEhEKCWZpcnN0X3NlcRgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIuCgpmaXJzdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCWNvbnN1bWVycxgJIAMoCzIgLmhhaWVyc3luYy5zeW5jLnYxLkV2ZW50Q29uc3VtZXIiwAEKF0dldEV2ZW50c1N0YXR1c1Jlc3BvbnNlEisKBGxvZ3MYASADKAsyHS5oYWllcnN5bmMuc3luYy52MS5SZWxheWVkTG9nEi8KB3N0cmVhbXMYAiADKAsyHi5oYWllcnN5bmMuc3luYy52MS5FdmVudFN0cmVhbRIWCg5zdWJqZWN0X3ByZWZpeBgDIAEoCRISCgpuYXRzX2Vycm9yGAQgASgJEhsKE25hdHNfc2VydmVyX3ZlcnNpb24YBSABKAkiZAoOU2NoZWR1bGVDaGFuZ2USDgoGYWN0aW9uGAEgASgJEgoKAmJ5GAIgASgJEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZydW5faWQYBCABKAkijgQKC1NjaGVkdWxlSm9iEgwKBG5hbWUYASABKAkSLQoEa2luZBgCIAEoDjIfLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlS2luZBITCgtkZXNjcmlwdGlvbhgDIAEoCRIMCgRjcm9uGAQgASgJEioKB21heF9hZ2UYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIdmFyaWFibGUYBiABKAkSDwoHZW5hYmxlZBgHIAEoCBIwCgxuZXh0X2ZpcmVfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfZmlyZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2xhc3RfcnVuX2lkGAogASgJEjUKD2xhc3RfcnVuX3N0YXR1cxgLIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxISCgpsYXN0X2Vycm9yGAwgASgJEg4KBnBhdXNlZBgNIAEoCBIRCglwYXVzZWRfYnkYDiABKAkSLQoJcGF1c2VkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5Cg5yZWNlbnRfY2hhbmdlcxgQIAMoCzIhLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlQ2hhbmdlIhYKFExpc3RTY2hlZHVsZXNSZXF1ZXN0ImAKFUxpc3RTY2hlZHVsZXNSZXNwb25zZRIsCgRqb2JzGAEgAygLMh4uaGFpZXJzeW5jLnN5bmMudjEuU2NoZWR1bGVKb2ISGQoRc2NoZWR1bGVyX2VuYWJsZWQYAiABKAgiOgoUUGF1c2VTY2hlZHVsZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIUCgxyZXF1ZXN0ZWRfYnkYAiABKAkiVQoVUGF1c2VTY2hlZHVsZVJlc3BvbnNlEisKA2pvYhgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlSm9iEg8KB2NoYW5nZWQYAiABKAgiOwoVUmVzdW1lU2NoZWR1bGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSFAoMcmVxdWVzdGVkX2J5GAIgASgJIlYKFlJlc3VtZVNjaGVkdWxlUmVzcG9uc2USKwoDam9iGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuU2NoZWR1bGVKb2ISDwoHY2hhbmdlZBgCIAEoCCI7ChVSdW5TY2hlZHVsZU5vd1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIUCgxyZXF1ZXN0ZWRfYnkYAiABKAkikwEKFlJ1blNjaGVkdWxlTm93UmVzcG9uc2USKwoDam9iGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuU2NoZWR1bGVKb2ISIwoDcnVuGAIgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuEhYKDmFscmVhZHlfYWN0aXZlGAMgASgIEg8KB21lc3NhZ2UYBCABKAkqrAEKCFN5bmNUeXBlEhkKFVNZTkNfVFlQRV9VTlNQRUNJRklFRBAAEhYKElNZTkNfVFlQRV9QUk9EVUNUUxABEhQKEFNZTkNfVFlQRV9QUklDRVMQAhITCg9TWU5DX1RZUEVfU1RPQ0sQAxITCg9TWU5DX1RZUEVfT1JERVIQBBIXChNTWU5DX1RZUEVfTE9HSVNUSUNTEAUSFAoQU1lOQ19UWVBFX01BTlVBTBAGKlAKB1J1bk1vZGUSGAoUUlVOX01PREVfVU5TUEVDSUZJRUQQABIRCg1SVU5fTU9ERV9GVUxMEAESGAoUUlVOX01PREVfSU5DUkVNRU5UQUwQAiq7AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1BFTkRJTkcQARIZChVSVU5fU1RBVFVTX1BST0NFU1NJTkcQAhIWChJSVU5fU1RBVFVTX1NVQ0NFU1MQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfUEFSVElBTBAFEhgKFFJVTl9TVEFUVVNfQ0FOQ0VMTEVEEAYq7AEKClJ1blRyaWdnZXISGwoXUlVOX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIcChhSVU5fVFJJR0dFUl9GSVJTVF9ERVBMT1kQARIdChlSVU5fVFJJR0dFUl9DT05GSUdfQ0hBTkdFEAISGQoVUlVOX1RSSUdHRVJfSU5URUdSSVRZEAMSGAoUUlVOX1RSSUdHRVJfU0NIRURVTEUQBBIcChhSVU5fVFJJR0dFUl9QUklDRV9DSEFOR0UQBRIZChVSVU5fVFJJR0dFUl9MT1dfU1RPQ0sQBhIWChJSVU5fVFJJR0dFUl9NQU5VQUwQBypiCgxTY2hlZHVsZUtpbmQSHQoZU0NIRURVTEVfS0lORF9VTlNQRUNJRklFRBAAEhYKElNDSEVEVUxFX0tJTkRfQ1JPThABEhsKF1NDSEVEVUxFX0tJTkRfRlJFU0hORVNTEAIymA4KC1N5bmNTZXJ2aWNlElMKCFN0YXJ0UnVuEiIuaGFpZXJzeW5jLnN5bmMudjEuU3RhcnRSdW5SZXF1ZXN0GiMuaGFpZXJzeW5jLnN5bmMudjEuU3RhcnRSdW5SZXNwb25zZRJNCgZHZXRSdW4SIC5oYWllcnN5bmMuc3luYy52MS5HZXRSdW5SZXF1ZXN0GiEuaGFpZXJzeW5jLnN5bmMudjEuR2V0UnVuUmVzcG9uc2USUwoITGlzdFJ1bnMSIi5oYWllcnN5bmMuc3luYy52MS5MaXN0UnVuc1JlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5MaXN0UnVuc1Jlc3BvbnNlElYKCUNhbmNlbFJ1bhIjLmhhaWVyc3luYy5zeW5jLnYxLkNhbmNlbFJ1blJlcXVlc3QaJC5oYWllcnN5bmMuc3luYy52MS5DYW5jZWxSdW5SZXNwb25zZRJcCgtSZXRyeUZhaWxlZBIlLmhhaWVyc3luYy5zeW5jLnYxLlJldHJ5RmFpbGVkUmVxdWVzdBomLmhhaWVyc3luYy5zeW5jLnYxLlJldHJ5RmFpbGVkUmVzcG9uc2USVQoIV2F0Y2hSdW4SIi5oYWllcnN5bmMuc3luYy52MS5XYXRjaFJ1blJlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5XYXRjaFJ1blJlc3BvbnNlMAESaAoPUmVjb3JkT3BlcmF0aW9uEikuaGFpZXJzeW5jLnN5bmMudjEuUmVjb3JkT3BlcmF0aW9uUmVxdWVzdBoqLmhhaWVyc3luYy5zeW5jLnYxLlJlY29yZE9wZXJhdGlvblJlc3BvbnNlElwKC0xpc3RDb25maWdzEiUuaGFpZXJzeW5jLnN5bmMudjEuTGlzdENvbmZpZ3NSZXF1ZXN0GiYuaGFpZXJzeW5jLnN5bmMudjEuTGlzdENvbmZpZ3NSZXNwb25zZRJWCglHZXRDb25maWcSIy5oYWllcnN5bmMuc3luYy52MS5HZXRDb25maWdSZXF1ZXN0GiQuaGFpZXJzeW5jLnN5bmMudjEuR2V0Q29uZmlnUmVzcG9uc2USXwoMQ3JlYXRlQ29uZmlnEiYuaGFpZXJzeW5jLnN5bmMudjEuQ3JlYXRlQ29uZmlnUmVxdWVzdBonLmhhaWVyc3luYy5zeW5jLnYxLkNyZWF0ZUNvbmZpZ1Jlc3BvbnNlEl8KDFVwZGF0ZUNvbmZpZxImLmhhaWVyc3luYy5zeW5jLnYxLlVwZGF0ZUNvbmZpZ1JlcXVlc3QaJy5oYWllcnN5bmMuc3luYy52MS5VcGRhdGVDb25maWdSZXNwb25zZRJfCgxEZWxldGVDb25maWcSJi5oYWllcnN5bmMuc3luYy52MS5EZWxldGVDb25maWdSZXF1ZXN0GicuaGFpZXJzeW5jLnN5bmMudjEuRGVsZXRlQ29uZmlnUmVzcG9uc2USZQoOQWN0aXZhdGVDb25maWcSKC5oYWllcnN5bmMuc3luYy52MS5BY3RpdmF0ZUNvbmZpZ1JlcXVlc3QaKS5oYWllcnN5bmMuc3luYy52MS5BY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlElkKClRlc3RDb25maWcSJC5oYWllcnN5bmMuc3luYy52MS5UZXN0Q29uZmlnUmVxdWVzdBolLmhhaWVyc3luYy5zeW5jLnYxLlRlc3RDb25maWdSZXNwb25zZRJoCg9HZXRFdmVudHNTdGF0dXMSKS5oYWllcnN5bmMuc3luYy52MS5HZXRFdmVudHNTdGF0dXNSZXF1ZXN0GiouaGFpZXJzeW5jLnN5bmMudjEuR2V0RXZlbnRzU3RhdHVzUmVzcG9uc2USYgoNTGlzdFNjaGVkdWxlcxInLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RTY2hlZHVsZXNSZXF1ZXN0GiguaGFpZXJzeW5jLnN5bmMudjEuTGlzdFNjaGVkdWxlc1Jlc3BvbnNlEmIKDVBhdXNlU2NoZWR1bGUSJy5oYWllcnN5bmMuc3luYy52MS5QYXVzZVNjaGVkdWxlUmVxdWVzdBooLmhhaWVyc3luYy5zeW5jLnYxLlBhdXNlU2NoZWR1bGVSZXNwb25zZRJlCg5SZXN1bWVTY2hlZHVsZRIoLmhhaWVyc3luYy5zeW5jLnYxLlJlc3VtZVNjaGVkdWxlUmVxdWVzdBopLmhhaWVyc3luYy5zeW5jLnYxLlJlc3VtZVNjaGVkdWxlUmVzcG9uc2USZQoOUnVuU2NoZWR1bGVOb3cSKC5oYWllcnN5bmMuc3luYy52MS5SdW5TY2hlZHVsZU5vd1JlcXVlc3QaKS5oYWllcnN5bmMuc3luYy52MS5SdW5TY2hlZHVsZU5vd1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChxoYWllcnN5bmMvc3luYy92MS9zeW5jLnByb3RvEhFoYWllcnN5bmMuc3luYy52MSJRCghSdW5TY29wZRIVCg1wcm9kdWN0X2NvZGVzGAEgAygJEhAKCGNhdGVnb3J5GAIgASgJEg0KBWJyYW5kGAMgASgJEg0KBWxpbWl0GAQgASgNIlIKClJ1bk9wdGlvbnMSDgoGcHJpY2VzGAEgASgIEg0KBXN0b2NrGAIgASgIEhQKDGNvdW50eV9jb2RlcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIIskBCglSdW5Db3VudHMSDQoFdG90YWwYASABKAQSEQoJc3VjY2VlZGVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBIPCgdjcmVhdGVkGAQgASgEEg8KB3VwZGF0ZWQYBSABKAQSEQoJdW5jaGFuZ2VkGAYgASgEEhAKCGRlbGlzdGVkGAcgASgEEhUKDWJhdGNoZXNfdG90YWwYCCABKAQSFAoMYmF0Y2hlc19kb25lGAkgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAogASgEIjIKCkZhaWxlZEl0ZW0SFAoMcHJvZHVjdF9jb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKXBQoDUnVuEgoKAmlkGAEgASgJEi4KCXN5bmNfdHlwZRgCIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAyABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEiwKBnN0YXR1cxgEIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAUgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIqCgVzY29wZRgGIAEoCzIbLmhhaWVyc3luYy5zeW5jLnYxLlJ1blNjb3BlEi4KB29wdGlvbnMYByABKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5PcHRpb25zEhIKCnN0YXJ0ZWRfYnkYCCABKAkSLAoGY291bnRzGAkgASgLMhwuaGFpZXJzeW5jLnN5bmMudjEuUnVuQ291bnRzEg8KB21lc3NhZ2UYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghkdXJhdGlvbhgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIzCgxmYWlsZWRfaXRlbXMYDyADKAsyHS5oYWllcnN5bmMuc3luYy52MS5GYWlsZWRJdGVtEhcKD3BsYW5uZWRfY2hhbmdlcxgQIAMoCRIQCghyZXRyeV9vZhgRIAEoCSKLAgoPU3RhcnRSdW5SZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEigKBG1vZGUYAiABKA4yGi5oYWllcnN5bmMuc3luYy52MS5SdW5Nb2RlEi4KB3RyaWdnZXIYAyABKA4yHS5oYWllcnN5bmMuc3luYy52MS5SdW5UcmlnZ2VyEioKBXNjb3BlGAQgASgLMhsuaGFpZXJzeW5jLnN5bmMudjEuUnVuU2NvcGUSLgoHb3B0aW9ucxgFIAEoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bk9wdGlvbnMSEgoKc3RhcnRlZF9ieRgGIAEoCSJPChBTdGFydFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCI0ChJSZXRyeUZhaWxlZFJlcXVlc3QSCgoCaWQYASABKAkSEgoKc3RhcnRlZF9ieRgCIAEoCSJSChNSZXRyeUZhaWxlZFJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgCIAEoCCIbCg1HZXRSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjUKDkdldFJ1blJlc3BvbnNlEiMKA3J1bhgBIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1biK0AgoPTGlzdFJ1bnNSZXF1ZXN0Ei4KCXN5bmNfdHlwZRgBIAEoDjIbLmhhaWVyc3luYy5zeW5jLnYxLlN5bmNUeXBlEiwKBnN0YXR1cxgCIAEoDjIcLmhhaWVyc3luYy5zeW5jLnYxLlJ1blN0YXR1cxIuCgd0cmlnZ2VyGAMgASgOMh0uaGFpZXJzeW5jLnN5bmMudjEuUnVuVHJpZ2dlchIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoDRIOCgZjdXJzb3IYByABKAkSGgoSaW5jbHVkZV9vcGVyYXRpb25zGAggASgIIlwKEExpc3RSdW5zUmVzcG9uc2USJAoEcnVucxgBIAMoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhITCgtuZXh0X2N1cnNvchgCIAEoCRINCgV0b3RhbBgDIAEoBCI0ChBDYW5jZWxSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhQKDGNhbmNlbGxlZF9ieRgCIAEoCSI4ChFDYW5jZWxSdW5SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4iHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIjcKEFdhdGNoUnVuUmVzcG9uc2USIwoDcnVuGAEgASgLMhYuaGFpZXJzeW5jLnN5bmMudjEuUnVuIrcBCgpSdW5Mb2dMaW5lEgsKA3NlcRgBIAEoBBImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoFbGV2ZWwYAyABKA4yGy5oYWllcnN5bmMuc3luYy52MS5Mb2dMZXZlbBIPCgdtZXNzYWdlGAQgASgJEhQKDHByb2R1Y3RfY29kZRgFIAEoCRIQCghlbmRwb2ludBgGIAEoCRIPCgdhdHRlbXB0GAcgASgNImkKC1J1bkxvZ0NvdW50EioKBWxldmVsGAEgASgOMhsuaGFpZXJzeW5jLnN5bmMudjEuTG9nTGV2ZWwSDQoFdG90YWwYAiABKAQSDgoGc3RvcmVkGAMgASgEEg8KB2Ryb3BwZWQYBCABKAQijQEKEUxpc3RSdW5Mb2dSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIrCgZsZXZlbHMYAiADKA4yGy5oYWllcnN5bmMuc3luYy52MS5Mb2dMZXZlbBIUCgxwcm9kdWN0X2NvZGUYAyABKAkSEQoJcGFnZV9zaXplGAQgASgNEhIKCnBhZ2VfdG9rZW4YBSABKAkipwEKEkxpc3RSdW5Mb2dSZXNwb25zZRIsCgVsaW5lcxgBIAMoCzIdLmhhaWVyc3luYy5zeW5jLnYxLlJ1bkxvZ0xpbmUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEg0KBXRvdGFsGAMgASgEEi4KBmNvdW50cxgEIAMoCzIeLmhhaWVyc3luYy5zeW5jLnYxLlJ1bkxvZ0NvdW50EgsKA2NhcBgFIAEoDSJ6ChJXYXRjaFJ1bkxvZ1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEisKBmxldmVscxgCIAMoDjIbLmhhaWVyc3luYy5zeW5jLnYxLkxvZ0xldmVsEhQKDHByb2R1Y3RfY29kZRgDIAEoCRIRCglhZnRlcl9zZXEYBCABKAQijwEKE1dhdGNoUnVuTG9nUmVzcG9uc2USLAoFbGluZXMYASADKAsyHS5oYWllcnN5bmMuc3luYy52MS5SdW5Mb2dMaW5lEg0KBWVuZGVkGAIgASgIEi4KBmNvdW50cxgDIAMoCzIeLmhhaWVyc3luYy5zeW5jLnYxLlJ1bkxvZ0NvdW50EgsKA2NhcBgEIAEoDSKvAgoWUmVjb3JkT3BlcmF0aW9uUmVxdWVzdBIuCglzeW5jX3R5cGUYASABKA4yGy5oYWllcnN5bmMuc3luYy52MS5TeW5jVHlwZRIsCgZzdGF0dXMYAiABKA4yHC5oYWllcnN5bmMuc3luYy52MS5SdW5TdGF0dXMSDwoHbWVzc2FnZRgDIAEoCRISCgpzdGFydGVkX2J5GAQgASgJEg0KBXRvdGFsGAUgASgEEhEKCXN1Y2NlZWRlZBgGIAEoBBIOCgZmYWlsZWQYByABKAQSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+ChdSZWNvcmRPcGVyYXRpb25SZXNwb25zZRIjCgNydW4YASABKAsyFi5oYWllcnN5bmMuc3luYy52MS5SdW4i1wEKC0hhaWVyQ29uZmlnEgoKAmlkGAEgASgDEgwKBG5hbWUYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSKQoIc2V0dGluZ3MYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBmFjdGl2ZRgFIAEoCBIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIUChJMaXN0Q29uZmlnc1JlcXVlc3QiRgoTTGlzdENvbmZpZ3NSZXNwb25zZRIvCgdjb25maWdzGAEgAygLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWciHgoQR2V0Q29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyJDChFHZXRDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZyJjChNDcmVhdGVDb25maWdSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkSKQoIc2V0dGluZ3MYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IkYKFENyZWF0ZUNvbmZpZ1Jlc3BvbnNlEi4KBmNvbmZpZxgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLkhhaWVyQ29uZmlnIm8KE1VwZGF0ZUNvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIpCghzZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRgoUVXBkYXRlQ29uZmlnUmVzcG9uc2USLgoGY29uZmlnGAEgASgLMh4uaGFpZXJzeW5jLnN5bmMudjEuSGFpZXJDb25maWciIQoTRGVsZXRlQ29uZmlnUmVxdWVzdBIKCgJpZBgBIAEoAyIWChREZWxldGVDb25maWdSZXNwb25zZSIjChVBY3RpdmF0ZUNvbmZpZ1JlcXVlc3QSCgoCaWQYASABKAMiYgoWQWN0aXZhdGVDb25maWdSZXNwb25zZRIuCgZjb25maWcYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5IYWllckNvbmZpZxIYChB0cmlnZ2VyZWRfcnVuX2lkGAIgASgJIh8KEVRlc3RDb25maWdSZXF1ZXN0EgoKAmlkGAEgASgDIjYKElRlc3RDb25maWdSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEg8KB21lc3NhZ2UYAiABKAkiGAoWR2V0RXZlbnRzU3RhdHVzUmVxdWVzdCKWAQoKUmVsYXllZExvZxIMCgRuYW1lGAEgASgJEhAKCGhlYWRfc2VxGAIgASgEEhUKDXB1Ymxpc2hlZF9zZXEYAyABKAQSCwoDbGFnGAQgASgEEjUKEWN1cnNvcl91cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcnJvchgGIAEoCSKrAQoNRXZlbnRDb25zdW1lchIMCgRuYW1lGAEgASgJEg8KB2R1cmFibGUYAiABKAgSFgoOZmlsdGVyX3N1YmplY3QYAyABKAkSEwoLbnVtX3BlbmRpbmcYBCABKAQSFwoPbnVtX2Fja19wZW5kaW5nGAUgASgEEhcKD251bV9yZWRlbGl2ZXJlZBgGIAEoBBIcChRkZWxpdmVyZWRfc3RyZWFtX3NlcRgHIAEoBCKHAgoLRXZlbnRTdHJlYW0SDAoEbmFtZRgBIAEoCRIQCghzdWJqZWN0cxgCIAMoCRIQCghtZXNzYWdlcxgDIAEoBBINCgVieXRlcxgEIAEoBBIRCglmaXJzdF9zZXEYBSABKAQSEAoIbGFzdF9zZXEYBiABKAQSLgoKZmlyc3RfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCgljb25zdW1lcnMYCSADKAsyIC5oYWllcnN5bmMuc3luYy52MS5FdmVudENvbnN1bWVyIsABChdHZXRFdmVudHNTdGF0dXNSZXNwb25zZRIrCgRsb2dzGAEgAygLMh0uaGFpZXJzeW5jLnN5bmMudjEuUmVsYXllZExvZxIvCgdzdHJlYW1zGAIgAygLMh4uaGFpZXJzeW5jLnN5bmMudjEuRXZlbnRTdHJlYW0SFgoOc3ViamVjdF9wcmVmaXgYAyABKAkSEgoKbmF0c19lcnJvchgEIAEoCRIbChNuYXRzX3NlcnZlcl92ZXJzaW9uGAUgASgJImQKDlNjaGVkdWxlQ2hhbmdlEg4KBmFjdGlvbhgBIAEoCRIKCgJieRgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcnVuX2lkGAQgASgJIo4ECgtTY2hlZHVsZUpvYhIMCgRuYW1lGAEgASgJEi0KBGtpbmQYAiABKA4yHy5oYWllcnN5bmMuc3luYy52MS5TY2hlZHVsZUtpbmQSEwoLZGVzY3JpcHRpb24YAyABKAkSDAoEY3JvbhgEIAEoCRIqCgdtYXhfYWdlGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCHZhcmlhYmxlGAYgASgJEg8KB2VuYWJsZWQYByABKAgSMAoMbmV4dF9maXJlX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1sYXN0X2ZpcmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsYXN0X3J1bl9pZBgKIAEoCRI1Cg9sYXN0X3J1bl9zdGF0dXMYCyABKA4yHC5oYWllcnN5bmMuc3luYy52MS5SdW5TdGF0dXMSEgoKbGFzdF9lcnJvchgMIAEoCRIOCgZwYXVzZWQYDSABKAgSEQoJcGF1c2VkX2J5GA4gASgJEi0KCXBhdXNlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoOcmVjZW50X2NoYW5nZXMYECADKAsyIS5oYWllcnN5bmMuc3luYy52MS5TY2hlZHVsZUNoYW5nZSIWChRMaXN0U2NoZWR1bGVzUmVxdWVzdCJgChVMaXN0U2NoZWR1bGVzUmVzcG9uc2USLAoEam9icxgBIAMoCzIeLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlSm9iEhkKEXNjaGVkdWxlcl9lbmFibGVkGAIgASgIIjoKFFBhdXNlU2NoZWR1bGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSFAoMcmVxdWVzdGVkX2J5GAIgASgJIlUKFVBhdXNlU2NoZWR1bGVSZXNwb25zZRIrCgNqb2IYASABKAsyHi5oYWllcnN5bmMuc3luYy52MS5TY2hlZHVsZUpvYhIPCgdjaGFuZ2VkGAIgASgIIjsKFVJlc3VtZVNjaGVkdWxlUmVxdWVzdBIMCgRuYW1lGAEgASgJEhQKDHJlcXVlc3RlZF9ieRgCIAEoCSJWChZSZXN1bWVTY2hlZHVsZVJlc3BvbnNlEisKA2pvYhgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlSm9iEg8KB2NoYW5nZWQYAiABKAgiOwoVUnVuU2NoZWR1bGVOb3dSZXF1ZXN0EgwKBG5hbWUYASABKAkSFAoMcmVxdWVzdGVkX2J5GAIgASgJIpMBChZSdW5TY2hlZHVsZU5vd1Jlc3BvbnNlEisKA2pvYhgBIAEoCzIeLmhhaWVyc3luYy5zeW5jLnYxLlNjaGVkdWxlSm9iEiMKA3J1bhgCIAEoCzIWLmhhaWVyc3luYy5zeW5jLnYxLlJ1bhIWCg5hbHJlYWR5X2FjdGl2ZRgDIAEoCBIPCgdtZXNzYWdlGAQgASgJKqwBCghTeW5jVHlwZRIZChVTWU5DX1RZUEVfVU5TUEVDSUZJRUQQABIWChJTWU5DX1RZUEVfUFJPRFVDVFMQARIUChBTWU5DX1RZUEVfUFJJQ0VTEAISEwoPU1lOQ19UWVBFX1NUT0NLEAMSEwoPU1lOQ19UWVBFX09SREVSEAQSFwoTU1lOQ19UWVBFX0xPR0lTVElDUxAFEhQKEFNZTkNfVFlQRV9NQU5VQUwQBipQCgdSdW5Nb2RlEhgKFFJVTl9NT0RFX1VOU1BFQ0lGSUVEEAASEQoNUlVOX01PREVfRlVMTBABEhgKFFJVTl9NT0RFX0lOQ1JFTUVOVEFMEAIquwEKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRVU19QRU5ESU5HEAESGQoVUlVOX1NUQVRVU19QUk9DRVNTSU5HEAISFgoSUlVOX1NUQVRVU19TVUNDRVNTEAMSFQoRUlVOX1NUQVRVU19GQUlMRUQQBBIWChJSVU5fU1RBVFVTX1BBUlRJQUwQBRIYChRSVU5fU1RBVFVTX0NBTkNFTExFRBAGKuwBCgpSdW5UcmlnZ2VyEhsKF1JVTl9UUklHR0VSX1VOU1BFQ0lGSUVEEAASHAoYUlVOX1RSSUdHRVJfRklSU1RfREVQTE9ZEAESHQoZUlVOX1RSSUdHRVJfQ09ORklHX0NIQU5HRRACEhkKFVJVTl9UUklHR0VSX0lOVEVHUklUWRADEhgKFFJVTl9UUklHR0VSX1NDSEVEVUxFEAQSHAoYUlVOX1RSSUdHRVJfUFJJQ0VfQ0hBTkdFEAUSGQoVUlVOX1RSSUdHRVJfTE9XX1NUT0NLEAYSFgoSUlVOX1RSSUdHRVJfTUFOVUFMEAcqkQEKCExvZ0xldmVsEhkKFUxPR19MRVZFTF9VTlNQRUNJRklFRBAAEhIKDkxPR19MRVZFTF9JTkZPEAESFQoRTE9HX0xFVkVMX1NVQ0NFU1MQAhIVChFMT0dfTEVWRUxfV0FSTklORxADEhMKD0xPR19MRVZFTF9FUlJPUhAEEhMKD0xPR19MRVZFTF9ERUJVRxAFKmIKDFNjaGVkdWxlS2luZBIdChlTQ0hFRFVMRV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSU0NIRURVTEVfS0lORF9DUk9OEAESGwoXU0NIRURVTEVfS0lORF9GUkVTSE5FU1MQAjLTDwoLU3luY1NlcnZpY2USUwoIU3RhcnRSdW4SIi5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlcXVlc3QaIy5oYWllcnN5bmMuc3luYy52MS5TdGFydFJ1blJlc3BvbnNlEk0KBkdldFJ1bhIgLmhhaWVyc3luYy5zeW5jLnYxLkdldFJ1blJlcXVlc3QaIS5oYWllcnN5bmMuc3luYy52MS5HZXRSdW5SZXNwb25zZRJTCghMaXN0UnVucxIiLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RSdW5zUmVzcG9uc2USVgoJQ2FuY2VsUnVuEiMuaGFpZXJzeW5jLnN5bmMudjEuQ2FuY2VsUnVuUmVxdWVzdBokLmhhaWVyc3luYy5zeW5jLnYxLkNhbmNlbFJ1blJlc3BvbnNlElwKC1JldHJ5RmFpbGVkEiUuaGFpZXJzeW5jLnN5bmMudjEuUmV0cnlGYWlsZWRSZXF1ZXN0GiYuaGFpZXJzeW5jLnN5bmMudjEuUmV0cnlGYWlsZWRSZXNwb25zZRJVCghXYXRjaFJ1bhIiLmhhaWVyc3luYy5zeW5jLnYxLldhdGNoUnVuUmVxdWVzdBojLmhhaWVyc3luYy5zeW5jLnYxLldhdGNoUnVuUmVzcG9uc2UwARJZCgpMaXN0UnVuTG9nEiQuaGFpZXJzeW5jLnN5bmMudjEuTGlzdFJ1bkxvZ1JlcXVlc3QaJS5oYWllcnN5bmMuc3luYy52MS5MaXN0UnVuTG9nUmVzcG9uc2USXgoLV2F0Y2hSdW5Mb2cSJS5oYWllcnN5bmMuc3luYy52MS5XYXRjaFJ1bkxvZ1JlcXVlc3QaJi5oYWllcnN5bmMuc3luYy52MS5XYXRjaFJ1bkxvZ1Jlc3BvbnNlMAESaAoPUmVjb3JkT3BlcmF0aW9uEikuaGFpZXJzeW5jLnN5bmMudjEuUmVjb3JkT3BlcmF0aW9uUmVxdWVzdBoqLmhhaWVyc3luYy5zeW5jLnYxLlJlY29yZE9wZXJhdGlvblJlc3BvbnNlElwKC0xpc3RDb25maWdzEiUuaGFpZXJzeW5jLnN5bmMudjEuTGlzdENvbmZpZ3NSZXF1ZXN0GiYuaGFpZXJzeW5jLnN5bmMudjEuTGlzdENvbmZpZ3NSZXNwb25zZRJWCglHZXRDb25maWcSIy5oYWllcnN5bmMuc3luYy52MS5HZXRDb25maWdSZXF1ZXN0GiQuaGFpZXJzeW5jLnN5bmMudjEuR2V0Q29uZmlnUmVzcG9uc2USXwoMQ3JlYXRlQ29uZmlnEiYuaGFpZXJzeW5jLnN5bmMudjEuQ3JlYXRlQ29uZmlnUmVxdWVzdBonLmhhaWVyc3luYy5zeW5jLnYxLkNyZWF0ZUNvbmZpZ1Jlc3BvbnNlEl8KDFVwZGF0ZUNvbmZpZxImLmhhaWVyc3luYy5zeW5jLnYxLlVwZGF0ZUNvbmZpZ1JlcXVlc3QaJy5oYWllcnN5bmMuc3luYy52MS5VcGRhdGVDb25maWdSZXNwb25zZRJfCgxEZWxldGVDb25maWcSJi5oYWllcnN5bmMuc3luYy52MS5EZWxldGVDb25maWdSZXF1ZXN0GicuaGFpZXJzeW5jLnN5bmMudjEuRGVsZXRlQ29uZmlnUmVzcG9uc2USZQoOQWN0aXZhdGVDb25maWcSKC5oYWllcnN5bmMuc3luYy52MS5BY3RpdmF0ZUNvbmZpZ1JlcXVlc3QaKS5oYWllcnN5bmMuc3luYy52MS5BY3RpdmF0ZUNvbmZpZ1Jlc3BvbnNlElkKClRlc3RDb25maWcSJC5oYWllcnN5bmMuc3luYy52MS5UZXN0Q29uZmlnUmVxdWVzdBolLmhhaWVyc3luYy5zeW5jLnYxLlRlc3RDb25maWdSZXNwb25zZRJoCg9HZXRFdmVudHNTdGF0dXMSKS5oYWllcnN5bmMuc3luYy52MS5HZXRFdmVudHNTdGF0dXNSZXF1ZXN0GiouaGFpZXJzeW5jLnN5bmMudjEuR2V0RXZlbnRzU3RhdHVzUmVzcG9uc2USYgoNTGlzdFNjaGVkdWxlcxInLmhhaWVyc3luYy5zeW5jLnYxLkxpc3RTY2hlZHVsZXNSZXF1ZXN0GiguaGFpZXJzeW5jLnN5bmMudjEuTGlzdFNjaGVkdWxlc1Jlc3BvbnNlEmIKDVBhdXNlU2NoZWR1bGUSJy5oYWllcnN5bmMuc3luYy52MS5QYXVzZVNjaGVkdWxlUmVxdWVzdBooLmhhaWVyc3luYy5zeW5jLnYxLlBhdXNlU2NoZWR1bGVSZXNwb25zZRJlCg5SZXN1bWVTY2hlZHVsZRIoLmhhaWVyc3luYy5zeW5jLnYxLlJlc3VtZVNjaGVkdWxlUmVxdWVzdBopLmhhaWVyc3luYy5zeW5jLnYxLlJlc3VtZVNjaGVkdWxlUmVzcG9uc2USZQoOUnVuU2NoZWR1bGVOb3cSKC5oYWllcnN5bmMuc3luYy52MS5SdW5TY2hlZHVsZU5vd1JlcXVlc3QaKS5oYWllcnN5bmMuc3luYy52MS5SdW5TY2hlZHVsZU5vd1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message haiersync.sync.v1.RunScope
@@ -571,6 +571,254 @@ export const WatchRunResponseSchema: GenMessage<WatchRunResponse> = /*@__PURE__*
   messageDesc(file_haiersync_sync_v1_sync, 16);
 
 /**
+ * @generated from message haiersync.sync.v1.RunLogLine
+ */
+export type RunLogLine = Message<"haiersync.sync.v1.RunLogLine"> & {
+  /**
+   * Orders the lines of a run (gaps are normal).
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 2;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: haiersync.sync.v1.LogLevel level = 3;
+   */
+  level: LogLevel;
+
+  /**
+   * @generated from field: string message = 4;
+   */
+  message: string;
+
+  /**
+   * "" when the line is not about one product.
+   *
+   * @generated from field: string product_code = 5;
+   */
+  productCode: string;
+
+  /**
+   * The upstream endpoint it is about (products, prices, stock, catalog); "" when none.
+   *
+   * @generated from field: string endpoint = 6;
+   */
+  endpoint: string;
+
+  /**
+   * The batch attempt it happened in (1 = the first try); 0 when none.
+   *
+   * @generated from field: uint32 attempt = 7;
+   */
+  attempt: number;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.RunLogLine.
+ * Use `create(RunLogLineSchema)` to create a new message.
+ */
+export const RunLogLineSchema: GenMessage<RunLogLine> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 17);
+
+/**
+ * Lines of one level: how many were written (total), how many are kept (stored, at most the
+ * cap) and how many were dropped past the cap ("n more").
+ *
+ * @generated from message haiersync.sync.v1.RunLogCount
+ */
+export type RunLogCount = Message<"haiersync.sync.v1.RunLogCount"> & {
+  /**
+   * @generated from field: haiersync.sync.v1.LogLevel level = 1;
+   */
+  level: LogLevel;
+
+  /**
+   * @generated from field: uint64 total = 2;
+   */
+  total: bigint;
+
+  /**
+   * @generated from field: uint64 stored = 3;
+   */
+  stored: bigint;
+
+  /**
+   * @generated from field: uint64 dropped = 4;
+   */
+  dropped: bigint;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.RunLogCount.
+ * Use `create(RunLogCountSchema)` to create a new message.
+ */
+export const RunLogCountSchema: GenMessage<RunLogCount> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 18);
+
+/**
+ * @generated from message haiersync.sync.v1.ListRunLogRequest
+ */
+export type ListRunLogRequest = Message<"haiersync.sync.v1.ListRunLogRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * Only these levels (none: every level).
+   *
+   * @generated from field: repeated haiersync.sync.v1.LogLevel levels = 2;
+   */
+  levels: LogLevel[];
+
+  /**
+   * Only lines about this product.
+   *
+   * @generated from field: string product_code = 3;
+   */
+  productCode: string;
+
+  /**
+   * 1..1000, default 100.
+   *
+   * @generated from field: uint32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous page.
+   *
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.ListRunLogRequest.
+ * Use `create(ListRunLogRequestSchema)` to create a new message.
+ */
+export const ListRunLogRequestSchema: GenMessage<ListRunLogRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 19);
+
+/**
+ * @generated from message haiersync.sync.v1.ListRunLogResponse
+ */
+export type ListRunLogResponse = Message<"haiersync.sync.v1.ListRunLogResponse"> & {
+  /**
+   * @generated from field: repeated haiersync.sync.v1.RunLogLine lines = 1;
+   */
+  lines: RunLogLine[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * Stored lines matching the filter.
+   *
+   * @generated from field: uint64 total = 3;
+   */
+  total: bigint;
+
+  /**
+   * Every level of the run (unfiltered).
+   *
+   * @generated from field: repeated haiersync.sync.v1.RunLogCount counts = 4;
+   */
+  counts: RunLogCount[];
+
+  /**
+   * Lines kept per level per run (SYNC_RUN_LOG_CAP).
+   *
+   * @generated from field: uint32 cap = 5;
+   */
+  cap: number;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.ListRunLogResponse.
+ * Use `create(ListRunLogResponseSchema)` to create a new message.
+ */
+export const ListRunLogResponseSchema: GenMessage<ListRunLogResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 20);
+
+/**
+ * @generated from message haiersync.sync.v1.WatchRunLogRequest
+ */
+export type WatchRunLogRequest = Message<"haiersync.sync.v1.WatchRunLogRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: repeated haiersync.sync.v1.LogLevel levels = 2;
+   */
+  levels: LogLevel[];
+
+  /**
+   * @generated from field: string product_code = 3;
+   */
+  productCode: string;
+
+  /**
+   * Only lines after this seq (a follower reconnecting); 0: from the first.
+   *
+   * @generated from field: uint64 after_seq = 4;
+   */
+  afterSeq: bigint;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.WatchRunLogRequest.
+ * Use `create(WatchRunLogRequestSchema)` to create a new message.
+ */
+export const WatchRunLogRequestSchema: GenMessage<WatchRunLogRequest> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 21);
+
+/**
+ * @generated from message haiersync.sync.v1.WatchRunLogResponse
+ */
+export type WatchRunLogResponse = Message<"haiersync.sync.v1.WatchRunLogResponse"> & {
+  /**
+   * @generated from field: repeated haiersync.sync.v1.RunLogLine lines = 1;
+   */
+  lines: RunLogLine[];
+
+  /**
+   * The run has ended and every line was sent: the stream ends.
+   *
+   * @generated from field: bool ended = 2;
+   */
+  ended: boolean;
+
+  /**
+   * Set on the last message (ended).
+   *
+   * @generated from field: repeated haiersync.sync.v1.RunLogCount counts = 3;
+   */
+  counts: RunLogCount[];
+
+  /**
+   * @generated from field: uint32 cap = 4;
+   */
+  cap: number;
+};
+
+/**
+ * Describes the message haiersync.sync.v1.WatchRunLogResponse.
+ * Use `create(WatchRunLogResponseSchema)` to create a new message.
+ */
+export const WatchRunLogResponseSchema: GenMessage<WatchRunLogResponse> = /*@__PURE__*/
+  messageDesc(file_haiersync_sync_v1_sync, 22);
+
+/**
  * @generated from message haiersync.sync.v1.RecordOperationRequest
  */
 export type RecordOperationRequest = Message<"haiersync.sync.v1.RecordOperationRequest"> & {
@@ -625,7 +873,7 @@ export type RecordOperationRequest = Message<"haiersync.sync.v1.RecordOperationR
  * Use `create(RecordOperationRequestSchema)` to create a new message.
  */
 export const RecordOperationRequestSchema: GenMessage<RecordOperationRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 17);
+  messageDesc(file_haiersync_sync_v1_sync, 23);
 
 /**
  * @generated from message haiersync.sync.v1.RecordOperationResponse
@@ -642,7 +890,7 @@ export type RecordOperationResponse = Message<"haiersync.sync.v1.RecordOperation
  * Use `create(RecordOperationResponseSchema)` to create a new message.
  */
 export const RecordOperationResponseSchema: GenMessage<RecordOperationResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 18);
+  messageDesc(file_haiersync_sync_v1_sync, 24);
 
 /**
  * A named Haier config: account settings and environment-variable NAMES for secrets.
@@ -696,7 +944,7 @@ export type HaierConfig = Message<"haiersync.sync.v1.HaierConfig"> & {
  * Use `create(HaierConfigSchema)` to create a new message.
  */
 export const HaierConfigSchema: GenMessage<HaierConfig> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 19);
+  messageDesc(file_haiersync_sync_v1_sync, 25);
 
 /**
  * @generated from message haiersync.sync.v1.ListConfigsRequest
@@ -709,7 +957,7 @@ export type ListConfigsRequest = Message<"haiersync.sync.v1.ListConfigsRequest">
  * Use `create(ListConfigsRequestSchema)` to create a new message.
  */
 export const ListConfigsRequestSchema: GenMessage<ListConfigsRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 20);
+  messageDesc(file_haiersync_sync_v1_sync, 26);
 
 /**
  * @generated from message haiersync.sync.v1.ListConfigsResponse
@@ -726,7 +974,7 @@ export type ListConfigsResponse = Message<"haiersync.sync.v1.ListConfigsResponse
  * Use `create(ListConfigsResponseSchema)` to create a new message.
  */
 export const ListConfigsResponseSchema: GenMessage<ListConfigsResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 21);
+  messageDesc(file_haiersync_sync_v1_sync, 27);
 
 /**
  * @generated from message haiersync.sync.v1.GetConfigRequest
@@ -743,7 +991,7 @@ export type GetConfigRequest = Message<"haiersync.sync.v1.GetConfigRequest"> & {
  * Use `create(GetConfigRequestSchema)` to create a new message.
  */
 export const GetConfigRequestSchema: GenMessage<GetConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 22);
+  messageDesc(file_haiersync_sync_v1_sync, 28);
 
 /**
  * @generated from message haiersync.sync.v1.GetConfigResponse
@@ -760,7 +1008,7 @@ export type GetConfigResponse = Message<"haiersync.sync.v1.GetConfigResponse"> &
  * Use `create(GetConfigResponseSchema)` to create a new message.
  */
 export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 23);
+  messageDesc(file_haiersync_sync_v1_sync, 29);
 
 /**
  * @generated from message haiersync.sync.v1.CreateConfigRequest
@@ -787,7 +1035,7 @@ export type CreateConfigRequest = Message<"haiersync.sync.v1.CreateConfigRequest
  * Use `create(CreateConfigRequestSchema)` to create a new message.
  */
 export const CreateConfigRequestSchema: GenMessage<CreateConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 24);
+  messageDesc(file_haiersync_sync_v1_sync, 30);
 
 /**
  * @generated from message haiersync.sync.v1.CreateConfigResponse
@@ -804,7 +1052,7 @@ export type CreateConfigResponse = Message<"haiersync.sync.v1.CreateConfigRespon
  * Use `create(CreateConfigResponseSchema)` to create a new message.
  */
 export const CreateConfigResponseSchema: GenMessage<CreateConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 25);
+  messageDesc(file_haiersync_sync_v1_sync, 31);
 
 /**
  * @generated from message haiersync.sync.v1.UpdateConfigRequest
@@ -836,7 +1084,7 @@ export type UpdateConfigRequest = Message<"haiersync.sync.v1.UpdateConfigRequest
  * Use `create(UpdateConfigRequestSchema)` to create a new message.
  */
 export const UpdateConfigRequestSchema: GenMessage<UpdateConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 26);
+  messageDesc(file_haiersync_sync_v1_sync, 32);
 
 /**
  * @generated from message haiersync.sync.v1.UpdateConfigResponse
@@ -853,7 +1101,7 @@ export type UpdateConfigResponse = Message<"haiersync.sync.v1.UpdateConfigRespon
  * Use `create(UpdateConfigResponseSchema)` to create a new message.
  */
 export const UpdateConfigResponseSchema: GenMessage<UpdateConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 27);
+  messageDesc(file_haiersync_sync_v1_sync, 33);
 
 /**
  * @generated from message haiersync.sync.v1.DeleteConfigRequest
@@ -870,7 +1118,7 @@ export type DeleteConfigRequest = Message<"haiersync.sync.v1.DeleteConfigRequest
  * Use `create(DeleteConfigRequestSchema)` to create a new message.
  */
 export const DeleteConfigRequestSchema: GenMessage<DeleteConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 28);
+  messageDesc(file_haiersync_sync_v1_sync, 34);
 
 /**
  * @generated from message haiersync.sync.v1.DeleteConfigResponse
@@ -883,7 +1131,7 @@ export type DeleteConfigResponse = Message<"haiersync.sync.v1.DeleteConfigRespon
  * Use `create(DeleteConfigResponseSchema)` to create a new message.
  */
 export const DeleteConfigResponseSchema: GenMessage<DeleteConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 29);
+  messageDesc(file_haiersync_sync_v1_sync, 35);
 
 /**
  * @generated from message haiersync.sync.v1.ActivateConfigRequest
@@ -900,7 +1148,7 @@ export type ActivateConfigRequest = Message<"haiersync.sync.v1.ActivateConfigReq
  * Use `create(ActivateConfigRequestSchema)` to create a new message.
  */
 export const ActivateConfigRequestSchema: GenMessage<ActivateConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 30);
+  messageDesc(file_haiersync_sync_v1_sync, 36);
 
 /**
  * @generated from message haiersync.sync.v1.ActivateConfigResponse
@@ -924,7 +1172,7 @@ export type ActivateConfigResponse = Message<"haiersync.sync.v1.ActivateConfigRe
  * Use `create(ActivateConfigResponseSchema)` to create a new message.
  */
 export const ActivateConfigResponseSchema: GenMessage<ActivateConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 31);
+  messageDesc(file_haiersync_sync_v1_sync, 37);
 
 /**
  * @generated from message haiersync.sync.v1.TestConfigRequest
@@ -941,7 +1189,7 @@ export type TestConfigRequest = Message<"haiersync.sync.v1.TestConfigRequest"> &
  * Use `create(TestConfigRequestSchema)` to create a new message.
  */
 export const TestConfigRequestSchema: GenMessage<TestConfigRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 32);
+  messageDesc(file_haiersync_sync_v1_sync, 38);
 
 /**
  * @generated from message haiersync.sync.v1.TestConfigResponse
@@ -963,7 +1211,7 @@ export type TestConfigResponse = Message<"haiersync.sync.v1.TestConfigResponse">
  * Use `create(TestConfigResponseSchema)` to create a new message.
  */
 export const TestConfigResponseSchema: GenMessage<TestConfigResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 33);
+  messageDesc(file_haiersync_sync_v1_sync, 39);
 
 /**
  * @generated from message haiersync.sync.v1.GetEventsStatusRequest
@@ -976,7 +1224,7 @@ export type GetEventsStatusRequest = Message<"haiersync.sync.v1.GetEventsStatusR
  * Use `create(GetEventsStatusRequestSchema)` to create a new message.
  */
 export const GetEventsStatusRequestSchema: GenMessage<GetEventsStatusRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 34);
+  messageDesc(file_haiersync_sync_v1_sync, 40);
 
 /**
  * One log the publisher relays: the catalog's change log ("catalog") or the run outbox ("runs").
@@ -1030,7 +1278,7 @@ export type RelayedLog = Message<"haiersync.sync.v1.RelayedLog"> & {
  * Use `create(RelayedLogSchema)` to create a new message.
  */
 export const RelayedLogSchema: GenMessage<RelayedLog> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 35);
+  messageDesc(file_haiersync_sync_v1_sync, 41);
 
 /**
  * @generated from message haiersync.sync.v1.EventConsumer
@@ -1085,7 +1333,7 @@ export type EventConsumer = Message<"haiersync.sync.v1.EventConsumer"> & {
  * Use `create(EventConsumerSchema)` to create a new message.
  */
 export const EventConsumerSchema: GenMessage<EventConsumer> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 36);
+  messageDesc(file_haiersync_sync_v1_sync, 42);
 
 /**
  * @generated from message haiersync.sync.v1.EventStream
@@ -1142,7 +1390,7 @@ export type EventStream = Message<"haiersync.sync.v1.EventStream"> & {
  * Use `create(EventStreamSchema)` to create a new message.
  */
 export const EventStreamSchema: GenMessage<EventStream> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 37);
+  messageDesc(file_haiersync_sync_v1_sync, 43);
 
 /**
  * @generated from message haiersync.sync.v1.GetEventsStatusResponse
@@ -1185,7 +1433,7 @@ export type GetEventsStatusResponse = Message<"haiersync.sync.v1.GetEventsStatus
  * Use `create(GetEventsStatusResponseSchema)` to create a new message.
  */
 export const GetEventsStatusResponseSchema: GenMessage<GetEventsStatusResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 38);
+  messageDesc(file_haiersync_sync_v1_sync, 44);
 
 /**
  * One pause, resume or run-now of a job, who asked and when.
@@ -1223,7 +1471,7 @@ export type ScheduleChange = Message<"haiersync.sync.v1.ScheduleChange"> & {
  * Use `create(ScheduleChangeSchema)` to create a new message.
  */
 export const ScheduleChangeSchema: GenMessage<ScheduleChange> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 39);
+  messageDesc(file_haiersync_sync_v1_sync, 45);
 
 /**
  * @generated from message haiersync.sync.v1.ScheduleJob
@@ -1333,7 +1581,7 @@ export type ScheduleJob = Message<"haiersync.sync.v1.ScheduleJob"> & {
  * Use `create(ScheduleJobSchema)` to create a new message.
  */
 export const ScheduleJobSchema: GenMessage<ScheduleJob> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 40);
+  messageDesc(file_haiersync_sync_v1_sync, 46);
 
 /**
  * @generated from message haiersync.sync.v1.ListSchedulesRequest
@@ -1346,7 +1594,7 @@ export type ListSchedulesRequest = Message<"haiersync.sync.v1.ListSchedulesReque
  * Use `create(ListSchedulesRequestSchema)` to create a new message.
  */
 export const ListSchedulesRequestSchema: GenMessage<ListSchedulesRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 41);
+  messageDesc(file_haiersync_sync_v1_sync, 47);
 
 /**
  * @generated from message haiersync.sync.v1.ListSchedulesResponse
@@ -1370,7 +1618,7 @@ export type ListSchedulesResponse = Message<"haiersync.sync.v1.ListSchedulesResp
  * Use `create(ListSchedulesResponseSchema)` to create a new message.
  */
 export const ListSchedulesResponseSchema: GenMessage<ListSchedulesResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 42);
+  messageDesc(file_haiersync_sync_v1_sync, 48);
 
 /**
  * @generated from message haiersync.sync.v1.PauseScheduleRequest
@@ -1394,7 +1642,7 @@ export type PauseScheduleRequest = Message<"haiersync.sync.v1.PauseScheduleReque
  * Use `create(PauseScheduleRequestSchema)` to create a new message.
  */
 export const PauseScheduleRequestSchema: GenMessage<PauseScheduleRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 43);
+  messageDesc(file_haiersync_sync_v1_sync, 49);
 
 /**
  * @generated from message haiersync.sync.v1.PauseScheduleResponse
@@ -1418,7 +1666,7 @@ export type PauseScheduleResponse = Message<"haiersync.sync.v1.PauseScheduleResp
  * Use `create(PauseScheduleResponseSchema)` to create a new message.
  */
 export const PauseScheduleResponseSchema: GenMessage<PauseScheduleResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 44);
+  messageDesc(file_haiersync_sync_v1_sync, 50);
 
 /**
  * @generated from message haiersync.sync.v1.ResumeScheduleRequest
@@ -1440,7 +1688,7 @@ export type ResumeScheduleRequest = Message<"haiersync.sync.v1.ResumeScheduleReq
  * Use `create(ResumeScheduleRequestSchema)` to create a new message.
  */
 export const ResumeScheduleRequestSchema: GenMessage<ResumeScheduleRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 45);
+  messageDesc(file_haiersync_sync_v1_sync, 51);
 
 /**
  * @generated from message haiersync.sync.v1.ResumeScheduleResponse
@@ -1464,7 +1712,7 @@ export type ResumeScheduleResponse = Message<"haiersync.sync.v1.ResumeScheduleRe
  * Use `create(ResumeScheduleResponseSchema)` to create a new message.
  */
 export const ResumeScheduleResponseSchema: GenMessage<ResumeScheduleResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 46);
+  messageDesc(file_haiersync_sync_v1_sync, 52);
 
 /**
  * @generated from message haiersync.sync.v1.RunScheduleNowRequest
@@ -1486,7 +1734,7 @@ export type RunScheduleNowRequest = Message<"haiersync.sync.v1.RunScheduleNowReq
  * Use `create(RunScheduleNowRequestSchema)` to create a new message.
  */
 export const RunScheduleNowRequestSchema: GenMessage<RunScheduleNowRequest> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 47);
+  messageDesc(file_haiersync_sync_v1_sync, 53);
 
 /**
  * @generated from message haiersync.sync.v1.RunScheduleNowResponse
@@ -1523,7 +1771,7 @@ export type RunScheduleNowResponse = Message<"haiersync.sync.v1.RunScheduleNowRe
  * Use `create(RunScheduleNowResponseSchema)` to create a new message.
  */
 export const RunScheduleNowResponseSchema: GenMessage<RunScheduleNowResponse> = /*@__PURE__*/
-  messageDesc(file_haiersync_sync_v1_sync, 48);
+  messageDesc(file_haiersync_sync_v1_sync, 54);
 
 /**
  * @generated from enum haiersync.sync.v1.SyncType
@@ -1695,6 +1943,59 @@ export const RunTriggerSchema: GenEnum<RunTrigger> = /*@__PURE__*/
   enumDesc(file_haiersync_sync_v1_sync, 3);
 
 /**
+ * The old sync command's levels.
+ *
+ * @generated from enum haiersync.sync.v1.LogLevel
+ */
+export enum LogLevel {
+  /**
+   * @generated from enum value: LOG_LEVEL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The run starting (who, when, parameters), planning done, the run's end.
+   *
+   * @generated from enum value: LOG_LEVEL_INFO = 1;
+   */
+  INFO = 1,
+
+  /**
+   * A product synced (created, updated or unchanged).
+   *
+   * @generated from enum value: LOG_LEVEL_SUCCESS = 2;
+   */
+  SUCCESS = 2,
+
+  /**
+   * A product that failed (its code and the reason), a cancelled or partial run.
+   *
+   * @generated from enum value: LOG_LEVEL_WARNING = 3;
+   */
+  WARNING = 3,
+
+  /**
+   * A batch attempt or a run that failed, with its context.
+   *
+   * @generated from enum value: LOG_LEVEL_ERROR = 4;
+   */
+  ERROR = 4,
+
+  /**
+   * Plan details.
+   *
+   * @generated from enum value: LOG_LEVEL_DEBUG = 5;
+   */
+  DEBUG = 5,
+}
+
+/**
+ * Describes the enum haiersync.sync.v1.LogLevel.
+ */
+export const LogLevelSchema: GenEnum<LogLevel> = /*@__PURE__*/
+  enumDesc(file_haiersync_sync_v1_sync, 4);
+
+/**
  * @generated from enum haiersync.sync.v1.ScheduleKind
  */
 export enum ScheduleKind {
@@ -1722,7 +2023,7 @@ export enum ScheduleKind {
  * Describes the enum haiersync.sync.v1.ScheduleKind.
  */
 export const ScheduleKindSchema: GenEnum<ScheduleKind> = /*@__PURE__*/
-  enumDesc(file_haiersync_sync_v1_sync, 4);
+  enumDesc(file_haiersync_sync_v1_sync, 5);
 
 /**
  * @generated from service haiersync.sync.v1.SyncService
@@ -1782,6 +2083,28 @@ export const SyncService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchRunRequestSchema;
     output: typeof WatchRunResponseSchema;
+  },
+  /**
+   * A run's own log (INFO, SUCCESS, WARNING, ERROR, DEBUG lines; at most SYNC_RUN_LOG_CAP kept
+   * per level, the counts stay exact), oldest first, filtered and paged.
+   *
+   * @generated from rpc haiersync.sync.v1.SyncService.ListRunLog
+   */
+  listRunLog: {
+    methodKind: "unary";
+    input: typeof ListRunLogRequestSchema;
+    output: typeof ListRunLogResponseSchema;
+  },
+  /**
+   * The run's log lines (those stored so far, then new ones as they are written) until the run
+   * ends; the last message has ended = true and the counts.
+   *
+   * @generated from rpc haiersync.sync.v1.SyncService.WatchRunLog
+   */
+  watchRunLog: {
+    methodKind: "server_streaming";
+    input: typeof WatchRunLogRequestSchema;
+    output: typeof WatchRunLogResponseSchema;
   },
   /**
    * Records a live operation (a REST call to Haier) in the run log.
