@@ -34,6 +34,7 @@ import { catalogRoutes } from './routes/catalog';
 import { configRoutes } from './routes/configs';
 import { liveRoutes } from './routes/live';
 import { metricsRoute, opsRoutes } from './routes/ops';
+import { scheduleRoutes } from './routes/schedules';
 import { syncRoutes } from './routes/sync';
 import { registerUi } from './ui-static';
 import { CODES_LIST, componentSchemas } from './schemas';
@@ -120,7 +121,7 @@ export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUr
 function upstreamOf(url: string | undefined): Upstream {
   if (!url) return 'gateway';
   if (url.startsWith('/api/haier/catalog/')) return url.includes('/sync-') ? 'sync' : 'catalog';
-  if (/^\/api\/haier\/(sync|logs|config)\//.test(url)) return 'sync';
+  if (/^\/api\/haier\/(sync|logs|config|schedules)\//.test(url)) return 'sync';
   return 'gateway';
 }
 
@@ -342,6 +343,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   liveRoutes(app, ctx);
   catalogRoutes(app, ctx);
   syncRoutes(app, ctx);
+  scheduleRoutes(app, ctx);
   configRoutes(app, ctx);
   adminRoutes(app, ctx);
   registerUi(app);
