@@ -68,6 +68,7 @@ export function scheduleRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             : 'Resume a paused job: it fires again at its next tick',
           params: nameParam,
           body: reasonBody,
+          'x-body-optional': true,
           response: dataAnswer(scheduleSchema, changedField),
         },
       },
@@ -89,6 +90,7 @@ export function scheduleRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         operationId: 'runScheduleNow', summary: "Fire a job now, once across replicas (a paused job too): 202 with the run it started; 409 with the job's run still active; 200 without a run when the job had nothing to start",
         params: nameParam,
         body: reasonBody,
+        'x-body-optional': true,
         response: {
           ...dataAnswer(runSchema, { job: scheduleSchema, ...messageField }, 202),
           200: { type: 'object', properties: { success: { type: 'boolean' }, job: scheduleSchema, ...messageField } },
