@@ -27,8 +27,6 @@ import autocannon from 'autocannon';
 import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
-import { createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
 import { createTestDatabase, deployedService, freePort, testAuth, testClient, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -390,9 +388,6 @@ async function main(): Promise<void> {
 
     const grpcGet = (i: number) => client.getProduct({ productCode: codes[(i * 7919) % codes.length] as string });
     const grpcList = (i: number) => client.listProducts({ pageSize: PAGE_SIZE, category: ['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string });
-    // the same client without gzip (the runtime's clients accept it, so answers over 1 KiB are compressed on loopback)
-    const plain = createClient(catalog.CatalogService, createGrpcTransport({ baseUrl: catalogUrl, acceptCompression: [] }));
-    const grpcListPlain = (i: number) => plain.listProducts({ pageSize: PAGE_SIZE, category: ['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string });
 
     // the floor: the catalog's SQL behind a bare Fastify handler, its own process, on the same database
     const floorPort = await freePort();
@@ -465,7 +460,6 @@ async function main(): Promise<void> {
       edgeListMax: await withCpu(() => httpMaxRun(baseUrl, reads.edgeList, MAX_SECONDS)),
       edgeList304Max: await withCpu(() => httpMaxRun(baseUrl, reads.edgeList304, MAX_SECONDS)),
       grpcListMax: await withCpu(() => openLoopRun(grpcList, MAX_SECONDS, 0)),
-      grpcListMaxNoGzip: await withCpu(() => openLoopRun(grpcListPlain, MAX_SECONDS, 0)),
       floorListMax: await withCpu(() => httpMaxRun(floorUrl, reads.floorList, MAX_SECONDS)),
     };
     await pool.close();
@@ -572,7 +566,6 @@ async function main(): Promise<void> {
       line('GET list page, edge, unthrottled', results.edgeListMax),
       line('GET list page 304, edge, unthr.', results.edgeList304Max),
       line('ListProducts, gRPC, unthrottled', results.grpcListMax),
-      line('ListProducts, gRPC, no gzip, unthr.', results.grpcListMaxNoGzip),
       line('GET list page, floor, unthrottled', results.floorListMax),
       '',
       `against the floor (max req/s: path/floor, higher is better; latency p50/p99 in ms and path/floor, lower is better; * = that rate not sustained: queueing, not service time)`,
