@@ -22,7 +22,8 @@
 // Knobs (environment): BENCH_PRODUCTS (5000), BENCH_RATE (1000 req/s), BENCH_SECONDS (20, the
 // fixed-rate runs), BENCH_LOW_RATE (100 req/s) and BENCH_LOW_SECONDS (10), a second fixed rate the
 // machine sustains even when busy, BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10),
-// BENCH_EDGE_NODE_ARGS (extra node flags for the edge, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// BENCH_EDGE_NODE_ARGS and BENCH_CATALOG_NODE_ARGS (extra node flags for the edge or the catalog,
+// e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import autocannon from 'autocannon';
 import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -45,6 +46,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const LOW_RATE = Number(process.env.BENCH_LOW_RATE ?? 100);
 const LOW_SECONDS = Number(process.env.BENCH_LOW_SECONDS ?? 10);
 const PAGE_SIZE = 20;
+/** Extra node flags for a service process, from the environment variable `name` (space-separated). */
+const nodeArgs = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean);
 const ADMIN_KEY = `hs_${'Bench'.repeat(8)}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +187,8 @@ interface Figures {
   cpuMsPerRequest?: Record<string, number>;
   /** 1-minute load average when the run ended (2 cores: above 2 means waiting for CPU). */
   loadAvg1?: number;
+  /** The first failure of the run, when there was one. */
+  firstError?: string;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -275,6 +280,7 @@ async function etagsOf(baseUrl: string, paths: string[]): Promise<Map<string, st
 async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: number, rate: number): Promise<Figures> {
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   let i = 0;
   const started = performance.now();
   const end = started + seconds * 1000;
@@ -283,8 +289,8 @@ async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: numbe
     try {
       await call(i++);
       latencies.push(performance.now() - t0);
-    } catch {
-      errors++;
+    } catch (err) {
+      if (errors++ === 0) firstError = err instanceof Error ? err.message : String(err);
     }
   };
   if (rate <= 0) {
@@ -326,13 +332,14 @@ async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: numbe
     seconds: round(secondsTaken),
     reqPerSec: round(latencies.length / secondsTaken),
     latencyMs: { p50: round(pct(latencies, 50)), p90: round(pct(latencies, 90)), p99: round(pct(latencies, 99)), max: round(latencies.at(-1) ?? NaN), mean: round(mean) },
+    ...(firstError ? { firstError: firstError.slice(0, 300) } : {}),
   };
 }
 
 function line(label: string, f: Figures): string {
   const l = f.latencyMs;
   const cpu = f.cpuMsPerRequest ? Object.entries(f.cpuMsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ') : '';
-  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}  load ${f.loadAvg1 ?? '?'}  cpu ms/req: ${cpu}`;
+  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}  load ${f.loadAvg1 ?? '?'}  cpu ms/req: ${cpu}${f.firstError ? `  first error: ${f.firstError}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,7 +350,7 @@ async function main(): Promise<void> {
     const catalogPort = await freePort();
     const edgePort = await freePort();
     const deadPort = await freePort(); // gateway and orchestrator are not part of this benchmark
-    const cat = startService('catalog', 'services/catalog', { DATABASE_URL: db.url, CATALOG_PORT: String(catalogPort) });
+    const cat = startService('catalog', 'services/catalog', { DATABASE_URL: db.url, CATALOG_PORT: String(catalogPort) }, nodeArgs('BENCH_CATALOG_NODE_ARGS'));
     const catalogUrl = `http://127.0.0.1:${catalogPort}`;
     const client = testClient(catalog.CatalogService, catalogUrl, { timeoutMs: 10_000 });
     await waitFor(
@@ -370,7 +377,7 @@ async function main(): Promise<void> {
       EDGE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
       EDGE_RATE_LIMIT: '100000000',
       EDGE_KEY_CACHE_MS: '60000',
-    }, (process.env.BENCH_EDGE_NODE_ARGS ?? '').split(' ').filter(Boolean));
+    }, nodeArgs('BENCH_EDGE_NODE_ARGS'));
     const baseUrl = `http://127.0.0.1:${edgePort}`;
     const productPath = (i: number) => `/api/haier/catalog/products/${codes[(i * 7919) % codes.length]}/`;
     const listPath = (i: number) => `/api/haier/catalog/products/?page_size=${PAGE_SIZE}&category=${encodeURIComponent(['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string)}`;
