@@ -22,9 +22,9 @@ const reasonBody = {
   additionalProperties: false,
 } as const;
 
-/** The reason is optional, and so is the body: a POST without one is `{}` (not "body must be object"). */
+/** The reason is optional, and so is the body: a POST without one is `{}` (not "body must be object"); a JSON `null` is still refused. */
 const bodyOptional = async (req: { body: unknown }) => {
-  req.body ??= {};
+  if (req.body === undefined) req.body = {};
 };
 
 const changedField = { changed: { type: 'boolean', description: 'false: it already was in that state (nothing changed)' } } as const;
