@@ -434,6 +434,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/haier/schedules/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The scheduled jobs: cron or freshness target, next fire time, last run and its status, paused (and by whom), last changes */
+        get: operations["listSchedules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/haier/schedules/{name}/pause/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a job on every replica: no tick fires it until it is resumed (kept across restarts; run now still works) */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/haier/schedules/{name}/resume/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused job: it fires again at its next tick */
+        post: operations["resumeSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/haier/schedules/{name}/run/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fire a job now, once across replicas (a paused job too): 202 with the run it started; 409 with the job's run still active; 200 without a run when the job had nothing to start */
+        post: operations["runScheduleNow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/haier/config/": {
         parameters: {
             query?: never;
@@ -803,6 +871,72 @@ export interface components {
             created_at?: string;
             revoked_at?: string | null;
             last_used_at?: string | null;
+        };
+        /**
+         * Schedule
+         * @description A scheduled job of the sync orchestrator: its cron or freshness target, next fire time, last run and its status, and whether (and by whom) it is paused.
+         * @example {
+         *       "name": "prices",
+         *       "kind": "CRON",
+         *       "description": "INCREMENTAL PRICES run: prices of every procurable product",
+         *       "cron": "0 * * * *",
+         *       "max_age_seconds": null,
+         *       "variable": "SYNC_SCHEDULE_PRICES",
+         *       "enabled": true,
+         *       "next_fire_at": null,
+         *       "last_fired_at": "2026-12-01T09:00:00.000Z",
+         *       "last_run_id": "42",
+         *       "last_run_status": "SUCCESS",
+         *       "last_error": null,
+         *       "paused": true,
+         *       "paused_by": "ops-key",
+         *       "paused_at": "2026-12-01T09:10:00.000Z",
+         *       "recent_changes": [
+         *         {
+         *           "action": "pause",
+         *           "by": "ops-key",
+         *           "at": "2026-12-01T09:10:00.000Z",
+         *           "run_id": null
+         *         }
+         *       ]
+         *     }
+         */
+        Schedule: {
+            /** @description full, prices, low_stock, integrity */
+            name?: string;
+            /**
+             * @description CRON: fires at the ticks of its cron (UTC); FRESHNESS: keeps data younger than max_age_seconds
+             * @enum {string}
+             */
+            kind?: "CRON" | "FRESHNESS";
+            description?: string;
+            /** @description CRON: the cron expression (UTC), null when switched off; FRESHNESS: how often it checks (null when continuous) */
+            cron?: string | null;
+            /** @description FRESHNESS: the max age the job keeps its data under */
+            max_age_seconds?: number | null;
+            /** @description the environment variable that sets it */
+            variable?: string;
+            /** @description false: switched off in the configuration; run now still works */
+            enabled?: boolean;
+            /** @description null while paused or switched off */
+            next_fire_at?: string | null;
+            last_fired_at?: string | null;
+            /** @description the run its last firing started or joined */
+            last_run_id?: string | null;
+            last_run_status?: string | null;
+            /** @description why its last firing failed */
+            last_error?: string | null;
+            paused?: boolean;
+            paused_by?: string | null;
+            paused_at?: string | null;
+            /** @description the last pauses, resumes and run-nows, newest first (at most 5) */
+            recent_changes?: {
+                /** @enum {string} */
+                action?: "pause" | "resume" | "run_now";
+                by?: string;
+                at?: string | null;
+                run_id?: string | null;
+            }[];
         };
         /**
          * SuccessMessage
@@ -2219,6 +2353,223 @@ export interface operations {
                         results?: components["schemas"]["SyncLogEntry"][];
                         /** @description matching items over all pages */
                         total?: number;
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        /** @description items on this page */
+                        count?: number;
+                        results?: components["schemas"]["Schedule"][];
+                        /** @description whether the answering orchestrator replica runs the cron timers (SYNC_SCHEDULER_ENABLED) */
+                        scheduler_enabled?: boolean;
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Why (kept in the audit log with the request) */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        data?: components["schemas"]["Schedule"];
+                        /** @description false: it already was in that state (nothing changed) */
+                        changed?: boolean;
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Why (kept in the audit log with the request) */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        data?: components["schemas"]["Schedule"];
+                        /** @description false: it already was in that state (nothing changed) */
+                        changed?: boolean;
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    runScheduleNow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Why (kept in the audit log with the request) */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        job?: components["schemas"]["Schedule"];
+                        message?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        data?: components["schemas"]["Run"];
+                        job?: components["schemas"]["Schedule"];
+                        message?: string;
                     };
                 };
             };

@@ -1,7 +1,12 @@
-// Catalog reads through the edge (HTTP/1.1 + JSON, auth, audit) against the same reads made
-// straight to the catalog over gRPC: latency at a fixed 1,000 req/s and the most an unthrottled
-// run sustains. The catalog and the edge run as separate processes, as deployed (the built
-// services: `node --require @haier-sync/runtime/telemetry dist/main.js`; pnpm bench builds first).
+// Catalog reads (one product by code, a list page of a category) through the edge (HTTP/1.1 +
+// JSON, auth, audit) cold (200) and revalidated (If-None-Match → 304), against the same reads
+// made straight to the catalog over gRPC, and against a floor: a minimal Fastify server running
+// the catalog's own SQL on the same database through `pg` (bench/floor-server.ts). Latency at
+// fixed rates (BENCH_LOW_RATE, BENCH_RATE) and the most an unthrottled run sustains, each as a
+// ratio to the floor (targets: the edge's max req/s at least 0.5x the floor's on 200s, 0.8x on
+// 304s). The catalog, the edge and the floor run as separate processes, the services as deployed
+// (the built services: `node --require @haier-sync/runtime/telemetry dist/main.js`; pnpm bench
+// builds first).
 //
 // Fixed-rate runs use one open-loop schedule for both paths (each request is due at its slot,
 // evenly spaced; at most CONNECTIONS in flight), the edge through an undici pool of CONNECTIONS
@@ -17,13 +22,12 @@
 // Knobs (environment): BENCH_PRODUCTS (5000), BENCH_RATE (1000 req/s), BENCH_SECONDS (20, the
 // fixed-rate runs), BENCH_LOW_RATE (100 req/s) and BENCH_LOW_SECONDS (10), a second fixed rate the
 // machine sustains even when busy, BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10),
-// BENCH_EDGE_NODE_ARGS (extra node flags for the edge, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// BENCH_EDGE_NODE_ARGS and BENCH_CATALOG_NODE_ARGS (extra node flags for the edge or the catalog,
+// e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import autocannon from 'autocannon';
 import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
-import { createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
 import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
 import { createTestDatabase, deployedService, freePort, testAuth, testClient, waitFor, type TestDatabase } from '@haier-sync/runtime/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,6 +46,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const LOW_RATE = Number(process.env.BENCH_LOW_RATE ?? 100);
 const LOW_SECONDS = Number(process.env.BENCH_LOW_SECONDS ?? 10);
 const PAGE_SIZE = 20;
+/** Extra node flags for a service process, from the environment variable `name` (space-separated). */
+const nodeArgs = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean);
 const ADMIN_KEY = `hs_${'Bench'.repeat(8)}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -63,6 +69,11 @@ function startService(name: string, dir: string, env: Record<string, string>, no
     env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...testAuth().env(name === 'http-edge' ? 'http-edge' : undefined), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return track(name, child);
+}
+
+/** Keeps the last lines a child printed (for alive()) and stops it with the others. */
+function track(name: string, child: ChildProcess): Proc {
   const p: Proc = { name, child, output: [] };
   const keep = (b: Buffer) => {
     p.output.push(b.toString());
@@ -72,6 +83,16 @@ function startService(name: string, dir: string, env: Record<string, string>, no
   child.stderr?.on('data', keep);
   procs.push(p);
   return p;
+}
+
+/** The floor server (bench/floor-server.ts) as its own process, through tsx as this bench runs. */
+function startFloor(env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'floor-server.ts')], {
+    cwd: join(__dirname, '..'),
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return track('floor', child);
 }
 
 async function stopAll(): Promise<void> {
@@ -166,6 +187,8 @@ interface Figures {
   cpuMsPerRequest?: Record<string, number>;
   /** 1-minute load average when the run ended (2 cores: above 2 means waiting for CPU). */
   loadAvg1?: number;
+  /** The first failure of the run, when there was one. */
+  firstError?: string;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -175,22 +198,45 @@ function pct(sorted: number[], p: number): number {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** autocannon against the edge, closed loop (CONNECTIONS connections, back to back). */
-async function edgeMaxRun(baseUrl: string, path: (i: number) => string, seconds: number): Promise<Figures> {
+interface HttpRead {
+  /** The path of the i-th request. */
+  path: (i: number) => string;
+  /** Send the edge's API key (the floor takes none). */
+  auth: boolean;
+  /** If-None-Match of the i-th request's path (the ETag an earlier answer carried): the answer must be 304. */
+  etagOf?: (path: string) => string;
+}
+
+const expectedStatus = (r: HttpRead) => (r.etagOf ? 304 : 200);
+const headersOf = (r: HttpRead, path: string): Record<string, string> => ({
+  ...(r.auth ? { authorization: `Bearer ${ADMIN_KEY}` } : {}),
+  ...(r.etagOf ? { 'if-none-match': r.etagOf(path) } : {}),
+});
+
+/** autocannon against an HTTP server, closed loop (CONNECTIONS connections, back to back); answers other than the expected status count as errors. */
+async function httpMaxRun(baseUrl: string, read: HttpRead, seconds: number): Promise<Figures> {
   let i = 0;
   const r = await autocannon({
     url: baseUrl,
     connections: CONNECTIONS,
     duration: seconds,
-    headers: { authorization: `Bearer ${ADMIN_KEY}` },
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path(i++) }) }],
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => {
+          const path = read.path(i++);
+          return { ...req, path, headers: { ...req.headers, ...headersOf(read, path) } };
+        },
+      },
+    ],
     timeout: 10,
   });
   const requests = r['2xx'] + r.non2xx;
+  const good = expectedStatus(read) === 304 ? r['3xx'] : r['2xx'];
   return {
     requests,
     errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
+    non2xx: requests - good,
     seconds: r.duration,
     reqPerSec: round(requests / r.duration),
     // autocannon 8 records latency with microsecond resolution, reported in ms
@@ -198,14 +244,33 @@ async function edgeMaxRun(baseUrl: string, path: (i: number) => string, seconds:
   };
 }
 
-/** One edge GET through a keep-alive pool; throws unless 200. */
-function edgeGetter(pool: Pool, path: (i: number) => string): (i: number) => Promise<void> {
-  const headers = { authorization: `Bearer ${ADMIN_KEY}` };
+/** One GET through a keep-alive pool; throws unless it answers the expected status (200, or 304 with If-None-Match). */
+function httpGetter(pool: Pool, read: HttpRead): (i: number) => Promise<void> {
+  const want = expectedStatus(read);
   return async (i) => {
-    const r = await pool.request({ method: 'GET', path: path(i), headers });
+    const path = read.path(i);
+    const r = await pool.request({ method: 'GET', path, headers: headersOf(read, path) });
     const body = await r.body.text();
-    if (r.statusCode !== 200) throw new Error(`GET ${path(i)} answered ${r.statusCode}: ${body.slice(0, 200)}`);
+    if (r.statusCode !== want) throw new Error(`GET ${path} answered ${r.statusCode}: ${body.slice(0, 200)}`);
   };
+}
+
+/** The ETag the edge answers for each path (what a client that read it before sends back as If-None-Match). */
+async function etagsOf(baseUrl: string, paths: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const todo = [...new Set(paths)];
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
+        const r = await fetch(`${baseUrl}${p}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        await r.arrayBuffer();
+        const tag = r.headers.get('etag');
+        if (r.status !== 200 || !tag) throw new Error(`GET ${p} answered ${r.status} without an ETag`);
+        out.set(p, tag);
+      }
+    }),
+  );
+  return out;
 }
 
 /**
@@ -215,6 +280,7 @@ function edgeGetter(pool: Pool, path: (i: number) => string): (i: number) => Pro
 async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: number, rate: number): Promise<Figures> {
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   let i = 0;
   const started = performance.now();
   const end = started + seconds * 1000;
@@ -223,8 +289,8 @@ async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: numbe
     try {
       await call(i++);
       latencies.push(performance.now() - t0);
-    } catch {
-      errors++;
+    } catch (err) {
+      if (errors++ === 0) firstError = err instanceof Error ? err.message : String(err);
     }
   };
   if (rate <= 0) {
@@ -266,13 +332,14 @@ async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: numbe
     seconds: round(secondsTaken),
     reqPerSec: round(latencies.length / secondsTaken),
     latencyMs: { p50: round(pct(latencies, 50)), p90: round(pct(latencies, 90)), p99: round(pct(latencies, 99)), max: round(latencies.at(-1) ?? NaN), mean: round(mean) },
+    ...(firstError ? { firstError: firstError.slice(0, 300) } : {}),
   };
 }
 
 function line(label: string, f: Figures): string {
   const l = f.latencyMs;
   const cpu = f.cpuMsPerRequest ? Object.entries(f.cpuMsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ') : '';
-  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}  load ${f.loadAvg1 ?? '?'}  cpu ms/req: ${cpu}`;
+  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}  load ${f.loadAvg1 ?? '?'}  cpu ms/req: ${cpu}${f.firstError ? `  first error: ${f.firstError}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,7 +350,7 @@ async function main(): Promise<void> {
     const catalogPort = await freePort();
     const edgePort = await freePort();
     const deadPort = await freePort(); // gateway and orchestrator are not part of this benchmark
-    const cat = startService('catalog', 'services/catalog', { DATABASE_URL: db.url, CATALOG_PORT: String(catalogPort) });
+    const cat = startService('catalog', 'services/catalog', { DATABASE_URL: db.url, CATALOG_PORT: String(catalogPort) }, nodeArgs('BENCH_CATALOG_NODE_ARGS'));
     const catalogUrl = `http://127.0.0.1:${catalogPort}`;
     const client = testClient(catalog.CatalogService, catalogUrl, { timeoutMs: 10_000 });
     await waitFor(
@@ -310,7 +377,7 @@ async function main(): Promise<void> {
       EDGE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
       EDGE_RATE_LIMIT: '100000000',
       EDGE_KEY_CACHE_MS: '60000',
-    }, (process.env.BENCH_EDGE_NODE_ARGS ?? '').split(' ').filter(Boolean));
+    }, nodeArgs('BENCH_EDGE_NODE_ARGS'));
     const baseUrl = `http://127.0.0.1:${edgePort}`;
     const productPath = (i: number) => `/api/haier/catalog/products/${codes[(i * 7919) % codes.length]}/`;
     const listPath = (i: number) => `/api/haier/catalog/products/?page_size=${PAGE_SIZE}&category=${encodeURIComponent(['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string)}`;
@@ -328,42 +395,88 @@ async function main(): Promise<void> {
 
     const grpcGet = (i: number) => client.getProduct({ productCode: codes[(i * 7919) % codes.length] as string });
     const grpcList = (i: number) => client.listProducts({ pageSize: PAGE_SIZE, category: ['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string });
-    // the same client without gzip (the runtime's clients accept it, so answers over 1 KiB are compressed on loopback)
-    const plain = createClient(catalog.CatalogService, createGrpcTransport({ baseUrl: catalogUrl, acceptCompression: [] }));
-    const grpcListPlain = (i: number) => plain.listProducts({ pageSize: PAGE_SIZE, category: ['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string });
 
+    // the floor: the catalog's SQL behind a bare Fastify handler, its own process, on the same database
+    const floorPort = await freePort();
+    const floor = startFloor({ DATABASE_URL: db.url, FLOOR_PORT: String(floorPort) });
+    const floorUrl = `http://127.0.0.1:${floorPort}`;
+    const floorProductPath = (i: number) => `/product/${codes[(i * 7919) % codes.length]}`;
+    const floorListPath = (i: number) => `/products?page_size=${PAGE_SIZE}&category=${encodeURIComponent(['冰箱', '洗衣机', '空调', '电热水器'][i % 4] as string)}`;
+    await waitFor(
+      async () => {
+        alive(floor);
+        const r = await fetch(`${floorUrl}${floorProductPath(0)}`);
+        if (r.status !== 200) throw new Error(`floor GET ${floorProductPath(0)} answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
+        const list = (await (await fetch(`${floorUrl}${floorListPath(0)}`)).json()) as { count: number };
+        if (list.count !== PAGE_SIZE) throw new Error(`floor list page holds ${list.count} products, not ${PAGE_SIZE}`);
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'the floor server to serve' },
+    );
+
+    // what a client that read each product and page before sends back: the ETag it got
+    const etags = await etagsOf(baseUrl, [...codes.map((_, i) => productPath(i)), ...[0, 1, 2, 3].map(listPath)]);
+    const etagOf = (path: string) => etags.get(path) as string;
+
+    const reads = {
+      edgeGet: { path: productPath, auth: true },
+      edgeList: { path: listPath, auth: true },
+      edgeGet304: { path: productPath, auth: true, etagOf },
+      edgeList304: { path: listPath, auth: true, etagOf },
+      floorGet: { path: floorProductPath, auth: false },
+      floorList: { path: floorListPath, auth: false },
+    } satisfies Record<string, HttpRead>;
     const pool = new Pool(baseUrl, { connections: CONNECTIONS });
-    const edgeGet = edgeGetter(pool, productPath);
-    const edgeList = edgeGetter(pool, listPath);
+    const floorPool = new Pool(floorUrl, { connections: CONNECTIONS });
+    const edgeGet = httpGetter(pool, reads.edgeGet);
+    const edgeList = httpGetter(pool, reads.edgeList);
+    const edgeGet304 = httpGetter(pool, reads.edgeGet304);
+    const edgeList304 = httpGetter(pool, reads.edgeList304);
+    const floorGet = httpGetter(floorPool, reads.floorGet);
+    const floorList = httpGetter(floorPool, reads.floorList);
 
-    // warm up both paths (JIT, connection pools, Postgres caches); not reported
-    await edgeMaxRun(baseUrl, productPath, 3);
-    await edgeMaxRun(baseUrl, listPath, 3);
+    // warm up every path (JIT, connection pools, Postgres caches); not reported
+    for (const r of Object.values(reads)) await httpMaxRun(r.auth ? baseUrl : floorUrl, r, 2);
     await openLoopRun(edgeGet, 2, 0);
+    await openLoopRun(floorGet, 2, 0);
     await openLoopRun(grpcGet, 3, 0);
     await openLoopRun(grpcList, 3, 0);
 
     const loadAtStart = round(loadavg()[0] as number);
     const results = {
       edgeGetLow: await withCpu(() => openLoopRun(edgeGet, LOW_SECONDS, LOW_RATE)),
+      edgeGet304Low: await withCpu(() => openLoopRun(edgeGet304, LOW_SECONDS, LOW_RATE)),
       grpcGetLow: await withCpu(() => openLoopRun(grpcGet, LOW_SECONDS, LOW_RATE)),
+      floorGetLow: await withCpu(() => openLoopRun(floorGet, LOW_SECONDS, LOW_RATE)),
       edgeListLow: await withCpu(() => openLoopRun(edgeList, LOW_SECONDS, LOW_RATE)),
+      edgeList304Low: await withCpu(() => openLoopRun(edgeList304, LOW_SECONDS, LOW_RATE)),
       grpcListLow: await withCpu(() => openLoopRun(grpcList, LOW_SECONDS, LOW_RATE)),
+      floorListLow: await withCpu(() => openLoopRun(floorList, LOW_SECONDS, LOW_RATE)),
       edgeGetAtRate: await withCpu(() => openLoopRun(edgeGet, SECONDS, RATE)),
+      edgeGet304AtRate: await withCpu(() => openLoopRun(edgeGet304, SECONDS, RATE)),
       grpcGetAtRate: await withCpu(() => openLoopRun(grpcGet, SECONDS, RATE)),
+      floorGetAtRate: await withCpu(() => openLoopRun(floorGet, SECONDS, RATE)),
       edgeListAtRate: await withCpu(() => openLoopRun(edgeList, SECONDS, RATE)),
+      edgeList304AtRate: await withCpu(() => openLoopRun(edgeList304, SECONDS, RATE)),
       grpcListAtRate: await withCpu(() => openLoopRun(grpcList, SECONDS, RATE)),
-      edgeGetMax: await withCpu(() => edgeMaxRun(baseUrl, productPath, MAX_SECONDS)),
+      floorListAtRate: await withCpu(() => openLoopRun(floorList, SECONDS, RATE)),
+      edgeGetMax: await withCpu(() => httpMaxRun(baseUrl, reads.edgeGet, MAX_SECONDS)),
+      edgeGet304Max: await withCpu(() => httpMaxRun(baseUrl, reads.edgeGet304, MAX_SECONDS)),
       grpcGetMax: await withCpu(() => openLoopRun(grpcGet, MAX_SECONDS, 0)),
-      edgeListMax: await withCpu(() => edgeMaxRun(baseUrl, listPath, MAX_SECONDS)),
+      floorGetMax: await withCpu(() => httpMaxRun(floorUrl, reads.floorGet, MAX_SECONDS)),
+      edgeListMax: await withCpu(() => httpMaxRun(baseUrl, reads.edgeList, MAX_SECONDS)),
+      edgeList304Max: await withCpu(() => httpMaxRun(baseUrl, reads.edgeList304, MAX_SECONDS)),
       grpcListMax: await withCpu(() => openLoopRun(grpcList, MAX_SECONDS, 0)),
-      grpcListMaxNoGzip: await withCpu(() => openLoopRun(grpcListPlain, MAX_SECONDS, 0)),
+      floorListMax: await withCpu(() => httpMaxRun(floorUrl, reads.floorList, MAX_SECONDS)),
     };
     await pool.close();
+    await floorPool.close();
     alive(edge);
     alive(cat);
+    alive(floor);
 
-    const cpuTotal = (f: Figures) => round(Object.entries(f.cpuMsPerRequest ?? {}).reduce((a, [k, v]) => (k === 'load generator' ? a : a + v), 0));
+    // the edge and the catalog (the floor process idles meanwhile; it is counted for its own runs)
+    const cpuTotal = (f: Figures) => round(Object.entries(f.cpuMsPerRequest ?? {}).reduce((a, [k, v]) => (k === 'load generator' || k === 'floor' ? a : a + v), 0));
     const ratio = (a: Figures, b: Figures) => ({ p50: round(a.latencyMs.p50 / b.latencyMs.p50), p99: round(a.latencyMs.p99 / b.latencyMs.p99) });
     const sustained = (f: Figures, rate: number) => f.reqPerSec >= 0.95 * rate && f.errors + f.non2xx === 0;
     const ratios = {
@@ -376,42 +489,104 @@ async function main(): Promise<void> {
     };
     const rateSustained = {
       edgeGet: sustained(results.edgeGetAtRate, RATE),
+      edgeGet304: sustained(results.edgeGet304AtRate, RATE),
       grpcGet: sustained(results.grpcGetAtRate, RATE),
+      floorGet: sustained(results.floorGetAtRate, RATE),
       edgeList: sustained(results.edgeListAtRate, RATE),
+      edgeList304: sustained(results.edgeList304AtRate, RATE),
       grpcList: sustained(results.grpcListAtRate, RATE),
+      floorList: sustained(results.floorListAtRate, RATE),
     };
+
+    // every path as a ratio to the floor: max req/s (path / floor: 1 is the floor's throughput) and latency (path / floor: 1 is as fast)
+    type Read = 'Get' | 'List';
+    type Way = 'edge' | 'edge304' | 'grpc' | 'floor';
+    const WAYS: Array<[Way, string]> = [['floor', 'floor (Fastify + pg, same SQL)'], ['edge', 'edge, cold (200)'], ['edge304', 'edge, If-None-Match (304)'], ['grpc', 'catalog gRPC, direct']];
+    const fig = (way: Way, read: Read, run: 'Low' | 'AtRate' | 'Max'): Figures => {
+      const key = way === 'edge304' ? `edge${read}304${run}` : `${way}${read}${run}`;
+      return (results as Record<string, Figures>)[key] as Figures;
+    };
+    const vsFloor = Object.fromEntries(
+      (['Get', 'List'] as Read[]).map((read) => [
+        read === 'Get' ? 'product' : 'list',
+        Object.fromEntries(
+          WAYS.map(([way]) => {
+            const max = fig(way, read, 'Max');
+            const at = (run: 'Low' | 'AtRate') => ({ ...ratio(fig(way, read, run), fig('floor', read, run)) });
+            return [way, { maxReqPerSec: round(max.reqPerSec / fig('floor', read, 'Max').reqPerSec), latencyLow: at('Low'), latencyAtRate: at('AtRate') }];
+          }),
+        ),
+      ]),
+    ) as Record<'product' | 'list', Record<Way, { maxReqPerSec: number; latencyLow: { p50: number; p99: number }; latencyAtRate: { p50: number; p99: number } }>>;
     const targets = {
       /** p50 latency through the edge at most twice the direct call, at the rate both sustain. */
       edgeHopAtMost2xLatency: ratios.getLow.p50 <= 2 && ratios.listLow.p50 <= 2,
       /** p99 through the edge at most 10 ms at RATE (false when the rate is not even sustained). */
       edgeP99AtMost10msAtRate: rateSustained.edgeGet && rateSustained.edgeList && results.edgeGetAtRate.latencyMs.p99 <= 10 && results.edgeListAtRate.latencyMs.p99 <= 10,
+      /** the edge's most req/s on cold reads at least half the floor's (product and list). */
+      edge200AtLeastHalfTheFloor: vsFloor.product.edge.maxReqPerSec >= 0.5 && vsFloor.list.edge.maxReqPerSec >= 0.5,
+      /** the edge's most req/s on revalidations (304) at least 0.8x the floor's cold reads. */
+      edge304AtLeast08xTheFloor: vsFloor.product.edge304.maxReqPerSec >= 0.8 && vsFloor.list.edge304.maxReqPerSec >= 0.8,
     };
+    const cell = (v: number | string, w: number) => String(v).padStart(w);
+    const tableRows = (['Get', 'List'] as Read[]).flatMap((read) => {
+      const name = read === 'Get' ? 'product' : 'list';
+      return WAYS.map(([way, label]) => {
+        const max = fig(way, read, 'Max');
+        const low = fig(way, read, 'Low');
+        const at = fig(way, read, 'AtRate');
+        const v = vsFloor[name][way];
+        const ok = (f: Figures, rate: number) => (sustained(f, rate) ? ' ' : '*');
+        return [
+          `${name.padEnd(8)}${label.padEnd(31)}`,
+          cell(max.reqPerSec, 9), cell(`${v.maxReqPerSec}x`, 7),
+          cell(low.latencyMs.p50, 8), cell(low.latencyMs.p99, 7), cell(`${v.latencyLow.p50}x/${v.latencyLow.p99}x`, 12), ok(low, LOW_RATE),
+          cell(at.latencyMs.p50, 8), cell(at.latencyMs.p99, 7), cell(`${v.latencyAtRate.p50}x/${v.latencyAtRate.p99}x`, 12), ok(at, RATE),
+        ].join(' ');
+      });
+    });
     const out = [
       '',
       `http-edge reads: ${codes.length} products, ${CONNECTIONS} connections / in-flight, page size ${PAGE_SIZE}; fixed rates ${LOW_RATE} req/s for ${LOW_SECONDS} s and ${RATE} req/s for ${SECONDS} s, unthrottled for ${MAX_SECONDS} s`,
-      `(one machine: 2 cores shared by the load generator, the edge, the catalog, Postgres and other work; figures vary run to run)`,
+      `(one machine: 2 cores shared by the load generator, the edge, the catalog, the floor, Postgres and other work; figures vary run to run)`,
       '',
       line(`GET product, edge @${LOW_RATE}/s`, results.edgeGetLow),
+      line(`GET product 304, edge @${LOW_RATE}/s`, results.edgeGet304Low),
       line(`GetProduct, gRPC @${LOW_RATE}/s`, results.grpcGetLow),
+      line(`GET product, floor @${LOW_RATE}/s`, results.floorGetLow),
       line(`GET list page, edge @${LOW_RATE}/s`, results.edgeListLow),
+      line(`GET list page 304, edge @${LOW_RATE}/s`, results.edgeList304Low),
       line(`ListProducts, gRPC @${LOW_RATE}/s`, results.grpcListLow),
+      line(`GET list page, floor @${LOW_RATE}/s`, results.floorListLow),
       line(`GET product, edge @${RATE}/s`, results.edgeGetAtRate),
+      line(`GET product 304, edge @${RATE}/s`, results.edgeGet304AtRate),
       line(`GetProduct, gRPC @${RATE}/s`, results.grpcGetAtRate),
+      line(`GET product, floor @${RATE}/s`, results.floorGetAtRate),
       line(`GET list page, edge @${RATE}/s`, results.edgeListAtRate),
+      line(`GET list page 304, edge @${RATE}/s`, results.edgeList304AtRate),
       line(`ListProducts, gRPC @${RATE}/s`, results.grpcListAtRate),
+      line(`GET list page, floor @${RATE}/s`, results.floorListAtRate),
       line('GET product, edge, unthrottled', results.edgeGetMax),
+      line('GET product 304, edge, unthrottled', results.edgeGet304Max),
       line('GetProduct, gRPC, unthrottled', results.grpcGetMax),
+      line('GET product, floor, unthrottled', results.floorGetMax),
       line('GET list page, edge, unthrottled', results.edgeListMax),
+      line('GET list page 304, edge, unthr.', results.edgeList304Max),
       line('ListProducts, gRPC, unthrottled', results.grpcListMax),
-      line('ListProducts, gRPC, no gzip, unthr.', results.grpcListMaxNoGzip),
+      line('GET list page, floor, unthrottled', results.floorListMax),
+      '',
+      `against the floor (max req/s: path/floor, higher is better; latency p50/p99 in ms and path/floor, lower is better; * = that rate not sustained: queueing, not service time)`,
+      `${''.padEnd(39)} ${cell('max req/s', 9)} ${cell('xfloor', 7)} ${cell(`p50@${LOW_RATE}`, 8)} ${cell('p99', 7)} ${cell('xfloor', 12)}  ${cell(`p50@${RATE}`, 8)} ${cell('p99', 7)} ${cell('xfloor', 12)}`,
+      ...tableRows,
       '',
       `edge/gRPC latency at ${LOW_RATE}/s: product p50 ${ratios.getLow.p50}x p99 ${ratios.getLow.p99}x; list p50 ${ratios.listLow.p50}x p99 ${ratios.listLow.p99}x`,
       `edge/gRPC latency at ${RATE}/s: product p50 ${ratios.getAtRate.p50}x p99 ${ratios.getAtRate.p99}x; list p50 ${ratios.listAtRate.p50}x p99 ${ratios.listAtRate.p99}x`,
-      `${RATE}/s sustained (>= 95%, no errors): edge product ${rateSustained.edgeGet}, gRPC product ${rateSustained.grpcGet}, edge list ${rateSustained.edgeList}, gRPC list ${rateSustained.grpcList}${Object.values(rateSustained).some((v) => !v) ? ' -- where not, those latencies are queueing at saturation, not service time' : ''}`,
+      `${RATE}/s sustained (>= 95%, no errors): ${Object.entries(rateSustained).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       `gRPC/edge max req/s: product ${ratios.maxReqPerSec.get}x, list ${ratios.maxReqPerSec.list}x; edge/gRPC CPU per read: product ${ratios.cpu.get}x, list ${ratios.cpu.list}x`,
-      `CPU per read (edge + catalog processes, unthrottled; the client side is in the load generator's column): product edge ${cpuTotal(results.edgeGetMax)} ms vs gRPC ${cpuTotal(results.grpcGetMax)} ms; list edge ${cpuTotal(results.edgeListMax)} ms vs gRPC ${cpuTotal(results.grpcListMax)} ms (Postgres not counted)`,
+      `CPU per read (edge + catalog processes, unthrottled; the client side is in the load generator's column): product edge ${cpuTotal(results.edgeGetMax)} ms (304: ${cpuTotal(results.edgeGet304Max)}) vs gRPC ${cpuTotal(results.grpcGetMax)} ms vs floor ${results.floorGetMax.cpuMsPerRequest?.floor} ms; list edge ${cpuTotal(results.edgeListMax)} ms (304: ${cpuTotal(results.edgeList304Max)}) vs gRPC ${cpuTotal(results.grpcListMax)} ms vs floor ${results.floorListMax.cpuMsPerRequest?.floor} ms (Postgres not counted)`,
       `load average (1 min) at start ${loadAtStart}, at end ${round(loadavg()[0] as number)} on 2 cores`,
       `targets: edge hop <= 2x (p50 at ${LOW_RATE}/s): ${targets.edgeHopAtMost2xLatency ? 'met' : 'NOT met'}; edge p99 <= 10 ms at ${RATE}/s: ${targets.edgeP99AtMost10msAtRate ? 'met' : 'NOT met'}`,
+      `targets vs the floor (max req/s): edge 200s >= 0.5x: ${targets.edge200AtLeastHalfTheFloor ? 'met' : 'NOT met'} (product ${vsFloor.product.edge.maxReqPerSec}x, list ${vsFloor.list.edge.maxReqPerSec}x); edge 304s >= 0.8x: ${targets.edge304AtLeast08xTheFloor ? 'met' : 'NOT met'} (product ${vsFloor.product.edge304.maxReqPerSec}x, list ${vsFloor.list.edge304.maxReqPerSec}x)`,
       '',
     ];
     process.stdout.write(out.join('\n'));
@@ -421,7 +596,7 @@ async function main(): Promise<void> {
     const file = join(dir, 'http-edge-reads.figures.json');
     writeFileSync(
       file,
-      JSON.stringify({ bench: 'http-edge-reads', at: new Date().toISOString(), products: codes.length, rate: RATE, seconds: SECONDS, lowRate: LOW_RATE, lowSeconds: LOW_SECONDS, maxSeconds: MAX_SECONDS, connections: CONNECTIONS, pageSize: PAGE_SIZE, fillSeconds: round(fillSeconds), loadAtStart, loadAtEnd: round(loadavg()[0] as number), results, ratios, rateSustained, targets }, null, 2),
+      JSON.stringify({ bench: 'http-edge-reads', at: new Date().toISOString(), products: codes.length, rate: RATE, seconds: SECONDS, lowRate: LOW_RATE, lowSeconds: LOW_SECONDS, maxSeconds: MAX_SECONDS, connections: CONNECTIONS, pageSize: PAGE_SIZE, fillSeconds: round(fillSeconds), loadAtStart, loadAtEnd: round(loadavg()[0] as number), results, ratios, vsFloor, rateSustained, targets }, null, 2),
     );
     process.stdout.write(`figures written to ${file}\n`);
   } finally {

@@ -34,6 +34,7 @@ import { catalogRoutes } from './routes/catalog';
 import { configRoutes } from './routes/configs';
 import { liveRoutes } from './routes/live';
 import { metricsRoute, opsRoutes } from './routes/ops';
+import { scheduleRoutes } from './routes/schedules';
 import { syncRoutes } from './routes/sync';
 import { registerUi } from './ui-static';
 import { imageRoutes } from './routes/images';
@@ -124,11 +125,15 @@ export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUr
 function upstreamOf(url: string | undefined): Upstream {
   if (!url) return 'gateway';
   if (url.startsWith('/api/haier/catalog/')) return url.includes('/sync-') ? 'sync' : 'catalog';
-  if (/^\/api\/haier\/(sync|logs|config)\//.test(url)) return 'sync';
+  if (/^\/api\/haier\/(sync|logs|config|schedules)\//.test(url)) return 'sync';
   return 'gateway';
 }
 
 declare module 'fastify' {
+  interface FastifySchema {
+    /** The body may be left out (the route fills in `{}`): the document says requestBody.required false. */
+    'x-body-optional'?: boolean;
+  }
   interface FastifyInstance {
     edge: EdgeContext & { metrics: EdgeMetrics; config: EdgeConfig };
   }
@@ -154,6 +159,19 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdOf(header: string | string[] | undefined): string {
   const v = Array.isArray(header) ? header[0] : header;
   return v !== undefined && REQUEST_ID.test(v) ? v : randomUUID();
+}
+
+/** Operations marked 'x-body-optional' (their route fills in `{}`) get `requestBody.required: false`. */
+function bodiesOptional<T extends { paths?: Record<string, Record<string, unknown> | undefined> }>(doc: T): T {
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(item ?? {}) as Array<Record<string, unknown> & { requestBody?: { required?: boolean } }>) {
+      if (op && typeof op === 'object' && op['x-body-optional'] === true) {
+        delete op['x-body-optional'];
+        if (op.requestBody) op.requestBody.required = false;
+      }
+    }
+  }
+  return doc;
 }
 
 export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<FastifyInstance> {
@@ -228,6 +246,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   // document publishes each once under components.schemas by the same name
   for (const [name, schema] of Object.entries(componentSchemas)) app.addSchema({ $id: name, title: name, ...schema });
   await app.register(swagger, {
+    // a route whose body may be left out (schema 'x-body-optional': true) says so in the document
+    transformObject: (d) => ('openapiObject' in d ? bodiesOptional(d.openapiObject) : d.swaggerObject),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
@@ -348,6 +368,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   catalogRoutes(app, ctx);
   imageRoutes(app, ctx);
   syncRoutes(app, ctx);
+  scheduleRoutes(app, ctx);
   configRoutes(app, ctx);
   adminRoutes(app, ctx);
   registerUi(app);

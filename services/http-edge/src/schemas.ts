@@ -173,6 +173,32 @@ const keyInfoBody = {
   },
 } as const;
 
+const scheduleBody = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', description: 'full, prices, low_stock, integrity' },
+    kind: { type: 'string', enum: ['CRON', 'FRESHNESS'], description: 'CRON: fires at the ticks of its cron (UTC); FRESHNESS: keeps data younger than max_age_seconds' },
+    description: { type: 'string' },
+    cron: { ...nullableString, description: 'CRON: the cron expression (UTC), null when switched off; FRESHNESS: how often it checks (null when continuous)' },
+    max_age_seconds: { ...nullableNumber, description: 'FRESHNESS: the max age the job keeps its data under' },
+    variable: { type: 'string', description: 'the environment variable that sets it' },
+    enabled: { type: 'boolean', description: 'false: switched off in the configuration; run now still works' },
+    next_fire_at: { ...nullableString, description: 'null while paused or switched off' },
+    last_fired_at: nullableString,
+    last_run_id: { ...nullableString, description: 'the run its last firing started or joined' },
+    last_run_status: nullableString,
+    last_error: { ...nullableString, description: 'why its last firing failed' },
+    paused: { type: 'boolean' },
+    paused_by: nullableString,
+    paused_at: nullableString,
+    recent_changes: {
+      type: 'array',
+      description: 'the last pauses, resumes and run-nows, newest first (at most 5)',
+      items: { type: 'object', properties: { action: { type: 'string', enum: ['pause', 'resume', 'run_now'] }, by: { type: 'string' }, at: nullableString, run_id: nullableString } },
+    },
+  },
+} as const;
+
 export const idParam = {
   type: 'object',
   properties: { id: rules.jsonSchema(rules.runId) },
@@ -247,6 +273,30 @@ export const componentSchemas = {
   SyncLogEntry: { ...logEntryBody, description: "A line of the sync and operation log (the original's HaierSyncLog)." },
   HaierConfig: { ...configBody, description: 'A Haier API configuration; secrets are masked.' },
   ApiKey: { ...keyInfoBody, description: 'An API key as listed: never the key itself.', examples: [{ name: 'shop-frontend', role: 'viewer', prefix: 'hs_3fa9', created_at: '2026-12-01T09:00:00.000Z', revoked_at: null, last_used_at: null }] },
+  Schedule: {
+    ...scheduleBody,
+    description: "A scheduled job of the sync orchestrator: its cron or freshness target, next fire time, last run and its status, and whether (and by whom) it is paused.",
+    examples: [
+      {
+        name: 'prices',
+        kind: 'CRON',
+        description: 'INCREMENTAL PRICES run: prices of every procurable product',
+        cron: '0 * * * *',
+        max_age_seconds: null,
+        variable: 'SYNC_SCHEDULE_PRICES',
+        enabled: true,
+        next_fire_at: null,
+        last_fired_at: '2026-12-01T09:00:00.000Z',
+        last_run_id: '42',
+        last_run_status: 'SUCCESS',
+        last_error: null,
+        paused: true,
+        paused_by: 'ops-key',
+        paused_at: '2026-12-01T09:10:00.000Z',
+        recent_changes: [{ action: 'pause', by: 'ops-key', at: '2026-12-01T09:10:00.000Z', run_id: null }],
+      },
+    ],
+  },
   SuccessMessage: { ...successMessageBody, description: 'A plain success answer with a message.' },
 } as const;
 
@@ -261,5 +311,6 @@ export const runLogLineSchema = ref('RunLogLine');
 export const configSchema = ref('HaierConfig');
 export const keyInfoSchema = ref('ApiKey');
 export const successMessage = ref('SuccessMessage');
+export const scheduleSchema = ref('Schedule');
 /** A catalog product as REST answers it: derived from catalog.Product (see domain/catalog-view.ts). */
 export const productSchema = ref('Product');

@@ -273,6 +273,17 @@ export const GENERATORS: Record<string, Gen[]> = {
     () => ({ route: '', why: 'unknown id', method: 'POST', url: `${API}/sync/00000000-0000-0000-0000-000000000000/cancel/` }),
   ],
   'GET /api/haier/sync/{id}/events/': [(c) => ({ route: '', why: 'bad id', method: 'GET', url: `${API}/sync/${enc(c.pick(BAD_RUN_IDS))}/events/` })],
+  // a valid job name with a body that cannot be right, so no case pauses, resumes or runs a job
+  ...Object.fromEntries(
+    (['pause', 'resume', 'run'] as const).map((action) => [
+      `POST /api/haier/schedules/{name}/${action}/`,
+      [
+        (c: Ctx) => ({ route: '', why: 'bad job name', method: 'POST', url: `${API}/schedules/${enc(c.pick(INJECTIONS.filter((s) => s.trim() !== '' && !/^\.+$/.test(s) && !/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(s))))}/${action}/` }),
+        (c: Ctx) => ({ route: '', why: 'broken JSON', method: 'POST', url: `${API}/schedules/prices/${action}/`, headers: { 'content-type': 'application/json' }, body: c.pick([...BROKEN_JSON, ...NOT_OBJECTS]) }),
+        (c: Ctx) => ({ route: '', why: 'bad reason', method: 'POST', url: `${API}/schedules/prices/${action}/`, ...json(c.pick([{ reason: 'x'.repeat(501) }, { reason: c.pick(NOT_A_STRING) }, { reason: 'ok', paused_by: 'someone else' }])) }),
+      ] satisfies Gen[],
+    ]),
+  ),
   // --- keys and audit
   'POST /api/haier/keys/': [
     (c) => ({ route: '', why: 'bad role', method: 'POST', url: `${API}/keys/`, ...json({ name: 'fz', role: c.pick(BAD_ENUMS) }) }),

@@ -70,12 +70,20 @@ async function getJson(path: string): Promise<{ count?: number; results?: unknow
   return (await res.json()) as { count?: number; results?: unknown[] };
 }
 
-/** What a malformed request could have changed: runs started by hand, configs, keys. */
-async function state(): Promise<{ manualRuns: number; configs: number; keys: number }> {
+/** What a malformed request could have changed: runs started by hand, configs, keys, the scheduled jobs. */
+async function state(): Promise<{ manualRuns: number; configs: number; keys: number; schedules: string[] }> {
   const runs = await getJson('/api/haier/sync/?trigger=MANUAL&page_size=200');
   const configs = await getJson('/api/haier/config/');
   const keys = await getJson('/api/haier/keys/');
-  return { manualRuns: runs.results?.length ?? -1, configs: configs.results?.length ?? -1, keys: keys.results?.length ?? -1 };
+  // every job with its paused state and its number of changes (a pause, resume or run now would add one)
+  const schedules = await getJson('/api/haier/schedules/');
+  const jobs = (schedules.results ?? []) as Array<{ name: string; paused: boolean; recent_changes: unknown[] }>;
+  return {
+    manualRuns: runs.results?.length ?? -1,
+    configs: configs.results?.length ?? -1,
+    keys: keys.results?.length ?? -1,
+    schedules: jobs.map((j) => `${j.name} paused=${j.paused} changes=${j.recent_changes.length}`),
+  };
 }
 
 beforeAll(async () => {
@@ -97,6 +105,7 @@ test('the generator is deterministic and covers every route with at least 500 re
 
 test(`${COUNT} malformed requests across every route: all 4xx with {success:false, error:{code,message}}, none 5xx, nothing changed`, async () => {
   const before = await state();
+  expect(before.schedules).toHaveLength(4);
   const cases = malformedRequests(SEED, COUNT, { code: CODE, configId: 1 });
   const started = Date.now();
   const outcomes = await pool(cases, 8, (r) => send(stack.baseUrl, stack.adminKey, r));

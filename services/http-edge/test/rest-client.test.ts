@@ -49,3 +49,14 @@ test('config and admin: listConfigs and listKeys answer with an admin key', asyn
   const keys = await c.GET('/api/haier/keys/');
   expect(keys.data?.results?.map((k) => k.name)).toEqual(expect.arrayContaining(['stack-viewer']));
 });
+
+test('schedules: listSchedules names the jobs; pauseSchedule and resumeSchedule take no body', async () => {
+  const c = createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.operator });
+  const list = await c.GET('/api/haier/schedules/');
+  expect(list.data?.results?.map((j) => j.name).sort()).toEqual(['full', 'integrity', 'low_stock', 'prices']);
+  const paused = await c.POST('/api/haier/schedules/{name}/pause/', { params: { path: { name: 'low_stock' } } });
+  expect(paused.data?.data?.paused).toBe(true);
+  expect(paused.data?.data?.paused_by).toBe('stack-operator');
+  const resumed = await c.POST('/api/haier/schedules/{name}/resume/', { params: { path: { name: 'low_stock' } }, body: { reason: 'back to normal' } });
+  expect(resumed.data?.data?.paused).toBe(false);
+});
