@@ -15,8 +15,20 @@
 // proxy as a k8s Service would; BENCH_SHARED_GATEWAYS=0 skips it), on a fresh database:
 //   - its wall time ÷ the single-process one measured just before                                   (target ≤ 1.05)
 //   - throttled (target 0), the busiest sliding second at the simulator (≤ the limit), peak RSS per process
+// The cost model (issue 11): the capacity phase runs the same first full sync with the upstream
+// unconstrained (simulator without a limit, gateway limit 1,000,000/s, BENCH_CAPACITY_LATENCY_MS=20),
+// then the unchanged re-run; the floor phase runs bench/floor.ts, the same work done the simplest
+// way in one process, against its own simulator with the same settings. For each: products/s
+// (start to the last catalog event in the stream) and CPU ms per product of every process, of
+// Postgres (this run's sessions + the server's background processes, bench/proc-cpu.ts) and of
+// NATS (the whole nats-server), their total without the simulator; capacity ÷ floor and cost ÷ floor
+// (targets: ≥ 6,000 products/s, ≤ 0.25 ms, re-run ≤ 0.1 ms, capacity ÷ floor ≥ 0.3).
+// BENCH_PHASES (default ceiling,capacity,floor,scaled) picks phases: BENCH_PHASES=capacity,floor
+// gives the cost model alone in ~2 minutes.
+// BENCH_RERUN=0 skips the unchanged re-runs (e.g. to profile the first sync alone).
 // BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes; BENCH_NODE_FLAGS adds node flags to
-// every service process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per process). Prints a summary; writes
+// every service process and the floor (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per
+// process; summarise with bench/profile-summary.ts). Prints a summary; writes
 // bench-results/sync-orchestrator-full-sync-figures.json (from the repo root).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
@@ -327,7 +339,7 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
 
     const num = (v: bigint | undefined) => Number(v ?? 0n);
     let unchangedIncremental: Record<string, unknown> | undefined;
-    if (topology.incremental) {
+    if (topology.incremental && process.env.BENCH_RERUN !== '0') {
       // --- unchanged incremental re-run
       await fetch(`${simUrl}/__sim/stats/reset`, { method: 'POST' });
       process.stderr.write('unchanged incremental re-run…\n');
