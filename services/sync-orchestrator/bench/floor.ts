@@ -287,7 +287,8 @@ async function work(pool: Pool, js: JetStreamClient): Promise<Result> {
 async function main(): Promise<void> {
   // the catalog's pool and the publisher: a handful of sessions
   const pool = new Pool({ connectionString: DATABASE_URL, max: 4 });
-  const nc = await connect({ servers: NATS_URL });
+  // as the product's connection (services/sync-orchestrator/src/events/nats-connection.ts): no Error per request
+  const nc = await connect({ servers: NATS_URL, noAsyncTraces: true });
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
   try {

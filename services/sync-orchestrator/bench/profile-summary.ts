@@ -1,7 +1,9 @@
 // Where the CPU goes, from the .cpuprofile files a bench run wrote (BENCH_NODE_FLAGS="--cpu-prof
 // --cpu-prof-dir=DIR": one per process). For each profile: the process (told by its own code's
 // paths), its total sampled time, and the top self-time functions and modules (a module = a
-// package in node_modules, a file of this repo, or node's internals).
+// package in node_modules, a file of this repo, or node's internals), and the time charged to
+// the process's own code: each sample to the nearest frame up its stack that is this repo's code
+// (so library and GC-free native time lands on the call site that asked for it).
 //   node --import tsx bench/profile-summary.ts DIR [top=15]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -56,6 +59,27 @@ for (const f of files) {
     self.set(id, (self.get(id) ?? 0) + dt);
     total += dt;
   });
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const own = (url: string) => /\/(services|packages|tools)\/[^/]+\/(dist|src)\/|\/bench\/floor\.ts/.test(url) && !url.includes('/node_modules/');
+  const ownSite = new Map<number, string>();
+  const siteOf = (id: number): string => {
+    const known = ownSite.get(id);
+    if (known !== undefined) return known;
+    let cur: number | undefined = id;
+    let site = '(no own frame: runtime, libraries on their own)';
+    while (cur !== undefined) {
+      const c = byId.get(cur)!.callFrame;
+      if (own(c.url)) {
+        site = `${c.functionName || '(anonymous)'}  ${moduleOf(c.url)}:${c.lineNumber + 1}`;
+        break;
+      }
+      cur = parent.get(cur);
+    }
+    ownSite.set(id, site);
+    return site;
+  };
+  const bySite = new Map<string, number>();
   const fn = new Map<string, number>();
   const mod = new Map<string, number>();
   let idle = 0;
@@ -65,6 +89,10 @@ for (const f of files) {
     if (name === '(idle)') {
       idle += us;
       continue;
+    }
+    if (name !== '(garbage collector)' && name !== '(program)') {
+      const site = siteOf(id);
+      bySite.set(site, (bySite.get(site) ?? 0) + us);
     }
     const key = `${name}  ${moduleOf(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
     fn.set(key, (fn.get(key) ?? 0) + us);
@@ -79,6 +107,8 @@ for (const f of files) {
     ...[...mod].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${pct(v)}  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
     '  top functions (self time):',
     ...[...fn].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${pct(v)}  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
+    "  charged to the process's own code (nearest own frame; GC and (program) left out):",
+    ...[...bySite].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${pct(v)}  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
