@@ -70,7 +70,7 @@ interface Proc {
 /** Starts a built service as deployed (deploy/Dockerfile, scripts/start.mjs): `node [--require telemetry] dist/main.js` in its directory. */
 function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
   // service authentication: the trusted keys, and the orchestrator its own key
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name === 'sync-orchestrator' ? name : undefined), ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name.startsWith('sync-orchestrator') ? 'sync-orchestrator' : undefined), ...env };
   delete childEnv['NODE_OPTIONS'];
   const { args, cwd } = deployedService(ROOT, dir, (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
