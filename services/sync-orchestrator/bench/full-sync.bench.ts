@@ -584,12 +584,12 @@ function report(figures: Record<string, unknown> | undefined, capacityFigures: R
     const cell = (v: string) => v.padStart(w);
     lines.push(
       `Cost model: ${PRODUCTS} new products + prices, upstream unconstrained (${CAPACITY_LATENCY_MS} ms latency, no limit); the floor (bench/floor.ts) in the same run`,
-      `  ${''.padEnd(26)}${cols.map((col) => cell(col.name)).join('')}`,
-      `  ${'products/s'.padEnd(26)}${cols.map((col) => cell((col.products / col.seconds).toFixed(0))).join('')}`,
-      `  ${'seconds (to last event)'.padEnd(26)}${cols.map((col) => cell(col.seconds.toFixed(1))).join('')}`,
-      `  ${`products/s by CPU (${CORES} cores)`.padEnd(26)}${cols.map((col) => cell(cpuBound(col.perProduct).toFixed(0))).join('')}`,
+      `  ${''.padEnd(32)}${cols.map((col) => cell(col.name)).join('')}`,
+      `  ${'products/s'.padEnd(32)}${cols.map((col) => cell((col.products / col.seconds).toFixed(0))).join('')}`,
+      `  ${'seconds (to last event)'.padEnd(32)}${cols.map((col) => cell(col.seconds.toFixed(1))).join('')}`,
+      `  ${`products/s by CPU (${CORES} cores)`.padEnd(32)}${cols.map((col) => cell(cpuBound(col.perProduct).toFixed(0))).join('')}`,
       `  CPU ms per product:`,
-      ...rows.map((r) => `    ${(r === UPSTREAM ? `(${r}, upstream)` : r === 'postgres (whole server)' ? '(postgres, whole server)' : r).padEnd(24)}${cols.map((col) => cell(col.perProduct[r] === undefined ? '-' : col.perProduct[r]!.toFixed(3))).join('')}`),
+      ...rows.map((r) => `    ${(r === UPSTREAM ? `(${r}, upstream)` : r === 'postgres (whole server)' ? '(postgres, whole server)' : r).padEnd(30)}${cols.map((col) => cell(col.perProduct[r] === undefined ? '-' : col.perProduct[r]!.toFixed(3))).join('')}`),
     );
     const cap = cols.find((x) => x.name === 'capacity run');
     const re = cols.find((x) => x.name === 'unchanged re-run');
