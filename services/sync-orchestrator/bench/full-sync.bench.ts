@@ -15,12 +15,25 @@
 // proxy as a k8s Service would; BENCH_SHARED_GATEWAYS=0 skips it), on a fresh database:
 //   - its wall time ÷ the single-process one measured just before                                   (target ≤ 1.05)
 //   - throttled (target 0), the busiest sliding second at the simulator (≤ the limit), peak RSS per process
+// The cost model (issue 11): the capacity phase runs the same first full sync with the upstream
+// unconstrained (simulator without a limit, gateway limit 1,000,000/s, BENCH_CAPACITY_LATENCY_MS=20),
+// then the unchanged re-run; the floor phase runs bench/floor.ts, the same work done the simplest
+// way in one process, against its own simulator with the same settings. For each: products/s
+// (start to the last catalog event in the stream) and CPU ms per product of every process, of
+// Postgres (this run's sessions + the server's background processes, bench/proc-cpu.ts) and of
+// NATS (the whole nats-server), their total without the simulator; capacity ÷ floor and cost ÷ floor
+// (targets: ≥ 6,000 products/s, ≤ 0.25 ms, re-run ≤ 0.1 ms, capacity ÷ floor ≥ 0.3).
+// BENCH_PHASES (default ceiling,capacity,floor,scaled) picks phases: BENCH_PHASES=capacity,floor
+// gives the cost model alone in ~2 minutes.
+// BENCH_RERUN=0 skips the unchanged re-runs (e.g. to profile the first sync alone).
 // BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes; BENCH_NODE_FLAGS adds node flags to
-// every service process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per process). Prints a summary; writes
+// every service process and the floor (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per
+// process; summarise with bench/profile-summary.ts). Prints a summary; writes
 // bench-results/sync-orchestrator-full-sync-figures.json (from the repo root).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -30,12 +43,21 @@ import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
 import { createTestDatabase, deployedService, freePort, testAuth, testClient, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
+import { cpuSeconds, sampleShared, sharedDelta, type SharedCpu, type SharedCpuSample } from './proc-cpu';
 
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 50_000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
 const SHARED_GATEWAYS = Number(process.env.BENCH_SHARED_GATEWAYS ?? 3);
 const SHARED_ORCHESTRATORS = Number(process.env.BENCH_SHARED_ORCHESTRATORS ?? 2);
+const CAPACITY_LATENCY_MS = Number(process.env.BENCH_CAPACITY_LATENCY_MS ?? 20);
+/** The gateway's limit when the upstream is unconstrained (the simulator counts none): high enough never to wait. */
+const UNCONSTRAINED_RATE = 1_000_000;
+const PHASE_NAMES = ['ceiling', 'capacity', 'floor', 'scaled'] as const;
+type Phase = (typeof PHASE_NAMES)[number];
+const PHASES = new Set((process.env.BENCH_PHASES ?? PHASE_NAMES.join(',')).split(',').map((p) => p.trim()).filter(Boolean));
+for (const p of PHASES) if (!(PHASE_NAMES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}; expected some of ${PHASE_NAMES.join(',')}`);
+const runs = (p: Phase): boolean => PHASES.has(p);
 const ROOT = resolve(__dirname, '..', '..', '..');
 const MB = 1024 * 1024;
 
@@ -49,7 +71,7 @@ interface Proc {
 /** Starts a built service as deployed (deploy/Dockerfile, scripts/start.mjs): `node [--require telemetry] dist/main.js` in its directory. */
 function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
   // service authentication: the trusted keys, and the orchestrator its own key
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name === 'sync-orchestrator' ? name : undefined), ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name.startsWith('sync-orchestrator') ? 'sync-orchestrator' : undefined), ...env };
   delete childEnv['NODE_OPTIONS'];
   const { args, cwd } = deployedService(ROOT, dir, (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,14 +91,6 @@ function peakRss(pid: number | undefined): number {
   if (!pid) return Number.NaN;
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : Number.NaN;
-}
-
-/** CPU time (user + system) a live process has used, in seconds (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function cpuOf(procs: Proc[]): Record<string, number> {
@@ -189,13 +203,48 @@ interface Topology {
   incremental: boolean;
 }
 
-async function main(): Promise<void> {
-  const single = await measure({ gateways: 1, orchestrators: 1, incremental: true });
-  const shared = SHARED_GATEWAYS > 0 ? await measure({ gateways: SHARED_GATEWAYS, orchestrators: SHARED_ORCHESTRATORS, incremental: false }) : undefined;
-  report(single, shared);
+/** The simulator's settings: `unconstrained` = no limit at the simulator, none to speak of at the gateway. */
+interface Upstream {
+  rate: number;
+  latencyMs: number;
+  unconstrained?: boolean;
 }
 
-async function measure(topology: Topology): Promise<Record<string, unknown>> {
+const AT_LIMIT: Upstream = { rate: RATE, latencyMs: LATENCY_MS };
+const UNCONSTRAINED: Upstream = { rate: UNCONSTRAINED_RATE, latencyMs: CAPACITY_LATENCY_MS, unconstrained: true };
+
+/** CPU seconds per process and of the shared servers between two points. */
+interface Cost {
+  seconds: number;
+  processes: Record<string, number>;
+  shared: SharedCpu;
+}
+
+interface Point {
+  at: number;
+  procs: Record<string, number>;
+  shared: SharedCpuSample;
+}
+
+async function point(procs: Proc[], pg: PgClient): Promise<Point> {
+  return { at: performance.now(), procs: cpuOf(procs), shared: await sampleShared(pg, Object.fromEntries(procs.map((p) => [p.name, p.child.pid]))) };
+}
+
+function costBetween(a: Point, b: Point): Cost {
+  return { seconds: (b.at - a.at) / 1000, processes: cpuDelta(a.procs, b.procs), shared: sharedDelta(a.shared, b.shared) };
+}
+
+async function main(): Promise<void> {
+  process.stderr.write(`phases: ${[...PHASES].join(', ')} (BENCH_PHASES)\n`);
+  const single = runs('ceiling') ? await measure({ gateways: 1, orchestrators: 1, incremental: true }, AT_LIMIT) : undefined;
+  const capacity = runs('capacity') ? await measure({ gateways: 1, orchestrators: 1, incremental: true }, UNCONSTRAINED) : undefined;
+  const floor = runs('floor') ? await measureFloor() : undefined;
+  const shared = runs('scaled') && SHARED_GATEWAYS > 0 ? await measure({ gateways: SHARED_GATEWAYS, orchestrators: SHARED_ORCHESTRATORS, incremental: false }, AT_LIMIT) : undefined;
+  report(single, capacity, floor, shared);
+}
+
+async function measure(topology: Topology, upstream: Upstream): Promise<Record<string, unknown>> {
+  const { rate: RATE, latencyMs: LATENCY_MS } = upstream;
   const db = await createTestDatabase('hs_bench_sync');
   const prefix = uniqueId('bench').toLowerCase();
   const streamBase = prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
@@ -214,9 +263,9 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
   const pg = new PgClient({ connectionString: db.url });
   let figures: Record<string, unknown> = {};
   try {
-    process.stderr.write(`starting simulator (${PRODUCTS} products, ${RATE} calls/s, ${LATENCY_MS} ms), ${topology.gateways} gateway(s), catalog, ${topology.orchestrators} orchestrator(s)…\n`);
+    process.stderr.write(`starting simulator (${PRODUCTS} products, ${upstream.unconstrained ? 'no limit' : `${RATE} calls/s`}, ${LATENCY_MS} ms), ${topology.gateways} gateway(s), catalog, ${topology.orchestrators} orchestrator(s)…\n`);
     const sim = startProcess('haier-sim', 'tools/haier-sim', {
-      SIM_PORT: String(simPort), SIM_SIZE: String(PRODUCTS), SIM_RATE_LIMIT: String(RATE), SIM_RATE_LIMIT_MODE: 'sliding', SIM_LATENCY_MS: String(LATENCY_MS), SIM_SEED: '42',
+      SIM_PORT: String(simPort), SIM_SIZE: String(PRODUCTS), SIM_RATE_LIMIT: String(upstream.unconstrained ? 0 : RATE), SIM_RATE_LIMIT_MODE: 'sliding', SIM_LATENCY_MS: String(LATENCY_MS), SIM_SEED: '42',
     });
     procs.push(sim);
     await waitFor(async () => {
@@ -259,11 +308,13 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
     // --- full sync
     await fetch(`${simUrl}/__sim/stats/reset`, { method: 'POST' });
     process.stderr.write('full sync…\n');
-    const cpu0 = cpuOf(procs);
+    const p0 = await point(procs, pg);
+    const cpu0 = p0.procs;
     const load0 = (await import('node:os')).loadavg()[0];
     const full = await runToEnd(client, { mode: sync.RunMode.FULL, options: { prices: true } });
     const fullStats = await simStats(simUrl);
-    const cpu1 = cpuOf(procs);
+    const p1 = await point(procs, pg);
+    const cpu1 = p1.procs;
     const load1 = (await import('node:os')).loadavg()[0];
     const needed = 1 + Math.ceil(PRODUCTS / 20);
     const ceilingMs = (needed / RATE) * 1000;
@@ -275,12 +326,13 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
     let catalogEventsAfterFull = 0;
     try {
       await waitFor(async () => (catalogEventsAfterFull = await streamMessages(nc, streams.catalog)) >= changesAfterFull, {
-        timeoutMs: 600_000, intervalMs: 1000, what: `${changesAfterFull} catalog events in ${streams.catalog}`,
+        timeoutMs: 600_000, intervalMs: 200, what: `${changesAfterFull} catalog events in ${streams.catalog}`,
       });
     } catch (e) {
       process.stderr.write(`  ${String(e)}\n`);
     }
     const publishLagMs = performance.now() - publishT0;
+    const pPublished = await point(procs, pg);
     await new Promise((r) => setTimeout(r, 3000)); // lifecycle events settle
     const cpuAfterPublish = cpuOf(procs);
     const syncEventsBefore = await streamMessages(nc, streams.sync);
@@ -288,13 +340,15 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
 
     const num = (v: bigint | undefined) => Number(v ?? 0n);
     let unchangedIncremental: Record<string, unknown> | undefined;
-    if (topology.incremental) {
+    if (topology.incremental && process.env.BENCH_RERUN !== '0') {
       // --- unchanged incremental re-run
       await fetch(`${simUrl}/__sim/stats/reset`, { method: 'POST' });
       process.stderr.write('unchanged incremental re-run…\n');
+      const pIncr0 = await point(procs, pg);
       const incr = await runToEnd(client, { mode: sync.RunMode.INCREMENTAL });
       const incrStats = await simStats(simUrl);
-      const cpu2 = cpuOf(procs);
+      const pIncr1 = await point(procs, pg);
+      const cpu2 = pIncr1.procs;
       await new Promise((r) => setTimeout(r, 5000)); // give the publisher time to (wrongly) publish anything
       const changesAfterIncr = await count(pg, 'select count(*) as n from catalog.change_log');
       const catalogEventsAfterIncr = await streamMessages(nc, streams.catalog);
@@ -309,6 +363,7 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
         catalogEvents: catalogEventsAfterIncr - catalogEventsAfterFull,
         runLifecycleEvents: syncEventsAfter - syncEventsBefore,
         cpuSecondsDuringRun: cpuDelta(cpuAfterPublish, cpu2),
+        cost: costBetween(pIncr0, pIncr1),
       };
     }
 
@@ -318,6 +373,7 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
       rateLimit: RATE,
       rateLimitMode: 'sliding',
       latencyMs: LATENCY_MS,
+      upstreamUnconstrained: upstream.unconstrained === true,
       topology: { gateways: topology.gateways, orchestrators: topology.orchestrators, budget: shared ? `shared through NATS KV ${bucket}` : 'one gateway, the whole budget' },
       full: {
         status: sync.RunStatus[full.run.status],
@@ -336,6 +392,8 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
         catalogEventsPublished: catalogEventsAfterFull,
         publishCatchUpAfterRunSeconds: publishLagMs / 1000,
         cpuSecondsDuringRun: cpuDelta(cpu0, cpu1),
+        // from the start until every change is in the stream: what the run costs, events included
+        cost: costBetween(p0, pPublished),
         loadAverage1mAtStartAndEnd: [load0, load1],
       },
       ...(unchangedIncremental ? { unchangedIncremental } : {}),
@@ -356,37 +414,220 @@ async function measure(topology: Topology): Promise<Record<string, unknown>> {
   return figures;
 }
 
-function report(figures: Record<string, unknown>, sharedFigures: Record<string, unknown> | undefined): void {
-  const f = figures as {
-    full: { cpuSecondsDuringRun: Record<string, number>; loadAverage1mAtStartAndEnd: number[]; status: string; wallSeconds: number; ceilingSeconds: number; wallOverCeiling: number; callsNeeded: number; simCalls: number; simThrottled: number; simMaxObservedRps: number; runCounts: { total: number; failed: number }; changeLogRows: number; catalogEventsPublished: number; publishCatchUpAfterRunSeconds: number };
-    unchangedIncremental: { cpuSecondsDuringRun: Record<string, number>; status: string; wallSeconds: number; simCalls: number; simThrottled: number; catalogWrites: number; catalogEvents: number; runLifecycleEvents: number };
-    peakRssMB: Record<string, number>;
+/**
+ * The floor (bench/floor.ts) in one child process against its own simulator (the capacity phase's
+ * settings), its own database and throwaway streams; CPU from its "go" to its answer.
+ */
+async function measureFloor(): Promise<Record<string, unknown>> {
+  const db = await createTestDatabase('hs_bench_floor');
+  const simPort = await freePort();
+  const simUrl = `http://127.0.0.1:${simPort}`;
+  const procs: Proc[] = [];
+  const pg = new PgClient({ connectionString: db.url });
+  let floorProc: ChildProcess | undefined;
+  try {
+    process.stderr.write(`floor: simulator (${PRODUCTS} products, no limit, ${CAPACITY_LATENCY_MS} ms) and bench/floor.ts in one process…\n`);
+    const sim = startProcess('haier-sim', 'tools/haier-sim', {
+      SIM_PORT: String(simPort), SIM_SIZE: String(PRODUCTS), SIM_RATE_LIMIT: '0', SIM_RATE_LIMIT_MODE: 'sliding', SIM_LATENCY_MS: String(CAPACITY_LATENCY_MS), SIM_SEED: '42',
+    });
+    procs.push(sim);
+    await waitFor(async () => {
+      if (sim.child.exitCode !== null) throw new Error(`haier-sim exited:\n${sim.output()}`);
+      return fetch(`${simUrl}/__sim/config`).then((r) => r.ok, () => false);
+    }, { timeoutMs: 90_000, intervalMs: 250, what: 'the simulator' });
+    await pg.connect();
+    const env: NodeJS.ProcessEnv = { ...process.env, FLOOR_SIM_URL: simUrl, FLOOR_DATABASE_URL: db.url, FLOOR_NATS_URL: TEST_NATS_URL, FLOOR_PREFIX: uniqueId('floor') };
+    delete env['NODE_OPTIONS'];
+    const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...flags, '--conditions=source', '--import', 'tsx', join(__dirname, 'floor.ts')], { cwd: resolve(__dirname, '..'), env, stdio: ['pipe', 'pipe', 'pipe'] });
+    floorProc = child;
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-5000)));
+    const lines: string[] = [];
+    let waiting: (() => void) | undefined;
+    let buf = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      buf += b.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+        waiting?.();
+      }
+    });
+    const exited = new Promise<void>((r) => child.once('exit', () => (waiting?.(), r())));
+    const nextLine = async (what: string): Promise<string> => {
+      while (lines.length === 0) {
+        if (child.exitCode !== null) throw new Error(`bench/floor.ts exited before ${what}:\n${err}`);
+        await new Promise<void>((r) => (waiting = r));
+      }
+      return lines.shift()!;
+    };
+    const ready = await nextLine('ready');
+    if (ready !== 'ready') throw new Error(`bench/floor.ts said ${ready}, expected ready:\n${err}`);
+    const floorCpu = (): Record<string, number> => ({ floor: cpuSeconds(child.pid), 'haier-sim': cpuSeconds(sim.child.pid) });
+    const owners = { floor: child.pid };
+    const a = { at: performance.now(), procs: floorCpu(), shared: await sampleShared(pg, owners) };
+    child.stdin!.write('go\n');
+    const answer = JSON.parse(await nextLine('its answer')) as { floor: { products: number; calls: number; changeLogRows: number; events: number; wallSeconds: number; streamMessages: number; bucketValues: number } };
+    const b = { at: performance.now(), procs: floorCpu(), shared: await sampleShared(pg, owners) };
+    const rss = { floor: peakRss(child.pid), 'haier-sim': peakRss(sim.child.pid) };
+    child.stdin!.end();
+    await exited;
+    return {
+      ...answer.floor,
+      latencyMs: CAPACITY_LATENCY_MS,
+      upstreamUnconstrained: true,
+      cost: costBetween(a, b),
+      peakRssMB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, Math.round((v / MB) * 10) / 10])),
+    };
+  } finally {
+    if (floorProc && floorProc.exitCode === null) floorProc.kill('SIGKILL');
+    for (const p of procs.reverse()) await stop(p);
+    await pg.end().catch(() => undefined);
+    await db.drop();
+  }
+}
+
+interface FullFigures {
+  full: {
+    cpuSecondsDuringRun: Record<string, number>; cost: Cost; loadAverage1mAtStartAndEnd: number[]; status: string; wallSeconds: number; ceilingSeconds: number; wallOverCeiling: number;
+    callsNeeded: number; simCalls: number; simThrottled: number; simMaxObservedRps: number; runCounts: { total: number; created: number; failed: number }; changeLogRows: number;
+    catalogEventsPublished: number; publishCatchUpAfterRunSeconds: number;
   };
+  unchangedIncremental?: { cpuSecondsDuringRun: Record<string, number>; cost: Cost; status: string; wallSeconds: number; simCalls: number; simThrottled: number; catalogWrites: number; catalogEvents: number; runLifecycleEvents: number; runCounts: { total: number } };
+  peakRssMB: Record<string, number>;
+  machine: { cpus: number };
+  topology: { gateways: number; orchestrators: number };
+}
+
+const CORES = cpus().length;
+/** Products/s the machine's cores would give at this CPU per product, were nothing else waiting (the cost's capacity). */
+const cpuBound = (perProduct: Record<string, number>): number => (CORES * 1000) / Math.max(1e-9, perProduct['total']!);
+
+/** The upstream (the simulator) is not the pipeline's cost: it is shown, not summed. */
+const UPSTREAM = 'haier-sim';
+
+/** CPU ms per product of a phase: every process, Postgres (this run's), NATS, and the total without the upstream. */
+function perProduct(cost: Cost, products: number): Record<string, number> {
+  const ms = (s: number) => Math.round(((s * 1000) / Math.max(1, products)) * 1000) / 1000;
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const [k, v] of Object.entries(cost.processes)) {
+    out[k] = ms(v);
+    if (k !== UPSTREAM) total += v;
+  }
+  out['postgres'] = ms(cost.shared.postgres);
+  for (const [k, v] of Object.entries(cost.shared.postgresBy)) out[`  postgres: ${k}`] = ms(v);
+  out['nats-server'] = ms(cost.shared.nats);
+  out['total'] = ms(total + cost.shared.postgres + cost.shared.nats);
+  out['postgres (whole server)'] = ms(cost.shared.postgresAll);
+  return out;
+}
+
+function report(figures: Record<string, unknown> | undefined, capacityFigures: Record<string, unknown> | undefined, floorFigures: Record<string, unknown> | undefined, sharedFigures: Record<string, unknown> | undefined): void {
   const ok = (b: boolean) => (b ? 'ok  ' : 'MISS');
-  const lines = [
-    `Full sync of ${PRODUCTS} products + prices at ${RATE} calls/s, ${LATENCY_MS} ms latency (simulator, gateway, catalog, orchestrator: one process each)`,
-    `  run ${f.full.status}: ${f.full.runCounts.total} products, ${f.full.runCounts.failed} failed`,
-    `  ${ok(f.full.wallOverCeiling <= 1.1)} wall ${f.full.wallSeconds.toFixed(1)} s ÷ ceiling ${f.full.ceilingSeconds.toFixed(1)} s (${f.full.callsNeeded} calls needed ÷ ${RATE}/s) = ${f.full.wallOverCeiling.toFixed(3)}   (target ≤ 1.1)`,
-    `       calls made ${f.full.simCalls}, busiest second ${f.full.simMaxObservedRps} calls; load average ${f.full.loadAverage1mAtStartAndEnd.map((l) => l.toFixed(1)).join(' -> ')} on ${(figures as { machine: { cpus: number } }).machine.cpus} cores`,
-    `       CPU seconds used during the run: ${Object.entries(f.full.cpuSecondsDuringRun).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  ${ok(f.full.simThrottled === 0)} throttled answers at the simulator: ${f.full.simThrottled}   (target 0; it counts strictly: any sliding second, at arrival)`,
-    `  ${ok(f.full.simMaxObservedRps <= RATE)} busiest sliding second at the simulator: ${f.full.simMaxObservedRps} calls   (target ≤ ${RATE})`,
-    ...Object.entries(f.peakRssMB).map(([k, v]) => `  ${ok(v < 300)} peak RSS ${k}: ${v} MB   (target < 300 MB)`),
-    `       change log ${f.full.changeLogRows} rows; CATALOG stream ${f.full.catalogEventsPublished} events (caught up ${f.full.publishCatchUpAfterRunSeconds.toFixed(1)} s after the run)`,
-    `Unchanged incremental re-run: ${f.unchangedIncremental.status} in ${f.unchangedIncremental.wallSeconds.toFixed(1)} s, ${f.unchangedIncremental.simCalls} calls, ${f.unchangedIncremental.simThrottled} throttled`,
-    `       CPU seconds used during the re-run: ${Object.entries(f.unchangedIncremental.cpuSecondsDuringRun).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  ${ok(f.unchangedIncremental.catalogWrites === 0)} catalog writes (change-log rows): ${f.unchangedIncremental.catalogWrites}   (target 0)`,
-    `  ${ok(f.unchangedIncremental.catalogEvents === 0)} catalog events: ${f.unchangedIncremental.catalogEvents}   (target 0; run lifecycle events on SYNC: ${f.unchangedIncremental.runLifecycleEvents})`,
-  ];
-  let sharedOut: Record<string, unknown> | undefined;
+  const lines: string[] = [];
+  const out: Record<string, unknown> = { products: PRODUCTS, phases: [...PHASES] };
+  const f = figures as unknown as FullFigures | undefined;
+  if (f) {
+    Object.assign(out, figures);
+    lines.push(
+      `Full sync of ${PRODUCTS} products + prices at ${RATE} calls/s, ${LATENCY_MS} ms latency (simulator, gateway, catalog, orchestrator: one process each)`,
+      `  run ${f.full.status}: ${f.full.runCounts.total} products, ${f.full.runCounts.failed} failed`,
+      `  ${ok(f.full.wallOverCeiling <= 1.1)} wall ${f.full.wallSeconds.toFixed(1)} s ÷ ceiling ${f.full.ceilingSeconds.toFixed(1)} s (${f.full.callsNeeded} calls needed ÷ ${RATE}/s) = ${f.full.wallOverCeiling.toFixed(3)}   (target ≤ 1.1)`,
+      `       calls made ${f.full.simCalls}, busiest second ${f.full.simMaxObservedRps} calls; load average ${f.full.loadAverage1mAtStartAndEnd.map((l) => l.toFixed(1)).join(' -> ')} on ${f.machine.cpus} cores`,
+      `       CPU seconds used during the run: ${Object.entries(f.full.cpuSecondsDuringRun).map(([k, v]) => `${k} ${v}`).join(', ')}; postgres ${f.full.cost.shared.postgres}, nats ${f.full.cost.shared.nats} (to the last event)`,
+      `  ${ok(f.full.simThrottled === 0)} throttled answers at the simulator: ${f.full.simThrottled}   (target 0; it counts strictly: any sliding second, at arrival)`,
+      `  ${ok(f.full.simMaxObservedRps <= RATE)} busiest sliding second at the simulator: ${f.full.simMaxObservedRps} calls   (target ≤ ${RATE})`,
+      ...Object.entries(f.peakRssMB).map(([k, v]) => `  ${ok(v < 300)} peak RSS ${k}: ${v} MB   (target < 300 MB)`),
+      `       change log ${f.full.changeLogRows} rows; CATALOG stream ${f.full.catalogEventsPublished} events (caught up ${f.full.publishCatchUpAfterRunSeconds.toFixed(1)} s after the run)`,
+    );
+    const u = f.unchangedIncremental;
+    if (u) {
+      lines.push(
+        `Unchanged incremental re-run: ${u.status} in ${u.wallSeconds.toFixed(1)} s, ${u.simCalls} calls, ${u.simThrottled} throttled`,
+        `       CPU seconds used during the re-run: ${Object.entries(u.cpuSecondsDuringRun).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `  ${ok(u.catalogWrites === 0)} catalog writes (change-log rows): ${u.catalogWrites}   (target 0)`,
+        `  ${ok(u.catalogEvents === 0)} catalog events: ${u.catalogEvents}   (target 0; run lifecycle events on SYNC: ${u.runLifecycleEvents})`,
+      );
+    }
+  }
+
+  // --- the cost model: capacity (upstream unconstrained) against the floor, same run
+  const c = capacityFigures as unknown as FullFigures | undefined;
+  const fl = floorFigures as { products: number; calls: number; changeLogRows: number; events: number; wallSeconds: number; streamMessages: number; bucketValues: number; cost: Cost } | undefined;
+  if (c || fl) {
+    const cols: Array<{ name: string; products: number; seconds: number; perProduct: Record<string, number> }> = [];
+    const model: Record<string, unknown> = { upstream: `unconstrained (simulator without a limit, gateway limit ${UNCONSTRAINED_RATE}/s), ${CAPACITY_LATENCY_MS} ms latency` };
+    if (c) {
+      const n = c.full.runCounts.total;
+      const seconds = c.full.cost.seconds;
+      cols.push({ name: 'capacity run', products: n, seconds, perProduct: perProduct(c.full.cost, n) });
+      Object.assign(model, {
+        capacity: { status: c.full.status, products: n, runSeconds: c.full.wallSeconds, secondsToLastEvent: seconds, productsPerSecond: n / seconds, productsPerSecondRunOnly: n / c.full.wallSeconds, cpuMsPerProduct: perProduct(c.full.cost, n), cost: c.full.cost, simThrottled: c.full.simThrottled, changeLogRows: c.full.changeLogRows, catalogEventsPublished: c.full.catalogEventsPublished, loadAverage1mAtStartAndEnd: c.full.loadAverage1mAtStartAndEnd },
+        capacityPeakRssMB: c.peakRssMB,
+      });
+      const u = c.unchangedIncremental;
+      if (u) {
+        const un = u.runCounts.total || n;
+        cols.push({ name: 'unchanged re-run', products: un, seconds: u.cost.seconds, perProduct: perProduct(u.cost, un) });
+        model['unchangedRerun'] = { status: u.status, products: un, seconds: u.cost.seconds, productsPerSecond: un / u.cost.seconds, cpuMsPerProduct: perProduct(u.cost, un), cost: u.cost, catalogWrites: u.catalogWrites, catalogEvents: u.catalogEvents };
+      }
+    }
+    if (fl) {
+      cols.push({ name: 'floor', products: fl.products, seconds: fl.cost.seconds, perProduct: perProduct(fl.cost, fl.products) });
+      model['floor'] = { ...fl, productsPerSecond: fl.products / fl.cost.seconds, cpuMsPerProduct: perProduct(fl.cost, fl.products) };
+    }
+    const rows = [...new Set(cols.flatMap((col) => Object.keys(col.perProduct)))].sort((a, b) => rank(a) - rank(b));
+    const w = 20;
+    const cell = (v: string) => v.padStart(w);
+    lines.push(
+      `Cost model: ${PRODUCTS} new products + prices, upstream unconstrained (${CAPACITY_LATENCY_MS} ms latency, no limit); the floor (bench/floor.ts) in the same run`,
+      `  ${''.padEnd(32)}${cols.map((col) => cell(col.name)).join('')}`,
+      `  ${'products/s'.padEnd(32)}${cols.map((col) => cell((col.products / col.seconds).toFixed(0))).join('')}`,
+      `  ${'seconds (to last event)'.padEnd(32)}${cols.map((col) => cell(col.seconds.toFixed(1))).join('')}`,
+      `  ${`products/s by CPU (${CORES} cores)`.padEnd(32)}${cols.map((col) => cell(cpuBound(col.perProduct).toFixed(0))).join('')}`,
+      `  CPU ms per product:`,
+      ...rows.map((r) => `    ${(r === UPSTREAM ? `(${r}, upstream)` : r === 'postgres (whole server)' ? '(postgres, whole server)' : r).padEnd(30)}${cols.map((col) => cell(col.perProduct[r] === undefined ? '-' : col.perProduct[r]!.toFixed(3))).join('')}`),
+    );
+    const cap = cols.find((x) => x.name === 'capacity run');
+    const re = cols.find((x) => x.name === 'unchanged re-run');
+    const flo = cols.find((x) => x.name === 'floor');
+    if (cap) {
+      const rate = cap.products / cap.seconds;
+      lines.push(
+        `  ${ok(rate >= 6000)} capacity ${rate.toFixed(0)} products/s   (target ≥ 6,000)`,
+        `  ${ok(cap.perProduct['total']! <= 0.25)} total CPU ${cap.perProduct['total']!.toFixed(3)} ms per product (services + Postgres + NATS)   (target ≤ 0.25)`,
+      );
+    }
+    if (re) lines.push(`  ${ok(re.perProduct['total']! <= 0.1)} unchanged re-run: ${re.perProduct['total']!.toFixed(3)} ms CPU per product   (target ≤ 0.1)`);
+    if (cap && flo) {
+      const capOverFloor = cap.products / cap.seconds / (flo.products / flo.seconds);
+      const costOverFloor = cap.perProduct['total']! / flo.perProduct['total']!;
+      model['capacityOverFloor'] = capOverFloor;
+      model['costOverFloor'] = costOverFloor;
+      model['cpuBoundProductsPerSecond'] = { cores: CORES, capacity: cpuBound(cap.perProduct), floor: cpuBound(flo.perProduct) };
+      lines.push(
+        `  ${ok(capOverFloor >= 0.3)} capacity ÷ floor = ${capOverFloor.toFixed(3)}   (target ≥ 0.3; wall clock: on a loaded machine the pipeline's many round trips suffer more than the floor's)`,
+        `       cost ÷ floor = ${costOverFloor.toFixed(2)} (CPU per product, totals; the steadier figure: = the CPU-bound capacity ratio ${(1 / costOverFloor).toFixed(3)} inverted)`,
+      );
+    }
+    if (fl) lines.push(`       floor: ${fl.products} products, ${fl.calls} calls, ${fl.changeLogRows} change-log rows, ${fl.events} events acked (stream ${fl.streamMessages}, bucket ${fl.bucketValues})`);
+    lines.push(`       shared machine: Postgres counts this run's sessions and the server's background processes; NATS is counted whole (other users' traffic included)`);
+    out['costModel'] = model;
+  }
+
   if (sharedFigures) {
-    const g = sharedFigures as unknown as typeof f & { topology: { gateways: number; orchestrators: number } };
-    const ratio = g.full.wallSeconds / f.full.wallSeconds;
-    sharedOut = { ...sharedFigures, wallOverSingle: ratio };
+    const g = sharedFigures as unknown as FullFigures;
+    const ratio = f ? g.full.wallSeconds / f.full.wallSeconds : Number.NaN;
+    out['scaledOut'] = { ...sharedFigures, wallOverSingle: ratio };
     lines.push(
       `Scaled out: the same full sync with ${g.topology.gateways} gateways sharing the budget (NATS KV) and ${g.topology.orchestrators} orchestrators, on a fresh database`,
       `  run ${g.full.status}: ${g.full.runCounts.total} products, ${g.full.runCounts.failed} failed`,
-      `  ${ok(ratio <= 1.05)} wall ${g.full.wallSeconds.toFixed(1)} s ÷ single-process ${f.full.wallSeconds.toFixed(1)} s = ${ratio.toFixed(3)}   (target ≤ 1.05: sharing costs nothing)`,
+      f
+        ? `  ${ok(ratio <= 1.05)} wall ${g.full.wallSeconds.toFixed(1)} s ÷ single-process ${f.full.wallSeconds.toFixed(1)} s = ${ratio.toFixed(3)}   (target ≤ 1.05: sharing costs nothing)`
+        : `       wall ${g.full.wallSeconds.toFixed(1)} s (the ceiling phase did not run: no ratio)`,
       `  ${ok(g.full.simThrottled === 0)} throttled answers at the simulator: ${g.full.simThrottled}   (target 0)`,
       `  ${ok(g.full.simMaxObservedRps <= RATE)} busiest sliding second at the simulator: ${g.full.simMaxObservedRps} calls   (target ≤ ${RATE})`,
       `       CPU seconds used during the run: ${Object.entries(g.full.cpuSecondsDuringRun).map(([k, v]) => `${k} ${v}`).join(', ')}`,
@@ -396,7 +637,15 @@ function report(figures: Record<string, unknown>, sharedFigures: Record<string, 
   process.stdout.write(`${lines.join('\n')}\n`);
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'sync-orchestrator-full-sync-figures.json'), JSON.stringify({ at: new Date().toISOString(), ...figures, ...(sharedOut ? { scaledOut: sharedOut } : {}) }, null, 2));
+  writeFileSync(join(dir, 'sync-orchestrator-full-sync-figures.json'), JSON.stringify({ at: new Date().toISOString(), ...out }, null, 2));
+}
+
+/** Row order of the cost table: services, the floor, the shared servers, the total, then what is shown but not summed. */
+function rank(row: string): number {
+  const order = ['haier-gateway', 'catalog', 'sync-orchestrator', 'floor', 'postgres', 'nats-server', 'total', UPSTREAM, 'postgres (whole server)'];
+  const i = order.indexOf(row);
+  if (i >= 0) return i;
+  return row.startsWith('  postgres: ') ? order.indexOf('postgres') + 0.5 : order.indexOf('floor') - 0.5;
 }
 
 main().catch((e: unknown) => {
