@@ -2,7 +2,7 @@
 // (version, one change-log row naming each image, the product and its snapshot carry the
 // images), a 304 moves only checked_at, a failed fetch keeps the last good copy with its reason,
 // dropped pages go, and bad input fails only its product.
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { catalog } from '@haier-sync/contracts';
 import { createHash } from 'node:crypto';
 import { count, product, startHarness, type Harness } from './harness';
@@ -20,7 +20,7 @@ const O = catalog.ImageInput_Outcome;
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const keyOf = (hex: string) => `sha256/${hex.slice(0, 2)}/${hex.slice(2, 4)}/${hex}.png`;
 
-function stored(code: string, position: number, content: string, extra: Partial<catalog.ImageInput> = {}): catalog.ImageInput {
+function stored(code: string, position: number, content: string, extra: Omit<MessageInitShape<typeof catalog.ImageInputSchema>, '$typeName'> = {}): catalog.ImageInput {
   const hex = sha(content);
   return create(catalog.ImageInputSchema, {
     productCode: code, position, sourceUrl: `https://img.example/${code}/${position}.png`, outcome: O.STORED,
