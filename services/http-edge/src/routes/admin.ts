@@ -30,6 +30,30 @@ interface AuditQuery {
 
 export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   app.get(
+    '/api/haier/me/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['admin'],
+        operationId: 'getMe', summary: "Who this API key is (name, role) and the server's settings a client offers as defaults (SYNC_COUNTIES)",
+        querystring: { type: 'object', properties: {}, additionalProperties: false },
+        response: dataAnswer({
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            role: { type: 'string', enum: [...ROLES] },
+            sync_counties: { type: 'array', items: { type: 'string' }, description: 'the counties a FULL run syncs stock for (SYNC_COUNTIES)' },
+          },
+        }),
+      },
+    },
+    async (req) => {
+      const settings = await ctx.clients.sync.getSettings({});
+      return { success: true, data: { name: req.auth?.name ?? '', role: req.auth?.role ?? 'viewer', sync_counties: settings.syncCounties } };
+    },
+  );
+
+  app.get(
     '/api/haier/keys/',
     {
       config: { role: 'admin' },

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
 import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
-import { isFinished } from '../domain/run-view';
+import { isFinished, iso } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
 import { PER_PRODUCT_ACTION_CALLS } from '../call-budget';
 
@@ -142,6 +142,34 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     const r = await cat.listCategories({});
     return { success: true, data: r.categories.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
+  app.get(
+    '/api/haier/catalog/stats/',
+    {
+      config: { role: 'viewer', cacheControl: REVALIDATE },
+      schema: {
+        tags: ['catalog'],
+        operationId: 'getCatalogStats', summary: 'Products by state (listed, delisted, procurable, pinned), categories, brands, and when the catalog was last synced',
+        querystring: noQuery,
+        response: dataAnswer({
+          type: 'object',
+          properties: {
+            products: { type: 'integer' }, listed: { type: 'integer' }, delisted: { type: 'integer' }, procurable: { type: 'integer' },
+            pinned: { type: 'integer' }, categories: { type: 'integer' }, brands: { type: 'integer' }, last_synced_at: { type: ['string', 'null'] },
+          },
+        }),
+      },
+    },
+    async () => {
+      const r = await cat.stats({});
+      return {
+        success: true,
+        data: {
+          products: Number(r.products), listed: Number(r.listed), delisted: Number(r.delisted), procurable: Number(r.procurable),
+          pinned: Number(r.pinned), categories: Number(r.categories), brands: Number(r.brands), last_synced_at: iso(r.lastSyncedAt),
+        },
+      };
+    },
+  );
   app.get('/api/haier/catalog/brands/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'listBrands', summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listBrands({});
     return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };

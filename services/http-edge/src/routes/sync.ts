@@ -9,7 +9,7 @@ import type { EdgeContext } from '../context';
 import { enumValue } from '@haier-sync/runtime';
 import { RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '../domain/enums';
 import { badRequest, body as errorBody, EdgeError, mapConnectError } from '../domain/errors';
-import { isFinished, logEntryOut, runOut } from '../domain/run-view';
+import { isFinished, iso, logEntryOut, runOut } from '../domain/run-view';
 import { RunWatchHub } from '../run-watch-hub';
 import { countyCodesSchema, dataAnswer, errors, idParam, listAnswer, logEntrySchema, moreFields, runSchema, scopeCodesSchema, scopeLimitSchema, totalField } from '../schemas';
 
@@ -270,6 +270,48 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         clearInterval(heartbeat);
         if (!res.writableEnded) res.end();
       }
+    },
+  );
+
+  const logSchema = {
+    type: 'object',
+    properties: {
+      name: { type: 'string' },
+      head_seq: { type: 'integer' },
+      published_seq: { type: 'integer' },
+      lag: { type: 'integer', description: 'entries written and not yet on NATS' },
+      cursor_updated_at: { type: ['string', 'null'] },
+      error: { type: 'string' },
+    },
+  } as const;
+  app.get(
+    '/api/haier/events/status/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['sync'],
+        operationId: 'getEventsStatus', summary: "The event publisher's lag per relayed log (catalog change log, run outbox) and whether NATS answers",
+        querystring: { type: 'object', properties: {}, additionalProperties: false },
+        response: dataAnswer({
+          type: 'object',
+          properties: {
+            logs: { type: 'array', items: logSchema },
+            nats_error: { type: 'string', description: '"" when NATS answered' },
+            subject_prefix: { type: 'string' },
+          },
+        }),
+      },
+    },
+    async () => {
+      const r = await client.getEventsStatus({});
+      return {
+        success: true,
+        data: {
+          logs: r.logs.map((l) => ({ name: l.name, head_seq: Number(l.headSeq), published_seq: Number(l.publishedSeq), lag: Number(l.lag), cursor_updated_at: iso(l.cursorUpdatedAt), error: l.error })),
+          nats_error: r.natsError,
+          subject_prefix: r.subjectPrefix,
+        },
+      };
     },
   );
 
