@@ -33,6 +33,7 @@ interface ListQuery {
   page_size?: number;
   cursor?: string;
   include_delisted?: boolean;
+  with_total?: boolean;
 }
 
 /**
@@ -72,10 +73,11 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             // opaque to the edge (the catalog checks what it holds): its alphabet at least
             cursor: { type: 'string', maxLength: 1000, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page (with the same sort)' },
             include_delisted: { type: 'boolean', default: false },
+            with_total: { type: 'boolean', default: false, description: 'Also answer total: the products the filters match over all pages (one more count query)' },
           },
           additionalProperties: false,
         },
-        response: listAnswer(productSchema, moreFields),
+        response: listAnswer(productSchema, { ...moreFields, total: { type: 'integer', description: 'with with_total: the products the filters match over all pages' } }),
       },
     },
     async (req) => {
@@ -102,9 +104,10 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         pageSize: q.page_size ?? 50,
         cursor: q.cursor ?? '',
         includeDelisted: q.include_delisted ?? false,
+        withTotal: q.with_total ?? false,
       });
       const results = r.products.map(productOut);
-      return { success: true, count: results.length, has_more: r.nextCursor !== '', results, next_cursor: r.nextCursor || null };
+      return { success: true, count: results.length, ...(r.total === undefined ? {} : { total: Number(r.total) }), has_more: r.nextCursor !== '', results, next_cursor: r.nextCursor || null };
     },
   );
 
