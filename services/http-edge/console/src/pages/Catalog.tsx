@@ -143,7 +143,7 @@ export function CatalogPage() {
       <p className="totals" id="catalog-total" aria-live="polite" data-total={list.data?.total ?? ''}>
         {n(list.data?.total)} products match · page {cursors.length + 1}, {rows.length} shown
       </p>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
         <table id="products">
           <thead>
             <tr>

@@ -54,6 +54,7 @@ export function ProductPage({ params }: { params: { code?: string } }) {
   const [pin, setPin] = useState('');
   const [county, setCounty] = useState(me?.sync_counties[0] ?? '');
   const [note, setNote] = useState('');
+  const [imgBroken, setImgBroken] = useState(false);
   const pinM = useMutation({
     mutationFn: async () => call(client.PUT('/api/haier/catalog/products/{code}/pinned-price/', { params: { path: { code } }, body: { price: pin.trim() } })),
     onSuccess: () => (setPin(''), setNote('Price pinned.'), refresh()),
@@ -88,7 +89,13 @@ export function ProductPage({ params }: { params: { code?: string } }) {
       <div className="grid">
         {p.product_image_url ? (
           <Tile title="Image">
-            <img className="product-image" src={p.product_image_url} alt={`${p.name} (${p.product_code})`} referrerPolicy="no-referrer" />
+            {imgBroken ? (
+              <p>
+                The image could not be loaded from <a href={p.product_image_url}>{p.product_image_url}</a>.
+              </p>
+            ) : (
+              <img className="product-image" src={p.product_image_url} alt={`${p.name} (${p.product_code})`} referrerPolicy="no-referrer" onError={() => setImgBroken(true)} />
+            )}
           </Tile>
         ) : null}
         <Tile title="Prices">
@@ -137,7 +144,7 @@ export function ProductPage({ params }: { params: { code?: string } }) {
         </Tile>
         <Tile title="Stock per county">
           <p>Headline stock: {p.stock ?? '—'}</p>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
             <table id="county-stock">
               <thead>
                 <tr>
@@ -184,7 +191,7 @@ export function ProductPage({ params }: { params: { code?: string } }) {
         </Tile>
         <Tile title="Price history" className="wide">
           <TimeChart label="Price changes" data={chart.data} series={chart.series} yLabel="CNY" />
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
             <table id="history">
               <thead>
                 <tr>

@@ -120,7 +120,7 @@ export function RunPage({ params }: { params: { id?: string } }) {
       {(r.planned_changes ?? []).length > 0 ? (
         <section className="tile" aria-label="Planned changes">
           <h2>Planned changes (dry run)</h2>
-          <ul className="planned">
+          <ul className="planned" tabIndex={0} aria-label="Planned changes">
             {r.planned_changes!.map((x, i) => (
               <li key={i}>{x}</li>
             ))}
@@ -130,7 +130,7 @@ export function RunPage({ params }: { params: { id?: string } }) {
       {(r.failed_items ?? []).length > 0 ? (
         <section className="tile" aria-label="Failed items">
           <h2>Failed items</h2>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
             <table id="failed-items">
               <thead>
                 <tr>

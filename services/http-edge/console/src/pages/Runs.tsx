@@ -161,7 +161,7 @@ export function RunsPage() {
       <p className="totals" aria-live="polite">
         {n(runs.data?.total)} runs match{f.mode ? ` (mode ${f.mode} picked from this page)` : ''}
       </p>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
         <table id="runs-table">
           <thead>
             <tr>
