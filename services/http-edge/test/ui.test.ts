@@ -89,6 +89,15 @@ async function go(page: Page, path: string): Promise<void> {
   await page.evaluate(`history.pushState(null, '', ${JSON.stringify(path)}); dispatchEvent(new PopStateEvent('popstate'))`);
 }
 
+/** Polls `ok` (from the test's side: the page's CSP refuses string evaluation) until it holds. */
+async function until(ok: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`not so after ${ms} ms`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 interface ApiRun {
   id: string;
   status: string;
@@ -263,7 +272,7 @@ describe('the console', () => {
       await page.locator('#run-title', { hasText: `Run ${live}` }).waitFor();
       await page.locator('.badge.live').waitFor();
       const before = await page.locator('#run-progress-text').textContent();
-      await page.waitForFunction(`document.querySelector('#run-progress-text')?.textContent !== ${JSON.stringify(before)}`, undefined, { timeout: 30_000 });
+      await until(async () => (await page.locator('#run-progress-text').textContent()) !== before, 30_000);
       expect(await page.locator('#run-progress-text').textContent()).toMatch(/products\/s/);
 
       // cancel: the dialog first; "Keep it" leaves the run going
@@ -304,7 +313,7 @@ describe('the console', () => {
     const q = new URLSearchParams({ with_total: 'true', page_size: '25', category: cat.name, is_sales: 'true', sort: '-display_price' });
     const filtered = (await stack.request('GET', `/api/haier/catalog/products/?${q}`, { key: stack.keys.viewer })).json as { total: number; results: Array<{ product_code: string }> };
     await page.locator(`#catalog-total[data-total="${filtered.total}"]`).waitFor();
-    await page.waitForFunction(`document.querySelectorAll('#products tbody tr').length === ${filtered.results.length}`);
+    await until(async () => (await page.locator('#products tbody tr').count()) === filtered.results.length, 10_000);
     expect(await page.locator('#products tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-code')))).toEqual(filtered.results.map((p) => p.product_code));
 
     // a bad price is refused in the page, without a request

@@ -42,7 +42,7 @@ export interface ChartSeries {
 }
 
 /** A time chart (x: UNIX seconds). Its width follows its box; data-points says how many x values it draws. */
-export function TimeChart({ label, data, series, height = 180, yLabel }: { label: string; data: uPlot.AlignedData; series: ChartSeries[]; height?: number; yLabel?: string }) {
+export function TimeChart({ label, data, series, height = 180, yLabel, yRange }: { label: string; data: uPlot.AlignedData; series: ChartSeries[]; height?: number; yLabel?: string; yRange?: [number, number] }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -50,7 +50,8 @@ export function TimeChart({ label, data, series, height = 180, yLabel }: { label
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      scales: { x: { time: true } },
+      // one point (or all at one moment): an hour around it, not uPlot's years
+      scales: { x: { time: true, range: (_u, min, max) => (max - min < 60 ? [min - 1800, max + 1800] : [min, max]) }, ...(yRange ? { y: { range: yRange } } : {}) },
       axes: [{}, { label: yLabel, size: 60 }],
       series: [
         { label: 'time (UTC)' },
@@ -73,7 +74,7 @@ export function TimeChart({ label, data, series, height = 180, yLabel }: { label
       ro.disconnect();
       plot.destroy();
     };
-  }, [data, series, height, yLabel]);
+  }, [data, series, height, yLabel, yRange]);
   return (
     <figure className="chart">
       <figcaption>{label}</figcaption>

@@ -12,6 +12,7 @@ import { Bars, DryRunBadge, ErrorBox, StatusBadge, Tile, TimeChart, type ChartSe
 const ENDED = new Set(['SUCCESS', 'FAILED', 'PARTIAL', 'CANCELLED']);
 const RATE_WINDOW = 10;
 const durationSeries: ChartSeries[] = [{ label: 'duration (s)', color: '#0b5cad' }];
+const RATE_RANGE: [number, number] = [0, 100];
 const rateSeries: ChartSeries[] = [{ label: `success rate, last ${RATE_WINDOW} runs (%)`, color: '#1a7f37', stepped: true }];
 
 /** Ended runs oldest first: [times], [durations], and the success rate over the last RATE_WINDOW runs. */
@@ -54,6 +55,7 @@ export function OverviewPage() {
           )}
         </Tile>
         <Tile title="Last runs">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
           <table>
             <thead>
               <tr>
@@ -80,6 +82,7 @@ export function OverviewPage() {
               ))}
             </tbody>
           </table>
+          </div>
           <p>
             <Link href="/runs">All runs ({n(runs.data?.total)})</Link>
           </p>
@@ -88,7 +91,7 @@ export function OverviewPage() {
           <TimeChart label="Duration of ended runs" data={series.durations} series={durationSeries} yLabel="seconds" />
         </Tile>
         <Tile title="Success rate">
-          <TimeChart label="Success rate of ended runs" data={series.rates} series={rateSeries} yLabel="%" />
+          <TimeChart label="Success rate of ended runs" data={series.rates} series={rateSeries} yLabel="%" yRange={RATE_RANGE} />
         </Tile>
         <Tile title="Products by state">
           {s ? (
