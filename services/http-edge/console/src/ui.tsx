@@ -44,9 +44,10 @@ export interface ChartSeries {
 /** A time chart (x: UNIX seconds). Its width follows its box; data-points says how many x values it draws. */
 export function TimeChart({ label, data, series, height = 180, yLabel, yRange }: { label: string; data: uPlot.AlignedData; series: ChartSeries[]; height?: number; yLabel?: string; yRange?: [number, number] }) {
   const box = useRef<HTMLDivElement>(null);
+  const empty = data[0].length === 0;
   useEffect(() => {
     const el = box.current;
-    if (!el) return;
+    if (!el || empty) return;
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
@@ -74,11 +75,13 @@ export function TimeChart({ label, data, series, height = 180, yLabel, yRange }:
       ro.disconnect();
       plot.destroy();
     };
-  }, [data, series, height, yLabel, yRange]);
+  }, [data, series, height, yLabel, yRange, empty]);
   return (
     <figure className="chart">
       <figcaption>{label}</figcaption>
-      <div ref={box} role="img" aria-label={`${label}: ${data[0].length} points`} data-points={data[0].length} />
+      <div ref={box} role="img" aria-label={`${label}: ${data[0].length} points`} data-points={data[0].length}>
+        {empty ? <p className="empty-chart">Nothing to draw yet.</p> : null}
+      </div>
     </figure>
   );
 }
