@@ -160,6 +160,18 @@ describe('serving', () => {
     expect((await fetch(`${stack.baseUrl}/api/haier/me/`)).status).toBe(401);
   });
 
+  it('GET /api/haier/me/ tells each key its name and role and the server\'s SYNC_COUNTIES; events status answers the relayed logs', async () => {
+    for (const role of ['viewer', 'operator', 'admin'] as const) {
+      const me = await stack.request('GET', '/api/haier/me/', { key: stack.keys[role] });
+      expect(me.status).toBe(200);
+      expect(me.json.data).toEqual({ name: `stack-${role}`, role, sync_counties: ['110101'] });
+    }
+    const ev = await stack.request('GET', '/api/haier/events/status/', { key: stack.keys.viewer });
+    expect(ev.status).toBe(200);
+    expect((ev.json.data as { logs: Array<{ name: string }> }).logs.map((l) => l.name).sort()).toEqual(['catalog', 'runs']);
+    expect((await stack.request('GET', '/api/haier/catalog/stats/?x=1', { key: stack.keys.viewer })).status).toBe(400);
+  });
+
   it('answers a page saying how to build the console when its directory has no build', async () => {
     const app = Fastify();
     registerUi(app, mkdtempSync(join(tmpdir(), 'console-')));

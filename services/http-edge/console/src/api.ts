@@ -53,7 +53,7 @@ export const clientFor = (apiKey: string): RestClient => createRestClient({ base
  * (never in a URL, as EventSource would need). Calls onRun for every "progress" and "end" event;
  * resolves when the stream ends (the run ended, or `signal` aborted).
  */
-export async function followRun(apiKey: string, id: string, onRun: (run: Run) => void, signal: AbortSignal): Promise<void> {
+export async function followRun(apiKey: string, id: string, onRun: (run: Run) => void, signal: AbortSignal, onReconnecting: (message: string) => void = () => undefined): Promise<void> {
   const res = await fetch(`/api/haier/sync/${encodeURIComponent(id)}/events/`, { headers: { authorization: `Bearer ${apiKey}`, accept: 'text/event-stream' }, signal });
   if (!res.ok || !res.body) throw new ApiError(res.status, 'HTTP_' + res.status, `${res.status}: could not follow run ${id}.`);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -73,6 +73,7 @@ export async function followRun(apiKey: string, id: string, onRun: (run: Run) =>
         else if (line.startsWith('data: ')) data += line.slice(6);
       }
       if ((event === 'progress' || event === 'end') && data) onRun(JSON.parse(data) as Run);
+      if (event === 'reconnecting' && data) onReconnecting((JSON.parse(data) as { message?: string }).message ?? 'reconnecting…');
     }
   }
 }

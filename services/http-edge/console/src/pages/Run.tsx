@@ -31,18 +31,37 @@ export function RunPage({ params }: { params: { id?: string } }) {
   const [confirming, setConfirming] = useState(false);
   const finished = run.data?.finished ?? true;
 
-  // follow this run (and only this one) while it runs
+  // follow this run (and only this one) while it runs; a stream that breaks before the run ends
+  // (the orchestrator restarting) is reopened for up to 2 minutes, "reconnecting…" meanwhile
+  const [reconnecting, setReconnecting] = useState(false);
   useEffect(() => {
     if (finished || !run.data) return;
     const abort = new AbortController();
-    setLive(true);
-    followRun(apiKey, id, (r) => qc.setQueryData(key, r), abort.signal)
-      .catch(() => undefined)
-      .finally(() => {
-        setLive(false);
-        if (!abort.signal.aborted) void qc.invalidateQueries({ queryKey: key });
-      });
     const tick = setInterval(() => setNow(Date.now()), 1000);
+    void (async () => {
+      const giveUp = Date.now() + 120_000;
+      setLive(true);
+      while (!abort.signal.aborted) {
+        let ended = false;
+        await followRun(
+          apiKey,
+          id,
+          (r) => {
+            setReconnecting(false);
+            ended = Boolean(r.finished);
+            qc.setQueryData(key, r);
+          },
+          abort.signal,
+          () => setReconnecting(true),
+        ).catch(() => undefined);
+        if (ended || abort.signal.aborted || Date.now() > giveUp) break;
+        setReconnecting(true);
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      setLive(false);
+      setReconnecting(false);
+      if (!abort.signal.aborted) void qc.invalidateQueries({ queryKey: key });
+    })();
     return () => {
       abort.abort();
       clearInterval(tick);
@@ -84,7 +103,10 @@ export function RunPage({ params }: { params: { id?: string } }) {
         ) : null}
       </p>
       <section className="tile" aria-label="Progress">
-        <h2>Progress {live ? <span className="badge live">live</span> : null}</h2>
+        <h2>
+          Progress {live && !reconnecting ? <span className="badge live">live</span> : null}
+          {reconnecting ? <span className="badge status-PARTIAL">reconnecting…</span> : null}
+        </h2>
         <progress id="run-progress" max={100} value={p.pct} aria-label={`Run ${r.id} progress`}>
           {p.pct.toFixed(0)}%
         </progress>
