@@ -1,5 +1,5 @@
 // Small shared pieces: status badges, error box, a uPlot chart, a confirmation dialog, bars.
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { Link } from 'wouter';
@@ -138,5 +138,42 @@ export function Tile({ title, children, className }: { title: string; children: 
       <h2>{title}</h2>
       {children}
     </section>
+  );
+}
+
+/** A table that scrolls sideways inside its box on a narrow screen (focusable, so keys scroll it). */
+export function TableWrap({ children }: { children: ReactNode }) {
+  return (
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
+      {children}
+    </div>
+  );
+}
+
+/** Cursor pages: the cursors walked so far (the last is the page shown); reset when filters change. */
+export function useCursors() {
+  const [cursors, setCursors] = useState<string[]>([]);
+  return { cursor: cursors[cursors.length - 1], page: cursors.length + 1, reset: () => setCursors([]), back: () => setCursors(cursors.slice(0, -1)), next: (c: string) => setCursors([...cursors, c]) };
+}
+
+export function Pager({ pages, more, nextCursor, back, next }: { pages: ReturnType<typeof useCursors>; more: boolean | undefined; nextCursor: string | null | undefined; back: string; next: string }) {
+  return (
+    <div className="pager">
+      <button type="button" disabled={pages.page === 1} onClick={pages.back}>
+        {back}
+      </button>
+      <button type="button" disabled={!more || !nextCursor} onClick={() => nextCursor && pages.next(nextCursor)}>
+        {next}
+      </button>
+    </div>
+  );
+}
+
+/** A run's status with its dry-run badge. */
+export function RunStatus({ run }: { run: { status?: string; options?: { dry_run?: boolean } } }) {
+  return (
+    <>
+      <StatusBadge status={run.status} /> {run.options?.dry_run ? <DryRunBadge /> : null}
+    </>
   );
 }

@@ -4,7 +4,7 @@ import type { EdgeContext } from '../context';
 import { KeyStoreError } from '../db/key-store';
 import { ROLES, type Role } from '../domain/api-keys';
 import { badRequest, EdgeError } from '../domain/errors';
-import { dataAnswer, errors, keyInfoSchema, listAnswer, moreFields, totalField } from '../schemas';
+import { dataAnswer, errors, keyInfoSchema, listAnswer, moreFields, noQuery, totalField } from '../schemas';
 
 const KEY_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
 
@@ -36,7 +36,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       schema: {
         tags: ['admin'],
         operationId: 'getMe', summary: "Who this API key is (name, role) and the server's settings a client offers as defaults (SYNC_COUNTIES)",
-        querystring: { type: 'object', properties: {}, additionalProperties: false },
+        querystring: noQuery,
         response: dataAnswer({
           type: 'object',
           properties: {

@@ -6,7 +6,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
-import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields } from '../schemas';
+import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields, noQuery } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
 import { isFinished, iso } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
@@ -140,7 +140,6 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   );
 
   const named = { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, product_count: { type: 'integer' } } } } as const;
-  const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
   app.get('/api/haier/catalog/categories/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'listCategories', summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listCategories({});
     return { success: true, data: r.categories.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };

@@ -11,7 +11,7 @@ import { RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, SYNC_TYPES } from '../domain/enu
 import { badRequest, body as errorBody, EdgeError, mapConnectError } from '../domain/errors';
 import { isFinished, iso, logEntryOut, runOut } from '../domain/run-view';
 import { RunWatchHub } from '../run-watch-hub';
-import { countyCodesSchema, dataAnswer, errors, idParam, listAnswer, logEntrySchema, moreFields, runSchema, scopeCodesSchema, scopeLimitSchema, totalField } from '../schemas';
+import { countyCodesSchema, dataAnswer, errors, idParam, listAnswer, logEntrySchema, moreFields, noQuery, runSchema, scopeCodesSchema, scopeLimitSchema, totalField } from '../schemas';
 
 const upperOrLower = (names: string[]) => ({ type: 'string', enum: [...names, ...names.map((n) => n.toLowerCase())] }) as const;
 
@@ -291,7 +291,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       schema: {
         tags: ['sync'],
         operationId: 'getEventsStatus', summary: "The event publisher's lag per relayed log (catalog change log, run outbox) and whether NATS answers",
-        querystring: { type: 'object', properties: {}, additionalProperties: false },
+        querystring: noQuery,
         response: dataAnswer({
           type: 'object',
           properties: {

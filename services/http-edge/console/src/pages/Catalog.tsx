@@ -6,7 +6,7 @@ import { Link } from 'wouter';
 import { call } from '../api';
 import { n, utc } from '../format';
 import { useSession } from '../session';
-import { ErrorBox } from '../ui';
+import { ErrorBox, Pager, TableWrap, useCursors } from '../ui';
 
 const SORTS = [
   ['code', 'code'],
@@ -31,15 +31,32 @@ interface F {
 const EMPTY: F = { q: '', category: '', brand: '', is_sales: '', include_delisted: false, min_price: '', max_price: '', sort: 'code' };
 const MONEY = /^\d{1,12}(\.\d{1,2})?$/;
 
+/** A category or brand filter, each with its product count. */
+function NamedSelect({ id, label, value, items, onChange }: { id: string; label: string; value: string; items: Array<{ id?: number; name?: string; product_count?: number }> | undefined; onChange(v: string): void }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">any</option>
+        {(items ?? []).map((c) => (
+          <option key={c.id} value={c.name}>
+            {c.name} ({c.product_count})
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 export function CatalogPage() {
   const { client } = useSession();
   const [f, setF] = useState<F>(EMPTY);
   const [draftQ, setDraftQ] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursors();
+  const cursor = pages.cursor;
   const set = <K extends keyof F>(k: K, v: F[K]) => {
     setF({ ...f, [k]: v });
-    setCursors([]);
+    pages.reset();
   };
   const categories = useQuery({ queryKey: ['catalog', 'categories'], queryFn: async () => (await call(client.GET('/api/haier/catalog/categories/'))).data ?? [] });
   const brands = useQuery({ queryKey: ['catalog', 'brands'], queryFn: async () => (await call(client.GET('/api/haier/catalog/brands/'))).data ?? [] });
@@ -86,28 +103,8 @@ export function CatalogPage() {
           <input id="c-q" name="q" type="search" value={draftQ} onChange={(e) => setDraftQ(e.target.value)} />
         </div>
         <button type="submit">Search</button>
-        <div className="field">
-          <label htmlFor="c-category">Category</label>
-          <select id="c-category" value={f.category} onChange={(e) => set('category', e.target.value)}>
-            <option value="">any</option>
-            {(categories.data ?? []).map((c) => (
-              <option key={c.id} value={c.name}>
-                {c.name} ({c.product_count})
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="c-brand">Brand</label>
-          <select id="c-brand" value={f.brand} onChange={(e) => set('brand', e.target.value)}>
-            <option value="">any</option>
-            {(brands.data ?? []).map((c) => (
-              <option key={c.id} value={c.name}>
-                {c.name} ({c.product_count})
-              </option>
-            ))}
-          </select>
-        </div>
+        <NamedSelect id="c-category" label="Category" value={f.category} items={categories.data} onChange={(v) => set('category', v)} />
+        <NamedSelect id="c-brand" label="Brand" value={f.brand} items={brands.data} onChange={(v) => set('brand', v)} />
         <div className="field">
           <label htmlFor="c-sales">Procurable</label>
           <select id="c-sales" value={f.is_sales} onChange={(e) => set('is_sales', e.target.value as F['is_sales'])}>
@@ -141,9 +138,9 @@ export function CatalogPage() {
       </form>
       <ErrorBox error={priceProblem ? new Error(priceProblem) : list.error} />
       <p className="totals" id="catalog-total" aria-live="polite" data-total={list.data?.total ?? ''}>
-        {n(list.data?.total)} products match · page {cursors.length + 1}, {rows.length} shown
+        {n(list.data?.total)} products match · page {pages.page}, {rows.length} shown
       </p>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
+      <TableWrap>
         <table id="products">
           <thead>
             <tr>
@@ -177,15 +174,8 @@ export function CatalogPage() {
             ))}
           </tbody>
         </table>
-      </div>
-      <div className="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <button type="button" disabled={!list.data?.has_more} onClick={() => list.data?.next_cursor && setCursors([...cursors, list.data.next_cursor])}>
-          Next page
-        </button>
-      </div>
+      </TableWrap>
+      <Pager pages={pages} more={list.data?.has_more} nextCursor={list.data?.next_cursor} back="Previous page" next="Next page" />
     </>
   );
 }

@@ -7,7 +7,7 @@ import { Link } from 'wouter';
 import { call, type Run } from '../api';
 import { duration, n, utc } from '../format';
 import { useSession } from '../session';
-import { Bars, DryRunBadge, ErrorBox, StatusBadge, Tile, TimeChart, type ChartSeries } from '../ui';
+import { Bars, ErrorBox, RunStatus, StatusBadge, TableWrap, Tile, TimeChart, type ChartSeries } from '../ui';
 
 const ENDED = new Set(['SUCCESS', 'FAILED', 'PARTIAL', 'CANCELLED']);
 const RATE_WINDOW = 10;
@@ -55,7 +55,7 @@ export function OverviewPage() {
           )}
         </Tile>
         <Tile title="Last runs">
-          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
+          <TableWrap>
           <table>
             <thead>
               <tr>
@@ -73,7 +73,7 @@ export function OverviewPage() {
                     <Link href={`/runs/${r.id}`}>{r.id}</Link>
                   </td>
                   <td>
-                    <StatusBadge status={r.status} /> {r.options?.dry_run ? <DryRunBadge /> : null}
+                    <RunStatus run={r} />
                   </td>
                   <td>{r.sync_type}</td>
                   <td>{utc(r.started_at)}</td>
@@ -82,7 +82,7 @@ export function OverviewPage() {
               ))}
             </tbody>
           </table>
-          </div>
+          </TableWrap>
           <p>
             <Link href="/runs">All runs ({n(runs.data?.total)})</Link>
           </p>

@@ -7,7 +7,7 @@ import { Link } from 'wouter';
 import { call, type Product } from '../api';
 import { n, utc } from '../format';
 import { useSession } from '../session';
-import { ErrorBox, TimeChart, Tile, type ChartSeries } from '../ui';
+import { ErrorBox, TableWrap, TimeChart, Tile, type ChartSeries } from '../ui';
 
 const PRICE_FIELDS = ['display_price', 'supply_price', 'invoice_price', 'market_price', 'pinned_price'] as const;
 const COLORS: Record<string, string> = { display_price: '#0b5cad', supply_price: '#1a7f37', invoice_price: '#9a6700', market_price: '#8250df', pinned_price: '#cf222e' };
@@ -144,7 +144,7 @@ export function ProductPage({ params }: { params: { code?: string } }) {
         </Tile>
         <Tile title="Stock per county">
           <p>Headline stock: {p.stock ?? '—'}</p>
-          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
+          <TableWrap>
             <table id="county-stock">
               <thead>
                 <tr>
@@ -167,7 +167,7 @@ export function ProductPage({ params }: { params: { code?: string } }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
           {can('operator') && counties.length ? (
             <form
               className="inline-form"
@@ -191,7 +191,7 @@ export function ProductPage({ params }: { params: { code?: string } }) {
         </Tile>
         <Tile title="Price history" className="wide">
           <TimeChart label="Price changes" data={chart.data} series={chart.series} yLabel="CNY" />
-          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
+          <TableWrap>
             <table id="history">
               <thead>
                 <tr>
@@ -214,7 +214,7 @@ export function ProductPage({ params }: { params: { code?: string } }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </Tile>
       </div>
     </>

@@ -6,7 +6,7 @@ import { Link, useLocation } from 'wouter';
 import { call, followRun, type Run } from '../api';
 import { duration, n, utc } from '../format';
 import { useSession } from '../session';
-import { ConfirmDialog, DryRunBadge, ErrorBox, StatusBadge } from '../ui';
+import { ConfirmDialog, ErrorBox, RunStatus, TableWrap } from '../ui';
 
 function progressOf(run: Run, now: number) {
   const c = run.counts ?? {};
@@ -91,7 +91,7 @@ export function RunPage({ params }: { params: { id?: string } }) {
         <Link href="/runs">← All runs</Link>
       </p>
       <h1 id="run-title">
-        Run {r.id} <StatusBadge status={r.status} /> {r.options?.dry_run ? <DryRunBadge /> : null}
+        Run {r.id} <RunStatus run={r} />
       </h1>
       <p className="run-meta">
         {r.sync_type} · {r.mode} · trigger {r.trigger} · by {r.started_by || '—'} · started {utc(r.started_at)}
@@ -152,7 +152,7 @@ export function RunPage({ params }: { params: { id?: string } }) {
       {(r.failed_items ?? []).length > 0 ? (
         <section className="tile" aria-label="Failed items">
           <h2>Failed items</h2>
-          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
+          <TableWrap>
             <table id="failed-items">
               <thead>
                 <tr>
@@ -171,7 +171,7 @@ export function RunPage({ params }: { params: { id?: string } }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </section>
       ) : null}
       <ConfirmDialog

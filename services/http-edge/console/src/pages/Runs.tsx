@@ -5,7 +5,7 @@ import { Link, useLocation } from 'wouter';
 import { call } from '../api';
 import { duration, n, utc } from '../format';
 import { useSession } from '../session';
-import { DryRunBadge, ErrorBox, StatusBadge } from '../ui';
+import { ErrorBox, Pager, RunStatus, TableWrap, useCursors } from '../ui';
 
 const TYPES = ['PRODUCTS', 'PRICES', 'STOCK', 'MANUAL', 'ORDER', 'LOGISTICS'] as const;
 const STATUSES = ['PENDING', 'PROCESSING', 'SUCCESS', 'FAILED', 'PARTIAL', 'CANCELLED'] as const;
@@ -120,11 +120,11 @@ export function StartRunForm() {
 export function RunsPage() {
   const { client, can } = useSession();
   const [f, setF] = useState<Filters>({ sync_type: '', status: '', trigger: '', mode: '' });
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursors();
+  const cursor = pages.cursor;
   const set = (k: keyof Filters) => (v: string) => {
     setF({ ...f, [k]: v });
-    setCursors([]);
+    pages.reset();
   };
   const runs = useQuery({
     queryKey: ['runs', 'list', f.sync_type, f.status, f.trigger, cursor],
@@ -161,7 +161,7 @@ export function RunsPage() {
       <p className="totals" aria-live="polite">
         {n(runs.data?.total)} runs match{f.mode ? ` (mode ${f.mode} picked from this page)` : ''}
       </p>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on a narrow screen)">
+      <TableWrap>
         <table id="runs-table">
           <thead>
             <tr>
@@ -181,7 +181,7 @@ export function RunsPage() {
                   <Link href={`/runs/${r.id}`}>{r.id}</Link>
                 </td>
                 <td>
-                  <StatusBadge status={r.status} /> {r.options?.dry_run ? <DryRunBadge /> : null}
+                  <RunStatus run={r} />
                 </td>
                 <td>
                   {r.sync_type} / {r.mode}
@@ -197,15 +197,8 @@ export function RunsPage() {
             ))}
           </tbody>
         </table>
-      </div>
-      <div className="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Newer
-        </button>
-        <button type="button" disabled={!runs.data?.has_more} onClick={() => runs.data?.next_cursor && setCursors([...cursors, runs.data.next_cursor])}>
-          Older
-        </button>
-      </div>
+      </TableWrap>
+      <Pager pages={pages} more={runs.data?.has_more} nextCursor={runs.data?.next_cursor} back="Newer" next="Older" />
     </>
   );
 }
