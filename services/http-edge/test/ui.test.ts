@@ -377,6 +377,32 @@ describe('the console', () => {
     await w.context.close();
   }, 90_000);
 
+  it('a dry run from the form is badged as one and lists its planned changes; the catalog keeps its prices', async () => {
+    const listed = await stack.request('GET', '/api/haier/catalog/products/?is_sales=true&sort=-code&page_size=5', { key: stack.keys.viewer });
+    const p = (listed.json.results as Array<{ product_code: string; supply_price: string | null }>).find((x) => x.supply_price !== null)!;
+    const newPrice = (Number(p.supply_price) + 10).toFixed(2);
+    stack.sim.control.setPrice(p.product_code, { supplyPrice: newPrice });
+    const w = await open(stack.keys.operator);
+    const { page } = w;
+    await go(page, '/runs');
+    await page.fill('#start-codes', p.product_code);
+    await page.check('#start-dry');
+    await page.click('button:text("Start run")');
+    await page.waitForURL(/\/runs\/\d+$/);
+    const id = page.url().split('/').pop()!;
+    await page.locator('#run-title .status-SUCCESS').waitFor({ timeout: 30_000 });
+    expect(await page.locator('#run-title .dry-run').count()).toBe(1);
+    const run = (await stack.request('GET', `/api/haier/sync/${id}/`, { key: stack.keys.viewer })).json.data as { options: { dry_run: boolean }; planned_changes: string[] };
+    expect(run.options.dry_run).toBe(true);
+    expect(run.planned_changes.length).toBeGreaterThan(0);
+    expect(await page.locator('ul.planned li').allTextContents()).toEqual(run.planned_changes);
+    expect(((await stack.request('GET', `/api/haier/catalog/products/${p.product_code}/`, { key: stack.keys.viewer })).json.data as { supply_price: string }).supply_price).toBe(p.supply_price);
+    await checkPage(w, 'run-dry');
+    await go(page, '/runs');
+    await page.locator(`#runs-table tr[data-run="${id}"] .dry-run`).waitFor();
+    await w.context.close();
+  }, 60_000);
+
   it('a viewer key sees no write controls', async () => {
     const w = await open(stack.keys.viewer);
     const { page } = w;
