@@ -102,7 +102,7 @@ export function StartRunForm() {
         </div>
         <div className="field">
           <label htmlFor="start-counties">Counties for stock (server's SYNC_COUNTIES)</label>
-          <input id="start-counties" value={counties} onChange={(e) => setCounties(e.target.value)} disabled={!stock} />
+          <input id="start-counties" value={counties} onChange={(e) => setCounties(e.target.value)} disabled={!stock} required={stock} placeholder={me?.sync_counties.length ? undefined : 'e.g. 110101 (the server did not say)'} />
         </div>
         <div className="field check">
           <input id="start-dry" type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.target.checked)} />
