@@ -297,6 +297,13 @@ describe('the console', () => {
       await dialog.waitFor({ state: 'detached' }).catch(() => undefined);
       expect(await page.locator('dialog[open]').count()).toBe(0);
       expect((await waitRun(live, () => true)).finished).toBe(false);
+      // by keyboard: the dialog takes focus and Escape leaves the run going too
+      await page.focus('button:text("Cancel run")');
+      await page.keyboard.press('Enter');
+      await page.locator('dialog[open]').waitFor();
+      await page.keyboard.press('Escape');
+      await until(async () => (await page.locator('dialog[open]').count()) === 0, 5_000);
+      expect((await waitRun(live, () => true)).finished).toBe(false);
       await page.click('button:text("Cancel run")');
       await page.locator('dialog[open] button:text("Cancel the run")').click();
       await page.locator('#run-title .status-CANCELLED').waitFor({ timeout: 60_000 });
@@ -327,6 +334,13 @@ describe('the console', () => {
     await page.locator(`#catalog-total[data-total="${filtered.total}"]`).waitFor();
     await until(async () => (await page.locator('#products tbody tr').count()) === filtered.results.length, 10_000);
     expect(await page.locator('#products tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-code')))).toEqual(filtered.results.map((p) => p.product_code));
+
+    // the text search by keyboard alone: type, Enter
+    await page.focus('#c-q');
+    await page.keyboard.type(filtered.results[0]!.product_code);
+    await page.keyboard.press('Enter');
+    await page.locator('#catalog-total[data-total="1"]').waitFor();
+    expect(await page.locator('#products tbody tr').getAttribute('data-code')).toBe(filtered.results[0]!.product_code);
 
     // a bad price is refused in the page, without a request
     await page.fill('#c-min', '12.345');
