@@ -417,6 +417,40 @@ describe('the console', () => {
     await w.context.close();
   }, 60_000);
 
+  it('a run with injected faults shows its failed items with reasons and an overview alert; "retry the failed" heals them', async () => {
+    const codes = ((await stack.request('GET', '/api/haier/catalog/products/?sort=code&page_size=12', { key: stack.keys.viewer })).json.results as Array<{ product_code: string }>).map((p) => p.product_code);
+    const w = await open(stack.keys.operator);
+    const { page } = w;
+    stack.sim.control.faults({ malformedRate: 1 }); // one malformed row in every answer: those products fail
+    let id: string;
+    try {
+      await go(page, '/runs');
+      await page.fill('#start-codes', codes.join(' '));
+      await page.click('button:text("Start run")');
+      await page.waitForURL(/\/runs\/\d+$/);
+      id = page.url().split('/').pop()!;
+      await page.locator('#run-title .status-PARTIAL').waitFor({ timeout: 60_000 });
+    } finally {
+      stack.sim.control.clearFaults();
+    }
+    const run = (await stack.request('GET', `/api/haier/sync/${id}/`, { key: stack.keys.viewer })).json.data as { failed_items: Array<{ product_code: string; reason: string }> };
+    expect(run.failed_items.length).toBeGreaterThan(0);
+    const rows = await Promise.all((await page.locator('#failed-items tbody tr').all()).map((tr) => tr.locator('td').allTextContents()));
+    expect(rows).toEqual(run.failed_items.map((f) => [f.product_code, f.reason]));
+    await checkPage(w, 'run-partial');
+
+    await go(page, '/');
+    await page.locator('section[aria-label="Alerts"] li', { hasText: `Run ${id}` }).waitFor();
+    await go(page, `/runs/${id}`);
+    await page.click(`button:text("Retry the ${run.failed_items.length} failed")`);
+    await page.waitForURL((u) => /\/runs\/\d+$/.test(u.pathname) && !u.pathname.endsWith(`/${id}`));
+    await page.locator('#run-title .status-SUCCESS').waitFor({ timeout: 60_000 });
+    await page.locator(`.run-meta a:text("run ${id}")`).waitFor();
+    expect(await page.locator('[data-count=total]').textContent()).toBe(String(run.failed_items.length));
+    expect(await page.locator('[data-count=failed]').textContent()).toBe('0');
+    await w.context.close();
+  }, 120_000);
+
   it('a viewer key sees no write controls', async () => {
     const w = await open(stack.keys.viewer);
     const { page } = w;
