@@ -51,8 +51,7 @@ export function TimeChart({ label, data, series, height = 180, yLabel, yRange }:
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      // one point (or all at one moment): an hour around it, not uPlot's years
-      scales: { x: { time: true, range: (_u, min, max) => (max - min < 60 ? [min - 1800, max + 1800] : [min, max]) }, ...(yRange ? { y: { range: yRange } } : {}) },
+      scales: { x: { time: true }, ...(yRange ? { y: { range: yRange } } : {}) },
       axes: [{}, { label: yLabel, size: 60 }],
       series: [
         { label: 'time (UTC)' },
@@ -69,6 +68,11 @@ export function TimeChart({ label, data, series, height = 180, yLabel, yRange }:
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     };
     const plot = new uPlot(opts, data, el);
+    // one point (or all at one moment): an hour around it, not uPlot's span of years
+    const xs = data[0];
+    const first = xs[0];
+    const last = xs[xs.length - 1];
+    if (first !== undefined && last !== undefined && last - first < 60) plot.setScale('x', { min: first - 1800, max: last + 1800 });
     const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height }));
     ro.observe(el);
     return () => {

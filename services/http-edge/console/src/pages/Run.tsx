@@ -61,6 +61,8 @@ export function RunPage({ params }: { params: { id?: string } }) {
       setLive(false);
       setReconnecting(false);
       if (!abort.signal.aborted) void qc.invalidateQueries({ queryKey: key });
+      // the lists and the active-run banner learn of the end now, not at their next poll
+      void qc.invalidateQueries({ queryKey: ['runs'] });
     })();
     return () => {
       abort.abort();
