@@ -38,6 +38,16 @@ if [ ! -x "$CHROMIUM" ]; then
 fi
 echo "Chromium: $CHROMIUM"
 
+# Chinese product names in the console's screenshots need a CJK font (WenQuanYi Zen Hei, which the
+# console's font stack names); without one the test still runs, the glyphs are boxes.
+if ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "No CJK font; installing fonts-wqy-zenhei for the console's screenshots…"
+    apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1; } || true
+  fi
+  fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || echo "No CJK font (apt-get install fonts-wqy-zenhei): Chinese names in console screenshots show as boxes." >&2
+fi
+
 # The alert rules and the Prometheus config in deploy/observability are checked by promtool
 # (`promtool check config`, `promtool test rules`), from Debian's prometheus package. Only the
 # binary is used: the package's own Prometheus service is stopped and disabled again if apt

@@ -208,6 +208,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/haier/catalog/stats/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Products by state (listed, delisted, procurable, pinned), categories, brands, and when the catalog was last synced */
+        get: operations["getCatalogStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/haier/catalog/brands/": {
         parameters: {
             query?: never;
@@ -417,6 +434,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/haier/events/status/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The event publisher's lag per relayed log (catalog change log, run outbox) and whether NATS answers */
+        get: operations["getEventsStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/haier/logs/": {
         parameters: {
             query?: never;
@@ -568,6 +602,23 @@ export interface paths {
         put?: never;
         /** Make this config the active one (a change of active config triggers a full sync) */
         post: operations["activateConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/haier/me/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who this API key is (name, role) and the server's settings a client offers as defaults (SYNC_COUNTIES) */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1402,6 +1453,8 @@ export interface operations {
                 /** @description next_cursor of the previous page (with the same sort) */
                 cursor?: string;
                 include_delisted?: boolean;
+                /** @description Also answer total: the products the filters match over all pages (one more count query) */
+                with_total?: boolean;
             };
             header?: never;
             path?: never;
@@ -1422,6 +1475,8 @@ export interface operations {
                         results?: components["schemas"]["Product"][];
                         has_more?: boolean;
                         next_cursor?: string | null;
+                        /** @description with with_total: the products the filters match over all pages */
+                        total?: number;
                     };
                 };
             };
@@ -1563,6 +1618,56 @@ export interface operations {
                             name?: string;
                             product_count?: number;
                         }[];
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCatalogStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        data?: {
+                            products?: number;
+                            listed?: number;
+                            delisted?: number;
+                            procurable?: number;
+                            pinned?: number;
+                            categories?: number;
+                            brands?: number;
+                            last_synced_at?: string | null;
+                        };
                     };
                 };
             };
@@ -2327,6 +2432,60 @@ export interface operations {
             };
         };
     };
+    getEventsStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        data?: {
+                            logs?: {
+                                name?: string;
+                                head_seq?: number;
+                                published_seq?: number;
+                                /** @description entries written and not yet on NATS */
+                                lag?: number;
+                                cursor_updated_at?: string | null;
+                                error?: string;
+                            }[];
+                            /** @description "" when NATS answered */
+                            nats_error?: string;
+                            subject_prefix?: string;
+                        };
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listSyncLog: {
         parameters: {
             query?: {
@@ -2949,6 +3108,53 @@ export interface operations {
                         success?: boolean;
                         data?: components["schemas"]["HaierConfig"];
                         triggered_run_id?: string | null;
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        data?: {
+                            name?: string;
+                            /** @enum {string} */
+                            role?: "viewer" | "operator" | "admin";
+                            /** @description the counties a FULL run syncs stock for (SYNC_COUNTIES) */
+                            sync_counties?: string[];
+                        };
                     };
                 };
             };

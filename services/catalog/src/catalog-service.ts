@@ -112,8 +112,9 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
         pageSize: req.pageSize === 0 ? 50 : req.pageSize,
         cursor: req.cursor || undefined,
         includeDelisted: req.includeDelisted,
+        withTotal: req.withTotal,
       });
-      return create(catalog.ListProductsResponseSchema, { products: r.products.map((p) => toProduct(p)), nextCursor: r.nextCursor });
+      return create(catalog.ListProductsResponseSchema, { products: r.products.map((p) => toProduct(p)), nextCursor: r.nextCursor, total: r.total === undefined ? undefined : BigInt(r.total) });
     },
     async listCategories() {
       const rows = await listNamed(em(), 'category');

@@ -40,6 +40,8 @@ export interface ListFilter {
   pageSize?: number;
   cursor?: string;
   includeDelisted?: boolean;
+  /** Also count what the filters match over all pages. */
+  withTotal?: boolean;
 }
 
 /**
@@ -74,7 +76,7 @@ function price(text: string | undefined, field: string): string | undefined {
   }
 }
 
-export async function listProducts(em: EntityManager, f: ListFilter): Promise<{ products: ProductRow[]; nextCursor: string }> {
+export async function listProducts(em: EntityManager, f: ListFilter): Promise<{ products: ProductRow[]; nextCursor: string; total?: number }> {
   const size = f.pageSize ?? 50;
   if (!Number.isInteger(size) || size < 1 || size > 500) throw new BatchRejection(`page_size must be 1..500, got ${size}`);
   const where: string[] = [];
@@ -93,6 +95,8 @@ export async function listProducts(em: EntityManager, f: ListFilter): Promise<{ 
   if (min !== undefined) (where.push('p.display_price >= ?::numeric'), params.push(min));
   if (max !== undefined) (where.push('p.display_price <= ?::numeric'), params.push(max));
   if (f.changedSince) (where.push('p.updated_at >= ?'), params.push(f.changedSince));
+  const countSql = `select count(*)::text as n from ${PRODUCT_FROM} ${where.length ? `where ${where.join(' and ')}` : ''}`;
+  const countParams = [...params];
   const { expr, cast } = sortExpr(f.sort, f.descending);
   const dir = f.descending ? 'desc' : 'asc';
   if (f.cursor) {
@@ -113,6 +117,7 @@ export async function listProducts(em: EntityManager, f: ListFilter): Promise<{ 
   return {
     products: page,
     nextCursor: more && last ? encodeCursor({ sort: f.sort, desc: f.descending, key: last.sort_key, code: last.code }) : '',
+    ...(f.withTotal ? { total: Number((await query<{ n: string }>(em, countSql, countParams))[0]?.n ?? 0) } : {}),
   };
 }
 

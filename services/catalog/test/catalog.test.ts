@@ -400,6 +400,22 @@ describe('reads', () => {
     expect((await rpcFailure(h.client.listProducts({ pageSize: 501 }))).code).toBe(Code.InvalidArgument);
   });
 
+  it('with_total counts what the filters match over all pages, the same on every page; without it there is no total', async () => {
+    const codes = Array.from({ length: 23 }, (_, i) => `TT${String(i).padStart(3, '0')}`);
+    await h.client.upsertProducts({ products: codes.map((c, i) => product(c, { productBrandName: 'TotalBrand', supplyPrice: `${100 + i}` })), runId: 'tt' });
+    let cursor = '';
+    let seen = 0;
+    do {
+      const page = await h.client.listProducts({ brand: 'TotalBrand', pageSize: 5, cursor, withTotal: true });
+      expect(page.total).toBe(23n);
+      seen += page.products.length;
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toBe(23);
+    expect((await h.client.listProducts({ brand: 'TotalBrand', minPrice: '110', withTotal: true })).total).toBe(13n);
+    expect((await h.client.listProducts({ brand: 'TotalBrand' })).total).toBeUndefined();
+  });
+
   it('every sort pages through with the cursors it hands out; a tampered cursor is INVALID_ARGUMENT naming the field, not a failing cast', async () => {
     const codes = Array.from({ length: 30 }, (_, i) => `SK${String(i).padStart(3, '0')}`);
     await h.client.upsertProducts({ products: codes.map((c, i) => product(c, { productBrandName: 'SortBrand', supplyPrice: i % 4 === 0 ? undefined : `${100 + (i % 7)}.5` })), runId: 'sk' });

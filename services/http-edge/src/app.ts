@@ -36,7 +36,7 @@ import { liveRoutes } from './routes/live';
 import { metricsRoute, opsRoutes } from './routes/ops';
 import { scheduleRoutes } from './routes/schedules';
 import { syncRoutes } from './routes/sync';
-import { registerUi } from './ui-static';
+import { CONSOLE_PATHS, registerUi } from './ui-static';
 import { imageRoutes } from './routes/images';
 import { imageStoreFromEnv, type ImageStore } from '@haier-sync/runtime/image-store';
 import { CODES_LIST, componentSchemas } from './schemas';
@@ -125,7 +125,7 @@ export function createClients(config: Pick<EdgeConfig, 'gatewayUrl' | 'catalogUr
 function upstreamOf(url: string | undefined): Upstream {
   if (!url) return 'gateway';
   if (url.startsWith('/api/haier/catalog/')) return url.includes('/sync-') ? 'sync' : 'catalog';
-  if (/^\/api\/haier\/(sync|logs|config|schedules)\//.test(url)) return 'sync';
+  if (/^\/api\/haier\/(sync|logs|config|schedules|events|me)\//.test(url)) return 'sync';
   return 'gateway';
 }
 
@@ -150,7 +150,8 @@ function swaggerUiLoadable(): boolean {
   }
 }
 
-const UNAUDITED = /^\/(healthz|readyz|metrics|favicon\.ico)?$|^\/api\/docs|^\/ui(\/|$)/;
+const API_UNAUDITED = /^\/(healthz|readyz|metrics)$|^\/api\/docs/;
+const UNAUDITED = { test: (path: string) => API_UNAUDITED.test(path) || CONSOLE_PATHS.test(path) };
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -371,7 +372,7 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   scheduleRoutes(app, ctx);
   configRoutes(app, ctx);
   adminRoutes(app, ctx);
-  registerUi(app);
+  registerUi(app, config.consoleDir);
 
   app.addHook('onClose', async () => {
     await auth.close();

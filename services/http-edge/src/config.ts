@@ -1,4 +1,5 @@
 // The edge's environment configuration, validated once at start.
+import { join } from 'node:path';
 import { ConfigError, env, loadConfig } from '@haier-sync/runtime';
 import { imageStoreEnv } from '@haier-sync/runtime/image-store';
 import { z } from 'zod';
@@ -27,6 +28,8 @@ export const edgeConfigSchema = z.object({
   EDGE_METRICS_HOST: env.optionalString(),
   /** Serve the OpenAPI document and Swagger UI at /api/docs (false: 404). */
   EDGE_API_DOCS: env.bool(true),
+  /** The built operator console served at / (default: the console package's dist/, next to this one). */
+  EDGE_CONSOLE_DIR: env.optionalString(),
   /** Haier calls a key of each role may spend per minute on live lookups (a 1,000-code lookup is 50). */
   EDGE_CALL_BUDGET_VIEWER: env.positiveInt(60),
   EDGE_CALL_BUDGET_OPERATOR: env.positiveInt(600),
@@ -38,6 +41,8 @@ export const edgeConfigSchema = z.object({
 });
 
 export interface EdgeConfig {
+  /** The directory of the built console (index.html, assets/). */
+  consoleDir: string;
   port: number;
   host: string;
   databaseUrl: string;
@@ -99,6 +104,7 @@ export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeCon
     metricsPort: metricsPort(c.EDGE_METRICS_PORT),
     metricsHost: c.EDGE_METRICS_HOST ?? c.EDGE_HOST,
     apiDocs: c.EDGE_API_DOCS,
+    consoleDir: c.EDGE_CONSOLE_DIR ?? join(__dirname, '..', 'console', 'dist'),
     callBudget: { viewer: c.EDGE_CALL_BUDGET_VIEWER, operator: c.EDGE_CALL_BUDGET_OPERATOR, admin: c.EDGE_CALL_BUDGET_ADMIN },
     imageStoreEnv: Object.fromEntries(Object.keys(imageStoreEnv).map((k) => [k, c[k as keyof typeof imageStoreEnv]])),
     imageUrlTtlS: c.EDGE_IMAGE_URL_TTL_S,

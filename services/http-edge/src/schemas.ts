@@ -57,6 +57,9 @@ export function listAnswer(items: object, extra: Record<string, object> = {}) {
   } as const;
 }
 
+/** The query of a route that takes no parameters (an unknown one is a 400 naming it). */
+export const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
+
 /** `total`: every matching item, over all pages. */
 export const totalField = { total: { type: 'integer', description: 'matching items over all pages' } } as const;
 /** `has_more` and `next_cursor`: another page follows (where a total would cost a count over the whole table). */

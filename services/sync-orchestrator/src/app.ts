@@ -200,6 +200,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
         configs: configHandlers({ orm, gateway: gatewayClient, startRun, logger, counties: config.SYNC_COUNTIES }),
         eventsStatus: () => eventsStatus({ knex, catalog: catalogClient, nats: natsConnection, subjectPrefix: config.NATS_SUBJECT_PREFIX }),
         schedules,
+        counties: config.SYNC_COUNTIES,
       }),
       readiness,
       errors: syncErrors,

@@ -26,6 +26,8 @@ export interface SyncServiceDeps {
   schedules: ScheduleControl;
   /** GetEventsStatus (src/events/status.ts). */
   eventsStatus: () => Promise<sync.GetEventsStatusResponse>;
+  /** GetSettings: SYNC_COUNTIES. */
+  counties: readonly string[];
   /** How often WatchRun looks at the run row (default 250 ms). */
   watchPollMs?: number;
 }
@@ -82,6 +84,9 @@ export function syncServiceImpl(deps: SyncServiceDeps): ServiceImpl<typeof sync.
     },
     async runScheduleNow(req, ctx) {
       return deps.schedules.runNow(req.name, actorOf(ctx.requestHeader, req.requestedBy) || 'unknown');
+    },
+    async getSettings() {
+      return create(sync.GetSettingsResponseSchema, { syncCounties: [...deps.counties] });
     },
     ...deps.configs,
   };

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { EdgeContext } from '../context';
 import { KeyStoreError } from '../db/key-store';
 import { ROLES, type Role } from '../domain/api-keys';
-import { badRequest, EdgeError } from '../domain/errors';
-import { dataAnswer, errors, keyInfoSchema, listAnswer, moreFields, totalField } from '../schemas';
+import { badRequest, EdgeError, loggableError } from '../domain/errors';
+import { dataAnswer, errors, keyInfoSchema, listAnswer, moreFields, noQuery, totalField } from '../schemas';
 
 const KEY_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
 
@@ -29,6 +29,34 @@ interface AuditQuery {
 }
 
 export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
+  app.get(
+    '/api/haier/me/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['admin'],
+        operationId: 'getMe', summary: "Who this API key is (name, role) and the server's settings a client offers as defaults (SYNC_COUNTIES)",
+        querystring: noQuery,
+        response: dataAnswer({
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            role: { type: 'string', enum: [...ROLES] },
+            sync_counties: { type: 'array', items: { type: 'string' }, description: 'the counties a FULL run syncs stock for (SYNC_COUNTIES)' },
+          },
+        }),
+      },
+    },
+    async (req) => {
+      // who the key is does not depend on the orchestrator: without it, no counties (the console asks for them)
+      const settings = await ctx.clients.sync.getSettings({}).catch((err: unknown) => {
+        ctx.logger.warn({ err: loggableError(err) }, 'GET /api/haier/me/: could not read the orchestrator settings (SYNC_COUNTIES); answering without them.');
+        return undefined;
+      });
+      return { success: true, data: { name: req.auth?.name ?? '', role: req.auth?.role ?? 'viewer', sync_counties: settings?.syncCounties ?? [] } };
+    },
+  );
+
   app.get(
     '/api/haier/keys/',
     {

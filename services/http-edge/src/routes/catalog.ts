@@ -6,9 +6,9 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
-import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields } from '../schemas';
+import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields, noQuery } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
-import { isFinished } from '../domain/run-view';
+import { isFinished, iso } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
 import { PER_PRODUCT_ACTION_CALLS } from '../call-budget';
 
@@ -33,6 +33,7 @@ interface ListQuery {
   page_size?: number;
   cursor?: string;
   include_delisted?: boolean;
+  with_total?: boolean;
 }
 
 /**
@@ -72,10 +73,11 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             // opaque to the edge (the catalog checks what it holds): its alphabet at least
             cursor: { type: 'string', maxLength: 1000, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page (with the same sort)' },
             include_delisted: { type: 'boolean', default: false },
+            with_total: { type: 'boolean', default: false, description: 'Also answer total: the products the filters match over all pages (one more count query)' },
           },
           additionalProperties: false,
         },
-        response: listAnswer(productSchema, moreFields),
+        response: listAnswer(productSchema, { ...moreFields, total: { type: 'integer', description: 'with with_total: the products the filters match over all pages' } }),
       },
     },
     async (req) => {
@@ -102,9 +104,10 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         pageSize: q.page_size ?? 50,
         cursor: q.cursor ?? '',
         includeDelisted: q.include_delisted ?? false,
+        withTotal: q.with_total ?? false,
       });
       const results = r.products.map(productOut);
-      return { success: true, count: results.length, has_more: r.nextCursor !== '', results, next_cursor: r.nextCursor || null };
+      return { success: true, count: results.length, ...(r.total === undefined ? {} : { total: Number(r.total) }), has_more: r.nextCursor !== '', results, next_cursor: r.nextCursor || null };
     },
   );
 
@@ -137,11 +140,38 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   );
 
   const named = { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, product_count: { type: 'integer' } } } } as const;
-  const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
   app.get('/api/haier/catalog/categories/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'listCategories', summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listCategories({});
     return { success: true, data: r.categories.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
+  app.get(
+    '/api/haier/catalog/stats/',
+    {
+      config: { role: 'viewer', cacheControl: REVALIDATE },
+      schema: {
+        tags: ['catalog'],
+        operationId: 'getCatalogStats', summary: 'Products by state (listed, delisted, procurable, pinned), categories, brands, and when the catalog was last synced',
+        querystring: noQuery,
+        response: dataAnswer({
+          type: 'object',
+          properties: {
+            products: { type: 'integer' }, listed: { type: 'integer' }, delisted: { type: 'integer' }, procurable: { type: 'integer' },
+            pinned: { type: 'integer' }, categories: { type: 'integer' }, brands: { type: 'integer' }, last_synced_at: { type: ['string', 'null'] },
+          },
+        }),
+      },
+    },
+    async () => {
+      const r = await cat.stats({});
+      return {
+        success: true,
+        data: {
+          products: Number(r.products), listed: Number(r.listed), delisted: Number(r.delisted), procurable: Number(r.procurable),
+          pinned: Number(r.pinned), categories: Number(r.categories), brands: Number(r.brands), last_synced_at: iso(r.lastSyncedAt),
+        },
+      };
+    },
+  );
   app.get('/api/haier/catalog/brands/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'listBrands', summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listBrands({});
     return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };

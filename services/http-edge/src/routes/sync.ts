@@ -19,6 +19,7 @@ import {
   listAnswer,
   logEntrySchema,
   moreFields,
+  noQuery,
   runLogCountsSchema,
   runLogLineSchema,
   runSchema,
@@ -410,6 +411,48 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       } finally {
         close();
       }
+    },
+  );
+
+  const logSchema = {
+    type: 'object',
+    properties: {
+      name: { type: 'string' },
+      head_seq: { type: 'integer' },
+      published_seq: { type: 'integer' },
+      lag: { type: 'integer', description: 'entries written and not yet on NATS' },
+      cursor_updated_at: { type: ['string', 'null'] },
+      error: { type: 'string' },
+    },
+  } as const;
+  app.get(
+    '/api/haier/events/status/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['sync'],
+        operationId: 'getEventsStatus', summary: "The event publisher's lag per relayed log (catalog change log, run outbox) and whether NATS answers",
+        querystring: noQuery,
+        response: dataAnswer({
+          type: 'object',
+          properties: {
+            logs: { type: 'array', items: logSchema },
+            nats_error: { type: 'string', description: '"" when NATS answered' },
+            subject_prefix: { type: 'string' },
+          },
+        }),
+      },
+    },
+    async () => {
+      const r = await client.getEventsStatus({});
+      return {
+        success: true,
+        data: {
+          logs: r.logs.map((l) => ({ name: l.name, head_seq: Number(l.headSeq), published_seq: Number(l.publishedSeq), lag: Number(l.lag), cursor_updated_at: iso(l.cursorUpdatedAt), error: l.error })),
+          nats_error: r.natsError,
+          subject_prefix: r.subjectPrefix,
+        },
+      };
     },
   );
 
