@@ -7,7 +7,7 @@ import { PriceHistory, type PriceHistoryEntity } from './entities';
 import { NotFound } from './errors';
 import { BatchRejection } from './product-input';
 import type { ProductRow } from './product-table';
-import { PRODUCT_FROM, PRODUCT_SELECT, query } from './sql';
+import { PRODUCT_FROM, PRODUCT_SELECT, pgArray, query } from './sql';
 import { STOCK_SELECT, type CountyStockState } from './stock';
 
 export interface CountyStockRow extends CountyStockState {
@@ -166,12 +166,22 @@ export interface StatsRow {
   categories: string;
   brands: string;
   head_seq: string;
+  /** Seconds (procurable products' now - price_checked_at, first_seen_at when never checked); null when none. */
+  price_age_p50: number | null;
+  price_age_p99: number | null;
+  price_age_max: number | null;
+  price_over_max_age: string;
+  price_never_checked: string;
 }
 
-export async function stats(em: EntityManager): Promise<StatsRow> {
+/** The catalog's counts and the procurable products' price ages (`priceMaxAgeMs`: count those older; undefined = 0). */
+export async function stats(em: EntityManager, priceMaxAgeMs?: number): Promise<StatsRow> {
   const [row] = await query<StatsRow>(
     em,
-    `select count(*)::text as products,
+    `with ages as (
+       select extract(epoch from (now() - coalesce(price_checked_at, first_seen_at)))::float8 as age, price_checked_at is null as never
+       from catalog.product where delisted_at is null and is_sales)
+     select count(*)::text as products,
        count(*) filter (where delisted_at is null)::text as listed,
        count(*) filter (where delisted_at is not null)::text as delisted,
        count(*) filter (where delisted_at is null and is_sales)::text as procurable,
@@ -179,9 +189,34 @@ export async function stats(em: EntityManager): Promise<StatsRow> {
        max(last_synced_at) as last_synced_at,
        (select count(*) from catalog.category)::text as categories,
        (select count(*) from catalog.brand)::text as brands,
-       (select coalesce(max(seq), 0) from catalog.change_log)::text as head_seq
-     from catalog.product`,
+       (select coalesce(max(seq), 0) from catalog.change_log)::text as head_seq,
+       a.p50 as price_age_p50, a.p99 as price_age_p99, a.max as price_age_max, a.n_over::text as price_over_max_age, a.n_never::text as price_never_checked
+     from catalog.product cross join (
+       select percentile_cont(0.5) within group (order by age) as p50, percentile_cont(0.99) within group (order by age) as p99, max(age) as max,
+         count(*) filter (where ?::float8 is not null and age > ?::float8) as n_over, count(*) filter (where never) as n_never
+       from ages) a
+     group by a.p50, a.p99, a.max, a.n_over, a.n_never`,
+    [priceMaxAgeMs === undefined ? null : priceMaxAgeMs / 1000, priceMaxAgeMs === undefined ? null : priceMaxAgeMs / 1000],
   );
   if (!row) throw new Error('stats query returned no row');
   return row;
+}
+
+export interface PriceCheckDueRow {
+  code: string;
+  price_checked_at: Date | null;
+}
+
+/** Procurable products, price checked longest ago first (never first), without `exclude`; and how many are procurable. */
+export async function listPriceCheckDue(em: EntityManager, limit: number, exclude: readonly string[]): Promise<{ rows: PriceCheckDueRow[]; procurable: number }> {
+  const lim = Math.min(Math.max(limit || 20, 1), 1000);
+  const rows = await query<PriceCheckDueRow>(
+    em,
+    `select code, price_checked_at from catalog.product
+      where delisted_at is null and is_sales and not (code = any(?::text[]))
+      order by price_checked_at asc nulls first, code limit ${lim}`,
+    [pgArray(exclude)],
+  );
+  const [n] = await query<{ n: string }>(em, `select count(*)::text as n from catalog.product where delisted_at is null and is_sales`);
+  return { rows, procurable: Number(n?.n ?? 0) };
 }
