@@ -2,7 +2,7 @@
 // EntityManager; domain errors become gRPC status codes in catalogErrors, which the runtime's
 // error interceptor applies to every RPC.
 import { create } from '@bufbuild/protobuf';
-import { durationFromMs, timestampDate, type Duration } from '@bufbuild/protobuf/wkt';
+import { durationFromMs, durationMs, timestampDate, type Duration } from '@bufbuild/protobuf/wkt';
 import type { ConnectError, ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
 import { invalidArgument, notFound, type Logger } from '@haier-sync/runtime';
@@ -43,7 +43,6 @@ export function catalogErrors(err: unknown): ConnectError | undefined {
   return undefined;
 }
 
-const durationMs = (d: Duration): number => Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
 /** Seconds (from Postgres' epoch arithmetic) as a Duration, to the millisecond; unset when none. */
 const seconds = (s: number | null): Duration | undefined => (s === null ? undefined : durationFromMs(Math.max(0, Math.round(s * 1000))));
 

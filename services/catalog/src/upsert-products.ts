@@ -146,6 +146,10 @@ export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUM
   select catalog.assert_all_inserted(?::int, (select count(*) from ins)::int) as inserted, (select count(*) from upd)::int as updated,
     (select count(*) from log)::int as logged, (select count(*) from hist)::int as history`;
 
+/** Moves price_checked_at of unchanged products whose price was just checked; rows locked in code order, like every batch (no deadlock between concurrent batches). */
+const MARK_CHECKED = `update catalog.product p set price_checked_at = now()
+  from (select code from catalog.product where code = any(?::text[]) order by code for no key update) l where p.code = l.code`;
+
 async function readStored(em: EntityManager, codes: readonly string[], lock: boolean): Promise<Map<string, StoredState>> {
   if (codes.length === 0) return new Map();
   const rows = await query<ProductRow>(
@@ -259,6 +263,11 @@ export async function upsertProducts(
           for (const i of pending) if (i.pricesOnly && !stored.has(i.code)) unknown.add(i.code);
           const again = new Map(pending.filter((i) => !unknown.has(i.code)).map((i) => [i.code, decide(i, stored.get(i.code))]));
           const writes = [...again.values()].filter((d): d is Write => d.outcome !== 'unchanged');
+          // a prices-only write keeps the stored (locked) category and brand, which exist: look their ids up here
+          for (const [table, map] of [['category', ids.cats], ['brand', ids.brands]] as const) {
+            const names = writes.map((d) => d.state[table]).filter((n) => n !== '' && !map.has(n));
+            if (names.length > 0) for (const [n, id] of await ensureNames(tem, table, names)) map.set(n, id);
+          }
           if (writes.length > 0) await writeBatch(tem, writes, ids, opts.runId, withPrices);
           return again;
         });
@@ -270,7 +279,7 @@ export async function upsertProducts(
   if (!opts.dryRun) {
     // an unchanged price was still checked: only its price_checked_at moves (written ones moved it in WRITE_BATCH)
     const checked = decisions.filter((d) => d.outcome === 'unchanged' && withPrices.has(d.code) && !unknown.has(d.code)).map((d) => d.code);
-    if (checked.length > 0) await query(em, `update catalog.product set price_checked_at = now() where code = any(?::text[])`, [pgArray(checked)]);
+    if (checked.length > 0) await withRetry(() => query(em, MARK_CHECKED, [pgArray(checked)]));
   }
 
   const out: UpsertOutcome = { results: [], created: 0, updated: 0, unchanged: 0, failed: 0 };
