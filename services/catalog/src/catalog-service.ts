@@ -165,10 +165,12 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       });
     },
     async listPriceCheckDue(req) {
-      const r = await listPriceCheckDue(em(), req.limit, req.excludeCodes);
+      const r = await listPriceCheckDue(em(), req.limit, req.excludeCodes, req.targetAge ? durationMs(req.targetAge) : undefined);
       return create(catalog.ListPriceCheckDueResponseSchema, {
         products: r.rows.map((x) => ({ productCode: x.code, priceCheckedAt: ts(x.price_checked_at) })),
         procurable: BigInt(r.procurable),
+        neededPerSecond: r.neededPerSecond,
+        overdue: BigInt(r.overdue),
       });
     },
     async checkIntegrity(req) {

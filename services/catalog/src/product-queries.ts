@@ -207,8 +207,26 @@ export interface PriceCheckDueRow {
   price_checked_at: Date | null;
 }
 
-/** Procurable products, price checked longest ago first (never first), without `exclude`; and how many are procurable. */
-export async function listPriceCheckDue(em: EntityManager, limit: number, exclude: readonly string[]): Promise<{ rows: PriceCheckDueRow[]; procurable: number }> {
+export interface PriceCheckPace {
+  procurable: number;
+  /** With a target age: the fewest checks a second that, oldest first, meet every product's deadline. */
+  neededPerSecond: number;
+  overdue: number;
+}
+
+/**
+ * Procurable products, price checked longest ago first (never first), without `exclude`; how many
+ * are procurable; with `targetAgeMs`, the rate that checks each before it is that old. Checking
+ * oldest first at rate r, the i-th oldest is checked i/r seconds from now, so r must be at least
+ * i / (target - age_i) for every i (earliest deadline first is optimal); one already past the
+ * target counts as due within a second.
+ */
+export async function listPriceCheckDue(
+  em: EntityManager,
+  limit: number,
+  exclude: readonly string[],
+  targetAgeMs?: number,
+): Promise<{ rows: PriceCheckDueRow[] } & PriceCheckPace> {
   const lim = Math.min(Math.max(limit || 20, 1), 1000);
   const rows = await query<PriceCheckDueRow>(
     em,
@@ -217,6 +235,18 @@ export async function listPriceCheckDue(em: EntityManager, limit: number, exclud
       order by price_checked_at asc nulls first, code limit ${lim}`,
     [pgArray(exclude)],
   );
-  const [n] = await query<{ n: string }>(em, `select count(*)::text as n from catalog.product where delisted_at is null and is_sales`);
-  return { rows, procurable: Number(n?.n ?? 0) };
+  if (targetAgeMs === undefined) {
+    const [n] = await query<{ n: string }>(em, `select count(*)::text as n from catalog.product where delisted_at is null and is_sales`);
+    return { rows, procurable: Number(n?.n ?? 0), neededPerSecond: 0, overdue: 0 };
+  }
+  const target = targetAgeMs / 1000;
+  const [pace] = await query<{ n: string; need: number | null; overdue: string }>(
+    em,
+    `select count(*)::text as n, max(rn / greatest(?::float8 - age, 1)) as need, count(*) filter (where age >= ?::float8)::text as overdue
+       from (select row_number() over (order by price_checked_at asc nulls first, code) as rn,
+                    coalesce(extract(epoch from (now() - price_checked_at))::float8, 'infinity'::float8) as age
+               from catalog.product where delisted_at is null and is_sales) x`,
+    [target, target],
+  );
+  return { rows, procurable: Number(pace?.n ?? 0), neededPerSecond: pace?.need ?? 0, overdue: Number(pace?.overdue ?? 0) };
 }

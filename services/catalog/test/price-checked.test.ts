@@ -79,6 +79,16 @@ describe('ListPriceCheckDue and the price ages', () => {
     expect(Date.now() - timestampDate(due.products[1]!.priceCheckedAt!).getTime()).toBeGreaterThanOrEqual(99_000);
     expect(due.procurable).toBe(4n);
     expect((await h.client.listPriceCheckDue({ limit: 10, excludeCodes: ['AG4', 'AG3'] })).products.map((x) => x.productCode)).toEqual(['AG1', 'AG2']);
+    // the pace for a 60 s target: AG4 and AG1 are past it (due within a second each: 2/s), AG3 has 10 s left
+    // as the 3rd oldest (0.3/s), AG2 50 s as the 4th (0.08/s)
+    const pace = await h.client.listPriceCheckDue({ limit: 1, targetAge: durationFromMs(60_000) });
+    expect([pace.neededPerSecond, pace.overdue, pace.procurable]).toEqual([2, 2n, 4n]);
+    await h.pg.query(`update catalog.product set price_checked_at = now() - interval '10 seconds' where code in ('AG4', 'AG1')`);
+    const calm = await h.client.listPriceCheckDue({ limit: 1, targetAge: durationFromMs(60_000) });
+    expect(calm.overdue).toBe(0n);
+    expect(calm.neededPerSecond).toBeCloseTo(0.1, 2); // AG3, now the oldest, has 10 s left: 1/10; the others 50 s: 4/50 at most
+    await h.pg.query(`update catalog.product set price_checked_at = now() - interval '100 seconds' where code = 'AG1'`);
+    await h.pg.query(`update catalog.product set price_checked_at = null where code = 'AG4'`);
 
     const s = await h.client.stats({ priceMaxAge: durationFromMs(60_000) });
     const age = s.priceAge!;
