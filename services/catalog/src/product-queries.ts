@@ -180,7 +180,11 @@ export async function stats(em: EntityManager, priceMaxAgeMs?: number): Promise<
     em,
     `with ages as (
        select extract(epoch from (now() - coalesce(price_checked_at, first_seen_at)))::float8 as age, price_checked_at is null as never
-       from catalog.product where delisted_at is null and is_sales)
+       from catalog.product where delisted_at is null and is_sales),
+     a as (
+       select percentile_cont(0.5) within group (order by age) as p50, percentile_cont(0.99) within group (order by age) as p99, max(age) as max,
+         count(*) filter (where ?::float8 is not null and age > ?::float8) as n_over, count(*) filter (where never) as n_never
+       from ages)
      select count(*)::text as products,
        count(*) filter (where delisted_at is null)::text as listed,
        count(*) filter (where delisted_at is not null)::text as delisted,
@@ -190,12 +194,9 @@ export async function stats(em: EntityManager, priceMaxAgeMs?: number): Promise<
        (select count(*) from catalog.category)::text as categories,
        (select count(*) from catalog.brand)::text as brands,
        (select coalesce(max(seq), 0) from catalog.change_log)::text as head_seq,
-       a.p50 as price_age_p50, a.p99 as price_age_p99, a.max as price_age_max, a.n_over::text as price_over_max_age, a.n_never::text as price_never_checked
-     from catalog.product cross join (
-       select percentile_cont(0.5) within group (order by age) as p50, percentile_cont(0.99) within group (order by age) as p99, max(age) as max,
-         count(*) filter (where ?::float8 is not null and age > ?::float8) as n_over, count(*) filter (where never) as n_never
-       from ages) a
-     group by a.p50, a.p99, a.max, a.n_over, a.n_never`,
+       (select p50 from a) as price_age_p50, (select p99 from a) as price_age_p99, (select max from a) as price_age_max,
+       (select n_over from a)::text as price_over_max_age, (select n_never from a)::text as price_never_checked
+     from catalog.product`,
     [priceMaxAgeMs === undefined ? null : priceMaxAgeMs / 1000, priceMaxAgeMs === undefined ? null : priceMaxAgeMs / 1000],
   );
   if (!row) throw new Error('stats query returned no row');
