@@ -225,6 +225,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/haier/catalog/stats/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The catalog's counts and the age of its procurable products' prices (p50, p99, max; how many are older than max_age_s) */
+        get: operations["getCatalogStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/haier/catalog/products/{code}/sync-stock/": {
         parameters: {
             query?: never;
@@ -659,6 +676,7 @@ export interface components {
                 updated_at?: string | null;
             }[];
             price_reason?: string;
+            price_checked_at?: string | null;
         };
         /**
          * SyncLogEntry
@@ -1384,6 +1402,72 @@ export interface operations {
                             name?: string;
                             product_count?: number;
                         }[];
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCatalogStats: {
+        parameters: {
+            query?: {
+                /** @description count the procurable products whose price was checked longer ago than this many seconds (e.g. 600 for SYNC_PRICE_MAX_AGE=10m) */
+                max_age_s?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        data?: {
+                            products?: number;
+                            listed?: number;
+                            delisted?: number;
+                            procurable?: number;
+                            categories?: number;
+                            brands?: number;
+                            pinned?: number;
+                            last_synced_at?: string | null;
+                            /** @description now - price_checked_at over the procurable products (a price never checked counts from when the product was first seen) */
+                            price_age?: {
+                                /** @description seconds */
+                                p50_s?: number | null;
+                                /** @description seconds */
+                                p99_s?: number | null;
+                                /** @description seconds */
+                                max_s?: number | null;
+                                max_age_s?: number | null;
+                                /** @description procurable products whose price is older than max_age_s (0 without it) */
+                                over_max_age?: number;
+                                never_checked?: number;
+                            };
+                        };
                     };
                 };
             };
