@@ -47,7 +47,7 @@ describe('haier-sync migrate (catalog)', () => {
     expect(outcomes.map((o) => o.code)).toEqual([0, 0, 0]);
     const applied = outcomes.flatMap((o) => o.lines.flatMap((l) => l.applied ?? []));
     expect(applied).toEqual(CATALOG_SCHEMA.migrations.map((m) => m.name));
-    expect(applied).toHaveLength(3);
+    expect(applied).toHaveLength(4);
     expect(outcomes.flatMap((o) => o.lines.map((l) => l.msg)).filter((m) => m?.includes('is up to date'))).toHaveLength(2);
     const pg = new Client({ connectionString: db.url });
     await pg.connect();
