@@ -6,7 +6,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
-import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields } from '../schemas';
+import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields, nullableNumber, nullableString } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
 import { isFinished } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
@@ -149,7 +149,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   // the catalog's counts and how old the procurable products' prices are (the price-freshness sweep's figure)
   const seconds = (d: Duration | undefined): number | null => (d ? durationMs(d) / 1000 : null);
-  const ageSchema = { type: ['number', 'null'], description: 'seconds' } as const;
+  const ageSchema = { ...nullableNumber, description: 'seconds' } as const;
   app.get<{ Querystring: { max_age_s?: number } }>(
     '/api/haier/catalog/stats/',
     {
@@ -173,7 +173,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             categories: { type: 'integer' },
             brands: { type: 'integer' },
             pinned: { type: 'integer' },
-            last_synced_at: { type: ['string', 'null'] },
+            last_synced_at: nullableString,
             price_age: {
               type: 'object',
               description: "now - price_checked_at over the procurable products (a price never checked counts from when the product was first seen)",
