@@ -4,7 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { catalog, gateway } from '@haier-sync/contracts';
 import { ConfigError } from '@haier-sync/runtime';
 import { loadSyncConfig } from '../src/config';
-import { capCallsPerSecond, earn, MAX_STEP_CALLS, msUntilNextCall, paceRefreshMs, sweepCallsPerSecond, targetAgeMs } from '../src/freshness/pacing';
+import { capCallsPerSecond, earn, MAX_STEP_CALLS, msUntilNextCall, paceRefreshMs, STEP_CALLS_LIMIT, stepCallsFor, sweepCallsPerSecond, targetAgeMs } from '../src/freshness/pacing';
 import { mergePrices } from '../src/runs/merge';
 
 describe('pace', () => {
@@ -21,10 +21,13 @@ describe('pace', () => {
     expect(sweepCallsPerSecond(5_000, 10)).toEqual({ callsPerSecond: 10, capped: true });
   });
 
-  it('earns whole calls by the rate, banks at most MAX_STEP_CALLS, and says when the next call is due', () => {
+  it('earns whole calls by the rate, banks at most a step (a second of the rate, 10 to 50 calls), and says when the next call is due', () => {
     expect(earn(0, 4, 250)).toBe(1);
     expect(earn(0.5, 4, 100)).toBeCloseTo(0.9);
     expect(earn(0, 4, 60_000)).toBe(MAX_STEP_CALLS); // a pause or a slow gateway banks no burst
+    expect([stepCallsFor(0.5), stepCallsFor(22.2), stepCallsFor(90)]).toEqual([10, 23, STEP_CALLS_LIMIT]);
+    expect(STEP_CALLS_LIMIT).toBe(50);
+    expect(earn(5, 22.2, 1_000)).toBe(23); // a slow step at 22 calls/s keeps what it earned meanwhile
     expect(earn(2, 4, -5)).toBe(2);
     expect(msUntilNextCall(1.2, 4)).toBe(0);
     expect(msUntilNextCall(0.5, 4)).toBe(125);

@@ -11,8 +11,15 @@ import { rules } from '@haier-sync/contracts';
 
 /** The sweep aims to re-check every price within this share of SYNC_PRICE_MAX_AGE (the rest is slack for one step and a pace refresh). */
 export const SWEEP_HEADROOM = 0.9;
-/** Most Haier calls one step makes (its codes go in one GetPrices; the gateway splits them by 20). */
+/** Haier calls one step may make at least (its codes go in one GetPrices; the gateway splits them by 20)... */
 export const MAX_STEP_CALLS = 10;
+/** ...and at most: 1,000 codes, what one GetPrices and one catalog write take. */
+export const STEP_CALLS_LIMIT = rules.MAX_ITEMS_PER_WRITE / rules.HAIER_CODES_PER_CALL;
+
+/** The most calls one step makes at a rate: a second's worth, between MAX_STEP_CALLS and STEP_CALLS_LIMIT. */
+export function stepCallsFor(callsPerSecond: number): number {
+  return Math.min(STEP_CALLS_LIMIT, Math.max(MAX_STEP_CALLS, Math.ceil(callsPerSecond)));
+}
 /** How often the loop wakes up to spend what its rate has earned. */
 export const TICK_MS = 250;
 
@@ -39,11 +46,11 @@ export function sweepCallsPerSecond(neededChecksPerSecond: number, capCalls: num
 
 /**
  * The calls earned since the last step, as a whole-call credit: it grows by the rate and is spent
- * a whole call at a time, at most MAX_STEP_CALLS kept (a pause or a slow gateway does not bank a
- * burst).
+ * a whole call at a time, at most one step's worth kept (stepCallsFor: a second of the rate, so a
+ * step that takes a while loses nothing, while a pause or a stalled gateway banks no burst).
  */
 export function earn(credit: number, callsPerSecond: number, elapsedMs: number): number {
-  return Math.min(MAX_STEP_CALLS, credit + (callsPerSecond * Math.max(0, elapsedMs)) / 1000);
+  return Math.min(stepCallsFor(callsPerSecond), credit + (callsPerSecond * Math.max(0, elapsedMs)) / 1000);
 }
 
 /** When the next call is earned (ms from now), from the credit and the rate; null when the rate is 0. */

@@ -20,7 +20,7 @@ import { acquireLeadership, leadershipTerm } from '../events/leadership';
 import { mergePrices } from '../runs/merge';
 import type { JobOutcome, ScheduledJob } from '../schedule/registry';
 import { scheduleState } from '../schedule/state';
-import { capCallsPerSecond, earn, MAX_STEP_CALLS, msUntilNextCall, paceRefreshMs, sweepCallsPerSecond, targetAgeMs, TICK_MS } from './pacing';
+import { capCallsPerSecond, earn, MAX_STEP_CALLS, msUntilNextCall, paceRefreshMs, stepCallsFor, sweepCallsPerSecond, targetAgeMs, TICK_MS } from './pacing';
 
 export const PRICE_FRESHNESS_JOB = 'price_freshness';
 /** The sweep's advisory lock (spells "hsPRCSWP"). */
@@ -176,7 +176,7 @@ export function startPriceSweep(deps: SweepDeps): PriceSweep {
         credit = earn(credit, pace.callsPerSecond, now - last);
         last = now;
         if (credit >= 1) {
-          const n = Math.min(MAX_STEP_CALLS, Math.floor(credit));
+          const n = Math.min(stepCallsFor(pace.callsPerSecond), Math.floor(credit));
           const r = await step(n * rules.HAIER_CODES_PER_CALL, signal);
           credit -= r.calls > 0 ? r.calls : n;
           sum.steps++;
