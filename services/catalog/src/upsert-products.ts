@@ -1,5 +1,6 @@
 // UpsertProducts: compare a batch with what is stored and write only what changed. An unchanged
-// batch is one read; a batch with changes is one transaction of a few statements (never a query per row).
+// batch is one read (and, when it carries prices, one statement moving price_checked_at); a batch
+// with changes is one transaction of a few statements (never a query per row).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { HISTORY_COLUMNS, HISTORY_INSERT, priceHistoryRows, type LogEntry } from './change-log';
 import { decide, isUnchanged, type Decision, type StoredDigest, type StoredState } from './change-detection';
