@@ -213,7 +213,7 @@ async function writeBatch(em: EntityManager, writes: readonly Write[], ids: Name
 
 /**
  * First a quick unlocked check of what is stored: a batch with nothing to write ends there (one
- * query, no transaction, no row touched). A batch of only new products is then written by one
+ * query, no transaction, no row touched but price_checked_at of the prices it carries). A batch of only new products is then written by one
  * statement, atomic on its own. Otherwise (or when another batch created some of the codes
  * meanwhile) one transaction locks the rows, decides exactly on the locked state and writes the
  * whole batch in one statement. Either way the items given are written entirely or not at all
