@@ -172,6 +172,7 @@ export const requestRules: Readonly<Record<string, Readonly<Record<string, Field
   [`${cat}UnpinPriceRequest`]: { product_code: code },
   [`${cat}GetPriceHistoryRequest`]: { product_code: code },
   [`${cat}ListProductsRequest`]: { min_price: { text: money }, max_price: { text: money } },
+  [`${cat}ListPriceCheckDueRequest`]: { exclude_codes: { list: { minItems: 0, maxItems: MAX_ITEMS_PER_WRITE, items: productCode, tooMany: 'leave out fewer codes' } } },
 
   [`${syn}RunScope`]: { product_codes: { list: codeList(0) }, limit: { int: scopeLimit } },
   [`${syn}RunOptions`]: { county_codes: { list: countyList } },

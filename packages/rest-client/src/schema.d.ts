@@ -208,23 +208,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/haier/catalog/stats/": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Products by state (listed, delisted, procurable, pinned), categories, brands, and when the catalog was last synced */
-        get: operations["getCatalogStats"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/haier/catalog/brands/": {
         parameters: {
             query?: never;
@@ -234,6 +217,23 @@ export interface paths {
         };
         /** Brands with their product counts */
         get: operations["listBrands"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/haier/catalog/stats/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The catalog's counts and the age of its procurable products' prices (p50, p99, max; how many are older than max_age_s) */
+        get: operations["getCatalogStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -841,6 +841,7 @@ export interface components {
                 width?: number;
                 height?: number;
             }[];
+            price_checked_at?: string | null;
         };
         /**
          * RunLogLine
@@ -1641,7 +1642,7 @@ export interface operations {
             };
         };
     };
-    getCatalogStats: {
+    listBrands: {
         parameters: {
             query?: never;
             header?: never;
@@ -1659,15 +1660,10 @@ export interface operations {
                     "application/json": {
                         success?: boolean;
                         data?: {
-                            products?: number;
-                            listed?: number;
-                            delisted?: number;
-                            procurable?: number;
-                            pinned?: number;
-                            categories?: number;
-                            brands?: number;
-                            last_synced_at?: string | null;
-                        };
+                            id?: number;
+                            name?: string;
+                            product_count?: number;
+                        }[];
                     };
                 };
             };
@@ -1691,9 +1687,12 @@ export interface operations {
             };
         };
     };
-    listBrands: {
+    getCatalogStats: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description count the procurable products whose price was checked longer ago than this many seconds (e.g. 600 for SYNC_PRICE_MAX_AGE=10m) */
+                max_age_s?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1709,10 +1708,28 @@ export interface operations {
                     "application/json": {
                         success?: boolean;
                         data?: {
-                            id?: number;
-                            name?: string;
-                            product_count?: number;
-                        }[];
+                            products?: number;
+                            listed?: number;
+                            delisted?: number;
+                            procurable?: number;
+                            categories?: number;
+                            brands?: number;
+                            pinned?: number;
+                            last_synced_at?: string | null;
+                            /** @description now - price_checked_at over the procurable products (a price never checked counts from when the product was first seen) */
+                            price_age?: {
+                                /** @description seconds */
+                                p50_s?: number | null;
+                                /** @description seconds */
+                                p99_s?: number | null;
+                                /** @description seconds */
+                                max_s?: number | null;
+                                max_age_s?: number | null;
+                                /** @description procurable products whose price is older than max_age_s (0 without it) */
+                                over_max_age?: number;
+                                never_checked?: number;
+                            };
+                        };
                     };
                 };
             };

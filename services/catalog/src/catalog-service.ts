@@ -2,7 +2,7 @@
 // EntityManager; domain errors become gRPC status codes in catalogErrors, which the runtime's
 // error interceptor applies to every RPC.
 import { create } from '@bufbuild/protobuf';
-import { timestampDate } from '@bufbuild/protobuf/wkt';
+import { durationFromMs, durationMs, timestampDate, type Duration } from '@bufbuild/protobuf/wkt';
 import type { ConnectError, ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { catalog } from '@haier-sync/contracts';
 import { invalidArgument, notFound, type Logger } from '@haier-sync/runtime';
@@ -12,7 +12,7 @@ import { NotFound } from './errors';
 import { checkIntegrity } from './integrity';
 import { parsePin, setPin } from './pinning';
 import { BatchRejection, isFailure, normaliseProducts } from './product-input';
-import { getPriceHistory, getProduct, listNamed, listProducts, readChanges, stats, type SortKey } from './product-queries';
+import { getPriceHistory, getProduct, listNamed, listPriceCheckDue, listProducts, readChanges, stats, type SortKey } from './product-queries';
 import { itemResult, toChange, toProduct, ts } from './proto-mapping';
 import { aggregateStock } from './stock';
 import { upsertProducts } from './upsert-products';
@@ -44,6 +44,9 @@ export function catalogErrors(err: unknown): ConnectError | undefined {
   return undefined;
 }
 
+/** Seconds (from Postgres' epoch arithmetic) as a Duration, to the millisecond; unset when none. */
+const seconds = (s: number | null): Duration | undefined => (s === null ? undefined : durationFromMs(Math.max(0, Math.round(s * 1000))));
+
 /** The UNAVAILABLE answer when Postgres cannot be reached. */
 export const DATABASE_UNREACHABLE = 'the catalog database is unreachable; check DATABASE_URL and that Postgres is up, then retry';
 
@@ -63,7 +66,7 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
           ? create(catalog.ItemResultSchema, { productCode: s.code, outcome: catalog.ItemOutcome.FAILED, reason: s.reason })
           : itemResult(written.get(s.code)!),
       );
-      const counts = { created: r.created, updated: r.updated, unchanged: r.unchanged, failed: slots.length - items.length };
+      const counts = { created: r.created, updated: r.updated, unchanged: r.unchanged, failed: slots.length - items.length + r.failed };
       deps.metrics?.upserted((performance.now() - started) / 1000, counts);
       return create(catalog.UpsertProductsResponseSchema, { results, ...counts });
     },
@@ -140,8 +143,9 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       const r = await readChanges(em(), req.afterSeq, req.limit);
       return create(catalog.ReadChangesResponseSchema, { changes: r.changes.map(toChange), headSeq: BigInt(r.headSeq) });
     },
-    async stats() {
-      const s = await stats(em());
+    async stats(req) {
+      const maxAgeMs = req.priceMaxAge ? durationMs(req.priceMaxAge) : undefined;
+      const s = await stats(em(), maxAgeMs);
       return create(catalog.StatsResponseSchema, {
         products: BigInt(s.products),
         listed: BigInt(s.listed),
@@ -152,6 +156,23 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
         pinned: BigInt(s.pinned),
         lastSyncedAt: ts(s.last_synced_at),
         headSeq: BigInt(s.head_seq),
+        priceAge: {
+          p50: seconds(s.price_age_p50),
+          p99: seconds(s.price_age_p99),
+          max: seconds(s.price_age_max),
+          overMaxAge: BigInt(s.price_over_max_age),
+          neverChecked: BigInt(s.price_never_checked),
+          maxAge: req.priceMaxAge,
+        },
+      });
+    },
+    async listPriceCheckDue(req) {
+      const r = await listPriceCheckDue(em(), req.limit, req.excludeCodes, req.targetAge ? durationMs(req.targetAge) : undefined);
+      return create(catalog.ListPriceCheckDueResponseSchema, {
+        products: r.rows.map((x) => ({ productCode: x.code, priceCheckedAt: ts(x.price_checked_at) })),
+        procurable: BigInt(r.procurable),
+        neededPerSecond: r.neededPerSecond,
+        overdue: BigInt(r.overdue),
       });
     },
     async upsertImages(req) {

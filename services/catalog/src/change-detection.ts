@@ -73,10 +73,17 @@ function keptPrices(stored: Prices | null): Prices {
   return out as Prices;
 }
 
-/** What a sync writes: the input's listing fields, its prices (or the stored ones when it carries none). */
-export function mergeInput(input: NormalisedInput, stored: Prices | null): SyncedState {
+/**
+ * What a sync writes: the input's listing fields (the stored ones for a prices-only input), its
+ * prices (or the stored ones when it carries none).
+ */
+export function mergeInput(input: NormalisedInput, stored: (Prices & Partial<Descriptive>) | null): SyncedState {
   const out: Record<string, unknown> = {};
-  for (const f of LISTING_FIELDS) out[f] = input[f];
+  for (const f of LISTING_FIELDS) {
+    if (!input.pricesOnly) out[f] = input[f];
+    else if (stored && stored[f] !== undefined) out[f] = stored[f];
+    else throw new Error(`a prices-only input of ${input.code} was merged without its stored listing field ${f}`);
+  }
   const prices = input.prices ?? keptPrices(stored);
   for (const f of PRICE_COLUMNS) out[f] = prices[f];
   return out as unknown as SyncedState;
@@ -110,8 +117,8 @@ export interface StoredDigest extends Prices {
   content_hash: string;
 }
 
-/** True when the input would change nothing stored: same content hash and same display price. */
-export function isUnchanged(input: NormalisedInput, stored: StoredDigest): boolean {
+/** True when the input would change nothing stored: same content hash and same display price (a prices-only input needs the whole stored state). */
+export function isUnchanged(input: NormalisedInput, stored: StoredDigest & Partial<Descriptive>): boolean {
   const state = mergeInput(input, stored);
   return contentHash(state) === stored.content_hash && decimalEquals(displayPrice(state, stored.pinned_price), stored.display_price);
 }

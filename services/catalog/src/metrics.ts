@@ -1,5 +1,5 @@
-// The catalog's Prometheus metrics: products by state and the age of the least recently synced
-// listed product (one query per scrape), UpsertProducts' duration and item outcomes, and the
+// The catalog's Prometheus metrics: products by state, the age of the least recently synced
+// listed product and of the oldest procurable price check (one query per scrape), UpsertProducts' duration and item outcomes, and the
 // database pool. The RPC RED metrics come from the runtime's interceptor.
 import { Counter, gaugeFrom, Histogram, type Registry } from '@haier-sync/runtime';
 import { ormPoolMetrics } from '@haier-sync/runtime/orm';
@@ -16,12 +16,14 @@ interface StateRow {
   not_on_sale: string;
   delisted: string;
   oldest_sync_age_s: string | null;
+  oldest_price_age_s: string | null;
 }
 
 const STATE_SQL = `select count(*) filter (where delisted_at is null and is_sales) as on_sale,
   count(*) filter (where delisted_at is null and not is_sales) as not_on_sale,
   count(*) filter (where delisted_at is not null) as delisted,
-  extract(epoch from now() - min(coalesce(last_synced_at, first_seen_at)) filter (where delisted_at is null))::float8::text as oldest_sync_age_s
+  extract(epoch from now() - min(coalesce(last_synced_at, first_seen_at)) filter (where delisted_at is null))::float8::text as oldest_sync_age_s,
+  extract(epoch from now() - min(coalesce(price_checked_at, first_seen_at)) filter (where delisted_at is null and is_sales))::float8::text as oldest_price_age_s
   from catalog.product`;
 
 export function catalogMetrics(registry: Registry, orm: MikroORM): UpsertObserver {
@@ -47,6 +49,12 @@ export function catalogMetrics(registry: Registry, orm: MikroORM): UpsertObserve
     'catalog_oldest_sync_age_seconds',
     'Seconds since the least recently synced listed product was last written by a sync (its listing and prices); 0 for an empty catalog',
     async () => Number((await state())?.oldest_sync_age_s ?? 0),
+  );
+  gaugeFrom(
+    registry,
+    'catalog_oldest_price_age_seconds',
+    "Seconds since the price of the procurable product checked longest ago was last checked against Haier (price_checked_at; first seen when never); 0 for an empty catalog. The price-freshness sweep keeps it under SYNC_PRICE_MAX_AGE",
+    async () => Number((await state())?.oldest_price_age_s ?? 0),
   );
   const duration = new Histogram({
     name: 'catalog_upsert_duration_seconds',

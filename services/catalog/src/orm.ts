@@ -5,6 +5,7 @@ import { ENTITIES } from './entities';
 import { Migration20250601000000_initial } from './migrations/Migration20250601000000_initial';
 import { Migration20251125000000_batch_guard } from './migrations/Migration20251125000000_batch_guard';
 import { Migration20251202000000_price_reason } from './migrations/Migration20251202000000_price_reason';
+import { Migration20251203000000_price_checked } from './migrations/Migration20251203000000_price_checked';
 import { Migration20251203100000_product_images } from './migrations/Migration20251203100000_product_images';
 
 export const CATALOG_SCHEMA: SchemaDefinition = {
@@ -14,6 +15,7 @@ export const CATALOG_SCHEMA: SchemaDefinition = {
     { name: 'Migration20250601000000_initial', class: Migration20250601000000_initial },
     { name: 'Migration20251125000000_batch_guard', class: Migration20251125000000_batch_guard },
     { name: 'Migration20251202000000_price_reason', class: Migration20251202000000_price_reason },
+    { name: 'Migration20251203000000_price_checked', class: Migration20251203000000_price_checked },
     { name: 'Migration20251203100000_product_images', class: Migration20251203100000_product_images },
   ],
 };

@@ -15,6 +15,8 @@ export interface NormalisedInput extends Descriptive {
   code: string;
   /** null when the input carries no prices (stored prices are kept). */
   prices: Prices | null;
+  /** Only prices (ProductInput.prices_only): the listing fields here are placeholders; the stored ones are kept. */
+  pricesOnly: boolean;
 }
 
 /** A request that must be rejected as a whole (a batch too large, a bad argument of a read), naming the field when one is to blame. */
@@ -80,6 +82,10 @@ function normaliseOne(p: ProductInputData, code: string, warn: (w: string) => vo
   if (codeProblem) throw new ItemRejection(`product_code ${codeProblem}; check the code Haier sent`);
   const unstorable = unstorableField(p);
   if (unstorable) throw new ItemRejection(`${unstorable} contains a NUL character or an unpaired UTF-16 surrogate, which Postgres cannot store; check what Haier sent`);
+  if (p.pricesOnly) {
+    if (!p.hasPrices) throw new ItemRejection('prices_only is set but has_prices is not: a prices-only input must carry prices (set has_prices)');
+    return { ...LISTING_PLACEHOLDER, code, prices: normalisePrices(p), pricesOnly: true };
+  }
   const model = p.productModel.trim();
   let image = p.productImageUrl.trim();
   if (image && !rules.httpUrl(image)) {
@@ -98,8 +104,21 @@ function normaliseOne(p: ProductInputData, code: string, warn: (w: string) => vo
     is_sales: p.isSales,
     no_sales_reason: [...p.noSalesReason].slice(0, NO_SALES_REASON_MAX).join(''),
     prices,
+    pricesOnly: false,
   };
 }
+
+/** The listing fields of a prices-only input before the stored ones replace them (change-detection.ts mergeInput). */
+const LISTING_PLACEHOLDER: Descriptive = {
+  product_model: '',
+  name: '',
+  category: '',
+  brand: '',
+  product_image_url: '',
+  product_page_urls: [],
+  is_sales: false,
+  no_sales_reason: '',
+};
 
 /**
  * Normalises a batch. Only a batch over the size limit is rejected as a whole (BatchRejection);

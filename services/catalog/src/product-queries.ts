@@ -7,7 +7,7 @@ import { PriceHistory, type PriceHistoryEntity } from './entities';
 import { NotFound } from './errors';
 import { BatchRejection } from './product-input';
 import type { ProductRow } from './product-table';
-import { PRODUCT_FROM, PRODUCT_SELECT, query } from './sql';
+import { PRODUCT_FROM, PRODUCT_SELECT, pgArray, query } from './sql';
 import { STOCK_SELECT, type CountyStockState } from './stock';
 
 export interface CountyStockRow extends CountyStockState {
@@ -171,12 +171,26 @@ export interface StatsRow {
   categories: string;
   brands: string;
   head_seq: string;
+  /** Seconds (procurable products' now - price_checked_at, first_seen_at when never checked); null when none. */
+  price_age_p50: number | null;
+  price_age_p99: number | null;
+  price_age_max: number | null;
+  price_over_max_age: string;
+  price_never_checked: string;
 }
 
-export async function stats(em: EntityManager): Promise<StatsRow> {
+/** The catalog's counts and the procurable products' price ages (`priceMaxAgeMs`: count those older; undefined = 0). */
+export async function stats(em: EntityManager, priceMaxAgeMs?: number): Promise<StatsRow> {
   const [row] = await query<StatsRow>(
     em,
-    `select count(*)::text as products,
+    `with ages as (
+       select extract(epoch from (now() - coalesce(price_checked_at, first_seen_at)))::float8 as age, price_checked_at is null as never
+       from catalog.product where delisted_at is null and is_sales),
+     a as (
+       select percentile_cont(0.5) within group (order by age) as p50, percentile_cont(0.99) within group (order by age) as p99, max(age) as max,
+         count(*) filter (where ?::float8 is not null and age > ?::float8) as n_over, count(*) filter (where never) as n_never
+       from ages)
+     select count(*)::text as products,
        count(*) filter (where delisted_at is null)::text as listed,
        count(*) filter (where delisted_at is not null)::text as delisted,
        count(*) filter (where delisted_at is null and is_sales)::text as procurable,
@@ -184,9 +198,61 @@ export async function stats(em: EntityManager): Promise<StatsRow> {
        max(last_synced_at) as last_synced_at,
        (select count(*) from catalog.category)::text as categories,
        (select count(*) from catalog.brand)::text as brands,
-       (select coalesce(max(seq), 0) from catalog.change_log)::text as head_seq
+       (select coalesce(max(seq), 0) from catalog.change_log)::text as head_seq,
+       (select p50 from a) as price_age_p50, (select p99 from a) as price_age_p99, (select max from a) as price_age_max,
+       (select n_over from a)::text as price_over_max_age, (select n_never from a)::text as price_never_checked
      from catalog.product`,
+    [priceMaxAgeMs === undefined ? null : priceMaxAgeMs / 1000, priceMaxAgeMs === undefined ? null : priceMaxAgeMs / 1000],
   );
   if (!row) throw new Error('stats query returned no row');
   return row;
+}
+
+export interface PriceCheckDueRow {
+  code: string;
+  price_checked_at: Date | null;
+}
+
+export interface PriceCheckPace {
+  procurable: number;
+  /** With a target age: the fewest checks a second that, oldest first, meet every product's deadline. */
+  neededPerSecond: number;
+  overdue: number;
+}
+
+/**
+ * Procurable products, price checked longest ago first (never first), without `exclude`; how many
+ * are procurable; with `targetAgeMs`, the rate that checks each before it is that old. Checking
+ * oldest first at rate r, the i-th oldest is checked i/r seconds from now, so r must be at least
+ * i / (target - age_i) for every i (earliest deadline first is optimal); one already past the
+ * target counts as due within a second.
+ */
+export async function listPriceCheckDue(
+  em: EntityManager,
+  limit: number,
+  exclude: readonly string[],
+  targetAgeMs?: number,
+): Promise<{ rows: PriceCheckDueRow[] } & PriceCheckPace> {
+  const lim = Math.min(Math.max(limit || 20, 1), 1000);
+  const rows = await query<PriceCheckDueRow>(
+    em,
+    `select code, price_checked_at from catalog.product
+      where delisted_at is null and is_sales and not (code = any(?::text[]))
+      order by price_checked_at asc nulls first, code limit ${lim}`,
+    [pgArray(exclude)],
+  );
+  if (targetAgeMs === undefined) {
+    const [n] = await query<{ n: string }>(em, `select count(*)::text as n from catalog.product where delisted_at is null and is_sales`);
+    return { rows, procurable: Number(n?.n ?? 0), neededPerSecond: 0, overdue: 0 };
+  }
+  const target = targetAgeMs / 1000;
+  const [pace] = await query<{ n: string; need: number | null; overdue: string }>(
+    em,
+    `select count(*)::text as n, max(rn / greatest(?::float8 - age, 1)) as need, count(*) filter (where age >= ?::float8)::text as overdue
+       from (select row_number() over (order by price_checked_at asc nulls first, code) as rn,
+                    coalesce(extract(epoch from (now() - price_checked_at))::float8, 'infinity'::float8) as age
+               from catalog.product where delisted_at is null and is_sales) x`,
+    [target, target],
+  );
+  return { rows, procurable: Number(pace?.n ?? 0), neededPerSecond: pace?.need ?? 0, overdue: Number(pace?.overdue ?? 0) };
 }

@@ -56,6 +56,8 @@ export const PRODUCT_TABLE = {
   last_synced_at: c({ pg: 'timestamptz', role: 'meta', nullable: true }),
   delisted_at: c({ pg: 'timestamptz', role: 'meta', nullable: true }),
   updated_at: c({ pg: 'timestamptz', role: 'meta' }),
+  /** Set by every write that carries prices, changed or not (upsert-products.ts). */
+  price_checked_at: c({ pg: 'timestamptz', role: 'meta', nullable: true }),
 } as const satisfies Record<string, Column>;
 
 type Table = typeof PRODUCT_TABLE;

@@ -1,5 +1,6 @@
 // UpsertProducts: compare a batch with what is stored and write only what changed. An unchanged
-// batch is one read; a batch with changes is one transaction of a few statements (never a query per row).
+// batch is one read (and, when it carries prices, one statement moving price_checked_at); a batch
+// with changes is one transaction of a few statements (never a query per row).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { HISTORY_COLUMNS, HISTORY_INSERT, priceHistoryRows, type LogEntry } from './change-log';
 import { decide, isUnchanged, type Decision, type StoredDigest, type StoredState } from './change-detection';
@@ -11,7 +12,8 @@ import { RetryableConflict, withRetry } from './transaction';
 
 export interface UpsertItemResult {
   code: string;
-  outcome: 'created' | 'updated' | 'unchanged';
+  /** failed: a prices-only input of a product the catalog does not have. */
+  outcome: 'created' | 'updated' | 'unchanged' | 'failed';
   changedFields: string[];
   version: number;
   reason: string;
@@ -22,7 +24,11 @@ export interface UpsertOutcome {
   created: number;
   updated: number;
   unchanged: number;
+  failed: number;
 }
+
+/** Why a prices-only input of an unknown product is not written. */
+export const PRICES_ONLY_UNKNOWN = 'is not in the catalog: a prices-only write (the price-freshness sweep) only updates stored products; sync the product first';
 
 /** Thrown when another batch created one of our new codes first; the transaction is retried. */
 export class ConcurrentInsert extends RetryableConflict {}
@@ -87,12 +93,13 @@ const WRITE_COLUMNS = [
   ...WRITTEN_FIELDS,
   ['display_price', 'numeric'],
   ['content_hash', 'text'],
+  ['checked', 'boolean'],
 ] as const;
 
 /** Columns the batch write sets from x (in insert and update alike). */
 const SET_COLUMNS = [...WRITTEN_FIELDS.map(([n]) => n), 'display_price', 'content_hash'];
 
-function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<string, string>): Record<string, unknown> {
+function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<string, string>, withPrices: ReadonlySet<string>): Record<string, unknown> {
   const s = d.state;
   const row: Record<string, unknown> = {
     op: d.outcome === 'created' ? 'c' : 'u',
@@ -106,6 +113,7 @@ function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<st
   row['brand_id'] = brands.get(s.brand) ?? null;
   row['display_price'] = d.display_price;
   row['content_hash'] = d.content_hash;
+  row['checked'] = withPrices.has(d.code);
   return row;
 }
 
@@ -119,13 +127,14 @@ function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<st
 export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUMNS)}),
   lk as materialized (select pg_advisory_xact_lock(${CHANGE_LOG_LOCK}) as locked),
   ins as (
-    insert into catalog.product (code, ${SET_COLUMNS.join(', ')}, last_synced_at)
-    select x.code, ${SET_COLUMNS.map((n) => `x.${n}`).join(', ')}, now()
+    insert into catalog.product (code, ${SET_COLUMNS.join(', ')}, last_synced_at, price_checked_at)
+    select x.code, ${SET_COLUMNS.map((n) => `x.${n}`).join(', ')}, now(), case when x.checked then now() end
     from x cross join lk where x.op = 'c' order by x.code
     on conflict (code) do nothing returning *),
   upd as (
     update catalog.product p set ${SET_COLUMNS.map((n) => `${n} = x.${n}`).join(', ')},
-      version = p.version + 1, last_synced_at = now(), updated_at = now()
+      version = p.version + 1, last_synced_at = now(), updated_at = now(),
+      price_checked_at = case when x.checked then now() else p.price_checked_at end
     from x cross join lk where x.op = 'u' and p.code = x.code returning p.*),
   w as (select * from ins union all select * from upd),
   log as (
@@ -137,6 +146,10 @@ export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUM
     returning 1)
   select catalog.assert_all_inserted(?::int, (select count(*) from ins)::int) as inserted, (select count(*) from upd)::int as updated,
     (select count(*) from log)::int as logged, (select count(*) from hist)::int as history`;
+
+/** Moves price_checked_at of unchanged products whose price was just checked; rows locked in code order, like every batch (no deadlock between concurrent batches). */
+const MARK_CHECKED = `update catalog.product p set price_checked_at = now()
+  from (select code from catalog.product where code = any(?::text[]) order by code for no key update) l where p.code = l.code`;
 
 async function readStored(em: EntityManager, codes: readonly string[], lock: boolean): Promise<Map<string, StoredState>> {
   if (codes.length === 0) return new Map();
@@ -174,11 +187,11 @@ async function resolveNames(em: EntityManager, items: readonly NormalisedInput[]
 }
 
 /** Runs WRITE_BATCH for the decided writes; conflicts it can meet are turned into retryable errors. */
-async function writeBatch(em: EntityManager, writes: readonly Write[], ids: NameIds, runId: string): Promise<void> {
+async function writeBatch(em: EntityManager, writes: readonly Write[], ids: NameIds, runId: string, withPrices: ReadonlySet<string>): Promise<void> {
   const entries: LogEntry[] = writes.map((d) => ({ code: d.code, kind: d.outcome === 'created' ? 'created' : d.kind, fields: d.outcome === 'created' ? [] : d.fields }));
   try {
     await query(em, WRITE_BATCH, [
-      ...unnestParams(writes.map((d, ord) => rowFor(d, ord, ids.cats, ids.brands)), WRITE_COLUMNS),
+      ...unnestParams(writes.map((d, ord) => rowFor(d, ord, ids.cats, ids.brands, withPrices)), WRITE_COLUMNS),
       runId,
       runId,
       ...unnestParams(priceHistoryRows(entries.filter((e) => e.kind !== 'created')), HISTORY_COLUMNS),
@@ -200,7 +213,7 @@ async function writeBatch(em: EntityManager, writes: readonly Write[], ids: Name
 
 /**
  * First a quick unlocked check of what is stored: a batch with nothing to write ends there (one
- * query, no transaction, no row touched). A batch of only new products is then written by one
+ * query, no transaction, no row touched but price_checked_at of the prices it carries). A batch of only new products is then written by one
  * statement, atomic on its own. Otherwise (or when another batch created some of the codes
  * meanwhile) one transaction locks the rows, decides exactly on the locked state and writes the
  * whole batch in one statement. Either way the items given are written entirely or not at all
@@ -211,8 +224,13 @@ export async function upsertProducts(
   items: readonly NormalisedInput[],
   opts: { runId: string; dryRun?: boolean; warnings?: Map<string, string> },
 ): Promise<UpsertOutcome> {
-  const digests = await readDigests(em, items.map((i) => i.code));
+  // a prices-only input is merged with the stored listing: its unchanged-check reads the whole row
+  const digests: Map<string, StoredDigest & Partial<StoredState> & { version: number }> = await readDigests(em, items.filter((i) => !i.pricesOnly).map((i) => i.code));
+  if (items.some((i) => i.pricesOnly)) for (const [code, row] of await readStored(em, items.filter((i) => i.pricesOnly).map((i) => i.code), false)) digests.set(code, row);
+  const unknown = new Set(items.filter((i) => i.pricesOnly && !digests.has(i.code)).map((i) => i.code));
+  const withPrices = new Set(items.filter((i) => i.prices !== null && !unknown.has(i.code)).map((i) => i.code));
   const pending = items.filter((i) => {
+    if (unknown.has(i.code)) return false;
     const d = digests.get(i.code);
     return !d || !isUnchanged(i, d);
   });
@@ -228,7 +246,7 @@ export async function upsertProducts(
       const creates = pending.map((i) => decide(i, undefined) as Write);
       done = await withRetry(async () => {
         try {
-          await writeBatch(em, creates, await resolveNames(em, pending), opts.runId);
+          await writeBatch(em, creates, await resolveNames(em, pending), opts.runId, withPrices);
           return true;
         } catch (err) {
           if (err instanceof ConcurrentInsert) return false; // not worth retrying as all-new
@@ -242,9 +260,16 @@ export async function upsertProducts(
         const ids = await resolveNames(em, pending);
         return em.transactional(async (tem) => {
           const stored = await readStored(tem, pending.map((i) => i.code), true);
-          const again = new Map(pending.map((i) => [i.code, decide(i, stored.get(i.code))]));
+          // a prices-only input whose product is not stored (products are never deleted: a guard) is not written
+          for (const i of pending) if (i.pricesOnly && !stored.has(i.code)) unknown.add(i.code);
+          const again = new Map(pending.filter((i) => !unknown.has(i.code)).map((i) => [i.code, decide(i, stored.get(i.code))]));
           const writes = [...again.values()].filter((d): d is Write => d.outcome !== 'unchanged');
-          if (writes.length > 0) await writeBatch(tem, writes, ids, opts.runId);
+          // a prices-only write keeps the stored (locked) category and brand, which exist: look their ids up here
+          for (const [table, map] of [['category', ids.cats], ['brand', ids.brands]] as const) {
+            const names = writes.map((d) => d.state[table]).filter((n) => n !== '' && !map.has(n));
+            if (names.length > 0) for (const [n, id] of await ensureNames(tem, table, names)) map.set(n, id);
+          }
+          if (writes.length > 0) await writeBatch(tem, writes, ids, opts.runId, withPrices);
           return again;
         });
       });
@@ -252,11 +277,19 @@ export async function upsertProducts(
     }
   }
   const decisions: Decision[] = items.map((i) => decided.get(i.code) ?? { outcome: 'unchanged', code: i.code, version: digests.get(i.code)?.version ?? 0 });
+  if (!opts.dryRun) {
+    // an unchanged price was still checked: only its price_checked_at moves (written ones moved it in WRITE_BATCH)
+    const checked = decisions.filter((d) => d.outcome === 'unchanged' && withPrices.has(d.code) && !unknown.has(d.code)).map((d) => d.code);
+    if (checked.length > 0) await withRetry(() => query(em, MARK_CHECKED, [pgArray(checked)]));
+  }
 
-  const out: UpsertOutcome = { results: [], created: 0, updated: 0, unchanged: 0 };
+  const out: UpsertOutcome = { results: [], created: 0, updated: 0, unchanged: 0, failed: 0 };
   for (const d of decisions) {
     const reason = opts.warnings?.get(d.code) ?? '';
-    if (d.outcome === 'created') {
+    if (unknown.has(d.code)) {
+      out.failed++;
+      out.results.push({ code: d.code, outcome: 'failed', changedFields: [], version: 0, reason: `${d.code} ${PRICES_ONLY_UNKNOWN}` });
+    } else if (d.outcome === 'created') {
       out.created++;
       out.results.push({ code: d.code, outcome: 'created', changedFields: [], version: 1, reason });
     } else if (d.outcome === 'updated') {

@@ -55,7 +55,7 @@ describe('migrations', () => {
 });
 
 describe('UpsertProducts change detection', () => {
-  it('creates, then writes nothing for the same batch, then exactly the changed field', async () => {
+  it('creates, then writes nothing for the same batch but its price check time, then exactly the changed field', async () => {
     const batch = [product('CD1'), product('CD2', { productName: '', productModel: '' })];
     const first = await h.client.upsertProducts({ products: batch, runId: 'run-1' });
     expect(first.created).toBe(2);
@@ -71,19 +71,23 @@ describe('UpsertProducts change detection', () => {
     // rows written (xmin) or locked (xmax) by any transaction from now on, in every catalog table
     const xid = (await h.pg.query<{ x: string }>(`select (txid_current() % 4294967296)::text as x`)).rows[0]!.x;
     const touched = async () => {
-      let n = 0;
+      const n: Record<string, number> = {};
       for (const t of ['product', 'change_log', 'price_history', 'category', 'brand', 'product_stock']) {
-        n += await count(h.pg, `select count(*) as n from catalog.${t} where xmin::text::bigint >= $1 or xmax::text::bigint >= $1`, [xid]);
+        n[t] = await count(h.pg, `select count(*) as n from catalog.${t} where xmin::text::bigint >= $1 or xmax::text::bigint >= $1`, [xid]);
       }
       return n;
     };
+    const checkedBefore = await h.pg.query<{ code: string; t: Date }>(`select code, price_checked_at as t from catalog.product where code in ('CD1','CD2') order by code`);
     const logBefore = await count(h.pg, `select count(*) as n from catalog.change_log`);
     const again = await h.client.upsertProducts({ products: [product('CD1', { supplyPrice: '1000.00' }), batch[1]!], runId: 'run-2' });
     expect(again.unchanged).toBe(2);
     expect(again.results.map((r) => r.version)).toEqual([1n, 1n]);
     expect(await count(h.pg, `select count(*) as n from catalog.change_log`)).toBe(logBefore);
     expect(await count(h.pg, `select count(*) as n from catalog.product where version <> 1 and code in ('CD1','CD2')`)).toBe(0);
-    expect(await touched()).toBe(0);
+    // the prices were checked: only price_checked_at of the two rows moves (no version, no log, nothing else)
+    expect(await touched()).toEqual({ product: 2, change_log: 0, price_history: 0, category: 0, brand: 0, product_stock: 0 });
+    const checkedAfter = await h.pg.query<{ code: string; t: Date }>(`select code, price_checked_at as t from catalog.product where code in ('CD1','CD2') order by code`);
+    checkedAfter.rows.forEach((r, i) => expect(r.t.getTime()).toBeGreaterThan(checkedBefore.rows[i]!.t.getTime()));
 
     const changed = await h.client.upsertProducts({ products: [product('CD1', { productImageUrl: 'https://img.example/new.jpg' })], runId: 'run-3' });
     expect(changed.updated).toBe(1);
@@ -95,7 +99,7 @@ describe('UpsertProducts change detection', () => {
       { kind: 'updated', version: '2', fields: [{ field: 'product_image_url', before: '"https://img.example/CD1.jpg"', after: '"https://img.example/new.jpg"' }], run_id: 'run-3' },
     ]);
     expect(await count(h.pg, `select count(*) as n from catalog.price_history where product_code = 'CD1'`)).toBe(0);
-    expect(await touched()).toBeGreaterThan(0); // the probe does see writes
+    expect((await touched()).change_log).toBeGreaterThan(0); // the probe does see writes
     // the snapshot in the log is the row as written (same as a fresh read of the product)
     const snap = await h.pg.query(
       `select l.snapshot = ${PRODUCT_SNAPSHOT} as same, l.snapshot->>'supply_price' as supply

@@ -20,6 +20,7 @@ function input(over: Partial<ProductInputData> = {}): ProductInputData {
     supplyPrice: '1299.50',
     invoicePrice: '1200',
     hasPrices: true,
+    pricesOnly: false,
     ...over,
   };
 }

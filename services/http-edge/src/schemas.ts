@@ -65,8 +65,8 @@ export const totalField = { total: { type: 'integer', description: 'matching ite
 /** `has_more` and `next_cursor`: another page follows (where a total would cost a count over the whole table). */
 export const moreFields = { has_more: { type: 'boolean' }, next_cursor: { type: ['string', 'null'] } } as const;
 
-const nullableString = { type: ['string', 'null'] } as const;
-const nullableNumber = { type: ['number', 'null'] } as const;
+export const nullableString = { type: ['string', 'null'] } as const;
+export const nullableNumber = { type: ['number', 'null'] } as const;
 
 const runBody = {
   type: 'object',

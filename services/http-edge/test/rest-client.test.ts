@@ -31,6 +31,21 @@ test('catalog: listProducts answers the list envelope (count, has_more, results)
   expect(typeof data?.has_more).toBe('boolean');
 });
 
+test('catalog: getCatalogStats answers the counts and the price ages; a max_age_s that is not a positive whole number is 400 naming it', async () => {
+  const c = createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.viewer });
+  const { data } = await c.GET('/api/haier/catalog/stats/', { params: { query: { max_age_s: 600 } } });
+  expect(data?.success).toBe(true);
+  const st = data!.data!;
+  expect(st.listed! + st.delisted!).toBe(st.products);
+  expect(st.price_age?.max_age_s).toBe(600);
+  expect(st.price_age?.over_max_age).toBe(0);
+  if (st.procurable! > 0) expect(st.price_age?.max_s).toBeGreaterThanOrEqual(st.price_age!.p50_s!);
+  else expect(st.price_age?.max_s).toBeNull();
+  const bad = await c.GET('/api/haier/catalog/stats/', { params: { query: { max_age_s: 0 } } });
+  expect(bad.response.status).toBe(400);
+  expect(JSON.stringify(bad.error)).toContain('max_age_s');
+});
+
 test('sync: listRuns answers count and total; getRun of an unknown id is the Error schema (404)', async () => {
   const c = createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.viewer });
   const list = await c.GET('/api/haier/sync/');

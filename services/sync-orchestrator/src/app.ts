@@ -34,6 +34,7 @@ import { startEngine, type Engine } from './runs/engine';
 import { createRunLog } from './runs/run-log';
 import { builtinJobs, instanceName, loadSchedule, scheduleControl, startScheduler, type ScheduleControl, type ScheduledJob, type Scheduler } from './schedule';
 import { DATABASE_UNREACHABLE, syncErrors, syncRoutes } from './service';
+import { startPriceSweep, type PriceSweep } from './freshness/sweep';
 
 export interface OrchestratorOptions {
   env: Record<string, string | undefined>;
@@ -61,6 +62,8 @@ export interface Orchestrator {
   engine?: Engine;
   publisher?: Publisher;
   scheduler?: Scheduler;
+  /** The price-freshness sweep, when SYNC_PRICE_MAX_AGE is set. */
+  sweep?: PriceSweep;
   /** What ListSchedules, pause, resume and run-now answer. */
   schedules: ScheduleControl;
   metrics: Registry;
@@ -178,7 +181,14 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     // the scheduled jobs: the cron timers (when on) and ListSchedules / pause / resume / run-now share them
     const instanceId = instanceName();
     const startRun = (req: sync.StartRunRequest) => runs.startRun(req);
-    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), ...(opts.extraJobs ?? [])];
+    // the price-freshness sweep (SYNC_PRICE_MAX_AGE): on every replica with the engine and the scheduler, one sweeping at a time
+    let sweep: PriceSweep | undefined;
+    if (config.SYNC_PRICE_MAX_AGE !== undefined && config.SYNC_WORKERS_ENABLED && config.SYNC_SCHEDULER_ENABLED) {
+      const sw = startPriceSweep({ orm, databaseUrl: config.DATABASE_URL, catalog: catalogClient, gateway: gatewayClient, logger, maxAgeMs: config.SYNC_PRICE_MAX_AGE, share: config.SYNC_PRICE_SWEEP_SHARE, instanceId, metrics: registry, leaderPollMs: opts.idlePollMs });
+      sweep = sw;
+      stops.push(['price sweep', () => sw.stop()]);
+    }
+    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), ...(sweep ? [sweep.job] : []), ...(opts.extraJobs ?? [])];
     const schedules = scheduleControl({ orm, jobs, logger, getRun: (id) => runs.getRun(id), schedulerEnabled: config.SYNC_SCHEDULER_ENABLED });
 
     const readiness = async (): Promise<boolean> => {
@@ -246,6 +256,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       engine,
       publisher,
       scheduler,
+      sweep,
       schedules,
       metrics: registry,
       gateway: gatewayClient,

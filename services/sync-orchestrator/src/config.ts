@@ -42,6 +42,36 @@ export const configSchema = z.object({
   SYNC_SCHEDULE_FULL: env.string('0 3 * * *'),
   SYNC_SCHEDULE_PRICES: env.string('0 * * * *'),
   SYNC_SCHEDULE_LOW_STOCK: env.string('*/15 * * * *'),
+  /**
+   * How old a procurable product's price may get: the price-freshness sweep re-reads prices
+   * continuously, oldest first, to keep every one younger (src/freshness). Unset or `off`: no sweep.
+   */
+  SYNC_PRICE_MAX_AGE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '' || v.trim().toLowerCase() === 'off') return undefined;
+      const r = env.durationMs().safeParse(v);
+      if (!r.success || r.data < 10_000) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration of at least 10s such as 10m, 30s or 1h (a bare number is seconds), or off' });
+        return z.NEVER;
+      }
+      return r.data;
+    }),
+  /** The share of HAIER_RATE_LIMIT the sweep may spend: 0.05 or 5% (more than 0, at most 1). */
+  SYNC_PRICE_SWEEP_SHARE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return 0.1;
+      const m = /^(\d+(?:\.\d+)?)\s*(%?)$/.exec(v.trim());
+      const n = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+      if (!(n > 0 && n <= 1)) {
+        ctx.addIssue({ code: 'custom', message: 'expected a share of the rate limit above 0 and at most 1, as 0.05 or 5%' });
+        return z.NEVER;
+      }
+      return n;
+    }),
   SYNC_SCHEDULER_ENABLED: env.bool(true),
   SYNC_FIRST_DEPLOY: env.bool(true),
   /** The engine (workers, planner, recovery) runs in this process; false = API only. */

@@ -1,12 +1,12 @@
 // The synced catalog: products (filters, sort, cursor pages), one product, its price history,
 // categories, brands; the per-product actions (sync stock / price now: MANUAL runs of one product
 // through the orchestrator) and the pinned price.
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { durationFromMs, durationMs, timestampDate, timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { catalog, sync } from '@haier-sync/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeContext } from '../context';
-import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields, noQuery } from '../schemas';
+import { productSchema, codeParam, countySchema, dataAnswer, errors, listAnswer, moneySchema, moreFields, noQuery, nullableNumber, nullableString } from '../schemas';
 import { priceChangeOut, productOut } from '../domain/catalog-view';
 import { isFinished, iso } from '../domain/run-view';
 import { badRequest, EdgeError } from '../domain/errors';
@@ -144,38 +144,81 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     const r = await cat.listCategories({});
     return { success: true, data: r.categories.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
-  app.get(
+  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'listBrands', summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
+    const r = await cat.listBrands({});
+    return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
+  });
+
+  // the catalog's counts and how old the procurable products' prices are (the price-freshness sweep's figure)
+  const seconds = (d: Duration | undefined): number | null => (d ? durationMs(d) / 1000 : null);
+  const ageSchema = { ...nullableNumber, description: 'seconds' } as const;
+  app.get<{ Querystring: { max_age_s?: number } }>(
     '/api/haier/catalog/stats/',
     {
       config: { role: 'viewer', cacheControl: REVALIDATE },
       schema: {
         tags: ['catalog'],
-        operationId: 'getCatalogStats', summary: 'Products by state (listed, delisted, procurable, pinned), categories, brands, and when the catalog was last synced',
-        querystring: noQuery,
+        operationId: 'getCatalogStats',
+        summary: "The catalog's counts and the age of its procurable products' prices (p50, p99, max; how many are older than max_age_s)",
+        querystring: {
+          type: 'object',
+          properties: { max_age_s: { type: 'integer', minimum: 1, maximum: 31 * 86_400, description: 'count the procurable products whose price was checked longer ago than this many seconds (e.g. 600 for SYNC_PRICE_MAX_AGE=10m)' } },
+          additionalProperties: false,
+        },
         response: dataAnswer({
           type: 'object',
           properties: {
-            products: { type: 'integer' }, listed: { type: 'integer' }, delisted: { type: 'integer' }, procurable: { type: 'integer' },
-            pinned: { type: 'integer' }, categories: { type: 'integer' }, brands: { type: 'integer' }, last_synced_at: { type: ['string', 'null'] },
+            products: { type: 'integer' },
+            listed: { type: 'integer' },
+            delisted: { type: 'integer' },
+            procurable: { type: 'integer' },
+            categories: { type: 'integer' },
+            brands: { type: 'integer' },
+            pinned: { type: 'integer' },
+            last_synced_at: nullableString,
+            price_age: {
+              type: 'object',
+              description: "now - price_checked_at over the procurable products (a price never checked counts from when the product was first seen)",
+              properties: {
+                p50_s: ageSchema,
+                p99_s: ageSchema,
+                max_s: ageSchema,
+                max_age_s: { type: ['integer', 'null'] },
+                over_max_age: { type: 'integer', description: 'procurable products whose price is older than max_age_s (0 without it)' },
+                never_checked: { type: 'integer' },
+              },
+            },
           },
         }),
       },
     },
-    async () => {
-      const r = await cat.stats({});
+    async (req) => {
+      const maxAge = req.query.max_age_s;
+      const s = await cat.stats({ priceMaxAge: maxAge === undefined ? undefined : durationFromMs(maxAge * 1000) });
+      const a = s.priceAge;
       return {
         success: true,
         data: {
-          products: Number(r.products), listed: Number(r.listed), delisted: Number(r.delisted), procurable: Number(r.procurable),
-          pinned: Number(r.pinned), categories: Number(r.categories), brands: Number(r.brands), last_synced_at: iso(r.lastSyncedAt),
+          products: Number(s.products),
+          listed: Number(s.listed),
+          delisted: Number(s.delisted),
+          procurable: Number(s.procurable),
+          categories: Number(s.categories),
+          brands: Number(s.brands),
+          pinned: Number(s.pinned),
+          last_synced_at: s.lastSyncedAt ? timestampDate(s.lastSyncedAt).toISOString() : null,
+          price_age: {
+            p50_s: seconds(a?.p50),
+            p99_s: seconds(a?.p99),
+            max_s: seconds(a?.max),
+            max_age_s: maxAge ?? null,
+            over_max_age: Number(a?.overMaxAge ?? 0n),
+            never_checked: Number(a?.neverChecked ?? 0n),
+          },
         },
       };
     },
   );
-  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer', cacheControl: REVALIDATE }, schema: { tags: ['catalog'], operationId: 'listBrands', summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
-    const r = await cat.listBrands({});
-    return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
-  });
 
   /**
    * One product through the orchestrator: a MANUAL run scoped to its code (the same merge, counts

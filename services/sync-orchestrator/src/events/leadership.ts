@@ -9,6 +9,7 @@ import { backoffDelay } from './backoff';
 
 /** The advisory lock key (any fixed bigint; this one spells "hsPUBLSH"). */
 export const PUBLISHER_LOCK_KEY = '7526447729380971336';
+const PUBLISHER_ROLE = { name: 'publisher', does: 'publishes the events' };
 
 export interface Leadership {
   /** Resolves when the lock is lost (connection error or failed keep-alive). */
@@ -19,6 +20,9 @@ export interface Leadership {
 export interface LeadershipOptions {
   databaseUrl: string;
   logger: Logger;
+  /** The advisory lock (default PUBLISHER_LOCK_KEY) and what holding it does, for log lines (default "publishes the events"). */
+  lockKey?: string;
+  role?: { name: string; does: string };
   /** How often a follower tries to take the lock, and the leader checks its connection (default 1000 ms). */
   pollMs?: number;
 }
@@ -39,13 +43,15 @@ export function leadershipTerm(stop: AbortSignal, lost: Promise<void>): { signal
 /** Waits until this process holds the publisher lock; undefined when `signal` aborts first. */
 export async function acquireLeadership(opts: LeadershipOptions, signal: AbortSignal): Promise<Leadership | undefined> {
   const pollMs = opts.pollMs ?? 1_000;
+  const key = opts.lockKey ?? PUBLISHER_LOCK_KEY;
+  const role = opts.role ?? PUBLISHER_ROLE;
   let attempt = 0;
   let waitingLogged = false;
   while (!signal.aborted) {
     // bounded: a Postgres that does not answer must not hold up stop() or hide a lost lock
     const client = new Client({
       connectionString: opts.databaseUrl,
-      application_name: 'sync-orchestrator-publisher',
+      application_name: `sync-orchestrator-${role.name}`,
       connectionTimeoutMillis: 10_000,
       query_timeout: 10_000,
       keepAlive: true,
@@ -56,10 +62,10 @@ export async function acquireLeadership(opts: LeadershipOptions, signal: AbortSi
       await client.connect();
       attempt = 0;
       while (!signal.aborted && !dead) {
-        const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1::bigint) as ok', [PUBLISHER_LOCK_KEY]);
-        if (r.rows[0]?.ok) return hold(client, opts, pollMs);
+        const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1::bigint) as ok', [key]);
+        if (r.rows[0]?.ok) return hold(client, opts, pollMs, key, role);
         if (!waitingLogged) {
-          opts.logger.info('another orchestrator is publishing events; this one stands by and takes over if it stops');
+          opts.logger.info(`another orchestrator ${role.does}; this one stands by and takes over if it stops`);
           waitingLogged = true;
         }
         await sleep(pollMs, signal);
@@ -67,7 +73,7 @@ export async function acquireLeadership(opts: LeadershipOptions, signal: AbortSi
     } catch (err) {
       attempt++;
       if (attempt === 1 || attempt % 20 === 0) {
-        opts.logger.warn({ err: String((err as Error)?.message ?? err), attempt }, 'publisher cannot reach Postgres to take its lock; retrying');
+        opts.logger.warn({ err: String((err as Error)?.message ?? err), attempt }, `${role.name} cannot reach Postgres to take its lock; retrying`);
       }
       await sleep(backoffDelay(attempt, 200, 5_000), signal);
     }
@@ -76,7 +82,7 @@ export async function acquireLeadership(opts: LeadershipOptions, signal: AbortSi
   return undefined;
 }
 
-function hold(client: Client, opts: LeadershipOptions, pollMs: number): Leadership {
+function hold(client: Client, opts: LeadershipOptions, pollMs: number, key: string, role: { name: string; does: string }): Leadership {
   let released = false;
   let resolveLost!: () => void;
   const lost = new Promise<void>((r) => (resolveLost = r));
@@ -84,7 +90,7 @@ function hold(client: Client, opts: LeadershipOptions, pollMs: number): Leadersh
     if (released) return;
     released = true;
     clearInterval(timer);
-    opts.logger.warn({ why }, 'publisher lost its Postgres lock; stopping the relays (another replica or this one takes over from the stored cursor)');
+    opts.logger.warn({ why }, `${role.name} lost its Postgres lock; stopping (another replica or this one takes over)`);
     resolveLost();
     void client.end().catch(() => undefined);
   };
@@ -95,7 +101,7 @@ function hold(client: Client, opts: LeadershipOptions, pollMs: number): Leadersh
     client.query('select 1').catch((err: unknown) => lose(String((err as Error)?.message ?? err)));
   }, Math.max(pollMs, 1_000) * 5);
   timer.unref();
-  opts.logger.info('this orchestrator publishes the events (publisher lock taken)');
+  opts.logger.info(`this orchestrator ${role.does} (${role.name} lock taken)`);
   return {
     lost,
     async release() {
@@ -103,7 +109,7 @@ function hold(client: Client, opts: LeadershipOptions, pollMs: number): Leadersh
       released = true;
       clearInterval(timer);
       resolveLost();
-      await client.query('select pg_advisory_unlock($1::bigint)', [PUBLISHER_LOCK_KEY]).catch(() => undefined);
+      await client.query('select pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
       await client.end().catch(() => undefined);
     },
   };

@@ -19,16 +19,45 @@ export function toProductInput(p: gateway.Product, price: gateway.Price | undefi
     noSalesReason: p.noSalesReason,
     hasPrices: withPrices && price !== undefined,
   });
-  if (withPrices && price) {
-    input.supplyPrice = orUndefined(price.supplyPrice);
-    input.invoicePrice = orUndefined(price.invoicePrice);
-    input.marketPrice = orUndefined(price.marketPrice);
-    input.stockRebate = orUndefined(price.stockRebatePolicy);
-    input.rebateMoney = orUndefined(price.rebateMoney);
-    input.rebateType = orUndefined(price.rebateType);
-    input.priceReason = orUndefined(price.reason);
-  }
+  if (withPrices && price) setPrices(input, price);
   return input;
+}
+
+/** Haier's price record into the input's price fields (the one price rule of every write). */
+function setPrices(input: catalog.ProductInput, price: gateway.Price): void {
+  input.supplyPrice = orUndefined(price.supplyPrice);
+  input.invoicePrice = orUndefined(price.invoicePrice);
+  input.marketPrice = orUndefined(price.marketPrice);
+  input.stockRebate = orUndefined(price.stockRebatePolicy);
+  input.rebateMoney = orUndefined(price.rebateMoney);
+  input.rebateType = orUndefined(price.rebateType);
+  input.priceReason = orUndefined(price.reason);
+}
+
+/** A price record alone as the catalog's input (prices_only: the catalog keeps the stored listing). */
+export function toPriceInput(price: gateway.Price): catalog.ProductInput {
+  const input = create(catalog.ProductInputSchema, { productCode: price.productCode, hasPrices: true, pricesOnly: true });
+  setPrices(input, price);
+  return input;
+}
+
+/**
+ * The price-freshness sweep's batch: prices only (one call per 20 codes, no product record). A
+ * code whose price Haier reported as an error or did not answer is failed with the reason and not
+ * written, as in mergeBatch.
+ */
+export function mergePrices(codes: readonly string[], prices: readonly gateway.Price[], priceErrors: readonly gateway.ItemError[]): MergeResult {
+  const failures = new Map<string, string>();
+  for (const e of priceErrors) if (e.productCode) failures.set(e.productCode, `price: ${e.reason}`);
+  const priceBy = new Map(prices.map((p) => [p.productCode, p]));
+  const inputs: catalog.ProductInput[] = [];
+  for (const code of codes) {
+    if (failures.has(code)) continue;
+    const price = priceBy.get(code);
+    if (!price) failures.set(code, 'price: Haier returned no price record for this code');
+    else inputs.push(toPriceInput(price));
+  }
+  return { inputs, failures };
 }
 
 export interface MergeResult {

@@ -56,7 +56,8 @@ export function jobMessage(job: ScheduledJob, v: ScheduleView | undefined, now =
     maxAge: job.maxAgeMs === undefined ? undefined : durationFromMs(job.maxAgeMs),
     variable: job.variable,
     enabled: job.cron !== null,
-    nextFireAt: ts(nextFireOf(job, paused, now)),
+    // a freshness job's next step is known where it runs; elsewhere, as that replica last recorded it
+    nextFireAt: ts(nextFireOf(job, paused, now) ?? (job.kind === 'freshness' && !paused ? v?.next_fire_at : null)),
     lastFiredAt: ts(v?.last_fired_at),
     lastRunId: v?.last_run_id ?? '',
     lastRunStatus: v?.last_run_status ? enumValue(sync.RunStatus, v.last_run_status) : sync.RunStatus.UNSPECIFIED,

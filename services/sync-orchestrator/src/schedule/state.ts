@@ -133,6 +133,15 @@ export function scheduleState(orm: MikroORM) {
       );
       return rows.length === 1;
     },
+    /** Whether an operator has the job paused (false when it has no row yet). */
+    async isPaused(job: string): Promise<boolean> {
+      const rows = await conn().execute<{ paused: boolean }[]>(`select paused from sync.schedule_state where job = ?`, [job]);
+      return rows[0]?.paused === true;
+    },
+    /** A continuous job's progress (the price-freshness sweep's last step and its next), for ListSchedules on any replica. */
+    async progress(job: string, at: Date, next: Date | null, by: string, error: string | null): Promise<void> {
+      await conn().execute(`update sync.schedule_state set last_fired_at = ?, next_fire_at = ?, fired_by = ?, last_error = ?, updated_at = now() where job = ?`, [at, next, by, error, job]);
+    },
     async result(job: string, runId: string | null, error: string | null): Promise<void> {
       await conn().execute(`update sync.schedule_state set last_run_id = ?, last_error = ?, updated_at = now() where job = ?`, [runId, error, job]);
     },
