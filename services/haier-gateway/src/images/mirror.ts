@@ -118,8 +118,12 @@ export class ImageMirror {
     }
   }
 
-  async close(): Promise<void> {
-    await this.dispatcher.close();
+  private closing?: Promise<void>;
+
+  /** Closes the connections to the image hosts (once: a second call waits for the first). */
+  close(): Promise<void> {
+    this.closing ??= this.dispatcher.close();
+    return this.closing;
   }
 
   private refusal(url: string): string | undefined {
