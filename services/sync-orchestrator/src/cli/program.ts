@@ -80,6 +80,8 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--stock', 'also sync stock (for --county, else the configured counties)')
     .option('--county <codes>', '6-digit county codes for --stock (comma separated), e.g. 110101,310104', parser(parseCounties))
     .option('--limit <n>', 'at most this many products', parser((v) => parseWholeNumber('--limit', v, 1, MAX_LIMIT)))
+    .option('--images', 'also mirror the products\' images (main + pages; the default of a full run)')
+    .option('--no-images', 'do not mirror images (e.g. a full run that only refreshes data)')
     .option('--dry-run', 'do everything but write: print the changes a real run would apply')
     .option('--json', 'print only the final run as JSON (proto3 JSON mapping) on stdout')
     .option('--verbose', 'print a ✓/✗ line per product as the run goes (✓ changed products, ✗ failures with reasons)')
