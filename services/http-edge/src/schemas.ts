@@ -177,7 +177,7 @@ const keyInfoBody = {
 const scheduleBody = {
   type: 'object',
   properties: {
-    name: { type: 'string', description: 'full, prices, low_stock, integrity' },
+    name: { type: 'string', description: 'full, prices, low_stock, integrity, image_orphans' },
     kind: { type: 'string', enum: ['CRON', 'FRESHNESS'], description: 'CRON: fires at the ticks of its cron (UTC); FRESHNESS: keeps data younger than max_age_seconds' },
     description: { type: 'string' },
     cron: { ...nullableString, description: 'CRON: the cron expression (UTC), null when switched off; FRESHNESS: how often it checks (null when continuous)' },

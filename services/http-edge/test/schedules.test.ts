@@ -51,7 +51,7 @@ test('GET /api/haier/schedules/ lists every job with its cron or freshness targe
   expect(r.json.scheduler_enabled).toBe(false); // the stack's orchestrator runs no cron timers
   const jobs = r.json.results as ScheduleOut[];
   expect(r.json.count).toBe(jobs.length);
-  expect(jobs.map((j) => j.name).sort()).toEqual(['full', 'integrity', 'low_stock', 'prices']);
+  expect(jobs.map((j) => j.name).sort()).toEqual(['full', 'image_orphans', 'integrity', 'low_stock', 'prices']);
   for (const j of jobs) {
     expect(['CRON', 'FRESHNESS']).toContain(j.kind);
     expect(j.variable).toMatch(/^SYNC_/);

@@ -32,6 +32,8 @@ import { eventsStatus } from './events/status';
 import { createRunsApi, type RunsApi } from './runs/api';
 import { startEngine, type Engine } from './runs/engine';
 import { createRunLog } from './runs/run-log';
+import { imageStoreFromEnv } from '@haier-sync/runtime/image-store';
+import { orphanSweepJob } from './images/orphan-sweep';
 import { builtinJobs, instanceName, loadSchedule, scheduleControl, startScheduler, type ScheduleControl, type ScheduledJob, type Scheduler } from './schedule';
 import { DATABASE_UNREACHABLE, syncErrors, syncRoutes } from './service';
 
@@ -178,7 +180,15 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     // the scheduled jobs: the cron timers (when on) and ListSchedules / pause / resume / run-now share them
     const instanceId = instanceName();
     const startRun = (req: sync.StartRunRequest) => runs.startRun(req);
-    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), ...(opts.extraJobs ?? [])];
+    const orphanSweep = orphanSweepJob({
+      store: imageStoreFromEnv(opts.env as NodeJS.ProcessEnv),
+      catalog: catalogClient,
+      cron: config.SYNC_IMAGE_ORPHAN_CRON,
+      graceMs: config.SYNC_IMAGE_ORPHAN_GRACE,
+      dryRun: config.SYNC_IMAGE_ORPHAN_DRY_RUN,
+      logger: logger.child({ component: 'image-orphan-sweep' }),
+    });
+    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), orphanSweep, ...(opts.extraJobs ?? [])];
     const schedules = scheduleControl({ orm, jobs, logger, getRun: (id) => runs.getRun(id), schedulerEnabled: config.SYNC_SCHEDULER_ENABLED });
 
     const readiness = async (): Promise<boolean> => {

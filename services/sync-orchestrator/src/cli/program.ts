@@ -171,7 +171,7 @@ ${EXIT_HELP}`,
 
   const schedules = program
     .command('schedules')
-    .description('The scheduled jobs (full, prices, low_stock, integrity): cron or freshness target, next fire, last run; pause, resume, run now.\nChanges are kept in the database: every replica obeys them, and they survive restarts.');
+    .description('The scheduled jobs (full, prices, low_stock, integrity, image_orphans): cron or freshness target, next fire, last run; pause, resume, run now.\nChanges are kept in the database: every replica obeys them, and they survive restarts.');
   schedules
     .command('list')
     .description('Each job: kind, cron (UTC) or max age, next fire, last run and its status, paused (by whom, when).')
@@ -186,7 +186,7 @@ ${EXIT_HELP}`,
     schedules
       .command(name)
       .description(description)
-      .argument('<name>', 'the job: full, prices, low_stock or integrity (haier-sync schedules list)', argument((v) => parseName('NAME', v)))
+      .argument('<name>', 'the job: full, prices, low_stock, integrity or image_orphans (haier-sync schedules list)', argument((v) => parseName('NAME', v)))
       .option('--json', 'print as JSON')
       .action(async (job: string, o: { json?: boolean }) => action(ctx, job, o));
   }
