@@ -143,7 +143,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       stops.push(['run engine', () => e.stop()]);
     }
     const kick = (): void => engine?.kick();
-    const runs = createRunsApi({ knex, logger, counties: config.SYNC_COUNTIES, kick, runLog });
+    const runs = createRunsApi({ knex, logger, counties: config.SYNC_COUNTIES, imagesInFull: config.SYNC_IMAGES_IN_FULL, kick, runLog });
 
     // one NATS connection per process: the publisher's, and GetEventsStatus's (made on first use
     // when this replica does not publish)

@@ -66,6 +66,8 @@ export const configSchema = z.object({
       return n;
     }),
   LOG_LEVEL: env.logLevel('info'),
+  /** FULL runs mirror the products' images unless the request says `images: false` (a run may always ask for them). */
+  SYNC_IMAGES_IN_FULL: env.bool(true),
   /** The image orphan sweep (src/images/orphan-sweep.ts): its cron (UTC; "off" switches it off), grace period and dry run. */
   SYNC_IMAGE_ORPHAN_CRON: z
     .string()

@@ -26,6 +26,8 @@ export interface NormalisedRun {
 
 export interface RequestDefaults {
   counties: string[];
+  /** Whether a FULL run mirrors images when it does not say (SYNC_IMAGES_IN_FULL; default true). */
+  imagesInFull?: boolean;
 }
 
 export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDefaults): NormalisedRun {
@@ -53,7 +55,7 @@ export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDe
   const counties = countiesIn.length ? countiesIn : stock ? [...defaults.counties] : [];
   const prices = (req.options?.prices ?? false) || mode === 'FULL' || syncType === 'PRICES';
   // images: on by default in FULL runs only (a price or stock sweep does not revalidate every image)
-  const images = req.options?.images ?? mode === 'FULL';
+  const images = req.options?.images ?? (mode === 'FULL' && defaults.imagesInFull !== false);
   const options: RunOptionsJson = { prices, stock, counties, dryRun: req.options?.dryRun ?? false, images };
   const scope: RunScopeJson = { codes, category, brand, limit };
   const startedBy = (req.startedBy ?? '').trim().slice(0, 200) || 'unknown';
