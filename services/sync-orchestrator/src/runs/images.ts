@@ -128,6 +128,8 @@ export interface ImagesResult {
   lines: LogLine[];
   /** "CODE images changed: image.main, ..." for the run's planned changes. */
   changes: string[];
+  /** Products whose image content changed (the run counts them updated). */
+  updated: string[];
 }
 
 /**
@@ -138,6 +140,7 @@ export async function recordImages(deps: Pick<RunDeps, 'catalog'>, m: MirroredBa
   const counts = noImages();
   const lines: LogLine[] = [];
   const changes: string[] = [];
+  const updated: string[] = [];
   const inputs = m.found.filter((i) => written.has(i.productCode));
   for (const i of inputs) {
     if (i.outcome === catalog.ImageInput_Outcome.STORED) {
@@ -168,6 +171,7 @@ export async function recordImages(deps: Pick<RunDeps, 'catalog'>, m: MirroredBa
       for (const res of r.results) {
         if (res.outcome === catalog.ItemOutcome.UPDATED) {
           counts.productsChanged++;
+          updated.push(res.productCode);
           changes.push(`${res.productCode} images changed${res.changedFields.length ? `: ${res.changedFields.join(', ')}` : ''}`);
         } else if (res.outcome === catalog.ItemOutcome.FAILED) {
           lines.push({ level: 'WARNING', code: res.productCode, endpoint: 'images', attempt, message: `images of ${res.productCode} not recorded: ${res.reason || 'the catalog refused them'}` });
@@ -178,7 +182,7 @@ export async function recordImages(deps: Pick<RunDeps, 'catalog'>, m: MirroredBa
       lines.push({ level: 'WARNING', endpoint: 'images', attempt, message: `images of ${codes.length} products not recorded (${codes.slice(0, 5).join(', ')}${codes.length > 5 ? ', …' : ''}): the catalog answered ${why(err)}; they are mirrored again next run` });
     }
   }
-  return { counts, lines, changes };
+  return { counts, lines, changes, updated };
 }
 
 /** Sums two counts (a run's batches). */

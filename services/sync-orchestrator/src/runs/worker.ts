@@ -138,6 +138,8 @@ export async function processBatch(w: BatchWork, deps: RunDeps, attempt = 1): Pr
     const r = await recordImages(deps, await mirrored, written, w.runId, attempt);
     o.images = { counts: r.counts, lines: r.lines };
     o.changes.push(...r.changes);
+    // a product whose images changed is a changed product (its version moved)
+    for (const c of r.updated) if (o.items[c] === 'unchanged') o.items[c] = 'updated';
   }
 
   o.upstreamCalls = batchCalls(plan, w.codes.length, counties.length);
