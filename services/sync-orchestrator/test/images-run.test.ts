@@ -72,7 +72,6 @@ describe.each([
       gatewayEnv: { HAIER_IMAGE_TIMEOUT_MS: '1000', HAIER_IMAGE_MAX_RETRIES: '1', HAIER_IMAGE_MAX_BYTES: String(2 * 1024 * 1024) },
       env: { SYNC_IMAGES_IN_FULL: 'true', SYNC_PUBLISHER_ENABLED: 'true' },
     });
-    await stack.startInProcess();
     store = imageStoreFromEnv(setup.env ?? { IMAGE_STORE: 'filesystem', IMAGE_STORE_DIR: stack.imageDir });
     nc = await stack.nats();
     catalogStream = streamSpecs(stack.prefix).catalog.name;
