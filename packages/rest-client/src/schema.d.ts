@@ -670,7 +670,8 @@ export interface components {
          *         "prices": true,
          *         "stock": false,
          *         "county_codes": [],
-         *         "dry_run": false
+         *         "dry_run": false,
+         *         "images": false
          *       },
          *       "started_by": "operator-key",
          *       "counts": {
@@ -713,6 +714,8 @@ export interface components {
                 stock?: boolean;
                 county_codes?: string[];
                 dry_run?: boolean;
+                /** @description the run mirrors the products' images */
+                images?: boolean;
             };
             started_by?: string;
             counts?: {
@@ -902,7 +905,7 @@ export interface components {
          *     }
          */
         Schedule: {
-            /** @description full, prices, low_stock, integrity */
+            /** @description full, prices, low_stock, integrity, image_orphans */
             name?: string;
             /**
              * @description CRON: fires at the ticks of its cron (UTC); FRESHNESS: keeps data younger than max_age_seconds
@@ -2045,6 +2048,8 @@ export interface operations {
                         stock?: boolean;
                         county_codes?: string[];
                         dry_run?: boolean;
+                        /** @description mirror the products' images (main + pages) in each batch; absent: on in FULL runs, off otherwise */
+                        images?: boolean;
                     };
                     /** @description Same as options.dry_run */
                     dry_run?: boolean;
@@ -2426,7 +2431,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                /** @description The job: full, prices, low_stock, integrity or image_orphans (GET /api/haier/schedules/) */
                 name: string;
             };
             cookie?: never;
@@ -2479,7 +2484,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                /** @description The job: full, prices, low_stock, integrity or image_orphans (GET /api/haier/schedules/) */
                 name: string;
             };
             cookie?: never;
@@ -2532,7 +2537,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                /** @description The job: full, prices, low_stock, integrity or image_orphans (GET /api/haier/schedules/) */
                 name: string;
             };
             cookie?: never;
