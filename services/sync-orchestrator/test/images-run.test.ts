@@ -162,6 +162,23 @@ describe.each([
 
   if (storeName !== 'filesystem') return;
 
+  test('a dry run mirrors nothing and writes nothing (the image step is skipped)', async () => {
+    const code = listed()[10]!.productCode;
+    stack.sim.control.changeImage(code);
+    const bytesBefore = stack.sim.control.stats().images.bytesSent;
+    const keysBefore = (await storeKeys(store)).length;
+    const seqBefore = await changeLogMax();
+    const checked = await stack.pg.query<{ t: string }>(`select max(checked_at)::text as t from catalog.product_image`);
+    const run = await runToEnd(stack, { mode: sync.RunMode.FULL, options: { dryRun: true }, startedBy: 'test' }, 180_000);
+    expect(statusName(run.status)).toBe('SUCCESS');
+    expect(stack.sim.control.stats().images.bytesSent).toBe(bytesBefore);
+    expect((await storeKeys(store)).length).toBe(keysBefore);
+    expect(await changeLogMax()).toBe(seqBefore);
+    expect((await stack.pg.query<{ t: string }>(`select max(checked_at)::text as t from catalog.product_image`)).rows[0]!.t).toBe(checked.rows[0]!.t);
+    const info = await stack.sync.listRunLog({ runId: run.id, levels: [sync.LogLevel.INFO], pageSize: 10 });
+    expect(info.lines[0]!.message).toContain('images skipped (dry run)');
+  });
+
   test('faulty images are listed as failed, prices and stock are still right, and the run is SUCCESS (with warnings)', async () => {
     const products = listed();
     const faults = [
