@@ -128,7 +128,7 @@ test('run now starts the job\'s run (listed at /api/haier/sync/); a second run n
 });
 
 test('a viewer reads the schedules but gets 403 on pause, resume and run now', async () => {
-  expect((await list(stack.keys.viewer)).length).toBe(4);
+  expect((await list(stack.keys.viewer)).length).toBe(5);
   for (const action of ['pause', 'resume', 'run']) {
     const r = await stack.request('POST', `/api/haier/schedules/prices/${action}/`, { key: stack.keys.viewer });
     expect(r.status).toBe(403);
