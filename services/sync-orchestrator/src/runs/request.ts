@@ -74,7 +74,7 @@ export function runKind(r: { syncType: string; mode: string; scope: RunScopeJson
   // an unscoped FULL is one kind whatever its options (stock or not): one FULL at a time
   if (scoped || (r.options.stock && kind !== 'FULL')) {
     const digest = createHash('sha1')
-      .update(JSON.stringify({ s: r.scope, o: { p: r.options.prices, s: r.options.stock, c: r.options.counties, i: r.options.images ?? false } }))
+      .update(JSON.stringify({ s: r.scope, o: { p: r.options.prices, s: r.options.stock, c: r.options.counties, ...(r.options.images ? { i: true } : {}) } }))
       .digest('hex')
       .slice(0, 16);
     kind += `:${digest}`;
