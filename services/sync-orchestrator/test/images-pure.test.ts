@@ -5,6 +5,7 @@ import { gateway, sync } from '@haier-sync/contracts';
 import { buildStartRun } from '../src/cli/options';
 import { CliContext } from '../src/cli/context';
 import { buildProgram } from '../src/cli/program';
+import { runHeadline } from '../src/cli/format';
 import { imagesSummary, wantedImages } from '../src/runs/images';
 import { emptyOutcome } from '../src/runs/item-outcomes';
 import { summaryMessage } from '../src/runs/outcome';
@@ -48,6 +49,11 @@ describe('the images run option', () => {
     expect(flags(['--no-images'])).toBe(false);
     expect(flags(['--images'])).toBe(true);
     expect(flags([])).toBeUndefined();
+  });
+
+  test("the CLI's headline names images when the run mirrors them", () => {
+    const run = create(sync.RunSchema, { id: '7', mode: sync.RunMode.FULL, syncType: sync.SyncType.PRODUCTS, trigger: sync.RunTrigger.MANUAL, startedBy: 'cli:ana', options: { prices: true, images: true } });
+    expect(runHeadline(run)).toMatch(/: whole catalog, prices, images$/);
   });
 });
 
