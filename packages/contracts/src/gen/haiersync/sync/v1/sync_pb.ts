@@ -612,7 +612,7 @@ export type RunLogLine = Message<"haiersync.sync.v1.RunLogLine"> & {
   productCode: string;
 
   /**
-   * The upstream endpoint it is about (products, prices, stock, catalog); "" when none.
+   * The upstream endpoint it is about (products, prices, stock, catalog, images); "" when none.
    *
    * @generated from field: string endpoint = 6;
    */
