@@ -816,7 +816,7 @@ export interface components {
             message?: string;
             /** @description the product the line is about */
             product_code?: string | null;
-            /** @description the upstream endpoint it is about: products, prices, stock or catalog */
+            /** @description the upstream endpoint it is about: products, prices, stock, catalog or images */
             endpoint?: string | null;
             /** @description the batch attempt it happened in (1 = the first try) */
             attempt?: number | null;

@@ -137,7 +137,7 @@ const runLogLineBody = {
     level: { type: 'string', enum: ['INFO', 'SUCCESS', 'WARNING', 'ERROR', 'DEBUG'] },
     message: { type: 'string' },
     product_code: { ...nullableString, description: 'the product the line is about' },
-    endpoint: { ...nullableString, description: 'the upstream endpoint it is about: products, prices, stock or catalog' },
+    endpoint: { ...nullableString, description: 'the upstream endpoint it is about: products, prices, stock, catalog or images' },
     attempt: { type: ['integer', 'null'], description: 'the batch attempt it happened in (1 = the first try)' },
   },
 } as const;
