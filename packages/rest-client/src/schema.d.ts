@@ -721,7 +721,8 @@ export interface components {
          *         "prices": true,
          *         "stock": false,
          *         "county_codes": [],
-         *         "dry_run": false
+         *         "dry_run": false,
+         *         "images": false
          *       },
          *       "started_by": "operator-key",
          *       "counts": {
@@ -764,6 +765,8 @@ export interface components {
                 stock?: boolean;
                 county_codes?: string[];
                 dry_run?: boolean;
+                /** @description the run mirrors the products' images */
+                images?: boolean;
             };
             started_by?: string;
             counts?: {
@@ -865,7 +868,7 @@ export interface components {
             message?: string;
             /** @description the product the line is about */
             product_code?: string | null;
-            /** @description the upstream endpoint it is about: products, prices, stock or catalog */
+            /** @description the upstream endpoint it is about: products, prices, stock, catalog or images */
             endpoint?: string | null;
             /** @description the batch attempt it happened in (1 = the first try) */
             attempt?: number | null;
@@ -954,7 +957,7 @@ export interface components {
          *     }
          */
         Schedule: {
-            /** @description full, prices, low_stock, integrity */
+            /** @description full, prices, low_stock, integrity, image_orphans */
             name?: string;
             /**
              * @description CRON: fires at the ticks of its cron (UTC); FRESHNESS: keeps data younger than max_age_seconds
@@ -2167,6 +2170,8 @@ export interface operations {
                         stock?: boolean;
                         county_codes?: string[];
                         dry_run?: boolean;
+                        /** @description mirror the products' images (main + pages) in each batch; absent: on in FULL runs, off otherwise */
+                        images?: boolean;
                     };
                     /** @description Same as options.dry_run */
                     dry_run?: boolean;
@@ -2602,7 +2607,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                /** @description The job: full, prices, low_stock, integrity or image_orphans (GET /api/haier/schedules/) */
                 name: string;
             };
             cookie?: never;
@@ -2655,7 +2660,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                /** @description The job: full, prices, low_stock, integrity or image_orphans (GET /api/haier/schedules/) */
                 name: string;
             };
             cookie?: never;
@@ -2708,7 +2713,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The job: full, prices, low_stock or integrity (GET /api/haier/schedules/) */
+                /** @description The job: full, prices, low_stock, integrity or image_orphans (GET /api/haier/schedules/) */
                 name: string;
             };
             cookie?: never;

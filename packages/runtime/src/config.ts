@@ -104,9 +104,9 @@ function toInt(raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number 
   return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 function toDurationMs(raw: string): number | undefined {
-  const m = /^(\d+)\s*(ms|s|m|h)?$/i.exec(raw);
+  const m = /^(\d+)\s*(ms|s|m|h|d)?$/i.exec(raw);
   if (!m) return undefined;
   const n = Number(m[1]) * DURATION_UNITS[(m[2] ?? 's').toLowerCase()]!;
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
@@ -149,7 +149,7 @@ export const env = {
   },
   /** A positive duration as milliseconds: `90s`, `5m`, `1h`, `500ms`; a bare number is seconds. */
   durationMs(dflt?: number): z.ZodType<number, Raw> {
-    return parsed('a duration such as 90s, 5m or 1h (a bare number is seconds)', toDurationMs, dflt);
+    return parsed('a duration such as 90s, 5m, 1h or 7d (a bare number is seconds)', toDurationMs, dflt);
   },
   /** true/false, 1/0, yes/no, on/off (any case). */
   bool(dflt?: boolean): z.ZodType<boolean, Raw> {

@@ -76,7 +76,7 @@ describe('loadConfig', () => {
     const ms = (v?: string) => loadConfig(d, v === undefined ? {} : { SYNC_DEPENDENCY_PATIENCE: v }).SYNC_DEPENDENCY_PATIENCE;
     expect([ms(), ms('90s'), ms('5m'), ms('1h'), ms('500ms'), ms('45'), ms(' 2M ')]).toEqual([300_000, 90_000, 300_000, 3_600_000, 500, 45_000, 120_000]);
     for (const bad of ['5 minutes', '-5s', '0', '1.5m']) {
-      expect(configError(() => ms(bad)).message).toContain('SYNC_DEPENDENCY_PATIENCE: expected a duration such as 90s, 5m or 1h (a bare number is seconds)');
+      expect(configError(() => ms(bad)).message).toContain('SYNC_DEPENDENCY_PATIENCE: expected a duration such as 90s, 5m, 1h or 7d (a bare number is seconds)');
     }
   });
 

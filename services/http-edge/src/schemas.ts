@@ -92,6 +92,7 @@ const runBody = {
         stock: { type: 'boolean' },
         county_codes: { type: 'array', items: { type: 'string' } },
         dry_run: { type: 'boolean' },
+        images: { type: 'boolean', description: 'the run mirrors the products\' images' },
       },
     },
     started_by: { type: 'string' },
@@ -139,7 +140,7 @@ const runLogLineBody = {
     level: { type: 'string', enum: ['INFO', 'SUCCESS', 'WARNING', 'ERROR', 'DEBUG'] },
     message: { type: 'string' },
     product_code: { ...nullableString, description: 'the product the line is about' },
-    endpoint: { ...nullableString, description: 'the upstream endpoint it is about: products, prices, stock or catalog' },
+    endpoint: { ...nullableString, description: 'the upstream endpoint it is about: products, prices, stock, catalog or images' },
     attempt: { type: ['integer', 'null'], description: 'the batch attempt it happened in (1 = the first try)' },
   },
 } as const;
@@ -179,7 +180,7 @@ const keyInfoBody = {
 const scheduleBody = {
   type: 'object',
   properties: {
-    name: { type: 'string', description: 'full, prices, low_stock, integrity' },
+    name: { type: 'string', description: 'full, prices, low_stock, integrity, image_orphans' },
     kind: { type: 'string', enum: ['CRON', 'FRESHNESS'], description: 'CRON: fires at the ticks of its cron (UTC); FRESHNESS: keeps data younger than max_age_seconds' },
     description: { type: 'string' },
     cron: { ...nullableString, description: 'CRON: the cron expression (UTC), null when switched off; FRESHNESS: how often it checks (null when continuous)' },
@@ -252,7 +253,7 @@ export const componentSchemas = {
         status: 'SUCCESS',
         trigger: 'MANUAL',
         scope: { product_codes: ['CE0X2Y2IS'] },
-        options: { prices: true, stock: false, county_codes: [], dry_run: false },
+        options: { prices: true, stock: false, county_codes: [], dry_run: false, images: false },
         started_by: 'operator-key',
         counts: { total: 1, succeeded: 1, failed: 0, created: 0, updated: 1, unchanged: 0, delisted: 0, batches_total: 1, batches_done: 1, upstream_calls: 2 },
         message: '1 product: 1 updated',

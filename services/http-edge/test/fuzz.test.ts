@@ -105,7 +105,7 @@ test('the generator is deterministic and covers every route with at least 500 re
 
 test(`${COUNT} malformed requests across every route: all 4xx with {success:false, error:{code,message}}, none 5xx, nothing changed`, async () => {
   const before = await state();
-  expect(before.schedules).toHaveLength(4);
+  expect(before.schedules).toHaveLength(5);
   const cases = malformedRequests(SEED, COUNT, { code: CODE, configId: 1 });
   const started = Date.now();
   const outcomes = await pool(cases, 8, (r) => send(stack.baseUrl, stack.adminKey, r));

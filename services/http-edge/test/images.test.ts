@@ -68,6 +68,26 @@ test("a product's image list: main first, then pages, each with its mirrored url
   expect(p.json.data.images.map((i: { sha256: string }) => i.sha256)).toEqual(r.json.results.map((i: { sha256: string }) => i.sha256));
 });
 
+test('a sync run with options.images mirrors the products\' images: the edge then lists them', async () => {
+  const p = stack.sim.control.products(0, 20).find((x) => x.listed && x.productLageUrls.length > 0 && x.productCode !== code)!;
+  const before = await stack.request('GET', `/api/haier/catalog/products/${p.productCode}/images/`, { key: stack.keys.viewer });
+  expect(before.json.count).toBe(0); // the FULL run above was asked without images
+  const started = await stack.request('POST', '/api/haier/sync/', { key: stack.keys.operator, body: { scope: { product_codes: [p.productCode] }, options: { prices: true, images: true } } });
+  expect(started.status).toBe(202);
+  expect(started.json.data.options.images).toBe(true);
+  const done = await waitFor(
+    async () => {
+      const r = await stack.request('GET', `/api/haier/sync/${started.json.data.id}/`, { key: stack.keys.viewer });
+      return r.json.data.finished ? r.json.data : undefined;
+    },
+    { timeoutMs: 60_000, what: 'the images run' },
+  );
+  expect(done.status).toBe('SUCCESS');
+  expect(done.message).toContain(`images: ${1 + p.productLageUrls.length} downloaded`);
+  const r = await stack.request('GET', `/api/haier/catalog/products/${p.productCode}/images/`, { key: stack.keys.viewer });
+  expect(r.json.results.map((i: { source_url: string; status: string }) => `${i.status} ${i.source_url}`)).toEqual([p.productImageUrl, ...p.productLageUrls].map((u) => `stored ${u}`));
+});
+
 test('the bytes are served byte-exact, immutable, with the SHA-256 as ETag; a match is 304', async () => {
   const list = (await stack.request('GET', `/api/haier/catalog/products/${code}/images/`, { key: stack.keys.viewer })).json.results;
   for (const [n, i] of list.entries()) {

@@ -68,7 +68,7 @@ test('config and admin: listConfigs and listKeys answer with an admin key', asyn
 test('schedules: listSchedules names the jobs; pauseSchedule and resumeSchedule take no body', async () => {
   const c = createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.operator });
   const list = await c.GET('/api/haier/schedules/');
-  expect(list.data?.results?.map((j) => j.name).sort()).toEqual(['full', 'integrity', 'low_stock', 'prices']);
+  expect(list.data?.results?.map((j) => j.name).sort()).toEqual(['full', 'image_orphans', 'integrity', 'low_stock', 'prices']);
   const paused = await c.POST('/api/haier/schedules/{name}/pause/', { params: { path: { name: 'low_stock' } } });
   expect(paused.data?.data?.paused).toBe(true);
   expect(paused.data?.data?.paused_by).toBe('stack-operator');

@@ -51,7 +51,7 @@ test('GET /api/haier/schedules/ lists every job with its cron or freshness targe
   expect(r.json.scheduler_enabled).toBe(false); // the stack's orchestrator runs no cron timers
   const jobs = r.json.results as ScheduleOut[];
   expect(r.json.count).toBe(jobs.length);
-  expect(jobs.map((j) => j.name).sort()).toEqual(['full', 'integrity', 'low_stock', 'prices']);
+  expect(jobs.map((j) => j.name).sort()).toEqual(['full', 'image_orphans', 'integrity', 'low_stock', 'prices']);
   for (const j of jobs) {
     expect(['CRON', 'FRESHNESS']).toContain(j.kind);
     expect(j.variable).toMatch(/^SYNC_/);
@@ -128,7 +128,7 @@ test('run now starts the job\'s run (listed at /api/haier/sync/); a second run n
 });
 
 test('a viewer reads the schedules but gets 403 on pause, resume and run now', async () => {
-  expect((await list(stack.keys.viewer)).length).toBe(4);
+  expect((await list(stack.keys.viewer)).length).toBe(5);
   for (const action of ['pause', 'resume', 'run']) {
     const r = await stack.request('POST', `/api/haier/schedules/prices/${action}/`, { key: stack.keys.viewer });
     expect(r.status).toBe(403);

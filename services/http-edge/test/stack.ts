@@ -159,6 +159,9 @@ export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeS
           SYNC_FIRST_DEPLOY: opts.firstDeploy ? 'true' : 'false',
           SYNC_PUBLISHER_ENABLED: 'false',
           SYNC_COUNTIES: '110101',
+          // FULL runs here count one change per product (images are asked for explicitly: options.images)
+          SYNC_IMAGES_IN_FULL: 'false',
+          ...imageStoreEnv,
           ...opts.syncEnv,
         },
         onLine: collect,

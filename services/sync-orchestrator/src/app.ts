@@ -32,6 +32,8 @@ import { eventsStatus } from './events/status';
 import { createRunsApi, type RunsApi } from './runs/api';
 import { startEngine, type Engine } from './runs/engine';
 import { createRunLog } from './runs/run-log';
+import { imageStoreFromEnv } from '@haier-sync/runtime/image-store';
+import { orphanSweepJob } from './images/orphan-sweep';
 import { builtinJobs, instanceName, loadSchedule, scheduleControl, startScheduler, type ScheduleControl, type ScheduledJob, type Scheduler } from './schedule';
 import { DATABASE_UNREACHABLE, syncErrors, syncRoutes } from './service';
 import { startPriceSweep, type PriceSweep } from './freshness/sweep';
@@ -144,7 +146,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       stops.push(['run engine', () => e.stop()]);
     }
     const kick = (): void => engine?.kick();
-    const runs = createRunsApi({ knex, logger, counties: config.SYNC_COUNTIES, kick, runLog });
+    const runs = createRunsApi({ knex, logger, counties: config.SYNC_COUNTIES, imagesInFull: config.SYNC_IMAGES_IN_FULL, kick, runLog });
 
     // one NATS connection per process: the publisher's, and GetEventsStatus's (made on first use
     // when this replica does not publish)
@@ -188,7 +190,15 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       sweep = sw;
       stops.push(['price sweep', () => sw.stop()]);
     }
-    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), ...(sweep ? [sweep.job] : []), ...(opts.extraJobs ?? [])];
+    const orphanSweep = orphanSweepJob({
+      store: imageStoreFromEnv(opts.env as NodeJS.ProcessEnv),
+      catalog: catalogClient,
+      cron: config.SYNC_IMAGE_ORPHAN_CRON,
+      graceMs: config.SYNC_IMAGE_ORPHAN_GRACE,
+      dryRun: config.SYNC_IMAGE_ORPHAN_DRY_RUN,
+      logger: logger.child({ component: 'image-orphan-sweep' }),
+    });
+    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), ...(sweep ? [sweep.job] : []), orphanSweep, ...(opts.extraJobs ?? [])];
     const schedules = scheduleControl({ orm, jobs, logger, getRun: (id) => runs.getRun(id), schedulerEnabled: config.SYNC_SCHEDULER_ENABLED });
 
     const readiness = async (): Promise<boolean> => {

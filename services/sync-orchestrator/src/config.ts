@@ -1,6 +1,7 @@
 // The orchestrator's environment, validated once at start (one message naming every bad variable).
 import { rules } from '@haier-sync/contracts';
 import { env, loadConfig } from '@haier-sync/runtime';
+import { imageStoreEnv } from '@haier-sync/runtime/image-store';
 import { z } from 'zod';
 
 export const configSchema = z.object({
@@ -95,6 +96,20 @@ export const configSchema = z.object({
       return n;
     }),
   LOG_LEVEL: env.logLevel('info'),
+  /** FULL runs mirror the products' images unless the request says `images: false` (a run may always ask for them). */
+  SYNC_IMAGES_IN_FULL: env.bool(true),
+  /** The image orphan sweep (src/images/orphan-sweep.ts): its cron (UTC; "off" switches it off), grace period and dry run. */
+  SYNC_IMAGE_ORPHAN_CRON: z
+    .string()
+    .optional()
+    .transform((v) => {
+      const t = (v ?? '').trim();
+      return t === '' ? '30 4 * * *' : ['off', 'disabled', 'none', 'false'].includes(t.toLowerCase()) ? null : t;
+    }),
+  SYNC_IMAGE_ORPHAN_GRACE: env.durationMs(7 * 86_400_000),
+  SYNC_IMAGE_ORPHAN_DRY_RUN: env.bool(true),
+  /** The image store the gateway writes and the edge reads (IMAGE_STORE, IMAGE_STORE_DIR, IMAGE_S3_*): the sweep lists and deletes in it. */
+  ...imageStoreEnv,
 });
 
 export type SyncConfig = z.infer<typeof configSchema>;

@@ -40,7 +40,7 @@ const settled = async (): Promise<void> => {
 
 test('ListSchedules names every job with its cron, next fire time and last run', async () => {
   const { jobs } = await stack.sync.listSchedules({});
-  expect(jobs.map((j) => j.name).sort()).toEqual(['full', 'integrity', 'low_stock', 'prices']);
+  expect(jobs.map((j) => j.name).sort()).toEqual(['full', 'image_orphans', 'integrity', 'low_stock', 'prices']);
   const prices = await waitFor(async () => {
     const j = await job('prices');
     return j.lastRunId ? j : undefined;

@@ -62,6 +62,7 @@ export function runOut(run: sync.Run) {
       stock: run.options?.stock ?? false,
       county_codes: [...(run.options?.countyCodes ?? [])],
       dry_run: run.options?.dryRun ?? false,
+      images: run.options?.images ?? false,
     },
     started_by: run.startedBy,
     counts: countsOut(run.counts),

@@ -11,7 +11,7 @@ import { dataAnswer, errors, listAnswer, runSchema, scheduleSchema } from '../sc
 
 const nameParam = {
   type: 'object',
-  properties: { name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$', description: 'The job: full, prices, low_stock or integrity (GET /api/haier/schedules/)' } },
+  properties: { name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$', description: 'The job: full, prices, low_stock, integrity or image_orphans (GET /api/haier/schedules/)' } },
   required: ['name'],
   additionalProperties: false,
 } as const;

@@ -34,7 +34,7 @@ interface StartBody {
   mode?: string;
   sync_type?: string;
   scope?: { product_codes?: string[]; category?: string; brand?: string; limit?: number };
-  options?: { prices?: boolean; stock?: boolean; county_codes?: string[]; dry_run?: boolean };
+  options?: { prices?: boolean; stock?: boolean; county_codes?: string[]; dry_run?: boolean; images?: boolean };
   dry_run?: boolean;
 }
 
@@ -201,6 +201,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
                 stock: { type: 'boolean' },
                 county_codes: countyCodesSchema,
                 dry_run: { type: 'boolean' },
+                images: { type: 'boolean', description: 'mirror the products\' images (main + pages) in each batch; absent: on in FULL runs, off otherwise' },
               },
               additionalProperties: false,
             },
@@ -221,7 +222,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         mode: enumValue(sync.RunMode, b.mode),
         trigger: sync.RunTrigger.MANUAL,
         scope: { productCodes: b.scope?.product_codes ?? [], category: b.scope?.category ?? '', brand: b.scope?.brand ?? '', limit: b.scope?.limit ?? 0 },
-        options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county_codes ?? [], dryRun: (o.dry_run ?? false) || (b.dry_run ?? false) },
+        options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county_codes ?? [], dryRun: (o.dry_run ?? false) || (b.dry_run ?? false), images: o.images },
         startedBy: req.auth?.name ?? '',
       });
       if (!r.run) throw new EdgeError(502, 'UPSTREAM_ERROR', 'The sync orchestrator answered without a run; see its log.');

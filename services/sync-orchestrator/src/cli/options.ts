@@ -108,6 +108,8 @@ export interface SyncOptions {
   county?: string[];
   limit?: number;
   dryRun?: boolean;
+  /** --images / --no-images; absent: the service's default (on in FULL runs). */
+  images?: boolean;
 }
 
 /** Checks the combination of options and builds the request. */
@@ -122,7 +124,7 @@ export function buildStartRun(o: SyncOptions, startedBy: string): sync.StartRunR
     syncType: sync.SyncType.UNSPECIFIED,
     trigger: sync.RunTrigger.MANUAL,
     scope: { productCodes: o.codes ?? [], category: o.category ?? '', brand: o.brand ?? '', limit: o.limit ?? 0 },
-    options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county ?? [], dryRun: o.dryRun ?? false },
+    options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county ?? [], dryRun: o.dryRun ?? false, images: o.images },
     startedBy,
   });
 }

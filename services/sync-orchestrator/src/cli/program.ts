@@ -80,6 +80,8 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--stock', 'also sync stock (for --county, else the configured counties)')
     .option('--county <codes>', '6-digit county codes for --stock (comma separated), e.g. 110101,310104', parser(parseCounties))
     .option('--limit <n>', 'at most this many products', parser((v) => parseWholeNumber('--limit', v, 1, MAX_LIMIT)))
+    .option('--images', 'also mirror the products\' images (main + pages; the default of a full run)')
+    .option('--no-images', 'do not mirror images (e.g. a full run that only refreshes data)')
     .option('--dry-run', 'do everything but write: print the changes a real run would apply')
     .option('--json', 'print only the final run as JSON (proto3 JSON mapping) on stdout')
     .option('--verbose', 'print a ✓/✗ line per product as the run goes (✓ changed products, ✗ failures with reasons)')
@@ -169,7 +171,7 @@ ${EXIT_HELP}`,
 
   const schedules = program
     .command('schedules')
-    .description('The scheduled jobs (full, prices, low_stock, integrity): cron or freshness target, next fire, last run; pause, resume, run now.\nChanges are kept in the database: every replica obeys them, and they survive restarts.');
+    .description('The scheduled jobs (full, prices, low_stock, integrity, image_orphans): cron or freshness target, next fire, last run; pause, resume, run now.\nChanges are kept in the database: every replica obeys them, and they survive restarts.');
   schedules
     .command('list')
     .description('Each job: kind, cron (UTC) or max age, next fire, last run and its status, paused (by whom, when).')
@@ -184,7 +186,7 @@ ${EXIT_HELP}`,
     schedules
       .command(name)
       .description(description)
-      .argument('<name>', 'the job: full, prices, low_stock or integrity (haier-sync schedules list)', argument((v) => parseName('NAME', v)))
+      .argument('<name>', 'the job: full, prices, low_stock, integrity or image_orphans (haier-sync schedules list)', argument((v) => parseName('NAME', v)))
       .option('--json', 'print as JSON')
       .action(async (job: string, o: { json?: boolean }) => action(ctx, job, o));
   }

@@ -36,6 +36,8 @@ export interface RunsApiDeps {
   knex: Knex;
   logger: Logger;
   counties: string[];
+  /** SYNC_IMAGES_IN_FULL: FULL runs mirror images unless they say otherwise (default true). */
+  imagesInFull?: boolean;
   /** Wakes the local engine (a new run is waiting). */
   kick: () => void;
   /** The run-log writer (its cap); default: createRunLog() with the default cap. */
@@ -124,7 +126,7 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
 
   return {
     async startRun(req) {
-      return start(normaliseStartRun(req, { counties: deps.counties })); // a RequestError is INVALID_ARGUMENT (syncErrors)
+      return start(normaliseStartRun(req, { counties: deps.counties, imagesInFull: deps.imagesInFull })); // a RequestError is INVALID_ARGUMENT (syncErrors)
     },
 
     async retryFailed(id, by) {
@@ -140,10 +142,10 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
         trigger: sync.RunTrigger.MANUAL,
         scope: { productCodes: codes },
         // what the run would have done for them: prices with a FULL run, stock where it was asked
-        options: { prices: o.prices || original.mode === 'FULL', stock: o.stock, countyCodes: o.stock ? o.counties : [], dryRun: o.dryRun },
+        options: { prices: o.prices || original.mode === 'FULL', stock: o.stock, countyCodes: o.stock ? o.counties : [], dryRun: o.dryRun, images: o.images ?? false },
         startedBy: by,
       });
-      return start(normaliseStartRun(req, { counties: deps.counties }), original.id);
+      return start(normaliseStartRun(req, { counties: deps.counties, imagesInFull: deps.imagesInFull }), original.id);
     },
 
     async getRun(id) {

@@ -23,6 +23,7 @@ import {
   type BatchCompletion,
   exhaustBatches,
   getRunRow,
+  imageTotals,
   listingCodes,
   renewBatchLease,
   nextProgress,
@@ -163,8 +164,10 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
     }
     const fresh = (await getRunRow(knex, run.id)) ?? run;
     const t = { ...totalsOf(fresh), delisted: Number(fresh.delisted) + delisted };
+    // failed images do not change the status (SUCCESS with warnings; README "Images in sync runs")
     const status = finalStatus(t);
-    const message = summaryMessage(runLabel(fresh), t, status, { dryRun: run.options.dryRun });
+    const images = run.options.images && !run.options.dryRun ? await imageTotals(knex, run.id) : undefined;
+    const message = summaryMessage(runLabel(fresh), t, status, { dryRun: run.options.dryRun, images });
     await endRun(deps, run.id, { status, message, delisted, changes });
   }
 
@@ -276,7 +279,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       Math.max(1_000, (settings.leaseSeconds * 1000) / 3),
     );
     try {
-      const { outcome, result } = await processBatch({ runId: b.run_id, run: b.run, codes: b.codes, payload: b.payload }, deps);
+      const { outcome, result } = await processBatch({ runId: b.run_id, run: b.run, codes: b.codes, payload: b.payload }, deps, b.attempts + 1);
       clearInterval(beat);
       const done = await completions.submit({ runId: b.run_id, seq: b.seq, claim: b.claim, codes: b.codes, outcome, result, attempt: b.attempts + 1, dryRun: b.run.options.dryRun });
       stats.batches++;

@@ -2,6 +2,8 @@
 // created, updated (its record or its stock changed), unchanged, or failed (a reason about it).
 // Pure.
 import type { FailureRow } from './model';
+import type { ImageCounts } from './images';
+import type { LogLine } from './repository';
 
 export const ITEM_OUTCOMES = ['failed', 'unchanged', 'updated', 'created'] as const;
 export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
@@ -15,6 +17,8 @@ export interface BatchOutcome {
   failures: FailureRow[];
   upstreamCalls: number;
   changes: string[];
+  /** The batch's images (runs with the images option): counts, and a WARNING line per image that failed. Never a product failure. */
+  images?: { counts: ImageCounts; lines: LogLine[] };
 }
 
 export function emptyOutcome(): BatchOutcome {

@@ -17,6 +17,8 @@ export interface RunOptionsJson {
   stock: boolean;
   counties: string[];
   dryRun: boolean;
+  /** Mirror images in each batch (absent in runs stored before the option: off). */
+  images?: boolean;
 }
 
 /** A row of sync.runs as the pg driver returns it (bigint columns as strings). */
@@ -99,6 +101,7 @@ export function toRunMessage(row: RunRow, failures: FailureRow[] = []): sync.Run
       stock: row.options.stock ?? false,
       countyCodes: row.options.counties ?? [],
       dryRun: row.options.dryRun ?? false,
+      images: row.options.images ?? false,
     },
     startedBy: row.started_by,
     counts: {

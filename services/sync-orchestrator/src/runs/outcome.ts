@@ -1,5 +1,6 @@
 // How a run ends: its final status and a summary an operator can read. Pure.
 import type { OutcomeStatus } from './lifecycle';
+import { imagesSummary, type ImageCounts } from './images';
 
 export interface RunTotals {
   total: number;
@@ -23,7 +24,7 @@ export function finalStatus(t: RunTotals, fatal?: string): OutcomeStatus {
   return 'PARTIAL';
 }
 
-export function summaryMessage(label: string, t: RunTotals, status: string, opts: { dryRun: boolean; fatal?: string }): string {
+export function summaryMessage(label: string, t: RunTotals, status: string, opts: { dryRun: boolean; fatal?: string; images?: ImageCounts }): string {
   if (opts.fatal) return `${label} failed: ${opts.fatal}`;
   const dry = opts.dryRun ? ' (dry run: nothing written)' : '';
   const parts = [`${t.created} created`, `${t.updated} updated`, `${t.unchanged} unchanged`, `${t.failed} failed`];
@@ -33,5 +34,6 @@ export function summaryMessage(label: string, t: RunTotals, status: string, opts
   const hint = status === 'PARTIAL' || status === 'FAILED' ? '; see the failed items for reasons and run again to retry them' : '';
   const dups = t.duplicates?.length ?? 0;
   const repeated = dups ? `; ${dups} duplicate code${dups === 1 ? '' : 's'} in the listing, planned once (${t.duplicates!.slice(0, 5).join(', ')}${dups > 5 ? ', …' : ''})` : '';
-  return `${label} ${lead}${dry}: ${t.total} products, ${parts.join(', ')}; ${t.upstreamCalls} calls to Haier${repeated}${hint}`;
+  const images = opts.images ? `; ${imagesSummary(opts.images)}${opts.images.failed ? ' (failed images are listed as warnings in the run log; their products synced)' : ''}` : '';
+  return `${label} ${lead}${dry}: ${t.total} products, ${parts.join(', ')}; ${t.upstreamCalls} calls to Haier${images}${repeated}${hint}`;
 }

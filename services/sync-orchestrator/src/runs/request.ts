@@ -26,6 +26,8 @@ export interface NormalisedRun {
 
 export interface RequestDefaults {
   counties: string[];
+  /** Whether a FULL run mirrors images when it does not say (SYNC_IMAGES_IN_FULL; default true). */
+  imagesInFull?: boolean;
 }
 
 export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDefaults): NormalisedRun {
@@ -52,7 +54,9 @@ export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDe
   const stock = (req.options?.stock ?? false) || syncType === 'STOCK';
   const counties = countiesIn.length ? countiesIn : stock ? [...defaults.counties] : [];
   const prices = (req.options?.prices ?? false) || mode === 'FULL' || syncType === 'PRICES';
-  const options: RunOptionsJson = { prices, stock, counties, dryRun: req.options?.dryRun ?? false };
+  // images: on by default in FULL runs only (a price or stock sweep does not revalidate every image)
+  const images = req.options?.images ?? (mode === 'FULL' && defaults.imagesInFull !== false);
+  const options: RunOptionsJson = { prices, stock, counties, dryRun: req.options?.dryRun ?? false, images };
   const scope: RunScopeJson = { codes, category, brand, limit };
   const startedBy = (req.startedBy ?? '').trim().slice(0, 200) || 'unknown';
   const kind = runKind({ syncType, mode, scope, options });
@@ -70,7 +74,7 @@ export function runKind(r: { syncType: string; mode: string; scope: RunScopeJson
   // an unscoped FULL is one kind whatever its options (stock or not): one FULL at a time
   if (scoped || (r.options.stock && kind !== 'FULL')) {
     const digest = createHash('sha1')
-      .update(JSON.stringify({ s: r.scope, o: { p: r.options.prices, s: r.options.stock, c: r.options.counties } }))
+      .update(JSON.stringify({ s: r.scope, o: { p: r.options.prices, s: r.options.stock, c: r.options.counties, ...(r.options.images ? { i: true } : {}) } }))
       .digest('hex')
       .slice(0, 16);
     kind += `:${digest}`;

@@ -43,6 +43,7 @@ export function endpointOfReason(reason: string): string {
   if (reason.startsWith('price:')) return 'prices';
   if (reason.startsWith('stock in ')) return 'stock';
   if (reason.startsWith('catalog')) return 'catalog';
+  if (/^images? /.test(reason)) return 'images';
   return '';
 }
 
@@ -59,7 +60,7 @@ const scopeText = (r: RunRow): string => {
 
 const optionsText = (r: RunRow): string => {
   const o = r.options;
-  return [`prices ${o.prices ? 'yes' : 'no'}`, `stock ${o.stock ? `yes (counties ${o.counties.join(',')})` : 'no'}`, ...(o.dryRun ? ['dry run'] : [])].join(', ');
+  return [`prices ${o.prices ? 'yes' : 'no'}`, `stock ${o.stock ? `yes (counties ${o.counties.join(',')})` : 'no'}`, `images ${o.images ? (o.dryRun ? 'skipped (dry run)' : 'yes') : 'no'}`, ...(o.dryRun ? ['dry run'] : [])].join(', ');
 };
 
 /** INFO: who started the run, when, with what; DEBUG: how it is planned. */
@@ -94,6 +95,8 @@ export function batchLines(codes: readonly string[], o: BatchOutcome, attempt: n
       lines.push({ level: 'SUCCESS', code: it.code, attempt, message: `${it.code} ${what}${it.stockChanged ? ' (stock changed)' : ''}` });
     }
   }
+  // images: a WARNING per image that failed (its product synced; see images.ts)
+  lines.push(...(o.images?.lines ?? []));
   return lines;
 }
 

@@ -14,6 +14,7 @@ import type { RunRow } from './model';
 import { batchCalls, planOfRow } from './plan';
 import { upsertThroughCatalog } from './upsert-coalescer';
 import { emptyOutcome, itemRecords, type BatchOutcome } from './item-outcomes';
+import { mirrorBatch, recordImages, type MirroredBatch } from './images';
 
 export interface BatchWork {
   runId: string;
@@ -53,7 +54,7 @@ async function upsert(deps: RunDeps, inputs: catalog.ProductInput[], runId: stri
 const viaGateway = <T>(deps: RunDeps, fn: () => Promise<T>): Promise<T> => (deps.dependencies ? deps.dependencies.call('gateway', fn) : fn());
 const viaCatalog = <T>(deps: RunDeps, fn: () => Promise<T>): Promise<T> => (deps.dependencies ? deps.dependencies.call('catalog', fn) : fn());
 
-export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outcome: BatchOutcome; result: Record<string, unknown> }> {
+export async function processBatch(w: BatchWork, deps: RunDeps, attempt = 1): Promise<{ outcome: BatchOutcome; result: Record<string, unknown> }> {
   const run = w.run;
   const plan = planOfRow(run, deps.settings.lowStockThreshold);
   const dryRun = run.options.dryRun;
@@ -63,6 +64,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
   // the lane of the Haier call budget: FULL runs are bulk work, the others scheduled
   const lane = { headers: { [HAIER_LANE_HEADER]: run.mode === 'FULL' ? 'bulk' : 'scheduled' } };
 
+  let mirrored: Promise<MirroredBatch> | undefined;
   if (plan.strategy === 'listing' || plan.strategy === 'codes') {
     let products: gateway.Product[];
     let productErrors: gateway.ItemError[] = [];
@@ -73,10 +75,15 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
       products = r.products;
       productErrors = r.errors;
     }
+    // images: mirrored while prices and stock are asked (a dry run mirrors nothing: images.ts)
+    const withImages = run.options.images === true && !dryRun;
+    const bad = new Set(productErrors.map((e) => e.productCode));
+    if (withImages) mirrored = mirrorBatch(deps, products.filter((p) => !bad.has(p.productCode)));
+    // a rejection is handled where it is awaited (mirrorBatch turns call failures into image failures)
+    mirrored?.catch(() => undefined);
     let prices: gateway.Price[] | undefined;
     let priceErrors: gateway.ItemError[] = [];
     if (plan.prices) {
-      const bad = new Set(productErrors.map((e) => e.productCode));
       const priceCodes = products.map((p) => p.productCode).filter((c) => !bad.has(c));
       prices = [];
       if (priceCodes.length) {
@@ -125,9 +132,19 @@ export async function processBatch(w: BatchWork, deps: RunDeps): Promise<{ outco
     }
   }
 
+  if (mirrored) {
+    // after the products are written: each product's whole image set, for the products written
+    const written = new Set(Object.keys(o.items).filter((c) => !failures.has(c)));
+    const r = await recordImages(deps, await mirrored, written, w.runId, attempt);
+    o.images = { counts: r.counts, lines: r.lines };
+    o.changes.push(...r.changes);
+    // a product whose images changed is a changed product (its version moved)
+    for (const c of r.updated) if (o.items[c] === 'unchanged') o.items[c] = 'updated';
+  }
+
   o.upstreamCalls = batchCalls(plan, w.codes.length, counties.length);
   o.failures = [...failures].map(([code, reason]) => ({ code, reason }));
   const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
   for (const r of itemRecords(w.codes, o)) counts[r.outcome]++;
-  return { outcome: o, result: counts };
+  return { outcome: o, result: o.images ? { ...counts, images: o.images.counts } : counts };
 }
