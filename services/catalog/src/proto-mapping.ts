@@ -5,7 +5,7 @@ import { catalog } from '@haier-sync/contracts';
 import { canonicalOrNull } from './stored-decimal';
 import type { ChangeRow, CountyStockRow } from './product-queries';
 import { STOCK_COLUMNS } from './stock';
-import { PRODUCT_TABLE, protoName, type ProductColumn, type ProductRow } from './product-table';
+import { PRODUCT_TABLE, protoName, type Column, type ProductColumn, type ProductRow } from './product-table';
 
 export function ts(v: Date | string | null | undefined): Timestamp | undefined {
   if (v === null || v === undefined) return undefined;
@@ -13,9 +13,9 @@ export function ts(v: Date | string | null | undefined): Timestamp | undefined {
 }
 
 /** A column's value as its Product field: decimals canonical (unset when null), bigints exact, times as Timestamps. */
-function protoValue(n: ProductColumn, v: unknown): unknown {
+function protoValue(pg: Column['pg'], v: unknown): unknown {
   if (v === null || v === undefined) return undefined;
-  switch (PRODUCT_TABLE[n].pg) {
+  switch (pg) {
     case 'numeric':
       return canonicalOrNull(v as string) ?? undefined;
     case 'bigint':
@@ -27,18 +27,23 @@ function protoValue(n: ProductColumn, v: unknown): unknown {
   }
 }
 
+/** Each column with its Product field name (code to product_code) and type, worked out once (not per row). */
+const PRODUCT_FIELDS = (Object.keys(PRODUCT_TABLE) as ProductColumn[]).map(
+  (n) => [n, n === 'code' ? 'productCode' : protoName(n), (PRODUCT_TABLE[n] as Column).pg] as const,
+);
+/** The stock columns (but the code) with their CountyStock field names, worked out once. */
+const COUNTY_STOCK_FIELDS = STOCK_COLUMNS.filter(([n]) => n !== 'code').map(([n, t]) => [n, protoName(n), t === 'bigint'] as const);
+
 /** A product row as a Product message: each column to the Product field of the same name (code to product_code). */
 export function toProduct(r: ProductRow, stock: readonly CountyStockRow[] = []): catalog.Product {
-  const fields = Object.fromEntries(
-    (Object.keys(PRODUCT_TABLE) as ProductColumn[]).map((n) => [n === 'code' ? 'productCode' : protoName(n), protoValue(n, r[n])]),
-  ) as MessageInitShape<typeof catalog.ProductSchema>;
-  return create(catalog.ProductSchema, {
-    ...fields,
-    countyStock: stock.map((s) => {
-      const values = STOCK_COLUMNS.filter(([n]) => n !== 'code').map(([n, t]) => [protoName(n), t === 'bigint' ? BigInt(s[n]) : s[n]]);
-      return create(catalog.CountyStockSchema, { ...(Object.fromEntries(values) as MessageInitShape<typeof catalog.CountyStockSchema>), updatedAt: ts(s.updated_at) });
-    }),
+  const fields: Record<string, unknown> = {};
+  for (const [n, field, pg] of PRODUCT_FIELDS) fields[field] = protoValue(pg, r[n]);
+  fields['countyStock'] = stock.map((s) => {
+    const values: Record<string, unknown> = { updatedAt: ts(s.updated_at) };
+    for (const [n, field, big] of COUNTY_STOCK_FIELDS) values[field] = big ? BigInt(s[n]) : s[n];
+    return create(catalog.CountyStockSchema, values as MessageInitShape<typeof catalog.CountyStockSchema>);
   });
+  return create(catalog.ProductSchema, fields as MessageInitShape<typeof catalog.ProductSchema>);
 }
 
 const KINDS: Record<string, catalog.ChangeKind> = {

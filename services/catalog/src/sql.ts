@@ -16,12 +16,20 @@ export async function query<T = Record<string, unknown>>(em: EntityManager, sql:
  * Objects are sent as their JSON text (for jsonb[]).
  */
 export function pgArray(values: readonly unknown[]): string {
-  const items = values.map((v) => {
-    if (v === null || v === undefined) return 'NULL';
+  // a plain loop and no regex for the common text without quotes or backslashes: this runs for
+  // every column of every row of a batch write
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) {
+      out += 'NULL';
+      continue;
+    }
     const text = typeof v === 'object' ? JSON.stringify(v) : String(v);
-    return `"${text.replace(/[\\"]/g, (m) => `\\${m}`)}"`;
-  });
-  return `{${items.join(',')}}`;
+    out += text.includes('"') || text.includes('\\') ? `"${text.replace(/[\\"]/g, (m) => `\\${m}`)}"` : `"${text}"`;
+  }
+  return out + '}';
 }
 
 /** `unnest(?::t1[], ?::t2[], …) as alias(c1, c2, …)` for columns [name, type]; pass pgArray() of each column in order. */

@@ -7,7 +7,7 @@ import type { CursorStore } from './cursor-store';
 import type { ManagedNats } from './nats-connection';
 import type { RelaySource, SourcePage } from './sources';
 import { contiguousCount, type GapState } from './gap';
-import { publishTraced } from './traced-publish';
+import { publishPage } from './traced-publish';
 import { backoffDelay } from './backoff';
 
 export interface RelayOptions {
@@ -138,41 +138,46 @@ export class Relay {
     // connection, so the stream keeps that order; the cursor moves only over an unbroken run of
     // acknowledged entries, and a failure resends from there (dedupe absorbs what was stored)
     const window = Math.max(1, this.opts.publishWindow ?? 1);
-    let i = 0;
-    while (i < n && !signal.aborted) {
-      const batch: Array<{ item: (typeof items)[number]; acks: Array<Promise<{ ack: PubAck; bucket: boolean; subject: string }>> }> = [];
-      let inFlight = 0;
-      for (; i < n && (inFlight === 0 || inFlight + items[i]!.messages.length <= window); i++) {
-        const item = items[i]!;
-        const expected = (i === 0 ? this.cursor : items[i - 1]!.seq) + 1n;
-        if (item.seq > expected) {
-          this.log.warn(
-            { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString() },
-            'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
-          );
+    let messages = 0;
+    for (let k = 0; k < n; k++) messages += items[k]!.messages.length;
+    // one PRODUCER span for the page (its context in every message's headers), not one per message
+    await publishPage(this.source.name, messages, async (publish) => {
+      let i = 0;
+      while (i < n && !signal.aborted) {
+        const batch: Array<{ item: (typeof items)[number]; acks: Array<Promise<{ ack: PubAck; bucket: boolean; subject: string }>> }> = [];
+        let inFlight = 0;
+        for (; i < n && (inFlight === 0 || inFlight + items[i]!.messages.length <= window); i++) {
+          const item = items[i]!;
+          const expected = (i === 0 ? this.cursor : items[i - 1]!.seq) + 1n;
+          if (item.seq > expected) {
+            this.log.warn(
+              { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString() },
+              'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
+            );
+          }
+          const acks = item.messages.map((m) => publish(js, m, this.opts.publishTimeoutMs).then((ack) => ({ ack, bucket: m.subject.startsWith('$KV.'), subject: m.subject })));
+          for (const a of acks) a.catch(() => undefined); // settled below, in order
+          batch.push({ item, acks });
+          inFlight += item.messages.length;
         }
-        const acks = item.messages.map((m) => publishTraced(js, m, this.opts.publishTimeoutMs).then((ack) => ({ ack, bucket: m.subject.startsWith('$KV.'), subject: m.subject })));
-        for (const a of acks) a.catch(() => undefined); // settled below, in order
-        batch.push({ item, acks });
-        inFlight += item.messages.length;
-      }
-      for (const { item, acks } of batch) {
-        for (const a of acks) {
-          const { ack, bucket, subject } = await a; // the first failure stops here: the cursor stays before this entry
-          if (ack.duplicate) this.duplicates++;
-          else if (bucket) this.bucketWrites++;
-          else {
-            this.published++;
-            this.opts.onPublished?.(subject);
+        for (const { item, acks } of batch) {
+          for (const a of acks) {
+            const { ack, bucket, subject } = await a; // the first failure stops here: the cursor stays before this entry
+            if (ack.duplicate) this.duplicates++;
+            else if (bucket) this.bucketWrites++;
+            else {
+              this.published++;
+              this.opts.onPublished?.(subject);
+            }
+          }
+          this.cursor = item.seq;
+          if (++sinceSave >= this.opts.persistEvery) {
+            await this.persist();
+            sinceSave = 0;
           }
         }
-        this.cursor = item.seq;
-        if (++sinceSave >= this.opts.persistEvery) {
-          await this.persist();
-          sinceSave = 0;
-        }
       }
-    }
+    });
     await this.persist();
     return true;
   }
