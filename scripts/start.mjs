@@ -17,6 +17,11 @@ env.HAIER_BASE_URL ??= `http://127.0.0.1:${simPort}`;
 env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/haier_sync';
 // product images: one directory for the gateway (writes) and the edge (reads), whatever their working directory
 env.IMAGE_STORE_DIR ??= join(root, '.data', 'images');
+// the simulator is its own image host, on this machine: no need to pace image downloads
+if (useSim) {
+  env.HAIER_IMAGE_RATE ??= '0';
+  env.HAIER_IMAGE_CONCURRENCY ??= '16';
+}
 env.NATS_URL ??= 'nats://127.0.0.1:4222';
 env.LOG_LEVEL ??= 'info';
 
