@@ -511,7 +511,9 @@ export function startCatalogProcess(databaseUrl: string, o: StartOptions = {}): 
 
 /** The haier-gateway (built) talking to `haierBaseUrl`; the account comes in `o.env` (tools/haier-sim gatewayAccountEnv). Ready when GetUsage answers. */
 export function startGatewayProcess(haierBaseUrl: string, o: StartOptions = {}): Promise<GatewayProcess> {
-  return startWithClient('services/haier-gateway', gateway.HaierGatewayService, 'GATEWAY_PORT', { HAIER_BASE_URL: haierBaseUrl }, o, (c) => c.getUsage({}, { timeoutMs: 2_000 }));
+  // mirrored images go to a directory of this test process, never the repo's .data/ (o.env may name another)
+  const images = { IMAGE_STORE_DIR: mkdtempSync(join(tmpdir(), 'gateway-images-')) };
+  return startWithClient('services/haier-gateway', gateway.HaierGatewayService, 'GATEWAY_PORT', { HAIER_BASE_URL: haierBaseUrl, ...images }, o, (c) => c.getUsage({}, { timeoutMs: 2_000 }));
 }
 
 /** The sync orchestrator (built); its DATABASE_URL, GATEWAY_URL, CATALOG_URL, SYNC_* come in `o.env`. Ready when ListRuns answers. */

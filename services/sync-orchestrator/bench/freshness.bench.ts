@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     const orch = startProcess('sync-orchestrator', 'services/sync-orchestrator', {
       SYNC_PORT: String(syncPort), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: prefix,
       GATEWAY_URL: `http://127.0.0.1:${gwPort}`, CATALOG_URL: `http://127.0.0.1:${catPort}`,
-      SYNC_FIRST_DEPLOY: 'false', SYNC_SCHEDULE_FULL: 'off', SYNC_SCHEDULE_PRICES: 'off', SYNC_SCHEDULE_LOW_STOCK: 'off', SYNC_SCHEDULE_INTEGRITY: 'off',
+      SYNC_FIRST_DEPLOY: 'false', SYNC_IMAGES_IN_FULL: 'false', SYNC_SCHEDULE_FULL: 'off', SYNC_SCHEDULE_PRICES: 'off', SYNC_SCHEDULE_LOW_STOCK: 'off', SYNC_SCHEDULE_INTEGRITY: 'off',
       SYNC_PRICE_MAX_AGE: MAX_AGE, SYNC_PRICE_SWEEP_SHARE: SHARE,
     });
     procs.push(orch);

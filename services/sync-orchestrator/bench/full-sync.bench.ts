@@ -298,6 +298,8 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
         SYNC_PORT: String(port), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: prefix,
         GATEWAY_URL: gatewayUrl, CATALOG_URL: `http://127.0.0.1:${catPort}`,
         SYNC_SCHEDULER_ENABLED: 'false', SYNC_FIRST_DEPLOY: 'false',
+        // products + prices, as the targets are stated (images have their own bench: images.bench.ts)
+        SYNC_IMAGES_IN_FULL: 'false',
       }),
     );
     procs.push(...orchs);

@@ -49,6 +49,8 @@ async function startOrch(extra: Record<string, string> = {}): Promise<void> {
       SYNC_SCHEDULER_ENABLED: 'false',
       SYNC_FIRST_DEPLOY: 'false',
       SYNC_PUBLISHER_ENABLED: 'false',
+      // this test counts one change-log row per product: no image step in its FULL runs
+      SYNC_IMAGES_IN_FULL: 'false',
       SYNC_LEASE_SECONDS: '5',
       SYNC_CONCURRENCY: '2',
       LOG_LEVEL: 'error',
