@@ -258,8 +258,8 @@ describe('the console', () => {
   }, 120_000);
 
   it('keeps a past run open while another runs, links to the live run, says which run is active on a 409, and cancels only after confirmation', async () => {
-    // slow Haier, one batch at a time, stock of every product: a run that lasts
-    stack.sim.control.configure({ latencyMs: 2000 });
+    // slow Haier (5 s a call), one batch at a time, stock of every product: a run that outlasts the checks below even on a busy machine
+    stack.sim.control.configure({ latencyMs: 5000 });
     const w = await open(stack.keys.operator);
     const { page } = w;
     try {
