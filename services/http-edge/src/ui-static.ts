@@ -29,7 +29,7 @@ const TYPES: Record<string, string> = {
 };
 
 const NOT_BUILT = (dir: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>haier-sync console not built</title></head><body><main><h1>The operator console is not built</h1><p>No <code>index.html</code> in <code>${dir.replace(/[<>&"]/g, '')}</code>. Run <code>pnpm build</code> (or <code>pnpm --filter @haier-sync/console build</code>) and reload, or set <code>EDGE_CONSOLE_DIR</code> to the built console. The REST API works without it: see <a href="/api/docs">/api/docs</a>.</p></main></body></html>`;
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>haier-sync console not built</title></head><body><main><h1>The operator console is not built</h1><p>No <code>index.html</code> in <code>${dir.replace(/[<>&"]/g, '')}</code>. Run <code>npx --yes pnpm@10.34.8 build</code> (pnpm build where pnpm is installed) and reload, or set <code>EDGE_CONSOLE_DIR</code> to the built console. The REST API works without it: see <a href="/api/docs">/api/docs</a>.</p></main></body></html>`;
 
 async function fileOf(root: string, rel: string): Promise<Buffer | undefined> {
   const full = resolve(root, rel);
@@ -58,7 +58,7 @@ export function registerUi(app: FastifyInstance, consoleDir: string): void {
   }
   const asset = (immutable: boolean) => async (rel: string, reply: FastifyReply) => {
     const body = await fileOf(root, rel);
-    if (!body) return reply.status(404).type('text/plain; charset=utf-8').send(`No such console file: ${rel}. Rebuild the console (pnpm build) and reload the page.`);
+    if (!body) return reply.status(404).type('text/plain; charset=utf-8').send(`No such console file: ${rel}. Rebuild the console (npx --yes pnpm@10.34.8 build) and reload the page.`);
     return reply
       .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=3600')
       .type(TYPES[extname(rel)] ?? 'application/octet-stream')
