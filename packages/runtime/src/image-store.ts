@@ -179,7 +179,10 @@ export const imageStoreEnv = {
 /** The store named by the environment: `IMAGE_STORE=filesystem` (default, under
  * `IMAGE_STORE_DIR`, default `.data/images`) or `s3` (`IMAGE_S3_BUCKET`, `IMAGE_S3_PREFIX`,
  * `IMAGE_S3_ENDPOINT`, `IMAGE_S3_REGION`, `IMAGE_S3_ACCESS_KEY_ID`, `IMAGE_S3_SECRET_ACCESS_KEY`). */
-export function imageStoreFromEnv(env: NodeJS.ProcessEnv = process.env): ImageStore {
+/** The IMAGE_STORE* values imageStoreFromEnv reads: the raw environment, or a config loadConfig validated with imageStoreEnv. */
+export type ImageStoreVars = { readonly [K in keyof typeof imageStoreEnv]?: string };
+
+export function imageStoreFromEnv(env: ImageStoreVars = process.env): ImageStore {
   const kind = env.IMAGE_STORE ?? "filesystem";
   if (kind === "filesystem") return new FilesystemImageStore(env.IMAGE_STORE_DIR ?? join(".data", "images"));
   if (kind === "s3") {

@@ -37,17 +37,12 @@ export interface GatewayOptions {
   imageStore?: ImageStore;
 }
 
-/** The validated IMAGE_STORE* variables, as imageStoreFromEnv reads them. */
-function imageStoreVars(config: GatewayConfig): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith('IMAGE_')).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
-}
-
 export function buildGateway(config: GatewayConfig, logger: Logger, opts: GatewayOptions = {}): Gateway {
   const metrics = opts.metrics ? gatewayMetrics(opts.metrics) : undefined;
   const client = new UpstreamClient({ config, logger, backoff: opts.backoff, metrics });
   metrics?.watch(client);
   const api = new HaierApi(client, config, config.HAIER_MAX_CONCURRENCY);
-  const images = new ImageMirror(opts.imageStore ?? imageStoreFromEnv(imageStoreVars(config)), {
+  const images = new ImageMirror(opts.imageStore ?? imageStoreFromEnv(config), {
     concurrency: config.HAIER_IMAGE_CONCURRENCY,
     ratePerSecond: config.HAIER_IMAGE_RATE,
     maxBytes: config.HAIER_IMAGE_MAX_BYTES,

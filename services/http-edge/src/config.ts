@@ -1,7 +1,7 @@
 // The edge's environment configuration, validated once at start.
 import { join } from 'node:path';
 import { ConfigError, env, loadConfig } from '@haier-sync/runtime';
-import { imageStoreEnv } from '@haier-sync/runtime/image-store';
+import { imageStoreEnv, type ImageStoreVars } from '@haier-sync/runtime/image-store';
 import { z } from 'zod';
 
 export const edgeConfigSchema = z.object({
@@ -61,8 +61,8 @@ export interface EdgeConfig {
   apiDocs: boolean;
   /** Haier calls per minute a key of each role may spend on live lookups. */
   callBudget: { viewer: number; operator: number; admin: number };
-  /** The IMAGE_STORE* variables (imageStoreFromEnv reads them). */
-  imageStoreEnv: Record<string, string | undefined>;
+  /** The validated IMAGE_STORE* variables (imageStoreFromEnv reads them). */
+  imageStoreEnv: ImageStoreVars;
   imageUrlTtlS: number;
 }
 
@@ -106,7 +106,7 @@ export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeCon
     apiDocs: c.EDGE_API_DOCS,
     consoleDir: c.EDGE_CONSOLE_DIR ?? join(__dirname, '..', 'console', 'dist'),
     callBudget: { viewer: c.EDGE_CALL_BUDGET_VIEWER, operator: c.EDGE_CALL_BUDGET_OPERATOR, admin: c.EDGE_CALL_BUDGET_ADMIN },
-    imageStoreEnv: Object.fromEntries(Object.keys(imageStoreEnv).map((k) => [k, c[k as keyof typeof imageStoreEnv]])),
+    imageStoreEnv: c,
     imageUrlTtlS: c.EDGE_IMAGE_URL_TTL_S,
   };
 }

@@ -32,18 +32,17 @@
 // bench-results/sync-orchestrator-full-sync-figures.json (from the repo root).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { Client } from '@connectrpc/connect';
-import { health, sync } from '@haier-sync/contracts';
+import { sync } from '@haier-sync/contracts';
 import { DEFAULT_CREDENTIALS } from '@haier-sync/haier-sim';
-import { closeGrpcClients, createGrpcClient } from '@haier-sync/runtime';
-import { createTestDatabase, deployedService, freePort, testAuth, testClient, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
+import { closeGrpcClients } from '@haier-sync/runtime';
+import { createTestDatabase, freePort, testClient, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
 import { cpuSeconds, sampleShared, sharedDelta, type SharedCpu, type SharedCpuSample } from './proc-cpu';
+import { peakRss, ROOT, runToEnd, simStats, startProcess, stop, waitServing, type Proc } from './support';
 
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 50_000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -58,40 +57,7 @@ type Phase = (typeof PHASE_NAMES)[number];
 const PHASES = new Set((process.env.BENCH_PHASES ?? PHASE_NAMES.join(',')).split(',').map((p) => p.trim()).filter(Boolean));
 for (const p of PHASES) if (!(PHASE_NAMES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}; expected some of ${PHASE_NAMES.join(',')}`);
 const runs = (p: Phase): boolean => PHASES.has(p);
-const ROOT = resolve(__dirname, '..', '..', '..');
 const MB = 1024 * 1024;
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<void>;
-}
-
-/** Starts a built service as deployed (deploy/Dockerfile, scripts/start.mjs): `node [--require telemetry] dist/main.js` in its directory. */
-function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
-  // service authentication: the trusted keys, and the orchestrator its own key
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name.startsWith('sync-orchestrator') ? 'sync-orchestrator' : undefined), ...env };
-  delete childEnv['NODE_OPTIONS'];
-  const { args, cwd } = deployedService(ROOT, dir, (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
-  const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (b: Buffer) => {
-    out += b.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { name, child, output: () => out, exited };
-}
-
-/** Peak resident set (VmHWM) of a live process, in bytes. */
-function peakRss(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : Number.NaN;
-}
 
 function cpuOf(procs: Proc[]): Record<string, number> {
   return Object.fromEntries(procs.map((p) => [p.name, cpuSeconds(p.child.pid)]));
@@ -99,67 +65,6 @@ function cpuOf(procs: Proc[]): Record<string, number> {
 
 function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, Math.round((v - (a[k] ?? 0)) * 10) / 10]));
-}
-
-async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-  await p.exited;
-  clearTimeout(t);
-}
-
-async function waitServing(p: Proc, url: string): Promise<void> {
-  const h = createGrpcClient(health.Health, { baseUrl: url, timeoutMs: 2000 });
-  await waitFor(
-    async () => {
-      if (p.child.exitCode !== null) throw new Error(`${p.name} exited at start:\n${p.output().slice(-3000)}`);
-      try {
-        return (await h.check({ service: '' })).status === health.HealthCheckResponse_ServingStatus.SERVING;
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs: 90_000, intervalMs: 250, what: `${p.name} to serve at ${url}` },
-  );
-}
-
-async function simStats(simUrl: string): Promise<{ total: number; throttled: number; tokenRequests: number; maxObservedRps: number; byEndpoint: Record<string, Record<string, number>> }> {
-  const r = await fetch(`${simUrl}/__sim/stats`);
-  return (await r.json()) as never;
-}
-
-const FINAL = new Set([sync.RunStatus.SUCCESS, sync.RunStatus.FAILED, sync.RunStatus.PARTIAL, sync.RunStatus.CANCELLED]);
-
-/** Starts a run and follows WatchRun to its end; answers the final run and the wall time. */
-async function runToEnd(client: Client<typeof sync.SyncService>, req: MessageInitShape<typeof sync.StartRunRequestSchema>): Promise<{ run: sync.Run; wallMs: number }> {
-  const t0 = performance.now();
-  const res = await client.startRun({ trigger: sync.RunTrigger.MANUAL, startedBy: 'bench', ...req });
-  const id = res.run!.id;
-  let last = res.run!;
-  let lastPrint = 0;
-  for (;;) {
-    try {
-      for await (const m of client.watchRun({ id })) {
-        if (!m.run) continue;
-        last = m.run;
-        if (Date.now() - lastPrint > 10_000) {
-          lastPrint = Date.now();
-          const c = last.counts;
-          process.stderr.write(`  … ${((performance.now() - t0) / 1000).toFixed(0)} s: batches ${c?.batchesDone}/${c?.batchesTotal}, ${c?.total} products, ${c?.upstreamCalls} calls\n`);
-        }
-        if (FINAL.has(m.run.status)) {
-          if (m.run.status !== sync.RunStatus.SUCCESS) process.stderr.write(`  run ${sync.RunStatus[m.run.status]}: ${m.run.message}\n`);
-          return { run: m.run, wallMs: performance.now() - t0 };
-        }
-      }
-    } catch (e) {
-      process.stderr.write(`  (watch stream broke: ${String(e)}; polling)\n`);
-    }
-    const g = await client.getRun({ id });
-    if (g.run && FINAL.has(g.run.status)) return { run: g.run, wallMs: performance.now() - t0 };
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 async function streamMessages(nc: NatsConnection, name: string): Promise<number> {

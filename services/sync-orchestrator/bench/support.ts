@@ -21,7 +21,7 @@ export interface Proc {
 /** Starts a built service as deployed (deploy/Dockerfile, scripts/start.mjs): `node [--require telemetry] dist/main.js` in its directory. */
 export function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
   // service authentication: the trusted keys, and the orchestrator its own key
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name === 'sync-orchestrator' ? name : undefined), ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name.startsWith('sync-orchestrator') ? 'sync-orchestrator' : undefined), ...env };
   delete childEnv['NODE_OPTIONS'];
   const { args, cwd } = deployedService(ROOT, dir, (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -43,13 +43,8 @@ export function peakRss(pid: number | undefined): number {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
-/** CPU time (user + system) a live process has used, in seconds (clock ticks of 1/100 s). */
-export function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+/** CPU time of a live process (proc-cpu.ts, the one reader of /proc/<pid>/stat). */
+export { cpuSeconds } from './proc-cpu';
 
 export async function stop(p: Proc): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;

@@ -191,7 +191,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       stops.push(['price sweep', () => sw.stop()]);
     }
     const orphanSweep = orphanSweepJob({
-      store: imageStoreFromEnv(opts.env as NodeJS.ProcessEnv),
+      store: imageStoreFromEnv(config),
       catalog: catalogClient,
       cron: config.SYNC_IMAGE_ORPHAN_CRON,
       graceMs: config.SYNC_IMAGE_ORPHAN_GRACE,
