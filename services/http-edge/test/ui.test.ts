@@ -29,6 +29,8 @@ interface Watched {
   problems: string[];
   /** Answers the scenario provokes on purpose (e.g. the 409 of a second run), as "STATUS path". */
   expected: Set<string>;
+  /** Every run event-stream request and how it went (for a failure's message). */
+  streams: string[];
 }
 
 /** What a run with images does for one product: mirror through the gateway, record in the catalog. */
@@ -51,7 +53,12 @@ async function mirrorImagesOf(code: string): Promise<number> {
 async function open(key: string | null): Promise<Watched> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
-  const w: Watched = { page, context, problems: [], expected: new Set() };
+  const w: Watched = { page, context, problems: [], expected: new Set(), streams: [] };
+  const t0 = Date.now();
+  const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  page.on('request', (r) => r.url().endsWith('/events/') && w.streams.push(`${stamp()} open ${new URL(r.url()).pathname}`));
+  page.on('requestfinished', (r) => r.url().endsWith('/events/') && w.streams.push(`${stamp()} finished ${new URL(r.url()).pathname}`));
+  page.on('response', (r) => r.url().endsWith('/events/') && w.streams.push(`${stamp()} answer ${r.status()} ${new URL(r.url()).pathname}`));
   const expectedStatus = (url: string, status: number) => w.expected.has(`${status} ${new URL(url).pathname}`);
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
@@ -64,6 +71,7 @@ async function open(key: string | null): Promise<Watched> {
   page.on('pageerror', (e) => w.problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => {
     // a followed run's event stream is aborted on purpose when the page moves on
+    if (r.url().endsWith('/events/')) w.streams.push(`${stamp()} failed ${new URL(r.url()).pathname} ${r.failure()?.errorText}`);
     if (r.failure()?.errorText === 'net::ERR_ABORTED' && r.url().endsWith('/events/')) return;
     w.problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });
@@ -100,6 +108,22 @@ async function checkPage(w: Watched, name: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 900 });
   expect(overflow).toBeLessThanOrEqual(390);
   expect(w.problems).toEqual([]);
+}
+
+/**
+ * Waits for the run page's "live" badge (following the run's event stream); when it does not
+ * come, the failure says what the page showed instead (its progress tile, the problems seen so
+ * far, the event-stream answers) and keeps a screenshot.
+ */
+async function waitLive(w: Watched, ms = 30_000): Promise<void> {
+  try {
+    await w.page.locator('.badge.live').waitFor({ timeout: ms });
+  } catch (e) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await w.page.screenshot({ path: join(ARTIFACTS, 'FAILED-live-badge.png'), fullPage: true }).catch(() => undefined);
+    const tile = await w.page.locator('section[aria-label="Progress"]').innerText().catch((err: Error) => `(no progress tile: ${err.message})`);
+    throw new Error(`no live badge after ${ms} ms at ${w.page.url()}; progress tile: ${JSON.stringify(tile)}; problems: ${JSON.stringify(w.problems)}; streams: ${JSON.stringify(w.streams)}`, { cause: e });
+  }
 }
 
 async function go(page: Page, path: string): Promise<void> {
@@ -270,7 +294,7 @@ describe('the console', () => {
       await page.waitForURL(/\/runs\/\d+$/);
       const live = page.url().split('/').pop()!;
       expect(live).not.toBe(firstRun);
-      await page.locator('.badge.live').waitFor();
+      await waitLive(w);
 
       // a second FULL run: 409 naming the active one, with a link to it
       w.expected.add('409 /api/haier/sync/');
@@ -283,7 +307,7 @@ describe('the console', () => {
       await checkPage(w, 'runs-409');
       await err.locator(`a:text("Open run ${live}")`).click();
       await page.locator('#run-title', { hasText: `Run ${live}` }).waitFor();
-      await page.locator('.badge.live').waitFor();
+      await waitLive(w);
 
 
 
@@ -300,7 +324,7 @@ describe('the console', () => {
       // the banner leads back to the live run, whose progress moves
       await page.locator('.active-run-link', { hasText: `Run ${live}` }).click();
       await page.locator('#run-title', { hasText: `Run ${live}` }).waitFor();
-      await page.locator('.badge.live').waitFor();
+      await waitLive(w);
       const before = await page.locator('#run-progress-text').textContent();
       await until(async () => (await page.locator('#run-progress-text').textContent()) !== before, 30_000);
       expect(await page.locator('#run-progress-text').textContent()).toMatch(/products\/s/);
