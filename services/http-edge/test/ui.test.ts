@@ -122,7 +122,9 @@ async function waitLive(w: Watched, ms = 30_000): Promise<void> {
     mkdirSync(ARTIFACTS, { recursive: true });
     await w.page.screenshot({ path: join(ARTIFACTS, 'FAILED-live-badge.png'), fullPage: true }).catch(() => undefined);
     const tile = await w.page.locator('section[aria-label="Progress"]').innerText().catch((err: Error) => `(no progress tile: ${err.message})`);
-    throw new Error(`no live badge after ${ms} ms at ${w.page.url()}; progress tile: ${JSON.stringify(tile)}; problems: ${JSON.stringify(w.problems)}; streams: ${JSON.stringify(w.streams)}`, { cause: e });
+    const id = new URL(w.page.url()).pathname.split('/').pop()!;
+    const api = /^\d+$/.test(id) ? JSON.stringify(await waitRun(id, () => true).catch((err: Error) => err.message)) : '(not a run page)';
+    throw new Error(`no live badge after ${ms} ms at ${w.page.url()}; the run as the API has it: ${api}; progress tile: ${JSON.stringify(tile)}; problems: ${JSON.stringify(w.problems)}; streams: ${JSON.stringify(w.streams)}`, { cause: e });
   }
 }
 
@@ -282,8 +284,10 @@ describe('the console', () => {
   }, 120_000);
 
   it('keeps a past run open while another runs, links to the live run, says which run is active on a 409, and cancels only after confirmation', async () => {
-    // slow Haier (5 s a call), one batch at a time, stock of every product: a run that outlasts the checks below even on a busy machine
-    stack.sim.control.configure({ latencyMs: 5000 });
+    // slow Haier (20 s a call: under the gateway's 30 s call timeout), one batch at a time, stock of
+    // every product: a run of at least 80 s (the listing, then 3 batches of 20 codes, each a call or
+    // more), which outlasts the checks below even on a machine busy enough to make them take a minute
+    stack.sim.control.configure({ latencyMs: 20_000 });
     const w = await open(stack.keys.operator);
     const { page } = w;
     try {
