@@ -381,6 +381,16 @@ describe('the console', () => {
     await until(async () => (await page.locator('#products tbody tr').count()) === filtered.results.length, 10_000);
     expect(await page.locator('#products tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-code')))).toEqual(filtered.results.map((p) => p.product_code));
 
+    // changed since (UTC): a moment after every change matches none, as the API says; one before all matches them all
+    await page.fill('#c-since', '2099-01-01T00:00');
+    q.set('changed_since', '2099-01-01T00:00:00Z');
+    const none = (await stack.request('GET', `/api/haier/catalog/products/?${q}`, { key: stack.keys.viewer })).json as { total: number };
+    expect(none.total).toBe(0);
+    await page.locator('#catalog-total[data-total="0"]').waitFor();
+    expect(await page.locator('#products tbody tr').count()).toBe(0);
+    await page.fill('#c-since', '2000-01-01T00:00');
+    await page.locator(`#catalog-total[data-total="${filtered.total}"]`).waitFor();
+
     // the text search by keyboard alone: type, Enter
     await page.focus('#c-q');
     await page.keyboard.type(filtered.results[0]!.product_code);

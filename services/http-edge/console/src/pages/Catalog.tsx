@@ -1,5 +1,5 @@
-// Catalog: filters (text, category, brand, procurable, delisted, price range), sort, the total the
-// filters match, cursor pages.
+// Catalog: filters (text, category, brand, procurable, delisted, price range, changed since), sort,
+// the total the filters match, cursor pages.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'wouter';
@@ -26,9 +26,13 @@ interface F {
   include_delisted: boolean;
   min_price: string;
   max_price: string;
+  /** A UTC moment as a datetime-local input gives it (YYYY-MM-DDTHH:MM), or ''. */
+  changed_since: string;
   sort: string;
 }
-const EMPTY: F = { q: '', category: '', brand: '', is_sales: '', include_delisted: false, min_price: '', max_price: '', sort: 'code' };
+const EMPTY: F = { q: '', category: '', brand: '', is_sales: '', include_delisted: false, min_price: '', max_price: '', changed_since: '', sort: 'code' };
+/** The datetime-local value (read as UTC) as the API's date-time. */
+const utcMoment = (v: string) => `${v.length === 16 ? `${v}:00` : v}Z`;
 const MONEY = /^\d{1,12}(\.\d{1,2})?$/;
 
 /** A category or brand filter, each with its product count. */
@@ -80,6 +84,7 @@ export function CatalogPage() {
               ...(f.include_delisted ? { include_delisted: true } : {}),
               ...(f.min_price ? { min_price: f.min_price } : {}),
               ...(f.max_price ? { max_price: f.max_price } : {}),
+              ...(f.changed_since ? { changed_since: utcMoment(f.changed_since) } : {}),
               ...(cursor ? { cursor } : {}),
             },
           },
@@ -120,6 +125,10 @@ export function CatalogPage() {
         <div className="field">
           <label htmlFor="c-max">Price to</label>
           <input id="c-max" inputMode="decimal" value={f.max_price} onChange={(e) => set('max_price', e.target.value.trim())} />
+        </div>
+        <div className="field">
+          <label htmlFor="c-since">Changed since (UTC)</label>
+          <input id="c-since" type="datetime-local" value={f.changed_since} onChange={(e) => set('changed_since', e.target.value)} />
         </div>
         <div className="field check">
           <input id="c-delisted" type="checkbox" checked={f.include_delisted} onChange={(e) => set('include_delisted', e.target.checked)} />
