@@ -234,7 +234,7 @@ describe('the console\'s admin pages', () => {
     await w.context.close();
   }, 60_000);
 
-  it('audit log: its filters show the actions just done, as the API answers them; pages', async () => {
+  it('audit log: its filters show the actions just done, as the API answers them (writes_only: changes only, refused when not a boolean); pages', async () => {
     const w = await open(stack.keys.admin);
     const { page } = w;
     await go(page, '/admin/audit');
@@ -242,6 +242,13 @@ describe('the console\'s admin pages', () => {
     // changes only by default: no GET among them
     expect(await page.locator('#a-writes').isChecked()).toBe(true);
     expect(await page.locator('#audit tbody tr[data-method="GET"]').count()).toBe(0);
+    expect((await audit('limit=100')).some((r) => r.method === 'GET')).toBe(true);
+    const writes = await audit('writes_only=true&limit=1000');
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.filter((r) => !['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method))).toEqual([]);
+    const bad = await stack.request('GET', '/api/haier/audit/?writes_only=yes', { key: stack.keys.admin });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain('writes_only');
 
     // the config actions of the admin key, newest first, as the API lists them
     await page.selectOption('#a-key', 'stack-admin');

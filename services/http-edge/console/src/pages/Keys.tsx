@@ -42,7 +42,7 @@ function NewKey({ name, secret, message, onDone }: { name: string; secret: strin
 }
 
 export function KeysSection() {
-  const { client, me } = useSession();
+  const { client, me, setKey } = useSession();
   const qc = useQueryClient();
   const keys = useQuery({ queryKey: ['keys'], queryFn: () => call(client.GET('/api/haier/keys/')) });
   const [name, setName] = useState('');
@@ -59,7 +59,11 @@ export function KeysSection() {
   });
   const revoke = useMutation({
     mutationFn: async (n: string) => call(client.DELETE('/api/haier/keys/{name}/', { params: { path: { name: n } } })),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ['keys'] }),
+    onSuccess: (_r, revoked) => {
+      // the key this console uses answers 401 from now on: sign out rather than fail every call
+      if (revoked === me?.name) setKey('');
+      else void qc.invalidateQueries({ queryKey: ['keys'] });
+    },
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
