@@ -3347,6 +3347,8 @@ export interface operations {
                 /** @description Path prefix, e.g. /api/haier/sync/ */
                 path?: string;
                 status?: number;
+                /** @description true: only the calls that change something (POST, PUT, PATCH, DELETE), not the reads (such as the console polling) */
+                writes_only?: boolean;
                 since?: string;
                 until?: string;
                 limit?: number;

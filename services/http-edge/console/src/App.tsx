@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useState, type ComponentType, type FormEvent } from 'react';
 import { Link, Route, Switch, useLocation } from 'wouter';
 import { call } from './api';
+import { AdminPage } from './pages/Admin';
 import { CatalogPage } from './pages/Catalog';
 import { OverviewPage } from './pages/Overview';
 import { ProductPage } from './pages/Product';
@@ -24,6 +25,8 @@ const PAGES: Page[] = [
   { path: '/runs/:id', component: RunPage },
   { path: '/catalog', nav: 'Catalog', component: CatalogPage },
   { path: '/catalog/:code', component: ProductPage },
+  { path: '/admin', nav: 'Admin', component: AdminPage },
+  { path: '/admin/:section', component: AdminPage },
 ];
 
 function KeyForm() {

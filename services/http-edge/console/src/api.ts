@@ -42,6 +42,11 @@ export async function call<T>(p: Promise<{ data?: T; error?: unknown; response: 
   return r.data;
 }
 
+/** A call answered "204 No Content" when it succeeds (a DELETE): resolves then, else throws its ApiError. */
+export async function callNoContent(p: Promise<{ data?: unknown; error?: unknown; response: Response }>): Promise<void> {
+  await call(p.then((r) => (r.response.status === 204 ? { ...r, data: null } : r)));
+}
+
 const KEY = 'haier-sync.api-key';
 export const storedKey = () => sessionStorage.getItem(KEY) ?? '';
 export const storeKey = (k: string) => (k ? sessionStorage.setItem(KEY, k) : sessionStorage.removeItem(KEY));

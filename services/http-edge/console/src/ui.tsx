@@ -136,6 +136,24 @@ export function ConfirmDialog({ open, title, children, confirm, onConfirm, onCan
   );
 }
 
+/** What an action just did, said once (a status line), with a link to the run it started when it started one. */
+export interface Notice {
+  text: string;
+  runId?: string;
+}
+
+export function NoticeLine({ id, notice }: { id: string; notice: Notice | null }) {
+  return (
+    <p id={id} role="status" aria-live="polite">
+      {notice ? (
+        <>
+          {notice.text} {notice.runId ? <Link href={`/runs/${notice.runId}`}>Open run {notice.runId}</Link> : null}
+        </>
+      ) : null}
+    </p>
+  );
+}
+
 export function Tile({ title, children, className }: { title: string; children: ReactNode; className?: string }) {
   return (
     <section className={`tile ${className ?? ''}`} aria-label={title}>

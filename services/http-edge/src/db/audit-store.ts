@@ -11,12 +11,17 @@ export interface AuditQuery {
   method?: string;
   path?: string;
   status?: number;
+  /** Only the calls that change something (WRITE_METHODS). */
+  writesOnly?: boolean;
   since?: Date;
   until?: Date;
   /** Only rows older than this id (the previous page's next_cursor). */
   beforeId?: string;
   limit: number;
 }
+
+/** The methods of calls that change something (the audit log's writes_only filter). */
+export const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 export interface AuditView {
   id: string;
@@ -87,6 +92,7 @@ export class AuditStore {
     const where: Record<string, unknown> = {};
     if (q.key_name) where.keyName = q.key_name;
     if (q.method) where.method = q.method.toUpperCase();
+    if (q.writesOnly) where.method = q.method ? { $in: WRITE_METHODS.filter((m) => m === q.method!.toUpperCase()) } : { $in: [...WRITE_METHODS] };
     if (q.path) where.path = { $like: `${q.path.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
     if (q.status !== undefined) where.status = q.status;
     if (q.beforeId) where.id = { $lt: q.beforeId };

@@ -22,6 +22,7 @@ interface AuditQuery {
   method?: string;
   path?: string;
   status?: number;
+  writes_only?: boolean;
   since?: string;
   until?: string;
   cursor?: string;
@@ -149,6 +150,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             method: { type: 'string', enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'get', 'post', 'put', 'patch', 'delete'] },
             path: { type: 'string', maxLength: 500, description: 'Path prefix, e.g. /api/haier/sync/' },
             status: { type: 'integer', minimum: 100, maximum: 599 },
+            writes_only: { type: 'boolean', default: false, description: 'true: only the calls that change something (POST, PUT, PATCH, DELETE), not the reads (such as the console polling)' },
             since: { type: 'string', format: 'date-time' },
             until: { type: 'string', format: 'date-time' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
@@ -167,7 +169,7 @@ export function adminRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         if (Number.isNaN(t.getTime())) throw badRequest(field, 'is not a date-time such as 2026-01-31T00:00:00Z');
         return t;
       };
-      return ctx.audit.query({ key_name: q.key_name, method: q.method, path: q.path, status: q.status, since: d('since', q.since), until: d('until', q.until), beforeId: q.cursor, limit: q.limit ?? 100 });
+      return ctx.audit.query({ key_name: q.key_name, method: q.method, path: q.path, status: q.status, writesOnly: q.writes_only === true, since: d('since', q.since), until: d('until', q.until), beforeId: q.cursor, limit: q.limit ?? 100 });
     },
   );
 }
