@@ -5,6 +5,7 @@ import { useState, type ComponentType, type FormEvent } from 'react';
 import { Link, Route, Switch, useLocation } from 'wouter';
 import { call } from './api';
 import { CatalogPage } from './pages/Catalog';
+import { LivePage } from './pages/Live';
 import { OverviewPage } from './pages/Overview';
 import { ProductPage } from './pages/Product';
 import { RunPage } from './pages/Run';
@@ -24,6 +25,7 @@ const PAGES: Page[] = [
   { path: '/runs/:id', component: RunPage },
   { path: '/catalog', nav: 'Catalog', component: CatalogPage },
   { path: '/catalog/:code', component: ProductPage },
+  { path: '/live', nav: 'Live lookup', component: LivePage },
 ];
 
 function KeyForm() {

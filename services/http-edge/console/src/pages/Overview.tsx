@@ -1,5 +1,5 @@
 // Overview: the last runs, success rate and duration over time, products by state, event lag,
-// and alerts for failed or partial runs.
+// alerts for failed or partial runs, the Haier call budget and price freshness (OverviewTiles.tsx).
 import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
@@ -7,6 +7,7 @@ import { Link } from 'wouter';
 import { call, type Run } from '../api';
 import { duration, n, utc } from '../format';
 import { useSession } from '../session';
+import { BudgetTile, FreshnessTile } from './OverviewTiles';
 import { Bars, ErrorBox, RunStatus, StatusBadge, TableWrap, Tile, TimeChart, type ChartSeries } from '../ui';
 
 const ENDED = new Set(['SUCCESS', 'FAILED', 'PARTIAL', 'CANCELLED']);
@@ -119,6 +120,8 @@ export function OverviewPage() {
             </>
           ) : null}
         </Tile>
+        <BudgetTile />
+        <FreshnessTile />
       </div>
     </>
   );
