@@ -96,7 +96,7 @@ test('the run page follows the log of a running run: new lines appear while it g
   try {
     id = await startRun({ mode: 'FULL', options: { prices: true, stock: true, county_codes: ['110101'] } });
     await go(page, `/runs/${id}`);
-    await page.locator('section[aria-label="Run log"] .badge.live', { hasText: 'following' }).waitFor();
+    await page.locator('section[aria-label="Run log"] .badge.following', { hasText: 'following' }).waitFor();
     const rows = page.locator('#run-log tbody tr');
     await rows.first().waitFor();
     expect(await rows.first().getAttribute('data-level')).toBe('INFO');
@@ -115,7 +115,7 @@ test('the run page follows the log of a running run: new lines appear while it g
   // once the run ended, the page shows its stored log, as the API answers it
   const all = (await api(`/api/haier/sync/${id}/log/?page_size=1000`)) as { total: number };
   await until(async () => (await page.locator('#run-log tbody tr').count()) === all.total, 20_000);
-  expect(await page.locator('section[aria-label="Run log"] .badge.live').count()).toBe(0);
+  expect(await page.locator('section[aria-label="Run log"] .badge.following').count()).toBe(0);
   await w.context.close();
 }, 150_000);
 

@@ -120,7 +120,7 @@ export function RunLog({ id, finished }: { id: string; finished: boolean }) {
   return (
     <section className="tile" aria-label="Run log">
       <h2>
-        Log {log.live && !log.reconnecting ? <span className="badge live">following</span> : null}
+        Log {log.live && !log.reconnecting ? <span className="badge following">following</span> : null}
         {log.reconnecting ? <span className="badge status-PARTIAL">reconnecting…</span> : null}
       </h2>
       <div className="filters log-filters">
