@@ -123,6 +123,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/haier/usage/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Haier call budget in use: the gateway's upstream calls since it started, per lane (interactive, scheduled, bulk: floor, cap, in use now, calls) and per endpoint and outcome; and what this key has spent of its own per-minute budget for live lookups */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/haier/logistics/": {
         parameters: {
             query?: never;
@@ -701,6 +718,26 @@ export interface components {
                 message: string;
                 field?: string;
                 run_id?: string;
+                /** @description On a 429 of the Haier call budget (CALL_BUDGET, LANE_FULL): the budget that refused and when to retry */
+                budget?: {
+                    /**
+                     * @description key: this API key's Haier calls per minute (EDGE_CALL_BUDGET_<ROLE>); lane: the gateway's lane for live lookups (HAIER_LANES)
+                     * @enum {string}
+                     */
+                    scope: "key" | "lane";
+                    /** @description the lane (interactive) when scope is lane; the key's role when scope is key */
+                    lane: string;
+                    /** @description calls the budget allows per window */
+                    limit: number;
+                    /** @description the window in seconds (60 for a key, 1 for a lane) */
+                    window_s: number;
+                    /** @description calls spent (key) or held and admitted (lane) in the window */
+                    in_use: number;
+                    /** @description the Haier calls this request would have made */
+                    cost: number;
+                    /** @description as the Retry-After header */
+                    retry_after_s: number;
+                };
             };
         };
         /**
@@ -1358,6 +1395,82 @@ export interface operations {
                             payerAccountName?: string;
                             payerAccountBalance?: string;
                         }[];
+                    };
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every error answer (4xx and 5xx): a code, a message saying what to do, and the field at fault when there is one. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        success?: boolean;
+                        data?: {
+                            /** @description HAIER_RATE_LIMIT: the account's budget */
+                            rate_limit_per_second?: number;
+                            /** @description this gateway replica's share of it now */
+                            limit_now_per_second?: number;
+                            total_calls?: number;
+                            /** @description calls Haier answered 429 */
+                            throttled?: number;
+                            retries?: number;
+                            token_requests?: number;
+                            lanes?: {
+                                /** @enum {string} */
+                                lane?: "interactive" | "scheduled" | "bulk";
+                                floor_pct?: number;
+                                cap_pct?: number;
+                                cap_per_second?: number;
+                                /** @description calls in flight or ended within the last second */
+                                in_window?: number;
+                                waiting?: number;
+                                /** @description calls started since the gateway started */
+                                calls?: number;
+                            }[];
+                            endpoints?: {
+                                endpoint?: string;
+                                outcome?: string;
+                                calls?: number;
+                            }[];
+                            /** @description this API key's Haier calls for live lookups and per-product actions (EDGE_CALL_BUDGET_<ROLE>) */
+                            key_budget?: {
+                                role?: string;
+                                limit_per_minute?: number;
+                                used?: number;
+                                remaining?: number;
+                                resets_in_s?: number;
+                            };
+                        };
                     };
                 };
             };

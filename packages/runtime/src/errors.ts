@@ -31,6 +31,19 @@ export const HAIER_LANE_HEADER = 'x-haier-lane';
  * bound (HAIER_INTERACTIVE_MAX_WAIT_MS); `retry-after` says when to try again.
  */
 export const HAIER_BUDGET_HEADER = 'x-haier-budget';
+/**
+ * Response metadata key on a `lane-full` answer: the lane's limits as JSON, `{"lane", "cap_per_second",
+ * "in_use", "cost"}` (its cap, the calls it holds or has admitted, this request's calls), so the
+ * caller can show them.
+ */
+export const HAIER_LANE_LIMITS_HEADER = 'x-haier-lane-limits';
+/** The limits a `lane-full` answer carries (HAIER_LANE_LIMITS_HEADER). */
+export interface HaierLaneLimits {
+  lane: HaierLane;
+  cap_per_second: number;
+  in_use: number;
+  cost: number;
+}
 export type HaierLane = 'interactive' | 'scheduled' | 'bulk';
 
 function err(code: Code, message: string, metadata?: Record<string, string>): ConnectError {

@@ -47,6 +47,8 @@ export {
   UPSTREAM_FAULT_HEADER,
   HAIER_LANE_HEADER,
   HAIER_BUDGET_HEADER,
+  HAIER_LANE_LIMITS_HEADER,
   type HaierLane,
+  type HaierLaneLimits,
   type ErrorMapper,
 } from './errors';

@@ -98,6 +98,10 @@ export class HaierApi {
       tokenRequests: BigInt(u.tokenRequests),
       endpoints: u.endpoints().map((e) => create(gateway.EndpointUsageSchema, { endpoint: e.endpoint, outcome: e.outcome, calls: BigInt(e.calls) })),
       rateLimitPerSecond: rateLimit,
+      limitNowPerSecond: this.client.rateLimit,
+      lanes: this.client.lanes().map((l) =>
+        create(gateway.LaneUsageSchema, { lane: l.lane, floorPct: l.floorPct, capPct: l.capPct, capPerSecond: l.cap, inWindow: l.inWindow, waiting: l.waiting, calls: BigInt(l.started) }),
+      ),
     });
   }
 }

@@ -34,6 +34,9 @@ export class LaneFull extends Error {
     readonly calls: number,
     readonly retryAfterS: number,
     message: string,
+    /** The lane's cap (calls per window) and the calls it held or had admitted when it refused. */
+    readonly cap: number,
+    readonly load: number,
   ) {
     super(message);
     this.name = 'LaneFull';
@@ -91,12 +94,25 @@ export interface RateGateOptions {
   lanes?: LanePolicies;
 }
 
-/** One lane's calls: waiting, in flight, ended (ascending) from `head` on. */
+/** One lane's calls: waiting, in flight, ended (ascending) from `head` on; started since the gate was made. */
 interface LaneState {
   queue: Waiter[];
   inFlight: number;
   ends: number[];
   head: number;
+  started: number;
+}
+
+/** One lane as the gate runs it now (GetUsage). */
+export interface LaneSnapshot {
+  lane: Lane;
+  floorPct: number;
+  capPct: number;
+  /** The cap in calls per window at the current limit. */
+  cap: number;
+  inWindow: number;
+  waiting: number;
+  started: number;
 }
 
 export class RateGate {
@@ -129,7 +145,7 @@ export class RateGate {
     this.tokens = this.burstFor(this.limit());
     this.last = this.now();
     this.policies = opts.lanes ?? DEFAULT_LANES;
-    this.lanes = Object.fromEntries(LANES.map((l) => [l, { queue: [], inFlight: 0, ends: [], head: 0 }])) as unknown as Record<Lane, LaneState>;
+    this.lanes = Object.fromEntries(LANES.map((l) => [l, { queue: [], inFlight: 0, ends: [], head: 0, started: 0 }])) as unknown as Record<Lane, LaneState>;
   }
 
   /** The current limit (starts per window). */
@@ -174,7 +190,7 @@ export class RateGate {
   admit(lane: Lane, calls: number, maxWaitMs: number): () => void {
     const limit = this.limit();
     if (calls > 0 && limit > 0 && maxWaitMs >= 0) {
-      const cap = Math.max(1, Math.floor((limit * this.policies[lane].capPct) / 100));
+      const cap = this.capOf(lane, limit);
       const load = this.reserved[lane] + this.laneInWindow(lane);
       const waitMs = (Math.max(0, load + calls - cap) / cap) * this.windowMs;
       if (waitMs > maxWaitMs) {
@@ -184,7 +200,7 @@ export class RateGate {
           calls > fits
             ? `this request needs ${calls} Haier calls and the ${lane} lane starts at most ${cap} a second (its cap, HAIER_LANES), more than fit in ${maxWaitMs} ms; ask for fewer product codes (at most ${fits} calls' worth)`
             : `the ${lane} lane of the Haier call budget is full (${load} calls in use or admitted, cap ${cap} a second): this request's ${calls} calls could not start within ${maxWaitMs} ms; retry after ${retryAfterS} s`;
-        throw new LaneFull(lane, calls, retryAfterS, message);
+        throw new LaneFull(lane, calls, retryAfterS, message, cap, load);
       }
     }
     this.reserved[lane] += calls;
@@ -201,6 +217,20 @@ export class RateGate {
     this.prune(this.now());
     const ls = this.lanes[lane];
     return ls.inFlight + ls.ends.length - ls.head;
+  }
+
+  /** The most calls of `lane` that may count against the limit at once (its cap of `limit`, at least 1). */
+  capOf(lane: Lane, limit = this.limit()): number {
+    return Math.max(1, Math.floor((limit * this.policies[lane].capPct) / 100));
+  }
+
+  /** Every lane now, in priority order: its policy and cap, its calls in the window and waiting, and its calls started so far. */
+  laneSnapshots(): LaneSnapshot[] {
+    const limit = this.limit();
+    return LANES.map((lane) => {
+      const ls = this.lanes[lane];
+      return { lane, ...this.policies[lane], cap: this.capOf(lane, limit), inWindow: this.laneInWindow(lane), waiting: ls.queue.length, started: ls.started };
+    });
   }
 
   /** The limit may have risen: start what is now due. */
@@ -259,6 +289,7 @@ export class RateGate {
       this.tokens -= 1;
       this.inFlight++;
       ls.inFlight++;
+      ls.started++;
       ls.queue.shift()!.resolve();
     }
   }
@@ -286,7 +317,7 @@ export class RateGate {
     for (let i = 0; i < LANES.length; i++) {
       const l = LANES[i]!;
       const ls = this.lanes[l];
-      if (ls.queue.length === 0 || this.laneCount(ls) >= Math.max(1, Math.floor((limit * this.policies[l].capPct) / 100))) continue;
+      if (ls.queue.length === 0 || this.laneCount(ls) >= this.capOf(l, limit)) continue;
       fallback ??= l;
       let owed = 0;
       for (const m of LANES.slice(i + 1)) {

@@ -7,7 +7,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { gateway, rules } from '@haier-sync/contracts';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { HAIER_BUDGET_HEADER as BUDGET_HEADER, invalidArgument, redact, toConnectError, UPSTREAM_FAULT_HEADER, type ErrorMapper, type Logger } from '@haier-sync/runtime';
+import { HAIER_BUDGET_HEADER as BUDGET_HEADER, HAIER_LANE_LIMITS_HEADER, invalidArgument, type HaierLaneLimits, redact, toConnectError, UPSTREAM_FAULT_HEADER, type ErrorMapper, type Logger } from '@haier-sync/runtime';
 import { credentialSources } from './account-check';
 import { BatchError, dedupeCodes } from './batching';
 import type { Endpoint } from './endpoints';
@@ -57,6 +57,8 @@ export function gatewayError(err: unknown, endpoint: Endpoint | undefined, maxRe
     const ce = new ConnectError(err.message, Code.ResourceExhausted);
     ce.metadata.set('retry-after', String(err.retryAfterS));
     ce.metadata.set(BUDGET_HEADER, 'lane-full');
+    const limits: HaierLaneLimits = { lane: err.lane, cap_per_second: err.cap, in_use: err.load, cost: err.calls };
+    ce.metadata.set(HAIER_LANE_LIMITS_HEADER, JSON.stringify(limits));
     return ce;
   }
   if (err instanceof GateClosed) return new ConnectError(`${err.message}: retry the call (another gateway instance, or this one once restarted)`, Code.Unavailable);

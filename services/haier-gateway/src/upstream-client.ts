@@ -18,7 +18,7 @@ import { ListBusinessError, ListStreamError, streamListBatches } from './list-st
 import { CallSlots } from './call-slots';
 import { budgetFor, type CallBudget } from './budget';
 import { currentLane, type Lane } from './lanes';
-import { RateGate } from './rate-gate';
+import { RateGate, type LaneSnapshot } from './rate-gate';
 import { parseRetryAfter, upstreamRetryPolicy } from './retry-policy';
 import { extractToken, TokenManager, type FetchedToken, type Token } from './token-manager';
 import { outcomeOf, UsageCounters } from './usage';
@@ -449,6 +449,11 @@ export class UpstreamClient {
   /** Business calls that count against the limit now (in flight, or ended within the window): the budget in use. */
   inWindow(): number {
     return this.gate.inWindow();
+  }
+
+  /** The budget's lanes now (policy, cap, calls in the window and waiting, calls started), for GetUsage. */
+  lanes(): LaneSnapshot[] {
+    return this.gate.laneSnapshots();
   }
 
   /** This replica's share of HAIER_RATE_LIMIT now (less the margin; see budget.ts). */

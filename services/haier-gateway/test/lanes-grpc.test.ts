@@ -1,7 +1,8 @@
 // Lanes over gRPC: the x-haier-lane request header puts a request's upstream calls in a lane, so
 // a live lookup is answered while a bulk request's calls still wait for the budget; a header that
-// names no lane is INVALID_ARGUMENT naming it.
+// names no lane is INVALID_ARGUMENT naming it; GetUsage counts each lane's calls.
 import { Code } from '@connectrpc/connect';
+import { waitFor } from '@haier-sync/runtime/testing';
 import { rpcFailure, simCalls, startStack, type Stack } from './harness';
 
 describe('lanes over gRPC', () => {
@@ -34,6 +35,30 @@ describe('lanes over gRPC', () => {
     expect(lanes.filter((l) => l === 'interactive')).toHaveLength(1);
     expect(lanes.filter((l) => l === 'bulk')).toHaveLength(50);
   }, 30_000);
+
+  it("GetUsage counts each lane's calls and says its floor, cap and the cap in calls a second of this replica's share", async () => {
+    const codes = s.sim.control.products(0, 40).map((p) => p.productCode);
+    const calls = async () => new Map((await s.client.getUsage({})).lanes.map((l) => [l.lane, Number(l.calls)]));
+    // counted from a quiet gate (no call of an earlier test waiting, in flight or in the window)
+    await waitFor(async () => (await s.client.getUsage({})).lanes.every((l) => l.waiting === 0 && l.inWindow === 0) || undefined, { timeoutMs: 20_000, intervalMs: 100, what: 'the lanes to be quiet' });
+    const before = await calls();
+    await s.client.getBalance({}, { headers: { 'x-haier-lane': 'interactive' } }); // 1 call
+    await s.client.getPrices({ productCodes: codes.slice(0, 5) }); // 1 call, the default lane
+    await s.client.getPrices({ productCodes: codes }, { headers: { 'x-haier-lane': 'bulk' } }); // 2 calls
+    const usage = await s.client.getUsage({});
+    expect(usage.lanes.map((l) => [l.lane, Number(l.calls) - before.get(l.lane)!])).toEqual([
+      ['interactive', 1],
+      ['scheduled', 1],
+      ['bulk', 2],
+    ]);
+    expect(usage.limitNowPerSecond).toBe(19);
+    expect(usage.lanes.map((l) => [l.lane, l.floorPct, l.capPct, l.capPerSecond])).toEqual([
+      ['interactive', 10, 50, 9],
+      ['scheduled', 10, 100, 19],
+      ['bulk', 20, 100, 19],
+    ]);
+    expect(usage.lanes.every((l) => l.waiting === 0 && l.inWindow <= l.capPerSecond)).toBe(true);
+  });
 
   it('refuses a header that names no lane', async () => {
     const e = await rpcFailure(s.client.getBalance({}, { headers: { 'x-haier-lane': 'urgent' } }));

@@ -8,7 +8,7 @@ import { rules } from '@haier-sync/contracts';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { AuthInfo } from './context';
 import type { Role } from './domain/api-keys';
-import { EdgeError } from './domain/errors';
+import { EdgeError, type BudgetRefusal } from './domain/errors';
 
 /** Codes the gateway sends Haier in one call (prices, products). */
 export const CODES_PER_CALL = rules.HAIER_CODES_PER_CALL;
@@ -30,17 +30,29 @@ export class CallBudget {
     };
   }
 
-  /** Spends `calls` of the key's budget, or throws a 429 saying what it costs and when to retry. */
+  /** What `auth`'s key has spent of its budget in the current minute (nothing spent: 0, resets_in_s 0). */
+  async standing(auth: AuthInfo): Promise<{ role: Role; limit_per_minute: number; used: number; remaining: number; resets_in_s: number }> {
+    const cap = this.perMinute[auth.role];
+    const now = await this.limiters[auth.role].get(auth.name);
+    const used = Math.min(cap, now?.consumedPoints ?? 0);
+    return { role: auth.role, limit_per_minute: cap, used, remaining: cap - used, resets_in_s: now ? Math.max(0, Math.ceil(now.msBeforeNext / 1000)) : 0 };
+  }
+
+  /** Spends `calls` of the key's budget, or throws a 429 saying what it costs and when to retry (its limits in `error.budget`). */
   async spend(auth: AuthInfo | null, calls: number): Promise<void> {
     if (!auth) return; // the live routes need a key; the auth hook has refused anonymous callers already
     const cap = this.perMinute[auth.role];
+    const refusal = (used: number, retryAfter: number): { retryAfter: number; budget: BudgetRefusal } => ({
+      retryAfter,
+      budget: { scope: 'key', lane: auth.role, limit: cap, window_s: 60, in_use: used, cost: calls, retry_after_s: retryAfter },
+    });
     if (calls > cap) {
       throw new EdgeError(
         429,
         'CALL_BUDGET',
         `This request would cost ${calls} Haier calls, more than a ${auth.role} key may spend in a minute (${cap}); ask for at most ${cap * CODES_PER_CALL} product codes at a time.`,
         undefined,
-        { retryAfter: 60 },
+        refusal(0, 60),
       );
     }
     const limiter = this.limiters[auth.role];
@@ -54,7 +66,7 @@ export class CallBudget {
         'CALL_BUDGET',
         `This request would cost ${calls} Haier calls and key "${auth.name}" (${auth.role}) has ${Math.max(0, cap - used)} of its ${cap} per minute left; retry after ${retryAfter} s, or ask for fewer product codes.`,
         undefined,
-        { retryAfter },
+        refusal(used, retryAfter),
       );
     }
     await limiter.consume(auth.name, calls);

@@ -39,6 +39,7 @@ const VIEWER_ROUTES: Array<[string, string]> = [
   ['GET', '/api/haier/stock/?product_code=A1&county_code=110101'],
   ['GET', '/api/haier/balance/'],
   ['GET', '/api/haier/logistics/?order_code=SO.1'],
+  ['GET', '/api/haier/usage/'],
   ['GET', '/api/haier/logs/'],
   ['GET', '/api/haier/catalog/products/'],
   ['GET', '/api/haier/catalog/products/A1/'],

@@ -73,6 +73,9 @@ test("a live lookup the gateway's interactive lane cannot start soon is 429 LANE
       expect(r.json.error.message).toMatch(/^Live lookups are using their whole share of the Haier call budget: the interactive lane of the Haier call budget is full .*; retry after \d+ s\. Retry after \d+ s, or ask for fewer product codes\.$/);
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(at).toBeLessThan(1500); // answered at once, not after the lane's queue
+      // the lane's limits in the body, for a client to show: cap 9 a second, this lookup's 10 calls, the same Retry-After
+      expect(r.json.error.budget).toMatchObject({ scope: 'lane', lane: 'interactive', limit: 9, window_s: 1, cost: 10, retry_after_s: Number(r.headers.get('retry-after')) });
+      expect(r.json.error.budget.in_use).toBeGreaterThanOrEqual(10);
     }
     // one lookup that can never fit the bound says how much would
     const big = await small.request('GET', `/api/haier/prices/?product_codes=${all.slice(0, 1000).join(',')}`, { key: small.keys.operator });
@@ -98,6 +101,7 @@ test("per-product actions (sync-price, sync-stock) spend the key's call budget: 
     const third = await small.request('POST', `/api/haier/catalog/products/${code}/sync-price/`, { key: small.keys.operator });
     expect(third.status).toBe(429);
     expect(third.json.error.code).toBe('CALL_BUDGET');
+    expect(third.json.error.budget).toEqual({ scope: 'key', lane: 'operator', limit: 5, window_s: 60, in_use: 4, cost: 2, retry_after_s: Number(third.headers.get('retry-after')) });
     expect(third.json.error.message).toMatch(/^This request would cost 2 Haier calls and key "stack-operator" \(operator\) has 1 of its 5 per minute left; retry after \d+ s/);
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
   } finally {

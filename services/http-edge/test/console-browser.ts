@@ -1,16 +1,16 @@
-// The console's browser tests' shared pieces (ui.test.ts, ui-admin.test.ts): Debian's Chromium
-// through playwright-core, a watched page (console errors, failed requests and unexpected 4xx/5xx
-// answers are problems), and the checks of every page: no serious or critical axe-core violation,
-// screenshots at 1280 and 390 px under test-artifacts/console/, no page-wide sideways scroll on a
-// phone, no problems so far.
+// The operator console in a real headless Chromium (Debian's package, driven by playwright-core),
+// shared by the console's browser tests (ui.test.ts, ui-admin.test.ts, ui-live.test.ts): open a page with a key,
+// watch it for problems (console errors, failed requests, error answers not provoked on purpose),
+// and check every page the same way: no serious or critical axe-core violations, no page-wide
+// sideways scroll at 390 px, screenshots at 1280 and 390 px under test-artifacts/console/.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(__dirname, '..', '..', '..', 'test-artifacts', 'console');
+export const CONSOLE_DIST = join(__dirname, '..', 'console', 'dist');
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const CONSOLE_DIST = join(__dirname, '..', 'console', 'dist');
 
 export interface Watched {
   page: Page;
@@ -22,7 +22,7 @@ export interface Watched {
   streams: string[];
 }
 
-/** Headless Chromium, once Chromium is installed and the console is built (else a message saying what to do). */
+/** Chromium, once it and the console's build are there (else an error saying how to get them). */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install chromium (scripts/ensure-services.sh does it), or set CHROMIUM_PATH.`);
@@ -34,13 +34,19 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A new tab on the console at `baseUrl`, watched for problems, signed in with `key` (none: the sign-in page). */
+/** An event stream the page closes on purpose when it moves on (a run's progress, a followed log). */
+const isEventStream = (url: string) => {
+  const u = new URL(url);
+  return u.pathname.endsWith('/events/') || u.searchParams.get('follow') === 'true';
+};
+
+/** A new browser context on the console at `baseUrl`, signed in with `key` (none: the sign-in page). */
 export async function openConsole(browser: Browser, baseUrl: string, key: string | null): Promise<Watched> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const w: Watched = { page, context, problems: [], expected: new Set(), streams: [] };
   const t0 = Date.now();
-  const stream = (what: string, url: string) => url.endsWith('/events/') && w.streams.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${what} ${new URL(url).pathname}`);
+  const stream = (what: string, url: string) => isEventStream(url) && w.streams.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${what} ${new URL(url).pathname}${new URL(url).search}`);
   page.on('request', (r) => stream('open', r.url()));
   page.on('requestfinished', (r) => stream('finished', r.url()));
   page.on('response', (r) => stream(`answer ${r.status()}`, r.url()));
@@ -56,8 +62,7 @@ export async function openConsole(browser: Browser, baseUrl: string, key: string
   page.on('pageerror', (e) => w.problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => {
     stream(`failed (${r.failure()?.errorText})`, r.url());
-    // a followed run's event stream is aborted on purpose when the page moves on
-    if (r.failure()?.errorText === 'net::ERR_ABORTED' && r.url().endsWith('/events/')) return;
+    if (r.failure()?.errorText === 'net::ERR_ABORTED' && isEventStream(r.url())) return;
     w.problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => {
@@ -95,8 +100,8 @@ export async function checkPage(w: Watched, name: string): Promise<void> {
   expect(w.problems).toEqual([]);
 }
 
+/** A client-side move, as a click on a link does (keeps the key and the app's state). */
 export async function go(page: Page, path: string): Promise<void> {
-  // a client-side move, as a click on a link does (keeps the key and the app's state)
   await page.evaluate(`history.pushState(null, '', ${JSON.stringify(path)}); dispatchEvent(new PopStateEvent('popstate'))`);
 }
 

@@ -158,6 +158,10 @@ export const GENERATORS: Record<string, Gen[]> = {
     (c) => ({ route: '', why: 'POST to a GET route', method: 'POST', url: `${API}/balance/`, ...json({ customerPassword: c.pick(INJECTIONS) }) }),
     (c) => ({ route: '', why: 'DELETE to a GET route', method: 'DELETE', url: `${API}/balance/?x=${enc(c.pick(INJECTIONS))}` }),
   ],
+  'GET /api/haier/usage/': [
+    (c) => ({ route: '', why: 'an unknown parameter', method: 'GET', url: `${API}/usage/?${q({ lane: c.pick(INJECTIONS) })}` }),
+    (c) => ({ route: '', why: 'POST to a GET route', method: 'POST', url: `${API}/usage/`, ...json({ lane: c.pick(INJECTIONS) }) }),
+  ],
   'GET /api/haier/logistics/': [
     () => ({ route: '', why: 'order_code missing', method: 'GET', url: `${API}/logistics/` }),
     (c) => ({ route: '', why: 'bad order_code', method: 'GET', url: `${API}/logistics/?${q({ order_code: c.pick(BAD_ORDER_CODES) })}` }),

@@ -6,6 +6,7 @@ import { Link, Route, Switch, useLocation } from 'wouter';
 import { call } from './api';
 import { AdminPage } from './pages/Admin';
 import { CatalogPage } from './pages/Catalog';
+import { LivePage } from './pages/Live';
 import { OverviewPage } from './pages/Overview';
 import { ProductPage } from './pages/Product';
 import { RunPage } from './pages/Run';
@@ -27,6 +28,7 @@ const PAGES: Page[] = [
   { path: '/catalog/:code', component: ProductPage },
   { path: '/admin', nav: 'Admin', component: AdminPage },
   { path: '/admin/:section', component: AdminPage },
+  { path: '/live', nav: 'Live lookup', component: LivePage },
 ];
 
 function KeyForm() {

@@ -5,6 +5,8 @@ import { createRestClient, type components, type RestClient } from '@haier-sync/
 export type Run = components['schemas']['Run'];
 export type Product = components['schemas']['Product'];
 export type Role = 'viewer' | 'operator' | 'admin';
+/** What a 429 of the Haier call budget says about the budget that refused (error.budget). */
+export type BudgetRefusal = NonNullable<components['schemas']['Error']['error']['budget']>;
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 /** Whether a key of role `have` may do what needs `need` (the edge still checks). */
@@ -16,13 +18,14 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly runId?: string,
+    readonly budget?: BudgetRefusal,
   ) {
     super(message);
   }
 }
 
 interface ErrorAnswer {
-  error?: { code?: string; message?: string; run_id?: string };
+  error?: { code?: string; message?: string; run_id?: string; budget?: BudgetRefusal };
 }
 
 /** The answer's data, or an ApiError worded for an operator. */
@@ -37,7 +40,7 @@ export async function call<T>(p: Promise<{ data?: T; error?: unknown; response: 
     const e = (r.error ?? {}) as ErrorAnswer;
     const status = r.response.status;
     const hint = status === 401 ? ' Ask an admin for a valid API key and paste it again.' : '';
-    throw new ApiError(status, e.error?.code ?? 'HTTP_' + status, `${status}: ${e.error?.message ?? r.response.statusText}${hint}`, e.error?.run_id);
+    throw new ApiError(status, e.error?.code ?? 'HTTP_' + status, `${status}: ${e.error?.message ?? r.response.statusText}${hint}`, e.error?.run_id, e.error?.budget);
   }
   return r.data;
 }
@@ -54,13 +57,13 @@ export const storeKey = (k: string) => (k ? sessionStorage.setItem(KEY, k) : ses
 export const clientFor = (apiKey: string): RestClient => createRestClient({ baseUrl: window.location.origin, apiKey });
 
 /**
- * A run's progress as Server-Sent Events, read with fetch so that the key travels in a header
- * (never in a URL, as EventSource would need). Calls onRun for every "progress" and "end" event;
- * resolves when the stream ends (the run ended, or `signal` aborted).
+ * Server-Sent Events of `path`, read with fetch so that the key travels in a header (never in a
+ * URL, as EventSource would need). Calls onEvent for every event with data; resolves when the
+ * stream ends (the edge closed it, or `signal` aborted). `what` words the error of a refused stream.
  */
-export async function followRun(apiKey: string, id: string, onRun: (run: Run) => void, signal: AbortSignal, onReconnecting: (message: string) => void = () => undefined): Promise<void> {
-  const res = await fetch(`/api/haier/sync/${encodeURIComponent(id)}/events/`, { headers: { authorization: `Bearer ${apiKey}`, accept: 'text/event-stream' }, signal });
-  if (!res.ok || !res.body) throw new ApiError(res.status, 'HTTP_' + res.status, `${res.status}: could not follow run ${id}.`);
+export async function readEvents(apiKey: string, path: string, onEvent: (event: string, data: string) => void, signal: AbortSignal, what: string): Promise<void> {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${apiKey}`, accept: 'text/event-stream' }, signal });
+  if (!res.ok || !res.body) throw new ApiError(res.status, 'HTTP_' + res.status, `${res.status}: could not ${what}.`);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   for (;;) {
@@ -77,8 +80,27 @@ export async function followRun(apiKey: string, id: string, onRun: (run: Run) =>
         if (line.startsWith('event: ')) event = line.slice(7);
         else if (line.startsWith('data: ')) data += line.slice(6);
       }
-      if ((event === 'progress' || event === 'end') && data) onRun(JSON.parse(data) as Run);
-      if (event === 'reconnecting' && data) onReconnecting((JSON.parse(data) as { message?: string }).message ?? 'reconnecting…');
+      if (data) onEvent(event, data);
     }
   }
+}
+
+/** The message of a "reconnecting" event (the orchestrator restarting; the edge reopens the stream). */
+export const reconnectingMessage = (data: string) => (JSON.parse(data) as { message?: string }).message ?? 'reconnecting…';
+
+/**
+ * A run's progress (its Server-Sent Events, readEvents): calls onRun for every "progress" and
+ * "end" event; resolves when the stream ends (the run ended, or `signal` aborted).
+ */
+export async function followRun(apiKey: string, id: string, onRun: (run: Run) => void, signal: AbortSignal, onReconnecting: (message: string) => void = () => undefined): Promise<void> {
+  await readEvents(
+    apiKey,
+    `/api/haier/sync/${encodeURIComponent(id)}/events/`,
+    (event, data) => {
+      if (event === 'progress' || event === 'end') onRun(JSON.parse(data) as Run);
+      if (event === 'reconnecting') onReconnecting(reconnectingMessage(data));
+    },
+    signal,
+    `follow run ${id}`,
+  );
 }

@@ -3,7 +3,8 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { Link } from 'wouter';
-import { ApiError } from './api';
+import { ApiError, type BudgetRefusal } from './api';
+import { n } from './format';
 
 export function StatusBadge({ status }: { status: string | undefined }) {
   return <span className={`badge status-${status ?? 'UNKNOWN'}`}>{status ?? '?'}</span>;
@@ -29,7 +30,39 @@ export function ErrorBox({ error }: { error: unknown }) {
           <Link href={`/runs/${e.runId}`}>Open run {e.runId}</Link>
         </>
       ) : null}
+      {e instanceof ApiError && e.budget ? <BudgetLimits budget={e.budget} /> : null}
     </div>
+  );
+}
+
+/** The limits of the Haier call budget that refused a request (a 429's error.budget). */
+export function BudgetLimits({ budget: b }: { budget: BudgetRefusal }) {
+  const per = b.window_s === 60 ? 'a minute' : b.window_s === 1 ? 'a second' : `per ${b.window_s} s`;
+  return (
+    <dl className="budget-limits" aria-label="The budget that refused">
+      <div>
+        <dt>Budget</dt>
+        <dd>{b.scope === 'key' ? `this key's calls (${b.lane} role)` : `the gateway's ${b.lane} lane`}</dd>
+      </div>
+      <div>
+        <dt>Limit</dt>
+        <dd data-budget="limit">
+          {n(b.limit)} Haier calls {per}
+        </dd>
+      </div>
+      <div>
+        <dt>In use</dt>
+        <dd data-budget="in_use">{n(b.in_use)}</dd>
+      </div>
+      <div>
+        <dt>This lookup costs</dt>
+        <dd data-budget="cost">{n(b.cost)}</dd>
+      </div>
+      <div>
+        <dt>Retry after</dt>
+        <dd data-budget="retry_after_s">{n(b.retry_after_s)} s</dd>
+      </div>
+    </dl>
   );
 }
 
@@ -90,9 +123,9 @@ export function TimeChart({ label, data, series, height = 180, yLabel, yRange }:
   );
 }
 
-/** Horizontal bars: a picture of a few counts. */
-export function Bars({ label, items }: { label: string; items: Array<{ name: string; value: number; className?: string }> }) {
-  const max = Math.max(1, ...items.map((i) => i.value));
+/** Horizontal bars: a picture of a few counts (`text` words a value otherwise shown as a number; `max` is a full bar, default the largest value). */
+export function Bars({ label, items, max: full }: { label: string; items: Array<{ name: string; value: number; className?: string; text?: string }>; max?: number }) {
+  const max = Math.max(1, full ?? 0, ...items.map((i) => i.value));
   return (
     <figure className="bars">
       <figcaption>{label}</figcaption>
@@ -102,7 +135,7 @@ export function Bars({ label, items }: { label: string; items: Array<{ name: str
             <dt>{i.name}</dt>
             <dd>
               <span className={`bar ${i.className ?? ''}`} style={{ width: `${(100 * i.value) / max}%` }} />
-              <span className="bar-value">{i.value.toLocaleString('en-US')}</span>
+              <span className="bar-value">{i.text ?? i.value.toLocaleString('en-US')}</span>
             </dd>
           </div>
         ))}

@@ -2,11 +2,24 @@
 // (pure mapping; the Fastify error handler applies it).
 import { Code, ConnectError } from '@connectrpc/connect';
 import { rules } from '@haier-sync/contracts';
-import { FIELD_HEADER, HAIER_BUDGET_HEADER, loggableError, redact } from '@haier-sync/runtime';
+import { FIELD_HEADER, HAIER_BUDGET_HEADER, HAIER_LANE_LIMITS_HEADER, loggableError, redact, type HaierLaneLimits } from '@haier-sync/runtime';
+
+/** The budget a 429 of the Haier call budget ran into (the answer's `error.budget`). */
+export interface BudgetRefusal {
+  /** key: the API key's per-minute budget (call-budget.ts); lane: the gateway's interactive lane. */
+  scope: 'key' | 'lane';
+  /** The lane, or the key's role. */
+  lane: string;
+  limit: number;
+  window_s: number;
+  in_use: number;
+  cost: number;
+  retry_after_s: number;
+}
 
 export interface ErrorBody {
   success: false;
-  error: { code: string; message: string; field?: string; run_id?: string };
+  error: { code: string; message: string; field?: string; run_id?: string; budget?: BudgetRefusal };
 }
 
 export class EdgeError extends Error {
@@ -15,7 +28,7 @@ export class EdgeError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
-    readonly extra: { retryAfter?: number; runId?: string } = {},
+    readonly extra: { retryAfter?: number; runId?: string; budget?: BudgetRefusal } = {},
   ) {
     super(message);
   }
@@ -27,11 +40,23 @@ export interface MappedError {
   retryAfter?: number;
 }
 
-export function body(code: string, message: string, field?: string, runId?: string): ErrorBody {
+export function body(code: string, message: string, field?: string, runId?: string, budget?: BudgetRefusal): ErrorBody {
   const error: ErrorBody['error'] = { code, message: redact(message) };
   if (field) error.field = field;
   if (runId) error.run_id = runId;
+  if (budget) error.budget = budget;
   return { success: false, error };
+}
+
+/** The lane's limits a gateway `lane-full` answer carries (HAIER_LANE_LIMITS_HEADER), as the 429's `error.budget`. */
+function laneRefusal(e: ConnectError, retryAfter: number): BudgetRefusal | undefined {
+  try {
+    const l = JSON.parse(e.metadata.get(HAIER_LANE_LIMITS_HEADER) ?? '') as Partial<HaierLaneLimits>;
+    if (typeof l.lane !== 'string' || typeof l.cap_per_second !== 'number') return undefined;
+    return { scope: 'lane', lane: l.lane, limit: l.cap_per_second, window_s: 1, in_use: Number(l.in_use) || 0, cost: Number(l.cost) || 0, retry_after_s: retryAfter };
+  } catch {
+    return undefined;
+  }
 }
 
 export const badRequest = (field: string, message: string) => new EdgeError(400, 'INVALID_ARGUMENT', `${field}: ${message}`, field);
@@ -76,7 +101,7 @@ export function mapConnectError(e: ConnectError, from: Upstream): MappedError {
       const retryAfter = retryAfterFrom(e);
       // the interactive lane of the gateway's call budget is full: this caller asked too much now
       if (e.metadata.get(HAIER_BUDGET_HEADER) === 'lane-full')
-        return { status: 429, body: body('LANE_FULL', `Live lookups are using their whole share of the Haier call budget: ${raw}. Retry after ${retryAfter} s, or ask for fewer product codes.`), retryAfter };
+        return { status: 429, body: body('LANE_FULL', `Live lookups are using their whole share of the Haier call budget: ${raw}. Retry after ${retryAfter} s, or ask for fewer product codes.`, undefined, undefined, laneRefusal(e, retryAfter)), retryAfter };
       return { status: 503, body: body('RATE_LIMITED_UPSTREAM', `The Haier call budget is exhausted: ${raw}. Retry after ${retryAfter} s.`), retryAfter };
     }
     case Code.Canceled:
@@ -145,7 +170,7 @@ const FASTIFY_MESSAGES: Record<string, string> = {
 /** Any thrown value → status and body. Client faults stay 4xx; only our own bugs are 500. */
 export function mapError(err: unknown, from: Upstream = 'gateway'): MappedError {
   if (err instanceof EdgeError) {
-    const m: MappedError = { status: err.statusCode, body: body(err.code, err.message, err.field, err.extra.runId) };
+    const m: MappedError = { status: err.statusCode, body: body(err.code, err.message, err.field, err.extra.runId, err.extra.budget) };
     if (err.extra.retryAfter) m.retryAfter = err.extra.retryAfter;
     return m;
   }

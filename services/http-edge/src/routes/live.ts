@@ -8,7 +8,7 @@ import type { EdgeContext } from '../context';
 import { badRequest, mapConnectError } from '../domain/errors';
 import { balanceOut, logisticsOut, priceOut, productOut, stockOut } from '../domain/haier-shape';
 import { callsForCodes } from '../call-budget';
-import { CODES_LIST, codeSchema, countySchema, dataAnswer, errors, orderCodeSchema } from '../schemas';
+import { CODES_LIST, codeSchema, countySchema, dataAnswer, errors, noQuery, orderCodeSchema } from '../schemas';
 
 /** "A, B,,C" → ["A","B","C"] (deduplicated, order kept), checked by the rulebook; 400 naming the field (`product_codes[3]`). */
 export function parseCodes(raw: string | undefined, field: string, required: boolean): string[] {
@@ -193,6 +193,69 @@ export function liveRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         return { value: r.balances, total: r.balances.length, succeeded: r.balances.length, failed: 0 };
       });
       return { success: true, data: balances.map(balanceOut) };
+    },
+  );
+
+  const int = { type: 'integer' } as const;
+  app.get(
+    '/api/haier/usage/',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['live'],
+        operationId: 'getUsage',
+        summary: "The Haier call budget in use: the gateway's upstream calls since it started, per lane (interactive, scheduled, bulk: floor, cap, in use now, calls) and per endpoint and outcome; and what this key has spent of its own per-minute budget for live lookups",
+        querystring: noQuery,
+        response: dataAnswer({
+          type: 'object',
+          properties: {
+            rate_limit_per_second: { ...int, description: 'HAIER_RATE_LIMIT: the account\'s budget' },
+            limit_now_per_second: { ...int, description: "this gateway replica's share of it now" },
+            total_calls: int,
+            throttled: { ...int, description: 'calls Haier answered 429' },
+            retries: int,
+            token_requests: int,
+            lanes: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  lane: { type: 'string', enum: ['interactive', 'scheduled', 'bulk'] },
+                  floor_pct: int,
+                  cap_pct: int,
+                  cap_per_second: int,
+                  in_window: { ...int, description: 'calls in flight or ended within the last second' },
+                  waiting: int,
+                  calls: { ...int, description: 'calls started since the gateway started' },
+                },
+              },
+            },
+            endpoints: { type: 'array', items: { type: 'object', properties: { endpoint: str, outcome: str, calls: int } } },
+            key_budget: {
+              type: 'object',
+              description: "this API key's Haier calls for live lookups and per-product actions (EDGE_CALL_BUDGET_<ROLE>)",
+              properties: { role: str, limit_per_minute: int, used: int, remaining: int, resets_in_s: int },
+            },
+          },
+        }),
+      },
+    },
+    async (req) => {
+      const u = await gateway.getUsage({}, { timeoutMs: 5_000 });
+      return {
+        success: true,
+        data: {
+          rate_limit_per_second: u.rateLimitPerSecond,
+          limit_now_per_second: u.limitNowPerSecond,
+          total_calls: Number(u.totalCalls),
+          throttled: Number(u.throttled),
+          retries: Number(u.retries),
+          token_requests: Number(u.tokenRequests),
+          lanes: u.lanes.map((l) => ({ lane: l.lane, floor_pct: l.floorPct, cap_pct: l.capPct, cap_per_second: l.capPerSecond, in_window: l.inWindow, waiting: l.waiting, calls: Number(l.calls) })),
+          endpoints: u.endpoints.map((e) => ({ endpoint: e.endpoint, outcome: e.outcome, calls: Number(e.calls) })),
+          key_budget: req.auth ? await ctx.callBudget.standing(req.auth) : undefined,
+        },
+      };
     },
   );
 

@@ -1,5 +1,6 @@
 // Overview: the last runs, success rate and duration over time, products by state, event lag,
-// the next scheduled runs, and alerts for failed or partial runs.
+// alerts for failed or partial runs, the next scheduled runs, the Haier call budget and price
+// freshness (OverviewTiles.tsx).
 import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
@@ -8,6 +9,7 @@ import { call, type Run } from '../api';
 import { duration, n, utc } from '../format';
 import { useSession } from '../session';
 import { NextRunsTile } from './Schedules';
+import { BudgetTile, FreshnessTile } from './OverviewTiles';
 import { Bars, ErrorBox, RunStatus, StatusBadge, TableWrap, Tile, TimeChart, type ChartSeries } from '../ui';
 
 const ENDED = new Set(['SUCCESS', 'FAILED', 'PARTIAL', 'CANCELLED']);
@@ -121,6 +123,8 @@ export function OverviewPage() {
             </>
           ) : null}
         </Tile>
+        <BudgetTile />
+        <FreshnessTile />
       </div>
     </>
   );

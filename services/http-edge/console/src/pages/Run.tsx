@@ -1,5 +1,5 @@
 // One run: live progress (rate, ETA) over SSE while it runs, counts, failed items with reasons,
-// a dry run's planned changes; operators cancel it (after a confirmation) or retry its failures.
+// a dry run's planned changes, its log (RunLog.tsx); operators cancel it (after a confirmation) or retry its failures.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useLocation } from 'wouter';
@@ -7,6 +7,7 @@ import { call, followRun, type Run } from '../api';
 import { duration, n, utc } from '../format';
 import { useSession } from '../session';
 import { ConfirmDialog, ErrorBox, RunStatus, TableWrap } from '../ui';
+import { RunLog } from './RunLog';
 
 function progressOf(run: Run, now: number) {
   const c = run.counts ?? {};
@@ -176,6 +177,7 @@ export function RunPage({ params }: { params: { id?: string } }) {
           </TableWrap>
         </section>
       ) : null}
+      <RunLog id={r.id ?? id} finished={Boolean(r.finished)} />
       <ConfirmDialog
         open={confirming}
         title={`Cancel run ${r.id}?`}
