@@ -7,10 +7,11 @@
 // catalog UpsertProducts call inside a run's batch, the run's planner or finaliser). The relay
 // cuts a page where that trace changes (traceSegments: a run's page is one piece), and each
 // piece's span is a child of its first row's context, so it and every subscriber continuing its
-// header are in the run's trace, with one link per distinct context of its rows (the batches that
-// wrote them: a page of 500 rows from one call is one link). A link is cheap, a span per message is not.
+// header are in the run's trace, with one link per distinct context of its rows (the catalog calls
+// of the batches that wrote them: a page of 500 rows from one call is one link). A link is cheap,
+// a span per message is not.
 import { ROOT_CONTEXT, context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { contextOfTraceparent, distinctLinks, spanContextOf } from '@haier-sync/runtime';
+import { distinctLinks, spanContextOf } from '@haier-sync/runtime';
 import { headers as natsHeaders, type JetStreamClient, type PubAck } from 'nats';
 
 const tracer = trace.getTracer('@haier-sync/sync-orchestrator');
@@ -53,7 +54,8 @@ export function traceSegments(traceparents: readonly (string | null | undefined)
  */
 export async function publishPage<T>(relay: string, messages: number, send: (publish: PagePublish) => Promise<T>, traceparents: readonly (string | null | undefined)[] = []): Promise<T> {
   const links = distinctLinks(traceparents);
-  const parent = links.length > 0 ? contextOfTraceparent(traceparents.find((t) => spanContextOf(t))) : ROOT_CONTEXT;
+  // a child of the first stored context (the run's trace), else a trace of its own
+  const parent = links.length > 0 ? trace.setSpanContext(ROOT_CONTEXT, links[0]!.context) : ROOT_CONTEXT;
   return tracer.startActiveSpan(
     `${relay} publish`,
     {

@@ -213,13 +213,13 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
         // each phase is a span of the run's trace; a run no traced call started takes its first planning's
         if (run.phase === 'plan') {
           log.info({ run_id: runId, kind: run.kind }, `planning ${runLabel(run)}`);
-          await inRunSpan('run plan', run, { 'haier_sync.run_kind': run.kind, 'haier_sync.attempt': Number(run.phase_claims) }, async () => {
+          await inRunSpan('run plan', run, { 'haier_sync.run_kind': run.kind, 'haier_sync.attempt': Number(run.phase_attempts) + 1 }, async () => {
             const own = activeTraceparent();
             if (!phaseRun.traceparent && own) await adoptRunTrace(knex, runId, own);
             return dependencies.call(via, () => planBatches(phaseRun, deps, heartbeat));
           });
         } else {
-          await inRunSpan('run finalize', run, { 'haier_sync.attempt': Number(run.phase_claims) }, () => dependencies.call(via, () => finalize(phaseRun)));
+          await inRunSpan('run finalize', run, { 'haier_sync.attempt': Number(run.phase_attempts) + 1 }, () => dependencies.call(via, () => finalize(phaseRun)));
         }
       } catch (err) {
         if (err instanceof DependencyUnavailable) {
