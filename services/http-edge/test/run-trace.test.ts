@@ -7,7 +7,7 @@
 import { ROOT_CONTEXT, SpanKind, propagation, trace, type TextMapGetter } from '@opentelemetry/api';
 import { startOtlpReceiver, startTestTracing, TEST_NATS_URL, uniqueId, waitFor, type ReceivedSpan, type TestTracing } from '@haier-sync/runtime/testing';
 import { connect, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
-import { deleteStreamsUnder, startEdgeStack, type EdgeStack } from './stack';
+import { deleteStreamsUnder, fullRunToEnd, startEdgeStack, type EdgeStack } from './stack';
 
 jest.setTimeout(180_000);
 
@@ -64,16 +64,7 @@ afterAll(async () => {
 });
 
 test('a FULL run started over REST is one trace: edge → StartRun → planner and batches → gateway → Haier HTTP, catalog → Postgres, and the NATS publish spans link to the writes; a subscriber continues it', async () => {
-  const started = await stack.request('POST', '/api/haier/sync/', { key: stack.keys.operator, body: { mode: 'FULL', sync_type: 'PRODUCTS', options: { prices: true } } });
-  expect(started.status).toBe(202);
-  const runId = started.json.data.id as string;
-  const run = await waitFor(
-    async () => {
-      const r = await stack.request('GET', `/api/haier/sync/${runId}/`, { key: stack.keys.viewer });
-      return ['SUCCESS', 'PARTIAL', 'FAILED'].includes(r.json?.data?.status) ? r.json.data : undefined;
-    },
-    { timeoutMs: 90_000, intervalMs: 250, what: 'the FULL run to end' },
-  );
+  const { runId, run } = await fullRunToEnd(stack);
   expect(run.status).toBe('SUCCESS');
   expect(Number(run.counts.created)).toBe(PRODUCTS);
 
