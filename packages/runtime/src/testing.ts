@@ -544,6 +544,10 @@ export interface ReceivedSpan {
   name: string;
   /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   kind: number;
+  /** The span's links (trace and span id of each). */
+  links: { traceId: string; spanId: string }[];
+  /** Its attributes, values as sent (string, number or boolean). */
+  attributes: Record<string, string | number | boolean>;
 }
 
 /** An OTLP/HTTP trace receiver for services started as processes (OTEL_EXPORTER_OTLP_ENDPOINT = url). */
@@ -557,9 +561,17 @@ export async function startOtlpReceiver(): Promise<{ url: string; spans(): Recei
   interface OtlpJson {
     resourceSpans?: Array<{
       resource?: { attributes?: Array<{ key: string; value?: { stringValue?: string } }> };
-      scopeSpans?: Array<{ spans?: Array<{ traceId?: string; spanId?: string; parentSpanId?: string; name?: string; kind?: number }> }>;
+      scopeSpans?: Array<{
+        spans?: Array<{ traceId?: string; spanId?: string; parentSpanId?: string; name?: string; kind?: number; links?: Array<{ traceId?: string; spanId?: string }>; attributes?: OtlpAttribute[] }>;
+      }>;
     }>;
   }
+  interface OtlpAttribute {
+    key: string;
+    value?: { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
+  }
+  const attributes = (list: OtlpAttribute[] = []): Record<string, string | number | boolean> =>
+    Object.fromEntries(list.map((a) => [a.key, a.value?.stringValue ?? (a.value?.intValue !== undefined ? Number(a.value.intValue) : (a.value?.doubleValue ?? a.value?.boolValue ?? ''))]));
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -569,7 +581,18 @@ export async function startOtlpReceiver(): Promise<{ url: string; spans(): Recei
         for (const rs of body.resourceSpans ?? []) {
           const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '';
           for (const ss of rs.scopeSpans ?? []) {
-            for (const sp of ss.spans ?? []) got.push({ service, traceId: hex(sp.traceId), spanId: hex(sp.spanId), parentSpanId: hex(sp.parentSpanId), name: sp.name ?? '', kind: sp.kind ?? 0 });
+            for (const sp of ss.spans ?? []) {
+              got.push({
+                service,
+                traceId: hex(sp.traceId),
+                spanId: hex(sp.spanId),
+                parentSpanId: hex(sp.parentSpanId),
+                name: sp.name ?? '',
+                kind: sp.kind ?? 0,
+                links: (sp.links ?? []).map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId) })),
+                attributes: attributes(sp.attributes),
+              });
+            }
           }
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');

@@ -1,6 +1,7 @@
 // Appending to the change log and price history, inside the caller's transaction. One
 // statement per batch; each log row carries the product snapshot after the change.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { activeTraceparent } from '@haier-sync/runtime';
 import type { ChangeKind, FieldChange } from './change-detection';
 import { HISTORY_FIELDS } from './change-detection';
 import { PRODUCT_SNAPSHOT, lockChangeLog, query, unnestAs, unnestParams } from './sql';
@@ -11,22 +12,22 @@ export interface LogEntry {
   fields: FieldChange[];
 }
 
-/** Appends one row per entry (the version is read from the product row, already bumped). Returns seq per code. */
+/** Appends one row per entry (the version is read from the product row, already bumped), with the active trace context. Returns seq per code. */
 export async function appendChanges(em: EntityManager, entries: readonly LogEntry[], runId: string, actor = ''): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (entries.length === 0) return out;
   await lockChangeLog(em);
   const rows = await query<{ seq: string; product_code: string }>(
     em,
-    `insert into catalog.change_log (product_code, version, kind, fields, run_id, actor, snapshot)
-     select x.code, p.version, x.kind, x.fields, ?, ?, ${PRODUCT_SNAPSHOT}
+    `insert into catalog.change_log (product_code, version, kind, fields, run_id, actor, traceparent, snapshot)
+     select x.code, p.version, x.kind, x.fields, ?, ?, ?, ${PRODUCT_SNAPSHOT}
      from json_to_recordset(?::json) as x(code text, kind text, fields jsonb, ord int)
      join catalog.product p on p.code = x.code
      left join catalog.category c on c.id = p.category_id
      left join catalog.brand b on b.id = p.brand_id
      order by x.ord
      returning seq::text as seq, product_code`,
-    [runId, actor, JSON.stringify(entries.map((e, ord) => ({ code: e.code, kind: e.kind, fields: e.fields, ord })))],
+    [runId, actor, activeTraceparent(), JSON.stringify(entries.map((e, ord) => ({ code: e.code, kind: e.kind, fields: e.fields, ord })))],
   );
   for (const r of rows) out.set(r.product_code, r.seq);
   return out;

@@ -145,6 +145,7 @@ export interface ChangeRow {
   run_id: string;
   occurred_at: Date;
   snapshot: ProductRow;
+  traceparent: string | null;
 }
 
 export async function readChanges(em: EntityManager, afterSeq: bigint, limit: number): Promise<{ changes: ChangeRow[]; headSeq: string }> {
@@ -153,7 +154,7 @@ export async function readChanges(em: EntityManager, afterSeq: bigint, limit: nu
   const changes = await query<ChangeRow>(
     em,
     // order by the bigint column, not the text alias (which would put 100 before 99)
-    `select l.seq::text as seq, l.product_code, l.version::text as version, l.kind, l.fields, l.run_id, l.occurred_at, l.snapshot
+    `select l.seq::text as seq, l.product_code, l.version::text as version, l.kind, l.fields, l.run_id, l.occurred_at, l.snapshot, l.traceparent
      from catalog.change_log l where l.seq > ?::bigint order by l.seq limit ${lim}`,
     [afterSeq.toString()],
   );

@@ -65,6 +65,7 @@ export function toChange(c: ChangeRow): catalog.Change {
     runId: c.run_id,
     occurredAt: ts(c.occurred_at),
     product: toProduct(c.snapshot),
+    traceparent: c.traceparent ?? '',
   });
 }
 

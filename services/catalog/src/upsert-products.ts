@@ -2,6 +2,7 @@
 // batch is one read (and, when it carries prices, one statement moving price_checked_at); a batch
 // with changes is one transaction of a few statements (never a query per row).
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { activeTraceparent } from '@haier-sync/runtime';
 import { HISTORY_COLUMNS, HISTORY_INSERT, priceHistoryRows, type LogEntry } from './change-log';
 import { decide, isUnchanged, type Decision, type StoredDigest, type StoredState } from './change-detection';
 import { canonicalOrNull } from './stored-decimal';
@@ -138,8 +139,8 @@ export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUM
     from x cross join lk where x.op = 'u' and p.code = x.code returning p.*),
   w as (select * from ins union all select * from upd),
   log as (
-    insert into catalog.change_log (product_code, version, kind, fields, run_id, snapshot)
-    select w.code, w.version, x.kind, x.fields, ?, ${productSnapshot('w', 'x.category', 'x.brand')}
+    insert into catalog.change_log (product_code, version, kind, fields, run_id, traceparent, snapshot)
+    select w.code, w.version, x.kind, x.fields, ?, ?, ${productSnapshot('w', 'x.category', 'x.brand')}
     from w join x on x.code = w.code order by x.ord returning 1),
   hist as (
     ${HISTORY_INSERT}
@@ -193,6 +194,8 @@ async function writeBatch(em: EntityManager, writes: readonly Write[], ids: Name
     await query(em, WRITE_BATCH, [
       ...unnestParams(writes.map((d, ord) => rowFor(d, ord, ids.cats, ids.brands, withPrices)), WRITE_COLUMNS),
       runId,
+      // the change-log rows keep the trace context of the call that wrote them (the relay links to it)
+      activeTraceparent(),
       runId,
       ...unnestParams(priceHistoryRows(entries.filter((e) => e.kind !== 'created')), HISTORY_COLUMNS),
       writes.filter((d) => d.outcome === 'created').length,

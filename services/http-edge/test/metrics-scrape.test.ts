@@ -5,7 +5,7 @@
 // run (a counter or histogram went up; a gauge has a value), so that no panel or alert silently
 // points at nothing.
 import { freePort, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
-import { deleteStreamsUnder, startEdgeStack, type EdgeStack } from './stack';
+import { deleteStreamsUnder, fullRunToEnd, startEdgeStack, type EdgeStack } from './stack';
 import { familyOf, parseScrape, referencedMetrics, type Scrape } from './observability-refs';
 
 jest.setTimeout(180_000);
@@ -61,16 +61,7 @@ afterAll(async () => {
 test('after a small FULL run, every metric the dashboards and alert rules read is in a service scrape and moved', async () => {
   const before = await scrapeAll();
 
-  const started = await stack.request('POST', '/api/haier/sync/', { key: stack.keys.operator, body: { mode: 'FULL', sync_type: 'PRODUCTS', options: { prices: true } } });
-  expect(started.status).toBe(202);
-  const runId = started.json.data.id as string;
-  const run = await waitFor(
-    async () => {
-      const r = await stack.request('GET', `/api/haier/sync/${runId}/`, { key: stack.keys.viewer });
-      return ['SUCCESS', 'PARTIAL', 'FAILED'].includes(r.json?.data?.status) ? r.json.data : undefined;
-    },
-    { timeoutMs: 90_000, intervalMs: 250, what: 'the FULL run to end' },
-  );
+  const { run } = await fullRunToEnd(stack);
   expect(run.status).toBe('SUCCESS');
   // the publisher has relayed the run's changes and its run events
   await waitFor(

@@ -21,6 +21,7 @@ import {
   type OrchestratorProcess,
   type ServiceProcess,
   type TestDatabase,
+  waitFor,
 } from '@haier-sync/runtime/testing';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,22 @@ export async function deleteStreamsUnder(natsUrl: string, prefix: string): Promi
   } finally {
     await nc.close();
   }
+}
+
+/** A small FULL run (products + prices) started over REST as an operator, followed until it ends; answers the run as GET shows it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function fullRunToEnd(stack: EdgeStack): Promise<{ runId: string; run: any }> {
+  const started = await stack.request('POST', '/api/haier/sync/', { key: stack.keys.operator, body: { mode: 'FULL', sync_type: 'PRODUCTS', options: { prices: true } } });
+  if (started.status !== 202) throw new Error(`POST /api/haier/sync/ answered ${started.status}: ${started.text}`);
+  const runId = started.json.data.id as string;
+  const run = await waitFor(
+    async () => {
+      const r = await stack.request('GET', `/api/haier/sync/${runId}/`, { key: stack.keys.viewer });
+      return ['SUCCESS', 'PARTIAL', 'FAILED', 'CANCELLED'].includes(r.json?.data?.status) ? r.json.data : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 250, what: 'the FULL run to end' },
+  );
+  return { runId, run };
 }
 
 export async function startEdgeStack(opts: EdgeStackOptions = {}): Promise<EdgeStack> {

@@ -26,11 +26,15 @@
 // BENCH_PHASES (default ceiling,capacity,floor,scaled) picks phases: BENCH_PHASES=capacity,floor
 // gives the cost model alone in ~2 minutes.
 // BENCH_RERUN=0 skips the unchanged re-runs (e.g. to profile the first sync alone).
+// BENCH_OTLP=1 exports every service's spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT, the SDK's
+// default batch processor) to a sink in this process that counts them: the cost of tracing with
+// the exporter, against the same phases without it (spans made, none exported: the default).
 // BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes; BENCH_NODE_FLAGS adds node flags to
 // every service process and the floor (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per
 // process; summarise with bench/profile-summary.ts). Prints a summary; writes
 // bench-results/sync-orchestrator-full-sync-figures.json (from the repo root).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -57,6 +61,37 @@ type Phase = (typeof PHASE_NAMES)[number];
 const PHASES = new Set((process.env.BENCH_PHASES ?? PHASE_NAMES.join(',')).split(',').map((p) => p.trim()).filter(Boolean));
 for (const p of PHASES) if (!(PHASE_NAMES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}; expected some of ${PHASE_NAMES.join(',')}`);
 const runs = (p: Phase): boolean => PHASES.has(p);
+const OTLP = process.env.BENCH_OTLP === '1';
+
+/** Counts what the services export (spans, requests, bytes); the figures are the exporter's work, not kept. */
+interface OtlpSink {
+  url: string;
+  counts: { spans: number; requests: number; bytes: number };
+  close(): Promise<void>;
+}
+
+async function startOtlpSink(): Promise<OtlpSink> {
+  const counts = { spans: 0, requests: 0, bytes: 0 };
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      counts.requests++;
+      counts.bytes += body.length;
+      try {
+        const j = JSON.parse(body.toString('utf8')) as { resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: unknown[] }> }> };
+        for (const rs of j.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) counts.spans += ss.spans?.length ?? 0;
+      } catch {
+        // not JSON: counted as a request only
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}`, counts, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
 const MB = 1024 * 1024;
 
 function cpuOf(procs: Proc[]): Record<string, number> {
@@ -140,12 +175,17 @@ function costBetween(a: Point, b: Point): Cost {
 }
 
 async function main(): Promise<void> {
-  process.stderr.write(`phases: ${[...PHASES].join(', ')} (BENCH_PHASES)\n`);
+  process.stderr.write(`phases: ${[...PHASES].join(', ')} (BENCH_PHASES)${OTLP ? '; spans exported over OTLP (BENCH_OTLP=1)' : ''}\n`);
+  // every service process inherits this environment (support.ts startProcess)
+  const sink = OTLP ? await startOtlpSink() : undefined;
+  if (sink) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
+  else delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const single = runs('ceiling') ? await measure({ gateways: 1, orchestrators: 1, incremental: true }, AT_LIMIT) : undefined;
   const capacity = runs('capacity') ? await measure({ gateways: 1, orchestrators: 1, incremental: true }, UNCONSTRAINED) : undefined;
   const floor = runs('floor') ? await measureFloor() : undefined;
   const shared = runs('scaled') && SHARED_GATEWAYS > 0 ? await measure({ gateways: SHARED_GATEWAYS, orchestrators: SHARED_ORCHESTRATORS, incremental: false }, AT_LIMIT) : undefined;
-  report(single, capacity, floor, shared);
+  await sink?.close();
+  report(single, capacity, floor, shared, sink ? { exporter: 'otlp', ...sink.counts } : { exporter: 'none' });
 }
 
 async function measure(topology: Topology, upstream: Upstream): Promise<Record<string, unknown>> {
@@ -432,10 +472,23 @@ function perProduct(cost: Cost, products: number): Record<string, number> {
   return out;
 }
 
-function report(figures: Record<string, unknown> | undefined, capacityFigures: Record<string, unknown> | undefined, floorFigures: Record<string, unknown> | undefined, sharedFigures: Record<string, unknown> | undefined): void {
+function report(
+  figures: Record<string, unknown> | undefined,
+  capacityFigures: Record<string, unknown> | undefined,
+  floorFigures: Record<string, unknown> | undefined,
+  sharedFigures: Record<string, unknown> | undefined,
+  tracing: { exporter: string; spans?: number; requests?: number; bytes?: number },
+): void {
   const ok = (b: boolean) => (b ? 'ok  ' : 'MISS');
   const lines: string[] = [];
-  const out: Record<string, unknown> = { products: PRODUCTS, phases: [...PHASES] };
+  const out: Record<string, unknown> = { products: PRODUCTS, phases: [...PHASES], tracing };
+  lines.push(
+    tracing.exporter === 'otlp'
+      ? `Tracing: spans exported over OTLP/HTTP (BENCH_OTLP=1): ${tracing.spans} spans in ${tracing.requests} requests (${((tracing.bytes ?? 0) / MB).toFixed(1)} MB) over all phases`
+      : process.env.OTEL_SDK_DISABLED === 'true'
+        ? 'Tracing: off (OTEL_SDK_DISABLED=true: no spans made)'
+        : 'Tracing: spans made, none exported (BENCH_OTLP=1 exports them)',
+  );
   const f = figures as unknown as FullFigures | undefined;
   if (f) {
     Object.assign(out, figures);

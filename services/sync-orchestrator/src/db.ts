@@ -10,6 +10,7 @@ import { Migration0003RunClaimsItems } from './migrations/0003-run-claims-items'
 import { Migration0006RunRetryOf } from './migrations/0006-run-retry-of';
 import { Migration0007RunLog } from './migrations/0007-run-log';
 import { Migration0008Schedules } from './migrations/0008-schedules';
+import { Migration0009TraceContext } from './migrations/0009-trace-context';
 
 export const SYNC_SCHEMA: SchemaDefinition = {
   schema: 'sync',
@@ -21,6 +22,7 @@ export const SYNC_SCHEMA: SchemaDefinition = {
     { name: '0006-run-retry-of', class: Migration0006RunRetryOf },
     { name: '0007-run-log', class: Migration0007RunLog },
     { name: '0008-schedules', class: Migration0008Schedules },
+    { name: '0009-trace-context', class: Migration0009TraceContext },
   ],
 };
 

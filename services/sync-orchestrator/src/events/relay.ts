@@ -5,9 +5,9 @@ import { sleep, type Logger } from '@haier-sync/runtime';
 import type { JetStreamClient, PubAck } from 'nats';
 import type { CursorStore } from './cursor-store';
 import type { ManagedNats } from './nats-connection';
-import type { RelaySource, SourcePage } from './sources';
+import type { RelayItem, RelaySource, SourcePage } from './sources';
 import { contiguousCount, type GapState } from './gap';
-import { publishPage } from './traced-publish';
+import { publishPage, traceSegments, type PagePublish, type TraceSegment } from './traced-publish';
 import { backoffDelay } from './backoff';
 
 export interface RelayOptions {
@@ -133,53 +133,63 @@ export class Relay {
       next.catch(() => undefined); // a failed read-ahead is read again in the next pass
       this.readAhead = { after, page: next };
     }
-    let sinceSave = 0;
-    // publishes go out pipelined (up to publishWindow unacknowledged), in log order on one
-    // connection, so the stream keeps that order; the cursor moves only over an unbroken run of
-    // acknowledged entries, and a failure resends from there (dedupe absorbs what was stored)
-    const window = Math.max(1, this.opts.publishWindow ?? 1);
-    let messages = 0;
-    for (let k = 0; k < n; k++) messages += items[k]!.messages.length;
-    // one PRODUCER span for the page (its context in every message's headers), not one per message
-    await publishPage(this.source.name, messages, async (publish) => {
-      let i = 0;
-      while (i < n && !signal.aborted) {
-        const batch: Array<{ item: (typeof items)[number]; acks: Array<Promise<{ ack: PubAck; bucket: boolean; subject: string }>> }> = [];
-        let inFlight = 0;
-        for (; i < n && (inFlight === 0 || inFlight + items[i]!.messages.length <= window); i++) {
-          const item = items[i]!;
-          const expected = (i === 0 ? this.cursor : items[i - 1]!.seq) + 1n;
-          if (item.seq > expected) {
-            this.log.warn(
-              { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString() },
-              'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
-            );
-          }
-          const acks = item.messages.map((m) => publish(js, m, this.opts.publishTimeoutMs).then((ack) => ({ ack, bucket: m.subject.startsWith('$KV.'), subject: m.subject })));
-          for (const a of acks) a.catch(() => undefined); // settled below, in order
-          batch.push({ item, acks });
-          inFlight += item.messages.length;
-        }
-        for (const { item, acks } of batch) {
-          for (const a of acks) {
-            const { ack, bucket, subject } = await a; // the first failure stops here: the cursor stays before this entry
-            if (ack.duplicate) this.duplicates++;
-            else if (bucket) this.bucketWrites++;
-            else {
-              this.published++;
-              this.opts.onPublished?.(subject);
-            }
-          }
-          this.cursor = item.seq;
-          if (++sinceSave >= this.opts.persistEvery) {
-            await this.persist();
-            sinceSave = 0;
-          }
-        }
-      }
-    });
+    // one PRODUCER span per piece of the page that one trace wrote (a run's page is one piece; its
+    // context in every message's headers), not one per message: see traced-publish.ts
+    const saves = { since: 0 };
+    for (const seg of traceSegments(items.slice(0, n).map((it) => it.traceparent))) {
+      if (signal.aborted) break;
+      let messages = 0;
+      for (let k = seg.start; k < seg.end; k++) messages += items[k]!.messages.length;
+      const traces = items.slice(seg.start, seg.end).map((it) => it.traceparent);
+      await publishPage(this.source.name, messages, (publish) => this.publishEntries(js, items, seg, publish, saves, signal), traces);
+    }
     await this.persist();
     return true;
+  }
+
+  /**
+   * Publishes entries [seg.start, seg.end) of a page. Publishes go out pipelined (up to
+   * publishWindow unacknowledged), in log order on one connection, so the stream keeps that order;
+   * the cursor moves only over an unbroken run of acknowledged entries, and a failure resends from
+   * there (dedupe absorbs what was stored).
+   */
+  private async publishEntries(js: JetStreamClient, items: readonly RelayItem[], seg: TraceSegment, publish: PagePublish, saves: { since: number }, signal: AbortSignal): Promise<void> {
+    const window = Math.max(1, this.opts.publishWindow ?? 1);
+    let i = seg.start;
+    while (i < seg.end && !signal.aborted) {
+      const batch: Array<{ item: RelayItem; acks: Array<Promise<{ ack: PubAck; bucket: boolean; subject: string }>> }> = [];
+      let inFlight = 0;
+      for (; i < seg.end && (inFlight === 0 || inFlight + items[i]!.messages.length <= window); i++) {
+        const item = items[i]!;
+        const expected = (i === 0 ? this.cursor : items[i - 1]!.seq) + 1n;
+        if (item.seq > expected) {
+          this.log.warn(
+            { relay: this.source.name, from: expected.toString(), to: (item.seq - 1n).toString() },
+            'a sequence gap in the log stayed empty (a rolled-back or conflicting write); moving past it',
+          );
+        }
+        const acks = item.messages.map((m) => publish(js, m, this.opts.publishTimeoutMs).then((ack) => ({ ack, bucket: m.subject.startsWith('$KV.'), subject: m.subject })));
+        for (const a of acks) a.catch(() => undefined); // settled below, in order
+        batch.push({ item, acks });
+        inFlight += item.messages.length;
+      }
+      for (const { item, acks } of batch) {
+        for (const a of acks) {
+          const { ack, bucket, subject } = await a; // the first failure stops here: the cursor stays before this entry
+          if (ack.duplicate) this.duplicates++;
+          else if (bucket) this.bucketWrites++;
+          else {
+            this.published++;
+            this.opts.onPublished?.(subject);
+          }
+        }
+        this.cursor = item.seq;
+        if (++saves.since >= this.opts.persistEvery) {
+          await this.persist();
+          saves.since = 0;
+        }
+      }
+    }
   }
 
   private async persist(): Promise<void> {

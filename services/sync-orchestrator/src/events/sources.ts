@@ -13,6 +13,8 @@ import { CONTENT_TYPES, productsBucket, runSubject } from './subjects';
 export interface RelayItem {
   seq: bigint;
   messages: OutgoingMessage[];
+  /** W3C trace context of the work that wrote the log row (null when untraced). */
+  traceparent?: string | null;
 }
 
 export interface RelaySource {
@@ -72,7 +74,7 @@ export function catalogChangeSource(client: Client<typeof catalog.CatalogService
       const untrusted = !ordered && res.changes.length >= limit;
       return {
         headSeq: res.headSeq,
-        items: changes.map((c) => ({ seq: c.seq, messages: changeToMessages(c, prefix, rule, c.seq > inBucket) })),
+        items: changes.map((c) => ({ seq: c.seq, messages: changeToMessages(c, prefix, rule, c.seq > inBucket), traceparent: c.traceparent || null })),
         ...(untrusted
           ? {
               untrustedGaps: `catalog ReadChanges answered the changes after seq ${afterSeq} out of order (a full page of ${limit}); events wait at the first missing seq instead of skipping it. The catalog must answer ascending seq (ORDER BY the bigint seq, not its text)`,
@@ -88,6 +90,7 @@ interface RunEventRow {
   subject: string;
   msg_id: string;
   payload: Buffer;
+  traceparent: string | null;
 }
 
 /** A hole in a bigserial log and the snapshot it was first seen in. */
@@ -130,7 +133,7 @@ export function runEventsSource(orm: MikroORM, prefix: string, opts: { minHoleWa
         'select pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax',
       );
       const rows = await conn.execute<RunEventRow[]>(
-        'select r.seq::text as seq, r.subject, r.msg_id, r.payload from sync.run_events r where r.seq > ? order by r.seq limit ?',
+        'select r.seq::text as seq, r.subject, r.msg_id, r.payload, r.traceparent from sync.run_events r where r.seq > ? order by r.seq limit ?',
         [afterSeq.toString(), limit],
       );
       const head = await conn.execute<{ head: string | null }[]>('select max(seq)::text as head from sync.run_events');
@@ -153,6 +156,7 @@ export function runEventsSource(orm: MikroORM, prefix: string, opts: { minHoleWa
         holeWaitMs: (m: bigint) => (m === settledSeq ? 0 : maxWait),
         items: rows.map((r) => ({
           seq: BigInt(r.seq),
+          traceparent: r.traceparent,
           messages: [{ subject: runSubject(prefix, r.subject), data: new Uint8Array(r.payload), msgId: r.msg_id, contentType: CONTENT_TYPES.runEvent }],
         })),
       };

@@ -1,10 +1,17 @@
 // Publishing to JetStream, traced per page: one PRODUCER span for each page of log entries the
 // relay sends (not one per message: that span and its context cost more than the publish itself
 // on a full sync), whose W3C trace context goes in every message's headers, with the content
-// type, Nats-Msg-Id for dedupe, and the server's ack (duplicate or not). When change-log rows
-// carry the trace context of the work that wrote them (issue 14), each becomes a link of the
-// page's span: a link is cheap, a span per message is not.
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
+// type, Nats-Msg-Id for dedupe, and the server's ack (duplicate or not).
+//
+// One trace per run (issue 14): each log row keeps the trace context of the work that wrote it (a
+// catalog UpsertProducts call inside a run's batch, the run's planner or finaliser). The relay
+// cuts a page where that trace changes (traceSegments: a run's page is one piece), and each
+// piece's span is a child of its first row's context, so it and every subscriber continuing its
+// header are in the run's trace, with one link per distinct context of its rows (the catalog calls
+// of the batches that wrote them: a page of 500 rows from one call is one link). A link is cheap,
+// a span per message is not.
+import { ROOT_CONTEXT, context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { distinctLinks, spanContextOf } from '@haier-sync/runtime';
 import { headers as natsHeaders, type JetStreamClient, type PubAck } from 'nats';
 
 const tracer = trace.getTracer('@haier-sync/sync-orchestrator');
@@ -19,12 +26,36 @@ export interface OutgoingMessage {
 /** Publishes one message of the page (within the page's span). */
 export type PagePublish = (js: JetStreamClient, msg: OutgoingMessage, timeoutMs: number) => Promise<PubAck>;
 
+/** A run of consecutive log entries [start, end) whose stored contexts share one trace (or have none). */
+export interface TraceSegment {
+  start: number;
+  end: number;
+}
+
+/** Cuts a page's entries (their stored `traceparent`, in order) where the trace id changes. */
+export function traceSegments(traceparents: readonly (string | null | undefined)[]): TraceSegment[] {
+  const out: TraceSegment[] = [];
+  let key: string | undefined;
+  for (let i = 0; i < traceparents.length; i++) {
+    const k = spanContextOf(traceparents[i])?.traceId ?? '';
+    if (i === 0 || k !== key) out.push({ start: i, end: i + 1 });
+    else out[out.length - 1]!.end = i + 1;
+    key = k;
+  }
+  return out;
+}
+
 /**
  * Runs `send` inside one PRODUCER span named `<relay> publish` for a page of `messages` messages;
  * the `publish` it is given puts the span's trace context in each message's headers (worked out
- * once per page). Failures are recorded on the span; duplicates are counted on it.
+ * once per page). `traceparents`: the stored contexts of the page's entries (one trace, as
+ * traceSegments cuts them): the span is a child of the first and links to each distinct one; with
+ * none it starts a trace of its own. Failures are recorded on the span; duplicates are counted on it.
  */
-export async function publishPage<T>(relay: string, messages: number, send: (publish: PagePublish) => Promise<T>, links: Link[] = []): Promise<T> {
+export async function publishPage<T>(relay: string, messages: number, send: (publish: PagePublish) => Promise<T>, traceparents: readonly (string | null | undefined)[] = []): Promise<T> {
+  const links = distinctLinks(traceparents);
+  // a child of the first stored context (the run's trace), else a trace of its own
+  const parent = links.length > 0 ? trace.setSpanContext(ROOT_CONTEXT, links[0]!.context) : ROOT_CONTEXT;
   return tracer.startActiveSpan(
     `${relay} publish`,
     {
@@ -37,6 +68,7 @@ export async function publishPage<T>(relay: string, messages: number, send: (pub
         'messaging.batch.message_count': messages,
       },
     },
+    parent,
     async (span) => {
       const carrier: Record<string, string> = {};
       propagation.inject(context.active(), carrier);

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { ConnectError } from '@connectrpc/connect';
-import { redact, sleep } from '@haier-sync/runtime';
+import { activeTraceparent, redact, sleep } from '@haier-sync/runtime';
 import type { RunDeps } from './deps';
 import { createDependencies, DEPENDENCY_LABEL, DependencyUnavailable, type DependencyState, type DependencyName } from './dependencies';
 import { endRun } from './finish';
@@ -16,6 +16,7 @@ import { phaseGivenUp } from './lifecycle';
 import { planOfRow } from './plan';
 import { isFatal, planBatches } from './planner';
 import {
+  adoptRunTrace,
   claimBatch,
   claimBatches,
   claimRunPhase,
@@ -36,6 +37,7 @@ import {
   type ClaimedBatch,
 } from './repository';
 import { processBatch } from './worker';
+import { inRunSpan, recordRunError } from './run-trace';
 import { createGroupCommit } from './group-commit';
 import { createUpsertCoalescer, upsertThroughCatalog } from './upsert-coalescer';
 import { notingWrites } from './written';
@@ -208,11 +210,16 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       const via = run.phase === 'finalize' || planOfRow(run, settings.lowStockThreshold).strategy === 'catalog_stock' ? 'catalog' : 'gateway';
       const phaseRun = run;
       try {
+        // each phase is a span of the run's trace; a run no traced call started takes its first planning's
         if (run.phase === 'plan') {
           log.info({ run_id: runId, kind: run.kind }, `planning ${runLabel(run)}`);
-          await dependencies.call(via, () => planBatches(phaseRun, deps, heartbeat));
+          await inRunSpan('run plan', run, { 'haier_sync.run_kind': run.kind, 'haier_sync.attempt': Number(run.phase_attempts) + 1 }, async () => {
+            const own = activeTraceparent();
+            if (!phaseRun.traceparent && own) await adoptRunTrace(knex, runId, own);
+            return dependencies.call(via, () => planBatches(phaseRun, deps, heartbeat));
+          });
         } else {
-          await dependencies.call(via, () => finalize(phaseRun));
+          await inRunSpan('run finalize', run, { 'haier_sync.attempt': Number(run.phase_attempts) + 1 }, () => dependencies.call(via, () => finalize(phaseRun)));
         }
       } catch (err) {
         if (err instanceof DependencyUnavailable) {
@@ -272,7 +279,12 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
 
   // ------------------------------------------------------------------------------------------
   // Worker slots. Answers 'unavailable' when the batch was given back because a dependency is away.
-  async function runBatch(b: ClaimedBatch): Promise<'done' | 'unavailable'> {
+  // one span per batch, in the run's trace: its gateway and catalog calls are its children
+  function runBatch(b: ClaimedBatch): Promise<'done' | 'unavailable'> {
+    return inRunSpan('run batch', b.run, { 'haier_sync.batch.seq': Number(b.seq), 'haier_sync.batch.products': b.codes.length, 'haier_sync.attempt': b.attempts + 1 }, () => runBatchInSpan(b));
+  }
+
+  async function runBatchInSpan(b: ClaimedBatch): Promise<'done' | 'unavailable'> {
     stats.inFlight++;
     const beat = setInterval(
       () => void renewBatchLease(knex, b.run_id, b.seq, b.claim, settings.leaseSeconds).catch(() => undefined),
@@ -289,6 +301,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       if (done?.phase === 'finalize') kick();
     } catch (err) {
       clearInterval(beat);
+      recordRunError(err);
       if (err instanceof DependencyUnavailable) {
         // not the batch's fault: back to the queue, its attempt given back; the breaker holds the claims
         stats.waits++;
@@ -417,7 +430,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
         try {
           await knex.transaction(async (trx) => {
             const p = await nextProgress(trx, id);
-            if (p) await appendRunEvent(trx, 'progress', toRunMessage(p.run), p.n);
+            if (p) await appendRunEvent(trx, 'progress', toRunMessage(p.run), p.n, p.run.traceparent);
           });
         } catch (err) {
           log.debug({ err: errText(err), run_id: id }, 'progress event skipped');

@@ -15,7 +15,7 @@ export async function endRun(deps: Pick<RunDeps, 'knex' | 'raiseAlert' | 'logger
     if (!row) return undefined; // already ended (cancelled, or another process finished it)
     ended = row;
     const run = toRunMessage(row, await getFailures(trx, runId, FAILED_ITEMS_IN_ANSWER));
-    await appendRunEvent(trx, row.status === 'FAILED' ? 'failed' : 'completed', run);
+    await appendRunEvent(trx, row.status === 'FAILED' ? 'failed' : 'completed', run, 0, row.traceparent);
     await deps.runLog?.append(trx, runId, [endLine(row.status, f.message)]);
     return run;
   });

@@ -57,6 +57,8 @@ export interface RunRow {
   listing_duplicates: string[];
   /** The run whose failed products this one retries (RetryFailed). */
   retry_of?: string | null;
+  /** W3C trace context the run's work continues (its StartRun call, or its first planning); null when untraced. */
+  traceparent?: string | null;
   /** Date or ISO text (MikroORM's pg connection answers timestamps as text). */
   created_at: Date | string;
   started_at: Date | string | null;

@@ -1,6 +1,7 @@
 // The run row (sync.runs): creating it, finding it, listing, the leased phases (planning and
 // finalising), progress numbering and the end of a run. Every move of its status or phase is a
 // transition of lifecycle.ts.
+import { activeTraceparent } from '@haier-sync/runtime';
 import type { Knex } from '../../db';
 import { NEW_RUN, sqlActive, sqlWorking, sqlBatchesClaimable, sqlPhaseAfterBatches, sqlPhaseClaimable, sqlRunFrom, sqlRunTo, type OutcomeStatus } from '../lifecycle';
 import type { FailureRow, RunOptionsJson, RunRow, RunScopeJson } from '../model';
@@ -21,14 +22,20 @@ export interface NewRun {
   retryOf?: string;
 }
 
+/** A new run row; it keeps the trace context of the call that started it (the run's trace). */
 export async function insertRun(db: Db, r: NewRun): Promise<RunRow> {
   const [row] = await rows<RunRow>(
     db,
-    `insert into sync.runs (sync_type, mode, status, phase, trigger, kind, scope, options, started_by, message, retry_of)
-     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, '', ?) returning *`,
-    [r.syncType, r.mode, NEW_RUN.status, NEW_RUN.phase, r.trigger, r.kind, JSON.stringify(r.scope), JSON.stringify(r.options), r.startedBy, r.retryOf ?? null],
+    `insert into sync.runs (sync_type, mode, status, phase, trigger, kind, scope, options, started_by, message, retry_of, traceparent)
+     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, '', ?, ?) returning *`,
+    [r.syncType, r.mode, NEW_RUN.status, NEW_RUN.phase, r.trigger, r.kind, JSON.stringify(r.scope), JSON.stringify(r.options), r.startedBy, r.retryOf ?? null, activeTraceparent()],
   );
   return row!;
+}
+
+/** Gives a run no traced call started (a scheduled one) the trace of its first planning. */
+export async function adoptRunTrace(db: Db, runId: string, traceparent: string): Promise<void> {
+  await db.raw(`update sync.runs set traceparent = ? where id = ? and traceparent is null`, [traceparent, runId]);
 }
 
 /** Locks the kind for this transaction (a second StartRun of the same kind waits, then sees the first). */
