@@ -7,6 +7,7 @@ import { Migration20251125000000_batch_guard } from './migrations/Migration20251
 import { Migration20251202000000_price_reason } from './migrations/Migration20251202000000_price_reason';
 import { Migration20251203000000_price_checked } from './migrations/Migration20251203000000_price_checked';
 import { Migration20251203100000_product_images } from './migrations/Migration20251203100000_product_images';
+import { Migration20251203200000_stock_checked } from './migrations/Migration20251203200000_stock_checked';
 
 export const CATALOG_SCHEMA: SchemaDefinition = {
   schema: 'catalog',
@@ -17,5 +18,6 @@ export const CATALOG_SCHEMA: SchemaDefinition = {
     { name: 'Migration20251202000000_price_reason', class: Migration20251202000000_price_reason },
     { name: 'Migration20251203000000_price_checked', class: Migration20251203000000_price_checked },
     { name: 'Migration20251203100000_product_images', class: Migration20251203100000_product_images },
+    { name: 'Migration20251203200000_stock_checked', class: Migration20251203200000_stock_checked },
   ],
 };

@@ -39,7 +39,8 @@ export const configSchema = z.object({
   SYNC_COUNTIES: env.csv(['110101']).refine((list) => !rules.checkList(rules.countyList, list, 'SYNC_COUNTIES'), {
     message: `expected at most ${rules.MAX_COUNTIES} comma-separated county codes, each ${rules.countyCode.explain} (e.g. 110101,310104)`,
   }),
-  SYNC_LOW_STOCK_THRESHOLD: env.nonNegativeInt(5),
+  /** Headline stock below this is low stock (the low_stock run, catalog.stock.low, the low-stock sweep); the catalog reads it too. */
+  SYNC_LOW_STOCK_THRESHOLD: env.nonNegativeInt(rules.DEFAULT_LOW_STOCK_THRESHOLD),
   SYNC_SCHEDULE_FULL: env.string('0 3 * * *'),
   SYNC_SCHEDULE_PRICES: env.string('0 * * * *'),
   SYNC_SCHEDULE_LOW_STOCK: env.string('*/15 * * * *'),
