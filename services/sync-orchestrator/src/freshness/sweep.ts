@@ -101,8 +101,8 @@ export function startFreshnessSweep(deps: SweepDeps): FreshnessSweep {
   const refreshMs = Math.min(...deps.targets.map((t) => paceRefreshMs(t.maxAgeMs)));
   let isLeader = false;
 
-  const lanes: TargetState[] = deps.targets.map((target) => {
-    const lane: TargetState = {
+  const states: TargetState[] = deps.targets.map((target) => {
+    const st: TargetState = {
       target,
       targetMs: targetAgeMs(target.maxAgeMs),
       refused: new Map(),
@@ -116,56 +116,56 @@ export function startFreshnessSweep(deps: SweepDeps): FreshnessSweep {
       calls: new Counter({ name: `sync_${target.what}_sweep_calls_total`, help: `Haier calls the freshness sweep made re-reading ${target.noun}`, registers }),
     };
     if (deps.metrics) {
-      gaugeFrom(deps.metrics, `sync_${target.what}_sweep_calls_per_second`, `The rate the freshness sweep spends on ${target.noun} now (calls/s; 0 on a replica that does not sweep)`, () => (isLeader ? lane.pace.callsPerSecond : 0));
+      gaugeFrom(deps.metrics, `sync_${target.what}_sweep_calls_per_second`, `The rate the freshness sweep spends on ${target.noun} now (calls/s; 0 on a replica that does not sweep)`, () => (isLeader ? st.pace.callsPerSecond : 0));
       gaugeFrom(deps.metrics, `sync_${target.what}_sweep_leader`, `1 on the replica that runs the freshness sweep of ${target.noun}`, () => (isLeader ? 1 : 0));
     }
-    return lane;
+    return st;
   });
 
-  const excluded = (lane: TargetState): string[] => {
+  const excluded = (st: TargetState): string[] => {
     const now = Date.now();
     const out: string[] = [];
-    for (const [code, until] of lane.refused) {
-      if (until <= now) lane.refused.delete(code);
+    for (const [code, until] of st.refused) {
+      if (until <= now) st.refused.delete(code);
       else if (out.length < MAX_EXCLUDED) out.push(code);
     }
     return out;
   };
 
   /** One step of a target over its `checks` oldest products. */
-  async function step(lane: TargetState, checks: number, signal?: AbortSignal): Promise<StepResult> {
-    const t = lane.target;
-    const due = await t.due({ limit: Math.min(MAX_EXCLUDED, Math.max(1, checks)), excludeCodes: excluded(lane) }, signal);
+  async function step(st: TargetState, checks: number, signal?: AbortSignal): Promise<StepResult> {
+    const t = st.target;
+    const due = await t.due({ limit: Math.min(MAX_EXCLUDED, Math.max(1, checks)), excludeCodes: excluded(st) }, signal);
     if (due.codes.length === 0) return EMPTY;
     const r = await t.reread(due.codes, signal);
     const made = t.callsFor(due.codes.length);
-    lane.calls.inc(made);
+    st.calls.inc(made);
     const out: StepResult = { checked: due.codes.length, changed: r.changed, unchanged: r.unchanged, failed: r.failures.size, calls: made };
     if (r.failures.size > 0) {
       const until = Date.now() + t.maxAgeMs * REFUSED_FOR_MAX_AGES;
-      for (const code of r.failures.keys()) lane.refused.set(code, until);
+      for (const code of r.failures.keys()) st.refused.set(code, until);
       const [code, reason] = [...r.failures][0]!;
       log.warn({ what: t.what, failed: r.failures.size, example: code, reason: redact(reason) }, `${t.what} sweep: ${r.failures.size} not re-read (e.g. ${code}: ${redact(reason)}); left out for ${Math.round(t.maxAgeMs / 1000)} s`);
     }
-    lane.checks.inc({ outcome: 'changed' }, out.changed);
-    lane.checks.inc({ outcome: 'unchanged' }, out.unchanged);
-    lane.checks.inc({ outcome: 'failed' }, out.failed);
+    st.checks.inc({ outcome: 'changed' }, out.changed);
+    st.checks.inc({ outcome: 'unchanged' }, out.unchanged);
+    st.checks.inc({ outcome: 'failed' }, out.failed);
     return out;
   }
 
   /** Each target's need from the catalog, then the one cap split over them. */
   async function refreshPace(capCalls: number, signal: AbortSignal): Promise<void> {
-    for (const lane of lanes) {
-      if (lane.paused) {
-        lane.need = 0;
+    for (const st of states) {
+      if (st.paused) {
+        st.need = 0;
         continue;
       }
-      const r = await lane.target.due({ limit: 1, excludeCodes: excluded(lane), targetAge: durationFromMs(lane.targetMs) }, signal);
-      lane.need = callsNeeded(r.neededPerSecond, lane.target.callsPerCheck);
-      lane.pace = { ...lane.pace, population: r.population, overdue: r.overdue };
-      log.debug({ what: lane.target.what, need_calls_per_second: lane.need, population: r.population, overdue: r.overdue, oldest_checked_at: r.oldestCheckedAt ? timestampDate(r.oldestCheckedAt).toISOString() : null }, 'sweep pace');
+      const r = await st.target.due({ limit: 1, excludeCodes: excluded(st), targetAge: durationFromMs(st.targetMs) }, signal);
+      st.need = callsNeeded(r.neededPerSecond, st.target.callsPerCheck);
+      st.pace = { ...st.pace, population: r.population, overdue: r.overdue };
+      log.debug({ what: st.target.what, need_calls_per_second: st.need, population: r.population, overdue: r.overdue, oldest_checked_at: r.oldestCheckedAt ? timestampDate(r.oldestCheckedAt).toISOString() : null }, 'sweep pace');
     }
-    splitCap(lanes.map((l) => l.need), capCalls).forEach((p, i) => (lanes[i]!.pace = { ...lanes[i]!.pace, ...p }));
+    splitCap(states.map((l) => l.need), capCalls).forEach((p, i) => (states[i]!.pace = { ...states[i]!.pace, ...p }));
   }
 
   /** The sweep while this replica leads: each target spends the credit its rate earns, a step at a time (one step in flight). */
@@ -179,15 +179,15 @@ export function startFreshnessSweep(deps: SweepDeps): FreshnessSweep {
     let lastError: string | null = null;
     let failures = 0;
     let pausedAt = 0;
-    for (const lane of lanes) lane.credit = 0;
+    for (const st of states) st.credit = 0;
     while (!signal.aborted) {
       const now = Date.now();
       try {
         if (now - pausedAt >= 1_000) {
-          for (const lane of lanes) {
-            const was = lane.paused;
-            lane.paused = await state.isPaused(lane.target.job);
-            if (lane.paused !== was) paceAt = 0; // a paused target's share goes to the others at once
+          for (const st of states) {
+            const was = st.paused;
+            st.paused = await state.isPaused(st.target.job);
+            if (st.paused !== was) paceAt = 0; // a paused target's share goes to the others at once
           }
           pausedAt = now;
         }
@@ -202,20 +202,20 @@ export function startFreshnessSweep(deps: SweepDeps): FreshnessSweep {
         }
         const elapsed = now - last;
         last = now;
-        for (const lane of lanes) {
-          if (lane.paused) {
-            lane.credit = 0;
-            lane.nextStepAt = null;
+        for (const st of states) {
+          if (st.paused) {
+            st.credit = 0;
+            st.nextStepAt = null;
             continue;
           }
-          lane.credit = earn(lane.credit, lane.pace.callsPerSecond, elapsed);
-          if (lane.credit < 1) continue;
-          const calls = Math.min(stepCallsFor(lane.pace.callsPerSecond), Math.floor(lane.credit));
+          st.credit = earn(st.credit, st.pace.callsPerSecond, elapsed);
+          if (st.credit < 1) continue;
+          const calls = Math.min(stepCallsFor(st.pace.callsPerSecond), Math.floor(st.credit));
           // the products those calls check (a stock check costs a call per county: at least one product)
-          const r = await step(lane, lane.target.checksFor(calls), signal);
-          lane.credit -= r.calls > 0 ? r.calls : calls;
-          lane.sum.steps++;
-          for (const k of ['checked', 'changed', 'unchanged', 'failed', 'calls'] as const) lane.sum[k] += r[k];
+          const r = await step(st, st.target.checksFor(calls), signal);
+          st.credit -= r.calls > 0 ? r.calls : calls;
+          st.sum.steps++;
+          for (const k of ['checked', 'changed', 'unchanged', 'failed', 'calls'] as const) st.sum[k] += r[k];
         }
         failures = 0;
         lastError = null;
@@ -228,18 +228,18 @@ export function startFreshnessSweep(deps: SweepDeps): FreshnessSweep {
         continue;
       }
       let sleepMs = refreshMs;
-      for (const lane of lanes) {
-        if (lane.paused) continue;
-        const wait = msUntilNextCall(lane.credit, lane.pace.callsPerSecond);
+      for (const st of states) {
+        if (st.paused) continue;
+        const wait = msUntilNextCall(st.credit, st.pace.callsPerSecond);
         sleepMs = Math.min(sleepMs, Math.max(TICK_MS, wait ?? refreshMs));
-        lane.nextStepAt = new Date(Date.now() + (wait ?? refreshMs));
+        st.nextStepAt = new Date(Date.now() + (wait ?? refreshMs));
       }
       if (Date.now() - progressAt >= PROGRESS_MS) {
         progressAt = Date.now();
-        for (const lane of lanes) if (!lane.paused) await state.progress(lane.target.job, new Date(), lane.nextStepAt, deps.instanceId, lastError).catch(() => undefined);
+        for (const st of states) if (!st.paused) await state.progress(st.target.job, new Date(), st.nextStepAt, deps.instanceId, lastError).catch(() => undefined);
       }
       if (Date.now() - summaryAt >= SUMMARY_MS) {
-        for (const { target: t, sum, pace } of lanes) {
+        for (const { target: t, sum, pace } of states) {
           log.info(
             { what: t.what, ...sum, calls_per_second: Number(pace.callsPerSecond.toFixed(3)), capped: pace.capped, population: pace.population, overdue: pace.overdue },
             `${t.what} sweep: ${sum.checked} ${t.noun} re-read in ${sum.steps} steps (${sum.changed} changed, ${sum.failed} failed), ${sum.calls} Haier calls in the last minute`,
@@ -253,7 +253,7 @@ export function startFreshnessSweep(deps: SweepDeps): FreshnessSweep {
   }
 
   const loop = (async () => {
-    for (const { target: t } of lanes) await state.ensure(t.job, '', 'freshness', Math.ceil(t.maxAgeMs / 1000)).catch(() => undefined);
+    for (const { target: t } of states) await state.ensure(t.job, '', 'freshness', Math.ceil(t.maxAgeMs / 1000)).catch(() => undefined);
     while (!abort.signal.aborted) {
       const lead = await acquireLeadership(
         { databaseUrl: deps.databaseUrl, logger: log, pollMs: deps.leaderPollMs, lockKey: SWEEP_LOCK_KEY, role: { name: 'freshness-sweep', does: 'runs the freshness sweep' } },
@@ -266,15 +266,15 @@ export function startFreshnessSweep(deps: SweepDeps): FreshnessSweep {
         await sweepWhileLeading(term.signal);
       } finally {
         isLeader = false;
-        for (const lane of lanes) lane.nextStepAt = null;
+        for (const st of states) st.nextStepAt = null;
         term.dispose();
         await lead.release();
       }
     }
   })().catch((err) => log.error({ err: redact(String(err)) }, 'freshness sweep stopped unexpectedly'));
 
-  const jobs = lanes.map((lane): ScheduledJob => {
-    const t = lane.target;
+  const jobs = states.map((st): ScheduledJob => {
+    const t = st.target;
     return {
       name: t.job,
       kind: 'freshness',
@@ -284,18 +284,18 @@ export function startFreshnessSweep(deps: SweepDeps): FreshnessSweep {
       maxAgeMs: t.maxAgeMs,
       async run({ by }): Promise<JobOutcome> {
         // run-now: one step of the most a step takes, here, whoever leads (the row lock of run-now keeps it to one)
-        const r = await step(lane, t.checksFor(MAX_STEP_CALLS));
+        const r = await step(st, t.checksFor(MAX_STEP_CALLS));
         log.info({ by, what: t.what, ...r }, `${t.what} sweep step run now by ${by}`);
         return { message: `re-read ${r.checked} ${t.noun}, oldest first (${r.changed} changed, ${r.unchanged} unchanged, ${r.failed} failed) in ${r.calls} Haier calls` };
       },
-      nextDue: () => lane.nextStepAt,
+      nextDue: () => st.nextStepAt,
     };
   });
 
   return {
     jobs,
     leading: () => isLeader,
-    pace: (what) => lanes.find((l) => l.target.what === what)?.pace,
+    pace: (what) => states.find((l) => l.target.what === what)?.pace,
     async stop() {
       abort.abort();
       await loop;
