@@ -134,6 +134,8 @@ export const MAX_STOCK_QUERIES = HAIER_CODES_PER_CALL * MAX_COUNTIES;
 export const MAX_ITEMS_PER_WRITE = 1000;
 /** Stock entries in one catalog write: what one GetStocks call answers (a batch's codes in every county). */
 export const MAX_STOCK_ITEMS_PER_WRITE = MAX_STOCK_QUERIES;
+/** SYNC_LOW_STOCK_THRESHOLD's default: a product whose headline stock is below it is low stock (the orchestrator's low_stock run and events, the catalog's stock ages). */
+export const DEFAULT_LOW_STOCK_THRESHOLD = 5;
 /** A run's `scope.limit`. */
 export const MAX_SCOPE_LIMIT = 10_000_000;
 
@@ -152,6 +154,8 @@ const code = { text: productCode } as const;
 const county = { text: countyCode } as const;
 const run = { text: runId } as const;
 const config = { int: configIdNumber } as const;
+/** The codes a freshness sweep leaves out of its next due list (ones Haier just refused). */
+const excludeCodes = { list: { minItems: 0, maxItems: MAX_ITEMS_PER_WRITE, items: productCode, tooMany: 'leave out fewer codes' } } as const;
 
 /**
  * The rules of every request message, by type name and proto field name. Message fields are
@@ -172,7 +176,8 @@ export const requestRules: Readonly<Record<string, Readonly<Record<string, Field
   [`${cat}UnpinPriceRequest`]: { product_code: code },
   [`${cat}GetPriceHistoryRequest`]: { product_code: code },
   [`${cat}ListProductsRequest`]: { min_price: { text: money }, max_price: { text: money } },
-  [`${cat}ListPriceCheckDueRequest`]: { exclude_codes: { list: { minItems: 0, maxItems: MAX_ITEMS_PER_WRITE, items: productCode, tooMany: 'leave out fewer codes' } } },
+  [`${cat}ListPriceCheckDueRequest`]: { exclude_codes: excludeCodes },
+  [`${cat}ListStockCheckDueRequest`]: { exclude_codes: excludeCodes },
 
   [`${syn}RunScope`]: { product_codes: { list: codeList(0) }, limit: { int: scopeLimit } },
   [`${syn}RunOptions`]: { county_codes: { list: countyList } },

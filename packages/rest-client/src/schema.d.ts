@@ -249,7 +249,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The catalog's counts and the age of its procurable products' prices (p50, p99, max; how many are older than max_age_s) */
+        /** The catalog's counts, the age of its procurable products' prices and of its low-stock products' stock (p50, p99, max; how many are older than max_age_s / stock_max_age_s) */
         get: operations["getCatalogStats"];
         put?: never;
         post?: never;
@@ -882,6 +882,7 @@ export interface components {
                 height?: number;
             }[];
             price_checked_at?: string | null;
+            stock_checked_at?: string | null;
         };
         /**
          * RunLogLine
@@ -1808,6 +1809,8 @@ export interface operations {
             query?: {
                 /** @description count the procurable products whose price was checked longer ago than this many seconds (e.g. 600 for SYNC_PRICE_MAX_AGE=10m) */
                 max_age_s?: number;
+                /** @description count the low-stock products whose stock was checked longer ago than this many seconds (e.g. 900 for SYNC_LOW_STOCK_MAX_AGE=15m) */
+                stock_max_age_s?: number;
             };
             header?: never;
             path?: never;
@@ -1844,6 +1847,23 @@ export interface operations {
                                 /** @description procurable products whose price is older than max_age_s (0 without it) */
                                 over_max_age?: number;
                                 never_checked?: number;
+                            };
+                            /** @description now - stock_checked_at over the low-stock products (listed, headline stock below the catalog's SYNC_LOW_STOCK_THRESHOLD; a stock never checked counts from when the product was first seen) */
+                            stock_age?: {
+                                /** @description seconds */
+                                p50_s?: number | null;
+                                /** @description seconds */
+                                p99_s?: number | null;
+                                /** @description seconds */
+                                max_s?: number | null;
+                                max_age_s?: number | null;
+                                /** @description low-stock products whose stock is older than stock_max_age_s (0 without it) */
+                                over_max_age?: number;
+                                never_checked?: number;
+                                /** @description low-stock products now */
+                                low_stock?: number;
+                                /** @description the threshold: headline stock below it is low */
+                                below?: number;
                             };
                         };
                     };

@@ -12,7 +12,7 @@ import { NotFound } from './errors';
 import { checkIntegrity } from './integrity';
 import { parsePin, setPin } from './pinning';
 import { BatchRejection, isFailure, normaliseProducts } from './product-input';
-import { getPriceHistory, getProduct, listNamed, listPriceCheckDue, listProducts, readChanges, stats, type SortKey } from './product-queries';
+import { getPriceHistory, getProduct, listNamed, listPriceCheckDue, listProducts, listStockCheckDue, readChanges, stats, type AgesRow, type SortKey } from './product-queries';
 import { itemResult, toChange, toProduct, ts } from './proto-mapping';
 import { aggregateStock } from './stock';
 import { upsertProducts } from './upsert-products';
@@ -24,6 +24,8 @@ export interface CatalogServiceDeps {
   orm: MikroORM;
   logger: Logger;
   defaultCounty: string;
+  /** Headline stock below this is low stock (Stats' stock ages, ListStockCheckDue). */
+  lowStockBelow: number;
   /** UpsertProducts' duration and outcomes (metrics.ts); none when unset. */
   metrics?: UpsertObserver;
 }
@@ -46,6 +48,15 @@ export function catalogErrors(err: unknown): ConnectError | undefined {
 
 /** Seconds (from Postgres' epoch arithmetic) as a Duration, to the millisecond; unset when none. */
 const seconds = (s: number | null): Duration | undefined => (s === null ? undefined : durationFromMs(Math.max(0, Math.round(s * 1000))));
+/** An age distribution (product-queries.ts AgesRow) as the wire's PriceAges / StockAges fields, with the max age it was counted against. */
+const ages = (a: AgesRow, maxAge: Duration | undefined) => ({
+  p50: seconds(a.p50),
+  p99: seconds(a.p99),
+  max: seconds(a.max),
+  overMaxAge: BigInt(a.over_max_age),
+  neverChecked: BigInt(a.never_checked),
+  maxAge,
+});
 
 /** The UNAVAILABLE answer when Postgres cannot be reached. */
 export const DATABASE_UNREACHABLE = 'the catalog database is unreachable; check DATABASE_URL and that Postgres is up, then retry';
@@ -144,8 +155,8 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       return create(catalog.ReadChangesResponseSchema, { changes: r.changes.map(toChange), headSeq: BigInt(r.headSeq) });
     },
     async stats(req) {
-      const maxAgeMs = req.priceMaxAge ? durationMs(req.priceMaxAge) : undefined;
-      const s = await stats(em(), maxAgeMs);
+      const ms = (d: Duration | undefined): number | undefined => (d ? durationMs(d) : undefined);
+      const s = await stats(em(), { priceMaxAgeMs: ms(req.priceMaxAge), stockMaxAgeMs: ms(req.stockMaxAge), lowStockBelow: deps.lowStockBelow });
       return create(catalog.StatsResponseSchema, {
         products: BigInt(s.products),
         listed: BigInt(s.listed),
@@ -156,23 +167,27 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
         pinned: BigInt(s.pinned),
         lastSyncedAt: ts(s.last_synced_at),
         headSeq: BigInt(s.head_seq),
-        priceAge: {
-          p50: seconds(s.price_age_p50),
-          p99: seconds(s.price_age_p99),
-          max: seconds(s.price_age_max),
-          overMaxAge: BigInt(s.price_over_max_age),
-          neverChecked: BigInt(s.price_never_checked),
-          maxAge: req.priceMaxAge,
-        },
+        priceAge: ages(s.price_age, req.priceMaxAge),
+        stockAge: { ...ages(s.stock_age, req.stockMaxAge), lowStock: BigInt(s.stock_age.n), below: BigInt(deps.lowStockBelow) },
       });
     },
     async listPriceCheckDue(req) {
       const r = await listPriceCheckDue(em(), req.limit, req.excludeCodes, req.targetAge ? durationMs(req.targetAge) : undefined);
       return create(catalog.ListPriceCheckDueResponseSchema, {
-        products: r.rows.map((x) => ({ productCode: x.code, priceCheckedAt: ts(x.price_checked_at) })),
-        procurable: BigInt(r.procurable),
+        products: r.rows.map((x) => ({ productCode: x.code, priceCheckedAt: ts(x.checked_at) })),
+        procurable: BigInt(r.population),
         neededPerSecond: r.neededPerSecond,
         overdue: BigInt(r.overdue),
+      });
+    },
+    async listStockCheckDue(req) {
+      const r = await listStockCheckDue(em(), deps.lowStockBelow, req.limit, req.excludeCodes, req.targetAge ? durationMs(req.targetAge) : undefined);
+      return create(catalog.ListStockCheckDueResponseSchema, {
+        products: r.rows.map((x) => ({ productCode: x.code, stockCheckedAt: ts(x.checked_at) })),
+        lowStock: BigInt(r.population),
+        neededPerSecond: r.neededPerSecond,
+        overdue: BigInt(r.overdue),
+        below: BigInt(deps.lowStockBelow),
       });
     },
     async upsertImages(req) {

@@ -1,6 +1,7 @@
 // The catalog as a unit: ORM (one per process), migrations, the service routes, readiness.
 // main.ts serves it; tests and benchmarks build it in-process.
 import type { ConnectRouter } from '@connectrpc/connect';
+import { rules } from '@haier-sync/contracts';
 import type { ErrorMapper, Logger, Registry } from '@haier-sync/runtime';
 import { catalogMetrics } from './metrics';
 import { catalogErrors, DATABASE_UNREACHABLE, registerCatalog } from './catalog-service';
@@ -13,6 +14,8 @@ export interface BuildCatalogOptions {
   databaseUrl: string;
   logger: Logger;
   defaultCounty?: string;
+  /** Headline stock below this is low stock (SYNC_LOW_STOCK_THRESHOLD; default rules.DEFAULT_LOW_STOCK_THRESHOLD). */
+  lowStockBelow?: number;
   poolMax?: number;
   /** Where the catalog's metrics go (metrics.ts); none when unset. */
   metrics?: Registry;
@@ -38,7 +41,8 @@ export async function buildCatalog(opts: BuildCatalogOptions): Promise<Catalog> 
     await orm.close(true);
     throw err;
   }
-  const deps = { orm, logger: opts.logger, defaultCounty: opts.defaultCounty ?? '110101', metrics: opts.metrics ? catalogMetrics(opts.metrics, orm) : undefined };
+  const lowStockBelow = opts.lowStockBelow ?? rules.DEFAULT_LOW_STOCK_THRESHOLD;
+  const deps = { orm, logger: opts.logger, defaultCounty: opts.defaultCounty ?? '110101', lowStockBelow, metrics: opts.metrics ? catalogMetrics(opts.metrics, orm, lowStockBelow) : undefined };
   return {
     orm,
     routes: (router) => registerCatalog(router, deps),

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     logger,
     defaultCounty: config.CATALOG_DEFAULT_COUNTY,
+    lowStockBelow: config.SYNC_LOW_STOCK_THRESHOLD,
   });
   const server = await startGrpcServer({ service: 'catalog', port: config.CATALOG_PORT, ...listen, auth, routes: cat.routes, readiness: cat.readiness, errors: cat.errors, connectionLost: cat.connectionLost, logger, metrics });
   const metricsServer = await serveMetrics(metrics, config.CATALOG_METRICS_PORT, logger);

@@ -8,6 +8,7 @@ import { Migration20251202000000_price_reason } from './migrations/Migration2025
 import { Migration20251203000000_price_checked } from './migrations/Migration20251203000000_price_checked';
 import { Migration20251203100000_product_images } from './migrations/Migration20251203100000_product_images';
 import { Migration20251203200000_trace_context } from './migrations/Migration20251203200000_trace_context';
+import { Migration20251203300000_stock_checked } from './migrations/Migration20251203300000_stock_checked';
 
 export const CATALOG_SCHEMA: SchemaDefinition = {
   schema: 'catalog',
@@ -19,5 +20,6 @@ export const CATALOG_SCHEMA: SchemaDefinition = {
     { name: 'Migration20251203000000_price_checked', class: Migration20251203000000_price_checked },
     { name: 'Migration20251203100000_product_images', class: Migration20251203100000_product_images },
     { name: 'Migration20251203200000_trace_context', class: Migration20251203200000_trace_context },
+    { name: 'Migration20251203300000_stock_checked', class: Migration20251203300000_stock_checked },
   ],
 };

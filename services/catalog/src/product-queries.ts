@@ -162,6 +162,46 @@ export async function readChanges(em: EntityManager, afterSeq: bigint, limit: nu
   return { changes, headSeq: head?.head ?? '0' };
 }
 
+/** The products whose price the freshness sweep keeps fresh: procurable (listed, on sale). */
+export const PROCURABLE = 'delisted_at is null and is_sales';
+/** Low stock: listed, headline stock strictly below the threshold (one ? parameter); the one definition of the catalog's stock ages and ListStockCheckDue. */
+export const LOW_STOCK = 'delisted_at is null and stock is not null and stock < ?::bigint';
+
+/** A set of products whose check time is tracked: its check column and its filter (with the filter's parameters). */
+interface CheckedSet {
+  checked: 'price_checked_at' | 'stock_checked_at';
+  where: string;
+  params: unknown[];
+}
+
+const pricesSet: CheckedSet = { checked: 'price_checked_at', where: PROCURABLE, params: [] };
+const lowStockSet = (below: number): CheckedSet => ({ checked: 'stock_checked_at', where: LOW_STOCK, params: [below] });
+
+/** Ages in seconds (now - the check, first_seen_at when never checked); null when the set is empty. */
+export interface AgesRow {
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+  over_max_age: string;
+  never_checked: string;
+  n: string;
+}
+
+/** Two CTEs: `<name>_ages` (each product's age) and `<name>_dist` (its distribution); parameters: the set's, then the max age twice. */
+function agesCte(name: string, set: CheckedSet): string {
+  return `${name}_ages as (
+       select extract(epoch from (now() - coalesce(${set.checked}, first_seen_at)))::float8 as age, ${set.checked} is null as never
+       from catalog.product where ${set.where}),
+     ${name}_dist as (
+       select percentile_cont(0.5) within group (order by age) as p50, percentile_cont(0.99) within group (order by age) as p99, max(age) as max,
+         count(*) filter (where ?::float8 is not null and age > ?::float8)::text as over_max_age, count(*) filter (where never)::text as never_checked, count(*)::text as n
+       from ${name}_ages)`;
+}
+const agesParams = (set: CheckedSet, maxAgeMs: number | undefined): unknown[] => {
+  const s = maxAgeMs === undefined ? null : maxAgeMs / 1000;
+  return [...set.params, s, s];
+};
+
 export interface StatsRow {
   products: string;
   listed: string;
@@ -172,88 +212,87 @@ export interface StatsRow {
   categories: string;
   brands: string;
   head_seq: string;
-  /** Seconds (procurable products' now - price_checked_at, first_seen_at when never checked); null when none. */
-  price_age_p50: number | null;
-  price_age_p99: number | null;
-  price_age_max: number | null;
-  price_over_max_age: string;
-  price_never_checked: string;
+  /** The procurable products' price ages. */
+  price_age: AgesRow;
+  /** The low-stock products' stock ages. */
+  stock_age: AgesRow;
 }
 
-/** The catalog's counts and the procurable products' price ages (`priceMaxAgeMs`: count those older; undefined = 0). */
-export async function stats(em: EntityManager, priceMaxAgeMs?: number): Promise<StatsRow> {
+/**
+ * The catalog's counts, the procurable products' price ages and the low-stock products' (headline
+ * stock below `lowStockBelow`) stock ages; `*MaxAgeMs`: count those older (undefined = 0).
+ */
+export async function stats(em: EntityManager, opts: { priceMaxAgeMs?: number; stockMaxAgeMs?: number; lowStockBelow: number }): Promise<StatsRow> {
+  const stock = lowStockSet(opts.lowStockBelow);
   const [row] = await query<StatsRow>(
     em,
-    `with ages as (
-       select extract(epoch from (now() - coalesce(price_checked_at, first_seen_at)))::float8 as age, price_checked_at is null as never
-       from catalog.product where delisted_at is null and is_sales),
-     a as (
-       select percentile_cont(0.5) within group (order by age) as p50, percentile_cont(0.99) within group (order by age) as p99, max(age) as max,
-         count(*) filter (where ?::float8 is not null and age > ?::float8) as n_over, count(*) filter (where never) as n_never
-       from ages)
+    `with ${agesCte('price', pricesSet)}, ${agesCte('stock', stock)}
      select count(*)::text as products,
        count(*) filter (where delisted_at is null)::text as listed,
        count(*) filter (where delisted_at is not null)::text as delisted,
-       count(*) filter (where delisted_at is null and is_sales)::text as procurable,
+       count(*) filter (where ${PROCURABLE})::text as procurable,
        count(*) filter (where pinned_price is not null)::text as pinned,
        max(last_synced_at) as last_synced_at,
        (select count(*) from catalog.category)::text as categories,
        (select count(*) from catalog.brand)::text as brands,
        (select coalesce(max(seq), 0) from catalog.change_log)::text as head_seq,
-       (select p50 from a) as price_age_p50, (select p99 from a) as price_age_p99, (select max from a) as price_age_max,
-       (select n_over from a)::text as price_over_max_age, (select n_never from a)::text as price_never_checked
+       (select row_to_json(d) from price_dist d) as price_age,
+       (select row_to_json(d) from stock_dist d) as stock_age
      from catalog.product`,
-    [priceMaxAgeMs === undefined ? null : priceMaxAgeMs / 1000, priceMaxAgeMs === undefined ? null : priceMaxAgeMs / 1000],
+    [...agesParams(pricesSet, opts.priceMaxAgeMs), ...agesParams(stock, opts.stockMaxAgeMs)],
   );
   if (!row) throw new Error('stats query returned no row');
   return row;
 }
 
-export interface PriceCheckDueRow {
+export interface CheckDueRow {
   code: string;
-  price_checked_at: Date | null;
+  checked_at: Date | null;
 }
 
-export interface PriceCheckPace {
-  procurable: number;
+export interface CheckPace {
+  /** Products in the set now (procurable ones, low-stock ones). */
+  population: number;
   /** With a target age: the fewest checks a second that, oldest first, meet every product's deadline. */
   neededPerSecond: number;
   overdue: number;
 }
 
 /**
- * Procurable products, price checked longest ago first (never first), without `exclude`; how many
- * are procurable; with `targetAgeMs`, the rate that checks each before it is that old. Checking
- * oldest first at rate r, the i-th oldest is checked i/r seconds from now, so r must be at least
+ * The set's products, checked longest ago first (never first), without `exclude`; how many are in
+ * the set; with `targetAgeMs`, the rate that checks each before it is that old. Checking oldest
+ * first at rate r, the i-th oldest is checked i/r seconds from now, so r must be at least
  * i / (target - age_i) for every i (earliest deadline first is optimal); one already past the
  * target counts as due within a second.
  */
-export async function listPriceCheckDue(
-  em: EntityManager,
-  limit: number,
-  exclude: readonly string[],
-  targetAgeMs?: number,
-): Promise<{ rows: PriceCheckDueRow[] } & PriceCheckPace> {
+async function checkDue(em: EntityManager, set: CheckedSet, limit: number, exclude: readonly string[], targetAgeMs?: number): Promise<{ rows: CheckDueRow[] } & CheckPace> {
   const lim = Math.min(Math.max(limit || 20, 1), 1000);
-  const rows = await query<PriceCheckDueRow>(
+  const rows = await query<CheckDueRow>(
     em,
-    `select code, price_checked_at from catalog.product
-      where delisted_at is null and is_sales and not (code = any(?::text[]))
-      order by price_checked_at asc nulls first, code limit ${lim}`,
-    [pgArray(exclude)],
+    `select code, ${set.checked} as checked_at from catalog.product
+      where ${set.where} and not (code = any(?::text[]))
+      order by ${set.checked} asc nulls first, code limit ${lim}`,
+    [...set.params, pgArray(exclude)],
   );
   if (targetAgeMs === undefined) {
-    const [n] = await query<{ n: string }>(em, `select count(*)::text as n from catalog.product where delisted_at is null and is_sales`);
-    return { rows, procurable: Number(n?.n ?? 0), neededPerSecond: 0, overdue: 0 };
+    const [n] = await query<{ n: string }>(em, `select count(*)::text as n from catalog.product where ${set.where}`, set.params);
+    return { rows, population: Number(n?.n ?? 0), neededPerSecond: 0, overdue: 0 };
   }
   const target = targetAgeMs / 1000;
   const [pace] = await query<{ n: string; need: number | null; overdue: string }>(
     em,
     `select count(*)::text as n, max(rn / greatest(?::float8 - age, 1)) as need, count(*) filter (where age >= ?::float8)::text as overdue
-       from (select row_number() over (order by price_checked_at asc nulls first, code) as rn,
-                    coalesce(extract(epoch from (now() - price_checked_at))::float8, 'infinity'::float8) as age
-               from catalog.product where delisted_at is null and is_sales) x`,
-    [target, target],
+       from (select row_number() over (order by ${set.checked} asc nulls first, code) as rn,
+                    coalesce(extract(epoch from (now() - ${set.checked}))::float8, 'infinity'::float8) as age
+               from catalog.product where ${set.where}) x`,
+    [target, target, ...set.params],
   );
-  return { rows, procurable: Number(pace?.n ?? 0), neededPerSecond: pace?.need ?? 0, overdue: Number(pace?.overdue ?? 0) };
+  return { rows, population: Number(pace?.n ?? 0), neededPerSecond: pace?.need ?? 0, overdue: Number(pace?.overdue ?? 0) };
 }
+
+/** Procurable products, price checked longest ago first: what the price-freshness sweep re-reads next. */
+export const listPriceCheckDue = (em: EntityManager, limit: number, exclude: readonly string[], targetAgeMs?: number) => checkDue(em, pricesSet, limit, exclude, targetAgeMs);
+
+/** Low-stock products (headline stock below `below`), stock checked longest ago first: what the low-stock sweep re-reads next. */
+export const listStockCheckDue = (em: EntityManager, below: number, limit: number, exclude: readonly string[], targetAgeMs?: number) =>
+  checkDue(em, lowStockSet(below), limit, exclude, targetAgeMs);

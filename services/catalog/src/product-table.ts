@@ -58,6 +58,8 @@ export const PRODUCT_TABLE = {
   updated_at: c({ pg: 'timestamptz', role: 'meta' }),
   /** Set by every write that carries prices, changed or not (upsert-products.ts). */
   price_checked_at: c({ pg: 'timestamptz', role: 'meta', nullable: true }),
+  /** Set by every UpdateStock that carries the product's entries, changed or not (update-stock.ts). */
+  stock_checked_at: c({ pg: 'timestamptz', role: 'meta', nullable: true }),
 } as const satisfies Record<string, Column>;
 
 type Table = typeof PRODUCT_TABLE;

@@ -1,7 +1,7 @@
 // UpdateStock: per product per county stock, with the headline stock from the default county.
 // Changed products get one version bump and one stock_changed log row each. A product whose
 // entries are bad (stock.ts) or that is not in the catalog is answered FAILED with the reason;
-// the rest is written.
+// the rest is written, and every product written (changed or not) has its stock_checked_at moved.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { appendChanges, type LogEntry } from './change-log';
 import { json, type FieldChange } from './change-detection';
@@ -74,6 +74,11 @@ export async function updateStock(
         }
       }
       const changedCodes = [...perProduct].filter(([, v]) => v.fields.length > 0);
+      // every product whose stock Haier answered was checked now, changed or not (the low-stock sweep reads it)
+      const checked = [...perProduct.keys()].filter((code) => !failed.has(code)).sort();
+      if (!opts.dryRun && checked.length) {
+        await query(tem, `update catalog.product set stock_checked_at = now() where code = any(${TEXT_ARRAY})`, [JSON.stringify(checked)]);
+      }
       if (!opts.dryRun && rowsToWrite.length) {
         await query(
           tem,

@@ -31,9 +31,9 @@ test('catalog: listProducts answers the list envelope (count, has_more, results)
   expect(typeof data?.has_more).toBe('boolean');
 });
 
-test('catalog: getCatalogStats answers the counts and the price ages; a max_age_s that is not a positive whole number is 400 naming it', async () => {
+test('catalog: getCatalogStats answers the counts, the price ages and the low-stock products\' stock ages; a max_age_s that is not a positive whole number is 400 naming it', async () => {
   const c = createRestClient({ baseUrl: s.baseUrl, apiKey: s.keys.viewer });
-  const { data } = await c.GET('/api/haier/catalog/stats/', { params: { query: { max_age_s: 600 } } });
+  const { data } = await c.GET('/api/haier/catalog/stats/', { params: { query: { max_age_s: 600, stock_max_age_s: 900 } } });
   expect(data?.success).toBe(true);
   const st = data!.data!;
   expect(st.listed! + st.delisted!).toBe(st.products);
@@ -41,9 +41,15 @@ test('catalog: getCatalogStats answers the counts and the price ages; a max_age_
   expect(st.price_age?.over_max_age).toBe(0);
   if (st.procurable! > 0) expect(st.price_age?.max_s).toBeGreaterThanOrEqual(st.price_age!.p50_s!);
   else expect(st.price_age?.max_s).toBeNull();
+  expect(st.stock_age).toMatchObject({ max_age_s: 900, over_max_age: 0, below: 5 });
+  expect(st.stock_age?.low_stock).toBeGreaterThanOrEqual(0);
+  if (st.stock_age!.low_stock! === 0) expect(st.stock_age?.max_s).toBeNull();
   const bad = await c.GET('/api/haier/catalog/stats/', { params: { query: { max_age_s: 0 } } });
   expect(bad.response.status).toBe(400);
   expect(JSON.stringify(bad.error)).toContain('max_age_s');
+  const badStock = await c.GET('/api/haier/catalog/stats/', { params: { query: { stock_max_age_s: -5 } } });
+  expect(badStock.response.status).toBe(400);
+  expect(JSON.stringify(badStock.error)).toContain('stock_max_age_s');
 });
 
 test('sync: listRuns answers count and total; getRun of an unknown id is the Error schema (404)', async () => {

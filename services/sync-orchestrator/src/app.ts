@@ -36,7 +36,8 @@ import { imageStoreFromEnv } from '@haier-sync/runtime/image-store';
 import { orphanSweepJob } from './images/orphan-sweep';
 import { builtinJobs, instanceName, loadSchedule, scheduleControl, startScheduler, type ScheduleControl, type ScheduledJob, type Scheduler } from './schedule';
 import { DATABASE_UNREACHABLE, syncErrors, syncRoutes } from './service';
-import { startPriceSweep, type PriceSweep } from './freshness/sweep';
+import { startFreshnessSweep, type FreshnessSweep } from './freshness/sweep';
+import { priceTarget, stockTarget, type SweepTarget } from './freshness/targets';
 
 export interface OrchestratorOptions {
   env: Record<string, string | undefined>;
@@ -64,8 +65,8 @@ export interface Orchestrator {
   engine?: Engine;
   publisher?: Publisher;
   scheduler?: Scheduler;
-  /** The price-freshness sweep, when SYNC_PRICE_MAX_AGE is set. */
-  sweep?: PriceSweep;
+  /** The freshness sweep, when SYNC_PRICE_MAX_AGE or SYNC_LOW_STOCK_MAX_AGE is set. */
+  sweep?: FreshnessSweep;
   /** What ListSchedules, pause, resume and run-now answer. */
   schedules: ScheduleControl;
   metrics: Registry;
@@ -183,12 +184,17 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
     // the scheduled jobs: the cron timers (when on) and ListSchedules / pause / resume / run-now share them
     const instanceId = instanceName();
     const startRun = (req: sync.StartRunRequest) => runs.startRun(req);
-    // the price-freshness sweep (SYNC_PRICE_MAX_AGE): on every replica with the engine and the scheduler, one sweeping at a time
-    let sweep: PriceSweep | undefined;
-    if (config.SYNC_PRICE_MAX_AGE !== undefined && config.SYNC_WORKERS_ENABLED && config.SYNC_SCHEDULER_ENABLED) {
-      const sw = startPriceSweep({ orm, databaseUrl: config.DATABASE_URL, catalog: catalogClient, gateway: gatewayClient, logger, maxAgeMs: config.SYNC_PRICE_MAX_AGE, share: config.SYNC_PRICE_SWEEP_SHARE, instanceId, metrics: registry, leaderPollMs: opts.idlePollMs });
+    // the freshness sweep (SYNC_PRICE_MAX_AGE, SYNC_LOW_STOCK_MAX_AGE): on every replica with the engine and the scheduler, one sweeping at a time
+    let sweep: FreshnessSweep | undefined;
+    const targetDeps = { catalog: catalogClient, gateway: gatewayClient };
+    const targets: SweepTarget[] = [
+      ...(config.SYNC_PRICE_MAX_AGE !== undefined ? [priceTarget(targetDeps, config.SYNC_PRICE_MAX_AGE)] : []),
+      ...(config.SYNC_LOW_STOCK_MAX_AGE !== undefined ? [stockTarget({ ...targetDeps, logger }, config.SYNC_LOW_STOCK_MAX_AGE, config.SYNC_COUNTIES, config.SYNC_LOW_STOCK_THRESHOLD)] : []),
+    ];
+    if (targets.length > 0 && config.SYNC_WORKERS_ENABLED && config.SYNC_SCHEDULER_ENABLED) {
+      const sw = startFreshnessSweep({ orm, databaseUrl: config.DATABASE_URL, gateway: gatewayClient, logger, targets, share: config.SYNC_PRICE_SWEEP_SHARE, instanceId, metrics: registry, leaderPollMs: opts.idlePollMs });
       sweep = sw;
-      stops.push(['price sweep', () => sw.stop()]);
+      stops.push(['freshness sweep', () => sw.stop()]);
     }
     const orphanSweep = orphanSweepJob({
       store: imageStoreFromEnv(config),
@@ -198,7 +204,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
       dryRun: config.SYNC_IMAGE_ORPHAN_DRY_RUN,
       logger: logger.child({ component: 'image-orphan-sweep' }),
     });
-    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), ...(sweep ? [sweep.job] : []), orphanSweep, ...(opts.extraJobs ?? [])];
+    const jobs = [...builtinJobs({ orm, catalog: catalogClient, startRun, logger, schedule, counties: config.SYNC_COUNTIES, instanceId }), ...(sweep?.jobs ?? []), orphanSweep, ...(opts.extraJobs ?? [])];
     const schedules = scheduleControl({ orm, jobs, logger, getRun: (id) => runs.getRun(id), schedulerEnabled: config.SYNC_SCHEDULER_ENABLED });
 
     const readiness = async (): Promise<boolean> => {

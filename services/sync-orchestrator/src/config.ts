@@ -4,6 +4,22 @@ import { env, loadConfig } from '@haier-sync/runtime';
 import { imageStoreEnv } from '@haier-sync/runtime/image-store';
 import { z } from 'zod';
 
+/** A freshness sweep's max age: a duration of at least 10 s, or unset / `off` (undefined: that target is not swept). */
+function sweepMaxAge() {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '' || v.trim().toLowerCase() === 'off') return undefined;
+      const r = env.durationMs().safeParse(v);
+      if (!r.success || r.data < 10_000) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration of at least 10s such as 10m, 30s or 1h (a bare number is seconds), or off' });
+        return z.NEVER;
+      }
+      return r.data;
+    });
+}
+
 export const configSchema = z.object({
   DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/postgres'),
   NATS_URL: env.url('nats://127.0.0.1:4222'),
@@ -39,27 +55,23 @@ export const configSchema = z.object({
   SYNC_COUNTIES: env.csv(['110101']).refine((list) => !rules.checkList(rules.countyList, list, 'SYNC_COUNTIES'), {
     message: `expected at most ${rules.MAX_COUNTIES} comma-separated county codes, each ${rules.countyCode.explain} (e.g. 110101,310104)`,
   }),
-  SYNC_LOW_STOCK_THRESHOLD: env.nonNegativeInt(5),
+  /** Headline stock below this is low stock (the low_stock run, catalog.stock.low, the low-stock sweep); the catalog reads it too. */
+  SYNC_LOW_STOCK_THRESHOLD: env.nonNegativeInt(rules.DEFAULT_LOW_STOCK_THRESHOLD),
   SYNC_SCHEDULE_FULL: env.string('0 3 * * *'),
   SYNC_SCHEDULE_PRICES: env.string('0 * * * *'),
   SYNC_SCHEDULE_LOW_STOCK: env.string('*/15 * * * *'),
   /**
-   * How old a procurable product's price may get: the price-freshness sweep re-reads prices
-   * continuously, oldest first, to keep every one younger (src/freshness). Unset or `off`: no sweep.
+   * How old a procurable product's price may get: the freshness sweep re-reads prices
+   * continuously, oldest first, to keep every one younger (src/freshness). Unset or `off`: not swept.
    */
-  SYNC_PRICE_MAX_AGE: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '' || v.trim().toLowerCase() === 'off') return undefined;
-      const r = env.durationMs().safeParse(v);
-      if (!r.success || r.data < 10_000) {
-        ctx.addIssue({ code: 'custom', message: 'expected a duration of at least 10s such as 10m, 30s or 1h (a bare number is seconds), or off' });
-        return z.NEVER;
-      }
-      return r.data;
-    }),
-  /** The share of HAIER_RATE_LIMIT the sweep may spend: 0.05 or 5% (more than 0, at most 1). */
+  SYNC_PRICE_MAX_AGE: sweepMaxAge(),
+  /**
+   * How old a low-stock product's stock (headline below SYNC_LOW_STOCK_THRESHOLD) may get: the same
+   * sweep re-reads it in SYNC_COUNTIES, oldest first, within the same share. Unset or `off`: not
+   * swept (the 15-minute low_stock run stays the way it is re-read).
+   */
+  SYNC_LOW_STOCK_MAX_AGE: sweepMaxAge(),
+  /** The share of HAIER_RATE_LIMIT the freshness sweep may spend, prices and low stock together: 0.05 or 5% (more than 0, at most 1). */
   SYNC_PRICE_SWEEP_SHARE: z
     .string()
     .optional()

@@ -1,11 +1,11 @@
-// The price-freshness sweep's pure parts: its pace, its credit, its prices-only merge, and its
-// two environment variables.
+// The freshness sweep's pure parts: its pace (one cap split over prices and low stock), its
+// credit, its prices-only and stock merges, and its environment variables.
 import { create } from '@bufbuild/protobuf';
 import { catalog, gateway } from '@haier-sync/contracts';
 import { ConfigError } from '@haier-sync/runtime';
 import { loadSyncConfig } from '../src/config';
-import { capCallsPerSecond, earn, MAX_STEP_CALLS, msUntilNextCall, paceRefreshMs, STEP_CALLS_LIMIT, stepCallsFor, sweepCallsPerSecond, targetAgeMs } from '../src/freshness/pacing';
-import { mergePrices } from '../src/runs/merge';
+import { callsNeeded, capCallsPerSecond, earn, MAX_STEP_CALLS, msUntilNextCall, paceRefreshMs, splitCap, STEP_CALLS_LIMIT, stepCallsFor, targetAgeMs } from '../src/freshness/pacing';
+import { mergePrices, toStockInputs } from '../src/runs/merge';
 
 describe('pace', () => {
   it('aims at 90% of the max age, refreshes its pace every 5 s (a tenth of a short max age), and spends what the deadlines need within its share', () => {
@@ -14,11 +14,27 @@ describe('pace', () => {
     expect([paceRefreshMs(600_000), paceRefreshMs(30_000)]).toEqual([5_000, 3_000]);
     expect(capCallsPerSecond(0.1, 100)).toBe(10);
     expect(capCallsPerSecond(0.01, 5)).toBe(0.1); // at least a call every 10 s
-    // 50,000 products re-checked within 540 s: 92.6 checks/s = 4.63 calls/s, under a cap of 10
-    const steady = sweepCallsPerSecond(50_000 / 540, 10);
-    expect(steady.capped).toBe(false);
-    expect(steady.callsPerSecond).toBeCloseTo(4.63, 2);
-    expect(sweepCallsPerSecond(5_000, 10)).toEqual({ callsPerSecond: 10, capped: true });
+    // 50,000 prices re-checked within 540 s: 92.6 checks/s = 4.63 calls/s, under a cap of 10
+    const [steady] = splitCap([callsNeeded(50_000 / 540, 1 / 20)], 10);
+    expect(steady!.capped).toBe(false);
+    expect(steady!.callsPerSecond).toBeCloseTo(4.63, 2);
+    expect(splitCap([callsNeeded(5_000, 1 / 20)], 10)).toEqual([{ callsPerSecond: 10, capped: true }]);
+  });
+
+  it('splits the one cap over prices and low stock: each gets what it needs under the cap, in proportion to its need over it', () => {
+    // 1,000 low-stock products in 2 counties within 810 s (15 min × 0.9): 2.47 calls/s, beside the prices' 4.63
+    const prices = callsNeeded(50_000 / 540, 1 / 20);
+    const stock = callsNeeded(1_000 / 810, 2);
+    expect(stock).toBeCloseTo(2.47, 2);
+    const both = splitCap([prices, stock], 10);
+    expect(both.map((p) => p.capped)).toEqual([false, false]);
+    expect(both[1]!.callsPerSecond).toBeCloseTo(2.47, 2);
+    // over the cap (3 calls/s for 7.1 needed): both slowed alike, together exactly the cap
+    const tight = splitCap([prices, stock], 3);
+    expect(tight.map((p) => p.capped)).toEqual([true, true]);
+    expect(tight[0]!.callsPerSecond + tight[1]!.callsPerSecond).toBeCloseTo(3, 9);
+    expect(tight[0]!.callsPerSecond / tight[1]!.callsPerSecond).toBeCloseTo(prices / stock, 9);
+    expect(splitCap([0, 0], 3)).toEqual([{ callsPerSecond: 0, capped: false }, { callsPerSecond: 0, capped: false }]);
   });
 
   it('earns whole calls by the rate, banks at most a step (a second of the rate, 10 to 50 calls), and says when the next call is due', () => {
@@ -53,6 +69,28 @@ describe('mergePrices', () => {
       ['B2', 'price: not procurable'],
       ['D4', 'price: Haier returned no price record for this code'],
     ]);
+  });
+});
+
+describe('toStockInputs', () => {
+  it("makes a stock input per answer with the best warehouse's details, as every stock write sends them", () => {
+    const stocks = [
+      create(gateway.StockSchema, { productCode: 'A1', countyCode: '110101', quantity: 3n, best: { secCode: 'WH1', warehouseGrade: '0', cutTime: '15:00', achieveUserOrderCut: '2026-12-04', hour: '24' } }),
+      create(gateway.StockSchema, { productCode: 'B2', countyCode: '310104', quantity: 0n }),
+    ];
+    expect(toStockInputs(stocks).map((i) => [i.$typeName, i.productCode, i.countyCode, i.quantity, i.bestSecCode, i.bestWarehouseGrade, i.cutTime, i.achieveUserOrderCut, i.hour])).toEqual([
+      [catalog.StockInputSchema.typeName, 'A1', '110101', 3n, 'WH1', '0', '15:00', '2026-12-04', '24'],
+      [catalog.StockInputSchema.typeName, 'B2', '310104', 0n, '', '', '', '', ''],
+    ]);
+  });
+});
+
+describe('SYNC_LOW_STOCK_MAX_AGE', () => {
+  it('is off by default, takes a duration like SYNC_PRICE_MAX_AGE, and refuses one under 10 s naming the variable', () => {
+    expect(loadSyncConfig({}).SYNC_LOW_STOCK_MAX_AGE).toBeUndefined();
+    expect(loadSyncConfig({ SYNC_LOW_STOCK_MAX_AGE: '15m' }).SYNC_LOW_STOCK_MAX_AGE).toBe(900_000);
+    expect(loadSyncConfig({ SYNC_LOW_STOCK_MAX_AGE: 'off' }).SYNC_LOW_STOCK_MAX_AGE).toBeUndefined();
+    expect(() => loadSyncConfig({ SYNC_LOW_STOCK_MAX_AGE: '5s' })).toThrow(/SYNC_LOW_STOCK_MAX_AGE/);
   });
 });
 

@@ -77,6 +77,13 @@ export class Catalog {
     this.imageVersions.set(index, (this.imageVersions.get(index) ?? 0) + 1);
   }
 
+  /** Moves the stock of `code` in every county, as a mutation's stockMoveShare does (each warehouse by 37 units, mod 301; a county without warehouses stays empty). */
+  moveStock(code: string): void {
+    const index = this.indexOf(code);
+    if (index === undefined) throw new Error(`no product ${code} in this simulator's catalog`);
+    this.stockVersions.set(index, (this.stockVersions.get(index) ?? 0) + 1);
+  }
+
   productByCode(code: string): SimProduct | undefined {
     const index = this.indexOf(code);
     return index === undefined ? undefined : this.product(index);

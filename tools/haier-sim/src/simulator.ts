@@ -123,6 +123,10 @@ export class Simulator implements SimControl {
     this.recorder.reset();
   }
 
+  moveStock(code: string): void {
+    this.catalog.moveStock(code);
+  }
+
   changeImage(code: string): void {
     this.catalog.changeImage(code);
   }

@@ -185,6 +185,8 @@ export interface SimControl {
   /** Arrival times (epoch ms, ascending) of the business calls since `sinceMs` (default: all kept, the last 262,144), throttled ones included. */
   arrivals(sinceMs?: number): number[];
   resetStats(): void;
+  /** Moves the stock of `code` in every county (its warehouses' quantities; one without warehouses stays empty), as stockMoveShare does. */
+  moveStock(code: string): void;
   /** Gives every image of `code` new content (a new ETag and Last-Modified). */
   changeImage(code: string): void;
   /** Makes the images of `code` fail with `kind` (undefined clears it); `count` answers only, then they heal (default: until cleared). */

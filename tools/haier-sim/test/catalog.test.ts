@@ -138,6 +138,22 @@ describe('catalog', () => {
     });
   });
 
+  it('moveStock moves one product\'s stock in every county by 37 a warehouse, and refuses an unknown code', () => {
+    const cat = new Catalog(42, 100);
+    const today = new Date(Date.UTC(2025, 6, 1));
+    const [code, other] = cat
+      .products(0, 100)
+      .map((p) => p.productCode)
+      .filter((c) => cat.stock(c, '110101', today).length > 0 && cat.stock(c, '310104', today).length > 0);
+    const before = ['110101', '310104'].map((county) => cat.stock(code!, county, today).map((w) => Number(w.stock)));
+    const untouched = cat.stock(other!, '110101', today);
+    cat.moveStock(code!);
+    const after = ['110101', '310104'].map((county) => cat.stock(code!, county, today).map((w) => Number(w.stock)));
+    expect(after).toEqual(before.map((ws) => ws.map((q) => (q + 37) % 301)));
+    expect(cat.stock(other!, '110101', today)).toEqual(untouched);
+    expect(() => cat.moveStock('NOPE')).toThrow(/no product NOPE/);
+  });
+
   it('writes setPrice values verbatim and recomputes the invoice price', () => {
     const cat = new Catalog(42, 100);
     const code = cat.products(10, 1)[0]!.productCode;

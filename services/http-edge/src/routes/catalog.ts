@@ -149,20 +149,50 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
     return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
 
-  // the catalog's counts and how old the procurable products' prices are (the price-freshness sweep's figure)
+  // the catalog's counts, how old the procurable products' prices are and the low-stock products' stock (the freshness sweep's figures)
   const seconds = (d: Duration | undefined): number | null => (d ? durationMs(d) / 1000 : null);
   const ageSchema = { ...nullableNumber, description: 'seconds' } as const;
-  app.get<{ Querystring: { max_age_s?: number } }>(
+  /** One age distribution (PriceAges / StockAges): its schema and its answer. */
+  const agesSchema = (description: string, over: string) => ({
+    type: 'object',
+    description,
+    properties: {
+      p50_s: ageSchema,
+      p99_s: ageSchema,
+      max_s: ageSchema,
+      max_age_s: { type: ['integer', 'null'] },
+      over_max_age: { type: 'integer', description: over },
+      never_checked: { type: 'integer' },
+    },
+  }) as const;
+  const agesAnswer = (a: catalog.PriceAges | catalog.StockAges | undefined, maxAge: number | undefined) => ({
+    p50_s: seconds(a?.p50),
+    p99_s: seconds(a?.p99),
+    max_s: seconds(a?.max),
+    max_age_s: maxAge ?? null,
+    over_max_age: Number(a?.overMaxAge ?? 0n),
+    never_checked: Number(a?.neverChecked ?? 0n),
+  });
+  const maxAgeParam = (what: string, example: string) =>
+    ({ type: 'integer', minimum: 1, maximum: 31 * 86_400, description: `count the ${what} was checked longer ago than this many seconds (e.g. ${example})` }) as const;
+  const stockAges = agesSchema(
+    "now - stock_checked_at over the low-stock products (listed, headline stock below the catalog's SYNC_LOW_STOCK_THRESHOLD; a stock never checked counts from when the product was first seen)",
+    'low-stock products whose stock is older than stock_max_age_s (0 without it)',
+  );
+  app.get<{ Querystring: { max_age_s?: number; stock_max_age_s?: number } }>(
     '/api/haier/catalog/stats/',
     {
       config: { role: 'viewer', cacheControl: REVALIDATE },
       schema: {
         tags: ['catalog'],
         operationId: 'getCatalogStats',
-        summary: "The catalog's counts and the age of its procurable products' prices (p50, p99, max; how many are older than max_age_s)",
+        summary: "The catalog's counts, the age of its procurable products' prices and of its low-stock products' stock (p50, p99, max; how many are older than max_age_s / stock_max_age_s)",
         querystring: {
           type: 'object',
-          properties: { max_age_s: { type: 'integer', minimum: 1, maximum: 31 * 86_400, description: 'count the procurable products whose price was checked longer ago than this many seconds (e.g. 600 for SYNC_PRICE_MAX_AGE=10m)' } },
+          properties: {
+            max_age_s: maxAgeParam('procurable products whose price', '600 for SYNC_PRICE_MAX_AGE=10m'),
+            stock_max_age_s: maxAgeParam('low-stock products whose stock', '900 for SYNC_LOW_STOCK_MAX_AGE=15m'),
+          },
           additionalProperties: false,
         },
         response: dataAnswer({
@@ -176,16 +206,16 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
             brands: { type: 'integer' },
             pinned: { type: 'integer' },
             last_synced_at: nullableString,
-            price_age: {
-              type: 'object',
-              description: "now - price_checked_at over the procurable products (a price never checked counts from when the product was first seen)",
+            price_age: agesSchema(
+              'now - price_checked_at over the procurable products (a price never checked counts from when the product was first seen)',
+              'procurable products whose price is older than max_age_s (0 without it)',
+            ),
+            stock_age: {
+              ...stockAges,
               properties: {
-                p50_s: ageSchema,
-                p99_s: ageSchema,
-                max_s: ageSchema,
-                max_age_s: { type: ['integer', 'null'] },
-                over_max_age: { type: 'integer', description: 'procurable products whose price is older than max_age_s (0 without it)' },
-                never_checked: { type: 'integer' },
+                ...stockAges.properties,
+                low_stock: { type: 'integer', description: 'low-stock products now' },
+                below: { type: 'integer', description: 'the threshold: headline stock below it is low' },
               },
             },
           },
@@ -193,9 +223,9 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
       },
     },
     async (req) => {
-      const maxAge = req.query.max_age_s;
-      const s = await cat.stats({ priceMaxAge: maxAge === undefined ? undefined : durationFromMs(maxAge * 1000) });
-      const a = s.priceAge;
+      const { max_age_s: maxAge, stock_max_age_s: stockMaxAge } = req.query;
+      const asDuration = (s: number | undefined) => (s === undefined ? undefined : durationFromMs(s * 1000));
+      const s = await cat.stats({ priceMaxAge: asDuration(maxAge), stockMaxAge: asDuration(stockMaxAge) });
       return {
         success: true,
         data: {
@@ -207,14 +237,8 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
           brands: Number(s.brands),
           pinned: Number(s.pinned),
           last_synced_at: s.lastSyncedAt ? timestampDate(s.lastSyncedAt).toISOString() : null,
-          price_age: {
-            p50_s: seconds(a?.p50),
-            p99_s: seconds(a?.p99),
-            max_s: seconds(a?.max),
-            max_age_s: maxAge ?? null,
-            over_max_age: Number(a?.overMaxAge ?? 0n),
-            never_checked: Number(a?.neverChecked ?? 0n),
-          },
+          price_age: agesAnswer(s.priceAge, maxAge),
+          stock_age: { ...agesAnswer(s.stockAge, stockMaxAge), low_stock: Number(s.stockAge?.lowStock ?? 0n), below: Number(s.stockAge?.below ?? 0n) },
         },
       };
     },

@@ -1,15 +1,16 @@
-// How fast the price-freshness sweep re-reads prices. Pure.
+// How fast the freshness sweep re-reads prices and low-stock products' stock. Pure.
 //
-// The catalog answers the fewest price checks a second that, oldest first, reach every
-// procurable product before its price is `target` old (ListPriceCheckDue's needed_per_second:
-// the i-th oldest must be checked within target - its age, so the rate is the largest
-// i / (target - age_i)). Checking at that rate oldest first meets every deadline (earliest
-// deadline first is optimal), and the rate adapts by itself: prices that FULL runs, hourly runs
-// or per-product actions re-read are young again and need nothing from the sweep. The rate is
-// capped by the sweep's share of Haier's budget; the calls go in the gateway's `scheduled` lane.
+// For each target the catalog answers the fewest checks a second that, oldest first, reach every
+// product of it before its data is `target` old (ListPriceCheckDue's / ListStockCheckDue's
+// needed_per_second: the i-th oldest must be checked within target - its age, so the rate is the
+// largest i / (target - age_i)). Checking at that rate oldest first meets every deadline
+// (earliest deadline first is optimal), and the rate adapts by itself: data that FULL runs, cron
+// runs or per-product actions re-read is young again and needs nothing from the sweep. The
+// targets' rates together are capped by the sweep's one share of Haier's budget (splitCap); the
+// calls go in the gateway's `scheduled` lane.
 import { rules } from '@haier-sync/contracts';
 
-/** The sweep aims to re-check every price within this share of SYNC_PRICE_MAX_AGE (the rest is slack for one step and a pace refresh). */
+/** The sweep aims to re-check everything within this share of its max age (the rest is slack for one step and a pace refresh). */
 export const SWEEP_HEADROOM = 0.9;
 /** Haier calls one step may make at least (its codes go in one GetPrices; the gateway splits them by 20)... */
 export const MAX_STEP_CALLS = 10;
@@ -23,7 +24,7 @@ export function stepCallsFor(callsPerSecond: number): number {
 /** How often the loop wakes up to spend what its rate has earned. */
 export const TICK_MS = 250;
 
-/** The age the sweep keeps every price under. */
+/** The age the sweep keeps every product of a target under. */
 export function targetAgeMs(maxAgeMs: number): number {
   return Math.max(1_000, Math.floor(maxAgeMs * SWEEP_HEADROOM));
 }
@@ -38,10 +39,20 @@ export function capCallsPerSecond(share: number, rateLimitPerSecond: number): nu
   return Math.max(0.1, share * rateLimitPerSecond);
 }
 
-/** Calls a second the sweep spends: what the deadlines need (checks/s over Haier's 20 codes a call), within its cap. */
-export function sweepCallsPerSecond(neededChecksPerSecond: number, capCalls: number): { callsPerSecond: number; capped: boolean } {
-  const need = neededChecksPerSecond / rules.HAIER_CODES_PER_CALL;
-  return need > capCalls ? { callsPerSecond: capCalls, capped: true } : { callsPerSecond: need, capped: false };
+/** Haier calls a second that `neededChecksPerSecond` checks cost (a price check is 1/20 of a call, a stock check one call per county). */
+export function callsNeeded(neededChecksPerSecond: number, callsPerCheck: number): number {
+  return Math.max(0, neededChecksPerSecond) * callsPerCheck;
+}
+
+/**
+ * Calls a second each of the sweep's targets spends: what its deadlines need, all of them within
+ * the one cap (the share of Haier's budget). Over the cap, each gets the cap in proportion to its
+ * need, so every target falls behind alike rather than one starving.
+ */
+export function splitCap(needs: readonly number[], capCalls: number): { callsPerSecond: number; capped: boolean }[] {
+  const total = needs.reduce((a, b) => a + b, 0);
+  if (total <= capCalls) return needs.map((n) => ({ callsPerSecond: n, capped: false }));
+  return needs.map((n) => ({ callsPerSecond: (n / total) * capCalls, capped: true }));
 }
 
 /**

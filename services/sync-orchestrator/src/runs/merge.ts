@@ -60,6 +60,22 @@ export function mergePrices(codes: readonly string[], prices: readonly gateway.P
   return { inputs, failures };
 }
 
+/** Haier's stock answers as the catalog's stock inputs (the best warehouse's details), as every stock write sends them. */
+export function toStockInputs(stocks: readonly gateway.Stock[]): catalog.StockInput[] {
+  return stocks.map((s) =>
+    create(catalog.StockInputSchema, {
+      productCode: s.productCode,
+      countyCode: s.countyCode,
+      quantity: s.quantity,
+      bestSecCode: s.best?.secCode ?? '',
+      bestWarehouseGrade: s.best?.warehouseGrade ?? '',
+      cutTime: s.best?.cutTime ?? '',
+      achieveUserOrderCut: s.best?.achieveUserOrderCut ?? '',
+      hour: s.best?.hour ?? '',
+    }),
+  );
+}
+
 export interface MergeResult {
   inputs: catalog.ProductInput[];
   /** code -> reason, for items that cannot be upserted. */

@@ -9,7 +9,7 @@ import { catalog, gateway } from '@haier-sync/contracts';
 import { HAIER_LANE_HEADER } from '@haier-sync/runtime';
 import type { RunDeps } from './deps';
 import { DependencyUnavailable } from './dependencies';
-import { changeLine, mergeBatch } from './merge';
+import { changeLine, mergeBatch, toStockInputs } from './merge';
 import type { RunRow } from './model';
 import { batchCalls, planOfRow } from './plan';
 import { upsertThroughCatalog } from './upsert-coalescer';
@@ -102,20 +102,7 @@ export async function processBatch(w: BatchWork, deps: RunDeps, attempt = 1): Pr
     if (queries.length) {
       const r = await viaGateway(deps, () => deps.gateway.getStocks({ queries }, lane));
       for (const e of r.errors) if (!failures.has(e.productCode)) failures.set(e.productCode, `stock in ${e.countyCode}: ${e.reason}`);
-      const items = r.stocks
-        .filter((s) => !failures.has(s.productCode))
-        .map((s) =>
-          create(catalog.StockInputSchema, {
-            productCode: s.productCode,
-            countyCode: s.countyCode,
-            quantity: s.quantity,
-            bestSecCode: s.best?.secCode ?? '',
-            bestWarehouseGrade: s.best?.warehouseGrade ?? '',
-            cutTime: s.best?.cutTime ?? '',
-            achieveUserOrderCut: s.best?.achieveUserOrderCut ?? '',
-            hour: s.best?.hour ?? '',
-          }),
-        );
+      const items = toStockInputs(r.stocks.filter((s) => !failures.has(s.productCode)));
       if (items.length) {
         const u = await viaCatalog(deps, () => deps.catalog.updateStock({ items, runId: w.runId, dryRun }));
         for (const res of u.results) {
