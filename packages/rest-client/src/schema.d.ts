@@ -759,7 +759,8 @@ export interface components {
          *         "stock": false,
          *         "county_codes": [],
          *         "dry_run": false,
-         *         "images": false
+         *         "images": false,
+         *         "recheck_images": false
          *       },
          *       "started_by": "operator-key",
          *       "counts": {
@@ -804,6 +805,8 @@ export interface components {
                 dry_run?: boolean;
                 /** @description the run mirrors the products' images */
                 images?: boolean;
+                /** @description the run revalidates every image, also the recently checked ones */
+                recheck_images?: boolean;
             };
             started_by?: string;
             counts?: {
@@ -2305,6 +2308,8 @@ export interface operations {
                         dry_run?: boolean;
                         /** @description mirror the products' images (main + pages) in each batch; absent: on in FULL runs, off otherwise */
                         images?: boolean;
+                        /** @description revalidate every image, also those checked within SYNC_IMAGE_RECHECK_AFTER (which a run otherwise leaves alone while their URLs are the same); implies images */
+                        recheck_images?: boolean;
                     };
                     /** @description Same as options.dry_run */
                     dry_run?: boolean;

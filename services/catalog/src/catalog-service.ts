@@ -18,7 +18,8 @@ import { aggregateStock } from './stock';
 import { upsertProducts } from './upsert-products';
 import type { UpsertObserver } from './metrics';
 import { updateStock } from './update-stock';
-import { imageKeysInUse, listImages, MAX_CODES_PER_IMAGE_LIST, MAX_IMAGES_PER_UPSERT, upsertImages, type ImageOutcome } from './images';
+import { imageKeysInUse, listImages, MAX_CODES_PER_IMAGE_LIST, MAX_IMAGES_PER_PRODUCT_WRITE, MAX_IMAGES_PER_UPSERT, upsertImages, type ImageInputRow, type ImageOutcome } from './images';
+import { upsertWithImages } from './upsert-with-images';
 
 export interface CatalogServiceDeps {
   orm: MikroORM;
@@ -70,7 +71,15 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
       const { items, slots, warnings } = normaliseProducts(req.products);
       for (const [code, w] of warnings) logger.warn({ run_id: req.runId, product_code: code }, w);
       for (const f of slots.filter(isFailure)) logger.warn({ run_id: req.runId, product_code: f.code }, `product not written: ${f.reason}`);
-      const r = await upsertProducts(em(), items, { runId: req.runId, dryRun: req.dryRun, warnings });
+      // images with the products (a sync run's images option): one transaction, one change per product
+      const sets = new Map(req.products.filter((p) => p.hasImages).map((p) => [p.productCode.trim(), p.images.map(imageRow)]));
+      const imageCount = [...sets.values()].reduce((n, s) => n + s.length, 0);
+      if (imageCount > MAX_IMAGES_PER_PRODUCT_WRITE) throw new BatchRejection(`${imageCount} images in one call; send at most ${MAX_IMAGES_PER_PRODUCT_WRITE} (fewer products per call)`, 'products');
+      const r =
+        sets.size && !req.dryRun
+          ? await upsertWithImages(em(), items, sets, { runId: req.runId, warnings })
+          : await upsertProducts(em(), items, { runId: req.runId, dryRun: req.dryRun, warnings });
+      for (const x of r.results) if (x.reason.includes('images not recorded')) logger.warn({ run_id: req.runId, product_code: x.code }, x.reason);
       const written = new Map(r.results.map((x) => [x.code, x]));
       const results = slots.map((s) =>
         isFailure(s)
@@ -192,25 +201,7 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
     },
     async upsertImages(req) {
       if (req.images.length > MAX_IMAGES_PER_UPSERT) throw new BatchRejection(`${req.images.length} images in one call; send at most ${MAX_IMAGES_PER_UPSERT}`, 'images');
-      const r = await upsertImages(
-        em(),
-        req.images.map((i) => ({
-          code: i.productCode.trim(),
-          position: i.position,
-          sourceUrl: i.sourceUrl,
-          outcome: IMAGE_OUTCOMES[i.outcome] ?? ('unset' as ImageOutcome),
-          sha256: i.sha256,
-          storageKey: i.storageKey,
-          contentType: i.contentType,
-          bytes: i.bytes,
-          width: i.width,
-          height: i.height,
-          etag: i.etag,
-          lastModified: i.lastModified,
-          failure: i.failure,
-        })),
-        { runId: req.runId, dryRun: req.dryRun },
-      );
+      const r = await upsertImages(em(), req.images.map(imageRow), { runId: req.runId, dryRun: req.dryRun });
       for (const f of r.results.filter((x) => x.outcome === 'failed')) logger.warn({ run_id: req.runId, product_code: f.code }, `images not recorded: ${f.reason}`);
       return create(catalog.UpsertImagesResponseSchema, { results: r.results.map(itemResult), updated: r.updated, unchanged: r.unchanged, failed: r.failed, imagesFailed: r.imagesFailed });
     },
@@ -262,6 +253,25 @@ const IMAGE_OUTCOMES: Record<number, ImageOutcome | undefined> = {
   [catalog.ImageInput_Outcome.UNCHANGED]: 'unchanged',
   [catalog.ImageInput_Outcome.FAILED]: 'failed',
 };
+
+/** An ImageInput as the catalog records it (the code trimmed; an unknown outcome fails its product). */
+function imageRow(i: catalog.ImageInput): ImageInputRow {
+  return {
+    code: i.productCode.trim(),
+    position: i.position,
+    sourceUrl: i.sourceUrl,
+    outcome: IMAGE_OUTCOMES[i.outcome] ?? ('unset' as ImageOutcome),
+    sha256: i.sha256,
+    storageKey: i.storageKey,
+    contentType: i.contentType,
+    bytes: i.bytes,
+    width: i.width,
+    height: i.height,
+    etag: i.etag,
+    lastModified: i.lastModified,
+    failure: i.failure,
+  };
+}
 
 export function registerCatalog(router: ConnectRouter, deps: CatalogServiceDeps): void {
   router.service(catalog.CatalogService, catalogServiceImpl(deps));

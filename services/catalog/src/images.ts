@@ -15,6 +15,8 @@ import { withRetry } from './transaction';
 /** Images one UpsertImages call may carry, and codes/keys one ListImages/ImageKeysInUse may ask for. */
 export const MAX_IMAGES_PER_UPSERT = 5000;
 export const MAX_CODES_PER_IMAGE_LIST = 1000;
+/** Images one UpsertProducts call may carry with its products (up to 1,000 products of ~20 images). */
+export const MAX_IMAGES_PER_PRODUCT_WRITE = 20_000;
 /** A product's main image and pages: positions 0..MAX_POSITION. */
 const MAX_POSITION = 99;
 
@@ -115,7 +117,22 @@ function summaryOf(r: Pick<ImageRecordRow, 'position' | 'sha256' | 'storage_key'
   return { position: r.position, storageKey: r.storage_key, sha256: r.sha256, contentType: r.content_type ?? '', bytes: Number(r.bytes ?? 0), width: r.width ?? 0, height: r.height ?? 0 };
 }
 
-export async function upsertImages(em: EntityManager, inputs: readonly ImageInputRow[], opts: { runId: string; dryRun?: boolean }): Promise<ImagesOutcome> {
+export interface UpsertImagesOptions {
+  runId: string;
+  dryRun?: boolean;
+  /**
+   * code -> the product's own change that the caller's transaction wrote but has not logged yet
+   * (UpsertProducts with images, whose version step is taken): appended here once, after the
+   * images, with the image fields added and no second version step, so the product's change is
+   * one row (its snapshot with the images) and one event. The change log is append-only, so
+   * the row is written once, complete.
+   */
+  pending?: ReadonlyMap<string, LogEntry>;
+  /** Products whose whole set is empty now (no image URL left): every image they had is dropped. */
+  emptySets?: readonly string[];
+}
+
+export async function upsertImages(em: EntityManager, inputs: readonly ImageInputRow[], opts: UpsertImagesOptions): Promise<ImagesOutcome> {
   const failed = new Map<string, string>();
   const byCode = new Map<string, ImageInputRow[]>();
   for (const i of inputs) {
@@ -126,6 +143,7 @@ export async function upsertImages(em: EntityManager, inputs: readonly ImageInpu
     else if (list.some((x) => x.position === i.position)) failed.set(i.code, `image ${i.position} sent twice; send each position once`);
     list.push(i);
   }
+  for (const code of opts.emptySets ?? []) if (!byCode.has(code)) byCode.set(code, []);
   const codes = [...byCode.keys()].sort();
   return withRetry(() =>
     em.transactional(async (tem) => {
@@ -201,16 +219,31 @@ export async function upsertImages(em: EntityManager, inputs: readonly ImageInpu
             unnestParams(writes, RECORD_COLUMNS),
           );
         }
-        if (changed.length) {
+        const folded = changed.filter((c) => opts.pending?.has(c.code));
+        const own = changed.filter((c) => !opts.pending?.has(c.code));
+        if (own.length) {
           await query(
             tem,
             `update catalog.product p set images = x.images, version = p.version + 1, updated_at = now()
              from json_to_recordset(?::json) as x(code text, images jsonb) where p.code = x.code`,
-            [JSON.stringify(changed.map((c) => ({ code: c.code, images: c.images })))],
+            [JSON.stringify(own.map((c) => ({ code: c.code, images: c.images })))],
           );
-          const log: LogEntry[] = changed.map((c) => ({ code: c.code, kind: 'updated', fields: c.fields }));
-          await appendChanges(tem, log, opts.runId);
         }
+        if (folded.length) {
+          // the product's own change of this transaction took the version step already
+          await query(
+            tem,
+            `update catalog.product p set images = x.images from json_to_recordset(?::json) as x(code text, images jsonb) where p.code = x.code`,
+            [JSON.stringify(folded.map((c) => ({ code: c.code, images: c.images })))],
+          );
+        }
+        const imageFields = new Map(changed.map((c) => [c.code, c.fields]));
+        // one row per change: an images-only change, or the product's own change with its image fields (a created row keeps no field list)
+        const log: LogEntry[] = [
+          ...own.map((c): LogEntry => ({ code: c.code, kind: 'updated', fields: c.fields })),
+          ...[...(opts.pending?.values() ?? [])].map((e): LogEntry => ({ ...e, fields: e.kind === 'created' ? [] : [...e.fields, ...(imageFields.get(e.code) ?? [])] })),
+        ];
+        if (log.length) await appendChanges(tem, log, opts.runId);
       }
 
       const changedBy = new Map(changed.map((c) => [c.code, c]));
@@ -226,7 +259,8 @@ export async function upsertImages(em: EntityManager, inputs: readonly ImageInpu
         const c = changedBy.get(code);
         if (c) {
           out.updated++;
-          out.results.push({ code, outcome: 'updated', changedFields: c.fields.map((f) => f.field), version: Number(p.version) + 1, reason: '' });
+          const version = Number(p.version) + (opts.pending?.has(code) ? 0 : 1);
+          out.results.push({ code, outcome: 'updated', changedFields: c.fields.map((f) => f.field), version, reason: '' });
         } else {
           out.unchanged++;
           out.results.push({ code, outcome: 'unchanged', changedFields: [], version: Number(p.version), reason: '' });

@@ -8,8 +8,8 @@ import { PRICE_COLUMNS, PRODUCT_TABLE, protoName, type Descriptive, type Prices 
 export const MAX_BATCH = rules.MAX_ITEMS_PER_WRITE;
 export const NO_SALES_REASON_MAX = 500;
 
-/** What a sync sends for one product: the generated catalog.ProductInput, without protobuf-es bookkeeping. */
-export type ProductInputData = Omit<catalog.ProductInput, '$typeName' | '$unknown'>;
+/** What a sync sends for one product: the generated catalog.ProductInput, without protobuf-es bookkeeping and its images (upsert-with-images.ts records those). */
+export type ProductInputData = Omit<catalog.ProductInput, '$typeName' | '$unknown' | 'images' | 'hasImages'>;
 
 export interface NormalisedInput extends Descriptive {
   code: string;

@@ -95,12 +95,13 @@ const WRITE_COLUMNS = [
   ['display_price', 'numeric'],
   ['content_hash', 'text'],
   ['checked', 'boolean'],
+  ['log', 'boolean'],
 ] as const;
 
 /** Columns the batch write sets from x (in insert and update alike). */
 const SET_COLUMNS = [...WRITTEN_FIELDS.map(([n]) => n), 'display_price', 'content_hash'];
 
-function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<string, string>, withPrices: ReadonlySet<string>): Record<string, unknown> {
+function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<string, string>, withPrices: ReadonlySet<string>, deferLog?: ReadonlySet<string>): Record<string, unknown> {
   const s = d.state;
   const row: Record<string, unknown> = {
     op: d.outcome === 'created' ? 'c' : 'u',
@@ -115,6 +116,7 @@ function rowFor(d: Write, ord: number, cats: Map<string, string>, brands: Map<st
   row['display_price'] = d.display_price;
   row['content_hash'] = d.content_hash;
   row['checked'] = withPrices.has(d.code);
+  row['log'] = !deferLog?.has(d.code);
   return row;
 }
 
@@ -141,7 +143,7 @@ export const WRITE_BATCH = `with x as (select * from ${unnestAs('x', WRITE_COLUM
   log as (
     insert into catalog.change_log (product_code, version, kind, fields, run_id, traceparent, snapshot)
     select w.code, w.version, x.kind, x.fields, ?, ?, ${productSnapshot('w', 'x.category', 'x.brand')}
-    from w join x on x.code = w.code order by x.ord returning 1),
+    from w join x on x.code = w.code where x.log order by x.ord returning 1),
   hist as (
     ${HISTORY_INSERT}
     returning 1)
@@ -178,7 +180,7 @@ interface NameIds {
 }
 
 /** Category and brand ids for the items, created if new: on their own (autocommit), before any batch transaction. */
-async function resolveNames(em: EntityManager, items: readonly NormalisedInput[]): Promise<NameIds> {
+export async function resolveNames(em: EntityManager, items: readonly NormalisedInput[]): Promise<NameIds> {
   const cache = nameCache(em);
   const cats = await ensureNames(em, 'category', items.map((i) => i.category), cache.category);
   const brands = await ensureNames(em, 'brand', items.map((i) => i.brand), cache.brand);
@@ -187,12 +189,16 @@ async function resolveNames(em: EntityManager, items: readonly NormalisedInput[]
   return { cats, brands };
 }
 
-/** Runs WRITE_BATCH for the decided writes; conflicts it can meet are turned into retryable errors. */
-async function writeBatch(em: EntityManager, writes: readonly Write[], ids: NameIds, runId: string, withPrices: ReadonlySet<string>): Promise<void> {
+/**
+ * Runs WRITE_BATCH for the decided writes; conflicts it can meet are turned into retryable errors.
+ * The change-log rows of the codes in `deferLog` are not appended: they are returned for the caller
+ * to append later in the same transaction (upsert-with-images.ts: with the images' fields).
+ */
+async function writeBatch(em: EntityManager, writes: readonly Write[], ids: NameIds, runId: string, withPrices: ReadonlySet<string>, deferLog?: ReadonlySet<string>): Promise<LogEntry[]> {
   const entries: LogEntry[] = writes.map((d) => ({ code: d.code, kind: d.outcome === 'created' ? 'created' : d.kind, fields: d.outcome === 'created' ? [] : d.fields }));
   try {
     await query(em, WRITE_BATCH, [
-      ...unnestParams(writes.map((d, ord) => rowFor(d, ord, ids.cats, ids.brands, withPrices)), WRITE_COLUMNS),
+      ...unnestParams(writes.map((d, ord) => rowFor(d, ord, ids.cats, ids.brands, withPrices, deferLog)), WRITE_COLUMNS),
       runId,
       // the change-log rows keep the trace context of the call that wrote them (the relay links to it)
       activeTraceparent(),
@@ -200,6 +206,7 @@ async function writeBatch(em: EntityManager, writes: readonly Write[], ids: Name
       ...unnestParams(priceHistoryRows(entries.filter((e) => e.kind !== 'created')), HISTORY_COLUMNS),
       writes.filter((d) => d.outcome === 'created').length,
     ]);
+    return entries.filter((e) => deferLog?.has(e.code));
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'HS409') throw new ConcurrentInsert('a concurrent batch created some of these products first');
@@ -225,7 +232,19 @@ async function writeBatch(em: EntityManager, writes: readonly Write[], ids: Name
 export async function upsertProducts(
   em: EntityManager,
   items: readonly NormalisedInput[],
-  opts: { runId: string; dryRun?: boolean; warnings?: Map<string, string> },
+  opts: {
+    runId: string;
+    dryRun?: boolean;
+    warnings?: Map<string, string>;
+    /**
+     * The caller's transaction holds this write (upsertWithImages): no autocommit shortcut. The
+     * change-log rows of the codes in `deferLog` are not appended but put in `deferred`, for the
+     * caller to append (once) in the same transaction.
+     */
+    inTransaction?: boolean;
+    deferLog?: ReadonlySet<string>;
+    deferred?: Map<string, LogEntry>;
+  },
 ): Promise<UpsertOutcome> {
   // a prices-only input is merged with the stored listing: its unchanged-check reads the whole row
   const digests: Map<string, StoredDigest & Partial<StoredState> & { version: number }> = await readDigests(em, items.filter((i) => !i.pricesOnly).map((i) => i.code));
@@ -243,13 +262,16 @@ export async function upsertProducts(
     for (const i of pending) decided.set(i.code, decide(i, stored.get(i.code)));
   } else if (pending.length > 0) {
     let done = false;
-    if (pending.every((i) => !digests.has(i.code))) {
+    const logged = (entries: LogEntry[]): void => {
+      for (const e of entries) opts.deferred?.set(e.code, e);
+    };
+    if (!opts.inTransaction && pending.every((i) => !digests.has(i.code))) {
       // all new a moment ago: one statement, no transaction; if another batch created one of them
       // meanwhile, the statement writes nothing and the transaction below decides again
       const creates = pending.map((i) => decide(i, undefined) as Write);
       done = await withRetry(async () => {
         try {
-          await writeBatch(em, creates, await resolveNames(em, pending), opts.runId, withPrices);
+          logged(await writeBatch(em, creates, await resolveNames(em, pending), opts.runId, withPrices, opts.deferLog));
           return true;
         } catch (err) {
           if (err instanceof ConcurrentInsert) return false; // not worth retrying as all-new
@@ -272,7 +294,7 @@ export async function upsertProducts(
             const names = writes.map((d) => d.state[table]).filter((n) => n !== '' && !map.has(n));
             if (names.length > 0) for (const [n, id] of await ensureNames(tem, table, names)) map.set(n, id);
           }
-          if (writes.length > 0) await writeBatch(tem, writes, ids, opts.runId, withPrices);
+          if (writes.length > 0) logged(await writeBatch(tem, writes, ids, opts.runId, withPrices, opts.deferLog));
           return again;
         });
       });

@@ -129,3 +129,46 @@ test('dry run computes the outcome and writes nothing', async () => {
   expect((await h.client.getProduct({ productCode: 'IM3' })).product!.version).toBe(v);
   expect((await h.client.getProduct({ productCode: 'IM3' })).product!.images[0]!.sha256).toBe(sha('ok'));
 });
+
+describe('UpsertProducts with the images (has_images): the product and its images are one change', () => {
+  const withImages = (code: string, images: catalog.ImageInput[], extra: Parameters<typeof product>[1] = {}) =>
+    create(catalog.ProductInputSchema, { ...product(code, extra), images, hasImages: true });
+
+  test('a new product with images: one `created` row (snapshot with the images), version 1, the records written', async () => {
+    const r = await h.client.upsertProducts({ products: [withImages('IMP1', [stored('IMP1', 0, 'p1'), stored('IMP1', 1, 'p1b')])], runId: 'run-p1' });
+    expect(r.results[0]).toMatchObject({ productCode: 'IMP1', outcome: catalog.ItemOutcome.CREATED, version: 1n, reason: '' });
+    const log = await changesOf('IMP1');
+    expect(log.map((l) => [l.kind, l.version, l.snapshot.images.length])).toEqual([['created', '1', 2]]);
+    expect(await count(h.pg, `select count(*) as n from catalog.product_image where product_code = 'IMP1'`)).toBe(2);
+    expect((await h.client.getProduct({ productCode: 'IMP1' })).product!.images).toHaveLength(2);
+  });
+
+  test('a changed product whose images changed too: one `updated` row naming both, one version step', async () => {
+    const r = await h.client.upsertProducts({ products: [withImages('IMP1', [stored('IMP1', 0, 'p1-new'), stored('IMP1', 1, 'p1b')], { productName: 'renamed' })], runId: 'run-p2' });
+    expect(r.results[0]).toMatchObject({ outcome: catalog.ItemOutcome.UPDATED, version: 2n });
+    expect(r.results[0]!.changedFields).toEqual(expect.arrayContaining(['name', 'image.main']));
+    const log = await changesOf('IMP1');
+    expect(log).toHaveLength(2);
+    expect(log[1]!.version).toBe('2');
+    expect(log[1]!.fields.map((f) => f.field)).toEqual(expect.arrayContaining(['name', 'image.main']));
+    expect(JSON.stringify(log[1]!.snapshot.images)).toContain(sha('p1-new'));
+  });
+
+  test('an unchanged product whose images changed: one `updated` row with the image fields; unchanged images: no row', async () => {
+    const r = await h.client.upsertProducts({ products: [withImages('IMP1', [stored('IMP1', 0, 'p1-new'), stored('IMP1', 1, 'p1c')], { productName: 'renamed' })], runId: 'run-p3' });
+    expect(r.results[0]).toMatchObject({ outcome: catalog.ItemOutcome.UPDATED, changedFields: ['image.page.1'], version: 3n });
+    const same = await h.client.upsertProducts({ products: [withImages('IMP1', [stored('IMP1', 0, 'p1-new'), stored('IMP1', 1, 'p1c')], { productName: 'renamed' })], runId: 'run-p4' });
+    expect(same.results[0]).toMatchObject({ outcome: catalog.ItemOutcome.UNCHANGED, version: 3n });
+    expect(await changesOf('IMP1')).toHaveLength(3);
+  });
+
+  test('an empty set drops every image; a bad set is a warning, the product is still written', async () => {
+    const r = await h.client.upsertProducts({ products: [withImages('IMP1', [], { productName: 'renamed' })], runId: 'run-p5' });
+    expect(r.results[0]).toMatchObject({ outcome: catalog.ItemOutcome.UPDATED, changedFields: ['image.main', 'image.page.1'] });
+    expect(await count(h.pg, `select count(*) as n from catalog.product_image where product_code = 'IMP1'`)).toBe(0);
+    const bad = await h.client.upsertProducts({ products: [withImages('IMP2N', [stored('IMP2N', 0, 'x', { storageKey: 'sha256/no' })])], runId: 'run-p6' });
+    expect(bad.results[0]).toMatchObject({ productCode: 'IMP2N', outcome: catalog.ItemOutcome.CREATED });
+    expect(bad.results[0]!.reason).toMatch(/^images not recorded: image 0: storage_key/);
+    expect(await count(h.pg, `select count(*) as n from catalog.product_image where product_code = 'IMP2N'`)).toBe(0);
+  });
+});

@@ -2,7 +2,7 @@
 // (Debian's prometheus package; scripts/ensure-services.sh installs it) with a unit test for
 // every alert, each alert's runbook line in docs/operations.md, the Grafana dashboards, the two
 // compose layers, and the k8s kustomization (scrape annotations, disruption budgets, the edge's
-// autoscaler, pinned images).
+// autoscaler, pinned images), and the image store's configuration in both.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -121,10 +121,31 @@ describe('compose layers', () => {
     }
   });
 
+  it('compose.yaml gives the gateway, the orchestrator and the edge one image store: the same IMAGE_STORE* settings, the `images` volume at IMAGE_STORE_DIR (read-only for the edge), S3 keys only from the environment', () => {
+    const core = load('compose.yaml');
+    expect(Object.keys(core.volumes ?? {})).toContain('images');
+    const users = ['haier-gateway', 'sync-orchestrator', 'http-edge'];
+    const settings = users.map((name) => Object.fromEntries(Object.entries(core.services[name]!.environment ?? {}).filter(([k]) => k.startsWith('IMAGE_'))));
+    for (const s of settings) expect(s).toEqual(settings[0]);
+    expect(settings[0]).toMatchObject({ IMAGE_STORE: '${IMAGE_STORE:-filesystem}', IMAGE_STORE_DIR: '/data/images' });
+    // a secret is only ever an interpolation of the shell's environment, never a value in the file
+    expect(settings[0]!['IMAGE_S3_SECRET_ACCESS_KEY']).toBe('${IMAGE_S3_SECRET_ACCESS_KEY:-}');
+    expect(settings[0]!['IMAGE_S3_ACCESS_KEY_ID']).toBe('${IMAGE_S3_ACCESS_KEY_ID:-}');
+    const dir = settings[0]!['IMAGE_STORE_DIR'];
+    for (const name of users) {
+      const mount = (core.services[name]!.volumes ?? []).find((v) => v.startsWith('images:'));
+      expect([name, mount]).toEqual([name, name === 'http-edge' ? `images:${dir}:ro` : `images:${dir}`]);
+      // the service-auth mount the shared anchor gave is still there (a service's volumes replace the anchor's)
+      expect([name, core.services[name]!.volumes]).toEqual([name, expect.arrayContaining(['service-auth:/service-auth:ro'])]);
+    }
+    // the catalog never touches the store; the one-shot key step hands the volume to the services' user
+    expect(Object.keys(core.services.catalog!.environment ?? {}).filter((k) => k.startsWith('IMAGE_'))).toEqual([]);
+    expect(core.services['service-keys']!.volumes).toContain(`images:${dir}`);
+  });
 });
 
 describe('k8s kustomization', () => {
-  it('kubectl kustomize deploy/k8s builds: scrape annotations and metrics ports, a PodDisruptionBudget per Deployment, an HPA for the edge, pinned images, the migrate initContainers', async () => {
+  it('kubectl kustomize deploy/k8s builds: scrape annotations and metrics ports, a PodDisruptionBudget per Deployment, an HPA for the edge, pinned images, the migrate initContainers, the image store (a shared ConfigMap, keys from a Secret)', async () => {
     const r = await tool('kubectl', ['kustomize', 'deploy/k8s']);
     expect(r.code).toBe(0);
     type Doc = { kind: string; metadata: { name: string }; spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -146,6 +167,27 @@ describe('k8s kustomization', () => {
       const pdb = docs.find((x) => x.kind === 'PodDisruptionBudget' && x.spec.selector?.matchLabels?.app === name);
       expect([name, pdb?.spec.minAvailable]).toEqual([name, 1]);
     }
+    // the image store: the gateway, the orchestrator and the edge read the same ConfigMap (S3: their
+    // replicas share the bucket) and take the keys from a Secret; no key is a literal anywhere
+    const imageConfig = docs.find((x) => x.kind === 'ConfigMap' && x.metadata.name.startsWith('haier-sync-images')) as unknown as { metadata: { name: string }; data: Record<string, string> };
+    expect(imageConfig.data).toMatchObject({ IMAGE_STORE: 's3', IMAGE_S3_BUCKET: expect.any(String) });
+    for (const d of docs.filter((x) => x.kind === 'ConfigMap')) {
+      const data = (d as unknown as { data?: Record<string, string> }).data ?? {};
+      expect([d.metadata.name, Object.keys(data).filter((k) => /IMAGE_S3_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)/.test(k))]).toEqual([d.metadata.name, []]);
+    }
+    for (const d of deployments) {
+      const server = d.spec.template.spec.containers[0] as { envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string; optional?: boolean } }>; env?: Array<{ name: string }> };
+      const usesStore = ['haier-gateway', 'sync-orchestrator', 'http-edge'].includes(d.metadata.name);
+      expect([d.metadata.name, (server.envFrom ?? []).some((e) => e.configMapRef?.name === imageConfig.metadata.name)]).toEqual([d.metadata.name, usesStore]);
+      expect([d.metadata.name, (server.envFrom ?? []).some((e) => e.secretRef?.name === 'haier-sync-images-s3')]).toEqual([d.metadata.name, usesStore]);
+      expect([d.metadata.name, (server.env ?? []).filter((e) => e.name.startsWith('IMAGE_S3_'))]).toEqual([d.metadata.name, []]);
+    }
+    // the edge and the orchestrator may reach the S3 API (https); their egress is otherwise narrow
+    for (const name of ['http-edge-egress', 'sync-orchestrator-egress']) {
+      const np = docs.find((x) => x.kind === 'NetworkPolicy' && x.metadata.name === name)!;
+      expect([name, (np.spec.egress as Array<{ ports?: Array<{ port: number }> }>).some((e) => e.ports?.some((p) => p.port === 443))]).toEqual([name, true]);
+    }
+
     const hpa = docs.find((x) => x.kind === 'HorizontalPodAutoscaler');
     expect(hpa?.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'http-edge' });
     expect(hpa?.spec.minReplicas).toBeGreaterThanOrEqual(2);

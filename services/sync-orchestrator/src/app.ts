@@ -139,6 +139,7 @@ export async function startOrchestrator(opts: OrchestratorOptions): Promise<Orch
             lowStockThreshold: config.SYNC_LOW_STOCK_THRESHOLD,
             dependencyPatienceMs: config.SYNC_DEPENDENCY_PATIENCE,
             runLogCap: config.SYNC_RUN_LOG_CAP,
+            imageRecheckAfterMs: config.SYNC_IMAGE_RECHECK_AFTER,
           },
         },
         { idlePollMs: opts.idlePollMs },

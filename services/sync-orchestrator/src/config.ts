@@ -20,6 +20,9 @@ function sweepMaxAge() {
     });
 }
 
+/** SYNC_IMAGE_RECHECK_AFTER's default: a week (each product's own window is between half of it and all of it). */
+export const DEFAULT_IMAGE_RECHECK_AFTER_MS = 7 * 86_400_000;
+
 export const configSchema = z.object({
   DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/postgres'),
   NATS_URL: env.url('nats://127.0.0.1:4222'),
@@ -110,6 +113,25 @@ export const configSchema = z.object({
   LOG_LEVEL: env.logLevel('info'),
   /** FULL runs mirror the products' images unless the request says `images: false` (a run may always ask for them). */
   SYNC_IMAGES_IN_FULL: env.bool(true),
+  /**
+   * How long a checked image is left alone (src/runs/images.ts): a run does not fetch the images
+   * of a product whose image URLs are the ones recorded and whose images were all checked (200 or
+   * 304) within this, unless it asks recheck_images. `0` or `off`: every run revalidates every image.
+   */
+  SYNC_IMAGE_RECHECK_AFTER: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const t = (v ?? '').trim().toLowerCase();
+      if (t === '') return DEFAULT_IMAGE_RECHECK_AFTER_MS;
+      if (t === 'off' || t === '0') return 0;
+      const r = env.durationMs().safeParse(t);
+      if (!r.success) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 7d, 12h or 30m (a bare number is seconds), or 0/off to revalidate every image in every run' });
+        return z.NEVER;
+      }
+      return r.data;
+    }),
   /** The image orphan sweep (src/images/orphan-sweep.ts): its cron (UTC; "off" switches it off), grace period and dry run. */
   SYNC_IMAGE_ORPHAN_CRON: z
     .string()

@@ -83,7 +83,8 @@ describe.each([
   });
 
   const listed = () => stack.sim.control.products(0, SIZE).filter((p) => p.listed);
-  const wantedCount = () => listed().reduce((n, p) => n + (p.productImageUrl ? 1 : 0) + p.productLageUrls.filter(Boolean).length, 0);
+  const imagesOf = (p: { productImageUrl: string; productLageUrls: string[] }) => (p.productImageUrl ? 1 : 0) + p.productLageUrls.filter(Boolean).length;
+  const wantedCount = () => listed().reduce((n, p) => n + imagesOf(p), 0);
   const changeLogMax = async () => count(stack.pg, `select coalesce(max(seq), 0) as n from catalog.change_log`);
   async function relayedSince(afterSeq: number) {
     const total = await changeLogMax();
@@ -94,7 +95,10 @@ describe.each([
   const imageWarnings = async (runId: string) =>
     (await stack.sync.listRunLog({ runId, levels: [sync.LogLevel.WARNING], pageSize: 1000 })).lines.filter((l) => l.endpoint === 'images');
 
+  const imageRequests = () => Object.values(stack.sim.control.stats().images.byOutcome).reduce((n, x) => n + x, 0);
+
   test(`a FULL run over ${SIZE} products stores every distinct image once, and the records match the bytes`, async () => {
+    const streamBefore = await lastSeq(nc, catalogStream);
     const run = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 180_000);
     expect(statusName(run.status)).toBe('SUCCESS');
     expect(run.options?.images).toBe(true);
@@ -126,25 +130,70 @@ describe.each([
       expect(body!.readUInt32BE(16)).toBe(r.width);
       expect(body!.readUInt32BE(20)).toBe(r.height);
     }
+
+    // one change per product: a single `created` row whose snapshot carries the images, and one event
+    const rows = await stack.pg.query<{ product_code: string; kind: string; n: number }>(
+      `select product_code, kind, jsonb_array_length(snapshot->'images') as n from catalog.change_log order by seq`,
+    );
+    expect(rows.rows).toHaveLength(listed().length);
+    expect(new Set(rows.rows.map((r) => r.product_code)).size).toBe(listed().length);
+    expect(rows.rows.every((r) => r.kind === 'created')).toBe(true);
+    const perProduct = new Map(listed().map((p) => [p.productCode, imagesOf(p)]));
+    for (const r of rows.rows) expect(r.n).toBe(perProduct.get(r.product_code));
+    const versions = await count(stack.pg, `select count(*) as n from catalog.product where version <> 1`);
+    expect(versions).toBe(0);
+    const events = await relayedSince(streamBefore);
+    expect(events).toHaveLength(listed().length);
+    expect(run.message).toContain(`${listed().filter((p) => perProduct.get(p.productCode)! > 0).length} products with image changes`);
   });
 
-  test('a re-run with nothing changed downloads 0 image bytes and writes no change-log rows', async () => {
-    const bytesBefore = stack.sim.control.stats().images.bytesSent;
+  test('a second FULL within SYNC_IMAGE_RECHECK_AFTER makes 0 image requests and writes nothing', async () => {
+    const requestsBefore = imageRequests();
+    const seqBefore = await changeLogMax();
+    const checked = await stack.pg.query<{ t: string }>(`select max(checked_at)::text as t from catalog.product_image`);
+    const run = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 180_000);
+    expect(statusName(run.status)).toBe('SUCCESS');
+    expect(imageRequests() - requestsBefore).toBe(0);
+    expect(await changeLogMax()).toBe(seqBefore);
+    expect(run.counts?.updated).toBe(0n);
+    // left alone: not even checked_at moves
+    expect((await stack.pg.query<{ t: string }>(`select max(checked_at)::text as t from catalog.product_image`)).rows[0]!.t).toBe(checked.rows[0]!.t);
+    expect(run.message).toContain(`images: 0 downloaded (0.0 MB), 0 unchanged (304), ${wantedCount()} not due (checked within SYNC_IMAGE_RECHECK_AFTER), 0 failed, 0 products with image changes`);
+  });
+
+  test('within the window, a product whose image URLs changed is still fetched, and is one change', async () => {
+    const moved = listed().slice(30, 33);
+    for (const p of moved) stack.sim.control.moveImages(p.productCode);
+    const movedImages = moved.reduce((n, p) => n + imagesOf(p), 0);
+    const requestsBefore = imageRequests();
     const seqBefore = await changeLogMax();
     const run = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 180_000);
     expect(statusName(run.status)).toBe('SUCCESS');
-    expect(stack.sim.control.stats().images.bytesSent - bytesBefore).toBe(0);
-    expect(await changeLogMax()).toBe(seqBefore);
-    expect(run.counts?.updated).toBe(0n);
-    expect(run.message).toContain(`images: 0 downloaded (0.0 MB), ${wantedCount()} unchanged (304), 0 failed, 0 products with image changes`);
+    // exactly the moved products' images are requested (a new URL is fetched in full: no validators)
+    expect(imageRequests() - requestsBefore).toBe(movedImages);
+    expect(run.message).toContain(`images: ${movedImages} downloaded`);
+    expect(run.message).toContain(`${wantedCount() - movedImages} not due`);
+    const recs = await stack.pg.query<{ source_url: string }>(`select source_url from catalog.product_image where product_code = any($1)`, [moved.map((p) => p.productCode)]);
+    expect(recs.rows).toHaveLength(movedImages);
+    expect(recs.rows.every((r) => r.source_url.endsWith('?v=1'))).toBe(true);
+    // the same pictures: the product changed (its URLs), its images did not; one row each
+    const rows = await stack.pg.query<{ product_code: string; fields: string }>(`select product_code, fields::text as fields from catalog.change_log where seq > $1`, [seqBefore]);
+    expect(rows.rows.map((r) => r.product_code).sort()).toEqual(moved.map((p) => p.productCode).sort());
+    expect(rows.rows.every((r) => r.fields.includes('product_image_url') && !r.fields.includes('image.main'))).toBe(true);
   });
 
-  test('changing 5 products\' images changes exactly those products and emits exactly their events', async () => {
+  test('recheck_images revalidates every image: changing 5 products\' images changes exactly those products and emits exactly their events', async () => {
     const codes = listed().slice(3, 8).map((p) => p.productCode);
     for (const c of codes) stack.sim.control.changeImage(c);
     const seqBefore = await changeLogMax();
     const streamBefore = await lastSeq(nc, catalogStream);
-    const run = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 180_000);
+    const requestsBefore = imageRequests();
+    const run = await runToEnd(stack, { mode: sync.RunMode.FULL, options: { recheckImages: true }, startedBy: 'test' }, 180_000);
+    expect(run.options?.recheckImages).toBe(true);
+    expect(imageRequests() - requestsBefore).toBe(wantedCount());
+    const changedImages = listed().filter((p) => codes.includes(p.productCode)).reduce((n, p) => n + imagesOf(p), 0);
+    expect(run.message).toContain(`images: ${changedImages} downloaded`);
+    expect(run.message).toContain(`${wantedCount() - changedImages} unchanged (304), 0 not due`);
     expect(statusName(run.status)).toBe('SUCCESS');
     const rows = await stack.pg.query<{ product_code: string; fields: string }>(
       `select product_code, fields::text as fields from catalog.change_log where seq > $1 order by seq`,
@@ -195,7 +244,8 @@ describe.each([
       stack.sim.control.setImageFault(c, kind);
     }
     const m = stack.sim.control.mutate({ priceChangeShare: 0.2, seed: 3 });
-    const run = await runToEnd(stack, { mode: sync.RunMode.FULL, options: { stock: true, countyCodes: ['110101'] }, startedBy: 'test' }, 180_000);
+    // the same URLs with new content: only a recheck (or the window passing) fetches them
+    const run = await runToEnd(stack, { mode: sync.RunMode.FULL, options: { stock: true, countyCodes: ['110101'], recheckImages: true }, startedBy: 'test' }, 180_000);
     for (const [, c] of faults) stack.sim.control.setImageFault(c, undefined);
 
     expect(statusName(run.status)).toBe('SUCCESS');
@@ -258,5 +308,32 @@ describe.each([
     expect(after).toEqual(referenced);
     // what the catalog references is still served
     for (const k of referenced) expect(await store.has(k)).toBe(true);
+  });
+});
+
+describe('images in runs after SYNC_IMAGE_RECHECK_AFTER (set to 1 s)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ sim: { size: 60, seed: 16 }, env: { SYNC_IMAGES_IN_FULL: 'true', SYNC_IMAGE_RECHECK_AFTER: '1s' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  test('once the window has passed, a FULL revalidates every image with conditional requests: all 304, 0 bytes', async () => {
+    const first = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 120_000);
+    expect(statusName(first.status)).toBe('SUCCESS');
+    const images = await count(stack.pg, `select count(*) as n from catalog.product_image where status = 'stored'`);
+    expect(images).toBeGreaterThan(60);
+    await new Promise((r) => setTimeout(r, 1100)); // every product's window is at most the setting
+    const before = stack.sim.control.stats().images;
+    const seqBefore = await count(stack.pg, `select coalesce(max(seq), 0) as n from catalog.change_log`);
+    const run = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 120_000);
+    expect(statusName(run.status)).toBe('SUCCESS');
+    const after = stack.sim.control.stats().images;
+    expect(after.bytesSent - before.bytesSent).toBe(0);
+    expect((after.byOutcome['not_modified'] ?? 0) - (before.byOutcome['not_modified'] ?? 0)).toBe(images);
+    expect(run.message).toContain(`images: 0 downloaded (0.0 MB), ${images} unchanged (304), 0 not due`);
+    expect(await count(stack.pg, `select coalesce(max(seq), 0) as n from catalog.change_log`)).toBe(seqBefore);
   });
 });

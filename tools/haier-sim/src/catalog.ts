@@ -19,6 +19,8 @@ export class Catalog {
   private readonly stockVersions = new Map<number, number>();
   /** index -> how often its images changed */
   private readonly imageVersions = new Map<number, number>();
+  /** index -> how often its image URLs moved (the URLs carry `?v=N`; the content stays) */
+  private readonly imageMoves = new Map<number, number>();
   private mutations = 0;
   /** Where image URLs point: the server sets its own URL (SimOptions.imageBaseUrl overrides). */
   imageBase = IMAGE_HOST;
@@ -60,6 +62,11 @@ export class Catalog {
       p.productImageUrl = base + p.productImageUrl.slice(IMAGE_HOST.length);
       p.productLageUrls = p.productLageUrls.map((u) => base + u.slice(IMAGE_HOST.length));
     }
+    const moved = this.imageMoves.get(index);
+    if (moved) {
+      p.productImageUrl += `?v=${moved}`;
+      p.productLageUrls = p.productLageUrls.map((u) => `${u}?v=${moved}`);
+    }
     return p;
   }
 
@@ -82,6 +89,13 @@ export class Catalog {
     const index = this.indexOf(code);
     if (index === undefined) throw new Error(`no product ${code} in this simulator's catalog`);
     this.stockVersions.set(index, (this.stockVersions.get(index) ?? 0) + 1);
+  }
+
+  /** New URLs for every image of `code` (a `?v=N` revision; the same pictures are served there). */
+  moveImages(code: string): void {
+    const index = this.indexOf(code);
+    if (index === undefined) throw new Error(`no product ${code} in this simulator's catalog`);
+    this.imageMoves.set(index, (this.imageMoves.get(index) ?? 0) + 1);
   }
 
   productByCode(code: string): SimProduct | undefined {

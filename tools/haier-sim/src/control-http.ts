@@ -51,10 +51,11 @@ export async function handleControl(sim: Simulator, req: IncomingMessage, res: S
         return p ? json(res, 200, p) : json(res, 404, { error: `no product ${code} in this simulator's catalog` });
       }
     }
-    const imageMatch = /^\/__sim\/products\/([^/]+)\/images(\/change|\/fault)$/.exec(url.pathname);
+    const imageMatch = /^\/__sim\/products\/([^/]+)\/images(\/change|\/move|\/fault)$/.exec(url.pathname);
     if (imageMatch && req.method === 'POST') {
       const code = decodeURIComponent(imageMatch[1]!);
       if (imageMatch[2] === '/change') sim.changeImage(code);
+      else if (imageMatch[2] === '/move') sim.moveImages(code);
       else {
         const b = await bodyOf(req, ImageFaultBody);
         sim.setImageFault(code, b.kind ?? undefined, b.count);

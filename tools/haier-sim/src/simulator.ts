@@ -131,6 +131,10 @@ export class Simulator implements SimControl {
     this.catalog.changeImage(code);
   }
 
+  moveImages(code: string): void {
+    this.catalog.moveImages(code);
+  }
+
   setImageFault(code: string, kind: ImageFaultKind | undefined, count = Infinity): void {
     if (this.catalog.indexOf(code) === undefined) throw new Error(`no product ${code} in this simulator's catalog`);
     if (kind === undefined) return void this.imageFaultsByCode.delete(code);

@@ -189,6 +189,8 @@ export interface SimControl {
   moveStock(code: string): void;
   /** Gives every image of `code` new content (a new ETag and Last-Modified). */
   changeImage(code: string): void;
+  /** Moves every image of `code` to a new URL (`…png?v=N` in its record; the same pictures): a changed image URL list. */
+  moveImages(code: string): void;
   /** Makes the images of `code` fail with `kind` (undefined clears it); `count` answers only, then they heal (default: until cleared). */
   setImageFault(code: string, kind: ImageFaultKind | undefined, count?: number): void;
   /** Image faults by rate. */

@@ -91,6 +91,17 @@ test('a change gives new content to exactly the changed products, with a later L
   expect((await get(url, { 'if-none-match': before.get(url)!.etag })).status).toBe(200);
 });
 
+test("a move gives a product's images new URLs (a changed URL list) with the same pictures; other products keep theirs", async () => {
+  const [p, other] = sim.control.products(200, 2) as [SimProduct, SimProduct];
+  const before = await Promise.all(urlsOf(p).map((u) => get(u)));
+  expect((await control(sim.url, 'POST', `/products/${p.productCode}/images/move`, {})).status).toBe(200);
+  const moved = sim.control.products(200, 2) as [SimProduct, SimProduct];
+  expect(urlsOf(moved[0])).toEqual(urlsOf(p).map((u) => `${u}?v=1`));
+  expect(urlsOf(moved[1])).toEqual(urlsOf(other));
+  const after = await Promise.all(urlsOf(moved[0]).map((u) => get(u)));
+  expect(after.map((r) => sha(r.body))).toEqual(before.map((r) => sha(r.body)));
+});
+
 test('each image fault answers as named, per product and for a count of answers', async () => {
   const [a, b, c, d, e] = sim.control.products(100, 5).map((p) => p.productCode) as [string, string, string, string, string];
   const main = (code: string) => `${sim.url}/images/main/${code}.png`;

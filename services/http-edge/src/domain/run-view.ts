@@ -63,6 +63,7 @@ export function runOut(run: sync.Run) {
       county_codes: [...(run.options?.countyCodes ?? [])],
       dry_run: run.options?.dryRun ?? false,
       images: run.options?.images ?? false,
+      recheck_images: run.options?.recheckImages ?? false,
     },
     started_by: run.startedBy,
     counts: countsOut(run.counts),

@@ -34,7 +34,7 @@ interface StartBody {
   mode?: string;
   sync_type?: string;
   scope?: { product_codes?: string[]; category?: string; brand?: string; limit?: number };
-  options?: { prices?: boolean; stock?: boolean; county_codes?: string[]; dry_run?: boolean; images?: boolean };
+  options?: { prices?: boolean; stock?: boolean; county_codes?: string[]; dry_run?: boolean; images?: boolean; recheck_images?: boolean };
   dry_run?: boolean;
 }
 
@@ -202,6 +202,10 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
                 county_codes: countyCodesSchema,
                 dry_run: { type: 'boolean' },
                 images: { type: 'boolean', description: 'mirror the products\' images (main + pages) in each batch; absent: on in FULL runs, off otherwise' },
+                recheck_images: {
+                  type: 'boolean',
+                  description: 'revalidate every image, also those checked within SYNC_IMAGE_RECHECK_AFTER (which a run otherwise leaves alone while their URLs are the same); implies images',
+                },
               },
               additionalProperties: false,
             },
@@ -222,7 +226,7 @@ export function syncRoutes(app: FastifyInstance, ctx: EdgeContext): void {
         mode: enumValue(sync.RunMode, b.mode),
         trigger: sync.RunTrigger.MANUAL,
         scope: { productCodes: b.scope?.product_codes ?? [], category: b.scope?.category ?? '', brand: b.scope?.brand ?? '', limit: b.scope?.limit ?? 0 },
-        options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county_codes ?? [], dryRun: (o.dry_run ?? false) || (b.dry_run ?? false), images: o.images },
+        options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county_codes ?? [], dryRun: (o.dry_run ?? false) || (b.dry_run ?? false), images: o.images, recheckImages: o.recheck_images ?? false },
         startedBy: req.auth?.name ?? '',
       });
       if (!r.run) throw new EdgeError(502, 'UPSTREAM_ERROR', 'The sync orchestrator answered without a run; see its log.');

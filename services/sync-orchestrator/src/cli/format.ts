@@ -53,7 +53,7 @@ function scopeText(run: sync.Run): string {
   const o = run.options;
   if (o?.prices) parts.push('prices');
   if (o?.stock) parts.push(`stock${o.countyCodes.length ? ` (${o.countyCodes.join(',')})` : ''}`);
-  if (o?.images) parts.push('images');
+  if (o?.images) parts.push(o.recheckImages ? 'images (all rechecked)' : 'images');
   if (o?.dryRun) parts.push('DRY RUN');
   return parts.join(', ');
 }

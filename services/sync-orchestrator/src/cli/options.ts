@@ -110,11 +110,14 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** --images / --no-images; absent: the service's default (on in FULL runs). */
   images?: boolean;
+  /** --recheck-images: revalidate every image, also the recently checked ones. */
+  recheckImages?: boolean;
 }
 
 /** Checks the combination of options and builds the request. */
 export function buildStartRun(o: SyncOptions, startedBy: string): sync.StartRunRequest {
   if (o.full && o.incremental) throw new UsageError('--full and --incremental exclude each other; pick one (or neither to let the scope decide)');
+  if (o.recheckImages && o.images === false) throw new UsageError('--recheck-images revalidates the run\'s images and --no-images skips them; pick one');
   if (o.county && !o.stock) throw new UsageError('--county only applies to stock: add --stock (e.g. --stock --county 110101)');
   const mode = o.full ? sync.RunMode.FULL : o.incremental ? sync.RunMode.INCREMENTAL : sync.RunMode.UNSPECIFIED;
   // The service picks the sync type from the mode and scope, as the old command did: no scope ->
@@ -124,7 +127,7 @@ export function buildStartRun(o: SyncOptions, startedBy: string): sync.StartRunR
     syncType: sync.SyncType.UNSPECIFIED,
     trigger: sync.RunTrigger.MANUAL,
     scope: { productCodes: o.codes ?? [], category: o.category ?? '', brand: o.brand ?? '', limit: o.limit ?? 0 },
-    options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county ?? [], dryRun: o.dryRun ?? false, images: o.images },
+    options: { prices: o.prices ?? false, stock: o.stock ?? false, countyCodes: o.county ?? [], dryRun: o.dryRun ?? false, images: o.images, recheckImages: o.recheckImages ?? false },
     startedBy,
   });
 }

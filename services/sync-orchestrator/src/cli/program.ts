@@ -82,6 +82,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--limit <n>', 'at most this many products', parser((v) => parseWholeNumber('--limit', v, 1, MAX_LIMIT)))
     .option('--images', 'also mirror the products\' images (main + pages; the default of a full run)')
     .option('--no-images', 'do not mirror images (e.g. a full run that only refreshes data)')
+    .option('--recheck-images', 'revalidate every image, also those checked within SYNC_IMAGE_RECHECK_AFTER (implies --images)')
     .option('--dry-run', 'do everything but write: print the changes a real run would apply')
     .option('--json', 'print only the final run as JSON (proto3 JSON mapping) on stdout')
     .option('--verbose', 'print a ✓/✗ line per product as the run goes (✓ changed products, ✗ failures with reasons)')

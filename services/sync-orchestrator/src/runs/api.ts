@@ -142,7 +142,7 @@ export function createRunsApi(deps: RunsApiDeps): RunsApi {
         trigger: sync.RunTrigger.MANUAL,
         scope: { productCodes: codes },
         // what the run would have done for them: prices with a FULL run, stock where it was asked
-        options: { prices: o.prices || original.mode === 'FULL', stock: o.stock, countyCodes: o.stock ? o.counties : [], dryRun: o.dryRun, images: o.images ?? false },
+        options: { prices: o.prices || original.mode === 'FULL', stock: o.stock, countyCodes: o.stock ? o.counties : [], dryRun: o.dryRun, images: o.images ?? false, recheckImages: o.recheckImages ?? false },
         startedBy: by,
       });
       return start(normaliseStartRun(req, { counties: deps.counties, imagesInFull: deps.imagesInFull }), original.id);

@@ -18,6 +18,8 @@ export interface EngineSettings extends BatchLimits {
   dependencyPatienceMs?: number;
   /** Lines kept per level per run in the run's log (SYNC_RUN_LOG_CAP; default 1,000). */
   runLogCap?: number;
+  /** SYNC_IMAGE_RECHECK_AFTER: how long a checked image is left alone (0 = revalidate every image every run; default 7 d). */
+  imageRecheckAfterMs?: number;
 }
 
 export interface RunDeps {

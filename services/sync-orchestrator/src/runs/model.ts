@@ -19,6 +19,8 @@ export interface RunOptionsJson {
   dryRun: boolean;
   /** Mirror images in each batch (absent in runs stored before the option: off). */
   images?: boolean;
+  /** Revalidate every image, also those checked within SYNC_IMAGE_RECHECK_AFTER (absent: false). */
+  recheckImages?: boolean;
 }
 
 /** A row of sync.runs as the pg driver returns it (bigint columns as strings). */
@@ -104,6 +106,7 @@ export function toRunMessage(row: RunRow, failures: FailureRow[] = []): sync.Run
       countyCodes: row.options.counties ?? [],
       dryRun: row.options.dryRun ?? false,
       images: row.options.images ?? false,
+      recheckImages: row.options.recheckImages ?? false,
     },
     startedBy: row.started_by,
     counts: {

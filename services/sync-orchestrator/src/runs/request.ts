@@ -54,9 +54,13 @@ export function normaliseStartRun(req: sync.StartRunRequest, defaults: RequestDe
   const stock = (req.options?.stock ?? false) || syncType === 'STOCK';
   const counties = countiesIn.length ? countiesIn : stock ? [...defaults.counties] : [];
   const prices = (req.options?.prices ?? false) || mode === 'FULL' || syncType === 'PRICES';
+  const recheckImages = req.options?.recheckImages ?? false;
+  if (recheckImages && req.options?.images === false) {
+    throw new RequestError('options.recheck_images', 'recheck_images revalidates the run\'s images, but images is false; drop one of the two');
+  }
   // images: on by default in FULL runs only (a price or stock sweep does not revalidate every image)
-  const images = req.options?.images ?? (mode === 'FULL' && defaults.imagesInFull !== false);
-  const options: RunOptionsJson = { prices, stock, counties, dryRun: req.options?.dryRun ?? false, images };
+  const images = recheckImages || (req.options?.images ?? (mode === 'FULL' && defaults.imagesInFull !== false));
+  const options: RunOptionsJson = { prices, stock, counties, dryRun: req.options?.dryRun ?? false, images, ...(recheckImages && { recheckImages }) };
   const scope: RunScopeJson = { codes, category, brand, limit };
   const startedBy = (req.startedBy ?? '').trim().slice(0, 200) || 'unknown';
   const kind = runKind({ syncType, mode, scope, options });
@@ -74,7 +78,7 @@ export function runKind(r: { syncType: string; mode: string; scope: RunScopeJson
   // an unscoped FULL is one kind whatever its options (stock or not): one FULL at a time
   if (scoped || (r.options.stock && kind !== 'FULL')) {
     const digest = createHash('sha1')
-      .update(JSON.stringify({ s: r.scope, o: { p: r.options.prices, s: r.options.stock, c: r.options.counties, ...(r.options.images ? { i: true } : {}) } }))
+      .update(JSON.stringify({ s: r.scope, o: { p: r.options.prices, s: r.options.stock, c: r.options.counties, ...(r.options.images ? { i: true } : {}), ...(r.options.recheckImages ? { r: true } : {}) } }))
       .digest('hex')
       .slice(0, 16);
     kind += `:${digest}`;

@@ -14,7 +14,8 @@ import type { RunRow } from './model';
 import { batchCalls, planOfRow } from './plan';
 import { upsertThroughCatalog } from './upsert-coalescer';
 import { emptyOutcome, itemRecords, type BatchOutcome } from './item-outcomes';
-import { mirrorBatch, recordImages, type MirroredBatch } from './images';
+import { attachImages, imageOutcome, mirrorBatch, type MirroredBatch } from './images';
+import { DEFAULT_IMAGE_RECHECK_AFTER_MS } from '../config';
 
 export interface BatchWork {
   runId: string;
@@ -64,7 +65,6 @@ export async function processBatch(w: BatchWork, deps: RunDeps, attempt = 1): Pr
   // the lane of the Haier call budget: FULL runs are bulk work, the others scheduled
   const lane = { headers: { [HAIER_LANE_HEADER]: run.mode === 'FULL' ? 'bulk' : 'scheduled' } };
 
-  let mirrored: Promise<MirroredBatch> | undefined;
   if (plan.strategy === 'listing' || plan.strategy === 'codes') {
     let products: gateway.Product[];
     let productErrors: gateway.ItemError[] = [];
@@ -75,10 +75,11 @@ export async function processBatch(w: BatchWork, deps: RunDeps, attempt = 1): Pr
       products = r.products;
       productErrors = r.errors;
     }
-    // images: mirrored while prices and stock are asked (a dry run mirrors nothing: images.ts)
+    // images: mirrored while prices are asked (a dry run mirrors nothing: images.ts)
     const withImages = run.options.images === true && !dryRun;
     const bad = new Set(productErrors.map((e) => e.productCode));
-    if (withImages) mirrored = mirrorBatch(deps, products.filter((p) => !bad.has(p.productCode)));
+    const recheck = { afterMs: deps.settings.imageRecheckAfterMs ?? DEFAULT_IMAGE_RECHECK_AFTER_MS, all: run.options.recheckImages === true };
+    const mirrored: Promise<MirroredBatch> | undefined = withImages ? mirrorBatch(deps, products.filter((p) => !bad.has(p.productCode)), recheck) : undefined;
     // a rejection is handled where it is awaited (mirrorBatch turns call failures into image failures)
     mirrored?.catch(() => undefined);
     let prices: gateway.Price[] | undefined;
@@ -94,7 +95,14 @@ export async function processBatch(w: BatchWork, deps: RunDeps, attempt = 1): Pr
     }
     const merged = mergeBatch(w.codes, products, productErrors, prices, priceErrors);
     for (const [c, r] of merged.failures) failures.set(c, r);
-    if (merged.inputs.length) sumOutcome(await upsert(deps, merged.inputs, w.runId, dryRun, failures), o, failures, dryRun);
+    // each product's images ride with it: one transaction, one change (upsert-with-images.ts in the catalog)
+    const m = mirrored && (await mirrored);
+    if (m) attachImages(merged.inputs, m);
+    if (merged.inputs.length) {
+      const results = await upsert(deps, merged.inputs, w.runId, dryRun, failures);
+      sumOutcome(results, o, failures, dryRun);
+      if (m) o.images = imageOutcome(m, results, attempt);
+    }
   }
 
   if (plan.stock && counties.length) {
@@ -117,16 +125,6 @@ export async function processBatch(w: BatchWork, deps: RunDeps, attempt = 1): Pr
         }
       }
     }
-  }
-
-  if (mirrored) {
-    // after the products are written: each product's whole image set, for the products written
-    const written = new Set(Object.keys(o.items).filter((c) => !failures.has(c)));
-    const r = await recordImages(deps, await mirrored, written, w.runId, attempt);
-    o.images = { counts: r.counts, lines: r.lines };
-    o.changes.push(...r.changes);
-    // a product whose images changed is a changed product (its version moved)
-    for (const c of r.updated) if (o.items[c] === 'unchanged') o.items[c] = 'updated';
   }
 
   o.upstreamCalls = batchCalls(plan, w.codes.length, counties.length);

@@ -261,15 +261,16 @@ export async function listingCodes(db: Db, runId: string): Promise<string[]> {
 }
 
 /** The run's image counts: the sum of its completed batches' `result.images` (runs with the images option; worker.ts). */
-export async function imageTotals(db: Db, runId: string): Promise<{ stored: number; unchanged: number; failed: number; bytes: number; productsChanged: number } | undefined> {
-  const [r] = await rows<{ n: string; stored: string; unchanged: string; failed: string; bytes: string; changed: string }>(
+export async function imageTotals(db: Db, runId: string): Promise<{ stored: number; unchanged: number; recent: number; failed: number; bytes: number; productsChanged: number } | undefined> {
+  const [r] = await rows<{ n: string; stored: string; unchanged: string; recent: string; failed: string; bytes: string; changed: string }>(
     db,
     `select count(*) as n, coalesce(sum((result->'images'->>'stored')::bigint), 0) as stored, coalesce(sum((result->'images'->>'unchanged')::bigint), 0) as unchanged,
+            coalesce(sum((result->'images'->>'recent')::bigint), 0) as recent,
             coalesce(sum((result->'images'->>'failed')::bigint), 0) as failed, coalesce(sum((result->'images'->>'bytes')::bigint), 0) as bytes,
             coalesce(sum((result->'images'->>'productsChanged')::bigint), 0) as changed
      from sync.run_batches where run_id = ? and result->'images' is not null`,
     [runId],
   );
   if (!r || Number(r.n) === 0) return undefined;
-  return { stored: Number(r.stored), unchanged: Number(r.unchanged), failed: Number(r.failed), bytes: Number(r.bytes), productsChanged: Number(r.changed) };
+  return { stored: Number(r.stored), unchanged: Number(r.unchanged), recent: Number(r.recent), failed: Number(r.failed), bytes: Number(r.bytes), productsChanged: Number(r.changed) };
 }
