@@ -1,5 +1,5 @@
 // One run: live progress (rate, ETA) over SSE while it runs, counts, failed items with reasons,
-// a dry run's planned changes, its log (RunLog.tsx); operators cancel it (after a confirmation) or retry its failures.
+// a dry run's planned changes (a real run's: the changes it made), its log (RunLog.tsx); operators cancel it (after a confirmation) or retry its failures.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useLocation } from 'wouter';
@@ -143,9 +143,9 @@ export function RunPage({ params }: { params: { id?: string } }) {
         </dl>
       </section>
       {(r.planned_changes ?? []).length > 0 ? (
-        <section className="tile" aria-label="Planned changes">
-          <h2>Planned changes (dry run)</h2>
-          <ul className="planned" tabIndex={0} aria-label="Planned changes">
+        <section className="tile" aria-label={r.options?.dry_run ? 'Planned changes' : 'Changes'}>
+          <h2>{r.options?.dry_run ? 'Planned changes (dry run: nothing was written)' : 'Changes this run made'}</h2>
+          <ul className="planned" tabIndex={0} aria-label={r.options?.dry_run ? 'Planned changes' : 'Changes'}>
             {r.planned_changes!.map((x, i) => (
               <li key={i}>{x}</li>
             ))}

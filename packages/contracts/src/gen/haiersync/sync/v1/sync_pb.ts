@@ -264,7 +264,8 @@ export type Run = Message<"haiersync.sync.v1.Run"> & {
   failedItems: FailedItem[];
 
   /**
-   * Dry runs: the changes that would have been applied (one line each).
+   * The run's changes, one line each (the first ones, up to the orchestrator's cap): for a dry run
+   * the changes it would have applied, for any other run the changes it applied.
    *
    * @generated from field: repeated string planned_changes = 16;
    */
