@@ -67,3 +67,15 @@ if [ ! -x "$PROMTOOL" ]; then
   [ -x "$PROMTOOL" ] || { echo "promtool is not installed. Install it (apt-get install prometheus) or set PROMTOOL to its path." >&2; exit 1; }
 fi
 echo "promtool: $PROMTOOL"
+
+# The compose layers (deploy/compose*.yaml) are merged and checked by Compose itself
+# (`config --quiet`): the Docker CLI's compose plugin when it has one, else Debian's docker-compose.
+if ! docker compose version >/dev/null 2>&1 && ! command -v "${DOCKER_COMPOSE:-docker-compose}" >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "Compose is missing; installing Debian's docker-compose for the compose-layer test…"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1; } || true
+  fi
+  command -v "${DOCKER_COMPOSE:-docker-compose}" >/dev/null || { echo "Compose is not installed. Install it (apt-get install docker-compose, or the Docker CLI's compose plugin) or set DOCKER_COMPOSE to its path." >&2; exit 1; }
+fi
+echo "compose: $( (docker compose version 2>/dev/null || "${DOCKER_COMPOSE:-docker-compose}" version) | head -1)"

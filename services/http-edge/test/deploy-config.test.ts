@@ -13,6 +13,8 @@ import { alertRules, dashboards, metricNames, OBSERVABILITY_DIR } from './observ
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..', '..');
 const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
+/** Compose where the Docker CLI has no compose plugin (Debian's docker-compose). */
+const COMPOSE = process.env.DOCKER_COMPOSE ?? 'docker-compose';
 
 async function tool(cmd: string, args: string[], cwd = ROOT): Promise<{ code: number; out: string }> {
   try {
@@ -20,7 +22,7 @@ async function tool(cmd: string, args: string[], cwd = ROOT): Promise<{ code: nu
     return { code: 0, out: r.stdout + r.stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error(`${cmd} is not installed: run scripts/ensure-services.sh (it installs Debian's prometheus package for promtool)`);
+    if (e.code === 'ENOENT') throw new Error(`${cmd} is not installed: run scripts/ensure-services.sh (it installs Debian's prometheus package for promtool and docker-compose when the Docker CLI has no compose plugin)`);
     return { code: typeof e.code === 'number' ? e.code : 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` };
   }
 }
@@ -87,7 +89,7 @@ describe('compose layers', () => {
   type Service = { image?: string; build?: unknown; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, unknown> };
   const load = (f: string) => parseYaml(readFileSync(join(ROOT, 'deploy', f), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 
-  it('compose.observability.yaml adds to compose.yaml (its services exist there or bring a pinned image, mounted files and named volumes exist, each service gets its metrics port, Prometheus scrapes there); `docker compose ... config` accepts both where the compose plugin is installed', async () => {
+  it('compose.observability.yaml adds to compose.yaml (its services exist there or bring a pinned image, mounted files and named volumes exist, each service gets its metrics port, Prometheus scrapes there); Compose itself (`config --quiet`: the Docker CLI plugin, else Debian docker-compose) accepts both', async () => {
     const core = load('compose.yaml');
     const obs = load('compose.observability.yaml');
     const volumes = new Set([...Object.keys(core.volumes ?? {}), ...Object.keys(obs.volumes ?? {})]);
@@ -111,14 +113,13 @@ describe('compose layers', () => {
     const targets = Object.fromEntries(prom.scrape_configs.map((s) => [s.job_name, s.static_configs[0]!.targets[0]]));
     expect(targets).toEqual({ 'haier-gateway': 'haier-gateway:9464', catalog: 'catalog:9464', 'sync-orchestrator': 'sync-orchestrator:9464', 'http-edge': 'http-edge:9464' });
 
-    // Compose's own merge, where its plugin is there: this machine's Docker CLI has none, and
-    // Debian bookworm packages none (its docker-compose 1.x refuses the `name:` key).
+    // Compose's own merge of both layers: the Docker CLI's compose plugin when it has one, else
+    // Debian's docker-compose 1.29 (scripts/ensure-services.sh installs it; the files keep to what
+    // both read: no top-level `name:`, the project is `-p haier-sync`)
     const plugin = await tool('docker', ['compose', 'version']).catch(() => ({ code: 1, out: '' }));
-    if (plugin.code === 0) {
-      const r = await tool('docker', ['compose', '-f', 'deploy/compose.yaml', '-f', 'deploy/compose.observability.yaml', 'config', '--quiet']);
-      expect(r.out).toBe('');
-      expect(r.code).toBe(0);
-    }
+    const [cmd, ...pre] = plugin.code === 0 ? ['docker', 'compose'] : [COMPOSE];
+    const r = await tool(cmd!, [...pre, '-p', 'haier-sync', '-f', 'deploy/compose.yaml', '-f', 'deploy/compose.observability.yaml', 'config', '--quiet']);
+    expect(r).toEqual({ code: 0, out: '' });
   });
 
   it('compose.yaml gives the gateway, the orchestrator and the edge one image store: the same IMAGE_STORE* settings, the `images` volume at IMAGE_STORE_DIR (read-only for the edge), S3 keys only from the environment', () => {
