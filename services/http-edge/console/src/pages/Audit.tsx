@@ -3,7 +3,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { call } from '../api';
-import { utc } from '../format';
+import { utc, utcIso } from '../format';
 import { useSession } from '../session';
 import { ErrorBox, Pager, TableWrap, useCursors } from '../ui';
 
@@ -24,8 +24,6 @@ interface Filters {
 /** Changes only by default: the reads (the console's own polling among them) would bury them. */
 const NONE: Filters = { key_name: '', method: '', writes_only: true, path: '', status: '', since: '', until: '', limit: 50 };
 
-/** A datetime-local value read as UTC (the page says so) → ISO, or undefined when empty. */
-const utcIso = (v: string) => (v ? new Date(`${v}${v.length === 16 ? ':00' : ''}Z`).toISOString() : undefined);
 
 /** What is wrong with the drafted filters, in the page (no request is made then). */
 function problemOf(f: Filters): string | undefined {

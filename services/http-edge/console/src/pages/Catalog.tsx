@@ -4,7 +4,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'wouter';
 import { call } from '../api';
-import { n, utc } from '../format';
+import { n, utc, utcIso } from '../format';
 import { useSession } from '../session';
 import { ErrorBox, Pager, TableWrap, useCursors } from '../ui';
 
@@ -31,8 +31,6 @@ interface F {
   sort: string;
 }
 const EMPTY: F = { q: '', category: '', brand: '', is_sales: '', include_delisted: false, min_price: '', max_price: '', changed_since: '', sort: 'code' };
-/** The datetime-local value (read as UTC) as the API's date-time. */
-const utcMoment = (v: string) => `${v.length === 16 ? `${v}:00` : v}Z`;
 const MONEY = /^\d{1,12}(\.\d{1,2})?$/;
 
 /** A category or brand filter, each with its product count. */
@@ -84,7 +82,7 @@ export function CatalogPage() {
               ...(f.include_delisted ? { include_delisted: true } : {}),
               ...(f.min_price ? { min_price: f.min_price } : {}),
               ...(f.max_price ? { max_price: f.max_price } : {}),
-              ...(f.changed_since ? { changed_since: utcMoment(f.changed_since) } : {}),
+              ...(f.changed_since ? { changed_since: utcIso(f.changed_since) } : {}),
               ...(cursor ? { cursor } : {}),
             },
           },
