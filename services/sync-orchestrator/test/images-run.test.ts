@@ -86,9 +86,15 @@ describe.each([
   const imagesOf = (p: { productImageUrl: string; productLageUrls: string[] }) => (p.productImageUrl ? 1 : 0) + p.productLageUrls.filter(Boolean).length;
   const wantedCount = () => listed().reduce((n, p) => n + imagesOf(p), 0);
   const changeLogMax = async () => count(stack.pg, `select coalesce(max(seq), 0) as n from catalog.change_log`);
-  async function relayedSince(afterSeq: number) {
+  // the stream's last sequence once the publisher has relayed every change recorded so far (an
+  // earlier test's changes may still be on their way when the next test starts)
+  async function relayed(): Promise<number> {
     const total = await changeLogMax();
     await waitFor(async () => (await lastSeq(nc, catalogStream)) >= total, { timeoutMs: 60_000, intervalMs: 200, what: 'the publisher to relay the change log' });
+    return lastSeq(nc, catalogStream);
+  }
+  async function relayedSince(afterSeq: number) {
+    await relayed();
     await new Promise((r) => setTimeout(r, 500));
     return readStream(nc, catalogStream, afterSeq);
   }
@@ -98,7 +104,7 @@ describe.each([
   const imageRequests = () => Object.values(stack.sim.control.stats().images.byOutcome).reduce((n, x) => n + x, 0);
 
   test(`a FULL run over ${SIZE} products stores every distinct image once, and the records match the bytes`, async () => {
-    const streamBefore = await lastSeq(nc, catalogStream);
+    const streamBefore = await relayed();
     const run = await runToEnd(stack, { mode: sync.RunMode.FULL, startedBy: 'test' }, 180_000);
     expect(statusName(run.status)).toBe('SUCCESS');
     expect(run.options?.images).toBe(true);
@@ -186,7 +192,7 @@ describe.each([
     const codes = listed().slice(3, 8).map((p) => p.productCode);
     for (const c of codes) stack.sim.control.changeImage(c);
     const seqBefore = await changeLogMax();
-    const streamBefore = await lastSeq(nc, catalogStream);
+    const streamBefore = await relayed();
     const requestsBefore = imageRequests();
     const run = await runToEnd(stack, { mode: sync.RunMode.FULL, options: { recheckImages: true }, startedBy: 'test' }, 180_000);
     expect(run.options?.recheckImages).toBe(true);
