@@ -20,13 +20,15 @@ describe('lanes over gRPC', () => {
       bulkDone = true; // 50 upstream calls: over 2.5 s of budget
       return r;
     });
-    await new Promise((r) => setTimeout(r, 300)); // the bulk calls are queued at the gate
+    // the bulk request's calls wait at the gate (32 at once, the concurrency cap)
+    await waitFor(() => s.gw.client.queued() > 20 || undefined, { timeoutMs: 10_000, intervalMs: 20, what: 'the bulk calls to queue at the gate' });
     const before = simCalls(s.sim, 'prices');
-    expect(s.gw.client.queued()).toBeGreaterThan(20); // the bulk request's calls wait (32 at once, the concurrency cap)
     const lookup = await s.client.getPrices({ productCodes: codes.slice(0, 5) }, { headers: { 'x-haier-lane': 'interactive' } });
     expect(lookup.prices).toHaveLength(5);
-    // served next, not after the bulk calls queued before it (first come, first served would put ~30 ahead)
-    expect(simCalls(s.sim, 'prices') - before).toBeLessThanOrEqual(6);
+    // served next, not after the bulk calls queued before it: first come, first served would put
+    // ~30 ahead; the bound leaves room for the lookup's own round trip on a busy machine (at 19
+    // calls/s, 12 calls are ~600 ms; an idle machine measures 1-6)
+    expect(simCalls(s.sim, 'prices') - before).toBeLessThanOrEqual(12);
     expect(bulkDone).toBe(false); // answered while most of the bulk request still waits
     expect(s.gw.client.queued()).toBeGreaterThan(0);
     expect((await bulk).prices).toHaveLength(1000);

@@ -1,7 +1,7 @@
 // One trace from the REST call to the catalog: the edge continues the caller's W3C context,
 // makes a SERVER span named by the route, and its gRPC calls are children of it; the catalog (its
 // own process) exports its SERVER span over OTLP as a child of the edge's CLIENT span.
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { startOtlpReceiver, startTestTracing, waitFor, type TestTracing } from '@haier-sync/runtime/testing';
 import { startEdgeStack, type EdgeStack } from './stack';
 
@@ -58,4 +58,7 @@ test('a refused call still ends its span with the status', async () => {
   expect(r.status).toBe(401);
   const span = tracing.spans().find((x) => x.name === 'GET /api/haier/catalog/brands/');
   expect(span?.attributes['http.response.status_code']).toBe(401);
+  // a 4xx is the caller's mistake, not the server's: a SERVER span's status stays unset (OTel's
+  // HTTP conventions), so a trace backend's error rate counts only 5xx
+  expect(span?.status.code).toBe(SpanStatusCode.UNSET);
 });

@@ -29,6 +29,13 @@
 // BENCH_OTLP=1 exports every service's spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT, the SDK's
 // default batch processor) to a sink in this process that counts them: the cost of tracing with
 // the exporter, against the same phases without it (spans made, none exported: the default).
+// BENCH_SCRAPE_S=N opens every service's metrics port and scrapes each /metrics every N seconds
+// through the phase, as Prometheus would (it scrapes every 15 s by default): with --cpu-prof and
+// bench/profile-summary.ts, the share of CPU that metrics (counting and exposition) take.
+// Interactive lookups (issue 10): in the phases at the limit (ceiling, scaled), a GetPrices of 5
+// codes in the interactive lane (as the edge sends them) every BENCH_INTERACTIVE_MS (default 500;
+// 0 = none) for 15 s before the full sync (idle) and all through it: p50/p99 of each and the
+// ratio of the p99s (target ≤ 3). Each lookup is one upstream call, counted in the run's wall time.
 // BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes; BENCH_NODE_FLAGS adds node flags to
 // every service process and the floor (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per
 // process; summarise with bench/profile-summary.ts). Prints a summary; writes
@@ -39,9 +46,9 @@ import { createServer, connect as tcpConnect, type Server, type Socket } from 'n
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { sync } from '@haier-sync/contracts';
+import { gateway, sync } from '@haier-sync/contracts';
 import { DEFAULT_CREDENTIALS } from '@haier-sync/haier-sim';
-import { closeGrpcClients } from '@haier-sync/runtime';
+import { closeGrpcClients, HAIER_LANE_HEADER } from '@haier-sync/runtime';
 import { createTestDatabase, freePort, testClient, TEST_NATS_URL, uniqueId, waitFor } from '@haier-sync/runtime/testing';
 import { connect, type NatsConnection } from 'nats';
 import { Client as PgClient } from 'pg';
@@ -62,6 +69,60 @@ const PHASES = new Set((process.env.BENCH_PHASES ?? PHASE_NAMES.join(',')).split
 for (const p of PHASES) if (!(PHASE_NAMES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}; expected some of ${PHASE_NAMES.join(',')}`);
 const runs = (p: Phase): boolean => PHASES.has(p);
 const OTLP = process.env.BENCH_OTLP === '1';
+const SCRAPE_S = Number(process.env.BENCH_SCRAPE_S ?? 0);
+const INTERACTIVE_MS = Number(process.env.BENCH_INTERACTIVE_MS ?? 500);
+const IDLE_PROBE_MS = 15_000;
+
+/** Latency percentiles (ms) of a sample. */
+function percentiles(ms: number[]): { n: number; p50: number; p99: number; max: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return { n: s.length, p50: r(at(0.5)), p99: r(at(0.99)), max: r(s[s.length - 1] ?? Number.NaN) };
+}
+
+/** Interactive lookups against the gateway, one every INTERACTIVE_MS, until stopped: their latencies. */
+function startProber(gatewayUrl: string, codes: string[]): { stop: () => Promise<{ ms: number[]; failed: string[] }> } {
+  const gw = testClient(gateway.HaierGatewayService, gatewayUrl, { as: 'http-edge', timeoutMs: 30_000 });
+  const ms: number[] = [];
+  const failed: string[] = [];
+  let running = true;
+  let i = 0;
+  const loop = (async () => {
+    while (running) {
+      const pick = Array.from({ length: 5 }, (_, k) => codes[(i * 5 + k) % codes.length]!);
+      i++;
+      const t0 = performance.now();
+      try {
+        await gw.getPrices({ productCodes: pick }, { headers: { [HAIER_LANE_HEADER]: 'interactive' } });
+        ms.push(performance.now() - t0);
+      } catch (e) {
+        failed.push(String((e as Error).message).slice(0, 200));
+      }
+      await new Promise((r) => setTimeout(r, INTERACTIVE_MS));
+    }
+  })();
+  return { stop: async () => { running = false; await loop; return { ms, failed }; } };
+}
+
+/** Scrapes each URL every SCRAPE_S seconds until stopped; counts answers and bytes. */
+function startScraper(urls: string[]): { stop: () => { scrapes: number; failures: number; bytes: number } } {
+  const counts = { scrapes: 0, failures: 0, bytes: 0 };
+  const timer = setInterval(() => {
+    for (const u of urls) {
+      fetch(u).then(
+        async (r) => {
+          const text = await r.text();
+          if (r.ok) counts.scrapes++;
+          else counts.failures++;
+          counts.bytes += text.length;
+        },
+        () => counts.failures++,
+      );
+    }
+  }, SCRAPE_S * 1000);
+  return { stop: () => (clearInterval(timer), counts) };
+}
 
 /** Counts what the services export (spans, requests, bytes); the figures are the exporter's work, not kept. */
 interface OtlpSink {
@@ -200,6 +261,17 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
   const syncPorts: number[] = [];
   for (let i = 0; i < topology.orchestrators; i++) syncPorts.push(await freePort());
   const shared = topology.gateways > 1;
+  // BENCH_SCRAPE_S: each service's metrics port (empty: not served, the default)
+  const metricsPorts: number[] = [];
+  const metricsPort = async (): Promise<string> => {
+    if (!SCRAPE_S) return '';
+    const port = await freePort();
+    metricsPorts.push(port);
+    return String(port);
+  };
+  let scraper: ReturnType<typeof startScraper> | undefined;
+  let scraped: ReturnType<ReturnType<typeof startScraper>['stop']> | undefined;
+  let prober: ReturnType<typeof startProber> | undefined;
   const bucket = `${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}_budget`;
   const simUrl = `http://127.0.0.1:${simPort}`;
   const procs: Proc[] = [];
@@ -219,16 +291,17 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
     }, { timeoutMs: 90_000, intervalMs: 250, what: 'the simulator' });
 
     const c = DEFAULT_CREDENTIALS;
-    const gws = gwPorts.map((port, i) =>
+    const gws: Proc[] = [];
+    for (const [i, port] of gwPorts.entries()) gws.push(
       startProcess(topology.gateways > 1 ? `haier-gateway-${i + 1}` : 'haier-gateway', 'services/haier-gateway', {
-        GATEWAY_PORT: String(port), HAIER_BASE_URL: simUrl, HAIER_RATE_LIMIT: String(RATE),
+        GATEWAY_PORT: String(port), GATEWAY_METRICS_PORT: await metricsPort(), HAIER_BASE_URL: simUrl, HAIER_RATE_LIMIT: String(RATE),
         HAIER_CLIENT_ID: c.clientId, HAIER_CLIENT_SECRET: c.clientSecret, HAIER_CUSTOMER_CODE: c.customerCode, HAIER_SEND_TO_CODE: c.sendToCode,
         HAIER_PASSWORD: c.passWord, HAIER_SELLER_PASSWORD: c.sellerPassword, HAIER_CUSTOMER_PASSWORD: c.customerPassword,
         // one gateway takes the whole budget; several share it through NATS KV
         ...(shared ? { NATS_URL: TEST_NATS_URL, HAIER_BUDGET_BUCKET: bucket } : { NATS_URL: '' }),
       }),
     );
-    const cat = startProcess('catalog', 'services/catalog', { CATALOG_PORT: String(catPort), DATABASE_URL: db.url });
+    const cat = startProcess('catalog', 'services/catalog', { CATALOG_PORT: String(catPort), CATALOG_METRICS_PORT: await metricsPort(), DATABASE_URL: db.url });
     procs.push(...gws, cat);
     await Promise.all([...gws.map((g, i) => waitServing(g, `http://127.0.0.1:${gwPorts[i]}`)), waitServing(cat, `http://127.0.0.1:${catPort}`)]);
     let gatewayUrl = `http://127.0.0.1:${gwPorts[0]}`;
@@ -238,9 +311,10 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
       gatewayUrl = `http://127.0.0.1:${rr.port}`;
       await new Promise((r) => setTimeout(r, 2000)); // the gateways have seen each other and settled their shares
     }
-    const orchs = syncPorts.map((port, i) =>
+    const orchs: Proc[] = [];
+    for (const [i, port] of syncPorts.entries()) orchs.push(
       startProcess(topology.orchestrators > 1 ? `sync-orchestrator-${i + 1}` : 'sync-orchestrator', 'services/sync-orchestrator', {
-        SYNC_PORT: String(port), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: prefix,
+        SYNC_PORT: String(port), SYNC_METRICS_PORT: await metricsPort(), DATABASE_URL: db.url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: prefix,
         GATEWAY_URL: gatewayUrl, CATALOG_URL: `http://127.0.0.1:${catPort}`,
         SYNC_SCHEDULER_ENABLED: 'false', SYNC_FIRST_DEPLOY: 'false',
         // products + prices, as the targets are stated (images have their own bench: images.bench.ts)
@@ -249,8 +323,23 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
     );
     procs.push(...orchs);
     await Promise.all(orchs.map((o, i) => waitServing(o, `http://127.0.0.1:${syncPorts[i]}`)));
+    if (SCRAPE_S) scraper = startScraper(metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`));
     await pg.connect();
     const client = testClient(sync.SyncService, `http://127.0.0.1:${syncPorts[0]}`, { timeoutMs: 60_000 });
+
+    // interactive lookups, idle first (the phases at the limit)
+    const probing = !upstream.unconstrained && INTERACTIVE_MS > 0;
+    let interactive: Record<string, unknown> | undefined;
+    let idleProbe: Awaited<ReturnType<ReturnType<typeof startProber>['stop']>> | undefined;
+    if (probing) {
+      const listed = (await (await fetch(`${simUrl}/__sim/products?offset=0&limit=2000`)).json()) as { products: { productCode: string }[] };
+      const codes = listed.products.map((p) => p.productCode);
+      process.stderr.write(`interactive lookups while idle (${IDLE_PROBE_MS / 1000} s)…\n`);
+      const idle = startProber(gatewayUrl, codes);
+      await new Promise((r) => setTimeout(r, IDLE_PROBE_MS));
+      idleProbe = await idle.stop();
+      prober = startProber(gatewayUrl, codes);
+    }
 
     // --- full sync
     await fetch(`${simUrl}/__sim/stats/reset`, { method: 'POST' });
@@ -259,6 +348,16 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
     const cpu0 = p0.procs;
     const load0 = (await import('node:os')).loadavg()[0];
     const full = await runToEnd(client, { mode: sync.RunMode.FULL, options: { prices: true } });
+    if (prober && idleProbe) {
+      const during = await prober.stop();
+      prober = undefined;
+      const a = percentiles(idleProbe.ms);
+      const b = percentiles(during.ms);
+      interactive = {
+        everyMs: INTERACTIVE_MS, codesPerLookup: 5, idle: a, duringRun: b, p99Ratio: Math.round((b.p99 / a.p99) * 100) / 100,
+        failed: { idle: idleProbe.failed.length, duringRun: during.failed.length, first: [...idleProbe.failed, ...during.failed].slice(0, 3) },
+      };
+    }
     const fullStats = await simStats(simUrl);
     const p1 = await point(procs, pg);
     const cpu1 = p1.procs;
@@ -315,6 +414,7 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
     }
 
     const rss = Object.fromEntries(procs.map((p) => [p.name, peakRss(p.child.pid)]));
+    scraped = scraper?.stop();
     figures = {
       products: PRODUCTS,
       rateLimit: RATE,
@@ -345,9 +445,13 @@ async function measure(topology: Topology, upstream: Upstream): Promise<Record<s
       },
       ...(unchangedIncremental ? { unchangedIncremental } : {}),
       peakRssMB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, Math.round((v / MB) * 10) / 10])),
+      ...(interactive ? { interactive } : {}),
+      ...(scraped ? { metricsScraped: { everySeconds: SCRAPE_S, endpoints: metricsPorts.length, ...scraped } } : {}),
       machine: { cpus: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg() },
     };
   } finally {
+    scraper?.stop();
+    await prober?.stop();
     for (const p of procs.reverse()) await stop(p);
     proxy?.close();
     closeGrpcClients();
@@ -436,6 +540,22 @@ async function measureFloor(): Promise<Record<string, unknown>> {
   }
 }
 
+interface Latencies { n: number; p50: number; p99: number; max: number }
+/** The report's lines for the interactive lookups and the metrics scrapes of a phase, when it had them. */
+function sideLines(f: FullFigures, ok: (b: boolean) => string): string[] {
+  const out: string[] = [];
+  const i = f.interactive;
+  if (i) {
+    out.push(
+      `  ${ok(i.p99Ratio <= 3)} interactive lookup (GetPrices, 5 codes, lane interactive, every ${i.everyMs} ms) p99 during the run ${i.duringRun.p99} ms ÷ idle ${i.idle.p99} ms = ${i.p99Ratio}   (target ≤ 3)`,
+      `       p50 idle ${i.idle.p50} ms, during ${i.duringRun.p50} ms; max ${i.idle.max} / ${i.duringRun.max} ms; ${i.idle.n} + ${i.duringRun.n} lookups, ${i.failed.idle + i.failed.duringRun} failed${i.failed.first.length ? ` (${i.failed.first.join('; ')})` : ''}`,
+    );
+  }
+  const m = f.metricsScraped;
+  if (m) out.push(`       metrics: ${m.endpoints} /metrics endpoints scraped every ${m.everySeconds} s: ${m.scrapes} scrapes, ${m.failures} failed, ${(m.bytes / MB).toFixed(1)} MB`);
+  return out;
+}
+
 interface FullFigures {
   full: {
     cpuSecondsDuringRun: Record<string, number>; cost: Cost; loadAverage1mAtStartAndEnd: number[]; status: string; wallSeconds: number; ceilingSeconds: number; wallOverCeiling: number;
@@ -444,6 +564,8 @@ interface FullFigures {
   };
   unchangedIncremental?: { cpuSecondsDuringRun: Record<string, number>; cost: Cost; status: string; wallSeconds: number; simCalls: number; simThrottled: number; catalogWrites: number; catalogEvents: number; runLifecycleEvents: number; runCounts: { total: number } };
   peakRssMB: Record<string, number>;
+  interactive?: { everyMs: number; idle: Latencies; duringRun: Latencies; p99Ratio: number; failed: { idle: number; duringRun: number; first: string[] } };
+  metricsScraped?: { everySeconds: number; endpoints: number; scrapes: number; failures: number; bytes: number };
   machine: { cpus: number };
   topology: { gateways: number; orchestrators: number };
 }
@@ -502,6 +624,7 @@ function report(
       `  ${ok(f.full.simMaxObservedRps <= RATE)} busiest sliding second at the simulator: ${f.full.simMaxObservedRps} calls   (target ≤ ${RATE})`,
       ...Object.entries(f.peakRssMB).map(([k, v]) => `  ${ok(v < 300)} peak RSS ${k}: ${v} MB   (target < 300 MB)`),
       `       change log ${f.full.changeLogRows} rows; CATALOG stream ${f.full.catalogEventsPublished} events (caught up ${f.full.publishCatchUpAfterRunSeconds.toFixed(1)} s after the run)`,
+      ...sideLines(f, ok),
     );
     const u = f.unchangedIncremental;
     if (u) {
@@ -573,6 +696,7 @@ function report(
         `       cost ÷ floor = ${costOverFloor.toFixed(2)} (CPU per product, totals; the steadier figure: = the CPU-bound capacity ratio ${(1 / costOverFloor).toFixed(3)} inverted)`,
       );
     }
+    if (c) lines.push(...sideLines(c, ok));
     if (fl) lines.push(`       floor: ${fl.products} products, ${fl.calls} calls, ${fl.changeLogRows} change-log rows, ${fl.events} events acked (stream ${fl.streamMessages}, bucket ${fl.bucketValues})`);
     lines.push(`       shared machine: Postgres counts this run's sessions and the server's background processes; NATS is counted whole (other users' traffic included)`);
     out['costModel'] = model;
@@ -592,6 +716,7 @@ function report(
       `  ${ok(g.full.simMaxObservedRps <= RATE)} busiest sliding second at the simulator: ${g.full.simMaxObservedRps} calls   (target ≤ ${RATE})`,
       `       CPU seconds used during the run: ${Object.entries(g.full.cpuSecondsDuringRun).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       ...Object.entries(g.peakRssMB).map(([k, v]) => `  ${ok(v < 300)} peak RSS ${k}: ${v} MB   (target < 300 MB)`),
+      ...sideLines(g, ok),
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);

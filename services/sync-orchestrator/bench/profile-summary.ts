@@ -3,7 +3,11 @@
 // paths), its total sampled time, and the top self-time functions and modules (a module = a
 // package in node_modules, a file of this repo, or node's internals), and the time charged to
 // the process's own code: each sample to the nearest frame up its stack that is this repo's code
-// (so library and GC-free native time lands on the call site that asked for it).
+// (so library and GC-free native time lands on the call site that asked for it). Last, what
+// observability costs: the share of busy time in samples with a metrics frame (prom-client, a
+// metrics.ts of this repo) anywhere on their stack, and likewise tracing (@opentelemetry/*, the
+// runtime's tracing files) and logging (pino, the runtime's logger): inclusive time, so the
+// work a library asks of node (hashing, encoding) counts for it; GC is not charged to anyone.
 //   node --import tsx bench/profile-summary.ts DIR [top=15]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +51,15 @@ function processOf(urls: string[]): string {
   }
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '(unknown)';
 }
+
+/** The observability concern a frame belongs to, if any. */
+const CONCERNS = {
+  metrics: (mod: string, url: string) => mod === 'prom-client' || /\/(src|dist)\/metrics\.(ts|js)$/.test(url),
+  tracing: (mod: string, url: string) => mod.startsWith('@opentelemetry/') || /\/runtime\/(src|dist)\/(rpc-tracing|trace-context|telemetry(-sdk)?)\.(ts|js)$|\/http-edge\/(src|dist)\/http-tracing\.(ts|js)$/.test(url),
+  logging: (mod: string, url: string) => mod === 'pino' || mod === 'pino-std-serializers' || mod === 'sonic-boom' || /\/runtime\/(src|dist)\/(logger|rpc-logging)\.(ts|js)$/.test(url),
+} as const;
+type Concern = keyof typeof CONCERNS;
+const totals = new Map<Concern | 'busy', number>();
 
 const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
 for (const f of files) {
@@ -101,6 +114,26 @@ for (const f of files) {
   }
   const busy = total - idle;
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
+  // inclusive time per concern: a sample counts for a concern when any frame on its stack is one of its
+  const concernsOf = new Map<number, Set<Concern>>();
+  const flags = (id: number): Set<Concern> => {
+    const known = concernsOf.get(id);
+    if (known) return known;
+    const up = parent.get(id);
+    const out = new Set<Concern>(up === undefined ? [] : flags(up));
+    const c = byId.get(id)!.callFrame;
+    for (const [k, match] of Object.entries(CONCERNS) as [Concern, (m: string, u: string) => boolean][]) if (match(moduleOf(c.url), c.url)) out.add(k);
+    concernsOf.set(id, out);
+    return out;
+  };
+  const inclusive = new Map<Concern, number>();
+  for (const [id, us] of self) {
+    const name = byId.get(id)!.callFrame.functionName;
+    if (name === '(idle)' || name === '(garbage collector)' || name === '(program)') continue;
+    for (const k of flags(id)) inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+  }
+  totals.set('busy', (totals.get('busy') ?? 0) + busy);
+  for (const [k, v] of inclusive) totals.set(k, (totals.get(k) ?? 0) + v);
   const lines = [
     `== ${processOf(prof.nodes.map((n) => n.callFrame.url))} (${f}): ${(busy / 1e6).toFixed(1)} s busy of ${(total / 1e6).toFixed(1)} s sampled`,
     '  top modules (self time):',
@@ -109,6 +142,16 @@ for (const f of files) {
     ...[...fn].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${pct(v)}  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
     "  charged to the process's own code (nearest own frame; GC and (program) left out):",
     ...[...bySite].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${pct(v)}  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
+    '  observability (inclusive time, samples with such a frame on their stack):',
+    ...(Object.keys(CONCERNS) as Concern[]).map((k) => `    ${pct(inclusive.get(k) ?? 0)}  ${((inclusive.get(k) ?? 0) / 1000).toFixed(0).padStart(6)} ms  ${k}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+const all = totals.get('busy') ?? 0;
+if (files.length > 1 && all > 0) {
+  process.stdout.write(`== all ${files.length} profiles: ${(all / 1e6).toFixed(1)} s busy\n`);
+  for (const k of Object.keys(CONCERNS) as Concern[]) {
+    const v = totals.get(k) ?? 0;
+    process.stdout.write(`    ${((v / all) * 100).toFixed(1).padStart(5)}%  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}\n`);
+  }
 }
