@@ -4,10 +4,12 @@
 // less the margin. README, "The call budget".
 //
 // Membership lives in a NATS JetStream KV bucket: each replica puts its key every heartbeat
-// (saying whether it has calls waiting: busy) and watches the others'. Nothing is asked of NATS
-// per call: the gate reads `limit()`, a local computation. Busy replicas split what idle ones
-// leave (an idle one keeps a tenth of an equal share). The rules that keep the sum within the
-// budget while members come, go, and turn busy or idle:
+// (saying whether it has calls waiting: busy, and what an idle one needs: want) and watches the
+// others'. Nothing is asked of NATS per call: the gate reads `limit()`, a local computation. Busy
+// replicas split what idle ones leave; an idle one keeps what it needs (the places its calls of
+// the last second took, one spare per lane, within the lanes' caps), at least a tenth of an equal
+// share and at most an equal share. The rules that keep the sum within the budget while members
+// come, go, and turn busy or idle:
 //  - a replica LOWERS its share as soon as what it sees calls for it (a newcomer, a member turning
 //    busy, its own idle announcement stored); the gate reads the share before every start, and a
 //    lowered share has fully taken effect one window later;
@@ -24,13 +26,17 @@ import { connect, type KV, type NatsConnection } from 'nats';
 import type { Logger } from '@haier-sync/runtime';
 import type { GatewayConfig } from './config';
 
+/** Ticks in a row with calls waiting before a replica says it is busy (at the default 100 ms tick: 300 ms). */
+const BUSY_TICKS = 3;
+
 /** Calls this process may start per window of the rate gate, now. */
 export interface CallBudget {
   limit(): number;
   /** `fn` runs when the limit may have risen (the gate starts what is now due). */
   onRaise(fn: () => void): void;
-  /** How many calls wait for the limit now (a replica with calls waiting asks for a bigger share). */
-  demand(fn: () => number): void;
+  /** How many calls wait for the limit now (a replica whose calls keep waiting asks for a bigger
+   *  share), and the limit what is here now would need (what an idle replica asks for). */
+  demand(waiting: () => number, needed?: () => number): void;
   close(): Promise<void>;
 }
 
@@ -62,18 +68,19 @@ export interface ShareOptions {
  * this replica's share out. Times are this process's clock (ms), read when events arrive.
  */
 export class ShareState {
-  private readonly members = new Map<string, { limit: number; seenAt: number; busy: boolean }>();
+  private readonly members = new Map<string, { limit: number; seenAt: number; busy: boolean; want: number }>();
   private granted = 0;
   private pending: { value: number; since: number } | undefined;
   /** When the latest acknowledged heartbeat of this replica was sent, and whether it said busy. */
   private ackedSentAt = -Infinity;
   private ackedBusy = true;
+  private ackedWant = 0;
 
   constructor(readonly opts: ShareOptions) {}
 
-  /** Another replica's heartbeat (its limit, as it is configured; whether it has calls waiting). */
-  seen(id: string, limit: number, now: number, busy = true): void {
-    this.members.set(id, { limit, seenAt: now, busy });
+  /** Another replica's heartbeat (its limit, as it is configured; whether its calls keep waiting; what it needs when idle). */
+  seen(id: string, limit: number, now: number, busy = true, want = 0): void {
+    this.members.set(id, { limit, seenAt: now, busy, want });
   }
 
   /** Another replica deleted its key (stopped). */
@@ -81,11 +88,12 @@ export class ShareState {
     this.members.delete(id);
   }
 
-  /** This replica's heartbeat sent at `sentAt` (saying `busy`) was stored: the others know what it says. */
-  acked(sentAt: number, busy = true): void {
+  /** This replica's heartbeat sent at `sentAt` (saying `busy` and `want`) was stored: the others know what it says. */
+  acked(sentAt: number, busy = true, want = 0): void {
     if (sentAt < this.ackedSentAt) return;
     this.ackedSentAt = sentAt;
     this.ackedBusy = busy;
+    this.ackedWant = want;
   }
 
   /** Members can no longer be seen: spend nothing until a heartbeat is acknowledged again. */
@@ -113,9 +121,11 @@ export class ShareState {
   /**
    * What the share should be for the membership seen at `now` (0 while this replica's heartbeat
    * is not acknowledged). Replicas with calls waiting (busy) split what the idle ones leave; an
-   * idle replica keeps a tenth of an equal share for the calls it gets (at least 1), and when none
-   * is busy all split equally. Every replica computes the same split from the same announcements,
-   * and its own busy flag counts only once announced, so the shares add up to the budget at most.
+   * idle replica keeps what it announced it needs (`want`: the calls it gets, e.g. live lookups
+   * that reach it), at least a tenth of an equal share (at least 1) and at most an equal share,
+   * and when none is busy all split equally. Every replica computes the same split from the same
+   * announcements, and its own flags count only once announced, so the shares add up to the
+   * budget at most.
    */
   target(now: number): number {
     if (now - this.ackedSentAt > this.opts.expiryMs - this.opts.heartbeatMs) return 0;
@@ -127,10 +137,14 @@ export class ShareState {
       if (m.busy) busy++;
     }
     const total = usable(limit, this.opts.marginPct);
-    if (busy === 0 || busy === n) return Math.floor(total / n);
-    const idleShare = Math.max(1, Math.floor(total / n / 10));
-    if (!this.ackedBusy) return Math.min(idleShare, Math.floor(total / n));
-    return Math.max(0, Math.floor((total - (n - busy) * idleShare) / busy));
+    const equal = Math.floor(total / n);
+    if (busy === 0 || busy === n) return equal;
+    const tenth = Math.max(1, Math.floor(total / n / 10));
+    const idleShare = (want: number) => Math.min(equal, Math.max(tenth, want));
+    if (!this.ackedBusy) return idleShare(this.ackedWant);
+    let idle = 0;
+    for (const m of this.members.values()) if (!m.busy) idle += idleShare(m.want);
+    return Math.max(0, Math.floor((total - idle) / busy));
   }
 
   /** The share to use at `now`: lowered at once, raised after the membership held for holdMs. */
@@ -187,8 +201,12 @@ export class SharedBudget implements CallBudget {
   private failingSince: number | undefined;
   private unusableLoggedAt = -Infinity;
   private waitingCalls: () => number = () => 1;
-  /** When calls were last seen waiting for the limit (sampled every tick): busy for 2 heartbeats after. */
+  private neededLimit: () => number = () => 0;
+  /** When calls were last seen waiting for the limit BUSY_TICKS ticks in a row: busy for 2 heartbeats after. */
   private waitedAt = -Infinity;
+  private waitTicks = 0;
+  /** What the gate needed at each tick of the last 2 heartbeats (an idle replica asks for the most of them). */
+  private needs: Array<{ at: number; need: number }> = [];
   /** A heartbeat counts only while the others' are watched (a replica that cannot see newcomers must not spend). */
   private watching = false;
 
@@ -205,8 +223,27 @@ export class SharedBudget implements CallBudget {
     this.raised.push(fn);
   }
 
-  demand(fn: () => number): void {
-    this.waitingCalls = fn;
+  demand(waiting: () => number, needed?: () => number): void {
+    this.waitingCalls = waiting;
+    if (needed) this.neededLimit = needed;
+  }
+
+  /** Samples the gate (every tick): calls that keep waiting make this replica busy; what it needs, for its want. */
+  private sample(now: number): void {
+    if (this.waitingCalls() > 0) {
+      // a call that waits a moment (a lookup at its lane's cap) is not demand for a bigger share
+      if (++this.waitTicks >= BUSY_TICKS) this.waitedAt = now;
+    } else this.waitTicks = 0;
+    this.needs.push({ at: now, need: this.neededLimit() });
+    const since = now - 2 * this.opts.heartbeatMs;
+    while (this.needs.length > 1 && this.needs[0]!.at < since) this.needs.shift();
+  }
+
+  /** What an idle replica asks for: the most the gate needed over the last 2 heartbeats. */
+  private want(): number {
+    let w = 0;
+    for (const n of this.needs) w = Math.max(w, n.need);
+    return w;
   }
 
   /** Replicas of this account seen alive (this one included). */
@@ -225,7 +262,7 @@ export class SharedBudget implements CallBudget {
         this.opts.logger.warn({ nats: this.where() }, 'still waiting for NATS to share the Haier call budget with the other gateway replicas; no Haier calls until it answers (check NATS_URL)');
     }, 5000).unref();
     this.tick = setInterval(() => {
-      if (this.waitingCalls() > 0) this.waitedAt = performance.now();
+      this.sample(performance.now());
       this.evaluate();
     }, this.opts.tickMs ?? 100);
     this.tick.unref();
@@ -290,14 +327,14 @@ export class SharedBudget implements CallBudget {
   private beat(): void {
     if (this.closing || !this.kv) return;
     const sentAt = performance.now();
-    if (this.waitingCalls() > 0) this.waitedAt = sentAt;
     const busy = sentAt - this.waitedAt < 2 * this.opts.heartbeatMs;
-    const value = JSON.stringify({ limit: this.opts.limit, busy, heartbeatMs: this.opts.heartbeatMs, host: hostname(), pid: process.pid });
+    const want = busy ? 0 : this.want();
+    const value = JSON.stringify({ limit: this.opts.limit, busy, want, heartbeatMs: this.opts.heartbeatMs, host: hostname(), pid: process.pid });
     this.kv
       .put(`${this.prefix}.${this.id}`, value)
       .then(
         () => {
-          if (this.watching) this.state.acked(sentAt, busy);
+          if (this.watching) this.state.acked(sentAt, busy, want);
           if (this.failingSince !== undefined) this.opts.logger.info('heartbeat to NATS KV stored again; sharing the Haier call budget');
           this.failingSince = undefined;
           this.evaluate();
@@ -329,14 +366,16 @@ export class SharedBudget implements CallBudget {
           if (e.operation === 'PUT') {
             let limit = this.opts.limit;
             let busy = true;
+            let want = 0;
             try {
-              const v = JSON.parse(e.string()) as { limit?: unknown; busy?: unknown };
+              const v = JSON.parse(e.string()) as { limit?: unknown; busy?: unknown; want?: unknown };
               if (typeof v.limit === 'number' && v.limit > 0) limit = v.limit;
               if (v.busy === false) busy = false;
+              if (typeof v.want === 'number' && Number.isFinite(v.want) && v.want > 0) want = Math.floor(v.want);
             } catch {
               // an unreadable value still counts as a busy member, at this replica's limit
             }
-            this.state.seen(id, limit, performance.now(), busy);
+            this.state.seen(id, limit, performance.now(), busy, want);
           } else this.state.gone(id);
           this.evaluate();
           if (this.closing) break;

@@ -224,6 +224,23 @@ export class RateGate {
     return Math.max(1, Math.floor((limit * this.policies[lane].capPct) / 100));
   }
 
+  /**
+   * The smallest limit under which what is here now would fit with a place to spare: every lane's
+   * calls (in the window or waiting), plus one, under its cap, and all of them under the limit
+   * (0 when nothing is here). An idle replica asks the others for this much (budget.ts).
+   */
+  needed(): number {
+    let total = 0;
+    let need = 0;
+    for (const lane of LANES) {
+      const c = this.laneInWindow(lane) + this.lanes[lane].queue.length;
+      if (c === 0) continue;
+      total += c;
+      need = Math.max(need, Math.ceil(((c + 1) * 100) / this.policies[lane].capPct));
+    }
+    return total === 0 ? 0 : Math.max(need, total + 1);
+  }
+
   /** Every lane now, in priority order: its policy and cap, its calls in the window and waiting, and its calls started so far. */
   laneSnapshots(): LaneSnapshot[] {
     const limit = this.limit();

@@ -120,7 +120,7 @@ export class UpstreamClient {
     this.budget = opts.budget ?? budgetFor(this.config, this.logger);
     this.gate = new RateGate({ limit: () => this.budget.limit(), lanes: this.config.HAIER_LANES });
     this.budget.onRaise(() => this.gate.wake());
-    this.budget.demand(() => this.gate.waiting());
+    this.budget.demand(() => this.gate.waiting(), () => this.gate.needed());
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });
     this.tokens = new TokenManager({
       fetchToken: () =>

@@ -146,6 +146,31 @@ describe('ShareState', () => {
     expect(a.target(5000)).toBe(31); // nobody busy: an equal split
   });
 
+  it("an idle replica keeps what it announced it needs (its live lookups), within a tenth and an equal share; the busy ones split the rest", () => {
+    // a (this one) idle with lookups needing 8 places; b and c busy with bulk work
+    const a = new ShareState(OPTS);
+    for (let t = 0; t <= 2000; t += 500) {
+      a.acked(t, false, 8);
+      a.seen('b', 100, t, true);
+      a.seen('c', 100, t, true);
+      a.current(t);
+    }
+    expect(a.current(2000)).toBe(8); // not the tenth (3): its lookups fit under their lane's cap
+    const b = new ShareState(OPTS);
+    b.acked(0, true);
+    b.seen('a', 100, 0, false, 8);
+    b.seen('c', 100, 0, true);
+    expect(b.target(0)).toBe(43); // (95 - 8) / 2
+    // a want below the tenth keeps the tenth; above an equal share gets an equal share
+    b.seen('a', 100, 10, false, 1);
+    expect(b.target(10)).toBe(46); // (95 - 3) / 2
+    b.seen('a', 100, 20, false, 500);
+    expect(b.target(20)).toBe(32); // (95 - 31) / 2
+    // a replica that announces no want (an older one) keeps the tenth, as before
+    b.seen('a', 100, 30, false);
+    expect(b.target(30)).toBe(46);
+  });
+
   it('takes the lowest limit among members that disagree', () => {
     const s = replica();
     s.seen('b', 60, 0);

@@ -116,6 +116,21 @@ describe('RateGate', () => {
     for (const t of starts) expect(starts.filter((u) => u >= t && u < t + 1025).length).toBeLessThanOrEqual(10);
   });
 
+  it("needed(): the smallest limit that fits what is here with a place to spare per lane, within each lane's cap", async () => {
+    let now = 0;
+    const gate = new RateGate({ limit: 100, windowMs: 1000, burst: 100, now: () => now });
+    expect(gate.needed()).toBe(0); // nothing here: an idle replica asks for nothing beyond the least share
+    const interactive = await Promise.all([gate.take(undefined, 'interactive'), gate.take(undefined, 'interactive'), gate.take(undefined, 'interactive')]);
+    expect(gate.needed()).toBe(8); // 3 + 1 under the interactive cap of 50%
+    const bulk = await Promise.all(Array.from({ length: 10 }, () => gate.take(undefined, 'bulk')));
+    expect(gate.needed()).toBe(14); // 13 in all + 1 (bulk's cap is the whole limit)
+    for (const e of [...interactive, ...bulk]) e();
+    expect(gate.needed()).toBe(14); // ended calls keep their places for the window
+    now = 1001;
+    expect(gate.needed()).toBe(0);
+    gate.close();
+  });
+
   it('counts a call from its start until one window after it ended: a slow or stalled answer holds its place', async () => {
     let now = 0;
     const gate = new RateGate({ limit: 3, windowMs: 1000, burst: 3, now: () => now });

@@ -4,10 +4,9 @@
 // package in node_modules, a file of this repo, or node's internals), and the time charged to
 // the process's own code: each sample to the nearest frame up its stack that is this repo's code
 // (so library and GC-free native time lands on the call site that asked for it). Last, what
-// observability costs: the share of busy time in samples with a metrics frame (prom-client, a
-// metrics.ts of this repo) anywhere on their stack, and likewise tracing (@opentelemetry/*, the
-// runtime's tracing files) and logging (pino, the runtime's logger): inclusive time, so the
-// work a library asks of node (hashing, encoding) counts for it; GC is not charged to anyone.
+// observability costs: the share of busy time charged to metrics (prom-client, a metrics.ts of
+// this repo), tracing (@opentelemetry/*, the runtime's tracing files) and logging (pino, the
+// runtime's logger); see `charge` below for the rule. GC is not charged to anyone.
 //   node --import tsx bench/profile-summary.ts DIR [top=15]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,23 +113,48 @@ for (const f of files) {
   }
   const busy = total - idle;
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
-  // inclusive time per concern: a sample counts for a concern when any frame on its stack is one of its
-  const concernsOf = new Map<number, Set<Concern>>();
-  const flags = (id: number): Set<Concern> => {
-    const known = concernsOf.get(id);
-    if (known) return known;
-    const up = parent.get(id);
-    const out = new Set<Concern>(up === undefined ? [] : flags(up));
-    const c = byId.get(id)!.callFrame;
-    for (const [k, match] of Object.entries(CONCERNS) as [Concern, (m: string, u: string) => boolean][]) if (match(moduleOf(c.url), c.url)) out.add(k);
-    concernsOf.set(id, out);
+  // time charged to a concern: the leaf-most module frame of the sample (node's internals and
+  // natives skipped) is one of its packages, or, when that frame is another library's, the
+  // nearest frame of this repo up the stack is one of its files. So a span's own work (ids,
+  // attributes, context) counts for tracing, while the pg query an instrumentation wraps, or the
+  // handler an interceptor calls, stays with the code that asked for it.
+  const chargedTo = new Map<number, Concern | null>();
+  const concernOf = (url: string): Concern | null => {
+    for (const [k, match] of Object.entries(CONCERNS) as [Concern, (m: string, u: string) => boolean][]) if (match(moduleOf(url), url)) return k;
+    return null;
+  };
+  const charge = (id: number): Concern | null => {
+    const known = chargedTo.get(id);
+    if (known !== undefined) return known;
+    let cur: number | undefined = id;
+    let passedLibrary = false;
+    let out: Concern | null = null;
+    while (cur !== undefined) {
+      const url = byId.get(cur)!.callFrame.url;
+      if (url && !url.startsWith('node:')) {
+        if (!passedLibrary) {
+          const c = concernOf(url);
+          if (c || own(url)) {
+            out = c;
+            break;
+          }
+          passedLibrary = true;
+        } else if (own(url)) {
+          out = concernOf(url);
+          break;
+        }
+      }
+      cur = parent.get(cur);
+    }
+    chargedTo.set(id, out);
     return out;
   };
   const inclusive = new Map<Concern, number>();
   for (const [id, us] of self) {
     const name = byId.get(id)!.callFrame.functionName;
     if (name === '(idle)' || name === '(garbage collector)' || name === '(program)') continue;
-    for (const k of flags(id)) inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+    const k = charge(id);
+    if (k) inclusive.set(k, (inclusive.get(k) ?? 0) + us);
   }
   totals.set('busy', (totals.get('busy') ?? 0) + busy);
   for (const [k, v] of inclusive) totals.set(k, (totals.get(k) ?? 0) + v);
@@ -142,7 +166,7 @@ for (const f of files) {
     ...[...fn].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${pct(v)}  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
     "  charged to the process's own code (nearest own frame; GC and (program) left out):",
     ...[...bySite].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${pct(v)}  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
-    '  observability (inclusive time, samples with such a frame on their stack):',
+    '  observability (time charged to metrics, tracing, logging; of busy time):',
     ...(Object.keys(CONCERNS) as Concern[]).map((k) => `    ${pct(inclusive.get(k) ?? 0)}  ${((inclusive.get(k) ?? 0) / 1000).toFixed(0).padStart(6)} ms  ${k}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
