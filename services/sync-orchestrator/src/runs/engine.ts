@@ -121,7 +121,9 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   const patienceMs = settings.dependencyPatienceMs ?? 5 * 60_000;
   const stats = { batches: 0, failedAttempts: 0, inFlight: 0, waits: 0 };
   const runCache = new Map<string, RunRow>();
-  // batches finishing together commit together (one statement on the run row, not one each)
+  // batches finishing together commit together (one statement on the run row, not one each), one
+  // flush at a time: a second flush in flight would only wait for the run row's lock and halve
+  // the groups (measured: 1 instead of 2 cut Postgres ~10% and the first sync ~5% of its CPU)
   // each counted batch's log lines (SUCCESS/WARNING per product) commit with its completion: a
   // run is never seen ended before its lines are in
   type Completion = BatchCompletion & { runId: string; attempt: number; dryRun: boolean };
@@ -140,7 +142,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       const r = await completeAndLog([i]);
       return r?.seqs.has(i.seq) ? { phase: r.phase } : undefined;
     },
-    { maxInFlight: 2, maxSize: 200, key: (i) => i.runId },
+    { maxInFlight: 1, maxSize: 200, key: (i) => i.runId },
   );
   const touched = new Set<string>();
 
