@@ -29,7 +29,7 @@ export {
 } from './service-auth';
 export { LIVENESS_SERVICE } from './health';
 export { sleep } from './sleep';
-export { activeTraceparent, contextOfTraceparent, distinctLinks, spanContextOf, traceparentOf } from './trace-context';
+export { activeTraceparent, contextOfTraceparent, distinctLinks, spanContextOf, traceparentOf, untraced } from './trace-context';
 export { createMetricsRegistry, rpcMetricsInterceptor, startMetricsServer, serveMetrics, counterFrom, gaugeFrom, Counter, Gauge, Histogram, Registry, type MetricsServer } from './metrics';
 export { enumName, enumNames, enumValue } from './enums';
 export { onShutdown, setShutdownLogger, type ShutdownOptions } from './shutdown';

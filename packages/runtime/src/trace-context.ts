@@ -3,7 +3,8 @@
 // that later picks the row up (a planner or worker claiming a run, the event relay reading the
 // change log) continues that trace or links to it. Formatted and parsed here directly (the W3C
 // `traceparent` header format, version 00), so it does not depend on which propagator is set.
-import { ROOT_CONTEXT, context, isSpanContextValid, trace, type Context, type Link, type SpanContext } from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
+import { ROOT_CONTEXT, TraceFlags, context, isSpanContextValid, trace, type Context, type Link, type SpanContext } from '@opentelemetry/api';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -47,4 +48,16 @@ export function distinctLinks(traceparents: Iterable<string | null | undefined>)
     if (sc) links.push({ context: sc });
   }
   return links;
+}
+
+/**
+ * Runs `fn` outside any trace and unsampled: the spans it makes (an RPC, a query) do not record,
+ * and the `traceparent` its calls send says "not sampled", so the services they reach record
+ * nothing either. For polling that usually finds nothing (the event relay reading the logs 5 times
+ * a second): a trace per poll would bury the traces that matter. The trace id is a fresh one, so
+ * the log lines of the work still tell one poll from another.
+ */
+export function untraced<T>(fn: () => T): T {
+  const sc: SpanContext = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.NONE, isRemote: false };
+  return context.with(trace.setSpanContext(ROOT_CONTEXT, sc), fn);
 }

@@ -161,6 +161,10 @@ test('a FULL run started over REST is one trace: edge → StartRun → planner a
   // every catalog call that wrote a change is linked
   expect(new Set(linked.map((l) => l.spanId))).toEqual(upsertServerIds);
 
+  // the relay's polls (ReadChanges 5 times a second while idle) make no trace of their own, on
+  // either side: they would bury the runs' traces
+  expect(otlp.spans().filter((s) => s.name.endsWith('/ReadChanges')).map((s) => `${s.service} ${s.name}`)).toEqual([]);
+
   // the run's lifecycle events: published in its trace, linked to the planner (started) and the finaliser (completed)
   const runsPublish = spans.filter((s) => s.name === 'runs publish' && s.kind === OTLP.producer);
   const runLinks = new Set(runsPublish.flatMap((s) => s.links.map((l) => l.spanId)));

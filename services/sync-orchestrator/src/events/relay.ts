@@ -1,7 +1,7 @@
 // One relay: read a log after the cursor, publish each entry in order, await each ack, and store
 // the cursor only after the acks. Any failure (NATS down, catalog down, DB down) backs off and
 // starts again from the stored cursor; JetStream's dedupe window absorbs what gets resent.
-import { sleep, type Logger } from '@haier-sync/runtime';
+import { sleep, untraced, type Logger } from '@haier-sync/runtime';
 import type { JetStreamClient, PubAck } from 'nats';
 import type { CursorStore } from './cursor-store';
 import type { ManagedNats } from './nats-connection';
@@ -113,7 +113,8 @@ export class Relay {
     // a page read ahead while the previous one was being published, if it starts where we stand
     const ahead = this.readAhead;
     this.readAhead = undefined;
-    const page = ahead && ahead.after === this.cursor ? await ahead.page : await this.source.read(this.cursor, this.opts.pageSize);
+    // reads are untraced: 5 polls a second would each be a trace (the publish spans below carry the runs' traces)
+    const page = ahead && ahead.after === this.cursor ? await ahead.page : await untraced(() => this.source.read(this.cursor, this.opts.pageSize));
     const { items, headSeq, untrustedGaps, holeWaitMs } = page;
     if (untrustedGaps !== undefined && this.untrustedWarnings++ % 100 === 0) {
       this.log.error({ relay: this.source.name, cursor: this.cursor.toString() }, untrustedGaps);
@@ -129,7 +130,7 @@ export class Relay {
     // ReadChanges costs as much as publishing a page)
     if (n === items.length && items.length >= this.opts.pageSize) {
       const after = items[n - 1]!.seq;
-      const next = this.source.read(after, this.opts.pageSize);
+      const next = untraced(() => this.source.read(after, this.opts.pageSize));
       next.catch(() => undefined); // a failed read-ahead is read again in the next pass
       this.readAhead = { after, page: next };
     }
