@@ -254,6 +254,33 @@ describe('group commit', () => {
     expect(g.stats()).toEqual({ flushes: 2, items: 4, fallbacks: 0 });
   });
 
+  test('restMs: after a flush, items wait that long and go out together; the first after a rest goes at once', async () => {
+    const c = controlled();
+    const g = createGroupCommit(c.flush, c.single, { maxInFlight: 1, key: () => 'k', maxSize: 10, restMs: 40 });
+    const first = g.submit(1);
+    await tick();
+    expect(c.singles).toEqual([1]); // nothing flushed before: at once
+    c.release();
+    await expect(first).resolves.toBe(10);
+    const during = [g.submit(2), g.submit(3)];
+    await tick();
+    expect(c.flushes).toEqual([]); // resting after the first flush
+    await new Promise((r) => setTimeout(r, 20));
+    during.push(g.submit(4)); // still resting: joins them
+    await tick();
+    expect(c.flushes).toEqual([]);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(c.flushes).toEqual([[2, 3, 4]]);
+    c.release();
+    await expect(Promise.all(during)).resolves.toEqual([20, 30, 40]);
+    await new Promise((r) => setTimeout(r, 60)); // the rest after that flush is over
+    const later = g.submit(5);
+    await tick();
+    expect(c.singles).toEqual([1, 5]);
+    c.release();
+    await expect(later).resolves.toBe(50);
+  });
+
   test('only items of the same key go out together, and a flush holds at most maxSize', async () => {
     const c = controlled();
     const g = createGroupCommit(c.flush, c.single, { maxInFlight: 1, key: (i: number) => (i % 2 ? 'odd' : 'even'), size: () => 2, maxSize: 4 });

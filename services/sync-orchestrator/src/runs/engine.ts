@@ -64,6 +64,9 @@ export interface Engine {
 
 const errText = (err: unknown): string => redact(ConnectError.from(err).message);
 
+/** The rest between two flushes of batch completions (see `completions` below). */
+const COMPLETION_REST_MS = 50;
+
 /** Seconds to wait before a failed batch is tried again (1, 2, 4, ... capped at the lease). */
 function retryDelay(attempts: number, leaseSeconds: number): number {
   return Math.min(leaseSeconds, 2 ** Math.max(0, attempts - 1));
@@ -122,8 +125,11 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
   const stats = { batches: 0, failedAttempts: 0, inFlight: 0, waits: 0 };
   const runCache = new Map<string, RunRow>();
   // batches finishing together commit together (one statement on the run row, not one each), one
-  // flush at a time: a second flush in flight would only wait for the run row's lock and halve
-  // the groups (measured: 1 instead of 2 cut Postgres ~10% and the first sync ~5% of its CPU)
+  // flush at a time and 50 ms apart: every flush rewrites the run row, which the planner, the
+  // heartbeats and the progress loop also update, so fewer, bigger flushes cost Postgres less
+  // (measured, 50,000 products: one in flight instead of two, then a 50 ms rest, took the first
+  // sync from ~0.69 to ~0.60 ms of CPU per product, Postgres ~0.22 to ~0.16); a batch's answer
+  // waits at most that long
   // each counted batch's log lines (SUCCESS/WARNING per product) commit with its completion: a
   // run is never seen ended before its lines are in
   type Completion = BatchCompletion & { runId: string; attempt: number; dryRun: boolean };
@@ -142,7 +148,7 @@ export function startEngine(depsIn: Omit<RunDeps, 'kick'>, opts: EngineOptions =
       const r = await completeAndLog([i]);
       return r?.seqs.has(i.seq) ? { phase: r.phase } : undefined;
     },
-    { maxInFlight: 1, maxSize: 200, key: (i) => i.runId },
+    { maxInFlight: 1, maxSize: 200, restMs: COMPLETION_REST_MS, key: (i) => i.runId },
   );
   const touched = new Set<string>();
 
