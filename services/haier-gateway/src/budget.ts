@@ -32,6 +32,9 @@ const BUSY_TICKS = 3;
 /** Calls this process may start per window of the rate gate, now. */
 export interface CallBudget {
   limit(): number;
+  /** An equal split of the account's budget among the live replicas (what the lanes' caps are
+   *  percentages of when this replica's share is smaller: rate-gate.ts capBase). */
+  equalShare(): number;
   /** `fn` runs when the limit may have risen (the gate starts what is now due). */
   onRaise(fn: () => void): void;
   /** How many calls wait for the limit now (a replica whose calls keep waiting asks for a bigger
@@ -48,7 +51,7 @@ export function usable(limit: number, marginPct: number): number {
 /** The whole budget for a single gateway (no NATS_URL). */
 export function soleBudget(limit: number, marginPct: number): CallBudget {
   const share = usable(limit, marginPct);
-  return { limit: () => share, onRaise: () => undefined, demand: () => undefined, close: async () => undefined };
+  return { limit: () => share, equalShare: () => share, onRaise: () => undefined, demand: () => undefined, close: async () => undefined };
 }
 
 export interface ShareOptions {
@@ -147,6 +150,14 @@ export class ShareState {
     return Math.max(0, Math.floor((total - idle) / busy));
   }
 
+  /** An equal split of the budget among the members seen at `now` (the lowest limit winning). */
+  equal(now: number): number {
+    const n = this.live(now);
+    let limit = this.opts.limit;
+    for (const m of this.members.values()) limit = Math.min(limit, m.limit);
+    return Math.floor(usable(limit, this.opts.marginPct) / n);
+  }
+
   /** The share to use at `now`: lowered at once, raised after the membership held for holdMs. */
   current(now: number): number {
     const target = this.target(now);
@@ -217,6 +228,10 @@ export class SharedBudget implements CallBudget {
 
   limit(): number {
     return this.evaluate();
+  }
+
+  equalShare(): number {
+    return this.state.equal(performance.now());
   }
 
   onRaise(fn: () => void): void {

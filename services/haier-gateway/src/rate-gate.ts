@@ -92,6 +92,10 @@ export interface RateGateOptions {
   now?: () => number;
   /** Floors and caps per lane (percent of the limit), default DEFAULT_LANES. */
   lanes?: LanePolicies;
+  /** What the lanes' caps are percentages of when it is more than the limit (default the limit):
+   *  an equal split of the account's budget, for a replica whose share is sized to its few calls
+   *  (budget.ts), so that its caps do not shrink with it. */
+  capBase?: () => number;
 }
 
 /** One lane's calls: waiting, in flight, ended (ascending) from `head` on; started since the gate was made. */
@@ -118,6 +122,7 @@ export interface LaneSnapshot {
 export class RateGate {
   readonly windowMs: number;
   private readonly limitOf: () => number;
+  private readonly capBaseOf: () => number;
   private readonly burstOpt: number | undefined;
   private tokens: number;
   private last: number;
@@ -138,6 +143,7 @@ export class RateGate {
     const fixed = typeof opts.limit === 'number' ? opts.limit : undefined;
     if (fixed !== undefined) checkLimit(fixed);
     this.limitOf = typeof opts.limit === 'number' ? () => fixed! : opts.limit;
+    this.capBaseOf = opts.capBase ?? (() => 0);
     this.windowMs = opts.windowMs ?? 1000;
     if (!(Number.isFinite(this.windowMs) && this.windowMs >= 1)) throw new RangeError(`windowMs must be at least 1, got ${opts.windowMs}`);
     this.burstOpt = opts.burst;
@@ -221,7 +227,7 @@ export class RateGate {
 
   /** The most calls of `lane` that may count against the limit at once (its cap of `limit`, at least 1). */
   capOf(lane: Lane, limit = this.limit()): number {
-    return Math.max(1, Math.floor((limit * this.policies[lane].capPct) / 100));
+    return Math.max(1, Math.floor((Math.max(limit, this.capBaseOf()) * this.policies[lane].capPct) / 100));
   }
 
   /**
@@ -232,11 +238,14 @@ export class RateGate {
   needed(): number {
     let total = 0;
     let need = 0;
+    const base = this.capBaseOf();
     for (const lane of LANES) {
       const c = this.laneInWindow(lane) + this.lanes[lane].queue.length;
       if (c === 0) continue;
       total += c;
-      need = Math.max(need, Math.ceil(((c + 1) * 100) / this.policies[lane].capPct));
+      const pct = this.policies[lane].capPct;
+      // within the cap the cap base gives whatever the limit: only the total counts then
+      if (Math.floor((base * pct) / 100) < c + 1) need = Math.max(need, Math.ceil(((c + 1) * 100) / pct));
     }
     return total === 0 ? 0 : Math.max(need, total + 1);
   }

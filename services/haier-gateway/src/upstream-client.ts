@@ -118,7 +118,7 @@ export class UpstreamClient {
     // sliding second at Haier within this process's share of HAIER_RATE_LIMIT.
     this.slots = new CallSlots(this.config.HAIER_MAX_CONCURRENCY);
     this.budget = opts.budget ?? budgetFor(this.config, this.logger);
-    this.gate = new RateGate({ limit: () => this.budget.limit(), lanes: this.config.HAIER_LANES });
+    this.gate = new RateGate({ limit: () => this.budget.limit(), capBase: () => this.budget.equalShare(), lanes: this.config.HAIER_LANES });
     this.budget.onRaise(() => this.gate.wake());
     this.budget.demand(() => this.gate.waiting(), () => this.gate.needed());
     this.policy = upstreamRetryPolicy({ maxRetries: this.config.HAIER_MAX_RETRIES, ...opts.backoff });

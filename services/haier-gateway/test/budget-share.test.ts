@@ -171,6 +171,14 @@ describe('ShareState', () => {
     expect(b.target(30)).toBe(46);
   });
 
+  it('equal(): an equal split among the live members, the lowest limit winning', () => {
+    const s = replica();
+    expect(s.equal(0)).toBe(95);
+    s.seen('b', 100, 0);
+    s.seen('c', 60, 0);
+    expect(s.equal(0)).toBe(19); // floor(57 / 3)
+  });
+
   it('takes the lowest limit among members that disagree', () => {
     const s = replica();
     s.seen('b', 60, 0);

@@ -129,6 +129,13 @@ describe('RateGate', () => {
     now = 1001;
     expect(gate.needed()).toBe(0);
     gate.close();
+    // a replica whose share is sized to its calls: its caps are percentages of an equal split
+    const small = new RateGate({ limit: 4, capBase: () => 31, windowMs: 1000, burst: 4, now: () => now });
+    expect(small.capOf('interactive')).toBe(15); // 50% of 31, not of 4
+    const three = await Promise.all([small.take(undefined, 'interactive'), small.take(undefined, 'interactive'), small.take(undefined, 'interactive')]);
+    expect(small.needed()).toBe(4); // the total and one spare: the cap does not bind
+    for (const e of three) e();
+    small.close();
   });
 
   it('counts a call from its start until one window after it ended: a slow or stalled answer holds its place', async () => {
