@@ -7,8 +7,8 @@
 // (saying whether it has calls waiting: busy, and what an idle one needs: want) and watches the
 // others'. Nothing is asked of NATS per call: the gate reads `limit()`, a local computation. Busy
 // replicas split what idle ones leave; an idle one keeps what it needs (the places its calls of
-// the last second took, one spare per lane, within the lanes' caps), at least a tenth of an equal
-// share and at most an equal share. The rules that keep the sum within the budget while members
+// the last second took, and one spare: RateGate.needed), at least a tenth of an equal share and at
+// most an equal share. The rules that keep the sum within the budget while members
 // come, go, and turn busy or idle:
 //  - a replica LOWERS its share as soon as what it sees calls for it (a newcomer, a member turning
 //    busy, its own idle announcement stored); the gate reads the share before every start, and a
@@ -39,7 +39,7 @@ export interface CallBudget {
   onRaise(fn: () => void): void;
   /** How many calls wait for the limit now (a replica whose calls keep waiting asks for a bigger
    *  share), and the limit what is here now would need (what an idle replica asks for). */
-  demand(waiting: () => number, needed?: () => number): void;
+  demand(waiting: () => number, needed: () => number): void;
   close(): Promise<void>;
 }
 
@@ -133,13 +133,9 @@ export class ShareState {
   target(now: number): number {
     if (now - this.ackedSentAt > this.opts.expiryMs - this.opts.heartbeatMs) return 0;
     const n = this.live(now);
-    let limit = this.opts.limit;
     let busy = this.ackedBusy ? 1 : 0;
-    for (const m of this.members.values()) {
-      limit = Math.min(limit, m.limit); // replicas that disagree: the lowest wins
-      if (m.busy) busy++;
-    }
-    const total = usable(limit, this.opts.marginPct);
+    for (const m of this.members.values()) if (m.busy) busy++;
+    const total = this.total();
     const equal = Math.floor(total / n);
     if (busy === 0 || busy === n) return equal;
     const tenth = Math.max(1, Math.floor(total / n / 10));
@@ -150,12 +146,17 @@ export class ShareState {
     return Math.max(0, Math.floor((total - idle) / busy));
   }
 
-  /** An equal split of the budget among the members seen at `now` (the lowest limit winning). */
+  /** An equal split of the budget among the members seen at `now`. */
   equal(now: number): number {
     const n = this.live(now);
+    return Math.floor(this.total() / n);
+  }
+
+  /** What the members may spend together: the lowest limit any of them announces (replicas that disagree), less the margin. */
+  private total(): number {
     let limit = this.opts.limit;
     for (const m of this.members.values()) limit = Math.min(limit, m.limit);
-    return Math.floor(usable(limit, this.opts.marginPct) / n);
+    return usable(limit, this.opts.marginPct);
   }
 
   /** The share to use at `now`: lowered at once, raised after the membership held for holdMs. */
@@ -238,9 +239,9 @@ export class SharedBudget implements CallBudget {
     this.raised.push(fn);
   }
 
-  demand(waiting: () => number, needed?: () => number): void {
+  demand(waiting: () => number, needed: () => number): void {
     this.waitingCalls = waiting;
-    if (needed) this.neededLimit = needed;
+    this.neededLimit = needed;
   }
 
   /** Samples the gate (every tick): calls that keep waiting make this replica busy; what it needs, for its want. */

@@ -225,7 +225,8 @@ export class RateGate {
     return ls.inFlight + ls.ends.length - ls.head;
   }
 
-  /** The most calls of `lane` that may count against the limit at once (its cap of `limit`, at least 1). */
+  /** The most calls of `lane` that may count against the limit at once: its cap of `limit`, or of
+   *  the cap base when that is more (an idle replica's small share), at least 1. */
   capOf(lane: Lane, limit = this.limit()): number {
     return Math.max(1, Math.floor((Math.max(limit, this.capBaseOf()) * this.policies[lane].capPct) / 100));
   }

@@ -73,8 +73,10 @@ const SCRAPE_S = Number(process.env.BENCH_SCRAPE_S ?? 0);
 const INTERACTIVE_MS = Number(process.env.BENCH_INTERACTIVE_MS ?? 500);
 const IDLE_PROBE_MS = 15_000;
 
+interface Latencies { n: number; p50: number; p99: number; max: number }
+
 /** Latency percentiles (ms) of a sample. */
-function percentiles(ms: number[]): { n: number; p50: number; p99: number; max: number } {
+function percentiles(ms: number[]): Latencies {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
   const r = (v: number) => Math.round(v * 10) / 10;
@@ -540,7 +542,6 @@ async function measureFloor(): Promise<Record<string, unknown>> {
   }
 }
 
-interface Latencies { n: number; p50: number; p99: number; max: number }
 /** The report's lines for the interactive lookups and the metrics scrapes of a phase, when it had them. */
 function sideLines(f: FullFigures, ok: (b: boolean) => string): string[] {
   const out: string[] = [];

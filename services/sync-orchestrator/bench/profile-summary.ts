@@ -149,15 +149,15 @@ for (const f of files) {
     chargedTo.set(id, out);
     return out;
   };
-  const inclusive = new Map<Concern, number>();
+  const charged = new Map<Concern, number>();
   for (const [id, us] of self) {
     const name = byId.get(id)!.callFrame.functionName;
     if (name === '(idle)' || name === '(garbage collector)' || name === '(program)') continue;
     const k = charge(id);
-    if (k) inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+    if (k) charged.set(k, (charged.get(k) ?? 0) + us);
   }
   totals.set('busy', (totals.get('busy') ?? 0) + busy);
-  for (const [k, v] of inclusive) totals.set(k, (totals.get(k) ?? 0) + v);
+  for (const [k, v] of charged) totals.set(k, (totals.get(k) ?? 0) + v);
   const lines = [
     `== ${processOf(prof.nodes.map((n) => n.callFrame.url))} (${f}): ${(busy / 1e6).toFixed(1)} s busy of ${(total / 1e6).toFixed(1)} s sampled`,
     '  top modules (self time):',
@@ -167,7 +167,7 @@ for (const f of files) {
     "  charged to the process's own code (nearest own frame; GC and (program) left out):",
     ...[...bySite].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `    ${pct(v)}  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
     '  observability (time charged to metrics, tracing, logging; of busy time):',
-    ...(Object.keys(CONCERNS) as Concern[]).map((k) => `    ${pct(inclusive.get(k) ?? 0)}  ${((inclusive.get(k) ?? 0) / 1000).toFixed(0).padStart(6)} ms  ${k}`),
+    ...(Object.keys(CONCERNS) as Concern[]).map((k) => `    ${pct(charged.get(k) ?? 0)}  ${((charged.get(k) ?? 0) / 1000).toFixed(0).padStart(6)} ms  ${k}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
