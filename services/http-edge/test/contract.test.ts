@@ -466,6 +466,17 @@ describe('catalog', () => {
       { timeoutMs: 120_000, what: 'no run or operation still writing the catalog' },
     );
     const url = `/api/haier/catalog/products/${code}/`;
+    // a cancelled run's batches that were in flight still land their writes (a price check moves
+    // price_checked_at): wait until the product has stayed the same for 2 s
+    let seen = { tag: '', at: 0 };
+    await waitFor(
+      async () => {
+        const tagNow = (await s.request('GET', url, { key: s.keys.viewer })).headers.get('etag') ?? '';
+        if (tagNow !== seen.tag) seen = { tag: tagNow, at: Date.now() };
+        return Date.now() - seen.at >= 2_000 || undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: `product ${code} to stay unchanged for 2 s` },
+    );
     const first = await s.request('GET', url, { key: s.keys.viewer });
     const tag = first.headers.get('etag');
     expect([first.status, first.headers.get('cache-control')]).toEqual([200, 'private, no-cache']);
