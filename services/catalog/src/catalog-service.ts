@@ -12,7 +12,7 @@ import { NotFound } from './errors';
 import { checkIntegrity } from './integrity';
 import { parsePin, setPin } from './pinning';
 import { BatchRejection, isFailure, normaliseProducts } from './product-input';
-import { getPriceHistory, getProduct, listNamed, listPriceCheckDue, listProducts, listStockCheckDue, readChanges, stats, type AgesRow, type SortKey } from './product-queries';
+import { changeHead, getPriceHistory, getProduct, listNamed, listPriceCheckDue, listProducts, listStockCheckDue, readChanges, stats, type AgesRow, type SortKey } from './product-queries';
 import { itemResult, toChange, toProduct, ts } from './proto-mapping';
 import { aggregateStock } from './stock';
 import { upsertProducts } from './upsert-products';
@@ -162,6 +162,9 @@ export function catalogServiceImpl(deps: CatalogServiceDeps): ServiceImpl<typeof
     async readChanges(req) {
       const r = await readChanges(em(), req.afterSeq, req.limit);
       return create(catalog.ReadChangesResponseSchema, { changes: r.changes.map(toChange), headSeq: BigInt(r.headSeq) });
+    },
+    async getChangeHead() {
+      return create(catalog.GetChangeHeadResponseSchema, { headSeq: BigInt(await changeHead(em())) });
     },
     async stats(req) {
       const ms = (d: Duration | undefined): number | undefined => (d ? durationMs(d) : undefined);

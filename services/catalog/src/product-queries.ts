@@ -158,8 +158,13 @@ export async function readChanges(em: EntityManager, afterSeq: bigint, limit: nu
      from catalog.change_log l where l.seq > ?::bigint order by l.seq limit ${lim}`,
     [afterSeq.toString()],
   );
+  return { changes, headSeq: await changeHead(em) };
+}
+
+/** The highest seq committed in the change log now ('0' while it is empty): an index probe. */
+export async function changeHead(em: EntityManager): Promise<string> {
   const [head] = await query<{ head: string }>(em, `select coalesce(max(seq), 0)::text as head from catalog.change_log`);
-  return { changes, headSeq: head?.head ?? '0' };
+  return head?.head ?? '0';
 }
 
 /** The products whose price the freshness sweep keeps fresh: procurable (listed, on sale). */

@@ -29,6 +29,7 @@ import { sanitizeParams, storable } from './domain/sanitize';
 import { clientErrorHandler } from './client-errors';
 import { registerHttpTracing } from './http-tracing';
 import { createMetrics, type EdgeMetrics } from './metrics';
+import { ReadCache } from './read-cache';
 import { adminRoutes } from './routes/admin';
 import { catalogRoutes } from './routes/catalog';
 import { configRoutes } from './routes/configs';
@@ -214,6 +215,11 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   });
   app.decorate('edge', { ...ctx, metrics, config });
   app.decorateRequest('auth', null);
+  app.decorateRequest('readHead', null);
+  const readCache =
+    config.readCache.maxBytes > 0
+      ? new ReadCache({ ...config.readCache, head: async () => (await clients.catalog.getChangeHead({})).headSeq, registry: metrics.registry })
+      : undefined;
   const routes = new RouteMethods();
   app.addHook('onRoute', (r) => routes.add(r.method, r.url));
 
@@ -230,6 +236,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     if (!reply.hasHeader('cache-control')) void reply.header('cache-control', (reply.statusCode < 300 && req.routeOptions.config?.cacheControl) || 'no-store');
     return payload;
   });
+  // a catalog read's answer is kept before its ETag is taken (read-cache.ts)
+  if (readCache) app.addHook('onSend', readCache.store);
   // a weak ETag of every answer's bytes, and 304 for a matching If-None-Match: exact whatever
   // changed (a price, a pin, a stock row, which products a page holds), with no extra query
   await app.register(etag, { weak: true });
@@ -342,6 +350,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     const found = inputProblem(req.query, '', 0, itemCheckedParams(req)) ?? inputProblem(req.params) ?? inputProblem(req.body);
     if (found) throw badRequest(found.field, found.problem);
   });
+  // last before the handler: a catalog read the catalog has not changed since is answered here
+  if (readCache) app.addHook('preHandler', readCache.lookup);
 
   app.setErrorHandler((err, req, reply) => {
     const m = mapError(err, upstreamOf(req.routeOptions.url));

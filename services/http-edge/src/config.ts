@@ -34,6 +34,10 @@ export const edgeConfigSchema = z.object({
   EDGE_CALL_BUDGET_VIEWER: env.positiveInt(60),
   EDGE_CALL_BUDGET_OPERATOR: env.positiveInt(600),
   EDGE_CALL_BUDGET_ADMIN: env.positiveInt(600),
+  /** Megabytes of catalog answers the read cache may keep (0: no read cache). */
+  EDGE_READ_CACHE_MB: env.nonNegativeInt(64),
+  /** The longest a kept catalog answer is answered again (ms): the most its check stamps (price_checked_at, …) can lag. */
+  EDGE_READ_CACHE_TTL_MS: env.positiveInt(30_000),
   /** How long a redirect to an S3 image stays valid (s3 store only). */
   EDGE_IMAGE_URL_TTL_S: env.positiveInt(300),
   // the image store the gateway writes mirrored images to (the edge serves them)
@@ -64,6 +68,8 @@ export interface EdgeConfig {
   /** The validated IMAGE_STORE* variables (imageStoreFromEnv reads them). */
   imageStoreEnv: ImageStoreVars;
   imageUrlTtlS: number;
+  /** The read cache: bytes it may keep (0: off) and how long an answer is kept. */
+  readCache: { maxBytes: number; ttlMs: number };
 }
 
 function metricsPort(v: string | undefined): number | undefined {
@@ -108,5 +114,6 @@ export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env): EdgeCon
     callBudget: { viewer: c.EDGE_CALL_BUDGET_VIEWER, operator: c.EDGE_CALL_BUDGET_OPERATOR, admin: c.EDGE_CALL_BUDGET_ADMIN },
     imageStoreEnv: c,
     imageUrlTtlS: c.EDGE_IMAGE_URL_TTL_S,
+    readCache: { maxBytes: c.EDGE_READ_CACHE_MB * 1024 * 1024, ttlMs: c.EDGE_READ_CACHE_TTL_MS },
   };
 }
