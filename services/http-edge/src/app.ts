@@ -317,6 +317,15 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     errorResponseBuilder: (_req, c) =>
       new EdgeError(429, 'RATE_LIMITED', `Too many requests for this API key: at most ${c.max} per minute. Retry after ${Math.ceil(c.ttl / 1000)} s.`, undefined, { retryAfter: Math.ceil(c.ttl / 1000) }),
   });
+  // last before the handler, after the route's rate limit (which the plugin appends to each
+  // route's own preHandlers as the route is added): a catalog read the catalog has not changed
+  // since is answered here
+  if (readCache) {
+    const lookup = readCache.lookup;
+    app.addHook('onRoute', (r) => {
+      if (r.config?.readCache) r.preHandler = [...(Array.isArray(r.preHandler) ? r.preHandler : r.preHandler ? [r.preHandler] : []), lookup];
+    });
+  }
   auth.useFailureLimiter(app.createRateLimit({ max: config.authFailuresPerMinute, timeWindow: 60_000, keyGenerator: (req) => `authfail:${req.ip}`, allowList: () => false }) as FailureLimiter);
 
   // audit + metrics for every request, whatever its outcome
@@ -350,8 +359,6 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     const found = inputProblem(req.query, '', 0, itemCheckedParams(req)) ?? inputProblem(req.params) ?? inputProblem(req.body);
     if (found) throw badRequest(found.field, found.problem);
   });
-  // last before the handler: a catalog read the catalog has not changed since is answered here
-  if (readCache) app.addHook('preHandler', readCache.lookup);
 
   app.setErrorHandler((err, req, reply) => {
     const m = mapError(err, upstreamOf(req.routeOptions.url));

@@ -88,6 +88,8 @@ describe('the read cache on a real stack', () => {
     const revalidated = await get(url(), { 'if-none-match': first.headers.get('etag')! });
     expect([revalidated.status, revalidated.text]).toEqual([304, '']);
     expect((await outcomes()).hit - after.hit).toBe(1);
+    // a kept answer is still behind the key check (and the key's rate limit: auth.test.ts)
+    expect((await s.request('GET', url(), { key: null })).status).toBe(401);
   });
 
   test('a revalidation that also says Cache-Control: no-cache (as fetch() sends it) is answered from the cache: 304', async () => {
