@@ -36,6 +36,8 @@
 // codes in the interactive lane (as the edge sends them) every BENCH_INTERACTIVE_MS (default 500;
 // 0 = none) for 15 s before the full sync (idle) and all through it: p50/p99 of each and the
 // ratio of the p99s (target ≤ 3). Each lookup is one upstream call, counted in the run's wall time.
+// BENCH_LOG_LEVEL (default warn) is the services' LOG_LEVEL, and BENCH_LOGS_DIR=DIR keeps each
+// process's output there (e.g. BENCH_LOG_LEVEL=info to see the gateways' share changes).
 // BENCH_PRODUCTS, BENCH_RATE, BENCH_LATENCY_MS change the sizes; BENCH_NODE_FLAGS adds node flags to
 // every service process and the floor (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per
 // process; summarise with bench/profile-summary.ts). Prints a summary; writes

@@ -1,7 +1,7 @@
 // What the orchestrator's benches share: the services as deployed processes, their peak RSS and
 // CPU time, readiness, and the simulator's counts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -21,7 +21,7 @@ export interface Proc {
 /** Starts a built service as deployed (deploy/Dockerfile, scripts/start.mjs): `node [--require telemetry] dist/main.js` in its directory. */
 export function startProcess(name: string, dir: string, env: Record<string, string>): Proc {
   // service authentication: the trusted keys, and the orchestrator its own key
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...testAuth().env(name.startsWith('sync-orchestrator') ? 'sync-orchestrator' : undefined), ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn', ...testAuth().env(name.startsWith('sync-orchestrator') ? 'sync-orchestrator' : undefined), ...env };
   delete childEnv['NODE_OPTIONS'];
   const { args, cwd } = deployedService(ROOT, dir, (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const child = spawn(process.execPath, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -46,7 +46,14 @@ export function peakRss(pid: number | undefined): number {
 /** CPU time of a live process (proc-cpu.ts, the one reader of /proc/<pid>/stat). */
 export { cpuSeconds } from './proc-cpu';
 
+/** With BENCH_LOGS_DIR set, each process's output (its last 100-200 kB) is written there, to <name>.<pid>.log, when it stops. */
+function keepLog(p: Proc): void {
+  const dir = process.env.BENCH_LOGS_DIR;
+  if (dir) writeFileSync(resolve(dir, `${p.name}.${p.child.pid}.log`), p.output());
+}
+
 export async function stop(p: Proc): Promise<void> {
+  keepLog(p);
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill('SIGTERM');
   const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
