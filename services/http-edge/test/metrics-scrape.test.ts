@@ -71,6 +71,8 @@ test('after a small FULL run, every metric the dashboards and alert rules read i
     },
     { timeoutMs: 30_000, intervalMs: 250, what: 'the publisher to catch up' },
   );
+  // a catalog read twice: read from the catalog and kept, then answered from the edge's read cache
+  for (let i = 0; i < 2; i++) expect((await stack.request('GET', '/api/haier/catalog/products/?page_size=5', { key: stack.keys.viewer })).status).toBe(200);
   const after = await scrapeAll();
 
   const refs = referencedMetrics();
@@ -103,6 +105,8 @@ test('after a small FULL run, every metric the dashboards and alert rules read i
   const catalog = after.catalog!;
   expect(catalog.samples.get('catalog_products')).toBe(Number(run.counts.total));
   expect(catalog.samples.get('catalog_upsert_products_total')).toBe(Number(run.counts.total));
+  const edge = after['http-edge']!;
+  expect(edge.samples.get('edge_read_cache_requests_total')).toBeGreaterThanOrEqual(2);
   const gw = after['haier-gateway']!;
   expect(gw.samples.get('haier_upstream_requests_total')).toBeGreaterThanOrEqual(Number(run.counts.upstream_calls));
 });
