@@ -216,10 +216,9 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
   app.decorate('edge', { ...ctx, metrics, config });
   app.decorateRequest('auth', null);
   app.decorateRequest('readHead', null);
-  const readCache =
-    config.readCache.maxBytes > 0
-      ? new ReadCache({ ...config.readCache, head: async () => (await clients.catalog.getChangeHead({})).headSeq, registry: metrics.registry })
-      : undefined;
+  // a head probe slower than 2 s means trouble: the read then goes to the catalog (under its own timeout) rather than waiting on
+  const changeHead = async () => (await clients.catalog.getChangeHead({}, { timeoutMs: 2000 })).headSeq;
+  const readCache = config.readCache.maxBytes > 0 ? new ReadCache({ ...config.readCache, head: changeHead, registry: metrics.registry }) : undefined;
   const routes = new RouteMethods();
   app.addHook('onRoute', (r) => routes.add(r.method, r.url));
 
