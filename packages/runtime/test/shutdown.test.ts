@@ -14,7 +14,8 @@ function start(hookMs: number) {
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'close', not 'exit': its last lines may still be in the pipes when it exits
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   return { child, exited, out: () => out };
 }
 

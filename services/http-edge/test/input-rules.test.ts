@@ -258,7 +258,8 @@ function viaCli(args: string[], mentions: string): Promise<Outcome> {
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.stdout.resume();
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the child's stderr may still hold its message when it exits
+    child.once('close', (code) => {
       if (code === 69) done({ verdict: 'ok', detail: 'exit 69 (got past parsing)' });
       else if (code === 64) done({ verdict: 'bad', field: err.includes(mentions) ? mentions : undefined, detail: err.trim().slice(0, 300) });
       else done({ verdict: 'error', detail: `exit ${code}: ${err.slice(0, 300)}` });

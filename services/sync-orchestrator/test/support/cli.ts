@@ -22,7 +22,8 @@ export function cliProcess(args: string[], env: Record<string, string>) {
   const io = { stdout: '', stderr: '' };
   p.stdout.on('data', (b: Buffer) => (io.stdout += b.toString()));
   p.stderr.on('data', (b: Buffer) => (io.stderr += b.toString()));
-  const ended = new Promise<CliResult>((resolve) => p.once('exit', (code) => resolve({ code, ...io })));
+  // 'close', not 'exit': the CLI's last output may still be in its pipes when it exits
+  const ended = new Promise<CliResult>((resolve) => p.once('close', (code) => resolve({ code, ...io })));
   return { p, io, ended };
 }
 
