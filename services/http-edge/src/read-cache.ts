@@ -108,9 +108,10 @@ export class ReadCache {
     }
   }
 
-  /** preHandler (after authentication, rate limits and input checks): a kept answer that is still current is answered here. */
+  /** preHandler of the routes with `readCache` (after authentication, rate limits and input checks): a kept answer that is still current is answered here. */
   readonly lookup = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    if (req.method !== 'GET' || !req.routeOptions.config?.readCache) return undefined;
+    // the HEAD route Fastify adds beside each GET carries the same hooks: it is read, not kept
+    if (req.method !== 'GET') return undefined;
     let head: bigint;
     try {
       head = await this.head.next();

@@ -46,19 +46,20 @@ export function peakRss(pid: number | undefined): number {
 /** CPU time of a live process (proc-cpu.ts, the one reader of /proc/<pid>/stat). */
 export { cpuSeconds } from './proc-cpu';
 
-/** With BENCH_LOGS_DIR set, each process's output (its last 100-200 kB) is written there, to <name>.<pid>.log, when it stops. */
+/** With BENCH_LOGS_DIR set, each process's output (its last 100-200 kB) is written there, to <name>.<pid>.log, once it has stopped (its shutdown lines included). */
 function keepLog(p: Proc): void {
   const dir = process.env.BENCH_LOGS_DIR;
   if (dir) writeFileSync(resolve(dir, `${p.name}.${p.child.pid}.log`), p.output());
 }
 
 export async function stop(p: Proc): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) {
+    p.child.kill('SIGTERM');
+    const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+    await p.exited;
+    clearTimeout(t);
+  }
   keepLog(p);
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-  await p.exited;
-  clearTimeout(t);
 }
 
 export async function waitServing(p: Proc, url: string): Promise<void> {

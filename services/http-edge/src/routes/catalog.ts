@@ -41,6 +41,8 @@ interface ListQuery {
  * and must be revalidated each time: their weak ETag makes that a 304 when nothing changed.
  */
 const REVALIDATE = 'private, no-cache';
+/** A catalog read: any key, revalidated by the caller, kept by the edge's read cache (read-cache.ts). */
+const CATALOG_READ = { role: 'viewer', cacheControl: REVALIDATE, readCache: true } as const;
 
 export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   const { catalog: cat, sync: runs } = ctx.clients;
@@ -54,7 +56,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   app.get<{ Querystring: ListQuery }>(
     '/api/haier/catalog/products/',
     {
-      config: { role: 'viewer', cacheControl: REVALIDATE, readCache: true },
+      config: CATALOG_READ,
       schema: {
         tags: ['catalog'],
         operationId: 'listProducts', summary: 'Synced products: filters, sort and cursor pagination',
@@ -113,14 +115,14 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
 
   app.get<{ Params: { code: string } }>(
     '/api/haier/catalog/products/:code/',
-    { config: { role: 'viewer', cacheControl: REVALIDATE, readCache: true }, schema: { tags: ['catalog'], operationId: 'getProduct', summary: 'One synced product, with its stock per county', params: codeParam, response: dataAnswer(productSchema) } },
+    { config: CATALOG_READ, schema: { tags: ['catalog'], operationId: 'getProduct', summary: 'One synced product, with its stock per county', params: codeParam, response: dataAnswer(productSchema) } },
     async (req) => ({ success: true, data: productOut(await product(req.params.code)) }),
   );
 
   app.get<{ Params: { code: string }; Querystring: { limit?: number } }>(
     '/api/haier/catalog/products/:code/price-history/',
     {
-      config: { role: 'viewer', cacheControl: REVALIDATE, readCache: true },
+      config: CATALOG_READ,
       schema: {
         tags: ['catalog'],
         operationId: 'getPriceHistory', summary: "A product's price changes, newest first",
@@ -140,11 +142,11 @@ export function catalogRoutes(app: FastifyInstance, ctx: EdgeContext): void {
   );
 
   const named = { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, product_count: { type: 'integer' } } } } as const;
-  app.get('/api/haier/catalog/categories/', { config: { role: 'viewer', cacheControl: REVALIDATE, readCache: true }, schema: { tags: ['catalog'], operationId: 'listCategories', summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
+  app.get('/api/haier/catalog/categories/', { config: CATALOG_READ, schema: { tags: ['catalog'], operationId: 'listCategories', summary: 'Categories with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listCategories({});
     return { success: true, data: r.categories.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
-  app.get('/api/haier/catalog/brands/', { config: { role: 'viewer', cacheControl: REVALIDATE, readCache: true }, schema: { tags: ['catalog'], operationId: 'listBrands', summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
+  app.get('/api/haier/catalog/brands/', { config: CATALOG_READ, schema: { tags: ['catalog'], operationId: 'listBrands', summary: 'Brands with their product counts', querystring: noQuery, response: dataAnswer(named) } }, async () => {
     const r = await cat.listBrands({});
     return { success: true, data: r.brands.map((c) => ({ id: Number(c.id), name: c.name, product_count: Number(c.productCount) })) };
   });
