@@ -14,7 +14,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client as PgClient } from 'pg';
 import { catalog, gateway, rules, sync } from '@haier-sync/contracts';
 import { CALLERS, createGrpcClient, grpcClientTlsFromEnv, HAIER_LANE_HEADER, loadServiceCredentials, rpcMetricsInterceptor, type Logger, type Registry } from '@haier-sync/runtime';
-import { Authenticator, type FailureLimiter } from './auth';
+import { Authenticator, keyHashOf, type FailureLimiter } from './auth';
 import { CallBudget } from './call-budget';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import type { Clients, EdgeContext } from './context';
@@ -22,7 +22,6 @@ import { AuditStore } from './db/audit-store';
 import { KeyStore } from './db/key-store';
 import { initOrm, migrate, withSchemaLock } from '@haier-sync/runtime/orm';
 import { EDGE_SCHEMA } from './db/orm';
-import { hashApiKey, keyFromHeaders } from './domain/api-keys';
 import { badRequest, body as errorBody, EdgeError, loggableError, mapError, type Upstream } from './domain/errors';
 import { inputProblem } from './domain/input-check';
 import { sanitizeParams, storable } from './domain/sanitize';
@@ -309,8 +308,8 @@ export async function buildEdgeApp(config: EdgeConfig, deps: EdgeDeps): Promise<
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
     keyGenerator: (req) => {
-      const key = keyFromHeaders(req.headers);
-      return key ? `k:${hashApiKey(key)}` : `ip:${req.ip}`;
+      const hash = keyHashOf(req);
+      return hash ? `k:${hash}` : `ip:${req.ip}`;
     },
     allowList: (req) => UNAUDITED.test(req.url.split('?')[0] ?? ''),
     errorResponseBuilder: (_req, c) =>

@@ -28,6 +28,19 @@ export type FailureLimiter = (
 const MIN_STREAM_CHECK_MS = 250;
 const MAX_REMEMBERED = 10_000;
 
+const keyHashes = new WeakMap<FastifyRequest, string | null>();
+
+/** The hash of the request's API key (undefined without one), worked out once per request: auth and the rate limit both key on it. */
+export function keyHashOf(req: FastifyRequest): string | undefined {
+  let hash = keyHashes.get(req);
+  if (hash === undefined) {
+    const key = keyFromHeaders(req.headers);
+    hash = key ? hashApiKey(key) : null;
+    keyHashes.set(req, hash);
+  }
+  return hash ?? undefined;
+}
+
 export class Authenticator {
   private cache = new Map<string, Cached>();
   private used = new Set<string>();
@@ -65,8 +78,7 @@ export class Authenticator {
     void this.checkStreams();
   }
 
-  async lookup(key: string): Promise<AuthInfo | null> {
-    const hash = hashApiKey(key);
+  private async lookup(key: string, hash: string): Promise<AuthInfo | null> {
     const now = Date.now();
     const hit = this.cache.get(hash);
     if (hit && hit.until > now) return hit.info;
@@ -84,8 +96,8 @@ export class Authenticator {
    */
   async authenticate(req: FastifyRequest): Promise<AuthInfo | null> {
     const key = keyFromHeaders(req.headers);
-    if (!key) return null;
-    const hash = hashApiKey(key);
+    const hash = keyHashOf(req);
+    if (!key || !hash) return null;
     const known = this.good.has(hash);
     if (!known && this.failures) {
       const seen = await this.failures(req, { increment: false });
@@ -99,7 +111,7 @@ export class Authenticator {
         );
       }
     }
-    const info = await this.lookup(key);
+    const info = await this.lookup(key, hash);
     if (!info) {
       this.good.delete(hash);
       if (this.failures) await this.failures(req);
