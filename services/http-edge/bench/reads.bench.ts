@@ -16,7 +16,9 @@
 // connection's per-second quota back to back at the start of every second (so "100 req/s" is a
 // burst at concurrency 10, then idle) and adds coordinated-omission samples at a 1 ms interval,
 // which made the edge's latencies at a fixed rate bursts' queueing, not comparable with the
-// direct calls. Unthrottled runs (most req/s) use autocannon, closed loop, CONNECTIONS connections.
+// direct calls. Unthrottled runs (most req/s) use autocannon, closed loop, at each concurrency of
+// BENCH_MAX_CONNECTIONS (10,32), the best kept: one fixed concurrency would measure a path's latency,
+// not its ceiling (two hops need more requests in flight than the floor to fill the same cores).
 //
 //   pnpm bench http-edge      (builds first), or after `pnpm build`:
 //   node --conditions=source --import tsx services/http-edge/bench/reads.bench.ts
@@ -27,7 +29,8 @@
 //
 // Knobs (environment): BENCH_PRODUCTS (5000), BENCH_RATE (1000 req/s), BENCH_SECONDS (20, the
 // fixed-rate runs), BENCH_LOW_RATE (100 req/s) and BENCH_LOW_SECONDS (10), a second fixed rate the
-// machine sustains even when busy, BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10),
+// machine sustains even when busy, BENCH_MAX_SECONDS (10, the unthrottled runs), BENCH_CONNECTIONS (10, in flight at the fixed
+// rates), BENCH_MAX_CONNECTIONS (10,32: the unthrottled runs' concurrencies),
 // BENCH_EDGE_NODE_ARGS and BENCH_CATALOG_NODE_ARGS (extra node flags for the edge or the catalog,
 // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import autocannon from 'autocannon';
@@ -48,6 +51,12 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+/**
+ * The unthrottled runs' concurrencies: each path is run at each and its best is reported (with the
+ * concurrency it took). One fixed concurrency measures a latency bound, not a ceiling: a path of two
+ * hops needs more requests in flight than the floor to fill the same cores.
+ */
+const MAX_CONNECTIONS = (process.env.BENCH_MAX_CONNECTIONS ?? '10,32').split(',').map(Number).filter((n) => n > 0);
 /** A rate this machine sustains even when busy: latency there is service time, not queueing. */
 const LOW_RATE = Number(process.env.BENCH_LOW_RATE ?? 100);
 const LOW_SECONDS = Number(process.env.BENCH_LOW_SECONDS ?? 10);
@@ -196,6 +205,8 @@ interface Figures {
   loadAvg1?: number;
   /** The first failure of the run, when there was one. */
   firstError?: string;
+  /** Requests in flight (unthrottled runs: the concurrency of the best of MAX_CONNECTIONS). */
+  connections?: number;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -222,12 +233,12 @@ const headersOf = (r: HttpRead, path: string): Record<string, string> => ({
   ...(r.etagOf ? { 'if-none-match': r.etagOf(path) } : {}),
 });
 
-/** autocannon against an HTTP server, closed loop (CONNECTIONS connections, back to back); answers other than the expected status count as errors. */
-async function httpMaxRun(baseUrl: string, read: HttpRead, seconds: number): Promise<Figures> {
+/** autocannon against an HTTP server, closed loop (`connections` connections, back to back); answers other than the expected status count as errors. */
+async function httpMaxRun(baseUrl: string, read: HttpRead, seconds: number, connections = CONNECTIONS): Promise<Figures> {
   let i = 0;
   const r = await autocannon({
     url: baseUrl,
-    connections: CONNECTIONS,
+    connections,
     duration: seconds,
     requests: [
       {
@@ -250,7 +261,18 @@ async function httpMaxRun(baseUrl: string, read: HttpRead, seconds: number): Pro
     reqPerSec: round(requests / r.duration),
     // autocannon 8 records latency with microsecond resolution, reported in ms
     latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: round(r.latency.mean) },
+    connections,
   };
+}
+
+/** The most req/s a path sustains: one unthrottled run (CPU counted) at each of MAX_CONNECTIONS, the best kept. */
+async function bestOf(run: (connections: number) => Promise<Figures>): Promise<Figures> {
+  let best: Figures | undefined;
+  for (const n of MAX_CONNECTIONS) {
+    const f = await withCpu(() => run(n));
+    if (!best || f.reqPerSec > best.reqPerSec) best = f;
+  }
+  return best as Figures;
 }
 
 /** One GET through a keep-alive pool; throws unless it answers the expected status (200, or 304 with If-None-Match). */
@@ -284,9 +306,9 @@ async function etagsOf(baseUrl: string, paths: string[]): Promise<Map<string, st
 
 /**
  * Calls on an open-loop schedule at `rate` (each request is due at its slot; at most
- * CONNECTIONS in flight), latency from send to answer. `rate` 0 = CONNECTIONS loops back to back.
+ * `inFlight` in flight), latency from send to answer. `rate` 0 = `inFlight` loops back to back.
  */
-async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: number, rate: number): Promise<Figures> {
+async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: number, rate: number, inFlight = CONNECTIONS): Promise<Figures> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -304,26 +326,26 @@ async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: numbe
   };
   if (rate <= 0) {
     await Promise.all(
-      Array.from({ length: CONNECTIONS }, async () => {
+      Array.from({ length: inFlight }, async () => {
         while (performance.now() < end) await one();
       }),
     );
   } else {
     let sent = 0;
-    let inFlight = 0;
+    let flying = 0;
     await new Promise<void>((resolve) => {
       const tick = () => {
         const now = performance.now();
         if (now >= end) {
-          if (inFlight === 0) return resolve();
+          if (flying === 0) return resolve();
           return void setTimeout(tick, 1);
         }
         const due = Math.floor(((now - started) / 1000) * rate);
-        while (sent < due && inFlight < CONNECTIONS) {
+        while (sent < due && flying < inFlight) {
           sent++;
-          inFlight++;
+          flying++;
           void one().finally(() => {
-            inFlight--;
+            flying--;
           });
         }
         setTimeout(tick, 1);
@@ -342,13 +364,15 @@ async function openLoopRun(call: (i: number) => Promise<unknown>, seconds: numbe
     reqPerSec: round(latencies.length / secondsTaken),
     latencyMs: { p50: round(pct(latencies, 50)), p90: round(pct(latencies, 90)), p99: round(pct(latencies, 99)), max: round(latencies.at(-1) ?? NaN), mean: round(mean) },
     ...(firstError ? { firstError: firstError.slice(0, 300) } : {}),
+    ...(rate <= 0 ? { connections: inFlight } : {}),
   };
 }
 
 function line(label: string, f: Figures): string {
   const l = f.latencyMs;
   const cpu = f.cpuMsPerRequest ? Object.entries(f.cpuMsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ') : '';
-  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}  load ${f.loadAvg1 ?? '?'}  cpu ms/req: ${cpu}${f.firstError ? `  first error: ${f.firstError}` : ''}`;
+  const conc = f.connections !== undefined ? ` @${f.connections}` : '';
+  return `${label.padEnd(34)} ${String(f.reqPerSec).padStart(8)} req/s${conc.padEnd(4)}  p50 ${String(l.p50).padStart(6)} ms  p90 ${String(l.p90).padStart(6)} ms  p99 ${String(l.p99).padStart(6)} ms  max ${String(l.max).padStart(7)} ms  errors ${f.errors + f.non2xx}  load ${f.loadAvg1 ?? '?'}  cpu ms/req: ${cpu}${f.firstError ? `  first error: ${f.firstError}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,7 +481,7 @@ async function main(): Promise<void> {
     const urlOf = (r: HttpRead) => (!r.auth ? floorUrl : r.cold ? coldUrl : baseUrl);
     const pools = new Map([baseUrl, coldUrl, floorUrl].map((u) => [u, new Pool(u, { connections: CONNECTIONS })]));
     const getter = (r: HttpRead) => httpGetter(pools.get(urlOf(r))!, r);
-    const maxRun = (r: HttpRead) => httpMaxRun(urlOf(r), r, MAX_SECONDS);
+    const maxRun = (r: HttpRead) => bestOf((n) => httpMaxRun(urlOf(r), r, MAX_SECONDS, n));
     const edgeGet = getter(reads.edgeGet);
     const edgeList = getter(reads.edgeList);
     const edgeGetKept = getter(reads.edgeGetKept);
@@ -496,16 +520,16 @@ async function main(): Promise<void> {
       edgeList304AtRate: await withCpu(() => openLoopRun(edgeList304, SECONDS, RATE)),
       grpcListAtRate: await withCpu(() => openLoopRun(grpcList, SECONDS, RATE)),
       floorListAtRate: await withCpu(() => openLoopRun(floorList, SECONDS, RATE)),
-      edgeGetMax: await withCpu(() => maxRun(reads.edgeGet)),
-      edgeGetKeptMax: await withCpu(() => maxRun(reads.edgeGetKept)),
-      edgeGet304Max: await withCpu(() => maxRun(reads.edgeGet304)),
-      grpcGetMax: await withCpu(() => openLoopRun(grpcGet, MAX_SECONDS, 0)),
-      floorGetMax: await withCpu(() => maxRun(reads.floorGet)),
-      edgeListMax: await withCpu(() => maxRun(reads.edgeList)),
-      edgeListKeptMax: await withCpu(() => maxRun(reads.edgeListKept)),
-      edgeList304Max: await withCpu(() => maxRun(reads.edgeList304)),
-      grpcListMax: await withCpu(() => openLoopRun(grpcList, MAX_SECONDS, 0)),
-      floorListMax: await withCpu(() => maxRun(reads.floorList)),
+      edgeGetMax: await maxRun(reads.edgeGet),
+      edgeGetKeptMax: await maxRun(reads.edgeGetKept),
+      edgeGet304Max: await maxRun(reads.edgeGet304),
+      grpcGetMax: await bestOf((n) => openLoopRun(grpcGet, MAX_SECONDS, 0, n)),
+      floorGetMax: await maxRun(reads.floorGet),
+      edgeListMax: await maxRun(reads.edgeList),
+      edgeListKeptMax: await maxRun(reads.edgeListKept),
+      edgeList304Max: await maxRun(reads.edgeList304),
+      grpcListMax: await bestOf((n) => openLoopRun(grpcList, MAX_SECONDS, 0, n)),
+      floorListMax: await maxRun(reads.floorList),
     };
     for (const p of pools.values()) await p.close();
     alive(edge);
@@ -595,7 +619,7 @@ async function main(): Promise<void> {
     });
     const out = [
       '',
-      `http-edge reads: ${codes.length} products, ${CONNECTIONS} connections / in-flight, page size ${PAGE_SIZE}; fixed rates ${LOW_RATE} req/s for ${LOW_SECONDS} s and ${RATE} req/s for ${SECONDS} s, unthrottled for ${MAX_SECONDS} s`,
+      `http-edge reads: ${codes.length} products, ${CONNECTIONS} connections / in-flight, page size ${PAGE_SIZE}; fixed rates ${LOW_RATE} req/s for ${LOW_SECONDS} s and ${RATE} req/s for ${SECONDS} s, unthrottled for ${MAX_SECONDS} s at each of ${MAX_CONNECTIONS.join(', ')} in flight (the best kept; @n in the unthrottled lines)`,
       `(one machine: 2 cores shared by the load generator, the edge, the catalog, the floor, Postgres and other work; figures vary run to run)`,
       '',
       line(`GET product, edge @${LOW_RATE}/s`, results.edgeGetLow),
@@ -650,7 +674,7 @@ async function main(): Promise<void> {
     const file = join(dir, 'http-edge-reads.figures.json');
     writeFileSync(
       file,
-      JSON.stringify({ bench: 'http-edge-reads', at: new Date().toISOString(), products: codes.length, rate: RATE, seconds: SECONDS, lowRate: LOW_RATE, lowSeconds: LOW_SECONDS, maxSeconds: MAX_SECONDS, connections: CONNECTIONS, pageSize: PAGE_SIZE, fillSeconds: round(fillSeconds), loadAtStart, loadAtEnd: round(loadavg()[0] as number), results, ratios, vsFloor, rateSustained, targets }, null, 2),
+      JSON.stringify({ bench: 'http-edge-reads', at: new Date().toISOString(), products: codes.length, rate: RATE, seconds: SECONDS, lowRate: LOW_RATE, lowSeconds: LOW_SECONDS, maxSeconds: MAX_SECONDS, connections: CONNECTIONS, maxConnections: MAX_CONNECTIONS, pageSize: PAGE_SIZE, fillSeconds: round(fillSeconds), loadAtStart, loadAtEnd: round(loadavg()[0] as number), results, ratios, vsFloor, rateSustained, targets }, null, 2),
     );
     process.stdout.write(`figures written to ${file}\n`);
   } finally {
